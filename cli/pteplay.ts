@@ -1,0 +1,48 @@
+#!/usr/bin/env node
+/**
+ * pteplay entry point: builds the command tree, runs it, and maps every error to one line on
+ * stderr and a documented exit code (src/errors.ts).
+ */
+import { Command, CommanderError } from 'commander';
+import { EXIT, EXIT_CODE_HELP, PteplayError } from '../src/errors.js';
+import { COMMANDS } from './commands.js';
+
+const program = new Command('pteplay')
+  .description('Replay memory-access traces through a simulated Linux MM and compare dirty-page trackers:\n' +
+    'soft-dirty, userfaultfd-wp (sync) and userfaultfd-wp async with PAGEMAP_SCAN.')
+  .addHelpText('after', `\n${EXIT_CODE_HELP}`)
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
+
+program.configureOutput({
+  writeErr: (s) => process.stderr.write(s),
+  outputError: (s, write) => write(`pteplay: ${s.replace(/^error: /, '')}`),
+});
+
+for (const register of COMMANDS) register(program);
+for (const cmd of program.commands) {
+  cmd.exitOverride();
+  cmd.addHelpText('after', `\n${EXIT_CODE_HELP}`);
+}
+
+async function main(argv: string[]): Promise<number> {
+  try {
+    await program.parseAsync(argv);
+    return EXIT.OK;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0) return EXIT.OK;
+      return EXIT.USAGE;
+    }
+    if (err instanceof PteplayError) {
+      process.stderr.write(`pteplay: ${err.message}\n`);
+      return err.exitCode;
+    }
+    const e = err as NodeJS.ErrnoException;
+    if (e && e.code === 'EPIPE') return EXIT.OK;
+    process.stderr.write(`pteplay: internal error: ${e?.stack ?? String(err)}\n`);
+    return EXIT.INTERNAL;
+  }
+}
+
+process.exitCode = await main(process.argv);
