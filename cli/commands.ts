@@ -1,7 +1,12 @@
 import type { Command } from 'commander';
+import { register as convert } from './convert.js';
+import { register as demo } from './demo.js';
+import { register as gen } from './gen.js';
+import { register as replay } from './replay.js';
+import { register as report } from './report.js';
 
 /** Each command file exports a function that adds its subcommand to the program. */
 export type RegisterCommand = (program: Command) => void;
 
 /** The subcommands, in the order `pteplay --help` lists them. */
-export const COMMANDS: RegisterCommand[] = [];
+export const COMMANDS: RegisterCommand[] = [demo, gen, replay, report, convert];

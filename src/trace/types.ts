@@ -48,6 +48,12 @@ export interface TraceChunk {
   size: Uint32Array;
   /** The REC_OP records, in order. */
   ops: TraceOp[];
+  /**
+   * Trace position of each record, when the chunk holds records that are not in the trace file
+   * (collects injected by `--interval`): they share the position of the record before them.
+   * Absent: record i is at pos0 + i.
+   */
+  posCol?: Float64Array;
 }
 
 /** Trace header: the first record of a file (optional in JSONL). */

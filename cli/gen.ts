@@ -1,0 +1,182 @@
+/**
+ * `pteplay gen <kind> -o <file>`: write a synthetic, seeded, reproducible trace. The header's
+ * `source` is the full command line (every parameter, defaults included) that regenerates it.
+ */
+import { Option, type Command } from 'commander';
+import { UsageError } from '../src/errors.js';
+import { CHURN_OP_HELP, CHURN_OPS, DEFAULT_WEIGHTS, formatChurnOps, parseChurnOps, type ChurnWeights } from '../src/trace/generators/churn/menu.js';
+import { DEFAULT_OP_EVERY } from '../src/trace/generators/churn.js';
+import { GEN_KIND_HELP, GEN_KINDS, GENERATORS, type AnyGenOptions, type GenKind } from '../src/trace/generators/index.js';
+import { resolveGenOptions } from '../src/trace/generators/options.js';
+import { DEFAULT_PHASES, defaultPhasePages } from '../src/trace/generators/phased.js';
+import { DEFAULT_THREADS_KIND_THREADS, threadsLayout } from '../src/trace/generators/threads.js';
+import { DEFAULT_THETA } from '../src/trace/generators/zipfian.js';
+import type { TraceFormat } from '../src/trace/reader.js';
+import type { TraceChunk, TraceHeader } from '../src/trace/types.js';
+import { formatForPath, writeTrace } from '../src/trace/writer.js';
+import { parseAddress, parseCount } from './options.js';
+
+export const DEFAULT_PAGES = 65536;
+export const DEFAULT_ACCESSES = 1_000_000;
+export const DEFAULT_SEED = 1;
+
+interface GenCliOptions {
+  output: string;
+  pages?: number;
+  accesses?: number;
+  seed?: number;
+  writeRatio?: number;
+  threads?: number;
+  theta?: number;
+  phases?: number;
+  phasePages?: number;
+  sharedPages?: number;
+  sharedRatio?: number;
+  burst?: number;
+  opEvery?: number;
+  ops?: ChurnWeights;
+  base?: number;
+  accessSize?: number;
+  nsPerAccess?: number;
+  interval?: number;
+  warmup: boolean;
+  format?: TraceFormat;
+}
+
+/** Options that only mean something for some kinds (CLI name, option key, kinds). */
+const KIND_OPTIONS: [string, keyof GenCliOptions, GenKind[]][] = [
+  ['--theta', 'theta', ['zipf']],
+  ['--phases', 'phases', ['phased']],
+  ['--phase-pages', 'phasePages', ['phased']],
+  ['--shared-pages', 'sharedPages', ['threads']],
+  ['--shared-ratio', 'sharedRatio', ['threads']],
+  ['--burst', 'burst', ['threads']],
+  ['--op-every', 'opEvery', ['churn']],
+  ['--ops', 'ops', ['churn']],
+];
+
+function parseNumber(name: string) {
+  return (value: string): number => {
+    const n = Number(value.trim());
+    if (value.trim() === '' || !Number.isFinite(n)) throw new UsageError(`option ${name}: expected a number, got "${value}"`);
+    return n;
+  };
+}
+
+export function register(program: Command): void {
+  program
+    .command('gen')
+    .description('Generate a seeded, reproducible synthetic trace: mmap, warm-up writes, reset, then the workload.')
+    .addHelpText('after', '\nKinds:\n' +
+      GEN_KINDS.map((k) => `  ${k.padEnd(9)} ${GEN_KIND_HELP[k]}`).join('\n') +
+      '\n\nchurn --ops items (name or name:weight, comma-separated; default all), [default weight]:\n' +
+      CHURN_OPS.map((k) => `  ${k.padEnd(9)} [${DEFAULT_WEIGHTS[k]}] ${CHURN_OP_HELP[k]}`).join('\n') +
+      '\n\nThe header records the full command line that regenerates the trace.')
+    .argument('<kind>', `workload kind: ${GEN_KINDS.join(', ')}`)
+    .requiredOption('-o, --output <file>', 'output trace (.jsonl → JSON Lines, else msgpack, e.g. .ptrace; .gz compresses; - for stdout)')
+    .option('--pages <n>', `pages of the main mapping (default ${DEFAULT_PAGES})`, parseCount('--pages'))
+    .option('--accesses <n>', `workload accesses, warm-up excluded (default ${DEFAULT_ACCESSES})`, parseCount('--accesses'))
+    .option('--seed <n>', `PRNG seed, 0..4294967295 (default ${DEFAULT_SEED})`, parseCount('--seed'))
+    .option('--write-ratio <r>', 'fraction of accesses that are writes, 0..1 (default 0.5)', parseNumber('--write-ratio'))
+    .option('--threads <n>', 'threads issuing the workload, tids pid*1000+k (default 1; threads kind: 4)', parseCount('--threads'))
+    .option('--theta <x>', `zipf: skew, 0 = uniform (default ${DEFAULT_THETA})`, parseNumber('--theta'))
+    .option('--phases <n>', `phased: number of working sets (default ${DEFAULT_PHASES})`, parseCount('--phases'))
+    .option('--phase-pages <n>', 'phased: pages per working set (default pages/8)', parseCount('--phase-pages'))
+    .option('--shared-pages <n>', 'threads: pages of the shared region (default pages/4)', parseCount('--shared-pages'))
+    .option('--shared-ratio <r>', 'threads: fraction of accesses to the shared region (default 0.25)', parseNumber('--shared-ratio'))
+    .option('--burst <n>', 'threads: accesses per round-robin burst (default 16)', parseCount('--burst'))
+    .option('--op-every <n>', `churn: accesses between address-space operations (default ${DEFAULT_OP_EVERY})`, parseCount('--op-every'))
+    .option('--ops <list>', 'churn: operation menu, e.g. "mmap,fork" or "dontneed:5,mremap" (default all)', parseChurnOps)
+    .option('--base <addr>', 'address of the main mapping, 2 MiB aligned (default 0x7f0000000000)', parseAddress('--base'))
+    .option('--access-size <bytes>', 'bytes per access, 1..4096 (default 8)', parseCount('--access-size'))
+    .option('--ns-per-access <ns>', 'time step of the t column (default 10)', parseNumber('--ns-per-access'))
+    .option('--interval <n>', 'emit a whole-process collect (with re-arm) every n workload accesses, and at the end', parseCount('--interval'))
+    .option('--no-warmup', 'do not write every page before the reset (trackers start from unpopulated memory)')
+    .addOption(new Option('--format <format>', 'output format (default: from the file name)').choices(['jsonl', 'msgpack']))
+    .action(async (kindArg: string, opts: GenCliOptions) => {
+      if (!(GEN_KINDS as readonly string[]).includes(kindArg)) {
+        throw new UsageError(`gen: unknown kind "${kindArg}" (expected one of ${GEN_KINDS.join(', ')})`);
+      }
+      const kind = kindArg as GenKind;
+      for (const [flag, key, kinds] of KIND_OPTIONS) {
+        if (opts[key] !== undefined && !kinds.includes(kind)) {
+          throw new UsageError(`option ${flag}: applies to ${kinds.join(', ')} only, not ${kind}`);
+        }
+      }
+      const { options, source } = resolveCli(kind, opts);
+      const chunks = GENERATORS[kind](options); // validates every option before the file is created
+      const format = opts.format ?? formatForPath(opts.output);
+      if (opts.output === '-' && format === 'msgpack' && process.stdout.isTTY) {
+        throw new UsageError('gen: refusing to write binary msgpack to a terminal (redirect stdout or use --format jsonl)');
+      }
+      const header: TraceHeader = { pteplay: 'trace', version: 1, source };
+      const t0 = performance.now();
+      const counts = { accesses: 0, ops: 0 };
+      const { records, bytes } = await writeTrace(opts.output, header, counting(chunks, counts), format);
+      const secs = (performance.now() - t0) / 1000;
+      process.stderr.write(`pteplay gen: ${kind} → ${opts.output === '-' ? 'stdout' : opts.output}: ${records} records ` +
+        `(${counts.accesses} accesses, ${counts.ops} ops), ${format}, ${formatBytes(bytes)}, ${secs.toFixed(1)} s\n`);
+    });
+}
+
+/** Fill in every default, and build the command line that reproduces the trace. */
+export function resolveCli(kind: GenKind, opts: Omit<GenCliOptions, 'output' | 'format'>): { options: AnyGenOptions; source: string } {
+  const options: AnyGenOptions = {
+    seed: opts.seed ?? DEFAULT_SEED,
+    pages: opts.pages ?? DEFAULT_PAGES,
+    accesses: opts.accesses ?? DEFAULT_ACCESSES,
+    writeRatio: opts.writeRatio,
+    threads: opts.threads ?? (kind === 'threads' ? DEFAULT_THREADS_KIND_THREADS : undefined),
+    base: opts.base,
+    accessSize: opts.accessSize,
+    nsPerAccess: opts.nsPerAccess,
+    interval: opts.interval,
+    warmup: opts.warmup,
+  };
+  const o = resolveGenOptions(options);
+  const args = [`pteplay gen ${kind}`, `--pages ${o.pages}`, `--accesses ${o.accesses}`, `--seed ${o.seed}`,
+    `--write-ratio ${o.writeRatio}`, `--threads ${o.threads}`, `--base 0x${o.base.toString(16)}`,
+    `--access-size ${o.accessSize}`, `--ns-per-access ${o.nsPerAccess}`];
+  if (o.interval !== undefined) args.push(`--interval ${o.interval}`);
+  if (!o.warmup) args.push('--no-warmup');
+  switch (kind) {
+    case 'zipf':
+      options.theta = opts.theta ?? DEFAULT_THETA;
+      args.push(`--theta ${options.theta}`);
+      break;
+    case 'phased':
+      options.phases = opts.phases ?? DEFAULT_PHASES;
+      options.phasePages = opts.phasePages ?? defaultPhasePages(o.pages);
+      args.push(`--phases ${options.phases}`, `--phase-pages ${options.phasePages}`);
+      break;
+    case 'threads':
+      options.sharedPages = threadsLayout(o.pages, o.threads, opts.sharedPages).sharedPages;
+      options.sharedRatio = opts.sharedRatio ?? 0.25;
+      options.burst = opts.burst ?? 16;
+      args.push(`--shared-pages ${options.sharedPages}`, `--shared-ratio ${options.sharedRatio}`, `--burst ${options.burst}`);
+      break;
+    case 'churn':
+      options.opEvery = opts.opEvery ?? DEFAULT_OP_EVERY;
+      options.ops = opts.ops ?? { ...DEFAULT_WEIGHTS };
+      args.push(`--op-every ${options.opEvery}`, `--ops ${formatChurnOps(options.ops)}`);
+      break;
+    default:
+      break;
+  }
+  return { options, source: args.join(' ') };
+}
+
+function* counting(chunks: Iterable<TraceChunk>, counts: { accesses: number; ops: number }): Generator<TraceChunk> {
+  for (const c of chunks) {
+    counts.ops += c.ops.length;
+    counts.accesses += c.n - c.ops.length;
+    yield c;
+  }
+}
+
+function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
+  return `${(n / 1024 ** 3).toFixed(2)} GiB`;
+}

@@ -1,0 +1,109 @@
+/**
+ * Kernel profiles: version-gated behaviour (kernel-semantics.md §0.3 and appendix C). A lane runs
+ * one profile; `--kernel` picks it and `--kernel-opt key=value` overrides single switches.
+ */
+export interface KernelProfile {
+  name: string;
+  /** UFFD_FEATURE_WP_UNPOPULATED exists (v6.4, 2bad466cc9d9). */
+  wpUnpopulated: boolean;
+  /** UFFD_FEATURE_WP_ASYNC and the PAGEMAP_SCAN ioctl exist (v6.7). */
+  wpAsync: boolean;
+  pagemapScan: boolean;
+  /** PAGE_IS_GUARD / pagemap bit 58 (v6.15). */
+  guardMarkers: boolean;
+  /** close(uffd) resets UW bits and markers (v6.8/6.9 + stable, "reset ptes when close()"). */
+  uffdCloseResetsPtes: boolean;
+  /** mremap without EVENT_REMAP clears UW and drops markers, no whole-table moves (v6.13/6.14 + stable). */
+  mremapClearsUffdWp: boolean;
+  /** VM_SOFTDIRTY propagates on mprotect/mremap merges (v6.19, "mm: propagate VM_SOFTDIRTY on merge"). */
+  stickySoftDirtyMerge: boolean;
+  /** PAGEMAP_SCAN generic path reports pte_none as WRITTEN (2026 fix 07b4377; present in 6.18.44, probed). */
+  pagemapScanNoneIsWritten: boolean;
+  /** PAGEMAP_SCAN reports holes (no page table) inside non-hugetlb uffd-wp VMAs as WRITTEN, and
+   *  WP_MATCHING arms them with markers (2026 stable follow-up; present in 6.18.44, probed). */
+  pagemapScanHoleIsWritten: boolean;
+  /** THP split carries the PMD dirty bit to the PTEs with pte_mkdirty, setting SD on x86 (v6.0). */
+  thpSplitCarriesDirty: boolean;
+  /** pte_mkuffd_wp()/pmd_mkuffd_wp() also clear W (v6.2). */
+  mkuffdWpClearsWrite: boolean;
+  /** PAGEMAP_SCAN huge zero PMD reported as PFNZERO (~v6.16). */
+  pagemapScanHugeZeroPfnzero: boolean;
+  /** MADV_DONTNEED frees a PTE table left empty (CONFIG_PT_RECLAIM, x86 v6.14). */
+  ptReclaim: boolean;
+  /** A write to the huge zero PMD allocates a THP (do_huge_zero_wp_pmd); older kernels split and copy 4 KiB. */
+  hugeZeroWpAllocatesThp: boolean;
+  /** Un-WP upgrades exclusive anon PTEs to writable (MM_CP_TRY_CHANGE_WRITABLE in uffd_wp_range, v6.3). */
+  uffdResolveMakesWritable: boolean;
+  /** can_change_pte_writable() for private anon needs no hardware-dirty PTE (v6.2). */
+  privateUpgradeWithoutDirty: boolean;
+  /** UFFDIO_WRITEPROTECT may span several VMAs (v6.5); before, a range beyond one VMA is ENOENT. */
+  writeprotectMultiVma: boolean;
+}
+
+const V6_18: KernelProfile = {
+  name: '6.18',
+  wpUnpopulated: true,
+  wpAsync: true,
+  pagemapScan: true,
+  guardMarkers: true,
+  uffdCloseResetsPtes: true,
+  mremapClearsUffdWp: true,
+  stickySoftDirtyMerge: false,
+  pagemapScanNoneIsWritten: true,
+  pagemapScanHoleIsWritten: true,
+  thpSplitCarriesDirty: true,
+  mkuffdWpClearsWrite: true,
+  pagemapScanHugeZeroPfnzero: true,
+  ptReclaim: true,
+  hugeZeroWpAllocatesThp: true,
+  uffdResolveMakesWritable: true,
+  privateUpgradeWithoutDirty: true,
+  writeprotectMultiVma: true,
+};
+
+export const PROFILES: Record<string, KernelProfile> = {
+  '6.1': {
+    ...V6_18,
+    name: '6.1',
+    wpUnpopulated: false,
+    wpAsync: false,
+    pagemapScan: false,
+    guardMarkers: false,
+    uffdCloseResetsPtes: false,
+    mremapClearsUffdWp: false,
+    mkuffdWpClearsWrite: false,
+    pagemapScanHugeZeroPfnzero: false,
+    ptReclaim: false,
+    pagemapScanNoneIsWritten: false,
+    pagemapScanHoleIsWritten: false,
+    hugeZeroWpAllocatesThp: false,
+    uffdResolveMakesWritable: false,
+    privateUpgradeWithoutDirty: false,
+    writeprotectMultiVma: false,
+  },
+  /** 6.18 as released: before the 2026 PAGEMAP_SCAN none/hole fixes. */
+  '6.18.0': { ...V6_18, name: '6.18.0', pagemapScanNoneIsWritten: false, pagemapScanHoleIsWritten: false },
+  /** 6.18 stable as probed on 6.18.44 (tools/probes, docs/kernel-probes.md). */
+  '6.18': V6_18,
+  '6.19': { ...V6_18, name: '6.19', stickySoftDirtyMerge: true },
+  /** The mm tree of 2026: 6.19 plus the PAGEMAP_SCAN none/hole WRITTEN fix. */
+  'mm-2026': { ...V6_18, name: 'mm-2026', stickySoftDirtyMerge: true },
+};
+
+export const DEFAULT_PROFILE = '6.18';
+
+/** Resolve a profile name plus `key=value` overrides, or throw a RangeError naming what is wrong. */
+export function resolveProfile(name: string, overrides: string[] = []): KernelProfile {
+  const base = PROFILES[name];
+  if (!base) throw new RangeError(`unknown kernel profile "${name}" (expected one of ${Object.keys(PROFILES).join(', ')})`);
+  const p: KernelProfile = { ...base };
+  for (const o of overrides) {
+    const m = /^(\w+)=(true|false|1|0)$/.exec(o);
+    if (!m || !(m[1]! in p) || m[1] === 'name') {
+      throw new RangeError(`bad kernel option "${o}" (expected key=true|false with key one of ${Object.keys(p).filter((k) => k !== 'name').join(', ')})`);
+    }
+    (p as unknown as Record<string, boolean>)[m[1]!] = m[2] === 'true' || m[2] === '1';
+    p.name = `${p.name}+${o}`;
+  }
+  return p;
+}

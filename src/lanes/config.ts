@@ -1,0 +1,74 @@
+import { UsageError } from '../errors.js';
+import { DEFAULT_PROFILE, resolveProfile, type KernelProfile } from '../kernel/profile.js';
+import { DEFAULT_SYSFS, type Sysfs } from '../mm/system.js';
+
+/** The mechanism a lane's tracker protocol uses. */
+export type TrackerKind = 'soft-dirty' | 'uffd-sync' | 'uffd-async' | 'none';
+
+/** How an async lane reads its dirty set (kernel-semantics.md §3 columns). */
+export type AsyncRead = 'fast' | 'generic' | 'pagemap';
+
+export interface LaneConfig {
+  name: string;
+  tracker: TrackerKind;
+  /** Sync lanes: ask for UFFD_FEATURE_WP_UNPOPULATED (markers on anon none entries). */
+  unpopulated: boolean;
+  /** Async lanes: PAGEMAP_SCAN WRITTEN fast path (default), generic path, or pagemap bit 57. */
+  read: AsyncRead;
+  /** Sync lanes: time from a WP fault to the monitor's un-protect (ns). */
+  monitorLatencyNs: number;
+  /** Extra UFFD_FEATURE_* bits the monitor asks for (e.g. event_fork, event_remap). */
+  extraFeatures: number;
+  profile: KernelProfile;
+  sysfs: Sysfs;
+}
+
+export const DEFAULT_LANES = ['soft-dirty', 'uffd-sync', 'uffd-sync+unpop', 'uffd-async'];
+/** Default sync round trip: ~62k cycles per tracked page at 3 GHz (kernel-semantics.md §5.2, process_memwatch thread). */
+export const DEFAULT_MONITOR_LATENCY_NS = 20_000;
+
+export interface LaneDefaults {
+  kernel?: string;
+  kernelOpts?: string[];
+  sysfs?: Partial<Sysfs>;
+  monitorLatencyNs?: number;
+}
+
+/**
+ * Parse a lane spec: `soft-dirty`, `uffd-sync`, `uffd-sync+unpop`, `uffd-async`, `none`, with options
+ * after a colon: `uffd-async:read=generic`, `uffd-sync:latency=50000,features=0x6`, `kernel=6.1`, `name=x`.
+ */
+export function parseLaneSpec(spec: string, d: LaneDefaults = {}): LaneConfig {
+  const [head, opts] = spec.split(':', 2) as [string, string | undefined];
+  const kinds: Record<string, [TrackerKind, boolean]> = {
+    'soft-dirty': ['soft-dirty', false], 'uffd-sync': ['uffd-sync', false], 'uffd-sync+unpop': ['uffd-sync', true],
+    'uffd-async': ['uffd-async', true], none: ['none', false],
+  };
+  const k = kinds[head];
+  if (!k) throw new UsageError(`unknown lane "${head}" (expected one of ${Object.keys(kinds).join(', ')})`);
+  let name = head;
+  let read: AsyncRead = 'fast';
+  let latency = d.monitorLatencyNs ?? DEFAULT_MONITOR_LATENCY_NS;
+  let features = 0;
+  let kernel = d.kernel ?? DEFAULT_PROFILE;
+  for (const kv of opts ? opts.split(',') : []) {
+    const [key, value = ''] = kv.split('=', 2) as [string, string?];
+    if (key === 'read' && (value === 'fast' || value === 'generic' || value === 'pagemap')) read = value;
+    else if (key === 'latency' && /^\d+$/.test(value)) latency = Number(value);
+    else if (key === 'features' && Number.isSafeInteger(Number(value))) features = Number(value);
+    else if (key === 'kernel') kernel = value;
+    else if (key === 'name' && value) name = value;
+    else throw new UsageError(`lane "${spec}": bad option "${kv}" (expected read=fast|generic|pagemap, latency=NS, features=BITS, kernel=VER, name=NAME)`);
+  }
+  if (opts && !/name=/.test(opts)) name = spec;
+  let profile: KernelProfile;
+  try {
+    profile = resolveProfile(kernel, d.kernelOpts ?? []);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  return {
+    name, tracker: k[0], unpopulated: k[1], read, monitorLatencyNs: latency, extraFeatures: features, profile,
+    sysfs: { ...DEFAULT_SYSFS, ...d.sysfs },
+  };
+}

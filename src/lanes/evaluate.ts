@@ -1,0 +1,118 @@
+/**
+ * Compare a lane's reported dirty set with ground truth, page by page, and name the reason for every
+ * false page (src/mm/cause.ts Why codes, kernel-semantics.md §3).
+ */
+import { Why, WHY_LABELS } from '../mm/cause.js';
+import { GT_C, GT_W, type Leaf } from '../mm/leaf.js';
+import type { Mm } from '../mm/mm.js';
+import { userfaultfdWpUseMarkers } from '../mm/predicates.js';
+import { PTRS_PER_PTE } from '../mm/uapi.js';
+import { VM_SOFTDIRTY, VM_UFFD_WP, type Vma } from '../mm/vma.js';
+import type { CollectPageRun } from './results.js';
+import type { TrackerKind } from './config.js';
+import { RangeCursor, type PageRanges } from './ranges.js';
+
+export interface Evaluation {
+  reported: number;
+  trueW: number;
+  trueC: number;
+  tp: number;
+  fp: number;
+  fn: number;
+  fpC: number;
+  fnC: number;
+  fpWhy: Record<string, number>;
+  fnWhy: Record<string, number>;
+  pages: CollectPageRun[];
+}
+
+/** The tracker-side reason for page i of `leaf` (or of a leaf-less slot) in `vma`. */
+function whyOf(kind: TrackerKind, vma: Vma, leaf: Leaf | undefined, i: number, reported: boolean): number {
+  if (kind === 'soft-dirty') {
+    if (reported && (vma.flags & VM_SOFTDIRTY)) return vma.sdWhy;
+    const w = leaf ? leaf.sdWhy[i]! : Why.ARMED;
+    if (w > Why.WRITE) return w;
+    if (vma.isHugetlb) return Why.HUGETLB;
+    return Why.OTHER;
+  }
+  const w = leaf ? leaf.uwWhy[i]! : Why.ARMED;
+  if (w > Why.WRITE) return w;
+  if (vma.uffd === null || !(vma.flags & VM_UFFD_WP)) return vma.uffdWhy > Why.WRITE ? vma.uffdWhy : Why.NEW_VMA_UNREGISTERED;
+  if (!userfaultfdWpUseMarkers(vma)) return Why.UNPOPULATED;
+  return Why.OTHER;
+}
+
+function contentWhy(vma: Vma, leaf: Leaf | undefined, i: number): number {
+  const w = leaf ? leaf.cWhy[i]! : 0;
+  if (w > Why.WRITE) return w;
+  return vma.newContent ? Why.REMAPPED : Why.OTHER;
+}
+
+const bump = (o: Record<string, number>, why: number, n: number) => {
+  const k = WHY_LABELS[why] ?? `why-${why}`;
+  o[k] = (o[k] ?? 0) + n;
+};
+
+/**
+ * Walk the pages of every VMA of `mm` inside [start, end) in address order. Slots without a leaf
+ * are handled as one block (no truth, no per-page reasons), so a sparse terabyte VMA costs little.
+ */
+export function evaluate(mm: Mm, start: number, end: number, reportedSet: PageRanges, kind: TrackerKind): Evaluation {
+  const ev: Evaluation = { reported: 0, trueW: 0, trueC: 0, tp: 0, fp: 0, fn: 0, fpC: 0, fnC: 0, fpWhy: {}, fnWhy: {}, pages: [] };
+  const cur = new RangeCursor(reportedSet);
+  const runs = ev.pages;
+  const emit = (vpn: number, count: number, reported: boolean, gtW: boolean, gtC: boolean, why: number) => {
+    if (reported) ev.reported += count;
+    if (gtW) ev.trueW += count;
+    if (gtC) ev.trueC += count;
+    if (reported && gtW) ev.tp += count;
+    if (reported && !gtW) { ev.fp += count; bump(ev.fpWhy, why, count); }
+    if (!reported && gtW) { ev.fn += count; bump(ev.fnWhy, why, count); }
+    if (reported && !gtC) ev.fpC += count;
+    if (!reported && gtC) ev.fnC += count;
+    if (!reported && !gtW && !gtC) return; // nothing to say about a clean, unreported page
+    const r = reported ? 1 : 0;
+    const w = gtW ? 1 : 0;
+    const c = gtC ? 1 : 0;
+    const last = runs[runs.length - 1];
+    if (last && last.vpn + last.count === vpn && last.reported === r && last.gtW === w && last.gtC === c && last.why === why) {
+      last.count += count;
+    } else {
+      runs.push({ vpn, count, reported: r, gtW: w, gtC: c, why });
+    }
+  };
+  for (const vma of mm.vmas.intersecting(start, end)) {
+    const lo = Math.max(start, vma.start);
+    const hi = Math.min(end, vma.end);
+    let p = lo;
+    while (p < hi) {
+      const slot = Math.floor(p / PTRS_PER_PTE);
+      const slotEnd = Math.min(hi, (slot + 1) * PTRS_PER_PTE);
+      const leaf = mm.leafAt(slot);
+      if (leaf === undefined) {
+        // No leaf: no truth except a VMA-wide "new content"; reported state in blocks.
+        while (p < slotEnd) {
+          const { reported, until } = cur.at(p);
+          const n = Math.min(until, slotEnd) - p;
+          const gtC = vma.newContent;
+          const why = reported || gtC ? (reported ? whyOf(kind, vma, undefined, 0, true) : contentWhy(vma, undefined, 0)) : 0;
+          emit(p, n, reported, false, gtC, why);
+          p += n;
+        }
+        continue;
+      }
+      for (; p < slotEnd; p++) {
+        const i = p - leaf.base;
+        const gt = leaf.gt[i]!;
+        const gtW = (gt & GT_W) !== 0;
+        const gtC = (gt & GT_C) !== 0 || vma.newContent;
+        const reported = cur.at(p).reported;
+        let why = 0;
+        if (reported !== gtW) why = whyOf(kind, vma, leaf, i, reported);
+        else if (reported !== gtC) why = contentWhy(vma, leaf, i);
+        emit(p, 1, reported, gtW, gtC, why);
+      }
+    }
+  }
+  return ev;
+}

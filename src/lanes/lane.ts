@@ -1,0 +1,229 @@
+/**
+ * A lane: one independent simulated system with one tracker configuration. It executes every record
+ * of the trace in order (accesses through the MMU and fault path, ops as syscalls), runs the lane's
+ * tracker protocol for `reset` / `collect`, simulates the sync uffd monitor, and emits PTE change
+ * events, op results and collect results.
+ */
+import { Why } from '../mm/cause.js';
+import { ACCESS_OK, accessPage } from '../mm/access.js';
+import { FAULT_BLOCKED } from '../mm/fault.js';
+import { PteEventSink } from '../mm/events.js';
+import { GT_C, GT_W } from '../mm/leaf.js';
+import type { Mm } from '../mm/mm.js';
+import { System, sysfsFrom, type UffdListener } from '../mm/system.js';
+import { PAGE_SIZE, PTRS_PER_PTE, TASK_SIZE_PAGES, UFFD_EVENT_PAGEFAULT, UFFDIO_WRITEPROTECT_MODE_WP } from '../mm/uapi.js';
+import { uffdioWriteprotect } from '../trackers/userfaultfd.js';
+import type { UffdCtx, UffdMsg } from '../trackers/uffd-ctx.js';
+import { ACC_KERNEL, REC_OP, REC_WRITE, type SysfsSettings, type TraceChunk, type TraceOp } from '../trace/types.js';
+import type { LaneConfig } from './config.js';
+import { makeDriver } from './drivers/make.js';
+import type { TrackerDriver } from './drivers/driver.js';
+import { MONITOR_FD } from './drivers/uffd-monitor.js';
+import { UffdSyncDriver } from './drivers/uffd-sync.js';
+import { evaluate } from './evaluate.js';
+import { executeOp } from './ops.js';
+import { diffCounters, type CollectResult, type OpResult, type PteChangeBatch } from './results.js';
+
+/** A thread blocked in handle_userfault until the monitor un-protects its page. */
+interface Blocked {
+  due: number;
+  ctx: UffdCtx;
+  pid: number;
+  tid: number;
+  vpn: number;
+  last: number;
+  write: boolean;
+  kernel: boolean;
+  t: number;
+}
+
+export interface LaneSinks {
+  onChanges?: (b: PteChangeBatch) => void;
+  onOp?: (r: OpResult) => void;
+  onCollect?: (c: CollectResult) => void;
+}
+
+export class Lane implements UffdListener {
+  readonly sys: System;
+  readonly driver: TrackerDriver;
+  private blocked: Blocked[] = [];
+  private collectIndex = 0;
+  private lastCollectCounters: Float64Array;
+  private accessesSinceCollect = 0;
+  private lastCollectTime = NaN;
+  private lastMm: Mm | undefined;
+  private lastPid = -1;
+
+  constructor(
+    readonly id: number,
+    readonly config: LaneConfig,
+    sysfs: SysfsSettings | undefined,
+    private readonly sinks: LaneSinks,
+  ) {
+    this.sys = new System(id, config.profile, sysfsFrom(sysfs, config.sysfs), new PteEventSink(id, sinks.onChanges ?? null));
+    this.sys.uffdListener = this;
+    this.sys.opSink = sinks.onOp ?? null;
+    this.driver = makeDriver(config);
+    this.lastCollectCounters = new Float64Array(this.sys.counters);
+  }
+
+  private mmOf(pid: number): Mm | undefined {
+    if (pid !== this.lastPid) {
+      this.lastMm = this.sys.mm(pid);
+      this.lastPid = pid;
+    }
+    return this.lastMm;
+  }
+
+  /** Execute one chunk of the trace. */
+  processChunk(c: TraceChunk): void {
+    const sys = this.sys;
+    let opIndex = 0;
+    for (let i = 0; i < c.n; i++) {
+      const pos = c.posCol !== undefined ? c.posCol[i]! : c.pos0 + i;
+      sys.pos = pos;
+      sys.sink.pos = pos;
+      const t = c.time[i]!;
+      sys.now = t === t ? t : pos;
+      if (this.blocked.length > 0) this.resolveDue(c.pid[i]!, c.tid[i]!);
+      if (c.kind[i] === REC_OP) {
+        this.op(c.ops[opIndex++]!);
+        continue;
+      }
+      this.accessesSinceCollect++;
+      const mm = this.mmOf(c.pid[i]!);
+      if (mm === undefined) {
+        sys.count('fault_sigsegv');
+        continue;
+      }
+      const addr = c.addr[i]!;
+      const first = Math.floor(addr / PAGE_SIZE);
+      const last = Math.floor((addr + Math.max(c.size[i]!, 1) - 1) / PAGE_SIZE);
+      this.access(mm, c.tid[i]!, first, last, c.kind[i] === REC_WRITE, (c.flags[i]! & ACC_KERNEL) !== 0);
+    }
+    sys.sink.flush();
+  }
+
+  private access(mm: Mm, tid: number, first: number, last: number, write: boolean, kernel: boolean): void {
+    for (let vpn = first; vpn <= last; vpn++) {
+      const r = accessPage(mm, vpn, write, kernel, tid);
+      if (r === ACCESS_OK) continue;
+      if (r === FAULT_BLOCKED) {
+        const ctx = mm.vmas.find(vpn)!.uffd!;
+        this.blocked.push({
+          due: this.sys.now + this.config.monitorLatencyNs, ctx, pid: mm.pid, tid, vpn, last, write, kernel, t: this.sys.now,
+        });
+      }
+      return; // SIGSEGV / SIGBUS / EFAULT: the access does not happen; a blocked one resumes later
+    }
+  }
+
+  /** UffdListener: a message was queued. The sync driver logs WP faults on its own context. */
+  onMessage(ctx: UffdCtx, msg: UffdMsg): void {
+    if (msg.event === UFFD_EVENT_PAGEFAULT && ctx.fd === MONITOR_FD && this.driver instanceof UffdSyncDriver) {
+      this.driver.record(ctx.pid, msg.vpn);
+    }
+  }
+
+  /** Wake threads whose monitor round trip is over, and any thread that is about to run again. */
+  private resolveDue(pid: number, tid: number): void {
+    const now = this.sys.now;
+    const ready = this.blocked.filter((b) => b.due <= now || (b.pid === pid && b.tid === tid));
+    if (ready.length === 0) return;
+    this.blocked = this.blocked.filter((b) => !ready.includes(b));
+    for (const b of ready) this.resolve(b);
+  }
+
+  /**
+   * The monitor's answer to one WP fault (uffd-common.c): read() the message, UFFDIO_WRITEPROTECT the
+   * page with mode 0 (which also wakes the thread), then the thread retries its access.
+   */
+  private resolve(b: Blocked): void {
+    const sys = this.sys;
+    const mm = sys.mms.get(b.pid);
+    if (!mm) return;
+    sys.count('monitor_syscalls', 2);
+    sys.count('ctx_switches', 2);
+    sys.count('stall_ns', Math.max(0, Math.min(b.due, sys.now) - b.t) || this.config.monitorLatencyNs);
+    const saved = sys.origin;
+    sys.origin = 'driver';
+    const owner = sys.mms.get(b.ctx.pid) ?? mm;
+    uffdioWriteprotect(owner, b.ctx.fd, b.vpn * PAGE_SIZE, PAGE_SIZE, 0 & UFFDIO_WRITEPROTECT_MODE_WP, Why.WRITE);
+    sys.origin = saved;
+    b.ctx.queue.shift();
+    this.access(mm, b.tid, b.vpn, b.last, b.write, b.kernel);
+  }
+
+  /** Resolve every blocked thread (before a collect reads the log, and at the end of the trace). */
+  drainBlocked(): void {
+    const all = this.blocked;
+    this.blocked = [];
+    for (const b of all) this.resolve(b);
+  }
+
+  private op(op: TraceOp): void {
+    if (op.op === 'reset' || op.op === 'collect') {
+      this.protocol(op);
+      return;
+    }
+    executeOp(this.sys, op);
+    this.lastPid = -1;
+  }
+
+  /** The generic tracker protocol, over one process or (pid 0) every live process. */
+  private protocol(op: Extract<TraceOp, { op: 'reset' | 'collect' }>): void {
+    const start = op.len === 0 ? 0 : Math.floor(op.addr / PAGE_SIZE);
+    const end = op.len === 0 ? TASK_SIZE_PAGES : Math.ceil((op.addr + op.len) / PAGE_SIZE);
+    const mms = op.pid === 0 ? [...this.sys.mms.values()] : [this.sys.mm(op.pid)].filter((m): m is Mm => m !== undefined);
+    const saved = this.sys.origin;
+    this.sys.origin = 'driver';
+    if (op.op === 'collect') this.drainBlocked();
+    for (const mm of mms) {
+      if (op.op === 'reset') {
+        this.driver.reset(mm, start, end);
+        resetTruth(mm, start, end);
+      } else {
+        this.collect(mm, start, end, op.reset, op.label ?? null);
+      }
+    }
+    this.sys.origin = saved;
+  }
+
+  private collect(mm: Mm, start: number, end: number, reset: boolean, label: string | null): void {
+    const reading = this.driver.collect(mm, start, end, false);
+    const ev = evaluate(mm, start, end, reading.pages, this.config.tracker);
+    if (reset) {
+      this.driver.reset(mm, start, end);
+      resetTruth(mm, start, end);
+    }
+    const now = this.sys.now;
+    const cost = diffCounters(this.sys.counters, this.lastCollectCounters);
+    this.lastCollectCounters = new Float64Array(this.sys.counters);
+    const result: CollectResult = {
+      lane: this.id, index: this.collectIndex++, pos: this.sys.pos, time: now, pid: mm.pid,
+      startVpn: start, endVpn: Math.min(end, TASK_SIZE_PAGES), label, method: reading.method,
+      intervalAccesses: this.accessesSinceCollect,
+      intervalNs: this.lastCollectTime === this.lastCollectTime ? now - this.lastCollectTime : now,
+      errors: reading.errors, cost, ...ev,
+    };
+    this.accessesSinceCollect = 0;
+    this.lastCollectTime = now;
+    this.sinks.onCollect?.(result);
+  }
+
+  /** End of the trace: wake blocked threads and hand out the last events. */
+  finish(): void {
+    this.drainBlocked();
+    this.sys.sink.flush();
+  }
+}
+
+/** Ground truth restarts at a reset: no page written, no content changed, VMAs no longer new. */
+export function resetTruth(mm: Mm, start: number, end: number): void {
+  for (const leaf of mm.leavesIn(start, end)) {
+    const lo = Math.max(start, leaf.base) - leaf.base;
+    const hi = Math.min(end, leaf.base + PTRS_PER_PTE) - leaf.base;
+    for (let i = lo; i < hi; i++) leaf.gt[i]! &= ~(GT_W | GT_C);
+  }
+  for (const v of mm.vmas.intersecting(start, end)) v.newContent = false;
+}

@@ -1,0 +1,57 @@
+/**
+ * Execute one trace op (a syscall, or a raw tracker API call) literally in a lane's system. Every
+ * op's outcome — including errors — is recorded as an op result by the function that models it.
+ */
+import { doMadvise } from '../mm/madvise.js';
+import { doBrk, doMmap, doMprotect, doMunmap, hex } from '../mm/mmap.js';
+import { doMremap } from '../mm/mremap.js';
+import { doExit, doFork } from '../mm/fork.js';
+import { doDmaWrite, doPin, doPwrite, doUnpin } from '../mm/gup.js';
+import type { System } from '../mm/system.js';
+import { PAGE_SIZE } from '../mm/uapi.js';
+import { clearRefs } from '../trackers/clear-refs.js';
+import { pagemapRead } from '../trackers/pagemap.js';
+import { pagemapScan } from '../trackers/pagemap-scan.js';
+import { uffdClose, uffdioApi, uffdioRegister, uffdioUnregister, uffdioWriteprotect, uffdUserfaultfd } from '../trackers/userfaultfd.js';
+import type { TraceOp } from '../trace/types.js';
+
+export function executeOp(sys: System, op: TraceOp): void {
+  if (op.op === 'mark') return;
+  if (op.op === 'pwrite') {
+    doPwrite(sys, op.backing, op.offset, op.len);
+    return;
+  }
+  const mm = sys.mm(op.pid);
+  if (mm === undefined || mm.exited) {
+    sys.result(op.pid, op.op, 'no such process', -1, 'ESRCH');
+    return;
+  }
+  switch (op.op) {
+    case 'mmap': doMmap(mm, op); return;
+    case 'munmap': doMunmap(mm, op.addr, op.len); return;
+    case 'mprotect': doMprotect(mm, op.addr, op.len, op.prot); return;
+    case 'mremap': doMremap(mm, op); return;
+    case 'madvise': doMadvise(mm, op.addr, op.len, op.advice); return;
+    case 'brk': doBrk(mm, op.addr); return;
+    case 'exec':
+      if (op.brkStart !== undefined) mm.brkStart = mm.brk = Math.ceil(op.brkStart / PAGE_SIZE);
+      sys.result(mm.pid, 'exec', op.brkStart !== undefined ? `brk_start=${hex(op.brkStart)}` : '', 0, null);
+      return;
+    case 'fork': doFork(mm, op.child); return;
+    case 'exit': doExit(mm); return;
+    case 'clear_refs': clearRefs(mm, op.value); return;
+    case 'userfaultfd': uffdUserfaultfd(mm, op.fd, op.flags); return;
+    case 'uffdio_api': uffdioApi(mm, op.fd, op.api, op.features); return;
+    case 'uffdio_register': uffdioRegister(mm, op.fd, op.start, op.len, op.mode); return;
+    case 'uffdio_unregister': uffdioUnregister(mm, op.fd, op.start, op.len); return;
+    case 'uffdio_writeprotect': uffdioWriteprotect(mm, op.fd, op.start, op.len, op.mode); return;
+    case 'close': uffdClose(mm, op.fd); return;
+    case 'pagemap_scan': pagemapScan(mm, op); return;
+    case 'pagemap_read': pagemapRead(mm, op.offset, op.count); return;
+    case 'pin': doPin(mm, op.addr, op.len, op.write, op.longterm); return;
+    case 'unpin': doUnpin(mm, op.addr, op.len); return;
+    case 'dma_write': doDmaWrite(mm, op.addr, op.len); return;
+    default:
+      sys.result(op.pid, op.op, '', -1, 'ENOSYS');
+  }
+}

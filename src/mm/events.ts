@@ -1,0 +1,77 @@
+import type { PteChangeBatch } from '../lanes/results.js';
+
+const BATCH_ROWS = 16384;
+
+function allocBatch(lane: number): PteChangeBatch {
+  return {
+    lane,
+    n: 0,
+    seq: new Float64Array(BATCH_ROWS),
+    pos: new Float64Array(BATCH_ROWS),
+    pid: new Int32Array(BATCH_ROWS),
+    vpn: new Float64Array(BATCH_ROWS),
+    count: new Int32Array(BATCH_ROWS),
+    level: new Uint8Array(BATCH_ROWS),
+    old: new Uint32Array(BATCH_ROWS),
+    new: new Uint32Array(BATCH_ROWS),
+    cause: new Uint8Array(BATCH_ROWS),
+  };
+}
+
+/**
+ * Collects every PTE/PMD state change of one lane as columnar rows and hands out full batches.
+ * Consecutive pages that make the identical transition at the same trace position (a clear_refs
+ * sweep, a populate, a range write-protect) extend one row instead of adding rows.
+ */
+export class PteEventSink {
+  /** Trace position stamped on the changes being recorded (set by the lane before each record). */
+  pos = 0;
+  /** Number of rows handed out so far (the next row's seq). */
+  private seq = 0;
+  private batch: PteChangeBatch;
+
+  constructor(
+    private readonly lane: number,
+    private readonly onBatch: ((b: PteChangeBatch) => void) | null,
+  ) {
+    this.batch = allocBatch(lane);
+  }
+
+  get enabled(): boolean {
+    return this.onBatch !== null;
+  }
+
+  change(pid: number, vpn: number, level: number, oldState: number, newState: number, path: number): void {
+    if (this.onBatch === null) return;
+    const b = this.batch;
+    const last = b.n - 1;
+    if (
+      last >= 0 && b.pos[last] === this.pos && b.pid[last] === pid && b.level[last] === level &&
+      b.old[last] === oldState && b.new[last] === newState && b.cause[last] === path &&
+      b.vpn[last]! + b.count[last]! === vpn
+    ) {
+      b.count[last]!++;
+      return;
+    }
+    if (b.n === BATCH_ROWS) this.flush();
+    const i = this.batch.n++;
+    const c = this.batch;
+    c.seq[i] = this.seq++;
+    c.pos[i] = this.pos;
+    c.pid[i] = pid;
+    c.vpn[i] = vpn;
+    c.count[i] = 1;
+    c.level[i] = level;
+    c.old[i] = oldState;
+    c.new[i] = newState;
+    c.cause[i] = path;
+  }
+
+  /** Hand out the rows recorded so far. */
+  flush(): void {
+    if (this.onBatch === null || this.batch.n === 0) return;
+    const full = this.batch;
+    this.batch = allocBatch(this.lane);
+    this.onBatch(full);
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * Physical pages ("frames"), identified by a small integer id. The simulator needs page identity for
+ * CoW reuse decisions after fork, the mapped-exactly-once pagemap bit, pins, page cache sharing between
+ * mappings, and content truth through aliases. Id 0 is the shared zero page.
+ */
+export const PF_ANON = 1;
+export const PF_FILE = 2;
+export const PF_SHMEM = 4;
+/** Part of a large folio (PMD THP); `head` is the first subpage. */
+export const PF_LARGE = 8;
+/** MADV_FREE'd and clean: reclaim may discard it. */
+export const PF_LAZYFREE = 16;
+/** Content lives in swap (anon page referenced by swap entries only). */
+export const PF_SWAPPED = 32;
+/** folio_test_dirty: written through some mapping since it was last clean. */
+export const PF_DIRTY = 64;
+
+export const ZERO_PFN = 0;
+
+export class PageFrames {
+  /** Present mappings (page_mapcount). */
+  mapcount = new Int32Array(1024);
+  /** References that keep the page alive: present and swap entries, page cache. */
+  refs = new Int32Array(1024);
+  /** FOLL_PIN count (folio_maybe_dma_pinned when > 0). */
+  pins = new Int32Array(1024);
+  flags = new Uint8Array(1024);
+  /** Owning file/shmem object id (0 for anon) and page index in it. */
+  obj = new Int32Array(1024);
+  index = new Float64Array(1024);
+  /** First subpage of the large folio (self for small pages). */
+  head = new Int32Array(1024);
+  private next = 1;
+  private free: number[] = [];
+  /** Pages currently allocated (for memory statistics). */
+  live = 0;
+
+  private grow(min: number): void {
+    let cap = this.flags.length;
+    while (cap < min) cap *= 2;
+    const g = <T extends Int32Array | Uint8Array | Float64Array>(a: T): T => {
+      const b = new (a.constructor as { new (n: number): T })(cap);
+      b.set(a);
+      return b;
+    };
+    this.mapcount = g(this.mapcount);
+    this.refs = g(this.refs);
+    this.pins = g(this.pins);
+    this.flags = g(this.flags);
+    this.obj = g(this.obj);
+    this.index = g(this.index);
+    this.head = g(this.head);
+  }
+
+  private init(id: number, flags: number, head: number): void {
+    this.mapcount[id] = 0;
+    this.refs[id] = 0;
+    this.pins[id] = 0;
+    this.flags[id] = flags;
+    this.obj[id] = 0;
+    this.index[id] = 0;
+    this.head[id] = head;
+    this.live++;
+  }
+
+  /** Allocate one small page. */
+  alloc(flags: number): number {
+    const id = this.free.length > 0 ? this.free.pop()! : this.next++;
+    if (id >= this.flags.length) this.grow(id + 1);
+    this.init(id, flags, id);
+    return id;
+  }
+
+  /** Allocate a PMD-sized large folio: `nr` consecutive ids; returns the first. */
+  allocLarge(nr: number, flags: number): number {
+    const base = this.next;
+    this.next += nr;
+    if (this.next > this.flags.length) this.grow(this.next);
+    for (let i = 0; i < nr; i++) this.init(base + i, flags | PF_LARGE, base);
+    return base;
+  }
+
+  /** Take a lifetime reference (a present or swap entry, or the page cache). */
+  get(id: number): void {
+    if (id !== ZERO_PFN) this.refs[id]!++;
+  }
+
+  /** Drop a lifetime reference; the page is freed when none is left. */
+  put(id: number): void {
+    if (id === ZERO_PFN) return;
+    if (--this.refs[id]! > 0) return;
+    this.live--;
+    this.flags[id] = 0;
+    // Small pages are recycled; large-folio ids are not (they must stay consecutive).
+    if (this.head[id] === id && (this.flags[id]! & PF_LARGE) === 0) this.free.push(id);
+  }
+
+  map(id: number): void {
+    if (id !== ZERO_PFN) this.mapcount[id]!++;
+  }
+
+  unmap(id: number): void {
+    if (id !== ZERO_PFN) this.mapcount[id]!--;
+  }
+
+  isLarge(id: number): boolean {
+    return id !== ZERO_PFN && (this.flags[id]! & PF_LARGE) !== 0;
+  }
+
+  /** folio_maybe_dma_pinned(). */
+  maybePinned(id: number): boolean {
+    return id !== ZERO_PFN && this.pins[this.head[id]!]! > 0;
+  }
+}

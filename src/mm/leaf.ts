@@ -1,0 +1,37 @@
+import { PTRS_PER_PTE } from './uapi.js';
+
+/** Ground-truth bits kept per page (Leaf.gt). */
+export const GT_W = 1;
+export const GT_C = 2;
+
+/**
+ * Everything the simulator knows about one 2 MiB-aligned slot of an address space: the PMD entry,
+ * the PTE table under it (when there is one) and per-page bookkeeping that is not kernel state
+ * (ground truth and the reasons a tracker's answer may be wrong). Typed arrays of 512 entries, as
+ * the hardware table is; the kernel's table exists only when `pmd & PMD_TABLE`.
+ */
+export class Leaf {
+  /** PMD slot: 0 = hole, PMD_TABLE = PTE table present, otherwise a huge entry (pte.ts encoding). */
+  pmd = 0;
+  /** Page id of the huge entry's first subpage (THP / hugetlb folio). */
+  pmdPfn = 0;
+  /** PTE entries (meaningful when pmd has PMD_TABLE). */
+  readonly pte = new Uint16Array(PTRS_PER_PTE);
+  /** Page id per PTE (present, swap and migration entries). */
+  readonly pfn = new Int32Array(PTRS_PER_PTE);
+  /** Ground truth per page: GT_W | GT_C since the last reset. */
+  readonly gt = new Uint8Array(PTRS_PER_PTE);
+  /** Why the soft-dirty answer for this page may differ from the truth (a Why code). */
+  readonly sdWhy = new Uint8Array(PTRS_PER_PTE);
+  /** Why the uffd-wp answer for this page may differ from the truth (a Why code). */
+  readonly uwWhy = new Uint8Array(PTRS_PER_PTE);
+  /** Why the content changed without a store through this mapping (a Why code, for GT_c). */
+  readonly cWhy = new Uint8Array(PTRS_PER_PTE);
+
+  constructor(readonly index: number) {}
+
+  /** First page number covered by this leaf. */
+  get base(): number {
+    return this.index * PTRS_PER_PTE;
+  }
+}

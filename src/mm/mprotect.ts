@@ -1,0 +1,117 @@
+/**
+ * mm/mprotect.c:change_protection → change_pmd_range → change_pte_range (kernel-semantics.md §2.5.3,
+ * §2.13): one walk serves mprotect, UFFDIO_WRITEPROTECT and uffd un-protect.
+ */
+import { Path, Why } from './cause.js';
+import type { Leaf } from './leaf.js';
+import type { Mm } from './mm.js';
+import { flushTlbRange, pteAlloc, setPmd, setPte } from './pgtable.js';
+import { canChangePteWritable, userfaultfdWpUseMarkers, vmPageProtWritable } from './predicates.js';
+import { KIND_MASK, MARKER, NONE, PRESENT, PROTNONE, SWAP, UFFD_WP_MARKER, UW, W, pteMkUffdWp } from './pte.js';
+import { isHugeEntry, splitHugePmd } from './thp.js';
+import { PTRS_PER_PTE } from './uapi.js';
+import { VM_ACCESS, VM_HUGETLB, type Vma } from './vma.js';
+
+export const MM_CP_TRY_CHANGE_WRITABLE = 1;
+export const MM_CP_UFFD_WP = 4;
+export const MM_CP_UFFD_WP_RESOLVE = 8;
+
+export interface ChangeProtectionResult {
+  /** Entries visited. */
+  walked: number;
+  /** Entries changed. */
+  changed: number;
+}
+
+/**
+ * pte_modify(old, vma->vm_page_prot) for a present entry: the VMA's default protection replaces W and
+ * PROTNONE; D, A, SD and UW are kept (_PAGE_CHG_MASK).
+ */
+function pteModify(vma: Vma, e: number): number {
+  let n = e & ~(W | PROTNONE);
+  if ((vma.flags & VM_ACCESS) === 0) n |= PROTNONE;
+  else if (vmPageProtWritable(vma)) n |= W;
+  return n;
+}
+
+/** The per-entry transform of change_pte_range for one present/none/marker/swap entry. */
+function changeEntry(mm: Mm, vma: Vma, e: number, cp: number): number {
+  const kind = e & KIND_MASK;
+  if (kind === PRESENT) {
+    let n = pteModify(vma, e);
+    if (cp & MM_CP_UFFD_WP) n = mm.sys.profile.mkuffdWpClearsWrite ? pteMkUffdWp(n) : (n | UW) & ~W;
+    else if (cp & MM_CP_UFFD_WP_RESOLVE) n &= ~UW;
+    if ((cp & MM_CP_TRY_CHANGE_WRITABLE) && (n & (W | PROTNONE)) === 0 &&
+        canChangePteWritable(vma, n, !mm.sys.profile.privateUpgradeWithoutDirty)) n |= W;
+    return n;
+  }
+  if (kind === NONE) return (cp & MM_CP_UFFD_WP) && userfaultfdWpUseMarkers(vma) ? UFFD_WP_MARKER : e;
+  if (kind === MARKER) return (cp & MM_CP_UFFD_WP_RESOLVE) && (e & UW) ? NONE : e;
+  if (kind === SWAP) {
+    if (cp & MM_CP_UFFD_WP) return e | UW;
+    if (cp & MM_CP_UFFD_WP_RESOLVE) return e & ~UW;
+  }
+  return e;
+}
+
+/**
+ * change_protection(vma, [start, end), cp_flags): returns entries walked and changed. `why` labels
+ * the uffd-wp state change (ARMED for a write-protect, WRITE for a monitor's resolve, ...).
+ */
+export function changeProtection(mm: Mm, vma: Vma, start: number, end: number, cp: number, path: number, why: number): ChangeProtectionResult {
+  const res: ChangeProtectionResult = { walked: 0, changed: 0 };
+  let flushPages = 0;
+  const uffdWp = (cp & MM_CP_UFFD_WP) !== 0;
+  const markers = uffdWp && userfaultfdWpUseMarkers(vma);
+  for (let slot = Math.floor(start / PTRS_PER_PTE); slot * PTRS_PER_PTE < end; slot++) {
+    const lo = Math.max(start, slot * PTRS_PER_PTE);
+    const hi = Math.min(end, (slot + 1) * PTRS_PER_PTE);
+    let leaf = mm.leafAt(slot);
+    if (leaf === undefined || leaf.pmd === 0) {
+      if (!markers) {
+        // Not protected: anon none/holes without WP_UNPOPULATED (D10).
+        if (uffdWp && leaf !== undefined) leaf.uwWhy.fill(Why.UNPOPULATED, lo - leaf.base, hi - leaf.base);
+        continue;
+      }
+      // pgtable_populate_needed → change_pmd_prepare: a PTE table so that every entry gets a marker.
+      leaf ??= mm.ensureLeaf(slot);
+      pteAlloc(mm, leaf, Path.PTE_ALLOC);
+    }
+    if (isHugeEntry(leaf.pmd)) {
+      if (lo === leaf.base && hi === leaf.base + PTRS_PER_PTE && vma.isAnon && (vma.flags & VM_HUGETLB) === 0) {
+        // change_huge_pmd: the THP stays PMD-mapped.
+        res.walked++;
+        const n = changeEntry(mm, vma, leaf.pmd, cp);
+        if (n !== leaf.pmd) {
+          if ((leaf.pmd & W) && !(n & W)) flushPages += PTRS_PER_PTE;
+          setPmd(mm, leaf, n, path, why);
+          res.changed++;
+        }
+        continue;
+      }
+      splitHugePmd(mm, leaf);
+    }
+    res.walked += hi - lo;
+    flushPages += changePteRange(mm, vma, leaf, lo - leaf.base, hi - leaf.base, cp, path, why, res);
+  }
+  if (flushPages > 0) flushTlbRange(mm, flushPages);
+  return res;
+}
+
+function changePteRange(mm: Mm, vma: Vma, leaf: Leaf, from: number, to: number, cp: number, path: number, why: number, res: ChangeProtectionResult): number {
+  let flush = 0;
+  const uffdWp = (cp & MM_CP_UFFD_WP) !== 0;
+  for (let i = from; i < to; i++) {
+    const e = leaf.pte[i]!;
+    const n = changeEntry(mm, vma, e, cp);
+    if (n === e) {
+      if (uffdWp && (e & KIND_MASK) === NONE) leaf.uwWhy[i] = Why.UNPOPULATED;
+      continue;
+    }
+    if ((e & KIND_MASK) === PRESENT && (e & W) && !(n & W)) flush++;
+    setPte(mm, leaf, i, n, path, why);
+    res.changed++;
+  }
+  return flush;
+}
+

@@ -1,0 +1,83 @@
+/**
+ * Derived predicates of kernel-semantics.md §1.2, each named after the kernel helper it models.
+ */
+import { isUffdWpMarker, KIND_MASK, PG_ANON, PAGE_MASK, PRESENT, SD, UW, EXCL, D } from './pte.js';
+import {
+  Vma, VM_HUGEPAGE, VM_HUGETLB, VM_MAYSHARE, VM_NOHUGEPAGE, VM_SHARED, VM_SOFTDIRTY, VM_UFFD_WP, VM_WRITE,
+} from './vma.js';
+import type { Sysfs } from './system.js';
+import { PTRS_PER_PTE } from './uapi.js';
+
+/** mm/internal.h:vma_soft_dirty_enabled — tracking is on when VM_SOFTDIRTY is clear. */
+export const vmaSoftDirtyEnabled = (vma: Vma): boolean => (vma.flags & VM_SOFTDIRTY) === 0;
+
+/** mm/internal.h:pte_needs_soft_dirty_wp. */
+export const pteNeedsSoftDirtyWp = (vma: Vma, pte: number): boolean => vmaSoftDirtyEnabled(vma) && (pte & SD) === 0;
+
+/** include/linux/userfaultfd_k.h:userfaultfd_wp. */
+export const userfaultfdWp = (vma: Vma): boolean => (vma.flags & VM_UFFD_WP) !== 0;
+
+/** userfaultfd_wp_async. */
+export const userfaultfdWpAsync = (vma: Vma): boolean => vma.uffd !== null && vma.uffd.wpAsync;
+
+/** userfaultfd_pte_wp: the fault path only honours UW inside a WP-registered VMA. */
+export const userfaultfdPteWp = (vma: Vma, pte: number): boolean => userfaultfdWp(vma) && (pte & UW) !== 0;
+
+/** userfaultfd_wp_unpopulated. */
+export const userfaultfdWpUnpopulated = (vma: Vma): boolean =>
+  userfaultfdWp(vma) && vma.uffd !== null && vma.uffd.wpUnpopulated;
+
+/** userfaultfd_wp_use_markers: file, shmem and hugetlb always; anon only with WP_UNPOPULATED. */
+export const userfaultfdWpUseMarkers = (vma: Vma): boolean =>
+  userfaultfdWp(vma) && (!vma.isAnon || userfaultfdWpUnpopulated(vma));
+
+/** Does the backing file have ->page_mkwrite and dirty accounting? Regular files yes, shmem no. */
+const fileWantsWritenotify = (vma: Vma): boolean => vma.obj !== null && vma.obj.kind === 'file';
+
+/** mm/mmap.c:vma_wants_writenotify — shared writable mappings whose first write must fault. */
+export function vmaWantsWritenotify(vma: Vma): boolean {
+  if ((vma.flags & (VM_WRITE | VM_SHARED)) !== (VM_WRITE | VM_SHARED)) return false;
+  if (fileWantsWritenotify(vma)) return true;
+  if (vmaSoftDirtyEnabled(vma) && !vma.isHugetlb) return true;
+  if (userfaultfdWp(vma)) return true;
+  return false;
+}
+
+/** vm_page_prot grants write: shared writable mappings without writenotify. Private mappings never (PAGE_COPY). */
+export const vmPageProtWritable = (vma: Vma): boolean =>
+  (vma.flags & (VM_WRITE | VM_SHARED)) === (VM_WRITE | VM_SHARED) && !vmaWantsWritenotify(vma);
+
+/** include/linux/mm.h:vma_wants_manual_pte_write_upgrade. */
+export const vmaWantsManualPteWriteUpgrade = (vma: Vma): boolean =>
+  (vma.flags & VM_SHARED) !== 0 ? vmaWantsWritenotify(vma) : (vma.flags & VM_WRITE) !== 0;
+
+/**
+ * mm/mprotect.c:can_change_pte_writable — may an upgrade (mprotect, un-WP) set W without a fault?
+ * Never when soft-dirty or uffd-wp still needs to see the next write.
+ */
+export function canChangePteWritable(vma: Vma, pte: number, needDirtyPrivate = false): boolean {
+  if ((vma.flags & VM_WRITE) === 0) return false;
+  if (pteNeedsSoftDirtyWp(vma, pte)) return false;
+  if (userfaultfdPteWp(vma, pte)) return false;
+  if ((vma.flags & VM_SHARED) === 0) {
+    // Private: only exclusive anon pages (PageAnonExclusive); before v6.2 also hardware-dirty ones.
+    return (pte & PAGE_MASK) === PG_ANON && (pte & EXCL) !== 0 && (!needDirtyPrivate || (pte & D) !== 0);
+  }
+  // Shared: only if the PTE is already dirty (the filesystem already knows).
+  return (pte & D) !== 0;
+}
+
+/** The marker or present entry carries uffd-wp protection (for fault-time decisions). */
+export const origPteUffdWp = (pte: number): boolean => isUffdWpMarker(pte) || ((pte & KIND_MASK) === PRESENT && (pte & UW) !== 0);
+
+/**
+ * thp_vma_allowable_order(PMD_ORDER) + thp_vma_suitable_order for an anon fault in slot `slot`:
+ * may the fault install a PMD-mapped THP?
+ */
+export function thpAllowed(vma: Vma, slot: number, sysfs: Sysfs): boolean {
+  if (!vma.isAnon || (vma.flags & (VM_HUGETLB | VM_NOHUGEPAGE)) !== 0 || (vma.flags & VM_MAYSHARE) !== 0) return false;
+  const start = slot * PTRS_PER_PTE;
+  if (start < vma.start || start + PTRS_PER_PTE > vma.end) return false;
+  if (sysfs.thp === 'always') return true;
+  return sysfs.thp === 'madvise' && (vma.flags & VM_HUGEPAGE) !== 0;
+}

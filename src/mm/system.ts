@@ -1,0 +1,109 @@
+import type { KernelProfile } from '../kernel/profile.js';
+import { COUNTER_INDEX, newCounters, type CounterName, type Counters, type OpResult } from '../lanes/results.js';
+import type { SysfsSettings } from '../trace/types.js';
+import { PteEventSink } from './events.js';
+import { PageFrames } from './frames.js';
+import { Mm } from './mm.js';
+import { MemObject } from './object.js';
+import type { UffdCtx, UffdMsg } from '../trackers/uffd-ctx.js';
+
+/** /sys/kernel/mm settings the simulator honours. */
+export interface Sysfs {
+  thp: 'always' | 'madvise' | 'never';
+  thpZeroPage: boolean;
+  /** A swap device exists (anon MADV_PAGEOUT swaps out; without it anon pages stay). */
+  swap: boolean;
+}
+
+export const DEFAULT_SYSFS: Sysfs = { thp: 'madvise', thpZeroPage: true, swap: true };
+
+export function sysfsFrom(s: SysfsSettings | undefined, base: Sysfs = DEFAULT_SYSFS): Sysfs {
+  return { thp: s?.thp ?? base.thp, thpZeroPage: s?.thpZeroPage ?? base.thpZeroPage, swap: base.swap };
+}
+
+/** Someone who receives uffd messages as they are queued (the lane's simulated monitor). */
+export interface UffdListener {
+  onMessage(ctx: UffdCtx, msg: UffdMsg): void;
+}
+
+/**
+ * One simulated machine: the processes, their page frames and page caches, the kernel profile, and
+ * the lane's outputs (PTE change events, op results, cost counters).
+ */
+export class System {
+  readonly frames = new PageFrames();
+  readonly mms = new Map<number, Mm>();
+  readonly objects = new Map<string, MemObject>();
+  readonly counters: Counters = newCounters();
+  /** Trace position and time of the record being executed. */
+  pos = 0;
+  now = 0;
+  private nextObjectId = 1;
+  private nextAnonVma = 1;
+  private nextUffdId = 1;
+  /** Receives uffd messages (set by the lane). */
+  uffdListener: UffdListener | null = null;
+  /** Receives op results (set by the lane). */
+  opSink: ((r: OpResult) => void) | null = null;
+  /** Origin stamped on op results: the trace itself, or the lane's tracker driver. */
+  origin: 'trace' | 'driver' = 'trace';
+
+  constructor(
+    readonly lane: number,
+    readonly profile: KernelProfile,
+    readonly sysfs: Sysfs,
+    readonly sink: PteEventSink,
+  ) {}
+
+  count(name: CounterName, n = 1): void {
+    this.counters[COUNTER_INDEX[name]]! += n;
+  }
+
+  /** The process `pid`; pid 1 exists from the start, others come from fork. */
+  mm(pid: number): Mm | undefined {
+    let mm = this.mms.get(pid);
+    if (mm === undefined && pid === 1 && !this.mms.has(1)) {
+      mm = new Mm(this, 1);
+      this.mms.set(1, mm);
+    }
+    return mm;
+  }
+
+  createMm(pid: number): Mm {
+    const mm = new Mm(this, pid);
+    this.mms.set(pid, mm);
+    return mm;
+  }
+
+  object(kind: 'file' | 'shmem', name: string): MemObject {
+    const key = `${kind}:${name}`;
+    let o = this.objects.get(key);
+    if (!o) {
+      o = new MemObject(this.nextObjectId++, kind, name);
+      this.objects.set(key, o);
+    }
+    return o;
+  }
+
+  /** A fresh shmem object for a MAP_SHARED|MAP_ANONYMOUS mapping (shmem_zero_setup). */
+  anonShmem(): MemObject {
+    const o = new MemObject(this.nextObjectId++, 'shmem', `anon_shmem#${this.nextObjectId}`);
+    return o;
+  }
+
+  newAnonVma(): number {
+    return this.nextAnonVma++;
+  }
+
+  newUffdId(): number {
+    return this.nextUffdId++;
+  }
+
+  /** Record the outcome of a syscall (errno name or null). */
+  result(pid: number, call: string, args: string, ret: number, errno: string | null): number {
+    this.count('syscalls');
+    if (errno !== null) this.count('errors');
+    this.opSink?.({ lane: this.lane, pos: this.pos, pid, origin: this.origin, call, args, ret, errno });
+    return errno === null ? ret : -1;
+  }
+}

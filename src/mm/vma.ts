@@ -1,0 +1,239 @@
+import { Why, type WhyCode } from './cause.js';
+import type { MemObject } from './object.js';
+import type { UffdCtx } from '../trackers/uffd-ctx.js';
+
+/* vm_flags (include/linux/mm.h names; the bit positions are pteplay's own). */
+export const VM_READ = 1 << 0;
+export const VM_WRITE = 1 << 1;
+export const VM_EXEC = 1 << 2;
+export const VM_SHARED = 1 << 3;
+export const VM_MAYREAD = 1 << 4;
+export const VM_MAYWRITE = 1 << 5;
+export const VM_MAYEXEC = 1 << 6;
+export const VM_MAYSHARE = 1 << 7;
+export const VM_GROWSDOWN = 1 << 8;
+export const VM_UFFD_MISSING = 1 << 9;
+export const VM_UFFD_WP = 1 << 10;
+export const VM_UFFD_MINOR = 1 << 11;
+export const VM_SOFTDIRTY = 1 << 12;
+export const VM_HUGEPAGE = 1 << 13;
+export const VM_NOHUGEPAGE = 1 << 14;
+export const VM_HUGETLB = 1 << 15;
+export const VM_PFNMAP = 1 << 16;
+export const VM_LOCKED = 1 << 17;
+export const VM_DONTCOPY = 1 << 18;
+export const VM_NORESERVE = 1 << 19;
+
+export const VM_UFFD_ALL = VM_UFFD_MISSING | VM_UFFD_WP | VM_UFFD_MINOR;
+export const VM_ACCESS = VM_READ | VM_WRITE | VM_EXEC;
+/** VM_SPECIAL: never merged. */
+export const VM_SPECIAL = VM_PFNMAP;
+
+export const VM_FLAG_NAMES: [number, string][] = [
+  [VM_READ, 'rd'], [VM_WRITE, 'wr'], [VM_EXEC, 'ex'], [VM_SHARED, 'sh'], [VM_MAYREAD, 'mr'],
+  [VM_MAYWRITE, 'mw'], [VM_MAYEXEC, 'me'], [VM_MAYSHARE, 'ms'], [VM_GROWSDOWN, 'gd'],
+  [VM_UFFD_MISSING, 'um'], [VM_UFFD_WP, 'uw'], [VM_UFFD_MINOR, 'ui'], [VM_SOFTDIRTY, 'sd'],
+  [VM_HUGEPAGE, 'hg'], [VM_NOHUGEPAGE, 'nh'], [VM_HUGETLB, 'ht'], [VM_PFNMAP, 'pf'], [VM_LOCKED, 'lo'],
+  [VM_DONTCOPY, 'dc'], [VM_NORESERVE, 'nr'],
+];
+
+/** A VMA (struct vm_area_struct). Addresses are page numbers; [start, end). */
+export class Vma {
+  /** anon_vma identity (0 = none yet); VMAs with different non-zero anon_vmas never merge. */
+  anonVma = 0;
+  /** userfaultfd context (vm_userfaultfd_ctx), or null. */
+  uffd: UffdCtx | null = null;
+  /** Why VM_SOFTDIRTY is set (NEW_VMA, VMA_MERGE, BRK), for false-positive attribution. */
+  sdWhy: WhyCode = Why.NEW_VMA;
+  /** Why the VMA is not (or no longer) uffd-wp registered, for false-negative attribution. */
+  uffdWhy: WhyCode = Why.NEW_VMA_UNREGISTERED;
+  /** The heap (brk) VMA. */
+  isBrk = false;
+  /** Page contents differ from the last reset because the whole VMA is new (GT_c without per-page bits). */
+  newContent = true;
+
+  constructor(
+    /** Owning process. */
+    public pid: number,
+    public start: number,
+    public end: number,
+    public flags: number,
+    /** Backing file/shmem object, or null for private anonymous memory. */
+    public obj: MemObject | null,
+    /** vm_pgoff: page offset in the object (anon: the page number at creation). */
+    public pgoff: number,
+  ) {}
+
+  get pages(): number {
+    return this.end - this.start;
+  }
+
+  /** vma_is_anonymous(): no vm_ops; private anon memory (shared anon is shmem). */
+  get isAnon(): boolean {
+    return this.obj === null;
+  }
+
+  get isShmem(): boolean {
+    return this.obj !== null && this.obj.kind === 'shmem';
+  }
+
+  get isHugetlb(): boolean {
+    return (this.flags & VM_HUGETLB) !== 0;
+  }
+
+  /** is_cow_mapping(): private and may be written. */
+  get isCow(): boolean {
+    return (this.flags & (VM_SHARED | VM_MAYWRITE)) === VM_MAYWRITE;
+  }
+
+  /** Page offset in the object of page `vpn`. */
+  pgoffOf(vpn: number): number {
+    return this.pgoff + (vpn - this.start);
+  }
+
+  /** A copy for a split or a fork (vm_area_dup). */
+  clone(start: number, end: number): Vma {
+    const v = new Vma(this.pid, start, end, this.flags, this.obj, this.pgoff + (start - this.start));
+    v.anonVma = this.anonVma;
+    v.uffd = this.uffd;
+    v.sdWhy = this.sdWhy;
+    v.uffdWhy = this.uffdWhy;
+    v.isBrk = this.isBrk;
+    v.newContent = this.newContent;
+    this.obj?.mappings.add(v);
+    return v;
+  }
+
+  describe(): string {
+    const f = VM_FLAG_NAMES.filter(([bit]) => this.flags & bit).map(([, n]) => n).join(' ');
+    const kind = this.obj ? `${this.obj.kind}:${this.obj.name}` : this.isBrk ? '[heap]' : 'anon';
+    return `${this.start.toString(16)}-${this.end.toString(16)} ${kind} ${f}`;
+  }
+}
+
+/**
+ * is_mergeable_vma() + is_mergeable_anon_vma() + pgoff contiguity: may `a` (below) and `b` (above)
+ * become one VMA? VM_SOFTDIRTY is ignored (34228d473efe); the uffd context must be the same.
+ */
+export function canMerge(a: Vma, b: Vma): boolean {
+  return (
+    a.end === b.start &&
+    ((a.flags ^ b.flags) & ~VM_SOFTDIRTY) === 0 &&
+    (a.flags & VM_SPECIAL) === 0 &&
+    a.obj === b.obj &&
+    a.pgoff + a.pages === b.pgoff &&
+    a.uffd === b.uffd &&
+    (a.anonVma === 0 || b.anonVma === 0 || a.anonVma === b.anonVma) &&
+    a.isBrk === b.isBrk
+  );
+}
+
+/** The VMAs of one mm, sorted by address (the maple tree). */
+export class VmaList {
+  readonly list: Vma[] = [];
+  private last: Vma | null = null;
+
+  /** find_vma_intersection for one page: the VMA containing `vpn`, or null. */
+  find(vpn: number): Vma | null {
+    const l = this.last;
+    if (l !== null && vpn >= l.start && vpn < l.end) return l;
+    const i = this.indexAfter(vpn) - 1;
+    if (i >= 0) {
+      const v = this.list[i]!;
+      if (vpn < v.end) return (this.last = v);
+    }
+    return null;
+  }
+
+  /** Index of the first VMA whose start is > vpn. */
+  private indexAfter(vpn: number): number {
+    let lo = 0;
+    let hi = this.list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.list[mid]!.start <= vpn) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** VMAs intersecting [start, end), in order. */
+  intersecting(start: number, end: number): Vma[] {
+    const out: Vma[] = [];
+    let i = Math.max(0, this.indexAfter(start) - 1);
+    for (; i < this.list.length; i++) {
+      const v = this.list[i]!;
+      if (v.start >= end) break;
+      if (v.end > start) out.push(v);
+    }
+    return out;
+  }
+
+  /** The VMA ending exactly at `vpn` (the would-be prev of a mapping starting there). */
+  endingAt(vpn: number): Vma | null {
+    const i = this.indexAfter(vpn - 1) - 1;
+    const v = i >= 0 ? this.list[i]! : null;
+    return v !== null && v.end === vpn ? v : null;
+  }
+
+  /** The VMA starting exactly at `vpn`. */
+  startingAt(vpn: number): Vma | null {
+    const i = this.indexAfter(vpn) - 1;
+    const v = i >= 0 ? this.list[i]! : null;
+    return v !== null && v.start === vpn ? v : null;
+  }
+
+  insert(v: Vma): void {
+    this.list.splice(this.indexAfter(v.start), 0, v);
+  }
+
+  remove(v: Vma): void {
+    const i = this.list.indexOf(v);
+    if (i >= 0) this.list.splice(i, 1);
+    v.obj?.mappings.delete(v);
+    if (this.last === v) this.last = null;
+  }
+
+  /** split_vma(): cut `v` at `at` (start < at < end); returns the upper part (a new VMA). */
+  split(v: Vma, at: number): Vma {
+    const hi = v.clone(at, v.end);
+    v.end = at;
+    this.insert(hi);
+    if (this.last === v) this.last = null;
+    return hi;
+  }
+
+  /** Make VMA boundaries fall at `start` and `end` (splitting as needed); returns the VMAs inside. */
+  isolate(start: number, end: number): Vma[] {
+    for (const v of this.intersecting(start, end)) {
+      if (v.start < start) this.split(v, start);
+    }
+    for (const v of this.intersecting(start, end)) {
+      if (v.end > end) this.split(v, end);
+    }
+    return this.intersecting(start, end);
+  }
+
+  /** Merge `b` into `a` (a directly below b); `a` survives with `flags`. */
+  absorb(a: Vma, b: Vma, flags: number): void {
+    a.end = b.end;
+    a.flags = flags;
+    if (a.anonVma === 0) a.anonVma = b.anonVma;
+    this.remove(b);
+  }
+
+  /** Free gap search: the highest free range of `pages` below `below` and above `floor` (top-down allocator). */
+  findGapTopDown(pages: number, below: number, floor: number): number | null {
+    let hi = below;
+    for (let i = this.list.length - 1; i >= -1; i--) {
+      const v = i >= 0 ? this.list[i]! : null;
+      const lo = v ? v.end : floor;
+      if (v && v.start >= hi) continue;
+      const top = Math.min(hi, below);
+      if (top - Math.max(lo, floor) >= pages) return top - pages;
+      if (v) hi = v.start;
+      if (hi <= floor) break;
+    }
+    return null;
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * mm/memory.c:zap_page_range / zap_pte_range (kernel-semantics.md §2.12, §2.15): what unmapping,
+ * MADV_DONTNEED and hole punching leave behind.
+ */
+import { Path, Why } from './cause.js';
+import { GT_C } from './leaf.js';
+import type { Mm } from './mm.js';
+import { clearPte, flushTlbRange, pteFree, setPmd, tableEmpty } from './pgtable.js';
+import { userfaultfdWp } from './predicates.js';
+import { KIND_MASK, MARKER, NONE, PG_ZERO, PAGE_MASK, PRESENT, SWAP, UFFD_WP_MARKER, UW } from './pte.js';
+import { isHugeEntry, splitHugePmd } from './thp.js';
+import { HPAGE_PMD_NR, PTRS_PER_PTE } from './uapi.js';
+import type { Vma } from './vma.js';
+
+export const ZAP_UNMAP = 0;
+export const ZAP_DONTNEED = 1;
+export const ZAP_REMOVE = 2;
+
+const PATHS = [Path.ZAP_UNMAP, Path.ZAP_DONTNEED, Path.ZAP_REMOVE];
+const WHYS = [Why.REMAPPED, Why.DONTNEED_ZAP, Why.MADV_REMOVE];
+
+/** Zap [start, end) of `vma`; returns pages that had content (present or swapped). */
+export function zapRange(mm: Mm, vma: Vma, start: number, end: number, mode: number): number {
+  const path = PATHS[mode]!;
+  const why = WHYS[mode]!;
+  let flush = 0;
+  let zapped = 0;
+  for (let slot = Math.floor(start / PTRS_PER_PTE); slot * PTRS_PER_PTE < end; slot++) {
+    const leaf = mm.leafAt(slot);
+    if (leaf === undefined || leaf.pmd === 0) continue;
+    const lo = Math.max(start, leaf.base) - leaf.base;
+    const hi = Math.min(end, leaf.base + PTRS_PER_PTE) - leaf.base;
+    if (isHugeEntry(leaf.pmd)) {
+      if (lo === 0 && hi === PTRS_PER_PTE) {
+        // zap_huge_pmd: the whole THP goes.
+        const zero = (leaf.pmd & PAGE_MASK) === PG_ZERO;
+        if (!zero) {
+          for (let k = 0; k < HPAGE_PMD_NR; k++) {
+            mm.sys.frames.unmap(leaf.pmdPfn + k);
+            mm.sys.frames.put(leaf.pmdPfn + k);
+          }
+          zapped += HPAGE_PMD_NR;
+          if (mode === ZAP_DONTNEED && vma.isAnon) markContentGone(leaf, 0, PTRS_PER_PTE, why);
+        }
+        leaf.pmdPfn = 0;
+        setPmd(mm, leaf, 0, path, why);
+        flush += HPAGE_PMD_NR;
+        continue;
+      }
+      splitHugePmd(mm, leaf);
+    }
+    for (let i = lo; i < hi; i++) {
+      const e = leaf.pte[i]!;
+      const kind = e & KIND_MASK;
+      if (kind === NONE) continue;
+      if (kind === MARKER) {
+        // Markers survive MADV_DONTNEED on file/shmem; anon zaps and munmap/truncate drop them.
+        if (mode === ZAP_DONTNEED && !vma.isAnon) continue;
+        clearPte(mm, leaf, i, NONE, path, why);
+        continue;
+      }
+      const hadContent = kind === SWAP || (e & PAGE_MASK) !== PG_ZERO;
+      if (kind === PRESENT) flush++;
+      // zap_install_uffd_wp_if_needed: file/shmem keep protection as a marker while still WP-registered.
+      const keepMarker = mode === ZAP_DONTNEED && !vma.isAnon && (e & UW) !== 0 && userfaultfdWp(vma);
+      clearPte(mm, leaf, i, keepMarker ? UFFD_WP_MARKER : NONE, path, why);
+      if (hadContent) {
+        zapped++;
+        if (mode === ZAP_DONTNEED && vma.isAnon) markContentGone(leaf, i, i + 1, why);
+      }
+    }
+    if (mode === ZAP_DONTNEED && mm.sys.profile.ptReclaim && tableEmpty(leaf)) pteFree(mm, leaf, path);
+  }
+  if (flush > 0) flushTlbRange(mm, flush);
+  return zapped;
+}
+
+/** Anon memory zapped by MADV_DONTNEED reads back as zeros: the content changed (GT_c). */
+function markContentGone(leaf: { gt: Uint8Array; cWhy: Uint8Array }, from: number, to: number, why: number): void {
+  for (let i = from; i < to; i++) {
+    leaf.gt[i]! |= GT_C;
+    leaf.cWhy[i] = why;
+  }
+}
+

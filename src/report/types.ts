@@ -1,0 +1,101 @@
+/**
+ * The report's data: plain records loaded from a run database (accuracy.ts) and turned into text,
+ * JSON or CSV by pure formatters. Ratios and rates are null (never NaN) when their denominator is 0
+ * or unknown; formatters print "-" for null.
+ */
+import type { CounterName } from '../lanes/results.js';
+import type { RunStatus } from '../store/meta.js';
+import type { CostEstimate } from './cost-model.js';
+
+export interface ReportRun {
+  path: string;
+  pteplayVersion: string;
+  schemaVersion: number;
+  kernelProfile: string;
+  tracePath: string;
+  traceSha256: string;
+  options: unknown;
+  startedAt: string;
+  finishedAt: string;
+  status: RunStatus;
+  committedPos: number;
+}
+
+/** One lane at one collect. */
+export interface CollectReport {
+  index: number;
+  label: string | null;
+  pos: number;
+  timeNs: number | null;
+  pid: number;
+  startVpn: number;
+  endVpn: number;
+  method: string;
+  /** Interval length: accesses and trace ns since the previous collect. */
+  intervalAccesses: number;
+  intervalNs: number | null;
+  reported: number;
+  trueW: number;
+  trueC: number;
+  tp: number;
+  fp: number;
+  fn: number;
+  fpC: number;
+  fnC: number;
+  precision: number | null;
+  recall: number | null;
+  /** Cause label -> pages (write truth). */
+  fpByCause: Record<string, number>;
+  fnByCause: Record<string, number>;
+  reportedMiB: number;
+  reportedMiBps: number | null;
+  writtenMiB: number;
+  writtenMiBps: number | null;
+  /** Fault kind (counter name without "fault_") -> faults in the interval; non-zero kinds only. */
+  faults: Record<string, number>;
+  errors: string[];
+  /** Estimated cost of the interval's counters. */
+  estimate: CostEstimate;
+}
+
+/** A lane's figures summed over the collects in the report. */
+export interface LaneSummary {
+  collects: number;
+  reported: number;
+  trueW: number;
+  tp: number;
+  fp: number;
+  fn: number;
+  precision: number | null;
+  recall: number | null;
+  fpByCause: Record<string, number>;
+  fnByCause: Record<string, number>;
+  faults: number;
+  /** Wine-style: estimated write-path ns per written page (GT_w summed over the collects). */
+  writeNsPerPage: number | null;
+  /** Wine-style: estimated collect-path µs per collect. */
+  collectUsPerCollect: number | null;
+}
+
+export interface LaneReport {
+  laneId: number;
+  name: string;
+  tracker: string;
+  config: unknown;
+  collects: CollectReport[];
+  /**
+   * 'run': counters and estimate cover the whole run (counter_total); 'collects': they are the sum of
+   * the selected collects' intervals (when the report is filtered to some collects).
+   */
+  scope: 'run' | 'collects';
+  counters: Record<CounterName, number>;
+  /** Fault kind -> faults; non-zero kinds only. */
+  faults: Record<string, number>;
+  estimate: CostEstimate;
+  summary: LaneSummary;
+}
+
+export interface ReportData {
+  run: ReportRun;
+  lanes: LaneReport[];
+}

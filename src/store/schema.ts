@@ -1,0 +1,58 @@
+/**
+ * The run database's DDL: finds schema/*.sql next to the package and applies it, then fills the
+ * lookup tables from the code's own label maps so codes and labels cannot drift apart.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type Database from 'better-sqlite3';
+import { PATH_LABELS, WHY_LABELS } from '../mm/cause.js';
+import { COUNTER_NAMES } from '../lanes/results.js';
+import { DEFAULT_COST_MODEL } from '../report/cost-model.js';
+import { counterGroup, counterUnit } from './counter-groups.js';
+
+export const SCHEMA_VERSION = 1;
+/** Applied when the file is created, in order. */
+export const CREATE_FILES = ['001-run.sql', '002-views.sql'] as const;
+/** Applied by RunStore.finish(), after the load. */
+export const INDEX_FILE = '003-indexes.sql';
+
+let schemaDir: string | undefined;
+
+/** The package's schema/ directory (works from src/ under vitest and from dist/src/ after a build). */
+export function findSchemaDir(): string {
+  if (schemaDir) return schemaDir;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    if (existsSync(join(dir, 'schema', CREATE_FILES[0]))) return (schemaDir = join(dir, 'schema'));
+    dir = dirname(dir);
+  }
+  throw new Error(`pteplay schema files not found above ${fileURLToPath(import.meta.url)}`);
+}
+
+export function readSchemaFile(name: string): string {
+  return readFileSync(join(findSchemaDir(), name), 'utf8');
+}
+
+/** Create every table and view, set user_version, and fill the lookup tables. */
+export function applySchema(db: Database.Database): void {
+  db.transaction(() => {
+    for (const f of CREATE_FILES) db.exec(readSchemaFile(f));
+    fillLookups(db);
+  })();
+  db.pragma(`user_version = ${SCHEMA_VERSION}`);
+}
+
+function fillLookups(db: Database.Database): void {
+  const path = db.prepare('INSERT INTO path (code, label) VALUES (?, ?)');
+  for (const [code, label] of Object.entries(PATH_LABELS)) path.run(Number(code), label);
+  const why = db.prepare('INSERT INTO why (code, label) VALUES (?, ?)');
+  for (const [code, label] of Object.entries(WHY_LABELS)) why.run(Number(code), label);
+  const level = db.prepare('INSERT INTO pte_level (code, label) VALUES (?, ?)');
+  level.run(0, 'pte');
+  level.run(1, 'pmd');
+  const counter = db.prepare('INSERT INTO counter (name, ord, grp, unit) VALUES (?, ?, ?, ?)');
+  COUNTER_NAMES.forEach((n, i) => counter.run(n, i, counterGroup(n), counterUnit(n)));
+  const cost = db.prepare('INSERT INTO cost_model (item, counter, ns_each, side, source) VALUES (?, ?, ?, ?, ?)');
+  for (const it of DEFAULT_COST_MODEL) for (const c of it.counters) cost.run(it.item, c, it.ns, it.side, it.source);
+}

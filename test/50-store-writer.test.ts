@@ -1,0 +1,126 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { EXIT, PteplayError } from '../src/errors.js';
+import { Path } from '../src/mm/cause.js';
+import { RunReader } from '../src/store/reader.js';
+import { RunStore } from '../src/store/writer.js';
+import { buildFixture, changes, SD_C0, tempDir } from './50-store-fixture.js';
+
+const META = { pteplayVersion: 't', kernelProfile: '6.12', tracePath: 't.jsonl', traceSha256: '', options: {} };
+
+function exitCodeOf(f: () => unknown): number | undefined {
+  try {
+    f();
+  } catch (err) {
+    return err instanceof PteplayError ? err.exitCode : -1;
+  }
+  return undefined;
+}
+
+describe('RunStore.create', () => {
+  it('replaces an existing run database', () => {
+    const f = join(tempDir(), 'run.db');
+    buildFixture(f);
+    const s = RunStore.create(f, META);
+    s.finish('complete');
+    const db = new Database(f, { readonly: true });
+    expect(db.prepare('SELECT COUNT(*) n FROM lane').get()).toEqual({ n: 0 });
+    expect(db.prepare("SELECT value FROM meta WHERE key = 'trace_path'").get()).toEqual({ value: 't.jsonl' });
+    db.close();
+  });
+
+  it('refuses to overwrite a file that is not a SQLite database (exit 73) and leaves it alone', () => {
+    const f = join(tempDir(), 'trace.jsonl');
+    writeFileSync(f, '{"pteplay":"trace","version":1}\n');
+    expect(exitCodeOf(() => RunStore.create(f, META))).toBe(EXIT.CANT_CREATE);
+    expect(readFileSync(f, 'utf8')).toBe('{"pteplay":"trace","version":1}\n');
+  });
+
+  it('fails with exit 73 when the directory does not exist or the path is a directory', () => {
+    const d = tempDir();
+    expect(exitCodeOf(() => RunStore.create(join(d, 'no', 'such', 'run.db'), META))).toBe(EXIT.CANT_CREATE);
+    mkdirSync(join(d, 'dir.db'));
+    expect(exitCodeOf(() => RunStore.create(join(d, 'dir.db'), META))).toBe(EXIT.CANT_CREATE);
+  });
+});
+
+describe('RunStore writes', () => {
+  it('writes large batches through multi-row statements (full and partial statements)', () => {
+    const f = join(tempDir(), 'big.db');
+    const s = RunStore.create(f, META);
+    s.addLane({ name: 'a', tracker: 'soft-dirty' });
+    let seq = 0;
+    // 7 batches of 3,571 rows: 24,997 rows, not a multiple of the statement size
+    for (let b = 0; b < 7; b++) {
+      const rows = Array.from({ length: 3571 }, () => [seq, seq, seq * 4, 1 + (seq++ % 3), 0, 0, 1, Path.HW_ACCESS] as
+        [number, number, number, number, number, number, number, number]);
+      s.writeChanges(changes(0, rows));
+    }
+    s.finish('complete');
+    const db = new Database(f, { readonly: true });
+    expect(db.prepare('SELECT COUNT(*) n, SUM(count) pages, MAX(seq) last FROM pte_change').get())
+      .toEqual({ n: 24997, pages: 24997 * 2 - 1, last: 24996 });
+    expect(db.prepare('SELECT vpn FROM pte_change WHERE seq = 12345').get()).toEqual({ vpn: 12345 * 4 });
+    db.close();
+  });
+
+  it('makes committed rows visible to a reader while the run goes on, and keeps uncommitted ones buffered', () => {
+    const f = join(tempDir(), 'live.db');
+    const s = RunStore.create(f, META);
+    s.addLane({ name: 'a', tracker: 'soft-dirty' });
+    s.writeChanges(changes(0, [[0, 1, 100, 1, 0, 0, 1, Path.HW_ACCESS]]));
+    s.commit(1);
+    s.writeChanges(changes(0, [[1, 2, 101, 1, 0, 0, 1, Path.HW_ACCESS]]));
+    const r = RunReader.open(f);
+    expect(r.meta()).toMatchObject({ status: 'running', committedPos: 1, finishedAt: '' });
+    expect(r.db.prepare('SELECT COUNT(*) n FROM pte_change').get()).toEqual({ n: 1 });
+    r.close();
+    s.finish('failed');
+    const r2 = RunReader.open(f);
+    expect(r2.meta()).toMatchObject({ status: 'failed', committedPos: 1 });
+    expect(r2.db.prepare('SELECT COUNT(*) n FROM pte_change').get()).toEqual({ n: 2 });
+    r2.close();
+  });
+
+  it('rejects results for a lane that was not added, unknown causes, and use after finish', () => {
+    const s = RunStore.create(join(tempDir(), 'x.db'), META);
+    expect(() => s.writeChanges(changes(3, []))).toThrow(/lane 3 was not added/);
+    s.addLane({ name: 'soft-dirty', tracker: 'soft-dirty' });
+    expect(() => s.addLane({ id: 0, name: 'again', tracker: 'x' })).toThrow(/already exists/);
+    expect(() => s.writeCollect({ ...SD_C0, fpWhy: { 'no-such-cause': 1 } })).toThrow(/unknown cause "no-such-cause"/);
+    s.finish('complete');
+    expect(() => s.commit(5)).toThrow(/closed/);
+  });
+
+  it('reports a constraint violation as an I/O error (exit 74): duplicate seq in a lane', () => {
+    const s = RunStore.create(join(tempDir(), 'dup.db'), META);
+    s.addLane({ name: 'a', tracker: 'soft-dirty' });
+    s.writeChanges(changes(0, [[0, 1, 100, 1, 0, 0, 1, Path.HW_ACCESS], [0, 2, 101, 1, 0, 0, 1, Path.HW_ACCESS]]));
+    expect(exitCodeOf(() => s.commit(2))).toBe(EXIT.IO);
+    s.abandon();
+  });
+});
+
+describe('RunReader', () => {
+  it('opens read-only: writes fail', () => {
+    const f = join(tempDir(), 'run.db');
+    buildFixture(f);
+    const r = RunReader.open(f);
+    expect(() => r.db.prepare("INSERT INTO meta (key, value) VALUES ('x', 'y')").run()).toThrow(/readonly/i);
+    expect(() => r.db.exec('DELETE FROM collect')).toThrow(/readonly/i);
+    expect(r.lanes().map((l) => l.name)).toEqual(['soft-dirty', 'uffd-async']);
+    expect(r.lanes()[1]!.config).toEqual({ features: ['WP_ASYNC', 'WP_UNPOPULATED'] });
+    r.close();
+    expect(existsSync(f + '-wal')).toBe(false);
+  });
+
+  it('exit 66 for a missing file, 65 for a SQLite file that is not a run database', () => {
+    const d = tempDir();
+    expect(exitCodeOf(() => RunReader.open(join(d, 'missing.db')))).toBe(EXIT.NO_INPUT);
+    const other = join(d, 'other.db');
+    new Database(other).exec('CREATE TABLE t (x)');
+    expect(exitCodeOf(() => RunReader.open(other))).toBe(EXIT.DATA);
+  });
+});
