@@ -11,7 +11,10 @@ import { PteEventSink } from '../mm/events.js';
 import { GT_C, GT_W } from '../mm/leaf.js';
 import type { Mm } from '../mm/mm.js';
 import { System, sysfsFrom, type UffdListener } from '../mm/system.js';
-import { PAGE_SIZE, PTRS_PER_PTE, TASK_SIZE_PAGES, UFFD_EVENT_PAGEFAULT, UFFDIO_WRITEPROTECT_MODE_WP } from '../mm/uapi.js';
+import { forkedUffdCtx } from '../mm/fork.js';
+import {
+  PAGE_SIZE, PTRS_PER_PTE, TASK_SIZE_PAGES, UFFD_EVENT_FORK, UFFD_EVENT_PAGEFAULT, UFFDIO_WRITEPROTECT_MODE_WP,
+} from '../mm/uapi.js';
 import { uffdioWriteprotect } from '../trackers/userfaultfd.js';
 import type { UffdCtx, UffdMsg } from '../trackers/uffd-ctx.js';
 import { ACC_KERNEL, REC_OP, REC_WRITE, type SysfsSettings, type TraceChunk, type TraceOp } from '../trace/types.js';
@@ -118,10 +121,22 @@ export class Lane implements UffdListener {
     }
   }
 
-  /** UffdListener: a message was queued. The sync driver logs WP faults on its own context. */
+  /**
+   * UffdListener: a message was queued. The sync driver logs WP faults on its own context. A
+   * UFFD_EVENT_FORK on the monitor's context is read at once (fork waits for that): read() installs
+   * the child's new context as a fd of the monitor (fs/userfaultfd.c:resolve_userfault_fork), which
+   * the model keeps as the child's MONITOR_FD, so the child is tracked from then on (D12).
+   */
   onMessage(ctx: UffdCtx, msg: UffdMsg): void {
-    if (msg.event === UFFD_EVENT_PAGEFAULT && ctx.fd === MONITOR_FD && this.driver instanceof UffdSyncDriver) {
+    const monitors = this.sys.mms.get(ctx.pid)?.fds.get(MONITOR_FD) === ctx;
+    if (msg.event === UFFD_EVENT_PAGEFAULT && monitors && this.driver instanceof UffdSyncDriver) {
       this.driver.record(ctx.pid, msg.vpn);
+    } else if (msg.event === UFFD_EVENT_FORK && monitors) {
+      const nctx = forkedUffdCtx(this.sys, msg.vpn);
+      const child = this.sys.mms.get(msg.vpn2);
+      if (nctx !== undefined && child !== undefined) child.fds.set(MONITOR_FD, nctx);
+      const i = ctx.queue.indexOf(msg);
+      if (i >= 0) ctx.queue.splice(i, 1);
     }
   }
 
@@ -148,7 +163,9 @@ export class Lane implements UffdListener {
     const saved = sys.origin;
     sys.origin = 'driver';
     const owner = sys.mms.get(b.ctx.pid) ?? mm;
-    uffdioWriteprotect(owner, b.ctx.fd, b.vpn * PAGE_SIZE, PAGE_SIZE, 0 & UFFDIO_WRITEPROTECT_MODE_WP, Why.WRITE);
+    // A context created by fork (EVENT_FORK) has no fd of its own here: the monitor holds it as MONITOR_FD.
+    const fd = owner.fds.get(MONITOR_FD) === b.ctx ? MONITOR_FD : b.ctx.fd;
+    uffdioWriteprotect(owner, fd, b.vpn * PAGE_SIZE, PAGE_SIZE, 0 & UFFDIO_WRITEPROTECT_MODE_WP, Why.WRITE);
     sys.origin = saved;
     b.ctx.queue.shift();
     this.access(mm, b.tid, b.vpn, b.last, b.write, b.kernel);

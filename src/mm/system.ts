@@ -47,6 +47,11 @@ export class System {
   opSink: ((r: OpResult) => void) | null = null;
   /** Origin stamped on op results: the trace itself, or the lane's tracker driver. */
   origin: 'trace' | 'driver' = 'trace';
+  /**
+   * Count syscalls but do not record them one by one: set while the simulated sync monitor resolves
+   * a fault (one UFFDIO_WRITEPROTECT per written page would swamp the op log; the counters keep them).
+   */
+  quiet = false;
 
   constructor(
     readonly lane: number,
@@ -100,10 +105,12 @@ export class System {
   }
 
   /** Record the outcome of a syscall (errno name or null). */
-  result(pid: number, call: string, args: string, ret: number, errno: string | null): number {
+  result(pid: number, call: string, args: string | (() => string), ret: number, errno: string | null): number {
     this.count('syscalls');
     if (errno !== null) this.count('errors');
-    this.opSink?.({ lane: this.lane, pos: this.pos, pid, origin: this.origin, call, args, ret, errno });
+    if (this.opSink !== null && (!this.quiet || errno !== null)) {
+      this.opSink({ lane: this.lane, pos: this.pos, pid, origin: this.origin, call, args: typeof args === 'string' ? args : args(), ret, errno });
+    }
     return errno === null ? ret : -1;
   }
 }

@@ -25,7 +25,8 @@ export function injectProtocol(o: InjectOptions): OperatorFunction<TraceChunk, T
   return (source) =>
     new Observable<TraceChunk>((sub) => {
       let accesses = 0;
-      let armed = false;
+      // Without an interval nothing is injected: the trace's own reset/collect ops drive tracking.
+      let armed = o.every <= 0 && o.everyNs <= 0;
       let nextTime = o.everyNs > 0 ? o.everyNs : Infinity;
       let seen = 0;
       return source.subscribe({

@@ -120,7 +120,7 @@ export function uffdWpRange(mm: Mm, vma: Vma, start: number, end: number, enable
  * `why` labels un-protects (the sync monitor passes Why.WRITE).
  */
 export function uffdioWriteprotect(mm: Mm, fd: number, start: number, len: number, mode: number, why: number = Why.ARMED): number {
-  const args = `fd=${fd}, ${hex(start)}+${len}, mode=${mode}`;
+  const args = () => `fd=${fd}, ${hex(start)}+${len}, mode=${mode}`;
   const fail = (e: string) => mm.sys.result(mm.pid, 'UFFDIO_WRITEPROTECT', args, -1, e);
   mm.sys.count('uffdio_writeprotect_calls');
   const ctx = ctxOf(mm, fd);

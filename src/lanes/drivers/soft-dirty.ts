@@ -1,5 +1,6 @@
 import type { Mm } from '../../mm/mm.js';
 import { clearRefs } from '../../trackers/clear-refs.js';
+import { PMB_SOFT_DIRTY } from '../../trackers/pagemap.js';
 import { PageRanges } from '../ranges.js';
 import type { Reading, TrackerDriver } from './driver.js';
 import { readPagemapPages } from './pagemap-reading.js';
@@ -17,7 +18,7 @@ export class SoftDirtyDriver implements TrackerDriver {
   collect(mm: Mm, start: number, end: number, reset: boolean): Reading {
     const pages = new PageRanges();
     for (const v of mm.vmas.intersecting(start, end)) {
-      readPagemapPages(mm, Math.max(start, v.start), Math.min(end, v.end), (bits) => (bits & 1) !== 0, pages);
+      readPagemapPages(mm, Math.max(start, v.start), Math.min(end, v.end), (bits) => (bits & PMB_SOFT_DIRTY) !== 0, pages);
     }
     if (reset) this.reset(mm);
     return { pages, method: 'pagemap bit 55', errors: [] };

@@ -4,6 +4,7 @@ import {
   PAGE_IS_WRITTEN, PAGE_SIZE, PM_SCAN_ARG_SIZE, PM_SCAN_CHECK_WPASYNC, PM_SCAN_WP_MATCHING, UFFD_FEATURE_WP_ASYNC,
 } from '../../mm/uapi.js';
 import { pagemapScan } from '../../trackers/pagemap-scan.js';
+import { PMB_UFFD_WP } from '../../trackers/pagemap.js';
 import type { AsyncRead } from '../config.js';
 import { PageRanges } from '../ranges.js';
 import type { Reading, TrackerDriver } from './driver.js';
@@ -44,7 +45,7 @@ export class UffdAsyncDriver implements TrackerDriver {
     if (ctx === null) return { pages, method: 'PAGEMAP_SCAN WRITTEN', errors: ['UFFDIO_API failed: no tracking'] };
     if (this.read === 'pagemap') {
       // Pagemap bit 57 == 0 read over the registered spans (the documented alternative reading).
-      for (const [s, e] of this.monitor.spans(mm, ctx, start, end)) readPagemapPages(mm, s, e, (bits) => (bits & 2) === 0, pages);
+      for (const [s, e] of this.monitor.spans(mm, ctx, start, end)) readPagemapPages(mm, s, e, (bits) => (bits & PMB_UFFD_WP) === 0, pages);
       if (reset) this.reset(mm, start, end);
       return { pages, method: 'pagemap bit 57 clear', errors: [] };
     }

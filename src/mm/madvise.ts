@@ -1,0 +1,501 @@
+/**
+ * madvise(2) (mm/madvise.c; kernel-semantics.md §2.15, §2.17, §2.18; source notes Q5, Q8, Q14, Q15).
+ * Results and errno values are recorded with System.result, never thrown.
+ *
+ * Importing this module also installs the MAP_POPULATE hook of mmap.ts (mm_populate).
+ */
+import type { MadviseAdvice } from '../trace/types.js';
+import { Path, Why } from './cause.js';
+import { PF_ANON, PF_DIRTY, PF_LAZYFREE, PF_SWAPPED } from './frames.js';
+import { faultinPage, GUP_BAD_VMA, GUP_BLOCKED, GUP_NO_VMA, GUP_OK } from './gup.js';
+import { GT_C, type Leaf } from './leaf.js';
+import type { Mm } from './mm.js';
+import { hex, mergeAfterFlagChange, setPopulate } from './mmap.js';
+import type { MemObject } from './object.js';
+import { NO_WHY, clearPte, flushTlbRange, setPmd, setPte } from './pgtable.js';
+import { userfaultfdWp } from './predicates.js';
+import {
+  A, D, EXCL, GUARD, KIND_MASK, MARKER, MIGRATION, NONE, PAGE_MASK, PG_ANON, PG_ZERO, POISON, PRESENT, SD, SWAP,
+  UFFD_WP_MARKER, UW, W, hasSoftDirty,
+} from './pte.js';
+import type { System } from './system.js';
+import { isHugeEntry, splitHugePmd } from './thp.js';
+import { queueRemoveEvent } from '../trackers/uffd-events.js';
+import { HPAGE_PMD_NR, PAGE_SIZE, PTRS_PER_PTE } from './uapi.js';
+import {
+  VM_HUGEPAGE, VM_HUGETLB, VM_LOCKED, VM_MAYWRITE, VM_NOHUGEPAGE, VM_PFNMAP, VM_SHARED, VM_UFFD_ALL, VM_WRITE, type Vma,
+} from './vma.js';
+import { ZAP_DONTNEED, ZAP_REMOVE, zapRange } from './zap.js';
+import { markObjectPages } from './access.js';
+
+const ADVICES: readonly string[] = [
+  'dontneed', 'free', 'remove', 'hugepage', 'nohugepage', 'populate_read', 'populate_write', 'pageout', 'collapse',
+  'cold', 'willneed',
+];
+
+/** errno or null (success) of one VMA's part of the walk. */
+type Visit = (v: Vma, start: number, end: number) => string | null;
+
+/**
+ * mm/madvise.c:madvise_walk_vmas: visit each VMA part of [start, end) in order; an error stops the
+ * walk; a gap makes the final result -ENOMEM after the mapped parts were handled.
+ */
+function walkVmas(mm: Mm, start: number, end: number, visit: Visit): string | null {
+  let cursor = start;
+  let unmapped = false;
+  while (cursor < end) {
+    const v = mm.vmas.intersecting(cursor, end)[0];
+    if (v === undefined) return 'ENOMEM';
+    if (v.start > cursor) {
+      unmapped = true;
+      cursor = v.start;
+    }
+    const hi = Math.min(end, v.end);
+    const err = visit(v, cursor, hi);
+    if (err !== null) return err;
+    cursor = hi;
+  }
+  return unmapped ? 'ENOMEM' : null;
+}
+
+/**
+ * madvise(2) → do_madvise. EINVAL for an unknown advice, an unaligned start or a wrapping range; a
+ * zero-length range succeeds. Returns 0 or -1 (errno recorded).
+ */
+export function doMadvise(mm: Mm, addr: number, len: number, advice: MadviseAdvice | string, tid = mm.pid): number {
+  const sys = mm.sys;
+  const args = `${hex(addr)}, ${len}, ${advice}`;
+  const done = (errno: string | null) => sys.result(mm.pid, 'madvise', args, errno === null ? 0 : -1, errno);
+  if (!ADVICES.includes(advice)) return done('EINVAL');
+  if (addr % PAGE_SIZE !== 0 || len < 0) return done('EINVAL');
+  const start = addr / PAGE_SIZE;
+  const end = start + Math.ceil(len / PAGE_SIZE);
+  if (end === start) return done(null);
+  switch (advice as MadviseAdvice) {
+    case 'populate_read':
+    case 'populate_write':
+      return done(madvisePopulate(mm, start, end, advice === 'populate_write', tid));
+    case 'dontneed':
+      return done(walkVmas(mm, start, end, (v, lo, hi) => madviseDontneed(mm, v, lo, hi)));
+    case 'free':
+      return done(walkVmas(mm, start, end, (v, lo, hi) => madviseFree(mm, v, lo, hi)));
+    case 'remove':
+      return done(walkVmas(mm, start, end, (v, lo, hi) => madviseRemove(mm, v, lo, hi)));
+    case 'hugepage':
+    case 'nohugepage':
+      return done(walkVmas(mm, start, end, (v, lo, hi) => hugepageMadvise(mm, v, lo, hi, advice === 'hugepage')));
+    case 'cold':
+    case 'pageout':
+      return done(walkVmas(mm, start, end, (v, lo, hi) => madviseColdOrPageout(mm, v, lo, hi, advice === 'pageout')));
+    case 'collapse':
+      return done(walkVmas(mm, start, end, (v, lo, hi) => madviseCollapse(mm, v, lo, hi)));
+    case 'willneed':
+      // madvise_willneed: readahead / swap-in readahead into the page or swap cache; no PTE changes.
+      return done(walkVmas(mm, start, end, () => null));
+  }
+}
+
+/* ---------------------------------------------------------------- populate */
+
+/**
+ * madvise_populate → faultin_page_range (FOLL_MADV_POPULATE [|FOLL_WRITE]): each page faulted in by
+ * GUP in kernel mode (no FAULT_FLAG_USER). No VMA → ENOMEM; check_vma_flags failure (VM_PFNMAP, no
+ * VM_WRITE for a write, no VM_READ for a read) → EINVAL; VM_FAULT_SIGBUS/SIGSEGV, and a sync uffd-wp
+ * fault on a UFFD_USER_MODE_ONLY context → EFAULT. A sync uffd-wp fault otherwise sleeps until the
+ * monitor resolves it (retried here after the lane's monitor ran); if nobody resolves it, the only
+ * way out of the sleep in the kernel is a fatal signal, so the call reports EINTR.
+ *
+ * GUP does not store into the page: POPULATE_WRITE breaks CoW and makes the entry writable and dirty
+ * (the trackers see a write fault), but the write truth (GT_w) is not set — the content is unchanged.
+ */
+function madvisePopulate(mm: Mm, start: number, end: number, write: boolean, tid: number): string | null {
+  for (let vpn = start; vpn < end; vpn++) {
+    const r = faultinPage(mm, vpn, write, false, tid);
+    if (r === GUP_OK) continue;
+    if (r === GUP_NO_VMA) return 'ENOMEM';
+    if (r === GUP_BAD_VMA) return 'EINVAL';
+    if (r === GUP_BLOCKED) return 'EINTR';
+    return 'EFAULT';
+  }
+  return null;
+}
+
+/**
+ * mm/gup.c:__mm_populate → populate_vma_page_range for MAP_POPULATE: FOLL_WRITE only for private
+ * writable mappings (the caller passes it), errors ignored (the rest of the VMA is skipped).
+ */
+function mmPopulate(mm: Mm, _vma: Vma, start: number, end: number, write: boolean): void {
+  for (let vpn = start; vpn < end; vpn++) {
+    if (faultinPage(mm, vpn, write, false, mm.pid) !== GUP_OK) return;
+  }
+}
+setPopulate(mmPopulate);
+
+/* ---------------------------------------------------------------- DONTNEED / FREE */
+
+/**
+ * madvise_dontneed_free_valid_vma: VM_LOCKED and VM_PFNMAP refused; hugetlb needs a huge-page aligned
+ * start, the end is aligned down (an empty result is a no-op), and only DONTNEED is allowed on it.
+ */
+function dontneedFreeValid(v: Vma, lo: number, hi: number, free: boolean): [boolean, number] {
+  if (!v.isHugetlb) return [(v.flags & (VM_LOCKED | VM_PFNMAP)) === 0, hi];
+  if (free || lo % HPAGE_PMD_NR !== 0) return [false, hi];
+  return [true, hi - (hi % HPAGE_PMD_NR)];
+}
+
+/** madvise_dontneed_single_vma: userfaultfd_remove, then zap_page_range_single (§2.15, Q8). */
+function madviseDontneed(mm: Mm, v: Vma, lo: number, hi: number): string | null {
+  const [ok, end] = dontneedFreeValid(v, lo, hi, false);
+  if (!ok) return 'EINVAL';
+  if (end <= lo) return null;
+  queueRemoveEvent(mm, v, lo, end);
+  zapRange(mm, v, lo, end, ZAP_DONTNEED);
+  return null;
+}
+
+/**
+ * MADV_FREE → madvise_free_single_vma (anon private only, else EINVAL) → madvise_free_pte_range:
+ * swap entries are freed (the content is gone), poison markers cleared; a present page's folio
+ * loses its dirty flag (skipped when it is dirty and mapped more than once), the PTE is made old
+ * and clean (pte_mkclean clears D only: SD stays on x86) and the folio becomes lazyfree. A fully
+ * covered exclusive THP is handled at PMD level (madvise_free_huge_pmd); a partial one is split
+ * first.
+ */
+function madviseFree(mm: Mm, v: Vma, lo: number, hi: number): string | null {
+  const [ok] = dontneedFreeValid(v, lo, hi, true);
+  if (!ok) return 'EINVAL';
+  queueRemoveEvent(mm, v, lo, hi);
+  if (!v.isAnon) return 'EINVAL';
+  const frames = mm.sys.frames;
+  let flush = 0;
+  for (let slot = Math.floor(lo / PTRS_PER_PTE); slot * PTRS_PER_PTE < hi; slot++) {
+    const leaf = mm.leafAt(slot);
+    if (leaf === undefined || leaf.pmd === 0) continue;
+    const a = Math.max(lo, leaf.base) - leaf.base;
+    const b = Math.min(hi, leaf.base + PTRS_PER_PTE) - leaf.base;
+    if (isHugeEntry(leaf.pmd)) {
+      const pmd = leaf.pmd;
+      if ((pmd & KIND_MASK) !== PRESENT || (pmd & PAGE_MASK) === PG_ZERO) continue;
+      if (frames.mapcount[leaf.pmdPfn]! > 1) continue; // folio_maybe_mapped_shared
+      if (a === 0 && b === PTRS_PER_PTE) {
+        for (let k = 0; k < HPAGE_PMD_NR; k++) {
+          frames.flags[leaf.pmdPfn + k] = (frames.flags[leaf.pmdPfn + k]! & ~PF_DIRTY) | PF_LAZYFREE;
+        }
+        if (pmd & (A | D)) {
+          setPmd(mm, leaf, pmd & ~(A | D), Path.ZAP_DONTNEED, NO_WHY);
+          flush += HPAGE_PMD_NR;
+        }
+        continue;
+      }
+      splitHugePmd(mm, leaf);
+    }
+    for (let i = a; i < b; i++) {
+      const e = leaf.pte[i]!;
+      const kind = e & KIND_MASK;
+      if (kind === NONE) continue;
+      if (kind === SWAP) {
+        if (e & MIGRATION) continue;
+        clearPte(mm, leaf, i, NONE, Path.ZAP_DONTNEED, Why.DONTNEED_ZAP);
+        contentGone(leaf, i, Why.DONTNEED_ZAP);
+        continue;
+      }
+      if (kind === MARKER) {
+        if (e & POISON) setPte(mm, leaf, i, NONE, Path.ZAP_DONTNEED, NO_WHY);
+        continue;
+      }
+      if ((e & PAGE_MASK) === PG_ZERO) continue;
+      const pfn = leaf.pfn[i]!;
+      if (frames.flags[pfn]! & PF_DIRTY) {
+        if (frames.mapcount[pfn]! !== 1) continue;
+        frames.flags[pfn]! &= ~PF_DIRTY;
+      }
+      if (e & (A | D)) {
+        setPte(mm, leaf, i, e & ~(A | D), Path.ZAP_DONTNEED, NO_WHY);
+        flush++;
+      }
+      frames.flags[pfn]! |= PF_LAZYFREE;
+    }
+  }
+  if (flush > 0) flushTlbRange(mm, flush);
+  return null;
+}
+
+function contentGone(leaf: Leaf, i: number, why: number): void {
+  leaf.gt[i]! |= GT_C;
+  leaf.cWhy[i] = why;
+}
+
+/* ---------------------------------------------------------------- REMOVE */
+
+/**
+ * MADV_REMOVE → madvise_remove: EINVAL on VM_LOCKED or without a file, EACCES unless the mapping is
+ * shared and may write (vma_is_shared_maywrite); userfaultfd_remove; then vfs_fallocate(PUNCH_HOLE):
+ * every mapping of those object pages is zapped (unmap_mapping_range with even_cows = false: private
+ * mappings keep their CoW'd anon pages), the page cache pages are dropped and the range reads zeros,
+ * so every mapping that showed them gets GT_c (cause MADV_REMOVE).
+ */
+function madviseRemove(mm: Mm, v: Vma, lo: number, hi: number): string | null {
+  if (v.flags & VM_LOCKED) return 'EINVAL';
+  const obj = v.obj;
+  if (obj === null) return 'EINVAL';
+  if ((v.flags & (VM_SHARED | VM_MAYWRITE)) !== (VM_SHARED | VM_MAYWRITE)) return 'EACCES';
+  queueRemoveEvent(mm, v, lo, hi);
+  punchHole(mm.sys, obj, v.pgoffOf(lo), hi - lo);
+  return null;
+}
+
+/** Hole punch of object pages [index, index+count): zap all mappings, mark their content, drop the cache pages. */
+export function punchHole(sys: System, obj: MemObject, index: number, count: number): void {
+  markObjectPages(sys, obj, index, count, Why.MADV_REMOVE, null);
+  for (const m of [...obj.mappings]) {
+    const target = sys.mms.get(m.pid);
+    if (target === undefined) continue;
+    const first = Math.max(index, m.pgoff);
+    const last = Math.min(index + count, m.pgoff + m.pages);
+    if (first >= last) continue;
+    const lo = m.start + (first - m.pgoff);
+    const hi = m.start + (last - m.pgoff);
+    if (m.flags & VM_SHARED) zapRange(target, m, lo, hi, ZAP_REMOVE);
+    else zapPageCachePtes(target, lo, hi);
+  }
+  obj.punch(sys.frames, index, count);
+}
+
+/** The even_cows = false zap of a private file mapping: page cache PTEs go, CoW'd anon pages stay. */
+function zapPageCachePtes(mm: Mm, lo: number, hi: number): void {
+  let flush = 0;
+  for (let slot = Math.floor(lo / PTRS_PER_PTE); slot * PTRS_PER_PTE < hi; slot++) {
+    const leaf = mm.leafAt(slot);
+    if (leaf === undefined || leaf.pmd === 0 || isHugeEntry(leaf.pmd)) continue;
+    const a = Math.max(lo, leaf.base) - leaf.base;
+    const b = Math.min(hi, leaf.base + PTRS_PER_PTE) - leaf.base;
+    for (let i = a; i < b; i++) {
+      const e = leaf.pte[i]!;
+      const kind = e & KIND_MASK;
+      if (kind === MARKER) {
+        clearPte(mm, leaf, i, NONE, Path.ZAP_REMOVE, Why.MADV_REMOVE);
+        continue;
+      }
+      if (kind !== PRESENT || (e & PAGE_MASK) === PG_ANON) continue;
+      clearPte(mm, leaf, i, NONE, Path.ZAP_REMOVE, Why.MADV_REMOVE);
+      flush++;
+    }
+  }
+  if (flush > 0) flushTlbRange(mm, flush);
+}
+
+/* ---------------------------------------------------------------- HUGEPAGE / NOHUGEPAGE */
+
+/**
+ * hugepage_madvise + madvise_update_vma: VM_HUGEPAGE / VM_NOHUGEPAGE on the range (split at the
+ * edges, merged with compatible neighbours like mprotect: the survivor takes the madvised VMA's flags
+ * before v6.19). khugepaged is not modelled.
+ */
+function hugepageMadvise(mm: Mm, v: Vma, lo: number, hi: number, huge: boolean): string | null {
+  const newFlags = huge ? (v.flags & ~VM_NOHUGEPAGE) | VM_HUGEPAGE : (v.flags & ~VM_HUGEPAGE) | VM_NOHUGEPAGE;
+  if (newFlags === v.flags) return null;
+  for (const w of mm.vmas.isolate(lo, hi)) {
+    w.flags = newFlags;
+    mergeAfterFlagChange(mm, w, newFlags);
+  }
+  return null;
+}
+
+/* ---------------------------------------------------------------- COLD / PAGEOUT */
+
+/**
+ * MADV_COLD / MADV_PAGEOUT → madvise_cold_or_pageout_pte_range (can_madv_lru_vma: not VM_LOCKED,
+ * VM_PFNMAP or hugetlb, else EINVAL). Pages mapped more than once are skipped; the young bit is
+ * cleared; a partially covered THP is split. PAGEOUT then reclaims each page (reclaimPage).
+ */
+function madviseColdOrPageout(mm: Mm, v: Vma, lo: number, hi: number, pageout: boolean): string | null {
+  if (v.flags & (VM_LOCKED | VM_PFNMAP | VM_HUGETLB)) return 'EINVAL';
+  const frames = mm.sys.frames;
+  const flush = { n: 0 };
+  for (let slot = Math.floor(lo / PTRS_PER_PTE); slot * PTRS_PER_PTE < hi; slot++) {
+    const leaf = mm.leafAt(slot);
+    if (leaf === undefined || leaf.pmd === 0) continue;
+    const a = Math.max(lo, leaf.base) - leaf.base;
+    const b = Math.min(hi, leaf.base + PTRS_PER_PTE) - leaf.base;
+    if (isHugeEntry(leaf.pmd)) {
+      const pmd = leaf.pmd;
+      if ((pmd & KIND_MASK) !== PRESENT || (pmd & PAGE_MASK) === PG_ZERO) continue;
+      if (frames.mapcount[leaf.pmdPfn]! > 1) continue;
+      if (a === 0 && b === PTRS_PER_PTE) {
+        if (pmd & A) {
+          setPmd(mm, leaf, pmd & ~A, Path.RECLAIM, NO_WHY);
+          flush.n += HPAGE_PMD_NR;
+        }
+        if (pageout) reclaimThp(mm, v, leaf, flush);
+        continue;
+      }
+      splitHugePmd(mm, leaf);
+    }
+    for (let i = a; i < b; i++) {
+      const e = leaf.pte[i]!;
+      if ((e & KIND_MASK) !== PRESENT || (e & PAGE_MASK) === PG_ZERO) continue;
+      if (frames.mapcount[leaf.pfn[i]!]! > 1) continue;
+      if (e & A) {
+        setPte(mm, leaf, i, e & ~A, Path.RECLAIM, NO_WHY);
+        flush.n++;
+      }
+      if (pageout) reclaimPage(mm, v, leaf, i, flush);
+    }
+  }
+  if (flush.n > 0) flushTlbRange(mm, flush.n);
+  return null;
+}
+
+/**
+ * A whole PMD-mapped anon THP under reclaim: a clean lazyfree THP is discarded, otherwise it needs a
+ * swap device and no pin (shrink_folio_list keeps it mapped). try_to_unmap(TTU_SPLIT_HUGE_PMD) splits
+ * the PMD (a dirty PMD carries D → SD to all 512 PTEs) and the 512 PTEs become swap entries: the THP
+ * is swapped as 512 entries after the split.
+ */
+function reclaimThp(mm: Mm, v: Vma, leaf: Leaf, flush: { n: number }): void {
+  const sys = mm.sys;
+  const frames = sys.frames;
+  const head = leaf.pmdPfn;
+  if ((leaf.pmd & PAGE_MASK) !== PG_ANON) return;
+  const lazy = (frames.flags[head]! & PF_LAZYFREE) !== 0;
+  const clean = (leaf.pmd & D) === 0 && (frames.flags[head]! & PF_DIRTY) === 0;
+  if (lazy && !clean) {
+    for (let k = 0; k < HPAGE_PMD_NR; k++) frames.flags[head + k] = (frames.flags[head + k]! & ~PF_LAZYFREE) | PF_DIRTY;
+    return;
+  }
+  if (!lazy && (!sys.sysfs.swap || frames.maybePinned(head))) return;
+  splitHugePmd(mm, leaf);
+  for (let i = 0; i < PTRS_PER_PTE; i++) reclaimPage(mm, v, leaf, i, flush);
+}
+
+/**
+ * shrink_folio_list → try_to_unmap_one for one exclusively mapped page (§2.17, Q14):
+ * - anon, lazyfree and clean (no PTE D, folio clean): discarded — PTE none, UW dropped (no marker for
+ *   anon), content gone; lazyfree but dirty: the folio is swap-backed again and stays mapped;
+ * - anon otherwise: only with a swap device and no pin; the swap entry keeps SD and UW
+ *   (pte_swp_mksoft_dirty, pte_swp_mkuffd_wp) and exclusivity; the page is PF_SWAPPED;
+ * - file/shmem (with or without swap, M10): the PTE is cleared and SD is lost (D goes to the folio);
+ *   a UW PTE in a WP-registered VMA leaves a uffd-wp marker (pte_install_uffd_wp_if_needed).
+ */
+function reclaimPage(mm: Mm, v: Vma, leaf: Leaf, i: number, flush: { n: number }): void {
+  const sys = mm.sys;
+  const frames = sys.frames;
+  const e = leaf.pte[i]!;
+  if ((e & KIND_MASK) !== PRESENT || (e & PAGE_MASK) === PG_ZERO) return;
+  const pfn = leaf.pfn[i]!;
+  if ((e & PAGE_MASK) === PG_ANON) {
+    if (frames.flags[pfn]! & PF_LAZYFREE) {
+      // Discard only if clean and nobody else holds a reference (ref_count == 1 + map_count: no pin).
+      if ((e & D) === 0 && (frames.flags[pfn]! & PF_DIRTY) === 0 && !frames.maybePinned(pfn)) {
+        clearPte(mm, leaf, i, NONE, Path.RECLAIM, Why.RECLAIM);
+        contentGone(leaf, i, Why.RECLAIM);
+        flush.n++;
+      } else {
+        frames.flags[pfn] = (frames.flags[pfn]! & ~PF_LAZYFREE) | PF_DIRTY;
+      }
+      return;
+    }
+    if (!sys.sysfs.swap || frames.maybePinned(pfn)) return;
+    const swp = SWAP | (e & (SD | UW | EXCL));
+    frames.unmap(pfn);
+    frames.flags[pfn] = (frames.flags[pfn]! | PF_SWAPPED) & ~PF_DIRTY;
+    setPte(mm, leaf, i, swp, Path.RECLAIM, Why.RECLAIM);
+    flush.n++;
+    return;
+  }
+  if (e & D) frames.flags[pfn]! |= PF_DIRTY;
+  const marker = (e & UW) !== 0 && userfaultfdWp(v) && !v.isAnon;
+  clearPte(mm, leaf, i, marker ? UFFD_WP_MARKER : NONE, Path.RECLAIM, Why.RECLAIM);
+  flush.n++;
+}
+
+/* ---------------------------------------------------------------- COLLAPSE */
+
+const SCAN_SUCCEED = 'succeed';
+/** The scan results madvise_collapse continues after (the rest stop the walk); errno per madvise_collapse_errno. */
+const SCAN_ERRNO: Record<string, [continueScan: boolean, errno: string]> = {
+  pmd_null: [true, 'EINVAL'],
+  pte_non_present: [true, 'EINVAL'],
+  pte_uffd_wp: [true, 'EINVAL'],
+  page_ro: [true, 'EINVAL'],
+  page_count: [true, 'EAGAIN'],
+  exceed_none_pte: [false, 'EBUSY'],
+};
+
+/**
+ * MADV_COLLAPSE → madvise_collapse (anon VMAs; file/shmem collapse is not modelled and fails with
+ * EINVAL): thp_vma_allowable_order with forced collapse (sysfs ignored; VM_NOHUGEPAGE, hugetlb and
+ * VM_PFNMAP refused: EINVAL), then hpage_collapse_scan_pmd + collapse_huge_page for every 2 MiB slot
+ * fully inside the range. A slot already PMD-mapped counts as done. Refusals continue with the next
+ * slot and the call fails with madvise_collapse_errno of the last one: SCAN_PTE_UFFD_WP (a UW PTE or
+ * uffd-wp marker / swap-UW entry), SCAN_PAGE_RO (no writable PTE: the 6.1–6.18 check, removed by a
+ * Sept 2025 patch whose release is not confirmed) and SCAN_PMD_NULL give EINVAL, a pinned page
+ * (SCAN_PAGE_COUNT) EAGAIN; a none/zero PTE in a uffd-armed VMA (SCAN_EXCEED_NONE_PTE) stops with EBUSY.
+ */
+function madviseCollapse(mm: Mm, v: Vma, lo: number, hi: number): string | null {
+  if (!v.isAnon) return 'EINVAL';
+  if (v.flags & (VM_NOHUGEPAGE | VM_HUGETLB | VM_PFNMAP)) return 'EINVAL';
+  const hstart = Math.ceil(lo / HPAGE_PMD_NR) * HPAGE_PMD_NR;
+  const hend = Math.floor(hi / HPAGE_PMD_NR) * HPAGE_PMD_NR;
+  let thps = 0;
+  let last: string | null = null;
+  for (let s = hstart; s < hend; s += HPAGE_PMD_NR) {
+    const r = collapseSlot(mm, v, s / HPAGE_PMD_NR);
+    if (r === SCAN_SUCCEED) {
+      thps++;
+      continue;
+    }
+    last = r;
+    if (!SCAN_ERRNO[r]![0]) break;
+  }
+  if (thps === (hend - hstart) / HPAGE_PMD_NR || last === null) return null;
+  return SCAN_ERRNO[last]![1];
+}
+
+/** hpage_collapse_scan_pmd, then collapse_huge_page: one slot. */
+function collapseSlot(mm: Mm, v: Vma, slot: number): string {
+  const sys = mm.sys;
+  const frames = sys.frames;
+  const leaf = mm.leafAt(slot);
+  if (leaf === undefined || leaf.pmd === 0) return 'pmd_null';
+  if (isHugeEntry(leaf.pmd)) return SCAN_SUCCEED; // SCAN_PMD_MAPPED
+  const armed = (v.flags & VM_UFFD_ALL) !== 0; // userfaultfd_armed
+  let writable = false;
+  for (let i = 0; i < PTRS_PER_PTE; i++) {
+    const e = leaf.pte[i]!;
+    const kind = e & KIND_MASK;
+    if (kind === SWAP || kind === MARKER) {
+      if (e & UW) return 'pte_uffd_wp'; // pte_swp_uffd_wp_any: swap-UW or a uffd-wp marker
+      if (kind === MARKER || (e & (GUARD | POISON | MIGRATION))) return 'pte_non_present';
+      continue;
+    }
+    if (kind === NONE || (e & PAGE_MASK) === PG_ZERO) {
+      if (armed) return 'exceed_none_pte';
+      continue;
+    }
+    if (e & UW) return 'pte_uffd_wp';
+    if (frames.maybePinned(leaf.pfn[i]!)) return 'page_count';
+    if (e & W) writable = true;
+  }
+  if (!writable) return 'page_ro';
+  // collapse_huge_page: swap in, copy into a new PMD folio, free the old pages, map the PMD
+  // maybe_pmd_mkwrite(pmd_mkdirty()) — SD on all 512 subpages.
+  if (v.anonVma === 0) v.anonVma = sys.newAnonVma();
+  const base = frames.allocLarge(HPAGE_PMD_NR, PF_ANON | PF_DIRTY);
+  const sdBefore = new Uint8Array(PTRS_PER_PTE);
+  for (let i = 0; i < PTRS_PER_PTE; i++) {
+    const e = leaf.pte[i]!;
+    sdBefore[i] = hasSoftDirty(e) ? 1 : 0;
+    if ((e & KIND_MASK) !== NONE) clearPte(mm, leaf, i, NONE, Path.COLLAPSE, NO_WHY);
+  }
+  for (let k = 0; k < HPAGE_PMD_NR; k++) {
+    frames.get(base + k);
+    frames.map(base + k);
+  }
+  leaf.pmdPfn = base;
+  setPmd(mm, leaf, PRESENT | PG_ANON | A | D | SD | EXCL | (v.flags & VM_WRITE ? W : 0), Path.COLLAPSE, NO_WHY);
+  for (let i = 0; i < PTRS_PER_PTE; i++) if (!sdBefore[i]) leaf.sdWhy[i] = Why.COLLAPSE;
+  sys.count('thp_collapse');
+  flushTlbRange(mm, HPAGE_PMD_NR);
+  return SCAN_SUCCEED;
+}

@@ -1,0 +1,392 @@
+/**
+ * madvise(2) against kernel rules: kernel-semantics.md §2.15, §2.17, §2.18 and D7, D8, D9, D17–D20;
+ * docs/kernel-source-notes.md Q5, Q8, Q14, Q15; docs/kernel-probes.md M10.
+ */
+import { describe, expect, it } from 'vitest';
+import { resolveProfile } from '../src/kernel/profile.js';
+import { ACCESS_OK, accessPage } from '../src/mm/access.js';
+import { Path, Why } from '../src/mm/cause.js';
+import { PteEventSink } from '../src/mm/events.js';
+import type { Leaf } from '../src/mm/leaf.js';
+import { GT_C, GT_W } from '../src/mm/leaf.js';
+import type { Mm } from '../src/mm/mm.js';
+import { doMmap } from '../src/mm/mmap.js';
+import { MM_CP_UFFD_WP, changeProtection } from '../src/mm/mprotect.js';
+import { setPmd, setPte } from '../src/mm/pgtable.js';
+import {
+  A, D, EXCL, KIND_MASK, MARKER, NONE, PG_ANON, PMD_TABLE, PRESENT, SD, SWAP, UW, W,
+} from '../src/mm/pte.js';
+import { DEFAULT_SYSFS, System, type Sysfs } from '../src/mm/system.js';
+import { UFFD_FEATURE_WP_ASYNC, UFFD_FEATURE_WP_UNPOPULATED } from '../src/mm/uapi.js';
+import { VM_SOFTDIRTY, VM_UFFD_WP, type Vma } from '../src/mm/vma.js';
+import { UffdCtx } from '../src/trackers/uffd-ctx.js';
+import type { Backing, MmapFlag, Prot } from '../src/trace/types.js';
+import { doMadvise } from '../src/mm/madvise.js';
+import { PF_LAZYFREE } from '../src/mm/frames.js';
+import { MM_CP_UFFD_WP_RESOLVE } from '../src/mm/mprotect.js';
+import { COUNTER_INDEX } from '../src/lanes/results.js';
+import { VM_HUGEPAGE, VM_LOCKED } from '../src/mm/vma.js';
+
+/* ---- shared test helpers (copied into each 30-mm-* file) ---- */
+const PG = 4096;
+/** A 2 MiB-aligned test address (page number). */
+const BV = 0x7f0000000000 / PG;
+
+function setup(profile = '6.18', sysfs: Partial<Sysfs> = {}): { sys: System; mm: Mm } {
+  const sys = new System(0, resolveProfile(profile), { ...DEFAULT_SYSFS, ...sysfs }, new PteEventSink(0, null));
+  return { sys, mm: sys.mm(1)! };
+}
+
+interface MapOpts { shared?: boolean; backing?: Backing; prot?: Prot; offset?: number; populate?: boolean }
+function map(mm: Mm, vpn: number, pages: number, o: MapOpts = {}): Vma {
+  const flags: MmapFlag[] = [o.shared ? 'shared' : 'private', 'fixed'];
+  if (!o.backing || o.backing.kind === 'anon') flags.push('anonymous');
+  if (o.populate) flags.push('populate');
+  const r = doMmap(mm, {
+    op: 'mmap', pid: mm.pid, addr: vpn * PG, len: pages * PG, prot: o.prot ?? { read: true, write: true, exec: false },
+    flags, backing: o.backing ?? { kind: 'anon' }, offset: o.offset ?? 0,
+  });
+  expect(r).toBe(vpn * PG);
+  return mm.vmas.find(vpn)!;
+}
+
+/** The entry mapping page `vpn`: its PTE, or the huge PMD, or 0 for a hole. */
+function entry(mm: Mm, vpn: number): number {
+  const l = mm.leafOf(vpn);
+  if (l === undefined || l.pmd === 0) return 0;
+  return l.pmd === PMD_TABLE ? l.pte[vpn - l.base]! : l.pmd;
+}
+function leafOf(mm: Mm, vpn: number): { leaf: Leaf; i: number } {
+  const leaf = mm.leafOf(vpn)!;
+  return { leaf, i: vpn - leaf.base };
+}
+const gt = (mm: Mm, vpn: number): number => { const l = mm.leafOf(vpn); return l ? l.gt[vpn - l.base]! : 0; };
+const sdWhy = (mm: Mm, vpn: number): number => mm.leafOf(vpn)!.sdWhy[vpn - mm.leafOf(vpn)!.base]!;
+const uwWhy = (mm: Mm, vpn: number): number => mm.leafOf(vpn)!.uwWhy[vpn - mm.leafOf(vpn)!.base]!;
+const cWhy = (mm: Mm, vpn: number): number => mm.leafOf(vpn)!.cWhy[vpn - mm.leafOf(vpn)!.base]!;
+const has = (e: number, bits: number): boolean => (e & bits) === bits;
+
+function store(mm: Mm, vpn: number): void {
+  expect(accessPage(mm, vpn, true, false, mm.pid)).toBe(ACCESS_OK);
+}
+function load(mm: Mm, vpn: number): void {
+  expect(accessPage(mm, vpn, false, false, mm.pid)).toBe(ACCESS_OK);
+}
+
+/** clear_refs "4" as fs/proc/task_mmu.c does it (clear_soft_dirty / clear_soft_dirty_pmd), plus a truth reset. */
+function clearRefs(mm: Mm): void {
+  for (const v of mm.vmas.list) { v.flags &= ~VM_SOFTDIRTY; v.newContent = false; }
+  for (const l of mm.leaves.values()) {
+    if (l.pmd !== 0 && l.pmd !== PMD_TABLE && (l.pmd & KIND_MASK) === PRESENT) setPmd(mm, l, l.pmd & ~(W | SD), Path.CLEAR_SOFT_DIRTY, Why.ARMED);
+    if (l.pmd === PMD_TABLE) {
+      for (let i = 0; i < 512; i++) {
+        const e = l.pte[i]!;
+        if ((e & KIND_MASK) === PRESENT) setPte(mm, l, i, e & ~(W | SD), Path.CLEAR_SOFT_DIRTY, Why.ARMED);
+        else if ((e & KIND_MASK) === SWAP) setPte(mm, l, i, e & ~SD, Path.CLEAR_SOFT_DIRTY, Why.ARMED);
+      }
+    }
+    l.gt.fill(0);
+    l.cWhy.fill(0);
+  }
+}
+
+/** UFFDIO_API + REGISTER(MODE_WP) + WRITEPROTECT(MODE_WP) over the VMA, done directly on the state. */
+function armUffd(mm: Mm, vma: Vma, features: number, opts: { userModeOnly?: boolean; from?: number; to?: number } = {}): UffdCtx {
+  const ctx = new UffdCtx(mm.sys.newUffdId(), mm.pid, 10 + mm.fds.size, opts.userModeOnly ?? false, false);
+  ctx.apiDone = true;
+  ctx.features = features;
+  mm.fds.set(ctx.fd, ctx);
+  vma.uffd = ctx;
+  vma.flags |= VM_UFFD_WP;
+  changeProtection(mm, vma, opts.from ?? vma.start, opts.to ?? vma.end, MM_CP_UFFD_WP, Path.UFFD_WP, Why.ARMED);
+  for (const l of mm.leaves.values()) l.gt.fill(0);
+  return ctx;
+}
+const ASYNC = UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED;
+
+describe('MADV_DONTNEED (§2.15, zap_page_range_single → zap_pte_range)', () => {
+  it('D7: anon page zapped: PTE none, SD/UW gone, content truth GT_c (dontneed-zap), no GT_w', () => {
+    const { mm } = setup();
+    map(mm, BV, 4);
+    for (let p = 0; p < 4; p++) store(mm, BV + p);
+    clearRefs(mm);
+    expect(doMadvise(mm, BV * PG, PG, 'dontneed')).toBe(0);
+    expect(entry(mm, BV)).toBe(NONE);
+    expect(gt(mm, BV)).toBe(GT_C);
+    expect(cWhy(mm, BV)).toBe(Why.DONTNEED_ZAP);
+    expect(entry(mm, BV + 1) & KIND_MASK).toBe(PRESENT);
+  });
+
+  it('D8: after DONTNEED a sync uffd-wp store sends no message (no marker survives an anon zap), SD=1', () => {
+    const { mm } = setup();
+    const v = map(mm, BV, 4);
+    for (let p = 0; p < 4; p++) store(mm, BV + p);
+    const ctx = armUffd(mm, v, UFFD_FEATURE_WP_UNPOPULATED);
+    expect(entry(mm, BV) & UW).toBe(UW);
+    doMadvise(mm, BV * PG, PG, 'dontneed');
+    expect(entry(mm, BV)).toBe(NONE);
+    store(mm, BV);
+    expect(ctx.queue.length).toBe(0);
+    expect(has(entry(mm, BV), PRESENT | W | D | SD)).toBe(true);
+    expect(entry(mm, BV) & UW).toBe(0);
+  });
+
+  it('D9: shmem DONTNEED keeps a uffd-wp marker for the protected page, none for the written one (zap_install_uffd_wp_if_needed)', () => {
+    const { mm } = setup();
+    const v = map(mm, BV, 2, { shared: true, backing: { kind: 'memfd', name: 'm' } });
+    load(mm, BV);
+    load(mm, BV + 1);
+    armUffd(mm, v, ASYNC);
+    store(mm, BV); // async: UW cleared in place
+    expect(entry(mm, BV) & UW).toBe(0);
+    expect(doMadvise(mm, BV * PG, 2 * PG, 'dontneed')).toBe(0);
+    expect(entry(mm, BV)).toBe(NONE);
+    expect(entry(mm, BV + 1)).toBe(MARKER | UW);
+    // The page cache keeps the data: no content change for shmem DONTNEED.
+    expect(gt(mm, BV + 1) & GT_C).toBe(0);
+    expect(v.obj!.pages.size).toBe(2);
+  });
+
+  it('rejects VM_LOCKED (madvise_dontneed_free_valid_vma: EINVAL)', () => {
+    const { mm } = setup();
+    const v = map(mm, BV, 2);
+    v.flags |= VM_LOCKED;
+    expect(doMadvise(mm, BV * PG, PG, 'dontneed')).toBe(-1);
+  });
+
+  it('D17: partial DONTNEED splits a dirty THP after clear_refs: SD on the other 511 pages (__split_huge_pmd_locked, pte_mkdirty)', () => {
+    for (const prof of ['6.18', '6.1']) {
+      const { mm, sys } = setup(prof);
+      map(mm, BV, 512);
+      expect(doMadvise(mm, BV * PG, 512 * PG, 'hugepage')).toBe(0);
+      store(mm, BV + 3);
+      expect(mm.leafOf(BV)!.pmd & PMD_TABLE).toBe(0); // PMD-mapped THP
+      clearRefs(mm);
+      expect(has(mm.leafOf(BV)!.pmd, D)).toBe(true); // clear_soft_dirty_pmd keeps D
+      expect(mm.leafOf(BV)!.pmd & SD).toBe(0);
+      doMadvise(mm, BV * PG, PG, 'dontneed');
+      expect(sys.counters).toBeDefined();
+      expect(entry(mm, BV)).toBe(NONE);
+      for (const p of [1, 2, 100, 511]) {
+        expect(has(entry(mm, BV + p), PRESENT | SD | D)).toBe(true);
+        expect(sdWhy(mm, BV + p)).toBe(Why.THP_SPLIT_DIRTY);
+        expect(gt(mm, BV + p)).toBe(0);
+      }
+    }
+  });
+});
+
+describe('MADV_FREE (madvise_free_pte_range) and lazyfree discard (§2.17)', () => {
+  it('pte_mkclean clears D only (SD stays), mkold, folio lazyfree; a later store re-dirties so reclaim keeps it', () => {
+    const { mm, sys } = setup();
+    map(mm, BV, 2);
+    store(mm, BV);
+    store(mm, BV + 1);
+    expect(doMadvise(mm, BV * PG, 2 * PG, 'free')).toBe(0);
+    const e = entry(mm, BV);
+    expect(e & (D | A)).toBe(0);
+    expect(has(e, PRESENT | W | SD)).toBe(true);
+    const pfn = leafOf(mm, BV).leaf.pfn[leafOf(mm, BV).i]!;
+    expect(sys.frames.flags[pfn]! & PF_LAZYFREE).toBe(PF_LAZYFREE);
+    // Store to BV: the PTE is still writable, the CPU sets D; no fault, SD unchanged.
+    store(mm, BV);
+    expect(has(entry(mm, BV), D | W | SD)).toBe(true);
+    // Reclaim: BV is dirty (kept, swap-backed again); BV+1 is clean lazyfree: discarded.
+    expect(doMadvise(mm, BV * PG, 2 * PG, 'pageout')).toBe(0);
+    expect(entry(mm, BV) & KIND_MASK).toBe(PRESENT);
+    expect(sys.frames.flags[pfn]! & PF_LAZYFREE).toBe(0);
+    expect(entry(mm, BV + 1)).toBe(NONE);
+    expect(gt(mm, BV + 1) & GT_C).toBe(GT_C);
+    expect(cWhy(mm, BV + 1)).toBe(Why.RECLAIM);
+  });
+
+  it('discarding a lazyfree page drops UW (anon: no marker)', () => {
+    const { mm } = setup();
+    const v = map(mm, BV, 1);
+    store(mm, BV);
+    armUffd(mm, v, ASYNC);
+    doMadvise(mm, BV * PG, PG, 'free');
+    doMadvise(mm, BV * PG, PG, 'pageout');
+    expect(entry(mm, BV)).toBe(NONE);
+  });
+
+  it('is EINVAL outside private anon memory (madvise_free_single_vma)', () => {
+    const { mm } = setup();
+    map(mm, BV, 2, { shared: true, backing: { kind: 'memfd', name: 'x' } });
+    expect(doMadvise(mm, BV * PG, PG, 'free')).toBe(-1);
+  });
+});
+
+describe('MADV_PAGEOUT (madvise_cold_or_pageout_pte_range → try_to_unmap_one, §2.17)', () => {
+  it('D19: anon swap-out keeps SD and UW in the swap entry (pte_swp_mksoft_dirty/mkuffd_wp); swap-in restores them', () => {
+    const { mm, sys } = setup();
+    const v = map(mm, BV, 2);
+    store(mm, BV);
+    store(mm, BV + 1);
+    clearRefs(mm);
+    armUffd(mm, v, ASYNC, { from: BV + 1, to: BV + 2 }); // Q protected
+    store(mm, BV); // P written after the reset: SD=1
+    expect(doMadvise(mm, BV * PG, 2 * PG, 'pageout')).toBe(0);
+    const p = entry(mm, BV);
+    const q = entry(mm, BV + 1);
+    expect(p & KIND_MASK).toBe(SWAP);
+    expect(has(p, SD | EXCL)).toBe(true);
+    expect(p & UW).toBe(0);
+    expect(q & KIND_MASK).toBe(SWAP);
+    expect(has(q, UW)).toBe(true);
+    expect(q & SD).toBe(0);
+    load(mm, BV + 1);
+    expect(has(entry(mm, BV + 1), PRESENT | UW)).toBe(true);
+    expect(entry(mm, BV + 1) & W).toBe(0);
+    store(mm, BV);
+    expect(has(entry(mm, BV), PRESENT | W | SD)).toBe(true);
+    expect(sys.counters).toBeDefined();
+  });
+
+  it('anon PAGEOUT without a swap device is a no-op (M10)', () => {
+    const { mm } = setup('6.18', { swap: false });
+    map(mm, BV, 1);
+    store(mm, BV);
+    doMadvise(mm, BV * PG, PG, 'pageout');
+    expect(entry(mm, BV) & KIND_MASK).toBe(PRESENT);
+  });
+
+  it('D20: shmem reclaim clears the PTE (SD lost, reason reclaim) and leaves a marker for a UW PTE, also without swap (M10)', () => {
+    for (const swap of [true, false]) {
+      const { mm } = setup('6.18', { swap });
+      const v = map(mm, BV, 2, { shared: true, backing: { kind: 'memfd', name: 's' } });
+      load(mm, BV);
+      load(mm, BV + 1);
+      armUffd(mm, v, ASYNC);
+      store(mm, BV);
+      expect(entry(mm, BV) & SD).toBe(SD);
+      doMadvise(mm, BV * PG, 2 * PG, 'pageout');
+      expect(entry(mm, BV)).toBe(NONE);
+      expect(sdWhy(mm, BV)).toBe(Why.RECLAIM);
+      expect(entry(mm, BV + 1)).toBe(MARKER | UW);
+      expect(v.obj!.pages.size).toBe(2);
+    }
+  });
+});
+
+describe('MADV_COLLAPSE (§2.18.2: hpage_collapse_scan_pmd + collapse_huge_page)', () => {
+  it('D18: collapse maps a pmd_mkdirty PMD: SD on all 512 pages (thp-collapse where it was 0)', () => {
+    const { mm, sys } = setup();
+    map(mm, BV, 512);
+    for (let p = 0; p < 512; p++) store(mm, BV + p);
+    clearRefs(mm);
+    store(mm, BV + 5); // one writable PTE (SCAN_PAGE_RO otherwise)
+    expect(doMadvise(mm, BV * PG, 512 * PG, 'collapse')).toBe(0);
+    const l = mm.leafOf(BV)!;
+    expect(l.pmd & PMD_TABLE).toBe(0);
+    expect(has(l.pmd, PRESENT | D | SD | W | EXCL | A)).toBe(true);
+    expect(sdWhy(mm, BV)).toBe(Why.COLLAPSE);
+    expect(sdWhy(mm, BV + 5)).toBe(Why.WRITE);
+    expect(sys.counters[COUNTER_INDEX.thp_collapse]).toBe(1);
+    expect(gt(mm, BV)).toBe(0); // content unchanged
+  });
+
+  it('D18: refused with a uffd-wp PTE (SCAN_PTE_UFFD_WP → EINVAL), range stays PTE-mapped', () => {
+    const { mm } = setup();
+    const v = map(mm, BV, 512);
+    for (let p = 0; p < 512; p++) store(mm, BV + p);
+    armUffd(mm, v, ASYNC, { from: BV + 7, to: BV + 8 });
+    expect(doMadvise(mm, BV * PG, 512 * PG, 'collapse')).toBe(-1);
+    expect(mm.leafOf(BV)!.pmd).toBe(PMD_TABLE);
+  });
+
+  it('refused when no PTE is writable (SCAN_PAGE_RO → EINVAL), e.g. right after clear_refs', () => {
+    const { mm } = setup();
+    map(mm, BV, 512);
+    for (let p = 0; p < 512; p++) store(mm, BV + p);
+    clearRefs(mm);
+    expect(doMadvise(mm, BV * PG, 512 * PG, 'collapse')).toBe(-1);
+    expect(mm.leafOf(BV)!.pmd).toBe(PMD_TABLE);
+  });
+});
+
+describe('MADV_POPULATE_READ/WRITE and MAP_POPULATE (Q15: GUP faults in kernel mode)', () => {
+  it('MAP_POPULATE of a private writable mapping write-faults every page (W D SD)', () => {
+    const { mm } = setup();
+    map(mm, BV, 3, { populate: true });
+    for (let p = 0; p < 3; p++) expect(has(entry(mm, BV + p), PRESENT | W | D | SD | EXCL)).toBe(true);
+    expect(gt(mm, BV) & GT_W).toBe(0);
+  });
+
+  it('POPULATE_READ maps the zero page; POPULATE_WRITE breaks it', () => {
+    const { mm } = setup();
+    map(mm, BV, 2);
+    expect(doMadvise(mm, BV * PG, 2 * PG, 'populate_read')).toBe(0);
+    expect(entry(mm, BV) & KIND_MASK).toBe(PRESENT);
+    expect(entry(mm, BV) & W).toBe(0);
+    expect(doMadvise(mm, BV * PG, 2 * PG, 'populate_write')).toBe(0);
+    expect(has(entry(mm, BV), PRESENT | W | D | SD)).toBe(true);
+  });
+
+  it('POPULATE_WRITE on a sync uffd-wp page with UFFD_USER_MODE_ONLY fails EFAULT (handle_userfault)', () => {
+    const { mm } = setup();
+    const v = map(mm, BV, 2);
+    store(mm, BV);
+    const ctx = armUffd(mm, v, 0, { userModeOnly: true });
+    expect(doMadvise(mm, BV * PG, PG, 'populate_write')).toBe(-1);
+    expect(ctx.queue.length).toBe(0);
+    expect(entry(mm, BV) & UW).toBe(UW);
+  });
+
+  it('POPULATE_WRITE on a sync uffd-wp page: a message, then success once the monitor resolves, EINTR if nobody does', () => {
+    const { mm, sys } = setup();
+    const v = map(mm, BV, 1);
+    store(mm, BV);
+    const ctx = armUffd(mm, v, 0);
+    expect(doMadvise(mm, BV * PG, PG, 'populate_write')).toBe(-1); // no monitor: EINTR
+    expect(ctx.queue.length).toBe(1);
+    sys.uffdListener = {
+      onMessage: (_c, msg) => changeProtection(mm, v, msg.vpn, msg.vpn + 1, MM_CP_UFFD_WP_RESOLVE, Path.UFFD_WP_RESOLVE, Why.WRITE),
+    };
+    expect(doMadvise(mm, BV * PG, PG, 'populate_write')).toBe(0);
+    expect(has(entry(mm, BV), PRESENT | W)).toBe(true);
+  });
+});
+
+describe('MADV_REMOVE (madvise_remove → hole punch) and argument errors', () => {
+  it('punches the object: every mapping zapped, content truth madv-remove on the other mapping too', () => {
+    const { mm } = setup();
+    const a = map(mm, BV, 2, { shared: true, backing: { kind: 'memfd', name: 'r' } });
+    map(mm, BV + 1024, 2, { shared: true, backing: { kind: 'memfd', name: 'r' } });
+    store(mm, BV);
+    load(mm, BV + 1024);
+    expect(doMadvise(mm, BV * PG, 2 * PG, 'remove')).toBe(0);
+    expect(entry(mm, BV)).toBe(NONE);
+    expect(entry(mm, BV + 1024)).toBe(NONE);
+    expect(cWhy(mm, BV + 1024)).toBe(Why.MADV_REMOVE);
+    expect(gt(mm, BV + 1024) & GT_C).toBe(GT_C);
+    expect(a.obj!.pages.size).toBe(0);
+  });
+
+  it('errno: EINVAL anon / EACCES private file / EINVAL unaligned / EINVAL unknown / ENOMEM hole after applying', () => {
+    const { mm } = setup();
+    map(mm, BV, 2);
+    map(mm, BV + 16, 2, { backing: { kind: 'file', name: 'f' } });
+    expect(doMadvise(mm, BV * PG, PG, 'remove')).toBe(-1);
+    expect(doMadvise(mm, (BV + 16) * PG, PG, 'remove')).toBe(-1);
+    expect(doMadvise(mm, BV * PG + 1, PG, 'dontneed')).toBe(-1);
+    expect(doMadvise(mm, BV * PG, PG, 'bogus')).toBe(-1);
+    expect(doMadvise(mm, BV * PG, 0, 'dontneed')).toBe(0);
+    store(mm, BV);
+    expect(doMadvise(mm, BV * PG, 8 * PG, 'dontneed')).toBe(-1); // ENOMEM, but BV was zapped
+    expect(entry(mm, BV)).toBe(NONE);
+  });
+
+  it('HUGEPAGE/NOHUGEPAGE change VMA flags with split and merge', () => {
+    const { mm } = setup();
+    map(mm, BV, 8);
+    doMadvise(mm, (BV + 2) * PG, 2 * PG, 'hugepage');
+    expect(mm.vmas.list.length).toBe(3);
+    expect(mm.vmas.find(BV + 2)!.flags & VM_HUGEPAGE).toBe(VM_HUGEPAGE);
+    doMadvise(mm, (BV + 2) * PG, 2 * PG, 'nohugepage');
+    doMadvise(mm, BV * PG, 8 * PG, 'nohugepage');
+    expect(mm.vmas.list.length).toBe(1);
+    expect(doMadvise(mm, BV * PG, 8 * PG, 'cold')).toBe(0);
+    expect(doMadvise(mm, BV * PG, 8 * PG, 'willneed')).toBe(0);
+  });
+});
