@@ -75,3 +75,20 @@ describe('fault path (kernel-semantics.md §2.1)', () => {
     expect(faults(sys).fault_uffd_sync).toBe(1);
   });
 });
+
+describe('hugetlb (kernel-semantics.md §2.1.9, D25)', () => {
+  it('async uffd-wp on a 2 MiB hugetlb page: one store un-protects the whole huge page (huge_pte_clear_uffd_wp)', () => {
+    const { sys, mm } = system();
+    const base = 0x7f0000000; // 2 MiB aligned page number
+    map(mm, base, 512, ['private', 'anonymous', 'hugetlb']);
+    expect(store(mm, base)).toBe(ACCESS_OK);
+    const leaf = mm.leafOf(base)!;
+    expect(leaf.pmd & (PRESENT | W)).toBe(PRESENT | W);
+    arm(mm, UFFD_FEATURE_WP_ASYNC, 512);
+    expect(leaf.pmd & (UW | W)).toBe(UW);
+    const before = faults(sys).fault_uffd_async;
+    expect(store(mm, base + 7)).toBe(ACCESS_OK);
+    expect(faults(sys).fault_uffd_async - before).toBe(1);
+    expect(leaf.pmd & (UW | W)).toBe(W);
+  });
+});

@@ -4,6 +4,7 @@
  * retries the access until the hardware would let it through, counting one fault per pass.
  */
 import { handleUserfault } from '../trackers/handle-userfault.js';
+import { hugetlbFault } from './hugetlb.js';
 import { Path, Why } from './cause.js';
 import { PF_ANON, PF_DIRTY, PF_SWAPPED, ZERO_PFN } from './frames.js';
 import type { Leaf } from './leaf.js';
@@ -50,6 +51,7 @@ const pageKindOf = (vma: Vma): number => (vma.obj === null ? PG_ANON : vma.obj.k
 /** mm/memory.c:handle_mm_fault → __handle_mm_fault → handle_pte_fault: one fault. */
 export function handleMmFault(f: VmFault): number {
   const { mm, leaf } = f;
+  if (f.vma.isHugetlb) return hugetlbFault(f);
   if (leaf.pmd === 0) {
     if (thpAllowed(f.vma, leaf.index, mm.sys.sysfs)) return doHugePmdAnonymousPage(f);
     pteAlloc(mm, leaf, f.vma.isAnon ? Path.DO_ANONYMOUS_PAGE : Path.DO_FAULT);

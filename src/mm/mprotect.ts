@@ -67,6 +67,20 @@ export function changeProtection(mm: Mm, vma: Vma, start: number, end: number, c
     const lo = Math.max(start, slot * PTRS_PER_PTE);
     const hi = Math.min(end, (slot + 1) * PTRS_PER_PTE);
     let leaf = mm.leafAt(slot);
+    if (vma.isHugetlb) {
+      // hugetlb_change_protection: one entry per huge page, none → marker when armed with markers.
+      if (lo !== slot * PTRS_PER_PTE || hi !== (slot + 1) * PTRS_PER_PTE) continue;
+      leaf ??= markers ? mm.ensureLeaf(slot) : undefined;
+      if (leaf === undefined) continue;
+      res.walked++;
+      const n = changeEntry(mm, vma, leaf.pmd, cp);
+      if (n !== leaf.pmd) {
+        if ((leaf.pmd & W) && !(n & W)) flushPages += PTRS_PER_PTE;
+        setPmd(mm, leaf, n, path, why);
+        res.changed++;
+      }
+      continue;
+    }
     if (leaf === undefined || leaf.pmd === 0) {
       if (!markers) {
         // Not protected: anon none/holes without WP_UNPOPULATED (D10).

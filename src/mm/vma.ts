@@ -68,9 +68,9 @@ export class Vma {
     return this.end - this.start;
   }
 
-  /** vma_is_anonymous(): no vm_ops; private anon memory (shared anon is shmem). */
+  /** vma_is_anonymous(): no vm_ops; private anon memory (shared anon is shmem, hugetlb is hugetlbfs). */
   get isAnon(): boolean {
-    return this.obj === null;
+    return this.obj === null && (this.flags & VM_HUGETLB) === 0;
   }
 
   get isShmem(): boolean {

@@ -33,8 +33,10 @@ export function zapRange(mm: Mm, vma: Vma, start: number, end: number, mode: num
     if (isHugeEntry(leaf.pmd)) {
       if (lo === 0 && hi === PTRS_PER_PTE) {
         // zap_huge_pmd: the whole THP goes.
+        const kind = leaf.pmd & KIND_MASK;
         const zero = (leaf.pmd & PAGE_MASK) === PG_ZERO;
-        if (!zero) {
+        if (kind === MARKER && mode === ZAP_DONTNEED && !vma.isAnon) continue;
+        if ((kind === PRESENT || kind === SWAP) && !zero) {
           for (let k = 0; k < HPAGE_PMD_NR; k++) {
             mm.sys.frames.unmap(leaf.pmdPfn + k);
             mm.sys.frames.put(leaf.pmdPfn + k);
@@ -64,12 +66,19 @@ export function zapRange(mm: Mm, vma: Vma, start: number, end: number, mode: num
       // zap_install_uffd_wp_if_needed: file/shmem keep protection as a marker while still WP-registered.
       const keepMarker = mode === ZAP_DONTNEED && !vma.isAnon && (e & UW) !== 0 && userfaultfdWp(vma);
       clearPte(mm, leaf, i, keepMarker ? UFFD_WP_MARKER : NONE, path, why);
+      // A PTE without UW that becomes pte_none flips no bit, but readers that treat none as "not
+      // written" (PAGEMAP_SCAN generic path before the 2026 fix) now miss the page: attribute it.
+      if (!keepMarker) leaf.uwWhy[i] = why;
       if (hadContent) {
         zapped++;
         if (mode === ZAP_DONTNEED && vma.isAnon) markContentGone(leaf, i, i + 1, why);
       }
     }
-    if (mode === ZAP_DONTNEED && mm.sys.profile.ptReclaim && tableEmpty(leaf)) pteFree(mm, leaf, path);
+    // PT_RECLAIM (zap_pte_range): only when this zap covers the whole PMD range
+    // (reclaim_pt_is_enabled: end - start >= PMD_SIZE) and left every entry none.
+    if (mode === ZAP_DONTNEED && mm.sys.profile.ptReclaim && lo === 0 && hi === PTRS_PER_PTE && tableEmpty(leaf)) {
+      pteFree(mm, leaf, path);
+    }
   }
   if (flush > 0) flushTlbRange(mm, flush);
   return zapped;
