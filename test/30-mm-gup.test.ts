@@ -21,7 +21,8 @@ import { UFFD_FEATURE_WP_ASYNC, UFFD_FEATURE_WP_UNPOPULATED } from '../src/mm/ua
 import { VM_SOFTDIRTY, VM_UFFD_WP, type Vma } from '../src/mm/vma.js';
 import { UffdCtx } from '../src/trackers/uffd-ctx.js';
 import type { Backing, MmapFlag, Prot } from '../src/trace/types.js';
-import { doDmaWrite, doPin, doPwrite, doUnpin, pinnedPages } from '../src/mm/gup.js';
+import { doDmaWrite, doPin, doPwrite, doUnpin, pinnedPages, setKernelFaultResolver } from '../src/mm/gup.js';
+import { MM_CP_UFFD_WP_RESOLVE } from '../src/mm/mprotect.js';
 import { doFork } from '../src/mm/fork.js';
 import { COUNTER_INDEX } from '../src/lanes/results.js';
 
@@ -190,5 +191,23 @@ describe('DMA into pinned pages and pwrite (content truth only, D21–D23)', () 
     expect(gt(mm, BV + 101)).toBe(0);
     expect(entry(mm, BV) & SD).toBe(0);
     expect(doPwrite(sys, { kind: 'anon' }, 0, 1)).toBe(-1);
+  });
+});
+
+describe('kernel-mode sync uffd-wp faults under GUP (handle_userfault sleeps until resolved)', () => {
+  it('a write pin resumes once the lane resolves the fault (setKernelFaultResolver); without one it ends with EINTR', () => {
+    const { sys, mm } = setup();
+    const v = map(mm, BV, 1);
+    store(mm, BV);
+    const ctx = armUffd(mm, v, 0);
+    expect(doPin(mm, BV * PG, PG, true, false)).toBe(-1);
+    expect(ctx.queue.length).toBe(1);
+    setKernelFaultResolver(sys, (m, vpn) => {
+      changeProtection(m, m.vmas.find(vpn)!, vpn, vpn + 1, MM_CP_UFFD_WP_RESOLVE, Path.UFFD_WP_RESOLVE, Why.WRITE);
+    });
+    expect(doPin(mm, BV * PG, PG, true, false)).toBe(1);
+    expect(ctx.queue.length).toBe(2);
+    expect(has(entry(mm, BV), PRESENT | W)).toBe(true);
+    expect(entry(mm, BV) & UW).toBe(0);
   });
 });

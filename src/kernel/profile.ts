@@ -38,6 +38,10 @@ export interface KernelProfile {
   privateUpgradeWithoutDirty: boolean;
   /** UFFDIO_WRITEPROTECT may span several VMAs (v6.5); before, a range beyond one VMA is ENOENT. */
   writeprotectMultiVma: boolean;
+  /** mremap realigns a move down to a PMD boundary so the first table moves whole (try_realign_addr, v6.7). */
+  mremapRealignPmd: boolean;
+  /** FOLL_LONGTERM|FOLL_WRITE pins of shared regular-file mappings are refused (v6.4). */
+  longtermPinSharedFileRefused: boolean;
 }
 
 const V6_18: KernelProfile = {
@@ -59,6 +63,8 @@ const V6_18: KernelProfile = {
   uffdResolveMakesWritable: true,
   privateUpgradeWithoutDirty: true,
   writeprotectMultiVma: true,
+  mremapRealignPmd: true,
+  longtermPinSharedFileRefused: true,
 };
 
 export const PROFILES: Record<string, KernelProfile> = {
@@ -80,6 +86,8 @@ export const PROFILES: Record<string, KernelProfile> = {
     uffdResolveMakesWritable: false,
     privateUpgradeWithoutDirty: false,
     writeprotectMultiVma: false,
+    mremapRealignPmd: false,
+    longtermPinSharedFileRefused: false,
   },
   /** 6.18 as released: before the 2026 PAGEMAP_SCAN none/hole fixes. */
   '6.18.0': { ...V6_18, name: '6.18.0', pagemapScanNoneIsWritten: false, pagemapScanHoleIsWritten: false },

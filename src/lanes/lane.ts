@@ -9,11 +9,12 @@ import { ACCESS_OK, accessPage } from '../mm/access.js';
 import { FAULT_BLOCKED } from '../mm/fault.js';
 import { PteEventSink } from '../mm/events.js';
 import { GT_C, GT_W } from '../mm/leaf.js';
+import { setKernelFaultResolver } from '../mm/gup.js';
 import type { Mm } from '../mm/mm.js';
 import { System, sysfsFrom, type UffdListener } from '../mm/system.js';
 import { forkedUffdCtx } from '../mm/fork.js';
 import {
-  PAGE_SIZE, PTRS_PER_PTE, TASK_SIZE_PAGES, UFFD_EVENT_FORK, UFFD_EVENT_PAGEFAULT, UFFDIO_WRITEPROTECT_MODE_WP,
+  PAGE_SIZE, PTRS_PER_PTE, TASK_SIZE_PAGES, UFFD_EVENT_FORK, UFFD_EVENT_PAGEFAULT,
 } from '../mm/uapi.js';
 import { uffdioWriteprotect } from '../trackers/userfaultfd.js';
 import type { UffdCtx, UffdMsg } from '../trackers/uffd-ctx.js';
@@ -66,6 +67,12 @@ export class Lane implements UffdListener {
     this.sys = new System(id, config.profile, sysfsFrom(sysfs, config.sysfs), new PteEventSink(id, sinks.onChanges ?? null));
     this.sys.uffdListener = this;
     this.sys.opSink = sinks.onOp ?? null;
+    // A kernel-mode fault (GUP: populate, pin) that blocks in handle_userfault: the syscall sleeps
+    // until the monitor answers, so the monitor answers now.
+    setKernelFaultResolver(this.sys, (mm, vpn) => {
+      const ctx = mm.vmas.find(vpn)?.uffd;
+      if (ctx) this.monitorUnprotect(ctx, vpn, config.monitorLatencyNs);
+    });
     this.driver = makeDriver(config);
     this.lastCollectCounters = new Float64Array(this.sys.counters);
   }
@@ -154,21 +161,29 @@ export class Lane implements UffdListener {
    * page with mode 0 (which also wakes the thread), then the thread retries its access.
    */
   private resolve(b: Blocked): void {
-    const sys = this.sys;
-    const mm = sys.mms.get(b.pid);
+    const mm = this.sys.mms.get(b.pid);
     if (!mm) return;
+    this.monitorUnprotect(b.ctx, b.vpn, Math.max(0, Math.min(b.due, this.sys.now) - b.t) || this.config.monitorLatencyNs);
+    this.access(mm, b.tid, b.vpn, b.last, b.write, b.kernel);
+  }
+
+  /** read() + UFFDIO_WRITEPROTECT(mode 0) of one page by the monitor, with its costs; quiet in the op log. */
+  private monitorUnprotect(ctx: UffdCtx, vpn: number, stallNs: number): void {
+    const sys = this.sys;
+    const owner = sys.mms.get(ctx.pid);
+    if (!owner) return;
     sys.count('monitor_syscalls', 2);
     sys.count('ctx_switches', 2);
-    sys.count('stall_ns', Math.max(0, Math.min(b.due, sys.now) - b.t) || this.config.monitorLatencyNs);
+    sys.count('stall_ns', stallNs);
     const saved = sys.origin;
     sys.origin = 'driver';
-    const owner = sys.mms.get(b.ctx.pid) ?? mm;
     // A context created by fork (EVENT_FORK) has no fd of its own here: the monitor holds it as MONITOR_FD.
-    const fd = owner.fds.get(MONITOR_FD) === b.ctx ? MONITOR_FD : b.ctx.fd;
-    uffdioWriteprotect(owner, fd, b.vpn * PAGE_SIZE, PAGE_SIZE, 0 & UFFDIO_WRITEPROTECT_MODE_WP, Why.WRITE);
+    const fd = owner.fds.get(MONITOR_FD) === ctx ? MONITOR_FD : ctx.fd;
+    sys.quiet = true;
+    uffdioWriteprotect(owner, fd, vpn * PAGE_SIZE, PAGE_SIZE, 0, Why.WRITE);
+    sys.quiet = false;
     sys.origin = saved;
-    b.ctx.queue.shift();
-    this.access(mm, b.tid, b.vpn, b.last, b.write, b.kernel);
+    ctx.queue.shift();
   }
 
   /** Resolve every blocked thread (before a collect reads the log, and at the end of the trace). */

@@ -18,7 +18,7 @@ import type { TraceOp } from '../trace/types.js';
 export function executeOp(sys: System, op: TraceOp): void {
   if (op.op === 'mark') return;
   if (op.op === 'pwrite') {
-    doPwrite(sys, op.backing, op.offset, op.len);
+    doPwrite(sys, op.backing, op.offset, op.len, op.pid);
     return;
   }
   const mm = sys.mm(op.pid);
@@ -31,7 +31,7 @@ export function executeOp(sys: System, op: TraceOp): void {
     case 'munmap': doMunmap(mm, op.addr, op.len); return;
     case 'mprotect': doMprotect(mm, op.addr, op.len, op.prot); return;
     case 'mremap': doMremap(mm, op); return;
-    case 'madvise': doMadvise(mm, op.addr, op.len, op.advice); return;
+    case 'madvise': doMadvise(mm, op.addr, op.len, op.advice, op.tid ?? op.pid); return;
     case 'brk': doBrk(mm, op.addr); return;
     case 'exec':
       if (op.brkStart !== undefined) mm.brkStart = mm.brk = Math.ceil(op.brkStart / PAGE_SIZE);
@@ -48,7 +48,7 @@ export function executeOp(sys: System, op: TraceOp): void {
     case 'close': uffdClose(mm, op.fd); return;
     case 'pagemap_scan': pagemapScan(mm, op); return;
     case 'pagemap_read': pagemapRead(mm, op.offset, op.count); return;
-    case 'pin': doPin(mm, op.addr, op.len, op.write, op.longterm); return;
+    case 'pin': doPin(mm, op.addr, op.len, op.write, op.longterm, op.tid ?? op.pid); return;
     case 'unpin': doUnpin(mm, op.addr, op.len); return;
     case 'dma_write': doDmaWrite(mm, op.addr, op.len); return;
     default:

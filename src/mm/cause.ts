@@ -128,6 +128,8 @@ export const Why = {
   USER_MODE_ONLY: 24,
   /** The page was unmapped or remapped with new content (GT_c only). */
   REMAPPED: 25,
+  /** clear_refs 4 is whole-mm: another consumer's reset cleared SD on this page outside its range (D27). */
+  CLEAR_REFS_WHOLE_MM: 26,
   /** Anything the model could not attribute (a bug if it shows up). */
   OTHER: 31,
 } as const;
@@ -160,5 +162,6 @@ export const WHY_LABELS: Record<number, string> = {
   [Why.SCAN_SKIPPED]: 'scan-skipped-vma',
   [Why.USER_MODE_ONLY]: 'user-mode-only-efault',
   [Why.REMAPPED]: 'remapped',
+  [Why.CLEAR_REFS_WHOLE_MM]: 'clear-refs-whole-mm',
   [Why.OTHER]: 'other',
 };

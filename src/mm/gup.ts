@@ -20,7 +20,7 @@ import { A, EXCL, KIND_MASK, PAGE_MASK, PG_ANON, PG_ZERO, PMD_TABLE, PRESENT, PR
 import type { System } from './system.js';
 import { isHugeEntry } from './thp.js';
 import { PAGE_SIZE, PTRS_PER_PTE } from './uapi.js';
-import { VM_PFNMAP, VM_READ, VM_SHARED, VM_UFFD_WP, VM_WRITE, type Vma } from './vma.js';
+import { VM_MAYREAD, VM_PFNMAP, VM_READ, VM_SHARED, VM_UFFD_WP, VM_WRITE, type Vma } from './vma.js';
 
 /** Outcome of faulting one page in (faultinPage). */
 export const GUP_OK = 0;
@@ -53,9 +53,10 @@ function pageAt(mm: Mm, vpn: number): number {
  * mm/gup.c:check_vma_flags for the FOLL_* set in use: VM_IO/VM_PFNMAP refused; FOLL_WRITE needs
  * VM_WRITE (no FOLL_FORCE here); a read needs VM_READ.
  */
-function checkVmaFlags(vma: Vma, write: boolean): boolean {
+function checkVmaFlags(vma: Vma, write: boolean, force: boolean): boolean {
   if (vma.flags & VM_PFNMAP) return false;
-  return write ? (vma.flags & VM_WRITE) !== 0 : (vma.flags & VM_READ) !== 0;
+  if (write) return (vma.flags & VM_WRITE) !== 0;
+  return (vma.flags & VM_READ) !== 0 || (force && (vma.flags & VM_MAYREAD) !== 0);
 }
 
 /**
@@ -96,17 +97,17 @@ function unshareAnon(mm: Mm, vma: Vma, leaf: Leaf, i: number): void {
 
 /**
  * faultin_page loop for one page: look at the entry, fault in kernel mode until GUP can take the
- * page. A blocked sync uffd-wp fault is retried (the kernel sleeps in handle_userfault and retries
+ * page (`force`: FOLL_FORCE for a read of a non-readable VMA). A blocked sync uffd-wp fault is retried (the kernel sleeps in handle_userfault and retries
  * after the monitor's wake-up; the lane's monitor answers synchronously).
  */
-export function faultinPage(mm: Mm, vpn: number, write: boolean, pin: boolean, tid: number): number {
+export function faultinPage(mm: Mm, vpn: number, write: boolean, pin: boolean, tid: number, force = false): number {
   const slot = Math.floor(vpn / PTRS_PER_PTE);
   const i = vpn - slot * PTRS_PER_PTE;
   let blocked = 0;
   for (let pass = 0; pass < 16; pass++) {
     const vma = mm.vmas.find(vpn);
     if (vma === null) return GUP_NO_VMA;
-    if (!checkVmaFlags(vma, write)) return GUP_BAD_VMA;
+    if (!checkVmaFlags(vma, write, force)) return GUP_BAD_VMA;
     const leaf = mm.leafAt(slot);
     if (leaf !== undefined) {
       const verdict = entryAllows(leaf, i, write, pin, vma);
@@ -119,8 +120,10 @@ export function faultinPage(mm: Mm, vpn: number, write: boolean, pin: boolean, t
     const r = handleMmFault({ mm, vma, vpn, leaf: leaf ?? mm.ensureLeaf(slot), i, write, kernel: true, tid });
     if (r === FAULT_DONE) continue;
     if (r === FAULT_BLOCKED) {
-      // handle_userfault: the thread sleeps until the monitor resolves; the lane's monitor answers
-      // synchronously. Still protected after it had its chance: nobody will wake us.
+      // handle_userfault: the syscall's thread sleeps until the monitor resolves the fault, then GUP
+      // retries. The lane may resolve it at once (setKernelFaultResolver); a monitor that answered
+      // synchronously is seen below. Still protected after that: nobody will wake us.
+      kernelFaultResolvers.get(mm.sys)?.(mm, vpn, tid);
       const l = mm.leafAt(slot)!;
       const e = isHugeEntry(l.pmd) ? l.pmd : l.pte[i]!;
       if (++blocked > BLOCKED_RETRIES || ((e & UW) !== 0 && (vma.flags & VM_UFFD_WP) !== 0)) return GUP_BLOCKED;
@@ -129,6 +132,18 @@ export function faultinPage(mm: Mm, vpn: number, write: boolean, pin: boolean, t
     return GUP_FAULT;
   }
   return GUP_FAULT;
+}
+
+/**
+ * Who resolves a sync uffd-wp fault taken by a kernel-mode GUP (populate, pin): the syscall cannot
+ * return before the monitor un-protects the page, so the lane resolves it right away (with the
+ * monitor's costs). Without a resolver, an unresolved fault ends the call with EINTR.
+ */
+export type KernelFaultResolver = (mm: Mm, vpn: number, tid: number) => void;
+const kernelFaultResolvers = new WeakMap<System, KernelFaultResolver>();
+export function setKernelFaultResolver(sys: System, fn: KernelFaultResolver | null): void {
+  if (fn === null) kernelFaultResolvers.delete(sys);
+  else kernelFaultResolvers.set(sys, fn);
 }
 
 /** A store by the kernel on the user's behalf through this mapping: write and content truth (as access.ts). */
@@ -173,14 +188,6 @@ function releasePin(mm: Mm, vpn: number): boolean {
   return true;
 }
 
-/** True when the kernel is at least `major.minor` (profile names are versions; 'mm-*' is newest). */
-function kernelAtLeast(mm: Mm, major: number, minor: number): boolean {
-  const m = /^(\d+)\.(\d+)/.exec(mm.sys.profile.name);
-  if (m === null) return true;
-  const a = Number(m[1]);
-  const b = Number(m[2]);
-  return a > major || (a === major && b >= minor);
-}
 
 /**
  * pin_user_pages(FOLL_PIN [|FOLL_WRITE] [|FOLL_LONGTERM]) over [addr, addr+len): fault every page in
@@ -206,7 +213,7 @@ export function doPin(mm: Mm, addr: number, len: number, write: boolean, longter
   for (let vpn = start; vpn < end; vpn++) {
     const vma = mm.vmas.find(vpn);
     if (vma !== null && longterm && write && vma.obj !== null && vma.obj.kind === 'file' && (vma.flags & VM_SHARED) &&
-        kernelAtLeast(mm, 6, 4)) return undo('EFAULT');
+        mm.sys.profile.longtermPinSharedFileRefused) return undo('EFAULT');
     const r = faultinPage(mm, vpn, write, true, tid);
     if (r === GUP_BLOCKED) return undo('EINTR');
     if (r !== GUP_OK) return undo('EFAULT');

@@ -23,7 +23,8 @@ import { isHugeEntry, splitHugePmd } from './thp.js';
 import { queueRemoveEvent } from '../trackers/uffd-events.js';
 import { HPAGE_PMD_NR, PAGE_SIZE, PTRS_PER_PTE } from './uapi.js';
 import {
-  VM_HUGEPAGE, VM_HUGETLB, VM_LOCKED, VM_MAYWRITE, VM_NOHUGEPAGE, VM_PFNMAP, VM_SHARED, VM_UFFD_ALL, VM_WRITE, type Vma,
+  VM_EXEC, VM_HUGEPAGE, VM_HUGETLB, VM_LOCKED, VM_MAYWRITE, VM_NOHUGEPAGE, VM_PFNMAP, VM_READ, VM_SHARED, VM_UFFD_ALL, VM_WRITE,
+  type Vma,
 } from './vma.js';
 import { ZAP_DONTNEED, ZAP_REMOVE, zapRange } from './zap.js';
 import { markObjectPages } from './access.js';
@@ -102,8 +103,8 @@ export function doMadvise(mm: Mm, addr: number, len: number, advice: MadviseAdvi
  * GUP in kernel mode (no FAULT_FLAG_USER). No VMA → ENOMEM; check_vma_flags failure (VM_PFNMAP, no
  * VM_WRITE for a write, no VM_READ for a read) → EINVAL; VM_FAULT_SIGBUS/SIGSEGV, and a sync uffd-wp
  * fault on a UFFD_USER_MODE_ONLY context → EFAULT. A sync uffd-wp fault otherwise sleeps until the
- * monitor resolves it (retried here after the lane's monitor ran); if nobody resolves it, the only
- * way out of the sleep in the kernel is a fatal signal, so the call reports EINTR.
+ * monitor resolves it (gup.ts: the lane's setKernelFaultResolver, then a retry); if nobody resolves
+ * it, the only way out of the sleep in the kernel is a fatal signal, so the call reports EINTR.
  *
  * GUP does not store into the page: POPULATE_WRITE breaks CoW and makes the entry writable and dirty
  * (the trackers see a write fault), but the write truth (GT_w) is not set — the content is unchanged.
@@ -122,11 +123,14 @@ function madvisePopulate(mm: Mm, start: number, end: number, write: boolean, tid
 
 /**
  * mm/gup.c:__mm_populate → populate_vma_page_range for MAP_POPULATE: FOLL_WRITE only for private
- * writable mappings (the caller passes it), errors ignored (the rest of the VMA is skipped).
+ * writable mappings (the caller passes it), otherwise a read fault with FOLL_FORCE when the VMA is
+ * accessible at all; VM_IO/VM_PFNMAP skipped; errors ignored (the rest of the VMA is skipped).
  */
-function mmPopulate(mm: Mm, _vma: Vma, start: number, end: number, write: boolean): void {
+function mmPopulate(mm: Mm, vma: Vma, start: number, end: number, write: boolean): void {
+  if (vma.flags & VM_PFNMAP) return;
+  const force = !write && (vma.flags & (VM_READ | VM_WRITE | VM_EXEC)) !== 0;
   for (let vpn = start; vpn < end; vpn++) {
-    if (faultinPage(mm, vpn, write, false, mm.pid) !== GUP_OK) return;
+    if (faultinPage(mm, vpn, write, false, mm.pid, force) !== GUP_OK) return;
   }
 }
 setPopulate(mmPopulate);
@@ -406,6 +410,8 @@ function reclaimPage(mm: Mm, v: Vma, leaf: Leaf, i: number, flush: { n: number }
   if (e & D) frames.flags[pfn]! |= PF_DIRTY;
   const marker = (e & UW) !== 0 && userfaultfdWp(v) && !v.isAnon;
   clearPte(mm, leaf, i, marker ? UFFD_WP_MARKER : NONE, Path.RECLAIM, Why.RECLAIM);
+  // pte_none without a UW flip: attribute a later "not written" reading (generic path) to reclaim.
+  if (!marker) leaf.uwWhy[i] = Why.RECLAIM;
   flush.n++;
 }
 

@@ -105,13 +105,6 @@ export function doMremap(mm: Mm, op: MremapOp): number {
   return ok(dest);
 }
 
-/** The profile's kernel is at least `major.minor` (names are versions; 'mm-*' is the newest). */
-function kernelAtLeast(mm: Mm, major: number, minor: number): boolean {
-  const m = /^(\d+)\.(\d+)/.exec(mm.sys.profile.name);
-  if (m === null) return true;
-  const a = Number(m[1]);
-  return a > major || (a === major && Number(m[2]) >= minor);
-}
 
 /** vma_expandable: the pages above the VMA up to `newEnd` are free and inside the user address space. */
 function vmaExpandable(mm: Mm, vma: Vma, newEnd: number): boolean {
@@ -135,9 +128,14 @@ function expandInPlace(mm: Mm, vma: Vma, newEnd: number): void {
   }
 }
 
-/** Flags of a merge that keeps `survivor`: its own, plus VM_SOFTDIRTY of the other since v6.19 (sticky). */
+/**
+ * Flags of a merge that keeps `survivor`: its own, plus VM_SOFTDIRTY of the other since v6.19 (sticky);
+ * a survivor that gains VM_SOFTDIRTY that way reads soft-dirty because of the merge.
+ */
 function mergedFlags(mm: Mm, survivor: Vma, other: Vma): number {
-  return mm.sys.profile.stickySoftDirtyMerge ? survivor.flags | (other.flags & VM_SOFTDIRTY) : survivor.flags;
+  if (!mm.sys.profile.stickySoftDirtyMerge) return survivor.flags;
+  if (!(survivor.flags & VM_SOFTDIRTY) && (other.flags & VM_SOFTDIRTY)) survivor.sdWhy = Why.VMA_MERGE;
+  return survivor.flags | (other.flags & VM_SOFTDIRTY);
 }
 
 /** get_unmapped_area for the destination: the hint if the range is free, else the top-down gap. */
@@ -212,7 +210,7 @@ function moveVma(mm: Mm, src: Vma, start: number, oldPages: number, dest: number
   let from = start;
   let to = dest;
   const off = start % PTRS_PER_PTE;
-  if (kernelAtLeast(mm, 6, 7) && !hugetlb && off !== 0 && off === dest % PTRS_PER_PTE && oldPages >= PTRS_PER_PTE - off &&
+  if (mm.sys.profile.mremapRealignPmd && !hugetlb && off !== 0 && off === dest % PTRS_PER_PTE && oldPages >= PTRS_PER_PTE - off &&
       src.start === start && newVma.start === dest &&
       mm.vmas.intersecting(start - off, start).length === 0 && mm.vmas.intersecting(dest - off, dest).length === 0) {
     from = start - off;

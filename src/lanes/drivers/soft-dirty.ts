@@ -1,4 +1,7 @@
+import { Why } from '../../mm/cause.js';
+import { GT_W } from '../../mm/leaf.js';
 import type { Mm } from '../../mm/mm.js';
+import { PTRS_PER_PTE } from '../../mm/uapi.js';
 import { clearRefs } from '../../trackers/clear-refs.js';
 import { PMB_SOFT_DIRTY } from '../../trackers/pagemap.js';
 import { PageRanges } from '../ranges.js';
@@ -11,8 +14,17 @@ import { readPagemapPages } from './pagemap-reading.js';
  * /proc/pid/pagemap over the VMAs in range and reports bit 55. Read-then-clear is not atomic (D24).
  */
 export class SoftDirtyDriver implements TrackerDriver {
-  reset(mm: Mm): void {
+  reset(mm: Mm, start = 0, end = Infinity): void {
     clearRefs(mm, '4');
+    // The cleared SD of pages outside [start, end) that were written in their own consumer's
+    // interval is lost to that consumer (D27): label those pages.
+    for (const leaf of mm.leaves.values()) {
+      if (leaf.base >= start && leaf.base + PTRS_PER_PTE <= end) continue;
+      for (let i = 0; i < PTRS_PER_PTE; i++) {
+        const vpn = leaf.base + i;
+        if ((vpn < start || vpn >= end) && (leaf.gt[i]! & GT_W) && leaf.sdWhy[i] === Why.ARMED) leaf.sdWhy[i] = Why.CLEAR_REFS_WHOLE_MM;
+      }
+    }
   }
 
   collect(mm: Mm, start: number, end: number, reset: boolean): Reading {
@@ -20,7 +32,7 @@ export class SoftDirtyDriver implements TrackerDriver {
     for (const v of mm.vmas.intersecting(start, end)) {
       readPagemapPages(mm, Math.max(start, v.start), Math.min(end, v.end), (bits) => (bits & PMB_SOFT_DIRTY) !== 0, pages);
     }
-    if (reset) this.reset(mm);
+    if (reset) this.reset(mm, start, end);
     return { pages, method: 'pagemap bit 55', errors: [] };
   }
 }

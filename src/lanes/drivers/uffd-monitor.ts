@@ -35,11 +35,15 @@ export class UffdMonitor {
   registerNew(mm: Mm, start: number, end: number): Vma[] {
     const fresh: Vma[] = [];
     for (const v of mm.vmas.intersecting(start, end)) {
-      if (v.uffd !== null) continue;
+      // Skip VMAs of the monitor's own context, and of contexts dup_userfaultfd made for a fork
+      // child (fd -1: the monitor took those over through UFFD_EVENT_FORK). A VMA that another
+      // userfaultfd of the process registered is tried like any other: UFFDIO_REGISTER -> EBUSY.
+      if (v.uffd !== null && (v.uffd === mm.fds.get(MONITOR_FD) || v.uffd.fd < 0)) continue;
       const s = Math.max(start, v.start);
       const e = Math.min(end, v.end);
+      const foreign = v.uffd !== null;
       if (uffdioRegister(mm, MONITOR_FD, s * PAGE_SIZE, (e - s) * PAGE_SIZE, UFFDIO_REGISTER_MODE_WP) < 0) {
-        v.uffdWhy = Why.NOT_REGISTRABLE;
+        if (!foreign) v.uffdWhy = Why.NOT_REGISTRABLE;
         continue;
       }
       const now = mm.vmas.find(s);
