@@ -130,6 +130,8 @@ export const Why = {
   REMAPPED: 25,
   /** clear_refs 4 is whole-mm: another consumer's reset cleared SD on this page outside its range (D27). */
   CLEAR_REFS_WHOLE_MM: 26,
+  /** Another userfaultfd of the process owns the VMA: the tracker's UFFDIO_REGISTER got EBUSY. */
+  OTHER_UFFD: 27,
   /** Anything the model could not attribute (a bug if it shows up). */
   OTHER: 31,
 } as const;
@@ -163,5 +165,6 @@ export const WHY_LABELS: Record<number, string> = {
   [Why.USER_MODE_ONLY]: 'user-mode-only-efault',
   [Why.REMAPPED]: 'remapped',
   [Why.CLEAR_REFS_WHOLE_MM]: 'clear-refs-whole-mm',
+  [Why.OTHER_UFFD]: 'owned-by-other-uffd',
   [Why.OTHER]: 'other',
 };

@@ -43,7 +43,7 @@ export class UffdMonitor {
       const e = Math.min(end, v.end);
       const foreign = v.uffd !== null;
       if (uffdioRegister(mm, MONITOR_FD, s * PAGE_SIZE, (e - s) * PAGE_SIZE, UFFDIO_REGISTER_MODE_WP) < 0) {
-        if (!foreign) v.uffdWhy = Why.NOT_REGISTRABLE;
+        v.uffdWhy = foreign ? Why.OTHER_UFFD : Why.NOT_REGISTRABLE;
         continue;
       }
       const now = mm.vmas.find(s);
