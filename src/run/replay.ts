@@ -3,10 +3,10 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { from, lastValueFrom, tap } from 'rxjs';
+import { Subject, from, lastValueFrom, tap } from 'rxjs';
 import { DEFAULT_LANES, parseLaneSpec, type LaneConfig, type LaneDefaults } from '../lanes/config.js';
 import { Lane } from '../lanes/lane.js';
-import type { CollectResult, OpResult } from '../lanes/results.js';
+import type { CollectResult, OpResult, PteChangeBatch } from '../lanes/results.js';
 import { injectProtocol } from '../pipeline/inject-protocol.js';
 import { replayLanes, type ReplayProgress } from '../pipeline/replay-lanes.js';
 import { RunStore } from '../store/writer.js';
@@ -52,18 +52,25 @@ export async function replay(o: ReplayOptions): Promise<ReplaySummary> {
     traceSha256: await sha256(o.trace),
     options: { lanes: configs.map((c) => c.name), interval: o.interval ?? 0, intervalUs: o.intervalUs ?? 0, kernel: o.kernel, kernelOpts: o.kernelOpts, events: o.events !== false },
   });
+  // Every lane's outputs leave it as observables; the store (and anything else) subscribes.
+  const changes$ = new Subject<PteChangeBatch>();
+  const ops$ = new Subject<OpResult>();
+  const collects$ = new Subject<{ lane: string; c: CollectResult }>();
   let collects = 0;
   const pendingOps: OpResult[] = [];
+  changes$.subscribe((b) => store.writeChanges(b));
+  ops$.subscribe((r) => pendingOps.push(r));
+  collects$.subscribe(({ lane, c }) => {
+    collects++;
+    store.writeCollect(c);
+    o.onCollect?.(lane, c);
+  });
   const lanes = configs.map((config, id) => {
     store.addLane({ id, name: config.name, tracker: config.tracker, config: { ...config, profile: config.profile } });
     return new Lane(id, config, trace.header.sysfs, {
-      onChanges: o.events === false ? undefined : (b) => store.writeChanges(b),
-      onOp: (r) => pendingOps.push(r),
-      onCollect: (c) => {
-        collects++;
-        store.writeCollect(c);
-        o.onCollect?.(config.name, c);
-      },
+      onChanges: o.events === false ? undefined : (b) => changes$.next(b),
+      onOp: (r) => ops$.next(r),
+      onCollect: (c) => collects$.next({ lane: config.name, c }),
     });
   });
   try {
