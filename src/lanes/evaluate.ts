@@ -36,6 +36,7 @@ function whyOf(kind: TrackerKind, vma: Vma, leaf: Leaf | undefined, i: number, r
     return Why.OTHER;
   }
   if (vma.uffdWhy === Why.OTHER_UFFD) return Why.OTHER_UFFD;
+  if (reported && vma.isHugetlb) return Why.HUGETLB_GRANULARITY;
   const w = leaf ? leaf.uwWhy[i]! : Why.ARMED;
   if (w > Why.WRITE) return w;
   if (vma.uffd === null || !(vma.flags & VM_UFFD_WP)) return vma.uffdWhy > Why.WRITE ? vma.uffdWhy : Why.NEW_VMA_UNREGISTERED;

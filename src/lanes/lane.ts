@@ -14,7 +14,7 @@ import type { Mm } from '../mm/mm.js';
 import { System, sysfsFrom, type UffdListener } from '../mm/system.js';
 import { forkedUffdCtx } from '../mm/fork.js';
 import {
-  PAGE_SIZE, PTRS_PER_PTE, TASK_SIZE_PAGES, UFFD_EVENT_FORK, UFFD_EVENT_PAGEFAULT,
+  HPAGE_PMD_NR, PAGE_SIZE, PTRS_PER_PTE, TASK_SIZE_PAGES, UFFD_EVENT_FORK, UFFD_EVENT_PAGEFAULT,
 } from '../mm/uapi.js';
 import { uffdioWriteprotect } from '../trackers/userfaultfd.js';
 import type { UffdCtx, UffdMsg } from '../trackers/uffd-ctx.js';
@@ -137,7 +137,9 @@ export class Lane implements UffdListener {
   onMessage(ctx: UffdCtx, msg: UffdMsg): void {
     const monitors = this.sys.mms.get(ctx.pid)?.fds.get(MONITOR_FD) === ctx;
     if (msg.event === UFFD_EVENT_PAGEFAULT && monitors && this.driver instanceof UffdSyncDriver) {
-      this.driver.record(ctx.pid, msg.vpn);
+      // A hugetlb fault reports the huge page: the monitor logs (and later un-protects) all of it.
+      const pages = this.sys.mms.get(ctx.pid)?.vmas.find(msg.vpn)?.isHugetlb ? HPAGE_PMD_NR : 1;
+      for (let k = 0; k < pages; k++) this.driver.record(ctx.pid, msg.vpn + k);
     } else if (msg.event === UFFD_EVENT_FORK && monitors) {
       const nctx = forkedUffdCtx(this.sys, msg.vpn);
       const child = this.sys.mms.get(msg.vpn2);
@@ -180,7 +182,10 @@ export class Lane implements UffdListener {
     // A context created by fork (EVENT_FORK) has no fd of its own here: the monitor holds it as MONITOR_FD.
     const fd = owner.fds.get(MONITOR_FD) === ctx ? MONITOR_FD : ctx.fd;
     sys.quiet = true;
-    uffdioWriteprotect(owner, fd, vpn * PAGE_SIZE, PAGE_SIZE, 0, Why.WRITE);
+    // UFFDIO_WRITEPROTECT of a hugetlb range must cover whole huge pages (EINVAL otherwise).
+    const pages = owner.vmas.find(vpn)?.isHugetlb ? HPAGE_PMD_NR : 1;
+    const first = vpn - (vpn % pages);
+    uffdioWriteprotect(owner, fd, first * PAGE_SIZE, pages * PAGE_SIZE, 0, Why.WRITE);
     sys.quiet = false;
     sys.origin = saved;
     ctx.queue.shift();

@@ -132,6 +132,8 @@ export const Why = {
   CLEAR_REFS_WHOLE_MM: 26,
   /** Another userfaultfd of the process owns the VMA: the tracker's UFFDIO_REGISTER got EBUSY. */
   OTHER_UFFD: 27,
+  /** uffd-wp on hugetlb is per huge page: one store makes all its subpages written. */
+  HUGETLB_GRANULARITY: 28,
   /** Anything the model could not attribute (a bug if it shows up). */
   OTHER: 31,
 } as const;
@@ -166,5 +168,6 @@ export const WHY_LABELS: Record<number, string> = {
   [Why.REMAPPED]: 'remapped',
   [Why.CLEAR_REFS_WHOLE_MM]: 'clear-refs-whole-mm',
   [Why.OTHER_UFFD]: 'owned-by-other-uffd',
+  [Why.HUGETLB_GRANULARITY]: 'hugetlb-granularity',
   [Why.OTHER]: 'other',
 };

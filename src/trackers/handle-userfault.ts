@@ -1,5 +1,5 @@
 import { FAULT_BLOCKED, FAULT_EFAULT, FAULT_SIGBUS, type VmFault } from '../mm/fault.js';
-import { UFFD_EVENT_PAGEFAULT, UFFD_PAGEFAULT_FLAG_WP, UFFD_PAGEFAULT_FLAG_WRITE } from '../mm/uapi.js';
+import { HPAGE_PMD_NR, UFFD_EVENT_PAGEFAULT, UFFD_PAGEFAULT_FLAG_WP, UFFD_PAGEFAULT_FLAG_WRITE } from '../mm/uapi.js';
 
 /**
  * fs/userfaultfd.c:handle_userfault(vmf, VM_UFFD_WP) — sync mode (§2.6): queue a
@@ -21,7 +21,8 @@ export function handleUserfault(f: VmFault): number {
   const msg = {
     event: UFFD_EVENT_PAGEFAULT,
     flags: UFFD_PAGEFAULT_FLAG_WP | (f.write ? UFFD_PAGEFAULT_FLAG_WRITE : 0),
-    vpn: f.vpn,
+    // vmf->address: hugetlb faults report the huge page's start (no UFFD_FEATURE_EXACT_ADDRESS).
+    vpn: f.vma.isHugetlb ? f.vpn - (f.vpn % HPAGE_PMD_NR) : f.vpn,
     vpn2: 0,
     tid: f.tid,
     t: sys.now,
