@@ -8,23 +8,12 @@ import type { Mm } from '../mm/mm.js';
 import { userfaultfdWpUseMarkers } from '../mm/predicates.js';
 import { PTRS_PER_PTE } from '../mm/uapi.js';
 import { VM_SOFTDIRTY, VM_UFFD_WP, type Vma } from '../mm/vma.js';
-import type { CollectPageRun } from './results.js';
+import type { CollectResult } from './results.js';
 import type { TrackerKind } from './config.js';
 import { RangeCursor, type PageRanges } from './ranges.js';
 
-export interface Evaluation {
-  reported: number;
-  trueW: number;
-  trueC: number;
-  tp: number;
-  fp: number;
-  fn: number;
-  fpC: number;
-  fnC: number;
-  fpWhy: Record<string, number>;
-  fnWhy: Record<string, number>;
-  pages: CollectPageRun[];
-}
+/** The accuracy part of a collect result. */
+export type Evaluation = Pick<CollectResult, 'reported' | 'trueW' | 'trueC' | 'tp' | 'fp' | 'fn' | 'fpC' | 'fnC' | 'fpWhy' | 'fnWhy' | 'pages'>;
 
 /** The tracker-side reason for page i of `leaf` (or of a leaf-less slot) in `vma`. */
 function whyOf(kind: TrackerKind, vma: Vma, leaf: Leaf | undefined, i: number, reported: boolean): number {

@@ -55,6 +55,8 @@ export class Lane implements UffdListener {
   private lastCollectCounters: Float64Array;
   private accessesSinceCollect = 0;
   private lastCollectTime = NaN;
+  /** The trace carries time (otherwise collect times and interval lengths are unknown: NaN). */
+  private timed = false;
   private lastMm: Mm | undefined;
   private lastPid = -1;
 
@@ -94,7 +96,11 @@ export class Lane implements UffdListener {
       sys.pos = pos;
       sys.sink.pos = pos;
       const t = c.time[i]!;
-      sys.now = t === t ? t : pos;
+      // Without trace time, the record number stands in for the clock (ordering only).
+      if (t === t) {
+        sys.now = t;
+        this.timed = true;
+      } else sys.now = pos;
       if (this.blocked.length > 0) this.resolveDue(c.pid[i]!, c.tid[i]!);
       if (c.kind[i] === REC_OP) {
         this.op(c.ops[opIndex++]!);
@@ -237,10 +243,10 @@ export class Lane implements UffdListener {
     const cost = diffCounters(this.sys.counters, this.lastCollectCounters);
     this.lastCollectCounters = new Float64Array(this.sys.counters);
     const result: CollectResult = {
-      lane: this.id, index: this.collectIndex++, pos: this.sys.pos, time: now, pid: mm.pid,
+      lane: this.id, index: this.collectIndex++, pos: this.sys.pos, time: this.timed ? now : NaN, pid: mm.pid,
       startVpn: start, endVpn: Math.min(end, TASK_SIZE_PAGES), label, method: reading.method,
       intervalAccesses: this.accessesSinceCollect,
-      intervalNs: this.lastCollectTime === this.lastCollectTime ? now - this.lastCollectTime : now,
+      intervalNs: !this.timed ? NaN : this.lastCollectTime === this.lastCollectTime ? now - this.lastCollectTime : now,
       errors: reading.errors, cost, ...ev,
     };
     this.accessesSinceCollect = 0;

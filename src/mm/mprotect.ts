@@ -72,13 +72,7 @@ export function changeProtection(mm: Mm, vma: Vma, start: number, end: number, c
       if (lo !== slot * PTRS_PER_PTE || hi !== (slot + 1) * PTRS_PER_PTE) continue;
       leaf ??= markers ? mm.ensureLeaf(slot) : undefined;
       if (leaf === undefined) continue;
-      res.walked++;
-      const n = changeEntry(mm, vma, leaf.pmd, cp);
-      if (n !== leaf.pmd) {
-        if ((leaf.pmd & W) && !(n & W)) flushPages += PTRS_PER_PTE;
-        setPmd(mm, leaf, n, path, why);
-        res.changed++;
-      }
+      flushPages += changePmdEntry(mm, vma, leaf, cp, path, why, res);
       continue;
     }
     if (leaf === undefined || leaf.pmd === 0) {
@@ -94,13 +88,7 @@ export function changeProtection(mm: Mm, vma: Vma, start: number, end: number, c
     if (isHugeEntry(leaf.pmd)) {
       if (lo === leaf.base && hi === leaf.base + PTRS_PER_PTE && vma.isAnon && (vma.flags & VM_HUGETLB) === 0) {
         // change_huge_pmd: the THP stays PMD-mapped.
-        res.walked++;
-        const n = changeEntry(mm, vma, leaf.pmd, cp);
-        if (n !== leaf.pmd) {
-          if ((leaf.pmd & W) && !(n & W)) flushPages += PTRS_PER_PTE;
-          setPmd(mm, leaf, n, path, why);
-          res.changed++;
-        }
+        flushPages += changePmdEntry(mm, vma, leaf, cp, path, why, res);
         continue;
       }
       splitHugePmd(mm, leaf);
@@ -110,6 +98,17 @@ export function changeProtection(mm: Mm, vma: Vma, start: number, end: number, c
   }
   if (flushPages > 0) flushTlbRange(mm, flushPages);
   return res;
+}
+
+/** One PMD-level entry (change_huge_pmd, or a hugetlb entry); returns the pages to flush. */
+function changePmdEntry(mm: Mm, vma: Vma, leaf: Leaf, cp: number, path: number, why: number, res: ChangeProtectionResult): number {
+  res.walked++;
+  const n = changeEntry(mm, vma, leaf.pmd, cp);
+  if (n === leaf.pmd) return 0;
+  const flush = (leaf.pmd & W) && !(n & W) ? PTRS_PER_PTE : 0;
+  setPmd(mm, leaf, n, path, why);
+  res.changed++;
+  return flush;
 }
 
 function changePteRange(mm: Mm, vma: Vma, leaf: Leaf, from: number, to: number, cp: number, path: number, why: number, res: ChangeProtectionResult): number {
