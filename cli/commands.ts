@@ -4,9 +4,11 @@ import { register as demo } from './demo.js';
 import { register as gen } from './gen.js';
 import { register as replay } from './replay.js';
 import { register as report } from './report.js';
+import { register as sql } from './sql.js';
+import { register as state } from './state.js';
 
 /** Each command file exports a function that adds its subcommand to the program. */
 export type RegisterCommand = (program: Command) => void;
 
 /** The subcommands, in the order `pteplay --help` lists them. */
-export const COMMANDS: RegisterCommand[] = [demo, gen, replay, report, convert];
+export const COMMANDS: RegisterCommand[] = [demo, gen, replay, report, sql, state, convert];

@@ -45,4 +45,10 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+// `pteplay ... | head`: a closed pipe is the reader's choice, not an error.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(EXIT.OK);
+  throw e;
+});
+
 process.exitCode = await main(process.argv);

@@ -23,6 +23,8 @@ export function register(program: Command): void {
     .option('--thp <mode>', 'transparent_hugepage/enabled: always, madvise, never (default: the trace header, else madvise)')
     .option('--monitor-latency-us <n>', 'sync uffd monitor round trip in µs (default 20)', parseCount('--monitor-latency-us'))
     .option('--no-events', 'do not store individual PTE changes (collects, ops and costs only)')
+    .option('--keyframe-every <n>', 'page-table keyframe every N change rows per lane, for time travel (0 = none)', parseCount('--keyframe-every'))
+    .option('--resume', 'continue an interrupted run in --db (its stored options are used; the trace must be the same file)')
     .option('-q, --quiet', 'no progress or summary on stderr')
     .addHelpText('after', `
 Examples:
@@ -33,6 +35,7 @@ Examples:
       if (o.thp !== undefined && !['always', 'madvise', 'never'].includes(o.thp)) {
         throw new UsageError(`option --thp: expected always, madvise or never, got "${o.thp}"`);
       }
+      if (o.resume && !o.db) throw new UsageError('--resume needs --db, the run database to continue');
       const db: string = o.db ?? join('runs', basename(trace).replace(/\.(jsonl|trace|msgpack)(\.gz)?$/, '') + '.db');
       mkdirSync(dirname(db), { recursive: true });
       const started = Date.now();
@@ -42,12 +45,13 @@ Examples:
         interval: o.interval, intervalUs: o.intervalUs, kernel: o.kernel, kernelOpts: o.kernelOpt,
         sysfs: o.thp ? { thp: o.thp } : undefined,
         monitorLatencyNs: o.monitorLatencyUs !== undefined ? o.monitorLatencyUs * 1000 : undefined,
-        events: o.events,
+        events: o.events, keyframeEvery: o.keyframeEvery, resume: o.resume === true,
         onProgress: tty ? (p) => process.stderr.write(`\rreplay: ${(p.accesses / 1e6).toFixed(1)}M accesses`) : undefined,
       });
       if (!o.quiet) {
         const s = (Date.now() - started) / 1000;
-        process.stderr.write(`${tty ? '\r' : ''}replay: ${summary.accesses} accesses, ${summary.records} records, ${summary.collects} collects, ` +
+        const resumed = summary.resumedAfter >= 0 ? ` (resumed after trace position ${summary.resumedAfter})` : '';
+        process.stderr.write(`${tty ? '\r' : ''}replay${resumed}: ${summary.accesses} accesses, ${summary.records} records, ${summary.collects} collects, ` +
           `${summary.lanes.length} lanes (${summary.lanes.map((l) => l.name).join(', ')}) in ${s.toFixed(1)} s -> ${db}\n`);
       }
     });

@@ -3,106 +3,17 @@
  * docs/kernel-probes.md D14.
  */
 import { describe, expect, it } from 'vitest';
-import { resolveProfile } from '../src/kernel/profile.js';
-import { ACCESS_OK, accessPage } from '../src/mm/access.js';
-import { Path, Why } from '../src/mm/cause.js';
-import { PteEventSink } from '../src/mm/events.js';
-import type { Leaf } from '../src/mm/leaf.js';
-import { GT_C, GT_W } from '../src/mm/leaf.js';
+import { Why } from '../src/mm/cause.js';
+import { GT_C } from '../src/mm/leaf.js';
 import type { Mm } from '../src/mm/mm.js';
-import { doMmap } from '../src/mm/mmap.js';
-import { MM_CP_UFFD_WP, changeProtection } from '../src/mm/mprotect.js';
-import { setPmd, setPte } from '../src/mm/pgtable.js';
-import {
-  A, D, EXCL, KIND_MASK, MARKER, NONE, PG_ANON, PMD_TABLE, PRESENT, SD, SWAP, UW, W,
-} from '../src/mm/pte.js';
-import { DEFAULT_SYSFS, System, type Sysfs } from '../src/mm/system.js';
-import { UFFD_FEATURE_WP_ASYNC, UFFD_FEATURE_WP_UNPOPULATED } from '../src/mm/uapi.js';
-import { VM_SOFTDIRTY, VM_UFFD_WP, type Vma } from '../src/mm/vma.js';
-import { UffdCtx } from '../src/trackers/uffd-ctx.js';
-import type { Backing, MmapFlag, Prot } from '../src/trace/types.js';
+import { D, KIND_MASK, MARKER, NONE, PMD_TABLE, PRESENT, SD, UW, W } from '../src/mm/pte.js';
+import { VM_SOFTDIRTY, VM_UFFD_WP } from '../src/mm/vma.js';
 import { doMremap } from '../src/mm/mremap.js';
 import { doMadvise } from '../src/mm/madvise.js';
 import { COUNTER_INDEX } from '../src/lanes/results.js';
 import { UFFD_EVENT_REMAP, UFFD_FEATURE_EVENT_REMAP } from '../src/mm/uapi.js';
 import type { MremapFlag } from '../src/trace/types.js';
-
-/* ---- shared test helpers (copied into each 30-mm-* file) ---- */
-const PG = 4096;
-/** A 2 MiB-aligned test address (page number). */
-const BV = 0x7f0000000000 / PG;
-
-function setup(profile = '6.18', sysfs: Partial<Sysfs> = {}): { sys: System; mm: Mm } {
-  const sys = new System(0, resolveProfile(profile), { ...DEFAULT_SYSFS, ...sysfs }, new PteEventSink(0, null));
-  return { sys, mm: sys.mm(1)! };
-}
-
-interface MapOpts { shared?: boolean; backing?: Backing; prot?: Prot; offset?: number; populate?: boolean }
-function map(mm: Mm, vpn: number, pages: number, o: MapOpts = {}): Vma {
-  const flags: MmapFlag[] = [o.shared ? 'shared' : 'private', 'fixed'];
-  if (!o.backing || o.backing.kind === 'anon') flags.push('anonymous');
-  if (o.populate) flags.push('populate');
-  const r = doMmap(mm, {
-    op: 'mmap', pid: mm.pid, addr: vpn * PG, len: pages * PG, prot: o.prot ?? { read: true, write: true, exec: false },
-    flags, backing: o.backing ?? { kind: 'anon' }, offset: o.offset ?? 0,
-  });
-  expect(r).toBe(vpn * PG);
-  return mm.vmas.find(vpn)!;
-}
-
-/** The entry mapping page `vpn`: its PTE, or the huge PMD, or 0 for a hole. */
-function entry(mm: Mm, vpn: number): number {
-  const l = mm.leafOf(vpn);
-  if (l === undefined || l.pmd === 0) return 0;
-  return l.pmd === PMD_TABLE ? l.pte[vpn - l.base]! : l.pmd;
-}
-function leafOf(mm: Mm, vpn: number): { leaf: Leaf; i: number } {
-  const leaf = mm.leafOf(vpn)!;
-  return { leaf, i: vpn - leaf.base };
-}
-const gt = (mm: Mm, vpn: number): number => { const l = mm.leafOf(vpn); return l ? l.gt[vpn - l.base]! : 0; };
-const sdWhy = (mm: Mm, vpn: number): number => mm.leafOf(vpn)!.sdWhy[vpn - mm.leafOf(vpn)!.base]!;
-const uwWhy = (mm: Mm, vpn: number): number => mm.leafOf(vpn)!.uwWhy[vpn - mm.leafOf(vpn)!.base]!;
-const cWhy = (mm: Mm, vpn: number): number => mm.leafOf(vpn)!.cWhy[vpn - mm.leafOf(vpn)!.base]!;
-const has = (e: number, bits: number): boolean => (e & bits) === bits;
-
-function store(mm: Mm, vpn: number): void {
-  expect(accessPage(mm, vpn, true, false, mm.pid)).toBe(ACCESS_OK);
-}
-function load(mm: Mm, vpn: number): void {
-  expect(accessPage(mm, vpn, false, false, mm.pid)).toBe(ACCESS_OK);
-}
-
-/** clear_refs "4" as fs/proc/task_mmu.c does it (clear_soft_dirty / clear_soft_dirty_pmd), plus a truth reset. */
-function clearRefs(mm: Mm): void {
-  for (const v of mm.vmas.list) { v.flags &= ~VM_SOFTDIRTY; v.newContent = false; }
-  for (const l of mm.leaves.values()) {
-    if (l.pmd !== 0 && l.pmd !== PMD_TABLE && (l.pmd & KIND_MASK) === PRESENT) setPmd(mm, l, l.pmd & ~(W | SD), Path.CLEAR_SOFT_DIRTY, Why.ARMED);
-    if (l.pmd === PMD_TABLE) {
-      for (let i = 0; i < 512; i++) {
-        const e = l.pte[i]!;
-        if ((e & KIND_MASK) === PRESENT) setPte(mm, l, i, e & ~(W | SD), Path.CLEAR_SOFT_DIRTY, Why.ARMED);
-        else if ((e & KIND_MASK) === SWAP) setPte(mm, l, i, e & ~SD, Path.CLEAR_SOFT_DIRTY, Why.ARMED);
-      }
-    }
-    l.gt.fill(0);
-    l.cWhy.fill(0);
-  }
-}
-
-/** UFFDIO_API + REGISTER(MODE_WP) + WRITEPROTECT(MODE_WP) over the VMA, done directly on the state. */
-function armUffd(mm: Mm, vma: Vma, features: number, opts: { userModeOnly?: boolean; from?: number; to?: number } = {}): UffdCtx {
-  const ctx = new UffdCtx(mm.sys.newUffdId(), mm.pid, 10 + mm.fds.size, opts.userModeOnly ?? false, false);
-  ctx.apiDone = true;
-  ctx.features = features;
-  mm.fds.set(ctx.fd, ctx);
-  vma.uffd = ctx;
-  vma.flags |= VM_UFFD_WP;
-  changeProtection(mm, vma, opts.from ?? vma.start, opts.to ?? vma.end, MM_CP_UFFD_WP, Path.UFFD_WP, Why.ARMED);
-  for (const l of mm.leaves.values()) l.gt.fill(0);
-  return ctx;
-}
-const ASYNC = UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED;
+import { PG, BV, setup, map, entry, gt, sdWhy, uwWhy, cWhy, has, store, clearRefs, armUffd, ASYNC } from './30-mm-helpers.js';
 
 function mremap(mm: Mm, addr: number, oldPages: number, newPages: number, flags: MremapFlag[], newAddr?: number): number {
   return doMremap(mm, { op: 'mremap', pid: mm.pid, addr: addr * PG, oldLen: oldPages * PG, newLen: newPages * PG, flags, newAddr: newAddr === undefined ? undefined : newAddr * PG });

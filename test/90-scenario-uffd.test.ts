@@ -80,6 +80,31 @@ const regions = (rs: PageRegion[]): [number, number, number][] =>
 const traceOps = (run: ScenarioRun, lane: string, call: string): string[] =>
   run.ops.get(lane)!.filter((o) => o.origin === 'trace' && o.call === call).map((o) => `${o.ret}${o.errno ? ' ' + o.errno : ''}`);
 
+/**
+ * A written shmem page P whose PTE is gone (MADV_DONTNEED zap or reclaim), Q never written: soft-dirty
+ * misses P (FN labelled `why`); sync, ASYNC-pm and fast report it; gen on 6.18 too (probe D9/D20, M1)
+ * but not on 6.18.0 (§3 gen, FN, labelled `why`). Q: 0 everywhere.
+ */
+function expectShmemPGone(run: ScenarioRun, why: string): void {
+  const t = pagesOf(collectOf(run, SD, 'after'), V, 2);
+  expect([t.gtW, t.gtC]).toEqual(['10', '10']);
+  expect(reps(run, ALL, 'after', V, 2)).toEqual({
+    [SD]: '00', [SYNC]: '10', [SYNC_U]: '10',
+    [FAST]: '10', [GEN]: '10', [PM]: '10',
+    [FAST0]: '10', [GEN0]: '00', [PM0]: '10',
+  });
+  expect(pagesOf(collectOf(run, SD, 'after'), V, 1).why).toEqual([why]);
+  expect(pagesOf(collectOf(run, GEN0, 'after'), V, 1).why).toEqual([why]);
+}
+
+/** Pagemap in the uffd lanes after that: P pte_none (no bits), Q a uffd-wp marker (swap + uffd_wp, probe D9/D20). */
+function expectPNoneQMarker(run: ScenarioRun): void {
+  for (const lane of [SYNC, SYNC_U, FAST, FAST0]) {
+    expect(bits(run, lane, V), lane).toEqual([]);
+    expect(bits(run, lane, V + 1), lane).toEqual(['swap', 'uffd_wp']);
+  }
+}
+
 describe('D7 dontneed-anon: MADV_DONTNEED on anon, no store (§2.15; mm/memory.c:zap_pte_range drops PTE, UW and anon markers; fs/proc/task_mmu.c:pagemap_page_category / pagemap_scan_pte_hole)', async () => {
   const run = await runScenario(`${S}dontneed-anon.jsonl`, ALL);
   const Y = V + PTRS_PER_PTE; // 0x7f0000200000: a whole PMD, zapped entirely
@@ -145,23 +170,12 @@ describe('D9 shmem-dontneed: memfd page written, then MADV_DONTNEED (§2.15; zap
   const run = await runScenario(`${S}shmem-dontneed.jsonl`, ALL);
 
   it('P: SD 0 (FN, PTE gone), SYNC 1 (message at the store), ASYNC-pm 1, fast 1; gen 1 on 6.18 (probe D9/D20, M1), 0 on 6.18.0 (§3 gen, FN). Q: 0 everywhere', () => {
-    const t = pagesOf(collectOf(run, SD, 'after'), V, 2);
-    expect([t.gtW, t.gtC]).toEqual(['10', '10']);
-    expect(reps(run, ALL, 'after', V, 2)).toEqual({
-      [SD]: '00', [SYNC]: '10', [SYNC_U]: '10',
-      [FAST]: '10', [GEN]: '10', [PM]: '10',
-      [FAST0]: '10', [GEN0]: '00', [PM0]: '10',
-    });
-    expect(pagesOf(collectOf(run, SD, 'after'), V, 1).why).toEqual(['dontneed-zap']);
-    expect(pagesOf(collectOf(run, GEN0, 'after'), V, 1).why).toEqual(['dontneed-zap']);
+    expectShmemPGone(run, 'dontneed-zap');
     expect(cost(run, SYNC, 'after', 'uffd_msgs')).toBe(1);
   });
 
   it('pagemap: P is pte_none (no bits), Q a uffd-wp marker (swap + uffd_wp, probe D9/D20) in the uffd lanes; nothing in the soft-dirty lane', () => {
-    for (const lane of [SYNC, SYNC_U, FAST, FAST0]) {
-      expect(bits(run, lane, V), lane).toEqual([]);
-      expect(bits(run, lane, V + 1), lane).toEqual(['swap', 'uffd_wp']);
-    }
+    expectPNoneQMarker(run);
     expect(bits(run, SD, V)).toEqual([]);
     expect(bits(run, SD, V + 1)).toEqual([]);
   });
@@ -271,22 +285,11 @@ describe('D20 shmem-reclaim: memfd page reclaimed after a store (§2.17; try_to_
   const run = await runScenario(`${S}shmem-reclaim.jsonl`, ALL);
 
   it('P: SD 0 (FN, reclaim), SYNC 1, ASYNC-pm 1, fast 1; gen 1 on 6.18 (probe D9/D20, M1), 0 on 6.18.0 (§3 gen, FN). Q: 0 everywhere', () => {
-    const t = pagesOf(collectOf(run, SD, 'after'), V, 2);
-    expect([t.gtW, t.gtC]).toEqual(['10', '10']);
-    expect(reps(run, ALL, 'after', V, 2)).toEqual({
-      [SD]: '00', [SYNC]: '10', [SYNC_U]: '10',
-      [FAST]: '10', [GEN]: '10', [PM]: '10',
-      [FAST0]: '10', [GEN0]: '00', [PM0]: '10',
-    });
-    expect(pagesOf(collectOf(run, SD, 'after'), V, 1).why).toEqual(['reclaim']);
-    expect(pagesOf(collectOf(run, GEN0, 'after'), V, 1).why).toEqual(['reclaim']);
+    expectShmemPGone(run, 'reclaim');
   });
 
   it('pagemap: P none, Q a uffd-wp marker in the uffd lanes (probe D9/D20: PAGEOUT leaves P none, Q marker)', () => {
-    for (const lane of [SYNC, SYNC_U, FAST, FAST0]) {
-      expect(bits(run, lane, V), lane).toEqual([]);
-      expect(bits(run, lane, V + 1), lane).toEqual(['swap', 'uffd_wp']);
-    }
+    expectPNoneQMarker(run);
   });
 });
 

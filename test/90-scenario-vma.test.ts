@@ -234,67 +234,55 @@ describe('D5 mprotect-roundtrip.jsonl: mprotect RO → RW round trip keeps P pro
   });
 });
 
-describe('D6 merge-mprotect.jsonl: mprotect-induced merge with a VM_SOFTDIRTY neighbour (mprotect_fixup; soft-dirty.c:test_merge)', async () => {
-  const lanes = ['soft-dirty', 'soft-dirty:kernel=6.19', 'uffd-sync', 'uffd-async'];
-  const run = await runScenario(S + 'merge-mprotect.jsonl', lanes);
-  const X = A + 1;
+/**
+ * D6 (soft-dirty.c:test_merge): a VM_SOFTDIRTY VMA Y merges into the clean VMA X before it. The lanes
+ * answer the same whichever call does the merge; `names` are the three test titles.
+ */
+function mergeScenario(file: string, title: string, names: { v618: string; v619: string; uffd: string }): void {
+  describe(title, async () => {
+    const lanes = ['soft-dirty', 'soft-dirty:kernel=6.19', 'uffd-sync', 'uffd-async'];
+    const run = await runScenario(S + file, lanes);
+    const X = A + 1;
 
-  it('6.18: the merged VMA takes the mprotected VMA\'s (X\'s, clean) VM_SOFTDIRTY: X and Y read 0 (Y is a FN vs GT_c)', () => {
-    // kernel-source-notes.md Q13: newflags come from the mprotected VMA, vm_flags_reset_once(vma, newflags).
-    const p = pagesOf(collectOf(run, 'soft-dirty', 'after'), X, 2);
-    expect(p.reported).toBe('00');
-    expect(p.gtW).toBe('00');
-    expect(p.gtC).toBe('01');
-    expect(vmasOf(run, 'soft-dirty', X, 2)).toEqual(['0-2']);
-  });
+    it(names.v618, () => {
+      const p = pagesOf(collectOf(run, 'soft-dirty', 'after'), X, 2);
+      expect(p.reported).toBe('00');
+      expect(p.gtW).toBe('00');
+      expect(p.gtC).toBe('01');
+      expect(vmasOf(run, 'soft-dirty', X, 2)).toEqual(['0-2']);
+    });
 
-  it('6.19: VM_SOFTDIRTY is sticky on merge: X (FP, "vma-merge-softdirty") and Y read 1', () => {
-    const p = pagesOf(collectOf(run, 'soft-dirty:kernel=6.19', 'after'), X, 2);
-    expect(p.reported).toBe('11');
-    expect(p.gtW).toBe('00');
-    expect(p.gtC).toBe('01');
-    expect(p.why).toEqual(['vma-merge-softdirty', 'vma-merge-softdirty']);
-    expect(vmasOf(run, 'soft-dirty:kernel=6.19', X, 2)).toEqual(['0-2']);
-  });
+    it(names.v619, () => {
+      const p = pagesOf(collectOf(run, 'soft-dirty:kernel=6.19', 'after'), X, 2);
+      expect(p.reported).toBe('11');
+      expect(p.gtW).toBe('00');
+      expect(p.gtC).toBe('01');
+      expect(p.why).toEqual(['vma-merge-softdirty', 'vma-merge-softdirty']);
+      expect(vmasOf(run, 'soft-dirty:kernel=6.19', X, 2)).toEqual(['0-2']);
+    });
 
-  it('uffd: X is registered, Y is not, so they do not merge; nothing is written, nothing reported', () => {
-    for (const lane of ['uffd-sync', 'uffd-async']) {
-      expect(pagesOf(collectOf(run, lane, 'after'), X, 2).reported).toBe('00');
-      expect(vmasOf(run, lane, X, 2)).toEqual(['0-1', '1-2']);
-    }
+    it(names.uffd, () => {
+      for (const lane of ['uffd-sync', 'uffd-async']) {
+        expect(pagesOf(collectOf(run, lane, 'after'), X, 2).reported).toBe('00');
+        expect(vmasOf(run, lane, X, 2)).toEqual(['0-1', '1-2']);
+      }
+    });
   });
+}
+
+// kernel-source-notes.md Q13: newflags come from the mprotected VMA, vm_flags_reset_once(vma, newflags).
+mergeScenario('merge-mprotect.jsonl', 'D6 merge-mprotect.jsonl: mprotect-induced merge with a VM_SOFTDIRTY neighbour (mprotect_fixup; soft-dirty.c:test_merge)', {
+  v618: '6.18: the merged VMA takes the mprotected VMA\'s (X\'s, clean) VM_SOFTDIRTY: X and Y read 0 (Y is a FN vs GT_c)',
+  v619: '6.19: VM_SOFTDIRTY is sticky on merge: X (FP, "vma-merge-softdirty") and Y read 1',
+  uffd: 'uffd: X is registered, Y is not, so they do not merge; nothing is written, nothing reported',
 });
 
-describe('D6 merge-mremap.jsonl: mremap-induced merge of a VM_SOFTDIRTY VMA into a clean one (copy_vma → vma_merge_new_range; soft-dirty.c:test_merge)', async () => {
-  const lanes = ['soft-dirty', 'soft-dirty:kernel=6.19', 'uffd-sync', 'uffd-async'];
-  const run = await runScenario(S + 'merge-mremap.jsonl', lanes);
-  const X = A + 1;
-
-  it('6.18: the merge target X keeps its own (clean) flags: X and Y read 0 — the selftest fails on <6.19', () => {
-    // copy_vma expands X (vma_merge_new_range, target = prev) and sets no VM_SOFTDIRTY; Y's pages were
-    // never faulted, so move_soft_dirty_pte has nothing to mark. Q13 verified this for mprotect only.
-    const p = pagesOf(collectOf(run, 'soft-dirty', 'after'), X, 2);
-    expect(p.reported).toBe('00');
-    expect(p.gtW).toBe('00');
-    expect(p.gtC).toBe('01');
-    expect(vmasOf(run, 'soft-dirty', X, 2)).toEqual(['0-2']);
-  });
-
-  it('6.19: VM_SOFTDIRTY propagates: X (FP, "vma-merge-softdirty") and Y read 1', () => {
-    const p = pagesOf(collectOf(run, 'soft-dirty:kernel=6.19', 'after'), X, 2);
-    expect(p.reported).toBe('11');
-    expect(p.gtW).toBe('00');
-    expect(p.gtC).toBe('01');
-    expect(p.why).toEqual(['vma-merge-softdirty', 'vma-merge-softdirty']);
-    expect(vmasOf(run, 'soft-dirty:kernel=6.19', X, 2)).toEqual(['0-2']);
-  });
-
-  it('uffd: X is registered and Y is not: no merge, nothing reported', () => {
-    for (const lane of ['uffd-sync', 'uffd-async']) {
-      expect(pagesOf(collectOf(run, lane, 'after'), X, 2).reported).toBe('00');
-      expect(vmasOf(run, lane, X, 2)).toEqual(['0-1', '1-2']);
-    }
-  });
+// copy_vma expands X (vma_merge_new_range, target = prev) and sets no VM_SOFTDIRTY; Y's pages were
+// never faulted, so move_soft_dirty_pte has nothing to mark. Q13 verified this for mprotect only.
+mergeScenario('merge-mremap.jsonl', 'D6 merge-mremap.jsonl: mremap-induced merge of a VM_SOFTDIRTY VMA into a clean one (copy_vma → vma_merge_new_range; soft-dirty.c:test_merge)', {
+  v618: '6.18: the merge target X keeps its own (clean) flags: X and Y read 0 — the selftest fails on <6.19',
+  v619: '6.19: VM_SOFTDIRTY propagates: X (FP, "vma-merge-softdirty") and Y read 1',
+  uffd: 'uffd: X is registered and Y is not: no merge, nothing reported',
 });
 
 describe('D27 clear-refs-two-consumers.jsonl: clear_refs is whole-mm (clear_refs_write walks every VMA); uffd-wp resets are range-scoped', async () => {

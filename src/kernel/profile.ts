@@ -40,6 +40,8 @@ export interface KernelProfile {
   writeprotectMultiVma: boolean;
   /** mremap realigns a move down to a PMD boundary so the first table moves whole (try_realign_addr, v6.7). */
   mremapRealignPmd: boolean;
+  /** An equal-size MREMAP_FIXED move may span several VMAs and gaps (remap_move, v6.17). */
+  mremapMultiVma: boolean;
   /** FOLL_LONGTERM|FOLL_WRITE pins of shared regular-file mappings are refused (v6.4). */
   longtermPinSharedFileRefused: boolean;
 }
@@ -64,6 +66,7 @@ const V6_18: KernelProfile = {
   privateUpgradeWithoutDirty: true,
   writeprotectMultiVma: true,
   mremapRealignPmd: true,
+  mremapMultiVma: true,
   longtermPinSharedFileRefused: true,
 };
 
@@ -87,6 +90,7 @@ export const PROFILES: Record<string, KernelProfile> = {
     privateUpgradeWithoutDirty: false,
     writeprotectMultiVma: false,
     mremapRealignPmd: false,
+    mremapMultiVma: false,
     longtermPinSharedFileRefused: false,
   },
   /** 6.18 as released: before the 2026 PAGEMAP_SCAN none/hole fixes. */

@@ -8,13 +8,12 @@ import { Why } from '../mm/cause.js';
 import { ACCESS_OK, accessPage } from '../mm/access.js';
 import { FAULT_BLOCKED } from '../mm/fault.js';
 import { PteEventSink } from '../mm/events.js';
-import { GT_C, GT_W } from '../mm/leaf.js';
 import { setKernelFaultResolver } from '../mm/gup.js';
 import type { Mm } from '../mm/mm.js';
 import { System, sysfsFrom, type UffdListener } from '../mm/system.js';
 import { forkedUffdCtx } from '../mm/fork.js';
 import {
-  HPAGE_PMD_NR, PAGE_SIZE, PTRS_PER_PTE, TASK_SIZE_PAGES, UFFD_EVENT_FORK, UFFD_EVENT_PAGEFAULT,
+  HPAGE_PMD_NR, PAGE_SIZE, TASK_SIZE_PAGES, UFFD_EVENT_FORK, UFFD_EVENT_PAGEFAULT,
 } from '../mm/uapi.js';
 import { uffdioWriteprotect } from '../trackers/userfaultfd.js';
 import type { UffdCtx, UffdMsg } from '../trackers/uffd-ctx.js';
@@ -26,7 +25,9 @@ import { MONITOR_FD } from './drivers/uffd-monitor.js';
 import { UffdSyncDriver } from './drivers/uffd-sync.js';
 import { evaluate } from './evaluate.js';
 import { executeOp } from './ops.js';
-import { diffCounters, type CollectResult, type OpResult, type PteChangeBatch } from './results.js';
+import { diffCounters, type CollectResult, type Keyframe, type OpResult, type PteChangeBatch, type UffdMsgRow, type VmaChangeRow } from './results.js';
+import { captureKeyframe, vmaDiff, vmaSnapshot } from './history.js';
+import { resetTruth } from './truth.js';
 
 /** A thread blocked in handle_userfault until the monitor un-protects its page. */
 interface Blocked {
@@ -45,6 +46,11 @@ export interface LaneSinks {
   onChanges?: (b: PteChangeBatch) => void;
   onOp?: (r: OpResult) => void;
   onCollect?: (c: CollectResult) => void;
+  onVmaChanges?: (rows: VmaChangeRow[]) => void;
+  onUffdMsg?: (m: UffdMsgRow) => void;
+  /** Keyframes of the page tables, at chunk ends, at least `keyframeEvery` change rows apart. */
+  onKeyframe?: (k: Keyframe) => void;
+  keyframeEvery?: number;
 }
 
 export class Lane implements UffdListener {
@@ -55,6 +61,7 @@ export class Lane implements UffdListener {
   private lastCollectCounters: Float64Array;
   private accessesSinceCollect = 0;
   private lastCollectTime = NaN;
+  private lastKeyframeSeq = 0;
   /** The trace carries time (otherwise collect times and interval lengths are unknown: NaN). */
   private timed = false;
   private lastMm: Mm | undefined;
@@ -118,6 +125,11 @@ export class Lane implements UffdListener {
       this.access(mm, c.tid[i]!, first, last, c.kind[i] === REC_WRITE, (c.flags[i]! & ACC_KERNEL) !== 0);
     }
     sys.sink.flush();
+    const every = this.sinks.keyframeEvery ?? 0;
+    if (this.sinks.onKeyframe && every > 0 && sys.sink.nextSeq - this.lastKeyframeSeq >= every) {
+      this.lastKeyframeSeq = sys.sink.nextSeq;
+      this.sinks.onKeyframe(captureKeyframe(sys, this.id, sys.sink.nextSeq, sys.pos));
+    }
   }
 
   private access(mm: Mm, tid: number, first: number, last: number, write: boolean, kernel: boolean): void {
@@ -141,6 +153,10 @@ export class Lane implements UffdListener {
    * the model keeps as the child's MONITOR_FD, so the child is tracked from then on (D12).
    */
   onMessage(ctx: UffdCtx, msg: UffdMsg): void {
+    this.sinks.onUffdMsg?.({
+      lane: this.id, pos: this.sys.pos, pid: ctx.pid, ctx: ctx.id, event: msg.event, flags: msg.flags, vpn: msg.vpn,
+      vpn2: msg.vpn2, tid: msg.tid, time: this.timed ? msg.t : NaN,
+    });
     const monitors = this.sys.mms.get(ctx.pid)?.fds.get(MONITOR_FD) === ctx;
     if (msg.event === UFFD_EVENT_PAGEFAULT && monitors && this.driver instanceof UffdSyncDriver) {
       // A hugetlb fault reports the huge page: the monitor logs (and later un-protects) all of it.
@@ -205,12 +221,14 @@ export class Lane implements UffdListener {
   }
 
   private op(op: TraceOp): void {
-    if (op.op === 'reset' || op.op === 'collect') {
-      this.protocol(op);
-      return;
-    }
-    executeOp(this.sys, op);
+    const before = this.sinks.onVmaChanges && op.op !== 'mark' ? vmaSnapshot(this.sys) : null;
+    if (op.op === 'reset' || op.op === 'collect') this.protocol(op);
+    else executeOp(this.sys, op);
     this.lastPid = -1;
+    if (before !== null) {
+      const rows = vmaDiff(this.id, this.sys.pos, before, vmaSnapshot(this.sys));
+      if (rows.length > 0) this.sinks.onVmaChanges!(rows);
+    }
   }
 
   /** The generic tracker protocol, over one process or (pid 0) every live process. */
@@ -259,14 +277,4 @@ export class Lane implements UffdListener {
     this.drainBlocked();
     this.sys.sink.flush();
   }
-}
-
-/** Ground truth restarts at a reset: no page written, no content changed, VMAs no longer new. */
-export function resetTruth(mm: Mm, start: number, end: number): void {
-  for (const leaf of mm.leavesIn(start, end)) {
-    const lo = Math.max(start, leaf.base) - leaf.base;
-    const hi = Math.min(end, leaf.base + PTRS_PER_PTE) - leaf.base;
-    for (let i = lo; i < hi; i++) leaf.gt[i]! &= ~(GT_W | GT_C);
-  }
-  for (const v of mm.vmas.intersecting(start, end)) v.newContent = false;
 }

@@ -153,3 +153,48 @@ export interface CollectResult {
   /** Counters accumulated since the previous collect of this lane. */
   cost: Counters;
 }
+
+/** A VMA that appeared or disappeared with an op. */
+export interface VmaChangeRow {
+  lane: number;
+  pos: number;
+  pid: number;
+  change: 'add' | 'remove';
+  startVpn: number;
+  endVpn: number;
+  /** vm_flags as short names (src/mm/vma.ts VM_FLAG_NAMES). */
+  flags: string;
+  /** 'anon', '[heap]', 'file:NAME', 'shmem:NAME'. */
+  backing: string;
+  uffdCtx: number | null;
+}
+
+/** A message queued on a userfaultfd. */
+export interface UffdMsgRow {
+  lane: number;
+  pos: number;
+  pid: number;
+  ctx: number;
+  event: number;
+  flags: number;
+  vpn: number;
+  vpn2: number;
+  tid: number;
+  time: number;
+}
+
+/** One 2 MiB slot of a keyframe: the PMD entry and, for a PTE table, its 512 entries. */
+export interface KeyframeLeaf {
+  pid: number;
+  slot: number;
+  pmd: number;
+  ptes: Uint16Array | null;
+}
+
+/** A lane's complete page-table state before PTE change `seq` (src/store/time-travel.ts). */
+export interface Keyframe {
+  lane: number;
+  seq: number;
+  pos: number;
+  leaves: KeyframeLeaf[];
+}

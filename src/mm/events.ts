@@ -41,6 +41,11 @@ export class PteEventSink {
     return this.onBatch !== null;
   }
 
+  /** The seq the next change row will get. */
+  get nextSeq(): number {
+    return this.seq;
+  }
+
   change(pid: number, vpn: number, level: number, oldState: number, newState: number, path: number): void {
     if (this.onBatch === null) return;
     const b = this.batch;

@@ -158,6 +158,36 @@ function madviseDontneed(mm: Mm, v: Vma, lo: number, hi: number): string | null 
 }
 
 /**
+ * The walk madvise_free_pte_range and madvise_cold_or_pageout_pte_range share, over every populated
+ * PMD slot of [lo, hi): a huge entry that is not a present, non-zero THP mapped once is left alone
+ * (folio_maybe_mapped_shared); one the range covers whole goes to `huge` (the PMD-level path); one it
+ * covers in part is split first. `ptes` then gets the slot's PTE indexes [a, b) inside the range.
+ */
+function madvisePmdRange(
+  mm: Mm, lo: number, hi: number,
+  huge: (leaf: Leaf, pmd: number) => void, ptes: (leaf: Leaf, a: number, b: number) => void,
+): void {
+  const frames = mm.sys.frames;
+  for (let slot = Math.floor(lo / PTRS_PER_PTE); slot * PTRS_PER_PTE < hi; slot++) {
+    const leaf = mm.leafAt(slot);
+    if (leaf === undefined || leaf.pmd === 0) continue;
+    const a = Math.max(lo, leaf.base) - leaf.base;
+    const b = Math.min(hi, leaf.base + PTRS_PER_PTE) - leaf.base;
+    if (isHugeEntry(leaf.pmd)) {
+      const pmd = leaf.pmd;
+      if ((pmd & KIND_MASK) !== PRESENT || (pmd & PAGE_MASK) === PG_ZERO) continue;
+      if (frames.mapcount[leaf.pmdPfn]! > 1) continue; // folio_maybe_mapped_shared
+      if (a === 0 && b === PTRS_PER_PTE) {
+        huge(leaf, pmd);
+        continue;
+      }
+      splitHugePmd(mm, leaf);
+    }
+    ptes(leaf, a, b);
+  }
+}
+
+/**
  * MADV_FREE → madvise_free_single_vma (anon private only, else EINVAL) → madvise_free_pte_range:
  * swap entries are freed (the content is gone), poison markers cleared; a present page's folio
  * loses its dirty flag (skipped when it is dirty and mapped more than once), the PTE is made old
@@ -172,27 +202,15 @@ function madviseFree(mm: Mm, v: Vma, lo: number, hi: number): string | null {
   if (!v.isAnon) return 'EINVAL';
   const frames = mm.sys.frames;
   let flush = 0;
-  for (let slot = Math.floor(lo / PTRS_PER_PTE); slot * PTRS_PER_PTE < hi; slot++) {
-    const leaf = mm.leafAt(slot);
-    if (leaf === undefined || leaf.pmd === 0) continue;
-    const a = Math.max(lo, leaf.base) - leaf.base;
-    const b = Math.min(hi, leaf.base + PTRS_PER_PTE) - leaf.base;
-    if (isHugeEntry(leaf.pmd)) {
-      const pmd = leaf.pmd;
-      if ((pmd & KIND_MASK) !== PRESENT || (pmd & PAGE_MASK) === PG_ZERO) continue;
-      if (frames.mapcount[leaf.pmdPfn]! > 1) continue; // folio_maybe_mapped_shared
-      if (a === 0 && b === PTRS_PER_PTE) {
-        for (let k = 0; k < HPAGE_PMD_NR; k++) {
-          frames.flags[leaf.pmdPfn + k] = (frames.flags[leaf.pmdPfn + k]! & ~PF_DIRTY) | PF_LAZYFREE;
-        }
-        if (pmd & (A | D)) {
-          setPmd(mm, leaf, pmd & ~(A | D), Path.ZAP_DONTNEED, NO_WHY);
-          flush += HPAGE_PMD_NR;
-        }
-        continue;
-      }
-      splitHugePmd(mm, leaf);
+  madvisePmdRange(mm, lo, hi, (leaf, pmd) => {
+    for (let k = 0; k < HPAGE_PMD_NR; k++) {
+      frames.flags[leaf.pmdPfn + k] = (frames.flags[leaf.pmdPfn + k]! & ~PF_DIRTY) | PF_LAZYFREE;
     }
+    if (pmd & (A | D)) {
+      setPmd(mm, leaf, pmd & ~(A | D), Path.ZAP_DONTNEED, NO_WHY);
+      flush += HPAGE_PMD_NR;
+    }
+  }, (leaf, a, b) => {
     for (let i = a; i < b; i++) {
       const e = leaf.pte[i]!;
       const kind = e & KIND_MASK;
@@ -219,7 +237,7 @@ function madviseFree(mm: Mm, v: Vma, lo: number, hi: number): string | null {
       }
       frames.flags[pfn]! |= PF_LAZYFREE;
     }
-  }
+  });
   if (flush > 0) flushTlbRange(mm, flush);
   return null;
 }
@@ -316,25 +334,13 @@ function madviseColdOrPageout(mm: Mm, v: Vma, lo: number, hi: number, pageout: b
   if (v.flags & (VM_LOCKED | VM_PFNMAP | VM_HUGETLB)) return 'EINVAL';
   const frames = mm.sys.frames;
   const flush = { n: 0 };
-  for (let slot = Math.floor(lo / PTRS_PER_PTE); slot * PTRS_PER_PTE < hi; slot++) {
-    const leaf = mm.leafAt(slot);
-    if (leaf === undefined || leaf.pmd === 0) continue;
-    const a = Math.max(lo, leaf.base) - leaf.base;
-    const b = Math.min(hi, leaf.base + PTRS_PER_PTE) - leaf.base;
-    if (isHugeEntry(leaf.pmd)) {
-      const pmd = leaf.pmd;
-      if ((pmd & KIND_MASK) !== PRESENT || (pmd & PAGE_MASK) === PG_ZERO) continue;
-      if (frames.mapcount[leaf.pmdPfn]! > 1) continue;
-      if (a === 0 && b === PTRS_PER_PTE) {
-        if (pmd & A) {
-          setPmd(mm, leaf, pmd & ~A, Path.RECLAIM, NO_WHY);
-          flush.n += HPAGE_PMD_NR;
-        }
-        if (pageout) reclaimThp(mm, v, leaf, flush);
-        continue;
-      }
-      splitHugePmd(mm, leaf);
+  madvisePmdRange(mm, lo, hi, (leaf, pmd) => {
+    if (pmd & A) {
+      setPmd(mm, leaf, pmd & ~A, Path.RECLAIM, NO_WHY);
+      flush.n += HPAGE_PMD_NR;
     }
+    if (pageout) reclaimThp(mm, v, leaf, flush);
+  }, (leaf, a, b) => {
     for (let i = a; i < b; i++) {
       const e = leaf.pte[i]!;
       if ((e & KIND_MASK) !== PRESENT || (e & PAGE_MASK) === PG_ZERO) continue;
@@ -345,7 +351,7 @@ function madviseColdOrPageout(mm: Mm, v: Vma, lo: number, hi: number, pageout: b
       }
       if (pageout) reclaimPage(mm, v, leaf, i, flush);
     }
-  }
+  });
   if (flush.n > 0) flushTlbRange(mm, flush.n);
   return null;
 }
@@ -430,8 +436,8 @@ const SCAN_ERRNO: Record<string, [continueScan: boolean, errno: string]> = {
 
 /**
  * MADV_COLLAPSE → madvise_collapse (anon VMAs; file/shmem collapse is not modelled and fails with
- * EINVAL): thp_vma_allowable_order with forced collapse (sysfs ignored; VM_NOHUGEPAGE, hugetlb and
- * VM_PFNMAP refused: EINVAL), then hpage_collapse_scan_pmd + collapse_huge_page for every 2 MiB slot
+ * EINVAL): thp_vma_allowable_order with forced collapse (sysfs ignored; VM_NOHUGEPAGE, hugetlb,
+ * VM_PFNMAP, a VMA too small for an aligned 2 MiB range and one without anon_vma refused: EINVAL), then hpage_collapse_scan_pmd + collapse_huge_page for every 2 MiB slot
  * fully inside the range. A slot already PMD-mapped counts as done. Refusals continue with the next
  * slot and the call fails with madvise_collapse_errno of the last one: SCAN_PTE_UFFD_WP (a UW PTE or
  * uffd-wp marker / swap-UW entry), SCAN_PAGE_RO (no writable PTE: the 6.1–6.18 check, removed by a
@@ -441,8 +447,16 @@ const SCAN_ERRNO: Record<string, [continueScan: boolean, errno: string]> = {
 function madviseCollapse(mm: Mm, v: Vma, lo: number, hi: number): string | null {
   if (!v.isAnon) return 'EINVAL';
   if (v.flags & (VM_NOHUGEPAGE | VM_HUGETLB | VM_PFNMAP)) return 'EINVAL';
+  // __thp_vma_allowable_orders without TVA_IN_PF: the VMA must hold a whole aligned PMD range
+  // (thp_vma_suitable_order at vm_end - HPAGE_PMD_SIZE), and a VMA without an anon_vma (never
+  // write-faulted) is refused — only smaps and page faults accept it.
+  if (Math.floor((v.end - HPAGE_PMD_NR) / HPAGE_PMD_NR) * HPAGE_PMD_NR < v.start) return 'EINVAL';
+  if (v.anonVma === 0) return 'EINVAL';
   const hstart = Math.ceil(lo / HPAGE_PMD_NR) * HPAGE_PMD_NR;
   const hend = Math.floor(hi / HPAGE_PMD_NR) * HPAGE_PMD_NR;
+  // A range inside one 2 MiB slot that touches neither of its edges: hstart > hend, and the
+  // unsigned (hend - hstart) >> HPAGE_PMD_SHIFT never equals thps = 0 → madvise_collapse_errno(SCAN_FAIL).
+  if (hstart > hend) return 'EINVAL';
   let thps = 0;
   let last: string | null = null;
   for (let s = hstart; s < hend; s += HPAGE_PMD_NR) {

@@ -14,7 +14,7 @@ import { queueUnmapEvent, noteLostRegistration, lostRegistrationWhy } from '../t
 import { HPAGE_PMD_NR, MMAP_MIN_ADDR, PAGE_SIZE, PTRS_PER_PTE, TASK_SIZE_PAGES } from './uapi.js';
 import {
   VM_ACCESS, VM_EXEC, VM_HUGETLB, VM_MAYEXEC, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, VM_NORESERVE, VM_READ, VM_SHARED,
-  VM_SOFTDIRTY, VM_WRITE, Vma, canMerge,
+  VM_SOFTDIRTY, VM_WRITE, Vma, anonVmasCompatible, canMerge,
 } from './vma.js';
 import { ZAP_UNMAP, zapRange } from './zap.js';
 
@@ -62,7 +62,7 @@ export function insertMerging(mm: Mm, cand: Vma, why: number): Vma {
   const prev = mm.vmas.endingAt(cand.start);
   const next = mm.vmas.startingAt(cand.end);
   const mergePrev = prev !== null && canMerge(prev, cand);
-  const mergeNext = next !== null && canMerge(cand, next) && (!mergePrev || canMerge(prev!, next));
+  const mergeNext = next !== null && canMerge(cand, next) && (!mergePrev || anonVmasCompatible(prev!, next!));
   if (!mergePrev && !mergeNext) {
     mm.vmas.insert(cand);
     cand.obj?.mappings.add(cand);
@@ -215,9 +215,14 @@ export function doBrk(mm: Mm, addr: number): number {
 }
 
 /**
- * mprotect(2) → mprotect_fixup: per VMA, split at the edges, change flags, try to merge with the
- * neighbours (before v6.19 the merged VMA takes the mprotected VMA's VM_SOFTDIRTY; since v6.19 it is
- * sticky), then change_protection with MM_CP_TRY_CHANGE_WRITABLE where the VMA wants manual upgrades.
+ * mprotect(2) → do_mprotect_pkey: ENOMEM unless a VMA contains the start; then VMA by VMA, in
+ * address order: a gap before the VMA stops with ENOMEM, a permission the VMA may not have
+ * (VM_MAY*) with EACCES — the VMAs before it keep their new protection. mprotect_fixup leaves a VMA
+ * whose flags do not change alone (no split, no change_protection); otherwise it splits at the
+ * edges, changes the flags, merges with the neighbours (vma_modify_flags: before v6.19 the merged
+ * VMA takes the mprotected VMA's VM_SOFTDIRTY; since v6.19 it is sticky) and runs
+ * change_protection over the piece, with MM_CP_TRY_CHANGE_WRITABLE where the VMA wants manual
+ * upgrades. The walk goes on from the end of the (merged) VMA; a range that ends in a gap is ENOMEM.
  */
 export function doMprotect(mm: Mm, addr: number, len: number, prot: Prot): number {
   const sys = mm.sys;
@@ -227,22 +232,39 @@ export function doMprotect(mm: Mm, addr: number, len: number, prot: Prot): numbe
   const end = start + pagesOf(len);
   if (end === start) return sys.result(mm.pid, 'mprotect', args, 0, null);
   const want = protFlags(prot);
-  let cursor = start;
-  for (const v of mm.vmas.intersecting(start, end)) {
-    if (v.start > cursor) return sys.result(mm.pid, 'mprotect', args, -1, 'ENOMEM');
-    if ((want & VM_WRITE) && !(v.flags & VM_MAYWRITE)) return sys.result(mm.pid, 'mprotect', args, -1, 'EACCES');
-    cursor = v.end;
-  }
-  if (cursor < end) return sys.result(mm.pid, 'mprotect', args, -1, 'ENOMEM');
-  for (let v of mm.vmas.isolate(start, end)) {
+  const first = mm.vmas.intersecting(start, end)[0];
+  if (first === undefined || first.start > start) return sys.result(mm.pid, 'mprotect', args, -1, 'ENOMEM');
+  let nstart = start;
+  let tmp = first.start;
+  let error: string | null = null;
+  while (nstart < end) {
+    const v = mm.vmas.intersecting(nstart, end)[0];
+    if (v === undefined) break;
+    if (v.start !== tmp) {
+      error = 'ENOMEM';
+      break;
+    }
+    // (newflags & ~(newflags >> 4)) & VM_ACCESS_FLAGS: each permission needs its VM_MAY* bit.
+    if (((want & VM_READ) && !(v.flags & VM_MAYREAD)) || ((want & VM_WRITE) && !(v.flags & VM_MAYWRITE)) ||
+        ((want & VM_EXEC) && !(v.flags & VM_MAYEXEC))) {
+      error = 'EACCES';
+      break;
+    }
+    tmp = Math.min(v.end, end);
     const newFlags = (v.flags & ~VM_ACCESS) | want;
-    v.flags = newFlags;
-    v = mergeAfterFlagChange(mm, v, newFlags);
-    const lo = Math.max(start, v.start);
-    const hi = Math.min(end, v.end);
-    changeProtection(mm, v, lo, hi, vmaWantsManualPteWriteUpgrade(v) ? MM_CP_TRY_CHANGE_WRITABLE : 0, Path.MPROTECT, Why.ARMED);
+    let cur = v;
+    if (newFlags !== v.flags) {
+      cur = mm.vmas.isolate(nstart, tmp).find((x) => x.start === nstart)!;
+      cur.flags = newFlags;
+      cur = mergeAfterFlagChange(mm, cur, newFlags);
+      changeProtection(mm, cur, nstart, tmp, vmaWantsManualPteWriteUpgrade(cur) ? MM_CP_TRY_CHANGE_WRITABLE : 0, Path.MPROTECT, Why.ARMED);
+    }
+    // tmp = vma_iter_end(): the walk resumes after the (merged) VMA.
+    tmp = cur.end;
+    nstart = tmp;
   }
-  return sys.result(mm.pid, 'mprotect', args, 0, null);
+  if (error === null && tmp < end) error = 'ENOMEM';
+  return sys.result(mm.pid, 'mprotect', args, error === null ? 0 : -1, error);
 }
 
 /**

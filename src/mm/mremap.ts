@@ -16,17 +16,18 @@ import {
 import { isHugeEntry, splitHugePmd } from './thp.js';
 import { queueRemapEvent } from '../trackers/uffd-events.js';
 import { MMAP_MIN_ADDR, PAGE_SIZE, PTRS_PER_PTE, TASK_SIZE_PAGES, UFFD_FEATURE_EVENT_REMAP } from './uapi.js';
-import { VM_LOCKED, VM_MAYSHARE, VM_PFNMAP, VM_SHARED, VM_SOFTDIRTY, VM_UFFD_ALL, Vma, canMerge } from './vma.js';
+import { VM_LOCKED, VM_MAYSHARE, VM_PFNMAP, VM_SHARED, VM_SOFTDIRTY, VM_UFFD_ALL, Vma, anonVmasCompatible, canMerge } from './vma.js';
 
 type MremapOp = Extract<TraceOp, { op: 'mremap' }>;
 
 /**
  * mremap(2) → do_mremap. Validation as check_mremap_params (EINVAL: flags, unaligned addr or
  * new_addr, new_len 0, FIXED/DONTUNMAP without MAYMOVE, DONTUNMAP with a size change, overlapping
- * ranges) and the VMA checks (EFAULT: addr not mapped, or the old range crosses the end of its VMA;
- * EINVAL: old_len 0 on a private mapping). Then: FIXED/DONTUNMAP → move; equal sizes → no-op;
- * shrink → unmap the tail; grow → in place when the old range ends its VMA and the pages above are
- * free, else move with MAYMOVE (ENOMEM without). Returns the (new) address or -1.
+ * ranges), then an equal-size FIXED move goes to remap_move (v6.17: it may span several VMAs);
+ * everything else looks up the VMA at addr and runs check_prep_vma (see checkPrepVma). Then:
+ * FIXED/DONTUNMAP → move; equal sizes → no-op; shrink → unmap the tail (which may cross VMAs);
+ * grow → in place when the old range ends its VMA and the pages above are free, else move with
+ * MAYMOVE (ENOMEM without). Returns the (new) address or -1.
  */
 export function doMremap(mm: Mm, op: MremapOp): number {
   const sys = mm.sys;
@@ -54,17 +55,13 @@ export function doMremap(mm: Mm, op: MremapOp): number {
     if (start + oldPages > ns && ns + newPages > start) return fail('EINVAL');
   }
 
-  let vma = mm.vmas.find(start);
-  if (vma === null) return fail('EFAULT');
-  if (oldPages === 0 && (vma.flags & (VM_SHARED | VM_MAYSHARE)) === 0) return fail('EINVAL');
-  if (dontunmap && (vma.flags & VM_PFNMAP)) return fail('EINVAL');
-  if (oldPages > vma.end - start) return fail('EFAULT');
-  if (newPages !== oldPages && (vma.flags & VM_PFNMAP)) return fail('EFAULT');
-  if (vma.isHugetlb) {
-    // mremap of hugetlb: huge-page aligned addresses and lengths, no growth.
-    if (start % PTRS_PER_PTE || oldPages % PTRS_PER_PTE || newPages % PTRS_PER_PTE || (impliesNew && (newAddr / PAGE_SIZE) % PTRS_PER_PTE)) return fail('EINVAL');
-    if (newPages > oldPages) return fail('EINVAL');
+  if (fixed && oldPages === newPages && sys.profile.mremapMultiVma) {
+    return remapMove(mm, start, oldPages, newAddr / PAGE_SIZE, dontunmap, fail, ok);
   }
+  let vma = mm.vmas.find(start);
+  const err = checkPrepVma(vma, start, oldPages, newPages, impliesNew, dontunmap, newAddr / PAGE_SIZE);
+  if (err !== null) return fail(err);
+  if (vma === null) return fail('EFAULT');
 
   if (impliesNew) {
     // mremap_to: unmap the destination (FIXED), shrink the source first, then move.
@@ -105,6 +102,66 @@ export function doMremap(mm: Mm, op: MremapOp): number {
   return ok(dest);
 }
 
+
+/**
+ * check_prep_vma for [start, start+oldPages) → newPages: an errno name or null. Only an operation
+ * that maps new address space (growth, or a move: FIXED/DONTUNMAP — vrm_will_map_new) checks the
+ * range against the VMA; a no-op or an in-place shrink needs only a VMA at `start` (the shrink's
+ * munmap may cross into the next VMAs). A shrinking move checks only the part that moves.
+ */
+function checkPrepVma(vma: Vma | null, start: number, oldPages: number, newPages: number, impliesNew: boolean, dontunmap: boolean, newAddrPages: number): string | null {
+  if (vma === null) return 'EFAULT';
+  if (vma.isHugetlb) {
+    // align_hugetlb: huge-page aligned addresses and lengths, no growth.
+    if (start % PTRS_PER_PTE || oldPages % PTRS_PER_PTE || newPages % PTRS_PER_PTE || (impliesNew && newAddrPages % PTRS_PER_PTE)) return 'EINVAL';
+    if (newPages > oldPages) return 'EINVAL';
+  }
+  if (!impliesNew && newPages <= oldPages) return null;
+  if (oldPages === 0 && (vma.flags & (VM_SHARED | VM_MAYSHARE)) === 0) return 'EINVAL';
+  if (dontunmap && (vma.flags & VM_PFNMAP)) return 'EINVAL';
+  if (Math.min(oldPages, newPages) > vma.end - start) return 'EFAULT';
+  if (newPages !== oldPages && (vma.flags & VM_PFNMAP)) return 'EFAULT';
+  return null;
+}
+
+/**
+ * remap_move (v6.17): an equal-size MREMAP_FIXED move of every VMA in [start, start+pages), each
+ * piece moved by mremap_to to the destination with the gaps between source VMAs kept. The range
+ * must start inside a VMA (EFAULT); a uffd-armed VMA (userfaultfd_armed) may only be moved alone —
+ * met after another piece moved, or when the range goes on past it, the call fails with EFAULT
+ * (pieces already moved stay moved). Gaps, also at the end of the range, are skipped. Returns the
+ * first piece's destination.
+ */
+function remapMove(mm: Mm, start: number, pages: number, dest: number, dontunmap: boolean,
+  fail: (errno: string) => number, ok: (vpn: number) => number): number {
+  const end = start + pages;
+  let seen = false;
+  let lastEnd = 0;
+  let target = dest;
+  let first = dest;
+  for (let cursor = start; cursor < end;) {
+    const v = mm.vmas.intersecting(cursor, end)[0];
+    if (v === undefined) break;
+    if (!seen && start < v.start) return fail('EFAULT');
+    const offset = seen ? v.start - lastEnd : 0;
+    lastEnd = v.end;
+    const addr = Math.max(v.start, start);
+    const len = Math.min(end, v.end) - addr;
+    const to = target + offset;
+    if ((v.flags & VM_UFFD_ALL) !== 0 && (seen || v.end < end)) return fail('EFAULT');
+    const err = checkPrepVma(v, addr, len, len, true, dontunmap, to);
+    if (err !== null) return fail(err);
+    // mremap_to: unmap the destination piece, then move_vma.
+    unmapRange(mm, to, to + len);
+    moveVma(mm, mm.vmas.find(addr)!, addr, len, to, len, dontunmap);
+    if (!seen) first = to;
+    seen = true;
+    target = to + len;
+    cursor = addr + len;
+  }
+  if (!seen) return fail('EFAULT');
+  return ok(first);
+}
 
 /** vma_expandable: the pages above the VMA up to `newEnd` are free and inside the user address space. */
 function vmaExpandable(mm: Mm, vma: Vma, newEnd: number): boolean {
@@ -164,7 +221,7 @@ function copyVma(mm: Mm, src: Vma, oldStart: number, dest: number, pages: number
   const prev = mm.vmas.endingAt(dest);
   const next = mm.vmas.startingAt(dest + pages);
   const mergePrev = prev !== null && canMerge(prev, cand);
-  const mergeNext = next !== null && canMerge(cand, next) && (!mergePrev || canMerge(prev!, next));
+  const mergeNext = next !== null && canMerge(cand, next) && (!mergePrev || anonVmasCompatible(prev!, next!));
   if (!mergePrev && !mergeNext) {
     mm.vmas.insert(cand);
     cand.obj?.mappings.add(cand);

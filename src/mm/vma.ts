@@ -128,6 +128,15 @@ export function canMerge(a: Vma, b: Vma): boolean {
   );
 }
 
+/**
+ * are_anon_vmas_compatible: a range that merges with both `prev` and `next` (vma_merge_new_range,
+ * can_vma_merge_right) needs their anon_vmas to agree — the two are not adjacent, so canMerge
+ * does not apply to the pair.
+ */
+export function anonVmasCompatible(prev: Vma, next: Vma): boolean {
+  return prev.anonVma === 0 || next.anonVma === 0 || prev.anonVma === next.anonVma;
+}
+
 /** The VMAs of one mm, sorted by address (the maple tree). */
 export class VmaList {
   readonly list: Vma[] = [];

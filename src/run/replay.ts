@@ -4,18 +4,22 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { Subject, from, lastValueFrom, tap } from 'rxjs';
+import { EXIT, PteplayError } from '../errors.js';
 import { DEFAULT_LANES, parseLaneSpec, type LaneConfig, type LaneDefaults } from '../lanes/config.js';
 import { Lane } from '../lanes/lane.js';
 import type { CollectResult, OpResult, PteChangeBatch } from '../lanes/results.js';
 import { injectProtocol } from '../pipeline/inject-protocol.js';
 import { replayLanes, type ReplayProgress } from '../pipeline/replay-lanes.js';
+import { RunReader } from '../store/reader.js';
 import { RunStore } from '../store/writer.js';
 import { openTrace } from '../trace/reader.js';
 import { PTEPLAY_VERSION } from '../version.js';
 
-export interface ReplayOptions extends LaneDefaults {
-  trace: string;
-  db: string;
+/** Default distance between keyframes, in PTE change rows per lane. */
+export const DEFAULT_KEYFRAME_EVERY = 200_000;
+
+/** What defines a run: stored in meta.options_json, and all a resume needs to redo it identically. */
+export interface RunOptions extends LaneDefaults {
   lanes?: string[];
   /** Collect and re-arm every N accesses (0 = only where the trace says). */
   interval?: number;
@@ -23,6 +27,15 @@ export interface ReplayOptions extends LaneDefaults {
   intervalUs?: number;
   /** Store every PTE change (default true). */
   events?: boolean;
+  /** Keyframe distance in change rows (0 = none). */
+  keyframeEvery?: number;
+}
+
+export interface ReplayOptions extends RunOptions {
+  trace: string;
+  db: string;
+  /** Continue an interrupted run in `db` (its stored options win; `trace` must be the same file). */
+  resume?: boolean;
   onProgress?: (p: ReplayProgress) => void;
   /** Called with each collect as it happens (for a live summary). */
   onCollect?: (laneName: string, c: CollectResult) => void;
@@ -34,6 +47,8 @@ export interface ReplaySummary {
   collects: number;
   lanes: LaneConfig[];
   db: string;
+  /** Trace position the run was resumed after (-1: a fresh run). */
+  resumedAfter: number;
 }
 
 async function sha256(path: string): Promise<string> {
@@ -42,16 +57,43 @@ async function sha256(path: string): Promise<string> {
   return h.digest('hex');
 }
 
+/** The stored options of an interrupted run, and a check that `trace` is its trace. */
+async function resumeOptions(o: ReplayOptions): Promise<RunOptions> {
+  const reader = RunReader.open(o.db);
+  const meta = reader.meta();
+  reader.close();
+  const sum = await sha256(o.trace);
+  if (meta.traceSha256 && meta.traceSha256 !== sum) {
+    throw new PteplayError(`${o.trace} is not the trace of ${o.db} (sha256 ${sum.slice(0, 16)} != ${meta.traceSha256.slice(0, 16)})`, EXIT.USAGE);
+  }
+  return meta.options as RunOptions;
+}
+
 export async function replay(o: ReplayOptions): Promise<ReplaySummary> {
-  const configs = (o.lanes && o.lanes.length > 0 ? o.lanes : DEFAULT_LANES).map((s) => parseLaneSpec(s, o));
+  const run: RunOptions = o.resume ? await resumeOptions(o) : {
+    lanes: o.lanes && o.lanes.length > 0 ? o.lanes : DEFAULT_LANES,
+    interval: o.interval ?? 0, intervalUs: o.intervalUs ?? 0, events: o.events !== false,
+    keyframeEvery: o.keyframeEvery ?? DEFAULT_KEYFRAME_EVERY,
+    kernel: o.kernel, kernelOpts: o.kernelOpts, sysfs: o.sysfs, monitorLatencyNs: o.monitorLatencyNs,
+  };
+  const configs = run.lanes!.map((s) => parseLaneSpec(s, run));
   const trace = await openTrace(o.trace);
-  const store = RunStore.create(o.db, {
-    pteplayVersion: PTEPLAY_VERSION,
-    kernelProfile: [...new Set(configs.map((c) => c.profile.name))].join(','),
-    tracePath: o.trace,
-    traceSha256: await sha256(o.trace),
-    options: { lanes: configs.map((c) => c.name), interval: o.interval ?? 0, intervalUs: o.intervalUs ?? 0, kernel: o.kernel, kernelOpts: o.kernelOpts, events: o.events !== false },
-  });
+  let store: RunStore;
+  let resumedAfter = -1;
+  if (o.resume) {
+    const r = RunStore.resume(o.db);
+    store = r.store;
+    resumedAfter = r.committedPos;
+  } else {
+    store = RunStore.create(o.db, {
+      pteplayVersion: PTEPLAY_VERSION,
+      kernelProfile: [...new Set(configs.map((c) => c.profile.name))].join(','),
+      tracePath: o.trace,
+      traceSha256: await sha256(o.trace),
+      options: run,
+    });
+    configs.forEach((config, id) => store.addLane({ id, name: config.name, tracker: config.tracker, config }));
+  }
   // Every lane's outputs leave it as observables; the store (and anything else) subscribes.
   const changes$ = new Subject<PteChangeBatch>();
   const ops$ = new Subject<OpResult>();
@@ -65,18 +107,19 @@ export async function replay(o: ReplayOptions): Promise<ReplaySummary> {
     store.writeCollect(c);
     o.onCollect?.(lane, c);
   });
-  const lanes = configs.map((config, id) => {
-    store.addLane({ id, name: config.name, tracker: config.tracker, config: { ...config, profile: config.profile } });
-    return new Lane(id, config, trace.header.sysfs, {
-      onChanges: o.events === false ? undefined : (b) => changes$.next(b),
-      onOp: (r) => ops$.next(r),
-      onCollect: (c) => collects$.next({ lane: config.name, c }),
-    });
-  });
+  const lanes = configs.map((config, id) => new Lane(id, config, trace.header.sysfs, {
+    onChanges: run.events === false ? undefined : (b) => changes$.next(b),
+    onOp: (r) => ops$.next(r),
+    onCollect: (c) => collects$.next({ lane: config.name, c }),
+    onVmaChanges: (rows) => store.writeVmaChanges(rows),
+    onUffdMsg: (m) => store.writeUffdMsg(m),
+    onKeyframe: run.events === false ? undefined : (k) => store.writeKeyframe(k),
+    keyframeEvery: run.keyframeEvery ?? 0,
+  }));
   try {
     const last = await lastValueFrom(
       from(trace.chunks).pipe(
-        injectProtocol({ every: o.interval ?? 0, everyNs: (o.intervalUs ?? 0) * 1000 }),
+        injectProtocol({ every: run.interval ?? 0, everyNs: (run.intervalUs ?? 0) * 1000 }),
         replayLanes(lanes),
         tap((p) => {
           store.writeOps(pendingOps.splice(0));
@@ -92,7 +135,7 @@ export async function replay(o: ReplayOptions): Promise<ReplaySummary> {
     }
     store.writeOps(pendingOps.splice(0));
     store.finish('complete');
-    return { records: last.records, accesses: last.accesses, collects, lanes: configs, db: o.db };
+    return { records: last.records, accesses: last.accesses, collects, lanes: configs, db: o.db, resumedAfter };
   } catch (e) {
     store.finish('failed');
     throw e;

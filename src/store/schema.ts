@@ -13,7 +13,7 @@ import { counterGroup, counterUnit } from './counter-groups.js';
 
 export const SCHEMA_VERSION = 1;
 /** Applied when the file is created, in order. */
-export const CREATE_FILES = ['001-run.sql', '002-views.sql'] as const;
+export const CREATE_FILES = ['001-run.sql', '002-views.sql', '004-history.sql'] as const;
 /** Applied by RunStore.finish(), after the load. */
 export const INDEX_FILE = '003-indexes.sql';
 

@@ -15,7 +15,7 @@
 import { closeSync, openSync, readSync, rmSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { EXIT, PteplayError } from '../errors.js';
-import type { CollectResult, Counters, OpResult, PteChangeBatch } from '../lanes/results.js';
+import type { CollectResult, Counters, Keyframe, OpResult, PteChangeBatch, UffdMsgRow, VmaChangeRow } from '../lanes/results.js';
 import { COUNTER_NAMES } from '../lanes/results.js';
 import { WHY_LABELS } from '../mm/cause.js';
 import { BatchInsert } from './batch-insert.js';
@@ -46,8 +46,17 @@ export class RunStore {
   private readonly pages: BatchInsert;
   private readonly costs: BatchInsert;
   private readonly counterTotals: BatchInsert;
+  private readonly vmaChanges: BatchInsert;
+  private readonly uffdMsgs: BatchInsert;
+  private readonly keyframes: BatchInsert;
+  private readonly keyframeLeaves: BatchInsert;
   private readonly setMeta: Database.Statement;
   private closed = false;
+  /**
+   * Resuming: rows at trace positions up to this one are already stored by the interrupted run and
+   * are skipped (the replay re-executes the trace from the start, deterministically).
+   */
+  private skipUpTo = -1;
 
   private constructor(private readonly db: Database.Database, readonly path: string) {
     this.pte = new BatchInsert(db, 'INSERT INTO pte_change',
@@ -62,7 +71,52 @@ export class RunStore {
       ['lane_id', 'collect_idx', 'vpn', 'count', 'reported', 'gt_w', 'gt_c', 'why']);
     this.costs = new BatchInsert(db, 'INSERT INTO collect_cost', ['lane_id', 'collect_idx', 'counter', 'value']);
     this.counterTotals = new BatchInsert(db, 'INSERT OR REPLACE INTO counter_total', ['lane_id', 'counter', 'value']);
+    this.vmaChanges = new BatchInsert(db, 'INSERT INTO vma_change',
+      ['lane_id', 'pos', 'pid', 'change', 'start_vpn', 'end_vpn', 'flags', 'backing', 'uffd_ctx']);
+    this.uffdMsgs = new BatchInsert(db, 'INSERT INTO uffd_msg',
+      ['lane_id', 'pos', 'pid', 'ctx', 'event', 'flags', 'vpn', 'vpn2', 'tid', 'time_ns']);
+    this.keyframes = new BatchInsert(db, 'INSERT INTO keyframe', ['lane_id', 'seq', 'pos', 'leaves']);
+    this.keyframeLeaves = new BatchInsert(db, 'INSERT INTO keyframe_leaf', ['lane_id', 'seq', 'pid', 'slot', 'pmd', 'ptes']);
     this.setMeta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
+  }
+
+  /**
+   * Reopen an interrupted run (status "running" or "failed") to finish it: rows after the last
+   * committed trace position are deleted, and until the replay passes that position again its rows
+   * are skipped, so the finished tables equal those of an uninterrupted run. Returns the position.
+   */
+  static resume(path: string): { store: RunStore; committedPos: number; lanes: { id: number; name: string }[] } {
+    let db: Database.Database;
+    try {
+      db = new Database(path, { fileMustExist: true });
+    } catch (err) {
+      throw new PteplayError(`cannot open run database ${path}: ${(err as Error).message}`, EXIT.NO_INPUT);
+    }
+    const meta = (key: string) => (db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get(key) as string | undefined) ?? '';
+    const status = meta(META_KEYS.status);
+    if (status === 'complete') {
+      db.close();
+      throw new PteplayError(`${path}: the run is complete; nothing to resume`, EXIT.USAGE);
+    }
+    const committedPos = Number(meta(META_KEYS.committedPos) || -1);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.transaction(() => {
+      // Children first: keyframe_leaf and the collect_* tables reference their parent rows.
+      db.prepare('DELETE FROM keyframe_leaf WHERE (lane_id, seq) IN (SELECT lane_id, seq FROM keyframe WHERE pos > ?)').run(committedPos);
+      for (const t of ['collect_why', 'collect_page', 'collect_cost']) {
+        db.prepare(`DELETE FROM ${t} WHERE (lane_id, collect_idx) IN (SELECT lane_id, collect_idx FROM collect WHERE pos > ?)`).run(committedPos);
+      }
+      for (const t of ['keyframe', 'collect', 'pte_change', 'op_result', 'vma_change', 'uffd_msg']) {
+        db.prepare(`DELETE FROM ${t} WHERE pos > ?`).run(committedPos);
+      }
+      db.exec('DELETE FROM counter_total');
+    })();
+    const store = new RunStore(db, path);
+    store.skipUpTo = committedPos;
+    const lanes = db.prepare('SELECT lane_id AS id, name FROM lane ORDER BY lane_id').all() as { id: number; name: string }[];
+    for (const l of lanes) store.lanes.add(l.id);
+    return { store, committedPos, lanes };
   }
 
   /**
@@ -97,6 +151,7 @@ export class RunStore {
       m.run(META_KEYS.startedAt, new Date().toISOString());
       m.run(META_KEYS.finishedAt, '');
       m.run(META_KEYS.status, 'running');
+      m.run(META_KEYS.committedPos, '-1');
     })();
     return store;
   }
@@ -117,6 +172,7 @@ export class RunStore {
     this.checkLane(b.lane);
     const v = this.pte.values; // hot path: push the 10 values of a row without an intermediate array
     for (let i = 0; i < b.n; i++) {
+      if (b.pos[i]! <= this.skipUpTo) continue;
       v.push(b.lane, b.seq[i], b.pos[i], b.pid[i], b.vpn[i], b.count[i], b.level[i], b.old[i], b.new[i], b.cause[i]);
     }
     this.maybeFlush();
@@ -126,6 +182,7 @@ export class RunStore {
   writeOps(rows: readonly OpResult[]): void {
     for (const r of rows) {
       this.checkLane(r.lane);
+      if (r.pos <= this.skipUpTo) continue;
       this.ops.push(r.lane, r.pos, r.pid, r.origin, r.call, r.args, r.ret, r.errno);
     }
     this.maybeFlush();
@@ -134,6 +191,7 @@ export class RunStore {
   /** Buffer one lane's collect: the summary row, false pages by cause, page runs and interval counters. */
   writeCollect(c: CollectResult): void {
     this.checkLane(c.lane);
+    if (c.pos <= this.skipUpTo) return;
     this.collects.push(c.lane, c.index, c.pos, orNull(c.time), c.pid, c.startVpn, c.endVpn, c.label, c.method,
       c.intervalAccesses, orNull(c.intervalNs), c.reported, c.trueW, c.trueC, c.tp, c.fp, c.fn, c.fpC, c.fnC,
       JSON.stringify(c.errors));
@@ -150,6 +208,36 @@ export class RunStore {
     this.maybeFlush();
   }
 
+  /** Buffer VMA changes. */
+  writeVmaChanges(rows: readonly VmaChangeRow[]): void {
+    for (const r of rows) {
+      this.checkLane(r.lane);
+      if (r.pos <= this.skipUpTo) continue;
+      this.vmaChanges.push(r.lane, r.pos, r.pid, r.change, r.startVpn, r.endVpn, r.flags, r.backing, r.uffdCtx);
+    }
+    this.maybeFlush();
+  }
+
+  /** Buffer one uffd message. */
+  writeUffdMsg(m: UffdMsgRow): void {
+    this.checkLane(m.lane);
+    if (m.pos <= this.skipUpTo) return;
+    this.uffdMsgs.push(m.lane, m.pos, m.pid, m.ctx, m.event, m.flags, m.vpn, m.vpn2, m.tid, orNull(m.time));
+    this.maybeFlush();
+  }
+
+  /** Buffer a keyframe of a lane's page tables. */
+  writeKeyframe(k: Keyframe): void {
+    this.checkLane(k.lane);
+    if (k.pos <= this.skipUpTo) return;
+    this.keyframes.push(k.lane, k.seq, k.pos, k.leaves.length);
+    for (const l of k.leaves) {
+      const ptes = l.ptes === null ? null : Buffer.from(l.ptes.buffer, l.ptes.byteOffset, l.ptes.byteLength);
+      this.keyframeLeaves.push(k.lane, k.seq, l.pid, l.slot, l.pmd, ptes);
+    }
+    this.maybeFlush();
+  }
+
   /** Record a lane's run-total counters (replaces earlier totals of the lane). */
   writeCounters(lane: number, counters: Counters): void {
     this.checkLane(lane);
@@ -159,7 +247,8 @@ export class RunStore {
   /** Write everything buffered and record that the trace up to `pos` is fully stored. */
   commit(pos: number): void {
     this.checkOpen();
-    this.flush(pos);
+    // While a resumed replay re-executes the stored part, the committed position must not go back.
+    this.flush(pos > this.skipUpTo ? pos : undefined);
   }
 
   /**
@@ -192,12 +281,13 @@ export class RunStore {
 
   private maybeFlush(): void {
     const pending = this.pte.pending + this.ops.pending + this.collects.pending + this.whys.pending
-      + this.pages.pending + this.costs.pending;
+      + this.pages.pending + this.costs.pending + this.vmaChanges.pending + this.uffdMsgs.pending + this.keyframeLeaves.pending;
     if (pending >= FLUSH_ROWS) this.flush();
   }
 
   private flush(pos?: number, extra?: () => void): void {
-    const all = [this.pte, this.ops, this.collects, this.whys, this.pages, this.costs, this.counterTotals];
+    const all = [this.pte, this.ops, this.collects, this.whys, this.pages, this.costs, this.counterTotals, this.vmaChanges,
+      this.uffdMsgs, this.keyframes, this.keyframeLeaves];
     try {
       this.db.transaction(() => {
         for (const [lane, c] of this.totals) COUNTER_NAMES.forEach((n, i) => this.counterTotals.push(lane, n, c[i]!));

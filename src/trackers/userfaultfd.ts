@@ -158,7 +158,13 @@ function clearVma(mm: Mm, v: Vma, start: number, end: number, resetPtes: boolean
   mergeAfterFlagChange(mm, v, flags);
 }
 
-/** UFFDIO_UNREGISTER over [start, start+len): VMAs of this context only. */
+/**
+ * UFFDIO_UNREGISTER over [start, start+len) → userfaultfd_unregister: EINVAL when no VMA intersects
+ * the range or when one of them fails vma_can_userfault(vma, vma->vm_flags, ctx's wp_async) — e.g.
+ * an unregistered regular-file VMA. Then every registered VMA in range — whichever context it
+ * belongs to — is split at the range edges and cleared (userfaultfd_clear_vma); VMAs without a
+ * context are skipped, not split.
+ */
 export function uffdioUnregister(mm: Mm, fd: number, start: number, len: number): number {
   const args = `fd=${fd}, ${hex(start)}+${len}`;
   const ctx = ctxOf(mm, fd);
@@ -166,7 +172,17 @@ export function uffdioUnregister(mm: Mm, fd: number, start: number, len: number)
   if (!ctx.apiDone || !validRange(start, len)) return mm.sys.result(mm.pid, 'UFFDIO_UNREGISTER', args, -1, 'EINVAL');
   const s = start / PAGE_SIZE;
   const e = s + len / PAGE_SIZE;
-  for (const v of mm.vmas.isolate(s, e)) if (v.uffd === ctx) clearVma(mm, v, v.start, v.end, true);
+  const vmas = mm.vmas.intersecting(s, e);
+  if (vmas.length === 0 || vmas.some((v) => !vmaCanUserfault(v, v.flags & VM_UFFD_ALL, ctx.wpAsync))) {
+    return mm.sys.result(mm.pid, 'UFFDIO_UNREGISTER', args, -1, 'EINVAL');
+  }
+  for (const v of vmas) {
+    if (v.uffd === null) continue;
+    const lo = Math.max(s, v.start);
+    const hi = Math.min(e, v.end);
+    const piece = mm.vmas.isolate(lo, hi).find((x) => x.start === lo);
+    if (piece !== undefined) clearVma(mm, piece, piece.start, piece.end, true);
+  }
   return mm.sys.result(mm.pid, 'UFFDIO_UNREGISTER', args, 0, null);
 }
 

@@ -5,9 +5,10 @@
  * whole-process `reset` that arms tracking.
  */
 import { PAGE_SIZE } from '../../mm/uapi.js';
-import { REC_WRITE, type Prot, type TraceChunk } from '../types.js';
-import type { Emitter, OpInput } from './emit.js';
+import { REC_READ, REC_WRITE, type Prot, type TraceChunk } from '../types.js';
+import { Emitter, type OpInput } from './emit.js';
 import { GEN_PID, type ResolvedGenOptions } from './options.js';
+import { Rng } from './rng.js';
 
 export const PROT_RW: Prot = { read: true, write: true, exec: false };
 export const PROT_R: Prot = { read: true, write: false, exec: false };
@@ -64,4 +65,30 @@ export class TidCycler {
     this.left--;
     return this.pid * 1000 + this.k;
   }
+}
+
+/**
+ * Picks the byte address of each workload access of a simple kind. `rng` is the trace's PRNG, already
+ * used once for this access's read/write choice; `slots` is the number of aligned access-size
+ * offsets in a page.
+ */
+export type PickAddr = (rng: Rng, slots: number) => number;
+
+/**
+ * A whole trace of a kind that differs only in its address choice (seq, uniform): the prelude, then
+ * `o.accesses` workload accesses by the cycled threads, each a write with probability writeRatio
+ * (one rng.float()) at the address `pick` gives, then the end of the trace.
+ */
+export function* simpleWorkload(o: ResolvedGenOptions, pick: PickAddr): Generator<TraceChunk> {
+  const rng = new Rng(o.seed);
+  const tids = new TidCycler(GEN_PID, o.threads);
+  const e = new Emitter(o.nsPerAccess, GEN_PID, o.interval);
+  yield* prelude(e, o, tids.main);
+  const slots = Math.floor(PAGE_SIZE / o.accessSize);
+  for (let i = 0; i < o.accesses; i++) {
+    const kind = rng.float() < o.writeRatio ? REC_WRITE : REC_READ;
+    const addr = pick(rng, slots);
+    if (e.work(kind, GEN_PID, tids.next(), addr, o.accessSize)) yield* e.drain();
+  }
+  yield* e.finish();
 }

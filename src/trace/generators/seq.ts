@@ -1,33 +1,22 @@
 /** `seq`: sequential sweeps over the pages, one access per page, wrapping; each sweep moves the in-page offset on. */
 import { PAGE_SIZE } from '../../mm/uapi.js';
-import { REC_READ, REC_WRITE, type TraceChunk } from '../types.js';
-import { Emitter } from './emit.js';
-import { GEN_PID, resolveGenOptions, type GenOptions, type ResolvedGenOptions } from './options.js';
-import { prelude, TidCycler } from './prelude.js';
-import { Rng } from './rng.js';
+import type { TraceChunk } from '../types.js';
+import { resolveGenOptions, type GenOptions } from './options.js';
+import { simpleWorkload } from './prelude.js';
 
 export function genSeq(opts: GenOptions): Iterable<TraceChunk> {
-  return run(resolveGenOptions(opts));
-}
-
-function* run(o: ResolvedGenOptions): Generator<TraceChunk> {
-  const rng = new Rng(o.seed);
-  const tids = new TidCycler(GEN_PID, o.threads);
-  const e = new Emitter(o.nsPerAccess, GEN_PID, o.interval);
-  yield* prelude(e, o, tids.main);
-  const slots = Math.floor(PAGE_SIZE / o.accessSize);
-  const { base, accessSize, writeRatio, pages } = o;
+  const o = resolveGenOptions(opts);
+  const { base, accessSize, pages } = o;
   let page = 0;
   let sweep = 0;
   let off = 0;
-  for (let i = 0; i < o.accesses; i++) {
-    const kind = rng.float() < writeRatio ? REC_WRITE : REC_READ;
-    if (e.work(kind, GEN_PID, tids.next(), base + page * PAGE_SIZE + off, accessSize)) yield* e.drain();
+  return simpleWorkload(o, (_rng, slots) => {
+    const addr = base + page * PAGE_SIZE + off;
     if (++page === pages) {
       page = 0;
       sweep++;
       off = (sweep % slots) * accessSize;
     }
-  }
-  yield* e.finish();
+    return addr;
+  });
 }

@@ -1,0 +1,62 @@
+/**
+ * What a lane records besides PTE changes: VMA changes around each op, and keyframes of its page
+ * tables for time travel.
+ */
+import type { System } from '../mm/system.js';
+import { PMD_TABLE } from '../mm/pte.js';
+import { VM_FLAG_NAMES, type Vma } from '../mm/vma.js';
+import type { Keyframe, KeyframeLeaf, VmaChangeRow } from './results.js';
+
+interface VmaDesc {
+  pid: number;
+  start: number;
+  end: number;
+  flags: string;
+  backing: string;
+  uffdCtx: number | null;
+}
+
+function describe(pid: number, v: Vma): VmaDesc {
+  return {
+    pid, start: v.start, end: v.end,
+    flags: VM_FLAG_NAMES.filter(([bit]) => v.flags & bit).map(([, n]) => n).join(' '),
+    backing: v.obj ? `${v.obj.kind}:${v.obj.name}` : v.isBrk ? '[heap]' : 'anon',
+    uffdCtx: v.uffd?.id ?? null,
+  };
+}
+
+const keyOf = (d: VmaDesc) => `${d.pid}/${d.start}/${d.end}/${d.flags}/${d.backing}/${d.uffdCtx}`;
+
+/** Every VMA of every process, keyed by all its visible attributes. */
+export function vmaSnapshot(sys: System): Map<string, VmaDesc> {
+  const m = new Map<string, VmaDesc>();
+  for (const mm of sys.mms.values()) {
+    for (const v of mm.vmas.list) {
+      const d = describe(mm.pid, v);
+      m.set(keyOf(d), d);
+    }
+  }
+  return m;
+}
+
+/** The VMAs removed and added between two snapshots, as rows (removals first, by address). */
+export function vmaDiff(lane: number, pos: number, before: Map<string, VmaDesc>, after: Map<string, VmaDesc>): VmaChangeRow[] {
+  const rows: VmaChangeRow[] = [];
+  const emit = (change: 'add' | 'remove', d: VmaDesc) =>
+    rows.push({ lane, pos, pid: d.pid, change, startVpn: d.start, endVpn: d.end, flags: d.flags, backing: d.backing, uffdCtx: d.uffdCtx });
+  const byAddr = (a: VmaDesc, b: VmaDesc) => a.pid - b.pid || a.start - b.start;
+  [...before].filter(([k]) => !after.has(k)).map(([, d]) => d).sort(byAddr).forEach((d) => emit('remove', d));
+  [...after].filter(([k]) => !before.has(k)).map(([, d]) => d).sort(byAddr).forEach((d) => emit('add', d));
+  return rows;
+}
+
+/** The lane's page tables now: every slot with a PMD entry or a PTE table, processes by pid. */
+export function captureKeyframe(sys: System, lane: number, seq: number, pos: number): Keyframe {
+  const leaves: KeyframeLeaf[] = [];
+  for (const pid of [...sys.mms.keys()].sort((a, b) => a - b)) {
+    const mm = sys.mms.get(pid)!;
+    const slots = [...mm.leaves.values()].filter((l) => l.pmd !== 0).sort((a, b) => a.index - b.index);
+    for (const l of slots) leaves.push({ pid, slot: l.index, pmd: l.pmd, ptes: l.pmd === PMD_TABLE ? Uint16Array.from(l.pte) : null });
+  }
+  return { lane, seq, pos, leaves };
+}

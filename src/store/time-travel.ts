@@ -1,0 +1,89 @@
+/**
+ * Time travel: rebuild a lane's exact page-table state at any change row from the nearest keyframe
+ * at or before it plus the stored changes after the keyframe (schema/004-history.sql).
+ */
+import type Database from 'better-sqlite3';
+import { PMD_TABLE } from '../mm/pte.js';
+import { PTRS_PER_PTE } from '../mm/uapi.js';
+
+export interface SlotState {
+  /** PMD state word: 0 hole, PMD_TABLE, or a huge entry. */
+  pmd: number;
+  /** The PTE words; meaningful when pmd === PMD_TABLE. */
+  pte: Uint16Array;
+}
+
+/** pid → slot (vpn / 512) → state. */
+export type PageTables = Map<number, Map<number, SlotState>>;
+
+function slotOf(tables: PageTables, pid: number, slot: number): SlotState {
+  let m = tables.get(pid);
+  if (!m) tables.set(pid, (m = new Map()));
+  let s = m.get(slot);
+  if (!s) m.set(slot, (s = { pmd: 0, pte: new Uint16Array(PTRS_PER_PTE) }));
+  return s;
+}
+
+interface ChangeRow {
+  pid: number;
+  vpn: number;
+  count: number;
+  level: number;
+  new: number;
+}
+
+function apply(tables: PageTables, r: ChangeRow): void {
+  if (r.level === 1) {
+    const first = Math.floor(r.vpn / PTRS_PER_PTE);
+    for (let k = 0; k < r.count; k++) slotOf(tables, r.pid, first + k).pmd = r.new;
+    return;
+  }
+  for (let k = 0; k < r.count; k++) {
+    const vpn = r.vpn + k;
+    const slot = Math.floor(vpn / PTRS_PER_PTE);
+    slotOf(tables, r.pid, slot).pte[vpn - slot * PTRS_PER_PTE] = r.new;
+  }
+}
+
+/**
+ * The page tables of lane `laneId` after change row `seq` has been applied (seq -1: before any
+ * change). Reads the newest keyframe taken before row seq+1, then applies the rows in between.
+ */
+export function rebuildState(db: Database.Database, laneId: number, seq: number): PageTables {
+  const tables: PageTables = new Map();
+  const kf = db.prepare('SELECT seq FROM keyframe WHERE lane_id = ? AND seq <= ? ORDER BY seq DESC LIMIT 1').pluck().get(laneId, seq + 1) as number | undefined;
+  let from = 0;
+  if (kf !== undefined) {
+    from = kf;
+    const leaves = db.prepare('SELECT pid, slot, pmd, ptes FROM keyframe_leaf WHERE lane_id = ? AND seq = ?').all(laneId, kf) as
+      { pid: number; slot: number; pmd: number; ptes: Buffer | null }[];
+    for (const l of leaves) {
+      const s = slotOf(tables, l.pid, l.slot);
+      s.pmd = l.pmd;
+      if (l.ptes) {
+        // Copy out of the Buffer (it may not be 2-byte aligned).
+        const bytes = new Uint8Array(l.ptes.byteLength);
+        bytes.set(l.ptes);
+        s.pte.set(new Uint16Array(bytes.buffer));
+      }
+    }
+  }
+  const rows = db.prepare('SELECT pid, vpn, count, level, new FROM pte_change WHERE lane_id = ? AND seq >= ? AND seq <= ? ORDER BY seq');
+  for (const r of rows.iterate(laneId, from, seq) as Iterable<ChangeRow>) apply(tables, r);
+  return tables;
+}
+
+/** The entry of page `vpn` of `pid`: the PTE, the huge PMD entry, or 0. */
+export function entryAt(tables: PageTables, pid: number, vpn: number): { level: 0 | 1; state: number } {
+  const slot = Math.floor(vpn / PTRS_PER_PTE);
+  const s = tables.get(pid)?.get(slot);
+  if (!s || s.pmd === 0) return { level: 1, state: 0 };
+  if (s.pmd === PMD_TABLE) return { level: 0, state: s.pte[vpn - slot * PTRS_PER_PTE]! };
+  return { level: 1, state: s.pmd };
+}
+
+/** The change row `seq` that ends at trace position `pos`: the last row with pos <= `pos` (-1 if none). */
+export function seqAtPos(db: Database.Database, laneId: number, pos: number): number {
+  const r = db.prepare('SELECT max(seq) FROM pte_change WHERE lane_id = ? AND pos <= ?').pluck().get(laneId, pos) as number | null;
+  return r ?? -1;
+}

@@ -1,0 +1,153 @@
+/**
+ * Differential test: the same operations on the real kernel (tools/kreplay) and in the simulator,
+ * every observable compared (test/helpers/kreplay.ts). Skipped where kreplay cannot run (not
+ * x86-64 Linux, no gcc, userfaultfd not permitted, no WP_ASYNC / PAGEMAP_SCAN).
+ *
+ * Hand-written sequences cover the §3 divergences that involve uffd-wp and PAGEMAP_SCAN; then a
+ * seeded fuzz run (KREPLAY_FUZZ=N sequences, default 30; KREPLAY_SEED, KREPLAY_OPS) mixes mapping
+ * changes, accesses, registrations, write-protects and scans. Offsets are relative to kreplay's
+ * base, in pages ('p' suffix).
+ */
+import { describe, expect, it } from 'vitest';
+import { diffMany, kreplayUsable, machineSysfs } from './helpers/kreplay.js';
+import { fuzzSequence } from './helpers/kreplay-fuzz.js';
+
+const usable = kreplayUsable();
+const thpOn = usable.ok && machineSysfs().thp !== 'never';
+
+/** Observations over [off, off+n) pages: pagemap, a full and a fast PAGEMAP_SCAN, the VMAs. */
+const look = (off: number, n: number): string[] => [
+  `pagemap ${off}p ${n}`,
+  `pagemap_scan ${off}p ${off + n}p 0 0 0 0 0x17f 1024 0`,
+  `pagemap_scan ${off}p ${off + n}p 0 0 2 0 2 1024 0`,
+  'maps',
+];
+const anon = (off: number, n: number, prot = 'rw', extra = '') => `mmap ${off}p ${n}p ${prot} private|anonymous|fixed${extra}`;
+const ASYNC = 0x8000;
+const WPU = 0x2000;
+const REMAP = 0x4;
+const uffd = (fd: number, features: number) => [`userfaultfd ${fd} cloexec|nonblock`, `uffdio_api ${fd} 0xaa ${features}`];
+const arm = (fd: number, off: number, n: number) => [`uffdio_register ${fd} ${off}p ${n}p 2`, `uffdio_writeprotect ${fd} ${off}p ${n}p 1`];
+const P = 1024; // a PMD-aligned offset for the small cases
+
+const CASES: Record<string, string[]> = {
+  'D1 control, async and sync': [
+    anon(P, 4), 'write 1024p', 'write 1025p', ...uffd(3, ASYNC), ...arm(3, P, 4), ...look(P, 4),
+    'write 1024p', 'write 1024p', ...look(P, 4),
+    anon(P + 512, 4), 'write 1536p', 'write 1537p', ...uffd(4, 0), ...arm(4, P + 512, 4), 'write 1536p', 'messages',
+    'write 1536p', 'messages', ...look(P + 512, 4),
+  ],
+  'D5 mprotect round trip keeps uffd-wp': [
+    anon(P, 4), 'write 1024p', 'write 1025p', ...uffd(3, ASYNC), ...arm(3, P, 4), 'write 1025p',
+    `mprotect ${P}p 4p r`, ...look(P, 4), `mprotect ${P}p 4p rw`, ...look(P, 4),
+    'write 1024p', 'write 1025p', 'write 1026p', ...look(P, 4),
+    `mprotect ${P}p 4p -`, `mprotect ${P}p 4p rw`, ...look(P, 4), 'write 1024p', ...look(P, 4),
+  ],
+  'D7/D8 MADV_DONTNEED on anon drops UW (async and sync)': [
+    anon(P, 4), 'write 1024p', 'write 1025p', ...uffd(3, ASYNC), ...arm(3, P, 4),
+    `madvise ${P}p 1p dontneed`, ...look(P, 4), 'write 1024p', ...look(P, 4),
+    anon(P + 512, 4), 'write 1536p', ...uffd(4, WPU), ...arm(4, P + 512, 4),
+    `madvise ${P + 512}p 1p dontneed`, 'write 1536p', 'messages', ...look(P + 512, 4),
+  ],
+  'D10/D11 never-touched anon: sync, sync+WP_UNPOPULATED, async': [
+    anon(P, 4), ...uffd(3, 0), ...arm(3, P, 4), ...look(P, 4),
+    'write 1024p', 'messages', 'read 1025p', 'messages', 'write 1025p', 'messages', ...look(P, 4),
+    anon(P + 512, 4), ...uffd(4, WPU), ...arm(4, P + 512, 4), ...look(P + 512, 4),
+    'write 1536p', 'messages', 'read 1537p', ...look(P + 512, 4), 'write 1537p', 'messages', ...look(P + 512, 4),
+    anon(P + 1024, 4), ...uffd(5, ASYNC), ...arm(5, P + 1024, 4), 'write 2048p', 'read 2049p', ...look(P + 1024, 4),
+    'write 2049p', ...look(P + 1024, 4),
+  ],
+  'D14 mremap to a non-PMD-aligned address, with and without EVENT_REMAP': [
+    anon(P, 4), 'write 1024p', 'write 1025p', 'write 1026p', 'write 1027p', ...uffd(3, ASYNC), ...arm(3, P, 4), 'write 1025p',
+    `mremap ${P}p 4p 4p maymove|fixed ${P + 700}p`, ...look(P + 700, 4),
+    `pagemap_scan ${P + 700}p ${P + 704}p 2 0 2 0 2 1024 0`, `pagemap_scan ${P + 700}p ${P + 704}p 1 0 2 0 2 1024 0`,
+    `uffdio_writeprotect 3 ${P + 700}p 4p 1`, 'write 1726p', ...look(P + 700, 4),
+    anon(P + 2048, 4), 'write 3072p', 'write 3073p', 'write 3074p', 'write 3075p', ...uffd(4, ASYNC | REMAP), ...arm(4, P + 2048, 4),
+    'write 3073p', `mremap ${P + 2048}p 4p 4p maymove|fixed ${P + 2700}p`, 'messages', ...look(P + 2700, 4),
+    `pagemap_scan ${P + 2700}p ${P + 2704}p 2 0 2 0 2 1024 0`, `uffdio_writeprotect 4 ${P + 2700}p 4p 1`, 'write 3724p', ...look(P + 2700, 4),
+  ],
+  'D26 close(uffd) and UFFDIO_UNREGISTER mid-epoch': [
+    anon(P, 4), 'write 1024p', 'write 1025p', ...uffd(3, ASYNC), ...arm(3, P, 4), 'close 3', ...look(P, 4),
+    `pagemap_scan ${P}p ${P + 4}p 2 0 2 0 2 1024 0`, 'write 1025p', ...look(P, 4),
+    anon(P + 512, 4), 'write 1536p', 'write 1537p', ...uffd(4, ASYNC), ...arm(4, P + 512, 4),
+    `uffdio_unregister 4 ${P + 512}p 4p`, ...look(P + 512, 4), 'write 1537p', 'write 1538p', ...look(P + 512, 4),
+  ],
+  'D28 [async A][non-async B][async C]': [
+    anon(P, 6), 'write 1024p', 'write 1025p', 'write 1026p', 'write 1027p', 'write 1028p', 'write 1029p',
+    ...uffd(3, ASYNC), ...arm(3, P, 2), ...arm(3, P + 4, 2), 'write 1024p', 'write 1025p', 'write 1028p', 'write 1029p',
+    `pagemap_scan ${P}p ${P + 6}p 3 0 2 0 2 1024 0`, ...look(P, 6),
+    `pagemap_scan ${P}p ${P + 6}p 2 0 2 0 2 1024 0`, `pagemap_scan ${P}p ${P + 6}p 1 0 2 0 2 1024 0`, ...look(P, 6),
+    `pagemap_scan ${P}p ${P + 6}p 0 0 2 0 2 1024 0`, ...uffd(4, 0), `uffdio_register 4 ${P + 2}p 2p 2`,
+    `pagemap_scan ${P}p ${P + 6}p 3 0 2 0 2 1024 0`, ...look(P, 6),
+  ],
+  'HOLES and SCANARGS: none PTEs, table holes, pure re-protect, vec_len and max_pages': [
+    anon(P, 1024), ...uffd(3, ASYNC), `uffdio_register 3 ${P}p 1024p 2`, `uffdio_writeprotect 3 ${P}p 4p 1`,
+    `pagemap ${P}p 1024`, `pagemap_scan ${P}p ${P + 1024}p 0 0 2 0 2 1024 0`, `pagemap_scan ${P}p ${P + 1024}p 0 0 0 0 0x17f 1024 0`,
+    `pagemap_scan ${P}p ${P + 1024}p 1 0 0 0 0 0 0`, `pagemap ${P}p 1024`,
+    'write 1025p', 'write 1026p', 'write 1027p', 'write 1029p', 'write 1030p',
+    `pagemap_scan ${P}p ${P + 8}p 0 0 2 0 2 1024 2`, `pagemap_scan ${P}p ${P + 8}p 0 0 2 0 2 1 0`,
+    `pagemap_scan ${P}p ${P + 8}p 0 0 0 0 0x17f 2 0`, `pagemap_scan ${P}p ${P + 8}p 0 2 2 0 2 1024 0`,
+    `pagemap_scan ${P}p ${P + 8}p 1 0 2 0 2 1024 1`, `pagemap ${P}p 8`, `pagemap_scan ${P}p ${P + 8}p 1 0 0 2 2 1 0`, `pagemap ${P}p 8`,
+    `pagemap_scan ${P}p 0x${((P + 5) * 4096 + 1).toString(16)} 0 0 2 0 2 1024 0`, `pagemap_scan 0x${(P * 4096 + 1).toString(16)} ${P + 8}p 0 0 2 0 2 1024 0`,
+    `pagemap_scan ${P + 8}p ${P}p 0 0 2 0 2 1024 0`, `pagemap_scan ${P}p ${P + 8}p 0 0 2 0 2 1024 0 95`,
+    `pagemap_scan ${P}p ${P + 8}p 4 0 2 0 2 1024 0`, `pagemap_scan ${P}p ${P + 8}p 0 0 0x200 0 2 1024 0`,
+    `pagemap_scan ${P}p ${P + 8}p 0 0 2 0 2 1 0 96 1`,
+    `madvise ${P + 512}p 512p dontneed`, `pagemap_scan ${P}p ${P + 1024}p 0 0 2 0 2 1024 0`,
+  ],
+  'D9/D20 shmem: DONTNEED and PAGEOUT leave markers on protected pages': [
+    `mmap ${P}p 4p rw shared|fixed memfd:m`, 'write 1024p', 'write 1025p', ...uffd(3, ASYNC), ...arm(3, P, 4), 'write 1024p',
+    ...look(P, 4), `madvise ${P}p 2p dontneed`, ...look(P, 4), 'read 1025p', ...look(P, 4), 'write 1025p', ...look(P, 4),
+    `mmap ${P + 512}p 4p rw shared|fixed memfd:n`, 'write 1536p', 'write 1537p', ...uffd(4, ASYNC), ...arm(4, P + 512, 4), 'write 1536p',
+    `madvise ${P + 512}p 2p pageout`, ...look(P + 512, 4), 'read 1537p', ...look(P + 512, 4),
+    `mmap ${P + 1024}p 4p rw shared|anonymous|fixed`, 'write 2048p', 'write 2049p', ...uffd(5, 0), ...arm(5, P + 1024, 4),
+    'write 2048p', 'messages', `madvise ${P + 1024}p 2p dontneed`, 'read 2049p', 'messages', 'write 2049p', 'messages',
+    'write 2048p', 'messages', ...look(P + 1024, 4),
+  ],
+};
+
+const THP_CASES: Record<string, string[]> = {
+  'D16 THP: arm a PMD THP, store a subpage (async and sync), huge zero page': [
+    anon(2048, 512), `madvise 2048p 512p hugepage`, `madvise 2048p 512p populate_write`, ...uffd(3, ASYNC), ...arm(3, 2048, 512),
+    ...look(2048, 512), 'write 2055p', ...look(2048, 512), 'write 2056p', `pagemap_scan 2048p 2560p 1 0 2 0 2 1024 0`, ...look(2048, 512),
+    anon(4096, 512), `madvise 4096p 512p hugepage`, `madvise 4096p 512p populate_write`, ...uffd(4, 0), ...arm(4, 4096, 512),
+    'write 4103p', 'messages', ...look(4096, 512),
+    anon(6144, 512), `madvise 6144p 512p hugepage`, ...uffd(5, ASYNC), ...arm(5, 6144, 512), 'write 6151p', ...look(6144, 512),
+    anon(8192, 512), `madvise 8192p 512p hugepage`, ...uffd(6, 0), ...arm(6, 8192, 512), 'write 8199p', 'messages', ...look(8192, 512),
+    anon(10240, 512), `madvise 10240p 512p hugepage`, 'read 10240p', ...look(10240, 512), ...uffd(7, ASYNC), ...arm(7, 10240, 512),
+    ...look(10240, 512), 'write 10247p', ...look(10240, 512),
+  ],
+};
+
+/* ------------------------------------------------------------------ fuzz */
+
+describe.skipIf(!usable.ok)(`kreplay differential (${usable.ok ? 'real kernel' : `skipped: ${usable.why}`})`, () => {
+  it('hand-written §3 sequences match the real kernel', () => {
+    const names = Object.keys(CASES);
+    const res = diffMany(names.map((n) => CASES[n]!));
+    const bad = names.map((n, i) => [n, res[i]!] as const).filter(([, r]) => r.mismatches.length > 0);
+    expect(bad.map(([n, r]) => `${n}:\n${r.report}`).join('\n\n')).toBe('');
+  });
+
+  it.skipIf(!thpOn)('THP sequences (D16) match the real kernel', () => {
+    const names = Object.keys(THP_CASES);
+    const res = diffMany(names.map((n) => THP_CASES[n]!));
+    const bad = names.map((n, i) => [n, res[i]!] as const).filter(([, r]) => r.mismatches.length > 0);
+    expect(bad.map(([n, r]) => `${n}:\n${r.report}`).join('\n\n')).toBe('');
+  });
+
+  it('seeded fuzz sequences match the real kernel', () => {
+    const n = Number(process.env.KREPLAY_FUZZ ?? 30);
+    const seed0 = Number(process.env.KREPLAY_SEED ?? 1);
+    const nOps = Number(process.env.KREPLAY_OPS ?? 40);
+    const seqs = Array.from({ length: n }, (_, i) => fuzzSequence(seed0 + i, nOps, thpOn && (seed0 + i) % 3 !== 0));
+    const bad: string[] = [];
+    for (let i = 0; i < seqs.length; i += 50) {
+      const batch = seqs.slice(i, i + 50);
+      diffMany(batch).forEach((r, j) => {
+        if (r.mismatches.length > 0) bad.push(`seed ${seed0 + i + j}:\n${r.report}`);
+      });
+    }
+    expect(bad.slice(0, 5).join('\n\n') + (bad.length > 5 ? `\n... ${bad.length} sequences differ` : '')).toBe('');
+  }, 600_000);
+});
+

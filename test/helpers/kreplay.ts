@@ -1,0 +1,460 @@
+/**
+ * Differential testing against the real kernel: the same command sequence runs in the real kernel
+ * (tools/kreplay/kreplay, see the command format at the top of kreplay.c) and in a simulated
+ * System, and every observable result is compared line by line.
+ *
+ * Both sides speak the kreplay command language; {@link recordsToCommands} converts pteplay trace
+ * records (TraceOps and accesses) into it, and {@link simRun} executes it in the simulator by
+ * turning each command back into a TraceOp (absolute addresses: KREPLAY_BASE + offset) and
+ * formatting the result exactly as kreplay prints it.
+ *
+ * What is compared, and what is ignored (environmental or compiled out on the probed kernel):
+ *   - every command's ret / errno (mmap and mremap: the returned page, relative to the base);
+ *   - pagemap bits 56, 57, 58, 61, 62, 63 — bit 55 is ignored: CONFIG_MEM_SOFT_DIRTY is off on
+ *     the test machine, so the kernel never sets it, while the simulator always models soft-dirty;
+ *   - PAGEMAP_SCAN ret, errno, walk_end, regions — PAGE_IS_SOFT_DIRTY (0x80) is masked out of the
+ *     reported categories for the same reason (generators must not put it in the masks);
+ *   - /proc/self/maps inside the reservation (VMA boundaries and permissions: merges and splits);
+ *   - the uffd messages (page faults with their page and flags, and events).
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { resolveProfile } from '../../src/kernel/profile.js';
+import { Why } from '../../src/mm/cause.js';
+import { ACCESS_OK, accessPage } from '../../src/mm/access.js';
+import { PteEventSink } from '../../src/mm/events.js';
+import { FAULT_BLOCKED, FAULT_EFAULT, FAULT_SIGBUS, FAULT_SIGSEGV } from '../../src/mm/fault.js';
+import { setKernelFaultResolver } from '../../src/mm/gup.js';
+import type { Mm } from '../../src/mm/mm.js';
+import { System, type Sysfs, type UffdListener } from '../../src/mm/system.js';
+import {
+  PAGE_SIZE, UFFD_EVENT_PAGEFAULT, UFFD_EVENT_REMAP, UFFD_EVENT_REMOVE, UFFD_EVENT_UNMAP, UFFD_PAGEFAULT_FLAG_WP,
+  UFFD_PAGEFAULT_FLAG_WRITE,
+} from '../../src/mm/uapi.js';
+import { VM_EXEC, VM_MAYSHARE, VM_READ, VM_WRITE } from '../../src/mm/vma.js';
+import { executeOp } from '../../src/lanes/ops.js';
+import type { OpResult } from '../../src/lanes/results.js';
+import { pagemapScan } from '../../src/trackers/pagemap-scan.js';
+import { PMB_EXCLUSIVE, PMB_FILE, PMB_GUARD, PMB_PRESENT, PMB_SOFT_DIRTY, PMB_SWAP, PMB_UFFD_WP, pagemapRuns } from '../../src/trackers/pagemap.js';
+import { uffdioWriteprotect } from '../../src/trackers/userfaultfd.js';
+import type { UffdCtx, UffdMsg } from '../../src/trackers/uffd-ctx.js';
+import type {
+  Backing, MadviseAdvice, MmapFlag, MremapFlag, Prot, TraceOp, TraceRecord, UffdFlag,
+} from '../../src/trace/types.js';
+
+/** The reservation kreplay maps in every child (kreplay.c KREPLAY_BASE / REGION). */
+export const KREPLAY_BASE = 0x200000000000;
+export const REGION_BYTES = 64 << 20;
+export const REGION_PAGES = REGION_BYTES / PAGE_SIZE;
+const BASE_VPN = KREPLAY_BASE / PAGE_SIZE;
+
+const here = dirname(fileURLToPath(import.meta.url));
+const ROOT = join(here, '..', '..');
+const SRC = join(ROOT, 'tools', 'kreplay', 'kreplay.c');
+const BIN = join(ROOT, 'tools', 'kreplay', 'kreplay');
+
+/* ------------------------------------------------------------------ kernel side */
+
+let built: string | null | undefined;
+
+/** Build tools/kreplay/kreplay if it is missing or older than its sources; null if that fails. */
+export function kreplayBinary(): string | null {
+  if (built !== undefined) return built;
+  try {
+    const newest = Math.max(statSync(SRC).mtimeMs, statSync(join(ROOT, 'tools', 'probes', 'common.h')).mtimeMs);
+    if (!existsSync(BIN) || statSync(BIN).mtimeMs < newest) {
+      const r = spawnSync('bash', [join(ROOT, 'tools', 'kreplay', 'build.sh')], { encoding: 'utf8' });
+      if (r.status !== 0) return (built = null);
+    }
+    built = BIN;
+  } catch {
+    built = null;
+  }
+  return built;
+}
+
+/** Can this machine run the differential test: kreplay builds, x86-64 Linux, userfaultfd works? */
+export function kreplayUsable(): { ok: boolean; why: string } {
+  if (process.platform !== 'linux' || process.arch !== 'x64') return { ok: false, why: 'not x86-64 Linux' };
+  const bin = kreplayBinary();
+  if (bin === null) return { ok: false, why: 'kreplay does not build' };
+  const out = runKernel([['userfaultfd 3 0', 'uffdio_api 3 0xaa 0x8000', 'pagemap_scan 0 1p 0 0 0 0 0 0 0']]);
+  const lines = out[0] ?? [];
+  if (lines[0] !== 'ok 3') return { ok: false, why: `userfaultfd not permitted (${lines[0] ?? 'no output'})` };
+  if (lines[1] !== 'ok 0') return { ok: false, why: `UFFD_FEATURE_WP_ASYNC not supported (${lines[1]})` };
+  if (!lines[2]?.startsWith('ok')) return { ok: false, why: `PAGEMAP_SCAN not supported (${lines[2]})` };
+  return { ok: true, why: '' };
+}
+
+/** Run traces (lists of commands) on the real kernel: one list of result lines per trace. */
+export function runKernel(traces: string[][], timeoutS = 20): string[][] {
+  const bin = kreplayBinary();
+  if (bin === null) throw new Error('kreplay is not available');
+  const input = traces.map((t) => t.join('\n') + '\n---\n').join('');
+  const r = spawnSync(bin, [], {
+    input, encoding: 'utf8', maxBuffer: 1 << 28, env: { ...process.env, KREPLAY_TIMEOUT: String(timeoutS) },
+  });
+  if (r.error) throw r.error;
+  const out: string[][] = [[]];
+  for (const line of r.stdout.split('\n')) {
+    if (line === '---') out.push([]);
+    else if (line !== '') out[out.length - 1]!.push(line);
+  }
+  out.pop();
+  return out;
+}
+
+/* ------------------------------------------------------------------ command <-> TraceOp */
+
+const pagesTxt = (bytes: number): string =>
+  bytes % PAGE_SIZE === 0 ? `${bytes / PAGE_SIZE}p` : (bytes < 0 ? '-0x' + (-bytes).toString(16) : '0x' + bytes.toString(16));
+const rel = (addr: number): string => pagesTxt(addr - KREPLAY_BASE);
+const protTxt = (p: Prot): string => (p.read ? 'r' : '') + (p.write ? 'w' : '') + (p.exec ? 'x' : '') || '-';
+const listTxt = (xs: readonly string[]): string => (xs.length ? xs.join('|') : '0');
+const backingTxt = (b: Backing): string => (b.kind === 'anon' ? 'anon' : `${b.kind}:${b.name}`);
+
+/** One trace record (absolute addresses inside the reservation) as kreplay commands. */
+export function recordToCommands(r: TraceRecord): string[] {
+  switch (r.op) {
+    case 'read':
+    case 'write': {
+      const out: string[] = [];
+      const first = Math.floor(r.addr / PAGE_SIZE);
+      const last = Math.floor((r.addr + Math.max(r.size, 1) - 1) / PAGE_SIZE);
+      for (let v = first; v <= last; v++) out.push(`${r.kernel ? 'k' : ''}${r.op} ${rel(v * PAGE_SIZE)}`);
+      return out;
+    }
+    case 'mmap':
+      return [`mmap ${rel(r.addr)} ${r.len} ${protTxt(r.prot)} ${listTxt(r.flags)} ${backingTxt(r.backing)} ${r.offset}`];
+    case 'munmap': return [`munmap ${rel(r.addr)} ${r.len}`];
+    case 'mprotect': return [`mprotect ${rel(r.addr)} ${r.len} ${protTxt(r.prot)}`];
+    case 'madvise': return [`madvise ${rel(r.addr)} ${r.len} ${r.advice}`];
+    case 'mremap':
+      return [`mremap ${rel(r.addr)} ${r.oldLen} ${r.newLen} ${listTxt(r.flags)}${r.newAddr !== undefined ? ' ' + rel(r.newAddr) : ''}`];
+    case 'userfaultfd': return [`userfaultfd ${r.fd} ${listTxt(r.flags)}`];
+    case 'uffdio_api': return [`uffdio_api ${r.fd} ${r.api} ${r.features}`];
+    case 'uffdio_register': return [`uffdio_register ${r.fd} ${rel(r.start)} ${r.len} ${r.mode}`];
+    case 'uffdio_unregister': return [`uffdio_unregister ${r.fd} ${rel(r.start)} ${r.len}`];
+    case 'uffdio_writeprotect': return [`uffdio_writeprotect ${r.fd} ${rel(r.start)} ${r.len} ${r.mode}`];
+    case 'close': return [`close ${r.fd}`];
+    case 'pagemap_scan':
+      return [`pagemap_scan ${rel(r.start)} ${rel(r.end)} ${r.flags} ${r.categoryInverted} ${r.categoryMask} ` +
+        `${r.categoryAnyofMask} ${r.returnMask} ${r.vecLen} ${r.maxPages}${r.size !== undefined ? ' ' + r.size : ''}`];
+    case 'pagemap_read':
+      if (r.offset % 8 !== 0 || r.count % 8 !== 0 || r.count === 0) throw new Error(`pagemap_read ${r.offset}+${r.count}: not convertible`);
+      return [`pagemap ${rel((r.offset / 8) * PAGE_SIZE)} ${r.count / 8}`];
+    case 'pwrite':
+      if (r.backing.kind === 'anon') throw new Error('pwrite to anon');
+      return [`pwrite ${backingTxt(r.backing)} ${r.offset} ${r.len}`];
+    case 'mark': return [];
+    default:
+      throw new Error(`kreplay cannot run "${r.op}"`);
+  }
+}
+
+export function recordsToCommands(rs: TraceRecord[]): string[] {
+  return rs.flatMap(recordToCommands);
+}
+
+function num(s: string | undefined): number {
+  if (s === undefined) throw new Error('missing argument');
+  let t = s;
+  let mul = 1;
+  if (t.endsWith('p')) {
+    mul = PAGE_SIZE;
+    t = t.slice(0, -1);
+  }
+  const neg = t.startsWith('-');
+  if (neg) t = t.slice(1);
+  const v = Number(t);
+  if (!Number.isFinite(v) || t === '') throw new Error(`bad number "${s}"`);
+  return (neg ? -v : v) * mul;
+}
+const prot = (s: string): Prot => ({ read: s.includes('r'), write: s.includes('w'), exec: s.includes('x') });
+const list = <T extends string>(s: string): T[] => (s === '0' ? [] : (s.split('|') as T[]));
+function backing(s: string | undefined): Backing {
+  if (s === undefined || s === 'anon') return { kind: 'anon' };
+  const i = s.indexOf(':');
+  const kind = s.slice(0, i);
+  if (kind !== 'memfd' && kind !== 'file') throw new Error(`bad backing ${s}`);
+  return { kind, name: s.slice(i + 1) };
+}
+
+/** A command as a TraceOp with absolute addresses (null for the observation / access commands). */
+export function commandToOp(cmd: string): TraceOp | null {
+  const a = cmd.trim().split(/\s+/);
+  const A = (i: number) => KREPLAY_BASE + num(a[i]);
+  const pid = 1;
+  switch (a[0]) {
+    case 'mmap':
+      return { op: 'mmap', pid, addr: A(1), len: num(a[2]), prot: prot(a[3]!), flags: list<MmapFlag>(a[4]!), backing: backing(a[5]), offset: a[6] ? num(a[6]) : 0 };
+    case 'munmap': return { op: 'munmap', pid, addr: A(1), len: num(a[2]) };
+    case 'mprotect': return { op: 'mprotect', pid, addr: A(1), len: num(a[2]), prot: prot(a[3]!) };
+    case 'madvise': return { op: 'madvise', pid, addr: A(1), len: num(a[2]), advice: a[3] as MadviseAdvice };
+    case 'mremap':
+      return { op: 'mremap', pid, addr: A(1), oldLen: num(a[2]), newLen: num(a[3]), flags: list<MremapFlag>(a[4]!), ...(a[5] !== undefined ? { newAddr: A(5) } : {}) };
+    case 'userfaultfd': return { op: 'userfaultfd', pid, fd: num(a[1]), flags: list<UffdFlag>(a[2]!) };
+    case 'uffdio_api': return { op: 'uffdio_api', pid, fd: num(a[1]), api: num(a[2]), features: num(a[3]) };
+    case 'uffdio_register': return { op: 'uffdio_register', pid, fd: num(a[1]), start: A(2), len: num(a[3]), mode: num(a[4]) };
+    case 'uffdio_unregister': return { op: 'uffdio_unregister', pid, fd: num(a[1]), start: A(2), len: num(a[3]) };
+    case 'uffdio_writeprotect': return { op: 'uffdio_writeprotect', pid, fd: num(a[1]), start: A(2), len: num(a[3]), mode: num(a[4]) };
+    case 'close': return { op: 'close', pid, fd: num(a[1]) };
+    case 'pagemap_scan':
+      return {
+        op: 'pagemap_scan', pid, start: A(1), end: A(2), flags: num(a[3]), categoryInverted: num(a[4]), categoryMask: num(a[5]),
+        categoryAnyofMask: num(a[6]), returnMask: num(a[7]), vecLen: num(a[8]), maxPages: num(a[9]), ...(a[10] !== undefined ? { size: num(a[10]) } : {}),
+      };
+    case 'pwrite': return { op: 'pwrite', pid, backing: backing(a[1]), offset: num(a[2]), len: num(a[3]) };
+    default: return null;
+  }
+}
+
+/* ------------------------------------------------------------------ simulator side */
+
+/** /sys/kernel/mm settings of this machine (what the kernel side runs with). */
+export function machineSysfs(): Sysfs {
+  const read = (p: string, d: string) => {
+    try {
+      return readFileSync(p, 'utf8');
+    } catch {
+      return d;
+    }
+  };
+  const thp = /\[(\w+)\]/.exec(read('/sys/kernel/mm/transparent_hugepage/enabled', '[madvise]'))?.[1] ?? 'madvise';
+  const zero = read('/sys/kernel/mm/transparent_hugepage/use_zero_page', '1').trim() === '1';
+  const swaps = read('/proc/swaps', '').trim().split('\n').length > 1;
+  return { thp: thp as Sysfs['thp'], thpZeroPage: zero, swap: swaps };
+}
+
+const PMB_LETTERS: [number, string][] = [
+  [PMB_PRESENT, 'P'], [PMB_SWAP, 'S'], [PMB_FILE, 'F'], [PMB_GUARD, 'G'], [PMB_UFFD_WP, 'U'], [PMB_EXCLUSIVE, 'X'], [PMB_SOFT_DIRTY, 'D'],
+];
+const relPage = (vpn: number): string => String(vpn - BASE_VPN);
+/** An address as kreplay's out_addr prints it. */
+function addrTxt(addr: number): string {
+  const r = addr - KREPLAY_BASE;
+  if (r < 0 || r >= REGION_BYTES) return `out:0x${addr.toString(16)}`;
+  if (r % PAGE_SIZE !== 0) return `u:0x${r.toString(16)}`;
+  return String(r / PAGE_SIZE);
+}
+
+/** One simulated process running kreplay commands, with a sync monitor that answers at once. */
+export class SimReplay implements UffdListener {
+  readonly sys: System;
+  readonly mm: Mm;
+  private msgs: string[] = [];
+  private results: OpResult[] = [];
+
+  constructor(profile = '6.18', sysfs: Sysfs = machineSysfs()) {
+    this.sys = new System(0, resolveProfile(profile), sysfs, new PteEventSink(0, null));
+    this.sys.uffdListener = this;
+    this.sys.opSink = (r) => this.results.push(r);
+    setKernelFaultResolver(this.sys, (mm, vpn) => {
+      const ctx = mm.vmas.find(vpn)?.uffd;
+      if (ctx) this.unprotect(ctx, vpn);
+    });
+    this.mm = this.sys.mm(1)!;
+    // kreplay's reservation: 64 MiB PROT_NONE, MAP_NORESERVE, MAP_FIXED_NOREPLACE.
+    executeOp(this.sys, {
+      op: 'mmap', pid: 1, addr: KREPLAY_BASE, len: REGION_BYTES, prot: { read: false, write: false, exec: false },
+      flags: ['private', 'anonymous', 'fixed_noreplace', 'noreserve'], backing: { kind: 'anon' }, offset: 0,
+    });
+  }
+
+  /** UffdListener: the monitor thread reads every message; page faults are answered by the access loop. */
+  onMessage(ctx: UffdCtx, msg: UffdMsg): void {
+    switch (msg.event) {
+      case UFFD_EVENT_PAGEFAULT:
+        this.msgs.push(`pf:${relPage(msg.vpn)}:${msg.flags & UFFD_PAGEFAULT_FLAG_WRITE ? 'w' : 'r'}${msg.flags & UFFD_PAGEFAULT_FLAG_WP ? 'p' : ''}`);
+        return;
+      case UFFD_EVENT_REMAP: this.msgs.push(`remap:${relPage(msg.vpn)}:${relPage(msg.vpn2)}:?`); break;
+      case UFFD_EVENT_REMOVE: this.msgs.push(`remove:${relPage(msg.vpn)}:${relPage(msg.vpn2)}`); break;
+      case UFFD_EVENT_UNMAP: this.msgs.push(`unmap:${relPage(msg.vpn)}:${relPage(msg.vpn2)}`); break;
+      default: this.msgs.push(`event${msg.event}`);
+    }
+    const i = ctx.queue.indexOf(msg);
+    if (i >= 0) ctx.queue.splice(i, 1);
+  }
+
+  /** The monitor's UFFDIO_WRITEPROTECT(mode 0) of the faulting page (kreplay.c monitor()). */
+  private unprotect(ctx: UffdCtx, vpn: number): void {
+    const sys = this.sys;
+    const saved = sys.origin;
+    sys.origin = 'driver';
+    sys.quiet = true;
+    uffdioWriteprotect(this.mm, ctx.fd, vpn * PAGE_SIZE, PAGE_SIZE, 0, Why.WRITE);
+    sys.quiet = false;
+    sys.origin = saved;
+    const i = ctx.queue.findIndex((m) => m.event === UFFD_EVENT_PAGEFAULT);
+    if (i >= 0) ctx.queue.splice(i, 1);
+  }
+
+  private access(vpn: number, write: boolean, kernel: boolean): string {
+    for (let round = 0; round < 8; round++) {
+      const r = accessPage(this.mm, vpn, write, kernel, 1);
+      if (r === ACCESS_OK) return 'ok';
+      if (r === FAULT_BLOCKED) {
+        this.unprotect(this.mm.vmas.find(vpn)!.uffd!, vpn);
+        continue;
+      }
+      if (kernel) return r === FAULT_SIGSEGV || r === FAULT_SIGBUS || r === FAULT_EFAULT ? 'err EFAULT' : `err ?${r}`;
+      if (r === FAULT_SIGSEGV) return 'sig SEGV';
+      if (r === FAULT_SIGBUS) return 'sig BUS';
+      return `sig ?${r}`;
+    }
+    return 'hang';
+  }
+
+  /** Execute one command; the result line as kreplay prints it. */
+  run(cmd: string): string {
+    const a = cmd.trim().split(/\s+/);
+    switch (a[0]) {
+      case 'write':
+      case 'read':
+      case 'kwrite':
+      case 'kread':
+        return this.access(Math.floor((KREPLAY_BASE + num(a[1])) / PAGE_SIZE), a[0].endsWith('write'), a[0].startsWith('k'));
+      case 'pagemap': {
+        const s = BASE_VPN + num(a[1]) / PAGE_SIZE;
+        return 'ok ' + pagemapRuns(this.mm, s, s + num(a[2])).map((r) => {
+          const f = PMB_LETTERS.filter(([b]) => r.bits & b).map(([, c]) => c).join('') || '-';
+          return `${relPage(r.start)}+${r.end - r.start}:${f}`;
+        }).join(',');
+      }
+      case 'maps':
+        return 'ok ' + this.mm.vmas.list.filter((v) => v.end > BASE_VPN && v.start < BASE_VPN + REGION_PAGES).map((v) => {
+          const f = v.flags;
+          const perms = (f & VM_READ ? 'r' : '-') + (f & VM_WRITE ? 'w' : '-') + (f & VM_EXEC ? 'x' : '-') + (f & VM_MAYSHARE ? 's' : 'p');
+          return `${Math.max(v.start, BASE_VPN) - BASE_VPN}-${Math.min(v.end, BASE_VPN + REGION_PAGES) - BASE_VPN}:${perms}`;
+        }).join(',');
+      case 'messages': {
+        const m = this.msgs.join(',');
+        this.msgs = [];
+        return 'ok ' + m;
+      }
+    }
+    const op = commandToOp(cmd);
+    if (op === null) return 'bad command';
+    this.results = [];
+    if (op.op === 'pagemap_scan') {
+      const r = pagemapScan(this.mm, a[11] === '1' ? { ...op, vec: 0 } : op);
+      const we = r.walkEndWritten ? addrTxt(r.walkEnd) : '-';
+      const regs = r.regions.map((g) => `${addrTxt(g.start)}-${addrTxt(g.end)}:${g.categories.toString(16)}`).join(',');
+      return `${r.errno === null ? `ok ${r.ret}` : `err ${r.errno}`} we=${we} r=${regs}`;
+    }
+    executeOp(this.sys, op);
+    const res = this.results.filter((x) => x.origin === 'trace').pop();
+    if (res === undefined) return 'ok 0';
+    if (res.errno !== null) return `err ${res.errno}`;
+    if (op.op === 'mmap' || op.op === 'mremap') return `ok ${addrTxt(res.ret)}`;
+    return `ok ${res.ret}`;
+  }
+}
+
+/** Run commands in a fresh simulated process: one result line per command. */
+export function simRun(cmds: string[], profile = '6.18', sysfs?: Sysfs): string[] {
+  const s = new SimReplay(profile, sysfs);
+  return cmds.map((c) => {
+    try {
+      return s.run(c);
+    } catch (e) {
+      return `throw ${(e as Error).message.split('\n')[0]}`;
+    }
+  });
+}
+
+/* ------------------------------------------------------------------ comparison */
+
+/** Pagemap runs with bit 55 dropped, re-merged: "page+count:flags,...". */
+function normPagemap(body: string): string {
+  if (!/^(-?\d+\+\d+:\S+)(,-?\d+\+\d+:\S+)*$/.test(body)) return body;
+  const runs = body.split(',').filter(Boolean).map((r) => /^(-?\d+)\+(\d+):(\S+)$/.exec(r)!);
+  const out: string[] = [];
+  let cur: { s: number; n: number; f: string } | null = null;
+  for (const m of runs) {
+    const s = Number(m[1]);
+    const n = Number(m[2]);
+    const f = m[3]!.replace('D', '') || '-';
+    if (cur && cur.f === f && cur.s + cur.n === s) cur.n += n;
+    else {
+      if (cur) out.push(`${cur.s}+${cur.n}:${cur.f}`);
+      cur = { s, n, f };
+    }
+  }
+  if (cur) out.push(`${cur.s}+${cur.n}:${cur.f}`);
+  return out.join(',');
+}
+
+/** Scan regions with PAGE_IS_SOFT_DIRTY dropped (adjacent regions are not re-merged: masks never include it). */
+function normScan(line: string): string {
+  return line.replace(/:([0-9a-f]+)(?=,|$)/g, (_m, c: string) => ':' + (parseInt(c, 16) & ~0x80).toString(16));
+}
+
+/** A result line normalised for comparison (the command decides what is ignored). */
+export function normalize(cmd: string, line: string | undefined): string {
+  if (line === undefined) return '(no result)';
+  const c = cmd.trim().split(/\s+/)[0];
+  if (c === 'pagemap' && line.startsWith('ok ')) return 'ok ' + normPagemap(line.slice(3));
+  if (c === 'pagemap_scan') return normScan(line);
+  if (c === 'messages' && line.startsWith('ok ')) {
+    // REMAP events: the simulator does not know the length; compare from and to only.
+    return 'ok ' + line.slice(3).split(',').filter(Boolean).map((m) => (m.startsWith('remap:') ? m.split(':').slice(0, 3).join(':') : m)).join(',');
+  }
+  return line;
+}
+
+export interface Mismatch {
+  index: number;
+  cmd: string;
+  kernel: string;
+  sim: string;
+}
+
+/** Compare the two sides command by command. */
+export function compare(cmds: string[], kernel: string[], sim: string[]): Mismatch[] {
+  const out: Mismatch[] = [];
+  for (let i = 0; i < cmds.length; i++) {
+    const k = normalize(cmds[i]!, kernel[i]);
+    const s = normalize(cmds[i]!, sim[i]);
+    if (k !== s) out.push({ index: i, cmd: cmds[i]!, kernel: kernel[i] ?? '(none)', sim: sim[i] ?? '(none)' });
+  }
+  const extra = kernel.slice(cmds.length);
+  if (extra.length > 0) out.push({ index: cmds.length, cmd: '(end)', kernel: extra.join(' | '), sim: '' });
+  return out;
+}
+
+/** A readable report of the first mismatches, with the commands that led to the first one. */
+export function formatDiff(cmds: string[], ms: Mismatch[], context = 12, max = 6): string {
+  if (ms.length === 0) return 'no differences';
+  const first = ms[0]!.index;
+  const lines: string[] = [`${ms.length} difference(s); commands before the first one:`];
+  const ops = cmds.map((c, i) => [i, c] as const).filter(([i, c]) => i < first && !/^(pagemap|maps|messages)\b/.test(c));
+  for (const [i, c] of ops.slice(-context)) lines.push(`    ${String(i).padStart(4)}  ${c}`);
+  for (const m of ms.slice(0, max)) {
+    lines.push(`  #${m.index} ${m.cmd}`);
+    lines.push(`      kernel: ${m.kernel}`);
+    lines.push(`      sim:    ${m.sim}`);
+  }
+  if (ms.length > max) lines.push(`  ... ${ms.length - max} more`);
+  return lines.join('\n');
+}
+
+/** Run one command list on both sides and compare. */
+export function diffOne(cmds: string[], profile = '6.18'): { mismatches: Mismatch[]; kernel: string[]; sim: string[]; report: string } {
+  const kernel = runKernel([cmds])[0] ?? [];
+  const sim = simRun(cmds, profile);
+  const mismatches = compare(cmds, kernel, sim);
+  return { mismatches, kernel, sim, report: formatDiff(cmds, mismatches) };
+}
+
+/** Run many command lists on both sides (one kreplay process) and compare each. */
+export function diffMany(traces: string[][], profile = '6.18'): { mismatches: Mismatch[]; report: string }[] {
+  const kernel = runKernel(traces);
+  return traces.map((cmds, i) => {
+    const k = kernel[i] ?? [];
+    const mismatches = compare(cmds, k, simRun(cmds, profile));
+    return { mismatches, report: formatDiff(cmds, mismatches) };
+  });
+}
