@@ -14,7 +14,7 @@ import { VM_PFNMAP, VM_SOFTDIRTY } from '../src/mm/vma.js';
 import { clearRefs, kstrtoint } from '../src/trackers/clear-refs.js';
 import { PMB_SOFT_DIRTY, pagemapBits } from '../src/trackers/pagemap.js';
 import { uffdioApi, uffdioRegister, uffdioWriteprotect, uffdUserfaultfd } from '../src/trackers/userfaultfd.js';
-import { load, map, pte, store, system } from './30-mm-helpers.js';
+import { entry, map, setup, tryLoad, tryStore } from './30-mm-helpers.js';
 
 const BASE = 0x7f0000000; // page number of 0x7f0000000000 (2 MiB aligned)
 const PS = PAGE_SIZE;
@@ -23,7 +23,7 @@ const sdBit = (mm: Mm, vpn: number) => (pagemapBits(mm, vpn) & PMB_SOFT_DIRTY ? 
 
 describe('clear_refs_write parsing (§2.2.1, kstrtoint(strstrip(buf), 10))', () => {
   it('returns the byte count written, like the kernel (probe API: write "4" → 1)', () => {
-    const { mm } = system();
+    const { mm } = setup();
     expect(clearRefs(mm, '4')).toBe(1);
     expect(clearRefs(mm, '4\n')).toBe(2);
     expect(clearRefs(mm, ' 4 \n')).toBe(4);
@@ -33,7 +33,7 @@ describe('clear_refs_write parsing (§2.2.1, kstrtoint(strstrip(buf), 10))', () 
   });
 
   it('[probe API: write "6"] values outside 1..5 and malformed numbers → EINVAL; overflow → ERANGE', () => {
-    const { sys, mm } = system();
+    const { sys, mm } = setup();
     const errs: (string | null)[] = [];
     sys.opSink = (o) => errs.push(o.errno);
     for (const v of ['6', '0', '-1', '', 'abc', '0x4', '4x', '4 4', '-+4', '\n']) expect(clearRefs(mm, v), JSON.stringify(v)).toBe(-1);
@@ -43,7 +43,7 @@ describe('clear_refs_write parsing (§2.2.1, kstrtoint(strstrip(buf), 10))', () 
   });
 
   it('only the first 12 bytes are read (PROC_NUMBUF - 1)', () => {
-    const { mm } = system();
+    const { mm } = setup();
     expect(clearRefs(mm, '000000000004')).toBe(12);
     expect(clearRefs(mm, '0000000000004')).toBe(-1); // truncated to "000000000000" = 0
   });
@@ -60,22 +60,22 @@ describe('clear_refs_write parsing (§2.2.1, kstrtoint(strstrip(buf), 10))', () 
 
 describe('clear_refs 4: soft-dirty reset (§2.2.2)', () => {
   it('clears VM_SOFTDIRTY on every VMA and write-protects + clears SD on present PTEs, keeping D, A and UW', () => {
-    const { mm } = system();
+    const { mm } = setup();
     map(mm, BASE, 4);
-    store(mm, BASE);
-    expect(pte(mm, BASE)).toBe(PRESENT | W | D | A | SD | EXCL);
+    tryStore(mm, BASE);
+    expect(entry(mm, BASE)).toBe(PRESENT | W | D | A | SD | EXCL);
     const vma = mm.vmas.find(BASE)!;
     expect(vma.flags & VM_SOFTDIRTY).toBe(VM_SOFTDIRTY);
     clearRefs(mm, '4');
     expect(vma.flags & VM_SOFTDIRTY).toBe(0);
-    expect(pte(mm, BASE)).toBe(PRESENT | D | A | EXCL);
+    expect(entry(mm, BASE)).toBe(PRESENT | D | A | EXCL);
     expect(mm.leafOf(BASE)!.sdWhy[0]).toBe(Why.ARMED);
   });
 
   it('UW is kept (clear_refs does not touch uffd-wp), markers lose only swap-SD', () => {
-    const { mm } = system();
+    const { mm } = setup();
     map(mm, BASE, 4);
-    store(mm, BASE);
+    tryStore(mm, BASE);
     uffdUserfaultfd(mm, 3, []);
     uffdioApi(mm, 3, UFFD_API, UFFD_FEATURE_WP_ASYNC);
     uffdioRegister(mm, 3, BASE * PS, 4 * PS, 2);
@@ -84,27 +84,27 @@ describe('clear_refs 4: soft-dirty reset (§2.2.2)', () => {
     setPte(mm, leaf, 1, MARKER | UW | SD, Path.UFFD_WP, NO_WHY);
     setPte(mm, leaf, 2, SWAP | SD | UW, Path.RECLAIM, NO_WHY);
     clearRefs(mm, '4');
-    expect(pte(mm, BASE) & (UW | W | SD)).toBe(UW);
-    expect(pte(mm, BASE + 1)).toBe(MARKER | UW);
-    expect(pte(mm, BASE + 2)).toBe(SWAP | UW);
-    expect(pte(mm, BASE + 3)).toBe(MARKER | UW);
+    expect(entry(mm, BASE) & (UW | W | SD)).toBe(UW);
+    expect(entry(mm, BASE + 1)).toBe(MARKER | UW);
+    expect(entry(mm, BASE + 2)).toBe(SWAP | UW);
+    expect(entry(mm, BASE + 3)).toBe(MARKER | UW);
   });
 
   it('D1 (soft-dirty column): after the reset only the stored page reads bit 55', () => {
-    const { mm } = system();
+    const { mm } = setup();
     map(mm, BASE, 2);
-    store(mm, BASE);
-    store(mm, BASE + 1);
+    tryStore(mm, BASE);
+    tryStore(mm, BASE + 1);
     clearRefs(mm, '4');
     expect([sdBit(mm, BASE), sdBit(mm, BASE + 1)]).toEqual([0, 0]);
-    store(mm, BASE);
+    tryStore(mm, BASE);
     expect([sdBit(mm, BASE), sdBit(mm, BASE + 1)]).toEqual([1, 0]);
   });
 
   it('one flush_tlb_mm; counts clear_refs_calls and entries visited (holes are not visited)', () => {
-    const { sys, mm } = system();
+    const { sys, mm } = setup();
     map(mm, BASE, 1024);
-    store(mm, BASE);
+    tryStore(mm, BASE);
     const full = counter(sys, 'tlb_flush_full');
     const calls = counter(sys, 'clear_refs_calls');
     clearRefs(mm, '4');
@@ -115,7 +115,7 @@ describe('clear_refs 4: soft-dirty reset (§2.2.2)', () => {
   });
 
   it('the result is recorded with mm.sys.result', () => {
-    const { sys, mm } = system();
+    const { sys, mm } = setup();
     const got: [string, number, string | null][] = [];
     sys.opSink = (o) => got.push([o.call, o.ret, o.errno]);
     clearRefs(mm, '4');
@@ -124,42 +124,42 @@ describe('clear_refs 4: soft-dirty reset (§2.2.2)', () => {
   });
 
   it('D21: a pinned writable page of a COW mapping is skipped (pte_is_pinned): W and SD stay, sdWhy = PINNED', () => {
-    const { sys, mm } = system();
+    const { sys, mm } = setup();
     map(mm, BASE, 2);
-    store(mm, BASE);
-    store(mm, BASE + 1);
+    tryStore(mm, BASE);
+    tryStore(mm, BASE + 1);
     mm.hasPinned = true;
     const leaf = mm.leafOf(BASE)!;
     sys.frames.pins[leaf.pfn[0]!] = 1;
     clearRefs(mm, '4');
-    expect(pte(mm, BASE) & (W | SD)).toBe(W | SD);
+    expect(entry(mm, BASE) & (W | SD)).toBe(W | SD);
     expect(leaf.sdWhy[0]).toBe(Why.PINNED);
-    expect(pte(mm, BASE + 1) & (W | SD)).toBe(0);
+    expect(entry(mm, BASE + 1) & (W | SD)).toBe(0);
     // Every epoch reports it (the FP of D21), and stores never fault.
     clearRefs(mm, '4');
     expect(sdBit(mm, BASE)).toBe(1);
   });
 
   it('pte_is_pinned needs MMF_HAS_PINNED, a COW mapping and a writable PTE', () => {
-    const a = system();
+    const a = setup();
     map(a.mm, BASE, 1);
-    store(a.mm, BASE);
+    tryStore(a.mm, BASE);
     a.sys.frames.pins[a.mm.leafOf(BASE)!.pfn[0]!] = 1; // pinned, but MMF_HAS_PINNED not set
     clearRefs(a.mm, '4');
-    expect(pte(a.mm, BASE) & (W | SD)).toBe(0);
-    const b = system();
-    map(b.mm, BASE, 1, ['shared'], { kind: 'memfd', name: 'm' });
-    store(b.mm, BASE);
+    expect(entry(a.mm, BASE) & (W | SD)).toBe(0);
+    const b = setup();
+    map(b.mm, BASE, 1, { shared: true, backing: { kind: 'memfd', name: 'm' } });
+    tryStore(b.mm, BASE);
     b.mm.hasPinned = true;
     b.sys.frames.pins[b.mm.leafOf(BASE)!.pfn[0]!] = 1; // shared: not a COW mapping
     clearRefs(b.mm, '4');
-    expect(pte(b.mm, BASE) & (W | SD)).toBe(0);
+    expect(entry(b.mm, BASE) & (W | SD)).toBe(0);
   });
 
   it('sdWhy of every present entry is reset to ARMED even when SD was already clear (a new epoch)', () => {
-    const { mm } = system();
+    const { mm } = setup();
     map(mm, BASE, 1);
-    store(mm, BASE);
+    tryStore(mm, BASE);
     clearRefs(mm, '4');
     const leaf = mm.leafOf(BASE)!;
     leaf.sdWhy[0] = Why.THP_SPLIT_DIRTY;
@@ -168,9 +168,9 @@ describe('clear_refs 4: soft-dirty reset (§2.2.2)', () => {
   });
 
   it('a THP: clear_soft_dirty_pmd write-protects and clears SD but keeps D and A; pmdp_invalidate flushes the PMD', () => {
-    const { sys, mm } = system('6.18', { thp: 'always' });
+    const { sys, mm } = setup('6.18', { thp: 'always' });
     map(mm, BASE, 512);
-    store(mm, BASE);
+    tryStore(mm, BASE);
     const leaf = mm.leafAt(BASE / 512)!;
     expect(leaf.pmd & (PMD_TABLE | W | D | SD)).toBe(W | D | SD);
     const full = counter(sys, 'tlb_flush_full');
@@ -181,9 +181,9 @@ describe('clear_refs 4: soft-dirty reset (§2.2.2)', () => {
   });
 
   it('D17: a THP split after clear_refs with no store: the kept D makes every subpage soft-dirty (x86 pte_mkdirty)', () => {
-    const { mm } = system('6.18', { thp: 'always' });
+    const { mm } = setup('6.18', { thp: 'always' });
     map(mm, BASE, 512);
-    store(mm, BASE);
+    tryStore(mm, BASE);
     clearRefs(mm, '4');
     expect(sdBit(mm, BASE + 100)).toBe(0);
     // Any partial operation splits the PMD: here a one-page UFFDIO_WRITEPROTECT.
@@ -197,21 +197,21 @@ describe('clear_refs 4: soft-dirty reset (§2.2.2)', () => {
   });
 
   it('VM_PFNMAP VMAs are not walked (clear_refs_test_walk)', () => {
-    const { mm } = system();
+    const { mm } = setup();
     map(mm, BASE, 1);
-    store(mm, BASE);
+    tryStore(mm, BASE);
     mm.vmas.find(BASE)!.flags |= VM_PFNMAP;
     clearRefs(mm, '4');
-    expect(pte(mm, BASE) & (W | SD)).toBe(W | SD);
+    expect(entry(mm, BASE) & (W | SD)).toBe(W | SD);
     expect(mm.vmas.find(BASE)!.flags & VM_SOFTDIRTY).toBe(0); // the flag loop covers every VMA
   });
 
   it('D27: clear_refs is whole-mm: it resets pages of every VMA, whatever range a consumer cares about', () => {
-    const { mm } = system();
+    const { mm } = setup();
     map(mm, BASE, 1);
     map(mm, BASE + 4096, 1);
-    store(mm, BASE);
-    store(mm, BASE + 4096);
+    tryStore(mm, BASE);
+    tryStore(mm, BASE + 4096);
     clearRefs(mm, '4');
     expect([sdBit(mm, BASE), sdBit(mm, BASE + 4096)]).toEqual([0, 0]);
   });
@@ -219,24 +219,24 @@ describe('clear_refs 4: soft-dirty reset (§2.2.2)', () => {
 
 describe('clear_refs 1–3 and 5: young bits and hiwater (§2.2.1)', () => {
   function twoKinds() {
-    const s = system();
+    const s = setup();
     map(s.mm, BASE, 2);
-    map(s.mm, BASE + 16, 1, ['shared'], { kind: 'memfd', name: 'm' });
-    store(s.mm, BASE);
-    load(s.mm, BASE + 1); // zero page
-    store(s.mm, BASE + 16);
+    map(s.mm, BASE + 16, 1, { shared: true, backing: { kind: 'memfd', name: 'm' } });
+    tryStore(s.mm, BASE);
+    tryLoad(s.mm, BASE + 1); // zero page
+    tryStore(s.mm, BASE + 16);
     return s;
   }
-  const young = (mm: Mm, vpn: number) => (pte(mm, vpn) & A ? 1 : 0);
+  const young = (mm: Mm, vpn: number) => (entry(mm, vpn) & A ? 1 : 0);
 
   it('1 clears A on every present page with a folio (not the zero page); SD, W untouched', () => {
     const { mm } = twoKinds();
-    const before = pte(mm, BASE);
+    const before = entry(mm, BASE);
     clearRefs(mm, '1');
     expect([young(mm, BASE), young(mm, BASE + 1), young(mm, BASE + 16)]).toEqual([0, 1, 0]);
-    expect(pte(mm, BASE)).toBe(before & ~A);
-    expect(pte(mm, BASE + 1) & KIND_MASK & PRESENT).toBe(PRESENT);
-    expect(pte(mm, BASE + 1) & PG_ZERO).toBe(PG_ZERO);
+    expect(entry(mm, BASE)).toBe(before & ~A);
+    expect(entry(mm, BASE + 1) & KIND_MASK & PRESENT).toBe(PRESENT);
+    expect(entry(mm, BASE + 1) & PG_ZERO).toBe(PG_ZERO);
   });
 
   it('2 only VMAs without a file; 3 only VMAs with one (shared anon counts as mapped)', () => {
@@ -246,9 +246,9 @@ describe('clear_refs 1–3 and 5: young bits and hiwater (§2.2.1)', () => {
     const b = twoKinds();
     clearRefs(b.mm, '3');
     expect([young(b.mm, BASE), young(b.mm, BASE + 16)]).toEqual([1, 0]);
-    const c = system();
-    map(c.mm, BASE, 1, ['shared', 'anonymous']);
-    store(c.mm, BASE);
+    const c = setup();
+    map(c.mm, BASE, 1, { shared: true });
+    tryStore(c.mm, BASE);
     clearRefs(c.mm, '3');
     expect(young(c.mm, BASE)).toBe(0);
   });
@@ -256,18 +256,18 @@ describe('clear_refs 1–3 and 5: young bits and hiwater (§2.2.1)', () => {
   it('young clearing does not flush and does not touch VM_SOFTDIRTY; 5 changes nothing', () => {
     const { sys, mm } = twoKinds();
     const full = counter(sys, 'tlb_flush_full');
-    const before = [pte(mm, BASE), pte(mm, BASE + 16)];
+    const before = [entry(mm, BASE), entry(mm, BASE + 16)];
     clearRefs(mm, '5');
-    expect([pte(mm, BASE), pte(mm, BASE + 16)]).toEqual(before);
+    expect([entry(mm, BASE), entry(mm, BASE + 16)]).toEqual(before);
     clearRefs(mm, '1');
     expect(counter(sys, 'tlb_flush_full')).toBe(full);
     expect(mm.vmas.find(BASE)!.flags & VM_SOFTDIRTY).toBe(VM_SOFTDIRTY);
   });
 
   it('a THP: pmdp_test_and_clear_young', () => {
-    const { mm } = system('6.18', { thp: 'always' });
+    const { mm } = setup('6.18', { thp: 'always' });
     map(mm, BASE, 512);
-    store(mm, BASE);
+    tryStore(mm, BASE);
     clearRefs(mm, '1');
     expect(mm.leafAt(BASE / 512)!.pmd & (A | W | SD)).toBe(W | SD);
   });

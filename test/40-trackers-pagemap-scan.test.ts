@@ -25,7 +25,7 @@ import { COUNTER_INDEX, type CounterName } from '../src/lanes/results.js';
 import { pagemapScan, type PagemapScanResult, type PmScanArg } from '../src/trackers/pagemap-scan.js';
 import { PMB_NAMES, PMB_SOFT_DIRTY, pagemapRuns } from '../src/trackers/pagemap.js';
 import { uffdioApi, uffdioRegister, uffdioWriteprotect, uffdUserfaultfd } from '../src/trackers/userfaultfd.js';
-import { load, map, pte, store, system } from './30-mm-helpers.js';
+import { entry, map, setup, tryLoad, tryStore } from './30-mm-helpers.js';
 
 const BASE = 0x7f0000000; // page number of 0x7f0000000000 (2 MiB aligned)
 const PS = PAGE_SIZE;
@@ -118,15 +118,15 @@ function arm(mm: Mm, features: number, s: number, e: number, fd = 3): void {
 }
 /** A sync-mode store: blocked, the monitor un-protects the page, the retry completes. */
 function syncStore(mm: Mm, fd: number, vpn: number): void {
-  if (store(mm, vpn) !== -1) {
+  if (tryStore(mm, vpn) !== -1) {
     wp(mm, fd, vpn, vpn + 1, false);
-    expect(store(mm, vpn)).toBe(-1);
+    expect(tryStore(mm, vpn)).toBe(-1);
   }
 }
 
 describe('PAGEMAP_SCAN argument handling (§2.11.1 pagemap_scan_get_args)', () => {
   it('kernels without PAGEMAP_SCAN (6.1) have no ioctl on the pagemap file: ENOTTY', () => {
-    const { mm } = system('6.1');
+    const { mm } = setup('6.1');
     map(mm, BASE, 2);
     const r = fast(mm, 2);
     expect(r.errno).toBe('ENOTTY');
@@ -134,7 +134,7 @@ describe('PAGEMAP_SCAN argument handling (§2.11.1 pagemap_scan_get_args)', () =
   });
 
   it('errors in kernel order: size, flags, category bits, unaligned start, access_ok (EFAULT), vec NULL with vec_len', () => {
-    const { mm } = system();
+    const { mm } = setup();
     map(mm, BASE, 8);
     expect(fast(mm, 8, { size: 95 }).errno).toBe('EINVAL');
     // size is checked before the flags
@@ -154,21 +154,21 @@ describe('PAGEMAP_SCAN argument handling (§2.11.1 pagemap_scan_get_args)', () =
   });
 
   it('PAGE_IS_GUARD (1<<8) is a known category only from v6.15 (profile.guardMarkers)', () => {
-    const on = system('6.18');
+    const on = setup('6.18');
     map(on.mm, BASE, 2);
     expect(full(on.mm, 2, { categoryMask: PAGE_IS_GUARD }).errno).toBeNull();
-    const off = system('6.18', {});
+    const off = setup('6.18', {});
     off.sys.profile.guardMarkers = false;
     map(off.mm, BASE, 2);
     expect(full(off.mm, 2, { categoryMask: PAGE_IS_GUARD }).errno).toBe('EINVAL');
   });
 
   describe('[probe SCANARGS] async; 8 pages written, armed, then stores to 1,2,3,5,6', () => {
-    const { mm } = system();
+    const { mm } = setup();
     map(mm, BASE, 8);
-    for (let i = 0; i < 8; i++) store(mm, BASE + i);
+    for (let i = 0; i < 8; i++) tryStore(mm, BASE + i);
     arm(mm, UFFD_FEATURE_WP_ASYNC, BASE, BASE + 8);
-    for (const i of [1, 2, 3, 5, 6]) store(mm, BASE + i);
+    for (const i of [1, 2, 3, 5, 6]) tryStore(mm, BASE + i);
     const B = BASE * PS;
     const steps: [string, Partial<PmScanArg>][] = [
       ['size=95', { ...FAST, size: 95 }],
@@ -230,21 +230,21 @@ describe('PAGEMAP_SCAN argument handling (§2.11.1 pagemap_scan_get_args)', () =
 
 describe('D1 and per-VMA filter (§2.11.2 pagemap_scan_test_walk)', () => {
   it('[probe D1: async] after arm / after store P: fast, gen, full and pagemap as the kernel', () => {
-    const { mm } = system();
+    const { mm } = setup();
     map(mm, BASE, 2);
-    store(mm, BASE);
-    store(mm, BASE + 1);
+    tryStore(mm, BASE);
+    tryStore(mm, BASE + 1);
     arm(mm, UFFD_FEATURE_WP_ASYNC, BASE, BASE + 2);
     expectReadings(mm, 'D1', 'async: after arm', 2);
-    store(mm, BASE);
+    tryStore(mm, BASE);
     expectReadings(mm, 'D1', 'async: after store P', 2);
   });
 
   it('[probe D1: sync] a sync-registered VMA is walked (no WPALLOWED), WRITTEN = !UW', () => {
-    const { mm } = system();
+    const { mm } = setup();
     map(mm, BASE, 2);
-    store(mm, BASE);
-    store(mm, BASE + 1);
+    tryStore(mm, BASE);
+    tryStore(mm, BASE + 1);
     arm(mm, 0, BASE, BASE + 2);
     expectReadings(mm, 'D1', 'sync: after arm', 2);
     syncStore(mm, 3, BASE);
@@ -252,9 +252,9 @@ describe('D1 and per-VMA filter (§2.11.2 pagemap_scan_test_walk)', () => {
   });
 
   function d28(flags: number, bSync = false) {
-    const { mm } = system();
+    const { mm } = setup();
     map(mm, BASE, 6);
-    for (let i = 0; i < 6; i++) store(mm, BASE + i);
+    for (let i = 0; i < 6; i++) tryStore(mm, BASE + i);
     uffd(mm, 3, UFFD_FEATURE_WP_ASYNC);
     register(mm, 3, BASE, BASE + 2);
     register(mm, 3, BASE + 4, BASE + 6);
@@ -267,7 +267,7 @@ describe('D1 and per-VMA filter (§2.11.2 pagemap_scan_test_walk)', () => {
     }
     for (let i = 0; i < 6; i++) {
       if (bSync && (i === 2 || i === 3)) syncStore(mm, 4, BASE + i);
-      else store(mm, BASE + i);
+      else tryStore(mm, BASE + i);
     }
     expect(mm.vmas.intersecting(BASE, BASE + 6).length).toBe(3);
     return { mm, r: fast(mm, 6, { flags }) };
@@ -299,9 +299,9 @@ describe('D1 and per-VMA filter (§2.11.2 pagemap_scan_test_walk)', () => {
   }
 
   it('[probe NOUFFD] never-registered VMAs: none PTEs WRITTEN (M1), holes not; WP_MATCHING skips the VMA', () => {
-    const { mm } = system();
+    const { mm } = setup();
     map(mm, BASE, 1024);
-    store(mm, BASE);
+    tryStore(mm, BASE);
     expectReadings(mm, 'NOUFFD', 'anon: after store page 0', 1024);
     expect(fx(fast(mm, 1024, { flags: PM_SCAN_WP_MATCHING }))).toEqual(obs('NOUFFD', 'anon: WP_MATCHING fast query (VMA not async: skipped?)').scan);
     expect(fx(fast(mm, 1024, { flags: PM_SCAN_WP_MATCHING, vecLen: 0 }))).toEqual(obs('NOUFFD', 'anon: WP_MATCHING vec_len 0').scan);
@@ -309,26 +309,26 @@ describe('D1 and per-VMA filter (§2.11.2 pagemap_scan_test_walk)', () => {
   });
 
   it('[probe NOUFFD] shmem: the page is FILE; never-touched pages are none → WRITTEN', () => {
-    const { mm } = system();
+    const { mm } = setup();
     const S = BASE + 4096;
-    map(mm, S, 4, ['shared'], { kind: 'memfd', name: 'm' });
-    store(mm, S);
+    map(mm, S, 4, { shared: true, backing: { kind: 'memfd', name: 'm' } });
+    tryStore(mm, S);
     expectReadings(mm, 'NOUFFD', 'shmem: after store page 0', 4, S);
   });
 
   it('[probe NOUFFD] anon zero pages: written, present, pfnzero', () => {
-    const { mm } = system();
+    const { mm } = setup();
     const Z = BASE + 8192;
     map(mm, Z, 2);
-    load(mm, Z);
-    load(mm, Z + 1);
+    tryLoad(mm, Z);
+    tryLoad(mm, Z + 1);
     expectReadings(mm, 'NOUFFD', 'anon: after loads (zero page)', 2, Z);
   });
 
   it('VMA-level test checks only WPALLOWED of category_mask; VM_SOFTDIRTY gives PAGE_IS_SOFT_DIRTY to every page', () => {
-    const { mm } = system();
+    const { mm } = setup();
     map(mm, BASE, 4);
-    store(mm, BASE);
+    tryStore(mm, BASE);
     // A fresh VMA has VM_SOFTDIRTY: every page (none and holes too) carries SOFT_DIRTY.
     const r = scan(mm, BASE, BASE + 4, { returnMask: PAGE_IS_SOFT_DIRTY | PAGE_IS_PRESENT });
     expect(r.regions.map((g) => [g.start / PS - BASE, g.end / PS - BASE, g.categories])).toEqual([
@@ -341,7 +341,7 @@ describe('D1 and per-VMA filter (§2.11.2 pagemap_scan_test_walk)', () => {
 describe('pte_none vs holes (§2.11.4, §2.11.5; probes M1–M3)', () => {
   /** HOLES variant A: 1024 async pages registered, WRITEPROTECT pages 0..3 only. */
   function holesA(profile = '6.18') {
-    const s = system(profile);
+    const s = setup(profile);
     map(s.mm, BASE, 1024);
     uffd(s.mm, 3, UFFD_FEATURE_WP_ASYNC);
     register(s.mm, 3, BASE, BASE + 1024);
@@ -377,11 +377,11 @@ describe('pte_none vs holes (§2.11.4, §2.11.5; probes M1–M3)', () => {
   });
 
   it('[probe HOLES: B] armed, stores 0,1,600, DONTNEED 1..3 and the whole half 1 (PT_RECLAIM → hole), then pure re-protect', () => {
-    const { sys, mm } = system();
+    const { sys, mm } = setup();
     map(mm, BASE, 1024);
     arm(mm, UFFD_FEATURE_WP_ASYNC, BASE, BASE + 1024);
     expectReadings(mm, 'HOLES', 'B: after arm of whole region', 1024);
-    for (const i of [0, 1, 600]) store(mm, BASE + i);
+    for (const i of [0, 1, 600]) tryStore(mm, BASE + i);
     expectReadings(mm, 'HOLES', 'B: after stores to 0,1,600', 1024);
     const vma = mm.vmas.find(BASE)!;
     zapRange(mm, vma, BASE + 1, BASE + 4, ZAP_DONTNEED);
@@ -406,23 +406,23 @@ describe('pte_none vs holes (§2.11.4, §2.11.5; probes M1–M3)', () => {
   it('6.18.0: a WRITTEN-masked re-protect leaves the hole unarmed (pagemap_scan_pte_hole interest test); an unmasked one arms it', () => {
     const a = holesA('6.18.0');
     fast(a.mm, 1024, { flags: PM_SCAN_WP_MATCHING, vecLen: 0 });
-    expect(pte(a.mm, BASE + 4)).toBe(MARKER | UW); // fast path 1: none → marker
+    expect(entry(a.mm, BASE + 4)).toBe(MARKER | UW); // fast path 1: none → marker
     expect(a.mm.leafAt(BASE / 512 + 1)).toBeUndefined(); // the hole stays a hole
     const b = holesA('6.18.0');
     scan(b.mm, BASE, BASE + 1024, { flags: PM_SCAN_WP_MATCHING, vecLen: 0 });
-    expect(pte(b.mm, BASE + 700)).toBe(MARKER | UW);
+    expect(entry(b.mm, BASE + 700)).toBe(MARKER | UW);
   });
 
   it('[probe D7/D8: async] DONTNEED P: none reads WRITTEN in gen on 6.18 (M1) but not on 6.18.0', () => {
     for (const profile of ['6.18', '6.18.0']) {
-      const { mm } = system(profile);
+      const { mm } = setup(profile);
       map(mm, BASE, 2);
-      store(mm, BASE);
-      store(mm, BASE + 1);
+      tryStore(mm, BASE);
+      tryStore(mm, BASE + 1);
       arm(mm, UFFD_FEATURE_WP_ASYNC, BASE, BASE + 2);
       expectReadings(mm, 'D7/D8', 'async: after arm', 2);
       zapRange(mm, mm.vmas.find(BASE)!, BASE, BASE + 1, ZAP_DONTNEED);
-      expect(pte(mm, BASE)).toBe(NONE);
+      expect(entry(mm, BASE)).toBe(NONE);
       if (profile === '6.18') {
         expectReadings(mm, 'D7/D8', 'async: after DONTNEED P', 2);
       } else {
@@ -430,26 +430,26 @@ describe('pte_none vs holes (§2.11.4, §2.11.5; probes M1–M3)', () => {
         expect(fx(gen(mm, 2))).toEqual({ ret: 0, errno: null, walk_end: 2, regions: [] });
         expect(fx(full(mm, 2))).toEqual({ ret: 2, errno: null, walk_end: 2, regions: [[0, 1, ['wpallowed']], [1, 2, ['wpallowed', 'present']]] });
       }
-      store(mm, BASE);
+      tryStore(mm, BASE);
       expectReadings(mm, 'D7/D8', 'async: after store P', 2);
     }
   });
 
   it('[probe D10/D11] holes in a sync-registered VMA read WRITTEN (M2); with WP_UNPOPULATED they are markers', () => {
-    const s0 = system();
+    const s0 = setup();
     map(s0.mm, BASE, 2);
     arm(s0.mm, 0, BASE, BASE + 2);
     expectReadings(s0.mm, 'D10/D11', 'sync (features 0): after arm (never touched)', 2);
-    const s1 = system();
+    const s1 = setup();
     map(s1.mm, BASE, 2);
     arm(s1.mm, UFFD_FEATURE_WP_UNPOPULATED, BASE, BASE + 2);
     expectReadings(s1.mm, 'D10/D11', 'sync+WP_UNPOPULATED: after arm (never touched)', 2);
-    const s2 = system();
+    const s2 = setup();
     map(s2.mm, BASE, 2);
     arm(s2.mm, UFFD_FEATURE_WP_ASYNC, BASE, BASE + 2);
     expectReadings(s2.mm, 'D10/D11', 'async: after arm (never touched)', 2);
-    store(s2.mm, BASE);
-    load(s2.mm, BASE + 1);
+    tryStore(s2.mm, BASE);
+    tryLoad(s2.mm, BASE + 1);
     expectReadings(s2.mm, 'D10/D11', 'async: after store P, load Q', 2);
   });
 
@@ -457,19 +457,19 @@ describe('pte_none vs holes (§2.11.4, §2.11.5; probes M1–M3)', () => {
     const { mm } = holesA();
     const r = scan(mm, BASE + 512, BASE + 1024, { ...FAST, flags: PM_SCAN_WP_MATCHING, maxPages: 10 });
     expect(fx(r)).toEqual({ ret: 1, errno: null, walk_end: 522, regions: [[512, 522, ['written']]] });
-    expect(pte(mm, BASE + 521)).toBe(MARKER | UW);
-    expect(pte(mm, BASE + 522)).toBe(NONE);
+    expect(entry(mm, BASE + 521)).toBe(MARKER | UW);
+    expect(entry(mm, BASE + 522)).toBe(NONE);
   });
 });
 
 describe('output: regions, max_pages, vec_len and the bounce buffer (§2.11.3)', () => {
   /** 1100 async pages, every other page written after arming: 550 one-page WRITTEN regions. */
   function stripes() {
-    const s = system();
+    const s = setup();
     map(s.mm, BASE, 1100);
-    for (let i = 0; i < 1100; i++) store(s.mm, BASE + i);
+    for (let i = 0; i < 1100; i++) tryStore(s.mm, BASE + i);
     arm(s.mm, UFFD_FEATURE_WP_ASYNC, BASE, BASE + 1100);
-    for (let i = 0; i < 1100; i += 2) store(s.mm, BASE + i);
+    for (let i = 0; i < 1100; i += 2) tryStore(s.mm, BASE + i);
     return s;
   }
 
@@ -504,8 +504,8 @@ describe('output: regions, max_pages, vec_len and the bounce buffer (§2.11.3)',
     const { mm } = stripes();
     const r = fast(mm, 1100, { vecLen: 520, flags: PM_SCAN_WP_MATCHING });
     expect(r.ret).toBe(520);
-    expect(pte(mm, BASE + 1038) & UW).toBe(UW);
-    expect(pte(mm, BASE + 1040) & UW).toBe(0);
+    expect(entry(mm, BASE + 1038) & UW).toBe(UW);
+    expect(entry(mm, BASE + 1040) & UW).toBe(0);
     expect(fast(mm, 1100).ret).toBe(30);
   });
 
@@ -521,11 +521,11 @@ describe('output: regions, max_pages, vec_len and the bounce buffer (§2.11.3)',
   });
 
   it('the call is recorded with mm.sys.result (ret = regions, errno on failure)', () => {
-    const { sys, mm } = system();
+    const { sys, mm } = setup();
     const results: { call: string; ret: number; errno: string | null }[] = [];
     sys.opSink = (r) => results.push(r);
     map(mm, BASE, 4);
-    store(mm, BASE);
+    tryStore(mm, BASE);
     fast(mm, 4);
     fast(mm, 4, { flags: PM_SCAN_CHECK_WPASYNC });
     const scans = results.filter((r) => r.call === 'PAGEMAP_SCAN');
@@ -535,32 +535,32 @@ describe('output: regions, max_pages, vec_len and the bounce buffer (§2.11.3)',
 
 describe('write-protect side effects (§2.11.6 make_uffd_wp_pte / make_uffd_wp_pmd)', () => {
   it('WP_MATCHING keeps A and D (ptep_modify_prot_start/commit) and clears W (pte_mkuffd_wp, v6.2)', () => {
-    const { sys, mm } = system();
+    const { sys, mm } = setup();
     map(mm, BASE, 2);
-    store(mm, BASE);
+    tryStore(mm, BASE);
     arm(mm, UFFD_FEATURE_WP_ASYNC, BASE, BASE + 2);
-    store(mm, BASE);
-    expect(pte(mm, BASE) & (W | D | A | UW)).toBe(W | D | A);
+    tryStore(mm, BASE);
+    expect(entry(mm, BASE) & (W | D | A | UW)).toBe(W | D | A);
     const flushes = counter(sys, 'tlb_flush_range');
     fast(mm, 2, { flags: PM_SCAN_WP_MATCHING });
-    expect(pte(mm, BASE) & (W | D | A | UW | EXCL)).toBe(D | A | UW | EXCL);
+    expect(entry(mm, BASE) & (W | D | A | UW | EXCL)).toBe(D | A | UW | EXCL);
     expect(mm.leafOf(BASE)!.uwWhy[0]).toBe(0); // Why.ARMED
     // flush_tlb_range(vma, first protected, end of the chunk): 2 pages here
     expect(counter(sys, 'tlb_flush_range') - flushes).toBe(1);
   });
 
   it('[probe GUARD] guard markers: WRITTEN|SWAPPED|GUARD; pure re-protect adds UW (M7); removal leaves none → WRITTEN', () => {
-    const { mm } = system();
+    const { mm } = setup();
     map(mm, BASE, 4);
-    for (let i = 0; i < 4; i++) store(mm, BASE + i);
+    for (let i = 0; i < 4; i++) tryStore(mm, BASE + i);
     arm(mm, UFFD_FEATURE_WP_ASYNC, BASE, BASE + 4);
-    store(mm, BASE);
+    tryStore(mm, BASE);
     const leaf = mm.leafOf(BASE)!;
     // MADV_GUARD_INSTALL: zap the page, install a guard marker.
     for (const i of [1, 3]) clearPte(mm, leaf, i, MARKER | GUARD, Path.ZAP_DONTNEED, NO_WHY);
     expectReadings(mm, 'GUARD', 'after guard install', 4);
     expect(fx(fast(mm, 4, { flags: PM_SCAN_WP_MATCHING, vecLen: 0 }))).toEqual(obs('GUARD', 'WP_MATCHING vec_len 0').scan);
-    expect(pte(mm, BASE + 1)).toBe(MARKER | GUARD | UW);
+    expect(entry(mm, BASE + 1)).toBe(MARKER | GUARD | UW);
     expectReadings(mm, 'GUARD', 'after pure re-protect', 4);
     for (const i of [1, 3]) clearPte(mm, leaf, i, NONE, Path.ZAP_DONTNEED, NO_WHY);
     expectReadings(mm, 'GUARD', 'after guard remove', 4);
@@ -569,9 +569,9 @@ describe('write-protect side effects (§2.11.6 make_uffd_wp_pte / make_uffd_wp_p
 
 describe('THP (§2.11.6 pagemap_scan_thp_entry)', () => {
   function thp() {
-    const s = system('6.18', { thp: 'always' });
+    const s = setup('6.18', { thp: 'always' });
     map(s.mm, BASE, 512);
-    store(s.mm, BASE);
+    tryStore(s.mm, BASE);
     expect(s.mm.leafAt(BASE / 512)!.pmd & PMD_TABLE).toBe(0);
     return s;
   }
@@ -581,9 +581,9 @@ describe('THP (§2.11.6 pagemap_scan_thp_entry)', () => {
     mm.vmas.find(BASE)!.flags |= VM_HUGEPAGE;
     arm(mm, UFFD_FEATURE_WP_ASYNC, BASE, BASE + 512);
     expectReadings(mm, 'D16', 'async: after arm', 512);
-    store(mm, BASE + 7);
+    tryStore(mm, BASE + 7);
     expectReadings(mm, 'D16', 'async: after store subpage 7', 512);
-    store(mm, BASE + 8);
+    tryStore(mm, BASE + 8);
     expectReadings(mm, 'D16', 'async: after store subpage 8', 512);
     expect(fx(fast(mm, 512, { flags: PM_SCAN_WP_MATCHING }))).toEqual(obs('D16', 'async: fast WP_MATCHING').scan);
     expectReadings(mm, 'D16', 'async: after WP_MATCHING', 512);
@@ -616,7 +616,7 @@ describe('THP (§2.11.6 pagemap_scan_thp_entry)', () => {
     expect(fx(r)).toEqual({ ret: 1, errno: null, walk_end: 3, regions: [[0, 3, ['written']]] });
     expect(counter(sys, 'thp_split') - splits).toBe(1);
     expect(mm.leafAt(BASE / 512)!.pmd).toBe(PMD_TABLE);
-    expect([0, 1, 2, 3].map((i) => pte(mm, BASE + i) & (UW | PRESENT))).toEqual([UW | PRESENT, UW | PRESENT, UW | PRESENT, PRESENT]);
+    expect([0, 1, 2, 3].map((i) => entry(mm, BASE + i) & (UW | PRESENT))).toEqual([UW | PRESENT, UW | PRESENT, UW | PRESENT, PRESENT]);
   });
 
   it('truncated output without WP_MATCHING does not split (the query reports a partial huge region)', () => {
@@ -627,19 +627,19 @@ describe('THP (§2.11.6 pagemap_scan_thp_entry)', () => {
   });
 
   it('[probe D16: hugezero] the huge zero PMD: written,present,pfnzero,huge (no FILE); armed: wpallowed,present,pfnzero,huge', () => {
-    const { mm } = system('6.18', { thp: 'always' });
+    const { mm } = setup('6.18', { thp: 'always' });
     map(mm, BASE, 512);
-    load(mm, BASE);
+    tryLoad(mm, BASE);
     expectReadings(mm, 'D16', 'hugezero: after load', 512);
     arm(mm, UFFD_FEATURE_WP_ASYNC, BASE, BASE + 512);
     expectReadings(mm, 'D16', 'hugezero: after arm', 512);
   });
 
   it('PFNZERO for the huge zero PMD only with pagemapScanHugeZeroPfnzero (~v6.16)', () => {
-    const { sys, mm } = system('6.18', { thp: 'always' });
+    const { sys, mm } = setup('6.18', { thp: 'always' });
     sys.profile.pagemapScanHugeZeroPfnzero = false;
     map(mm, BASE, 512);
-    load(mm, BASE);
+    tryLoad(mm, BASE);
     expect(fx(full(mm, 512))).toEqual({ ret: 1, errno: null, walk_end: 512, regions: [[0, 512, ['written', 'present', 'huge']]] });
   });
 
@@ -651,13 +651,13 @@ describe('THP (§2.11.6 pagemap_scan_thp_entry)', () => {
 
 describe('soft-dirty category', () => {
   it('PAGE_IS_SOFT_DIRTY follows pte SD or VM_SOFTDIRTY (pagemap_page_category / test_walk)', () => {
-    const { mm } = system();
+    const { mm } = setup();
     map(mm, BASE, 2);
-    store(mm, BASE);
+    tryStore(mm, BASE);
     mm.vmas.find(BASE)!.flags &= ~(1 << 12); // clear VM_SOFTDIRTY (as clear_refs would)
     const leaf = mm.leafOf(BASE)!;
     leaf.pte[0] = leaf.pte[0]! & ~SD;
-    store(mm, BASE + 1);
+    tryStore(mm, BASE + 1);
     const r = scan(mm, BASE, BASE + 2, { categoryMask: PAGE_IS_SOFT_DIRTY, returnMask: PAGE_IS_SOFT_DIRTY });
     expect(fx(r)).toEqual({ ret: 1, errno: null, walk_end: 2, regions: [[1, 2, ['soft_dirty']]] });
   });

@@ -20,7 +20,7 @@ import {
   pagemapBitsOf, pagemapEntry, pagemapRange, pagemapRead, pagemapRuns,
 } from '../src/trackers/pagemap.js';
 import { uffdioApi, uffdioRegister, uffdioWriteprotect, uffdUserfaultfd } from '../src/trackers/userfaultfd.js';
-import { load, map, store, system } from './30-mm-helpers.js';
+import { map, setup, tryLoad, tryStore } from './30-mm-helpers.js';
 
 const BASE = 0x7f0000000; // page number of 0x7f0000000000 (2 MiB aligned)
 const PS = PAGE_SIZE;
@@ -54,7 +54,7 @@ function armAsync(mm: Mm, s: number, e: number): void {
 
 describe('pagemap_read: the read(2) interface (§2.10)', () => {
   it('offset or count not a multiple of 8 → EINVAL; count 0 → 0', () => {
-    const { mm } = system();
+    const { mm } = setup();
     map(mm, BASE, 4);
     expect(pagemapRead(mm, BASE * 8 + 4, 8)).toMatchObject({ ret: -1, errno: 'EINVAL' });
     expect(pagemapRead(mm, BASE * 8, 12)).toMatchObject({ ret: -1, errno: 'EINVAL' });
@@ -62,9 +62,9 @@ describe('pagemap_read: the read(2) interface (§2.10)', () => {
   });
 
   it('entry i is at offset 8*vpn; 8 bytes per page; a read stops at TASK_SIZE', () => {
-    const { mm } = system();
+    const { mm } = setup();
     map(mm, BASE, 4);
-    store(mm, BASE + 1);
+    tryStore(mm, BASE + 1);
     const r = pagemapRead(mm, BASE * 8, 4 * 8);
     expect(r.ret).toBe(32);
     expect(Array.from(r.bits!).map((b) => b & PMB_PRESENT)).toEqual([0, PMB_PRESENT, 0, 0]);
@@ -74,15 +74,15 @@ describe('pagemap_read: the read(2) interface (§2.10)', () => {
   });
 
   it('an exited process reads 0 bytes (mmget_not_zero fails), even for a misaligned offset', () => {
-    const { mm } = system();
+    const { mm } = setup();
     mm.exited = true;
     expect(pagemapRead(mm, 4, 8)).toMatchObject({ ret: 0, errno: null });
   });
 
   it('no VMA → 0; a sink gets runs (whole slots of holes at once), no per-page array', () => {
-    const { mm } = system();
+    const { mm } = setup();
     map(mm, BASE + 512, 1024);
-    store(mm, BASE + 512 + 3);
+    tryStore(mm, BASE + 512 + 3);
     const runs: [number, number, number][] = [];
     const r = pagemapRead(mm, BASE * 8, 2048 * 8, (vpn, n, bits) => runs.push([vpn - BASE, n, bits]));
     expect(r.bits).toBeUndefined();
@@ -98,7 +98,7 @@ describe('pagemap_read: the read(2) interface (§2.10)', () => {
   });
 
   it('counts pagemap_read_calls / pagemap_read_entries and records the call', () => {
-    const { sys, mm } = system();
+    const { sys, mm } = setup();
     const calls: { call: string; ret: number }[] = [];
     sys.opSink = (o) => calls.push(o);
     map(mm, BASE, 4);
@@ -118,7 +118,7 @@ describe('pagemap_read: the read(2) interface (§2.10)', () => {
 
 describe('entry bits (pte_to_pagemap_entry, pagemap_pte_hole, pagemap_pmd_range)', () => {
   it('hole in a VMA: bit 55 from VM_SOFTDIRTY only, never 57 even when uffd-wp registered; no VMA: 0', () => {
-    const { mm } = system();
+    const { mm } = setup();
     map(mm, BASE, 4);
     expect(pagemapBits(mm, BASE)).toBe(PMB_SOFT_DIRTY); // new VMA: VM_SOFTDIRTY
     expect(pagemapBits(mm, BASE + 4)).toBe(0);
@@ -132,9 +132,9 @@ describe('entry bits (pte_to_pagemap_entry, pagemap_pte_hole, pagemap_pmd_range)
   });
 
   it('VM_SOFTDIRTY is ORed into every entry of the VMA (present, none, markers)', () => {
-    const { mm } = system();
+    const { mm } = setup();
     map(mm, BASE, 3);
-    store(mm, BASE);
+    tryStore(mm, BASE);
     clearRefs(mm, '4');
     expect(pagemapBits(mm, BASE)).toBe(PMB_PRESENT | PMB_EXCLUSIVE);
     mm.vmas.find(BASE)!.flags |= VM_SOFTDIRTY;
@@ -143,52 +143,52 @@ describe('entry bits (pte_to_pagemap_entry, pagemap_pte_hole, pagemap_pmd_range)
   });
 
   it('[probe D1: async after arm / after store P] present: 63, 57 if UW, 56 if mapped once', () => {
-    const { mm } = system();
+    const { mm } = setup();
     map(mm, BASE, 2);
-    store(mm, BASE);
-    store(mm, BASE + 1);
+    tryStore(mm, BASE);
+    tryStore(mm, BASE + 1);
     armAsync(mm, BASE, BASE + 2);
     expect(pm(mm, 2)).toEqual(fixturePagemap('D1', 'async: after arm'));
-    store(mm, BASE);
+    tryStore(mm, BASE);
     expect(pm(mm, 2)).toEqual(fixturePagemap('D1', 'async: after store P'));
     expect(pagemapBits(mm, BASE) & PMB_SOFT_DIRTY).toBe(PMB_SOFT_DIRTY);
   });
 
   it('[probe D10/D11: async after arm] uffd-wp markers read swap + uffd_wp (bit 62 for markers, I3)', () => {
-    const { mm } = system();
+    const { mm } = setup();
     map(mm, BASE, 2);
     armAsync(mm, BASE, BASE + 2);
     expect(pm(mm, 2)).toEqual(fixturePagemap('D10/D11', 'async: after arm (never touched)'));
-    store(mm, BASE);
-    load(mm, BASE + 1);
+    tryStore(mm, BASE);
+    tryLoad(mm, BASE + 1);
     // the zero page reads present (+uffd_wp) only: no 61, no 56 (M6)
     expect(pm(mm, 2)).toEqual(fixturePagemap('D10/D11', 'async: after store P, load Q'));
   });
 
   it('[probe NOUFFD: shmem] a shmem page reads present, file, exclusive', () => {
-    const { mm } = system();
-    map(mm, BASE, 4, ['shared'], { kind: 'memfd', name: 'm' });
-    store(mm, BASE);
+    const { mm } = setup();
+    map(mm, BASE, 4, { shared: true, backing: { kind: 'memfd', name: 'm' } });
+    tryStore(mm, BASE);
     expect(pm(mm, 4)).toEqual(fixturePagemap('NOUFFD', 'shmem: after store page 0'));
   });
 
   it('a page mapped twice (same file page in two mappings) is not exclusive', () => {
-    const { mm } = system();
-    map(mm, BASE, 1, ['shared'], { kind: 'memfd', name: 'm' });
-    map(mm, BASE + 8, 1, ['shared'], { kind: 'memfd', name: 'm' });
-    store(mm, BASE);
-    load(mm, BASE + 8);
+    const { mm } = setup();
+    map(mm, BASE, 1, { shared: true, backing: { kind: 'memfd', name: 'm' } });
+    map(mm, BASE + 8, 1, { shared: true, backing: { kind: 'memfd', name: 'm' } });
+    tryStore(mm, BASE);
+    tryLoad(mm, BASE + 8);
     expect(pagemapBits(mm, BASE) & (PMB_EXCLUSIVE | PMB_FILE)).toBe(PMB_FILE);
   });
 
   it('[probe GUARD: after guard install] guard markers read swap + guard (58, v6.15); without guardMarkers no 58', () => {
     for (const guard of [true, false]) {
-      const { sys, mm } = system();
+      const { sys, mm } = setup();
       sys.profile.guardMarkers = guard;
       map(mm, BASE, 4);
-      for (let i = 0; i < 4; i++) store(mm, BASE + i);
+      for (let i = 0; i < 4; i++) tryStore(mm, BASE + i);
       armAsync(mm, BASE, BASE + 4);
-      store(mm, BASE);
+      tryStore(mm, BASE);
       const leaf = mm.leafOf(BASE)!;
       for (const i of [1, 3]) clearPte(mm, leaf, i, MARKER | GUARD, Path.ZAP_DONTNEED, NO_WHY);
       if (guard) expect(pm(mm, 4)).toEqual(fixturePagemap('GUARD', 'after guard install'));
@@ -197,9 +197,9 @@ describe('entry bits (pte_to_pagemap_entry, pagemap_pte_hole, pagemap_pmd_range)
   });
 
   it('swap entries: 62, 55 from swap-SD, 57 from swap-UW; a migration entry of a file page adds 61', () => {
-    const { mm } = system();
+    const { mm } = setup();
     map(mm, BASE, 4);
-    for (let i = 0; i < 4; i++) store(mm, BASE + i);
+    for (let i = 0; i < 4; i++) tryStore(mm, BASE + i);
     clearRefs(mm, '4');
     const leaf = mm.leafOf(BASE)!;
     leaf.pte[0] = SWAP | SD;
@@ -212,30 +212,30 @@ describe('entry bits (pte_to_pagemap_entry, pagemap_pte_hole, pagemap_pmd_range)
   });
 
   it('[probe D16: async after arm, after store subpage 7] a THP: the PMD bits on all 512 pages, 56 per subpage; split keeps them', () => {
-    const { mm } = system('6.18', { thp: 'always' });
+    const { mm } = setup('6.18', { thp: 'always' });
     map(mm, BASE, 512);
-    store(mm, BASE);
+    tryStore(mm, BASE);
     armAsync(mm, BASE, BASE + 512);
     expect(pm(mm, 512)).toEqual(fixturePagemap('D16', 'async: after arm'));
-    store(mm, BASE + 7);
+    tryStore(mm, BASE + 7);
     expect(pm(mm, 512)).toEqual(fixturePagemap('D16', 'async: after store subpage 7'));
   });
 
   it('[probe D16: hugezero] the huge zero PMD reads present + file (bit 61, M6), no exclusive; armed adds 57', () => {
-    const { mm } = system('6.18', { thp: 'always' });
+    const { mm } = setup('6.18', { thp: 'always' });
     map(mm, BASE, 512);
-    load(mm, BASE);
+    tryLoad(mm, BASE);
     expect(pm(mm, 512)).toEqual(fixturePagemap('D16', 'hugezero: after load'));
     armAsync(mm, BASE, BASE + 512);
     expect(pm(mm, 512)).toEqual(fixturePagemap('D16', 'hugezero: after arm'));
-    store(mm, BASE + 7);
+    tryStore(mm, BASE + 7);
     expect(pm(mm, 512)).toEqual(fixturePagemap('D16', 'hugezero: after store'));
   });
 
   it('a huge PMD soft-dirty bit is reported on all 512 subpages; a range inside the PMD reads only its pages', () => {
-    const { mm } = system('6.18', { thp: 'always' });
+    const { mm } = setup('6.18', { thp: 'always' });
     map(mm, BASE, 512);
-    store(mm, BASE);
+    tryStore(mm, BASE);
     clearRefs(mm, '4');
     expect(pagemapRuns(mm, BASE, BASE + 512)).toEqual([{ start: BASE, end: BASE + 512, bits: PMB_PRESENT | PMB_EXCLUSIVE }]);
     mm.leafAt(BASE / 512)!.pmd |= SD;
@@ -245,9 +245,9 @@ describe('entry bits (pte_to_pagemap_entry, pagemap_pte_hole, pagemap_pmd_range)
   });
 
   it('VM_PFNMAP VMAs read like holes (walk_page_test hands them to ->pte_hole)', () => {
-    const { mm } = system();
+    const { mm } = setup();
     map(mm, BASE, 2);
-    store(mm, BASE);
+    tryStore(mm, BASE);
     mm.vmas.find(BASE)!.flags |= VM_PFNMAP;
     expect(pagemapBits(mm, BASE)).toBe(PMB_SOFT_DIRTY);
   });
@@ -255,7 +255,7 @@ describe('entry bits (pte_to_pagemap_entry, pagemap_pte_hole, pagemap_pmd_range)
 
 describe('hugetlb (pagemap_hugetlb_range, §2.2.4)', () => {
   function hugetlb() {
-    const s = system();
+    const s = setup();
     map(s.mm, BASE, 512);
     const vma = s.mm.vmas.find(BASE)!;
     vma.flags |= VM_HUGETLB;
@@ -288,9 +288,9 @@ describe('hugetlb (pagemap_hugetlb_range, §2.2.4)', () => {
 
 describe('pagemapRange', () => {
   it('runs cover [start, end) exactly, in order, with no gaps', () => {
-    const { mm } = system();
+    const { mm } = setup();
     map(mm, BASE + 10, 600);
-    for (const i of [10, 11, 300, 609]) store(mm, BASE + i);
+    for (const i of [10, 11, 300, 609]) tryStore(mm, BASE + i);
     let pos = BASE;
     let pages = 0;
     pagemapRange(mm, BASE, BASE + 1500, (vpn, n) => {

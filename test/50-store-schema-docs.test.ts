@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { findSchemaDir } from '../src/store/schema.js';
+import { CREATE_FILES, findSchemaDir } from '../src/store/schema.js';
 import { buildFixture, tempDir } from './50-store-fixture.js';
 
 let db: Database.Database;
@@ -25,7 +25,7 @@ function block(sql: string, kind: 'TABLE' | 'VIEW', name: string): string {
 const commentedBefore = (lines: string[], i: number): boolean => i > 0 && lines[i - 1]!.trim().startsWith('--');
 
 describe('schema documentation', () => {
-  const tablesSql = readFileSync(join(dir, '001-run.sql'), 'utf8');
+  const tablesSql = CREATE_FILES.filter((f) => f !== '002-views.sql').map((f) => readFileSync(join(dir, f), 'utf8')).join('\n');
   const viewsSql = readFileSync(join(dir, '002-views.sql'), 'utf8');
 
   it('documents every column of every table in a comment above it', () => {
@@ -33,7 +33,7 @@ describe('schema documentation', () => {
     for (const { name } of tables) {
       const lines = block(tablesSql, 'TABLE', name).split('\n');
       for (const col of db.prepare(`SELECT name FROM pragma_table_info(?)`).all(name) as { name: string }[]) {
-        const i = lines.findIndex((l) => new RegExp(`^\\s+${col.name}\\s+(INTEGER|TEXT|REAL|ANY)\\b`).test(l));
+        const i = lines.findIndex((l) => new RegExp(`^\\s+${col.name}\\s+(INTEGER|TEXT|REAL|ANY|BLOB)\\b`).test(l));
         expect(i, `${name}.${col.name} declared`).toBeGreaterThan(0);
         expect(commentedBefore(lines, i), `${name}.${col.name} documented`).toBe(true);
       }

@@ -1,5 +1,6 @@
 import { Path, Why } from './cause.js';
 import { FAULT_DONE, FAULT_SIGSEGV, handleMmFault } from './fault.js';
+import { PF_DATA } from './frames.js';
 import { GT_C, GT_W, type Leaf } from './leaf.js';
 import type { Mm } from './mm.js';
 import { NO_WHY, setPmd, setPte } from './pgtable.js';
@@ -43,7 +44,10 @@ export function accessPage(mm: Mm, vpn: number, write: boolean, kernel: boolean,
   for (let pass = 0; pass < 8; pass++) {
     const leaf = mm.leafAt(slot);
     if (leaf !== undefined && hwAccess(mm, leaf, i, write)) {
-      if (write && (leaf.gt[i]! & GT_W) === 0) markWritten(mm, leaf, i, vpn);
+      if (write) {
+        mm.sys.frames.flags[leaf.pmd === PMD_TABLE ? leaf.pfn[i]! : leaf.pmdPfn + i]! |= PF_DATA;
+        if ((leaf.gt[i]! & GT_W) === 0) markWritten(mm, leaf, i, vpn);
+      }
       return ACCESS_OK;
     }
     const vma = mm.vmas.find(vpn);

@@ -14,6 +14,11 @@ export const PF_LAZYFREE = 16;
 export const PF_SWAPPED = 32;
 /** folio_test_dirty: written through some mapping since it was last clean. */
 export const PF_DIRTY = 64;
+/**
+ * The page holds data: something stored into it since it was allocated zero-filled (a copy takes
+ * the flag of its source). A THP split maps subpages without it to the shared zero page.
+ */
+export const PF_DATA = 128;
 
 export const ZERO_PFN = 0;
 

@@ -6,7 +6,7 @@
  */
 import type { MadviseAdvice } from '../trace/types.js';
 import { Path, Why } from './cause.js';
-import { PF_ANON, PF_DIRTY, PF_LAZYFREE, PF_SWAPPED } from './frames.js';
+import { PF_ANON, PF_DATA, PF_DIRTY, PF_LAZYFREE, PF_SWAPPED } from './frames.js';
 import { faultinPage, GUP_BAD_VMA, GUP_BLOCKED, GUP_NO_VMA, GUP_OK } from './gup.js';
 import { GT_C, type Leaf } from './leaf.js';
 import type { Mm } from './mm.js';
@@ -19,7 +19,7 @@ import {
   UFFD_WP_MARKER, UW, W, hasSoftDirty,
 } from './pte.js';
 import type { System } from './system.js';
-import { isHugeEntry, splitHugePmd } from './thp.js';
+import { isHugeEntry, splitAnonFolio, splitHugePmd } from './thp.js';
 import { queueRemoveEvent } from '../trackers/uffd-events.js';
 import { HPAGE_PMD_NR, PAGE_SIZE, PTRS_PER_PTE } from './uapi.js';
 import {
@@ -166,6 +166,7 @@ function madviseDontneed(mm: Mm, v: Vma, lo: number, hi: number): string | null 
 function madvisePmdRange(
   mm: Mm, lo: number, hi: number,
   huge: (leaf: Leaf, pmd: number) => void, ptes: (leaf: Leaf, a: number, b: number) => void,
+  splitWhole = false,
 ): void {
   const frames = mm.sys.frames;
   for (let slot = Math.floor(lo / PTRS_PER_PTE); slot * PTRS_PER_PTE < hi; slot++) {
@@ -181,9 +182,38 @@ function madvisePmdRange(
         huge(leaf, pmd);
         continue;
       }
-      splitHugePmd(mm, leaf);
+      // A partially covered THP is split into small folios (split_folio in madvise_free_huge_pmd and
+      // madvise_cold_or_pageout_pte_range); one that cannot be split is left alone.
+      if (!splitAnonFolio(mm, leaf.pmdPfn)) continue;
+    } else {
+      splitPartialFolios(mm, leaf, a, b, splitWhole);
     }
     ptes(leaf, a, b);
+  }
+}
+
+/**
+ * The PTE loops of MADV_FREE / COLD / PAGEOUT: a PTE-mapped large folio that the range does not
+ * cover whole from its first PTE on (madvise_folio_pte_batch < folio_nr_pages) is split when this
+ * mm alone maps it (split_folio). `whole`: split covered folios too (PAGEOUT without swap:
+ * shrink_folio_list falls back to split_folio_to_list when folio_alloc_swap fails).
+ */
+function splitPartialFolios(mm: Mm, leaf: Leaf, a: number, b: number, whole: boolean): void {
+  const frames = mm.sys.frames;
+  for (let i = a; i < b;) {
+    const e = leaf.pte[i]!;
+    const pfn = leaf.pfn[i]!;
+    if ((e & KIND_MASK) !== PRESENT || (e & PAGE_MASK) !== PG_ANON || !frames.isLarge(pfn)) {
+      i++;
+      continue;
+    }
+    let n = 1;
+    while (i + n < b && leaf.pfn[i + n] === pfn + n && (leaf.pte[i + n]! & KIND_MASK) === PRESENT) n++;
+    const head = frames.head[pfn]!;
+    let shared = false;
+    for (let k = 0; k < HPAGE_PMD_NR && !shared; k++) shared = frames.mapcount[head + k]! > 1;
+    if ((n < HPAGE_PMD_NR || whole) && !shared) splitAnonFolio(mm, pfn);
+    i += n;
   }
 }
 
@@ -351,7 +381,7 @@ function madviseColdOrPageout(mm: Mm, v: Vma, lo: number, hi: number, pageout: b
       }
       if (pageout) reclaimPage(mm, v, leaf, i, flush);
     }
-  });
+  }, pageout && !mm.sys.sysfs.swap);
   if (flush.n > 0) flushTlbRange(mm, flush.n);
   return null;
 }
@@ -373,7 +403,13 @@ function reclaimThp(mm: Mm, v: Vma, leaf: Leaf, flush: { n: number }): void {
     for (let k = 0; k < HPAGE_PMD_NR; k++) frames.flags[head + k] = (frames.flags[head + k]! & ~PF_LAZYFREE) | PF_DIRTY;
     return;
   }
-  if (!lazy && (!sys.sysfs.swap || frames.maybePinned(head))) return;
+  // Without a swap device folio_alloc_swap fails and shrink_folio_list falls back to
+  // split_folio_to_list; the small folios stay mapped (activate_locked_split).
+  if (!lazy && !sys.sysfs.swap) {
+    splitAnonFolio(mm, head);
+    return;
+  }
+  if (!lazy && frames.maybePinned(head)) return;
   splitHugePmd(mm, leaf);
   for (let i = 0; i < PTRS_PER_PTE; i++) reclaimPage(mm, v, leaf, i, flush);
 }
@@ -506,6 +542,8 @@ function collapseSlot(mm: Mm, v: Vma, slot: number): string {
   for (let i = 0; i < PTRS_PER_PTE; i++) {
     const e = leaf.pte[i]!;
     sdBefore[i] = hasSoftDirty(e) ? 1 : 0;
+    // The copy holds the old page's data (none for a none entry or the zero page).
+    if ((e & KIND_MASK) !== NONE && (e & PAGE_MASK) !== PG_ZERO) frames.flags[base + i]! |= frames.flags[leaf.pfn[i]!]! & PF_DATA;
     if ((e & KIND_MASK) !== NONE) clearPte(mm, leaf, i, NONE, Path.COLLAPSE, NO_WHY);
   }
   for (let k = 0; k < HPAGE_PMD_NR; k++) {

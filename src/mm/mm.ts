@@ -3,6 +3,7 @@ import { VmaList } from './vma.js';
 import type { System } from './system.js';
 import type { UffdCtx } from '../trackers/uffd-ctx.js';
 import { PTRS_PER_PTE } from './uapi.js';
+import { splitHugePmdIfNeeded } from './thp.js';
 
 /** Default mmap_base for the top-down allocator (below the stack, as on x86-64 without ASLR). */
 export const MMAP_BASE_VPN = 0x7ffff7fff000 / 4096;
@@ -30,7 +31,9 @@ export class Mm {
   constructor(
     readonly sys: System,
     readonly pid: number,
-  ) {}
+  ) {
+    this.vmas.onSplit = (at) => splitHugePmdIfNeeded(this, at);
+  }
 
   /** The leaf of slot `index`, or undefined. */
   leafAt(index: number): Leaf | undefined {

@@ -1,9 +1,11 @@
 import { Path, Why } from './cause.js';
 import type { Leaf } from './leaf.js';
 import type { Mm } from './mm.js';
-import { NO_WHY, flushTlbRange, setPmd, setPte } from './pgtable.js';
-import { A, D, EXCL, KIND_MASK, PG_ANON, PG_ZERO, PAGE_MASK, PMD_TABLE, PRESENT, SD, UW, W } from './pte.js';
-import { HPAGE_PMD_NR } from './uapi.js';
+import { PF_DATA, PF_LARGE, ZERO_PFN } from './frames.js';
+import { NO_WHY, clearPte, flushTlbRange, installPte, setPmd, setPte } from './pgtable.js';
+import { A, D, EXCL, KIND_MASK, NONE, PG_ANON, PG_ZERO, PAGE_MASK, PMD_TABLE, PRESENT, SD, UW, W } from './pte.js';
+import { HPAGE_PMD_NR, PTRS_PER_PTE, TASK_SIZE_PAGES } from './uapi.js';
+import { VM_LOCKED } from './vma.js';
 
 export const isHugeEntry = (pmd: number): boolean => pmd !== 0 && (pmd & PMD_TABLE) === 0;
 
@@ -36,4 +38,50 @@ export function splitHugePmd(mm: Mm, leaf: Leaf, path: number = Path.SPLIT_HUGE_
   }
   // pmdp_invalidate() flushes the whole 2 MiB range.
   flushTlbRange(mm, HPAGE_PMD_NR);
+}
+
+/**
+ * split_folio() of an anon PMD-sized folio to order 0 (mm/huge_memory.c:__folio_split): a PMD
+ * mapping is split first (unmap_folio with TTU_SPLIT_HUGE_PMD), the subpages become small folios and
+ * their migration entries are restored with the same bits — except that anon folios are remapped
+ * with RMP_USE_SHARED_ZEROPAGE (v6.12): a subpage that holds no data is mapped to the shared zero
+ * page instead and freed (mm/migrate.c:try_to_map_unused_to_zeropage, which keeps SD and UW of the
+ * entry; not in VM_LOCKED VMAs). A pinned folio cannot be split (can_split_folio): false. The
+ * caller checks that only this mm maps the folio.
+ */
+export function splitAnonFolio(mm: Mm, page: number): boolean {
+  const frames = mm.sys.frames;
+  if (!frames.isLarge(page) || frames.maybePinned(page)) return false;
+  const head = frames.head[page]!;
+  for (const leaf of mm.leavesIn(0, TASK_SIZE_PAGES)) {
+    if (isHugeEntry(leaf.pmd) && (leaf.pmd & KIND_MASK) === PRESENT && leaf.pmdPfn === head) splitHugePmd(mm, leaf);
+    if (leaf.pmd !== PMD_TABLE) continue;
+    for (let i = 0; i < PTRS_PER_PTE; i++) {
+      const e = leaf.pte[i]!;
+      const pfn = leaf.pfn[i]!;
+      if ((e & KIND_MASK) !== PRESENT || (e & PAGE_MASK) !== PG_ANON || pfn < head || pfn >= head + HPAGE_PMD_NR) continue;
+      if (frames.flags[pfn]! & PF_DATA) continue;
+      const vma = mm.vmas.find(leaf.base + i);
+      if (vma === null || (vma.flags & VM_LOCKED)) continue;
+      clearPte(mm, leaf, i, NONE, Path.SPLIT_HUGE_PMD, NO_WHY);
+      installPte(mm, leaf, i, PRESENT | PG_ZERO | A | (e & (UW | SD)), ZERO_PFN, Path.SPLIT_HUGE_PMD, NO_WHY);
+    }
+  }
+  for (let k = 0; k < HPAGE_PMD_NR; k++) {
+    frames.flags[head + k]! &= ~PF_LARGE;
+    frames.head[head + k] = head + k;
+  }
+  mm.sys.count('thp_split');
+  flushTlbRange(mm, HPAGE_PMD_NR);
+  return true;
+}
+
+/**
+ * __split_vma → vma_adjust_trans_huge → split_huge_pmd_if_needed: a VMA boundary made at a page
+ * that is not PMD-aligned splits the huge PMD (THP or huge zero page) mapping it.
+ */
+export function splitHugePmdIfNeeded(mm: Mm, at: number): void {
+  if (at % HPAGE_PMD_NR === 0) return;
+  const leaf = mm.leafOf(at);
+  if (leaf !== undefined && isHugeEntry(leaf.pmd)) splitHugePmd(mm, leaf);
 }

@@ -141,6 +141,8 @@ export function anonVmasCompatible(prev: Vma, next: Vma): boolean {
 export class VmaList {
   readonly list: Vma[] = [];
   private last: Vma | null = null;
+  /** Called before a VMA is split at page `at` (__split_vma → vma_adjust_trans_huge; set by the Mm). */
+  onSplit: ((at: number) => void) | null = null;
 
   /** find_vma_intersection for one page: the VMA containing `vpn`, or null. */
   find(vpn: number): Vma | null {
@@ -205,6 +207,7 @@ export class VmaList {
 
   /** split_vma(): cut `v` at `at` (start < at < end); returns the upper part (a new VMA). */
   split(v: Vma, at: number): Vma {
+    this.onSplit?.(at);
     const hi = v.clone(at, v.end);
     v.end = at;
     this.insert(hi);

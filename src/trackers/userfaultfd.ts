@@ -92,12 +92,23 @@ export function uffdioRegister(mm: Mm, fd: number, start: number, len: number, m
     if (v.uffd !== null && v.uffd !== ctx) return fail('EBUSY');
     if (v.isHugetlb && (e < v.end ? e : v.end) % HPAGE_PMD_NR !== 0) return fail('EINVAL');
   }
-  for (let v of mm.vmas.isolate(s, e)) {
-    const flags = (v.flags & ~VM_UFFD_ALL) | vmFlags;
-    v.flags = flags;
-    v.uffd = ctx;
-    v.uffdWhy = Why.ARMED;
-    v = mergeAfterFlagChange(mm, v, flags);
+  // userfaultfd_register_range: VMA by VMA; one already registered to this context with these modes
+  // is left alone (no split); the walk resumes after the (possibly merged) VMA.
+  for (let cursor = s; cursor < e;) {
+    const v = mm.vmas.intersecting(cursor, e)[0];
+    if (v === undefined) break;
+    if (v.uffd === ctx && (v.flags & vmFlags) === vmFlags) {
+      cursor = v.end;
+      continue;
+    }
+    const lo = Math.max(cursor, v.start);
+    let piece = mm.vmas.isolate(lo, Math.min(e, v.end)).find((x) => x.start === lo)!;
+    const flags = (piece.flags & ~VM_UFFD_ALL) | vmFlags;
+    piece.flags = flags;
+    piece.uffd = ctx;
+    piece.uffdWhy = Why.ARMED;
+    piece = mergeAfterFlagChange(mm, piece, flags);
+    cursor = piece.end;
   }
   return mm.sys.result(mm.pid, 'UFFDIO_REGISTER', args, 0, null);
 }
@@ -149,13 +160,13 @@ export function uffdioWriteprotect(mm: Mm, fd: number, start: number, len: numbe
  * fs/userfaultfd.c:userfaultfd_clear_vma: un-protect WP VMAs (markers and UW reset) — on close only
  * from v6.8/6.9 — then drop the registration and merge.
  */
-function clearVma(mm: Mm, v: Vma, start: number, end: number, resetPtes: boolean): void {
+function clearVma(mm: Mm, v: Vma, start: number, end: number, resetPtes: boolean): Vma {
   if (resetPtes && (v.flags & VM_UFFD_WP)) uffdWpRange(mm, v, start, end, false, Path.UFFD_CLEAR_VMA, Why.UFFD_CLOSED);
   const flags = v.flags & ~VM_UFFD_ALL;
   v.flags = flags;
   v.uffd = null;
   v.uffdWhy = Why.UFFD_CLOSED;
-  mergeAfterFlagChange(mm, v, flags);
+  return mergeAfterFlagChange(mm, v, flags);
 }
 
 /**
@@ -176,12 +187,16 @@ export function uffdioUnregister(mm: Mm, fd: number, start: number, len: number)
   if (vmas.length === 0 || vmas.some((v) => !vmaCanUserfault(v, v.flags & VM_UFFD_ALL, ctx.wpAsync))) {
     return mm.sys.result(mm.pid, 'UFFDIO_UNREGISTER', args, -1, 'EINVAL');
   }
-  for (const v of vmas) {
-    if (v.uffd === null) continue;
-    const lo = Math.max(s, v.start);
-    const hi = Math.min(e, v.end);
-    const piece = mm.vmas.isolate(lo, hi).find((x) => x.start === lo);
-    if (piece !== undefined) clearVma(mm, piece, piece.start, piece.end, true);
+  for (let cursor = s; cursor < e;) {
+    const v = mm.vmas.intersecting(cursor, e)[0];
+    if (v === undefined) break;
+    if (v.uffd === null) {
+      cursor = v.end;
+      continue;
+    }
+    const lo = Math.max(cursor, v.start);
+    const piece = mm.vmas.isolate(lo, Math.min(e, v.end)).find((x) => x.start === lo)!;
+    cursor = clearVma(mm, piece, piece.start, piece.end, true).end;
   }
   return mm.sys.result(mm.pid, 'UFFDIO_UNREGISTER', args, 0, null);
 }

@@ -57,6 +57,8 @@ export function fuzzSequence(seed: number, nOps: number, thp: boolean): string[]
   const cmds: string[] = [];
   const observe = () => {
     for (const [o, n] of WINDOWS.slice(0, thp ? 4 : 2)) cmds.push(`pagemap ${o}p ${n}`);
+    // Which pages are PMD-mapped (PAGE_IS_HUGE only): pagemap cannot tell.
+    if (thp) for (const [o, n] of WINDOWS.slice(2, 4)) cmds.push(`pagemap_scan ${o}p ${o + n}p 0 0 0 0 0x40 1024 0`);
     cmds.push('maps');
   };
   // Start: the small region mapped and touched, the THP region madvised.

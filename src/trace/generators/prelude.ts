@@ -2,7 +2,8 @@
  * The start every generated trace shares (kernel-semantics.md §3, common setup): the mmap that
  * creates the main mapping (anonymous, private, read-write, MAP_FIXED at the base), an optional
  * warm-up pass that writes every page once so that trackers start from populated memory, then a
- * whole-process `reset` that arms tracking.
+ * whole-process `reset` that arms tracking. Also the thread-id cycler, and the whole workload loop
+ * of the kinds that differ only in where each access goes (simpleWorkload: seq, uniform).
  */
 import { PAGE_SIZE } from '../../mm/uapi.js';
 import { REC_READ, REC_WRITE, type Prot, type TraceChunk } from '../types.js';
