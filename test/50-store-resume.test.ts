@@ -14,7 +14,7 @@ import { ROOT, pteplay } from './helpers/cli.js';
 const TABLES: Record<string, string> = {
   lane: 'lane_id', pte_change: 'lane_id, seq', op_result: 'op_id', collect: 'lane_id, collect_idx',
   collect_why: 'lane_id, collect_idx, side, why', collect_page: 'lane_id, collect_idx, vpn', collect_cost: 'lane_id, collect_idx, counter',
-  counter_total: 'lane_id, counter', vma_change: 'change_id', uffd_msg: 'msg_id', keyframe: 'lane_id, seq', keyframe_leaf: 'lane_id, seq, pid, slot',
+  counter_total: 'lane_id, counter', vma_change: 'change_id', uffd_msg: 'msg_id', keyframe: 'lane_id, seq', keyframe_leaf: 'lane_id, seq, pid, slot', final_page: 'lane_id, pid, vpn',
 };
 
 /** A digest per table of everything but the run's wall-clock timestamps. */

@@ -105,7 +105,52 @@ const CASES: Record<string, string[]> = {
   ],
 };
 
+/** Regressions: each sequence is a mismatch the fuzzer found (the fix is named in the key). */
+const REGRESSIONS: Record<string, string[]> = {
+  'mremap: a same-size no-op and a shrink do not check the VMA extent; FIXED moves span VMAs (remap_move, v6.17)': [
+    anon(P, 8), 'write 1024p', 'write 1030p', `mprotect ${P + 4}p 2p r`, `mremap ${P - 2}p 6p 6p 0`, `mremap ${P + 2}p 6p 3p 0`, 'maps',
+    anon(P, 8), 'write 1024p', 'write 1030p', `mprotect ${P + 4}p 2p r`, `munmap ${P + 6}p 1p`,
+    `mremap ${P + 2}p 8p 8p maymove|fixed ${P + 700}p`, 'maps', `pagemap ${P + 700}p 10`, `pagemap ${P}p 10`,
+    `mremap ${P + 700}p 8p 8p maymove|fixed ${P + 600}p`, 'maps', `mremap ${P + 590}p 8p 8p maymove|fixed ${P + 300}p`,
+    ...uffd(3, ASYNC), ...arm(3, P, 2), `mremap ${P}p 4p 4p maymove|fixed ${P + 900}p`, 'maps',
+  ],
+  'UFFDIO_UNREGISTER: no split of unregistered VMAs; EINVAL for no VMA, another context, an unregistered file VMA': [
+    anon(P, 8), 'write 1024p', ...uffd(3, ASYNC), ...uffd(4, 0), ...arm(3, P, 2), `uffdio_register 4 ${P + 4}p 2p 2`,
+    `uffdio_unregister 4 ${P}p 3p`, 'maps', `pagemap ${P}p 4`, `uffdio_unregister 3 ${P + 1}p 2p`, 'maps', `pagemap ${P}p 4`,
+    `uffdio_unregister 3 ${P - 2}p 1p`, `uffdio_unregister 3 ${P + 100}p 1p`, 'maps',
+    `mmap ${P + 200}p 4p rw shared|fixed file:f`, `uffdio_unregister 3 ${P + 198}p 4p`, `uffdio_unregister 4 ${P + 200}p 4p`,
+    `uffdio_register 3 ${P + 200}p 4p 2`, `uffdio_unregister 4 ${P + 200}p 4p`, `uffdio_unregister 3 ${P + 200}p 4p`, 'maps',
+  ],
+  'UFFDIO_REGISTER and mprotect over several VMAs: merges do not lose the next VMA; unchanged VMAs are not split': [
+    anon(P, 12), 'write 1024p', `mprotect ${P + 4}p 2p r`, `mprotect ${P + 8}p 2p r`, ...uffd(3, 0),
+    `uffdio_register 3 ${P + 2}p 2p 2`, `uffdio_register 3 ${P}p 8p 2`, 'maps', `pagemap ${P}p 12`,
+    `mprotect ${P + 2}p 8p rw`, 'maps', `mprotect ${P + 4}p 2p r`, `mprotect ${P}p 12p r`, 'maps',
+    `munmap ${P + 6}p 1p`, `mprotect ${P}p 12p rw`, 'maps', `mprotect ${P + 7}p 2p rw`, 'maps',
+  ],
+  'mmap between two pieces of one VMA merges with both (are_anon_vmas_compatible)': [
+    anon(P, 16), 'write 1024p', 'write 1039p', ...uffd(3, WPU), `uffdio_register 3 ${P + 8}p 7p 2`, 'maps',
+    anon(P + 1, 14), 'maps', `pagemap ${P}p 16`,
+  ],
+};
+
 const THP_CASES: Record<string, string[]> = {
+  'MADV_COLLAPSE: EINVAL inside one 2 MiB slot, without anon_vma, for a VMA smaller than 2 MiB': [
+    anon(2048, 512), `madvise 2048p 512p hugepage`, `madvise 2048p 512p collapse`, 'write 2050p', `madvise 2100p 10p collapse`,
+    `madvise 2048p 10p collapse`, `madvise 2100p 460p collapse`, `madvise 2048p 512p collapse`, `madvise 100p 10p collapse`,
+    anon(4096, 100), 'write 4096p', `madvise 4096p 100p hugepage`, `madvise 4096p 100p collapse`, ...look(2048, 512),
+  ],
+  'THP folio split: COLD / FREE of part of a THP, PAGEOUT of a whole one without swap, zero subpages become the zero page': [
+    anon(2048, 512), `madvise 2048p 512p hugepage`, 'write 2051p', 'write 2300p', ...uffd(3, ASYNC), ...arm(3, 2048, 512),
+    `madvise 2048p 256p cold`, ...look(2048, 512), 'write 2052p', ...look(2048, 512),
+    anon(4096, 512), `madvise 4096p 512p hugepage`, 'write 4100p', `madvise 4200p 10p free`, ...look(4096, 512),
+    anon(6144, 512), `madvise 6144p 512p hugepage`, 'write 6150p', `madvise 6144p 512p pageout`, ...look(6144, 512),
+    anon(8192, 512), `madvise 8192p 512p hugepage`, 'write 8193p', `mprotect 8192p 10p r`, `madvise 8300p 10p cold`, ...look(8192, 512),
+  ],
+  'a VMA boundary inside a THP splits the PMD (vma_adjust_trans_huge): register, mprotect, munmap': [
+    anon(2048, 512), `madvise 2048p 512p hugepage`, 'write 2051p', ...uffd(3, ASYNC), `uffdio_register 3 2048p 256p 2`, ...look(2048, 512),
+    anon(4096, 512), `madvise 4096p 512p hugepage`, 'read 4100p', `mprotect 4096p 100p r`, ...look(4096, 512),
+    anon(6144, 512), `madvise 6144p 512p hugepage`, 'write 6150p', `munmap 6200p 1p`, ...look(6144, 512),
+  ],
   'D16 THP: arm a PMD THP, store a subpage (async and sync), huge zero page': [
     anon(2048, 512), `madvise 2048p 512p hugepage`, `madvise 2048p 512p populate_write`, ...uffd(3, ASYNC), ...arm(3, 2048, 512),
     ...look(2048, 512), 'write 2055p', ...look(2048, 512), 'write 2056p', `pagemap_scan 2048p 2560p 1 0 2 0 2 1024 0`, ...look(2048, 512),
@@ -128,7 +173,14 @@ describe.skipIf(!usable.ok)(`kreplay differential (${usable.ok ? 'real kernel' :
     expect(bad.map(([n, r]) => `${n}:\n${r.report}`).join('\n\n')).toBe('');
   });
 
-  it.skipIf(!thpOn)('THP sequences (D16) match the real kernel', () => {
+  it('regressions found by the fuzzer match the real kernel', () => {
+    const names = Object.keys(REGRESSIONS);
+    const res = diffMany(names.map((n) => REGRESSIONS[n]!));
+    const bad = names.map((n, i) => [n, res[i]!] as const).filter(([, r]) => r.mismatches.length > 0);
+    expect(bad.map(([n, r]) => `${n}:\n${r.report}`).join('\n\n')).toBe('');
+  });
+
+  it.skipIf(!thpOn)('THP sequences (D16, folio splits, collapse) match the real kernel', () => {
     const names = Object.keys(THP_CASES);
     const res = diffMany(names.map((n) => THP_CASES[n]!));
     const bad = names.map((n, i) => [n, res[i]!] as const).filter(([, r]) => r.mismatches.length > 0);

@@ -24,6 +24,14 @@ export interface LaneConfig {
 }
 
 export const DEFAULT_LANES = ['soft-dirty', 'uffd-sync', 'uffd-sync+unpop', 'uffd-async'];
+
+/** What each tracker kind does (the store's tracker_kind table). */
+export const TRACKER_KIND_HELP: Record<TrackerKind, string> = {
+  'soft-dirty': 'clear_refs 4 (whole mm) to reset; /proc/pid/pagemap bit 55 to read (CRIU)',
+  'uffd-sync': 'UFFDIO_REGISTER(MODE_WP) + UFFDIO_WRITEPROTECT to reset; the WP fault messages a monitor un-protects to read',
+  'uffd-async': 'UFFD_FEATURE_WP_ASYNC; PAGEMAP_SCAN(PAGE_IS_WRITTEN) with WP_MATCHING to read and re-arm (GetWriteWatch)',
+  none: 'no tracker: ground truth and costs only',
+};
 /** Default sync round trip: ~62k cycles per tracked page at 3 GHz (kernel-semantics.md §5.2, process_memwatch thread). */
 export const DEFAULT_MONITOR_LATENCY_NS = 20_000;
 

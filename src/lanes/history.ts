@@ -60,3 +60,35 @@ export function captureKeyframe(sys: System, lane: number, seq: number, pos: num
   }
   return { lane, seq, pos, leaves };
 }
+
+/** A run of pages (level 0) or 2 MiB slots (level 1) with the same final state. */
+export interface FinalRun {
+  pid: number;
+  vpn: number;
+  count: number;
+  level: 0 | 1;
+  state: number;
+}
+
+/** The lane's page tables at the end of the run, run-length encoded; holes and none entries left out. */
+export function finalPages(sys: System): FinalRun[] {
+  const runs: FinalRun[] = [];
+  const push = (pid: number, vpn: number, level: 0 | 1, state: number) => {
+    const last = runs[runs.length - 1];
+    const step = level === 1 ? 512 : 1;
+    if (last && last.pid === pid && last.level === level && last.state === state && last.vpn + last.count * step === vpn) last.count++;
+    else runs.push({ pid, vpn, count: 1, level, state });
+  };
+  for (const pid of [...sys.mms.keys()].sort((a, b) => a - b)) {
+    const mm = sys.mms.get(pid)!;
+    for (const l of [...mm.leaves.values()].sort((a, b) => a.index - b.index)) {
+      if (l.pmd === 0) continue;
+      if (l.pmd !== PMD_TABLE) {
+        push(pid, l.base, 1, l.pmd);
+        continue;
+      }
+      for (let i = 0; i < l.pte.length; i++) if (l.pte[i] !== 0) push(pid, l.base + i, 0, l.pte[i]!);
+    }
+  }
+  return runs;
+}

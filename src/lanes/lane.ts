@@ -26,7 +26,7 @@ import { UffdSyncDriver } from './drivers/uffd-sync.js';
 import { evaluate } from './evaluate.js';
 import { executeOp } from './ops.js';
 import { diffCounters, type CollectResult, type Keyframe, type OpResult, type PteChangeBatch, type UffdMsgRow, type VmaChangeRow } from './results.js';
-import { captureKeyframe, vmaDiff, vmaSnapshot } from './history.js';
+import { captureKeyframe, finalPages, vmaDiff, vmaSnapshot, type FinalRun } from './history.js';
 import { resetTruth } from './truth.js';
 
 /** A thread blocked in handle_userfault until the monitor un-protects its page. */
@@ -51,6 +51,8 @@ export interface LaneSinks {
   /** Keyframes of the page tables, at chunk ends, at least `keyframeEvery` change rows apart. */
   onKeyframe?: (k: Keyframe) => void;
   keyframeEvery?: number;
+  /** The page tables at the end of the run (final_page). */
+  onFinalState?: (runs: FinalRun[]) => void;
 }
 
 export class Lane implements UffdListener {
@@ -272,9 +274,10 @@ export class Lane implements UffdListener {
     this.sinks.onCollect?.(result);
   }
 
-  /** End of the trace: wake blocked threads and hand out the last events. */
+  /** End of the trace: wake blocked threads and hand out the last events and the final state. */
   finish(): void {
     this.drainBlocked();
     this.sys.sink.flush();
+    this.sinks.onFinalState?.(finalPages(this.sys));
   }
 }

@@ -19,7 +19,7 @@ import {
 } from './pte.js';
 import { isHugeEntry, splitHugePmd } from './thp.js';
 import { HPAGE_PMD_NR, PTRS_PER_PTE } from './uapi.js';
-import { VM_MAYSHARE, VM_SHARED, VM_WRITE, type Vma } from './vma.js';
+import { VM_MAYSHARE, VM_SHARED, VM_UFFD_MINOR, VM_UFFD_WP, VM_WRITE, type Vma } from './vma.js';
 
 export const FAULT_DONE = 0;
 export const FAULT_BLOCKED = 1;
@@ -104,7 +104,7 @@ export function doAnonymousPage(f: VmFault, origUw: boolean, path: number): numb
 
 /**
  * mm/memory.c:do_fault → do_read_fault / do_cow_fault / do_shared_fault, through finish_fault and
- * set_pte_range (no fault-around: it is disabled in uffd-wp VMAs and not modelled elsewhere).
+ * set_pte_range. A read fault first maps the cached pages around it (do_fault_around).
  */
 export function doFault(f: VmFault, origUw: boolean, path: number): number {
   const { mm, vma, leaf, i } = f;
@@ -114,11 +114,8 @@ export function doFault(f: VmFault, origUw: boolean, path: number): number {
   let entry: number;
   let pfn = cachePfn;
   if (!f.write) {
-    entry = PRESENT | A | pageKindOf(vma);
-    if (vmPageProtWritable(vma)) {
-      entry |= W;
-      if (frames.flags[cachePfn]! & PF_DIRTY) entry |= D | SD;
-    }
+    entry = readFaultEntry(f.mm, vma, cachePfn);
+    faultAround(f, path);
   } else if ((vma.flags & VM_SHARED) === 0) {
     // do_cow_fault: a private anon copy of the page cache page.
     anonVmaPrepare(f);
@@ -132,6 +129,40 @@ export function doFault(f: VmFault, origUw: boolean, path: number): number {
   if (origUw) entry = pteMkUffdWp(entry);
   installPte(mm, leaf, i, entry, pfn, path, f.write ? Why.WRITE : vma.sdWhy);
   return FAULT_DONE;
+}
+
+/** The PTE a read fault maps for page cache page `pfn` (mk_pte with vm_page_prot). */
+function readFaultEntry(mm: Mm, vma: Vma, pfn: number): number {
+  let entry = PRESENT | A | pageKindOf(vma);
+  if (vmPageProtWritable(vma)) {
+    entry |= W;
+    if (mm.sys.frames.flags[pfn]! & PF_DIRTY) entry |= D | SD;
+  }
+  return entry;
+}
+
+/** fault_around_bytes (64 KiB) in pages. */
+const FAULT_AROUND_PAGES = 16;
+
+/**
+ * do_read_fault → do_fault_around → filemap_map_pages: the page cache pages already present in
+ * the fault_around_pages-aligned window around the fault (clamped to the VMA and the page table)
+ * are mapped too, wherever the PTE is none. Skipped in VMAs registered for uffd WP or MINOR
+ * (should_fault_around → uffd_disable_fault_around). kreplay-checked on 6.18.
+ */
+function faultAround(f: VmFault, path: number): void {
+  const { mm, vma, leaf, i } = f;
+  if (vma.flags & (VM_UFFD_WP | VM_UFFD_MINOR)) return;
+  const obj = vma.obj!;
+  const vmaOff = f.vpn - vma.start;
+  const from = Math.max(i - (i % FAULT_AROUND_PAGES), i - Math.min(i, vmaOff));
+  const to = Math.min(from + FAULT_AROUND_PAGES, PTRS_PER_PTE, i + (vma.end - vma.start) - vmaOff) - 1;
+  for (let j = from; j <= to; j++) {
+    if (j === i || leaf.pte[j] !== NONE) continue;
+    const pfn = obj.pages.get(vma.pgoffOf(leaf.base + j));
+    if (pfn === undefined) continue;
+    installPte(mm, leaf, j, readFaultEntry(mm, vma, pfn), pfn, path, vma.sdWhy);
+  }
 }
 
 /** mm/memory.c:handle_pte_marker → pte_marker_handle_uffd_wp. */

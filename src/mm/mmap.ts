@@ -13,7 +13,7 @@ import { vmaWantsManualPteWriteUpgrade } from './predicates.js';
 import { queueUnmapEvent, noteLostRegistration, lostRegistrationWhy } from '../trackers/uffd-events.js';
 import { HPAGE_PMD_NR, MMAP_MIN_ADDR, PAGE_SIZE, PTRS_PER_PTE, TASK_SIZE_PAGES } from './uapi.js';
 import {
-  VM_ACCESS, VM_EXEC, VM_HUGETLB, VM_MAYEXEC, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, VM_NORESERVE, VM_READ, VM_SHARED,
+  VM_ACCESS, VM_ACCOUNT, VM_EXEC, VM_HUGETLB, VM_MAYEXEC, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, VM_NORESERVE, VM_READ, VM_SHARED,
   VM_SOFTDIRTY, VM_WRITE, Vma, anonVmasCompatible, canMerge,
 } from './vma.js';
 import { ZAP_UNMAP, zapRange } from './zap.js';
@@ -144,6 +144,8 @@ export function doMmap(mm: Mm, op: Extract<TraceOp, { op: 'mmap' }>): number {
   if (shared) flags |= VM_SHARED | VM_MAYSHARE;
   if (hugetlb) flags |= VM_HUGETLB;
   if (has('noreserve')) flags |= VM_NORESERVE;
+  // __mmap_region: accountable_mapping() — private writable, not MAP_NORESERVE, not hugetlb.
+  if (!hugetlb && (flags & (VM_NORESERVE | VM_SHARED | VM_WRITE)) === VM_WRITE) flags |= VM_ACCOUNT;
   const obj = backingObject(mm, op.backing, shared);
   const cand = new Vma(mm.pid, start, end, flags, obj, obj === null ? start : op.offset / PAGE_SIZE);
   cand.uffdWhy = lostRegistrationWhy(mm, start, end);
@@ -206,7 +208,7 @@ export function doBrk(mm: Mm, addr: number): number {
   if (newBrk < oldBrk) unmapRange(mm, newBrk, oldBrk);
   else if (newBrk > oldBrk) {
     if (mm.vmas.intersecting(oldBrk, newBrk).length > 0) return done(cur);
-    const heap = new Vma(mm.pid, oldBrk, newBrk, VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC, null, oldBrk);
+    const heap = new Vma(mm.pid, oldBrk, newBrk, VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC | VM_ACCOUNT, null, oldBrk);
     heap.isBrk = true;
     insertMerging(mm, heap, Why.BRK);
   }
@@ -251,9 +253,14 @@ export function doMprotect(mm: Mm, addr: number, len: number, prot: Prot): numbe
       break;
     }
     tmp = Math.min(v.end, end);
-    const newFlags = (v.flags & ~VM_ACCESS) | want;
+    let newFlags = (v.flags & ~VM_ACCESS) | want;
     let cur = v;
     if (newFlags !== v.flags) {
+      // mprotect_fixup accounting: a private mapping made writable is charged (VM_ACCOUNT); the
+      // charge is only dropped again for anonymous memory that never had an anon_vma.
+      if (newFlags & VM_WRITE) {
+        if (!(v.flags & (VM_ACCOUNT | VM_WRITE | VM_HUGETLB | VM_SHARED | VM_NORESERVE))) newFlags |= VM_ACCOUNT;
+      } else if ((v.flags & VM_ACCOUNT) && v.isAnon && v.anonVma === 0) newFlags &= ~VM_ACCOUNT;
       cur = mm.vmas.isolate(nstart, tmp).find((x) => x.start === nstart)!;
       cur.flags = newFlags;
       cur = mergeAfterFlagChange(mm, cur, newFlags);

@@ -288,7 +288,8 @@ function moveVma(mm: Mm, src: Vma, start: number, oldPages: number, dest: number
   }
   if (ctx !== null && !withoutRemap) queueRemapEvent(mm, ctx, start, dest);
   if (dontunmap) {
-    // The old VMA stays (VM_LOCKED cleared); its pages moved away: private memory now reads zeros.
+    // The old VMA stays (VM_LOCKED cleared; VM_ACCOUNT kept — kreplay-checked: it still merges with a new
+    // private writable mapping); its pages moved away: private memory now reads zeros.
     for (const v of mm.vmas.intersecting(start, start + oldPages)) {
       v.flags &= ~VM_LOCKED;
       if (v !== newVma && v.start === start && v.end === start + oldPages) v.anonVma = 0;

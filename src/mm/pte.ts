@@ -66,6 +66,21 @@ export const UFFD_WP_MARKER = MARKER | UW;
 /** pte_mkuffd_wp: on x86 since v6.2 it also write-protects (kernel-semantics.md §0.2). */
 export const pteMkUffdWp = (e: number): number => (e | UW) & ~W;
 
+/** The single-bit flags of a state word, for the store's lookup table. */
+export const PTE_BIT_LABELS: [number, string, string][] = [
+  [W, 'W', 'hardware writable'],
+  [D, 'D', 'hardware dirty'],
+  [A, 'A', 'hardware accessed (young)'],
+  [SD, 'SD', 'soft-dirty (_PAGE_SOFT_DIRTY, or swap-format _PAGE_SWP_SOFT_DIRTY)'],
+  [UW, 'UW', 'uffd-wp (_PAGE_UFFD_WP, swap-format _PAGE_SWP_UFFD_WP, or PTE_MARKER_UFFD_WP on a marker)'],
+  [EXCL, 'excl', 'PageAnonExclusive (present anon) / exclusive swap entry'],
+  [GUARD, 'guard', 'PTE_MARKER_GUARD'],
+  [POISON, 'poison', 'PTE_MARKER_POISONED'],
+  [MIGRATION, 'migration', 'a migration entry (swap kind)'],
+  [PROTNONE, 'protnone', 'present but inaccessible (_PAGE_PROTNONE)'],
+  [PMD_TABLE, 'table', 'PMD slot: points to a PTE table'],
+];
+
 /** A readable name for an entry, e.g. "present anon W D A SD excl", "marker uffd-wp", "none". */
 export function describePte(e: number): string {
   if (e & PMD_TABLE) return 'table';

@@ -23,6 +23,8 @@ export const VM_PFNMAP = 1 << 16;
 export const VM_LOCKED = 1 << 17;
 export const VM_DONTCOPY = 1 << 18;
 export const VM_NORESERVE = 1 << 19;
+/** The mapping is charged to the commit limit (private writable: accountable_mapping, mprotect). */
+export const VM_ACCOUNT = 1 << 20;
 
 export const VM_UFFD_ALL = VM_UFFD_MISSING | VM_UFFD_WP | VM_UFFD_MINOR;
 export const VM_ACCESS = VM_READ | VM_WRITE | VM_EXEC;
@@ -34,7 +36,7 @@ export const VM_FLAG_NAMES: [number, string][] = [
   [VM_MAYWRITE, 'mw'], [VM_MAYEXEC, 'me'], [VM_MAYSHARE, 'ms'], [VM_GROWSDOWN, 'gd'],
   [VM_UFFD_MISSING, 'um'], [VM_UFFD_WP, 'uw'], [VM_UFFD_MINOR, 'ui'], [VM_SOFTDIRTY, 'sd'],
   [VM_HUGEPAGE, 'hg'], [VM_NOHUGEPAGE, 'nh'], [VM_HUGETLB, 'ht'], [VM_PFNMAP, 'pf'], [VM_LOCKED, 'lo'],
-  [VM_DONTCOPY, 'dc'], [VM_NORESERVE, 'nr'],
+  [VM_DONTCOPY, 'dc'], [VM_NORESERVE, 'nr'], [VM_ACCOUNT, 'ac'],
 ];
 
 /** A VMA (struct vm_area_struct). Addresses are page numbers; [start, end). */

@@ -115,6 +115,7 @@ export async function replay(o: ReplayOptions): Promise<ReplaySummary> {
     onUffdMsg: (m) => store.writeUffdMsg(m),
     onKeyframe: run.events === false ? undefined : (k) => store.writeKeyframe(k),
     keyframeEvery: run.keyframeEvery ?? 0,
+    onFinalState: (runs) => store.writeFinalPages(id, runs),
   }));
   try {
     const last = await lastValueFrom(

@@ -7,13 +7,17 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type Database from 'better-sqlite3';
 import { PATH_LABELS, WHY_LABELS } from '../mm/cause.js';
+import { PTE_BIT_LABELS, describePte } from '../mm/pte.js';
+import { Errno } from '../mm/uapi.js';
+import { TRACKER_KIND_HELP } from '../lanes/config.js';
+import { JSONL_OPS } from '../trace/json-fields.js';
 import { COUNTER_NAMES } from '../lanes/results.js';
 import { DEFAULT_COST_MODEL } from '../report/cost-model.js';
 import { counterGroup, counterUnit } from './counter-groups.js';
 
 export const SCHEMA_VERSION = 1;
 /** Applied when the file is created, in order. */
-export const CREATE_FILES = ['001-run.sql', '002-views.sql', '004-history.sql'] as const;
+export const CREATE_FILES = ['001-run.sql', '002-views.sql', '004-history.sql', '005-states.sql'] as const;
 /** Applied by RunStore.finish(), after the load. */
 export const INDEX_FILE = '003-indexes.sql';
 
@@ -53,6 +57,18 @@ function fillLookups(db: Database.Database): void {
   level.run(1, 'pmd');
   const counter = db.prepare('INSERT INTO counter (name, ord, grp, unit) VALUES (?, ?, ?, ?)');
   COUNTER_NAMES.forEach((n, i) => counter.run(n, i, counterGroup(n), counterUnit(n)));
+  const state = db.prepare('INSERT INTO pte_state (state, label) VALUES (?, ?)');
+  for (let w = 0; w < 65536; w++) state.run(w, describePte(w));
+  const kind = db.prepare('INSERT INTO entry_kind (code, label) VALUES (?, ?)');
+  ['none', 'marker', 'present', 'swap'].forEach((k, i) => kind.run(i, k));
+  const bit = db.prepare('INSERT INTO pte_bit (bit, label, description) VALUES (?, ?, ?)');
+  for (const [b, label, d] of PTE_BIT_LABELS) bit.run(b, label, d);
+  const tracker = db.prepare('INSERT INTO tracker_kind (name, description) VALUES (?, ?)');
+  for (const [n, d] of Object.entries(TRACKER_KIND_HELP)) tracker.run(n, d);
+  const errno = db.prepare('INSERT INTO errno (name, code) VALUES (?, ?)');
+  for (const [n, c] of Object.entries({ ...Errno, EBADF: 9, ENOSYS: 38, ENOTTY: 25, EACCES: 13, ESRCH: 3, ERANGE: 34 })) errno.run(n, c);
+  const op = db.prepare('INSERT INTO op_kind (name) VALUES (?)');
+  for (const n of JSONL_OPS) op.run(n);
   const cost = db.prepare('INSERT INTO cost_model (item, counter, ns_each, side, source) VALUES (?, ?, ?, ?, ?)');
   for (const it of DEFAULT_COST_MODEL) for (const c of it.counters) cost.run(it.item, c, it.ns, it.side, it.source);
 }

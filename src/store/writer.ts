@@ -16,6 +16,7 @@ import { closeSync, openSync, readSync, rmSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { EXIT, PteplayError } from '../errors.js';
 import type { CollectResult, Counters, Keyframe, OpResult, PteChangeBatch, UffdMsgRow, VmaChangeRow } from '../lanes/results.js';
+import type { FinalRun } from '../lanes/history.js';
 import { COUNTER_NAMES } from '../lanes/results.js';
 import { WHY_LABELS } from '../mm/cause.js';
 import { BatchInsert } from './batch-insert.js';
@@ -50,6 +51,7 @@ export class RunStore {
   private readonly uffdMsgs: BatchInsert;
   private readonly keyframes: BatchInsert;
   private readonly keyframeLeaves: BatchInsert;
+  private readonly finalPages: BatchInsert;
   private readonly setMeta: Database.Statement;
   private closed = false;
   /**
@@ -77,6 +79,7 @@ export class RunStore {
       ['lane_id', 'pos', 'pid', 'ctx', 'event', 'flags', 'vpn', 'vpn2', 'tid', 'time_ns']);
     this.keyframes = new BatchInsert(db, 'INSERT INTO keyframe', ['lane_id', 'seq', 'pos', 'leaves']);
     this.keyframeLeaves = new BatchInsert(db, 'INSERT INTO keyframe_leaf', ['lane_id', 'seq', 'pid', 'slot', 'pmd', 'ptes']);
+    this.finalPages = new BatchInsert(db, 'INSERT INTO final_page', ['lane_id', 'pid', 'vpn', 'count', 'level', 'state']);
     this.setMeta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
   }
 
@@ -111,6 +114,7 @@ export class RunStore {
         db.prepare(`DELETE FROM ${t} WHERE pos > ?`).run(committedPos);
       }
       db.exec('DELETE FROM counter_total');
+      db.exec('DELETE FROM final_page');
     })();
     const store = new RunStore(db, path);
     store.skipUpTo = committedPos;
@@ -238,6 +242,13 @@ export class RunStore {
     this.maybeFlush();
   }
 
+  /** Write a lane's final page-table state (final_page), at the end of the run. */
+  writeFinalPages(lane: number, runs: readonly FinalRun[]): void {
+    this.checkLane(lane);
+    for (const r of runs) this.finalPages.push(lane, r.pid, r.vpn, r.count, r.level, r.state);
+    this.maybeFlush();
+  }
+
   /** Record a lane's run-total counters (replaces earlier totals of the lane). */
   writeCounters(lane: number, counters: Counters): void {
     this.checkLane(lane);
@@ -287,7 +298,7 @@ export class RunStore {
 
   private flush(pos?: number, extra?: () => void): void {
     const all = [this.pte, this.ops, this.collects, this.whys, this.pages, this.costs, this.counterTotals, this.vmaChanges,
-      this.uffdMsgs, this.keyframes, this.keyframeLeaves];
+      this.uffdMsgs, this.keyframes, this.keyframeLeaves, this.finalPages];
     try {
       this.db.transaction(() => {
         for (const [lane, c] of this.totals) COUNTER_NAMES.forEach((n, i) => this.counterTotals.push(lane, n, c[i]!));

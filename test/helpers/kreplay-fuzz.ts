@@ -5,7 +5,6 @@
  * messages) after every operation.
  */
 const anon = (off: number, n: number, prot = 'rw', extra = '') => `mmap ${off}p ${n}p ${prot} private|anonymous|fixed${extra}`;
-const uffd = (fd: number, features: number) => [`userfaultfd ${fd} cloexec|nonblock`, `uffdio_api ${fd} 0xaa ${features}`];
 const ASYNC = 0x8000;
 const WPU = 0x2000;
 const REMAP = 0x4;
@@ -67,16 +66,22 @@ export function fuzzSequence(seed: number, nOps: number, thp: boolean): string[]
   let fds = 0;
   for (let i = 0; i < nOps; i++) {
     const k = r();
-    if (k < 0.22) {
+    if (k < 0.2) {
       cmds.push(`write ${page()}p`, 'messages');
-    } else if (k < 0.28) {
+    } else if (k < 0.25) {
       cmds.push(`read ${page()}p`);
+    } else if (k < 0.27) {
+      // The kernel stores or loads for us (copy_to_user / copy_from_user): EFAULT instead of a signal.
+      cmds.push(`${pick(['kwrite', 'kread'])} ${page()}p`, 'messages');
     } else if (k < 0.31) {
       const [a, n] = range();
-      const shared = r() < 0.25;
-      const kind = shared ? pick(['shared|anonymous|fixed', 'shared|fixed']) : 'private|anonymous|fixed';
-      const tail = kind === 'shared|fixed' ? ` memfd:m ${Math.max(0, a - S)}p` : '';
-      cmds.push(`mmap ${a}p ${n}p ${pick(['rw', 'rw', 'r'])} ${kind}${r() < 0.2 ? '|populate' : ''}${tail}`);
+      const kind = pick(['private|anonymous|fixed', 'private|anonymous|fixed', 'private|anonymous|fixed', 'shared|anonymous|fixed',
+        'shared|fixed', 'private|fixed', 'shared|fixed']);
+      // Regular files only with KREPLAY_FILES=1: the simulator has no page-cache readahead
+      // (do_sync_mmap_readahead, read_ahead_kb of the device), which fault-around then maps.
+      const files = process.env.KREPLAY_FILES === '1' ? ['memfd:m', 'memfd:m', 'file:f'] : ['memfd:m'];
+      const backing = kind.includes('anonymous') ? '' : ` ${pick(files)} ${Math.max(0, a - S)}p`;
+      cmds.push(`mmap ${a}p ${n}p ${pick(['rw', 'rw', 'r'])} ${kind}${r() < 0.2 ? '|populate' : ''}${backing}`);
     } else if (k < 0.34) {
       const [a, n] = range();
       cmds.push(`munmap ${a}p ${n}p`);
@@ -87,32 +92,38 @@ export function fuzzSequence(seed: number, nOps: number, thp: boolean): string[]
       const [a, n] = range();
       const to = a >= T && a < T + 512 ? TD + pick([0, 0, 16, a - T]) : D + int(-2, 4);
       const newN = r() < 0.7 ? n : int(1, n + 4);
-      cmds.push(r() < 0.8 ? `mremap ${a}p ${n}p ${newN}p maymove|fixed ${to}p` : `mremap ${a}p ${n}p ${newN}p 0`);
+      const kind = r();
+      if (kind < 0.6) cmds.push(`mremap ${a}p ${n}p ${newN}p maymove|fixed ${to}p`);
+      else if (kind < 0.75) cmds.push(`mremap ${a}p ${n}p ${n}p maymove|fixed|dontunmap ${to}p`);
+      else cmds.push(`mremap ${a}p ${n}p ${newN}p 0`);
     } else if (k < 0.5) {
       const [a, n] = range();
-      cmds.push(`madvise ${a}p ${n}p ${pick(['dontneed', 'dontneed', 'free', 'remove', 'pageout', 'populate_read', 'populate_write', 'hugepage', 'nohugepage', 'collapse', 'cold'])}`);
+      cmds.push(`madvise ${a}p ${n}p ${pick(['dontneed', 'dontneed', 'free', 'remove', 'pageout', 'populate_read', 'populate_write', 'hugepage', 'nohugepage', 'collapse', 'cold', 'willneed'])}`);
     } else if (k < 0.56) {
       if (fds < 2 && (fds === 0 || r() < 0.3)) {
         const fd = 3 + fds++;
-        cmds.push(...uffd(fd, pick(features)));
+        const f = pick(features) | (r() < 0.08 ? 0x80 : 0); // occasionally UFFD_FEATURE_SIGBUS
+        cmds.push(`userfaultfd ${fd} ${r() < 0.15 ? 'cloexec|user_mode_only' : 'cloexec|nonblock'}`, `uffdio_api ${fd} 0xaa ${f}`);
       } else if (fds > 0 && r() < 0.15) {
         cmds.push(`close ${pick([3, 4].slice(0, fds))}`);
       }
     } else if (k < 0.66) {
       if (fds === 0) continue;
       const [a, n] = range();
-      cmds.push(r() < 0.9 ? `uffdio_register ${pick([3, 4].slice(0, fds))} ${a}p ${n}p 2` : `uffdio_unregister ${pick([3, 4].slice(0, fds))} ${a}p ${n}p`);
+      const fd = pick([3, 4].slice(0, fds));
+      cmds.push(r() < 0.85 ? `uffdio_register ${fd} ${a}p ${n}p ${r() < 0.95 ? 2 : pick([0, 8])}` : `uffdio_unregister ${fd} ${a}p ${n}p`);
     } else if (k < 0.8) {
       if (fds === 0) continue;
       const [a, n] = range();
-      cmds.push(`uffdio_writeprotect ${pick([3, 4].slice(0, fds))} ${a}p ${n}p ${pick([1, 1, 0, 2])}`);
+      cmds.push(`uffdio_writeprotect ${pick([3, 4].slice(0, fds))} ${a}p ${n}p ${pick([1, 1, 0, 2, 3])}`);
     } else {
       const [a, n] = range();
       const flags = pick([0, 0, 1, 1, 2, 3]);
-      const q = pick([[0, 2, 0, 2], [0, 0, 2, 2], [0, 0, 0, 0x17f], [2, 2, 0, 0x17f], [0, 8, 0, 0x1b], [0, 1, 0, 0x17f]] as const);
+      const q = pick([[0, 2, 0, 2], [0, 0, 2, 2], [0, 0, 0, 0x17f], [2, 2, 0, 0x17f], [0, 8, 0, 0x1b], [0, 1, 0, 0x17f], [0, 0x20, 0, 0x17f], [0, 0, 0x50, 0x17f]] as const);
       const vec = pick([1024, 1024, 0, 1, 2, 3]);
       const maxp = pick([0, 0, 0, 1, 3, 100]);
-      cmds.push(`pagemap_scan ${a}p ${a + n}p ${flags} ${q[0]} ${q[1]} ${q[2]} ${q[3]} ${vec} ${maxp}`);
+      const end = r() < 0.1 ? `0x${((a + n) * 4096 - 1).toString(16)}` : `${a + n}p`;
+      cmds.push(`pagemap_scan ${a}p ${end} ${flags} ${q[0]} ${q[1]} ${q[2]} ${q[3]} ${vec} ${maxp}`);
     }
     observe();
   }

@@ -574,6 +574,9 @@ static void run_cmd(char **a, int n)
 		if (fd < 0)
 			out_ret(-1, e);
 		else {
+			/* userfaultfd_poll() answers EPOLLERR on a blocking fd: the monitor needs O_NONBLOCK
+			 * (it only changes how read() waits, which the trace never sees). */
+			fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 			pthread_mutex_lock(&fdlock);
 			if (ufd[x] >= 0)
 				close(ufd[x]);
