@@ -112,6 +112,8 @@ CREATE TABLE pte_change (
   seq     INTEGER NOT NULL,
   -- trace position (0-based record number) of the access or op that caused the change
   pos     INTEGER NOT NULL,
+  -- trace time of that record in ns, NULL when the trace has no time
+  time_ns REAL,
   -- process whose page table changed
   pid     INTEGER NOT NULL,
   -- first page number of the run (PMD rows: the first page of the first 2 MiB slot)

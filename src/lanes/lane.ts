@@ -110,6 +110,7 @@ export class Lane implements UffdListener {
         sys.now = t;
         this.timed = true;
       } else sys.now = pos;
+      sys.sink.time = t;
       if (this.blocked.length > 0) this.resolveDue(c.pid[i]!, c.tid[i]!);
       if (c.kind[i] === REC_OP) {
         this.op(c.ops[opIndex++]!);

@@ -78,6 +78,8 @@ export interface PteChangeBatch {
   n: number;
   seq: Float64Array;
   pos: Float64Array;
+  /** Trace time of the change in ns (NaN when the trace has no time). */
+  time: Float64Array;
   pid: Int32Array;
   vpn: Float64Array;
   count: Int32Array;

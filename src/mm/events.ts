@@ -8,6 +8,7 @@ function allocBatch(lane: number): PteChangeBatch {
     n: 0,
     seq: new Float64Array(BATCH_ROWS),
     pos: new Float64Array(BATCH_ROWS),
+    time: new Float64Array(BATCH_ROWS),
     pid: new Int32Array(BATCH_ROWS),
     vpn: new Float64Array(BATCH_ROWS),
     count: new Int32Array(BATCH_ROWS),
@@ -24,8 +25,9 @@ function allocBatch(lane: number): PteChangeBatch {
  * sweep, a populate, a range write-protect) extend one row instead of adding rows.
  */
 export class PteEventSink {
-  /** Trace position stamped on the changes being recorded (set by the lane before each record). */
+  /** Trace position and time (ns, NaN if unknown) stamped on the changes being recorded (set by the lane). */
   pos = 0;
+  time = NaN;
   /** Number of rows handed out so far (the next row's seq). */
   private seq = 0;
   private batch: PteChangeBatch;
@@ -63,6 +65,7 @@ export class PteEventSink {
     const c = this.batch;
     c.seq[i] = this.seq++;
     c.pos[i] = this.pos;
+    c.time[i] = this.time;
     c.pid[i] = pid;
     c.vpn[i] = vpn;
     c.count[i] = 1;

@@ -62,7 +62,7 @@ export class RunStore {
 
   private constructor(private readonly db: Database.Database, readonly path: string) {
     this.pte = new BatchInsert(db, 'INSERT INTO pte_change',
-      ['lane_id', 'seq', 'pos', 'pid', 'vpn', 'count', 'level', 'old', 'new', 'path']);
+      ['lane_id', 'seq', 'pos', 'time_ns', 'pid', 'vpn', 'count', 'level', 'old', 'new', 'path']);
     this.ops = new BatchInsert(db, 'INSERT INTO op_result',
       ['lane_id', 'pos', 'pid', 'origin', 'call', 'args', 'ret', 'errno']);
     this.collects = new BatchInsert(db, 'INSERT INTO collect',
@@ -177,7 +177,8 @@ export class RunStore {
     const v = this.pte.values; // hot path: push the 10 values of a row without an intermediate array
     for (let i = 0; i < b.n; i++) {
       if (b.pos[i]! <= this.skipUpTo) continue;
-      v.push(b.lane, b.seq[i], b.pos[i], b.pid[i], b.vpn[i], b.count[i], b.level[i], b.old[i], b.new[i], b.cause[i]);
+      const t = b.time[i]!;
+      v.push(b.lane, b.seq[i], b.pos[i], t === t ? t : null, b.pid[i], b.vpn[i], b.count[i], b.level[i], b.old[i], b.new[i], b.cause[i]);
     }
     this.maybeFlush();
   }
