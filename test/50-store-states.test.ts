@@ -26,7 +26,7 @@ describe('final state views on a real run (D16 thp-one-byte)', () => {
     expect(db.prepare("SELECT level, count FROM final_page WHERE lane_id = 0").all()).toEqual([{ level: 1, count: 1 }]);
   });
 
-  it('v_page_history: the async lane's subpage 7 goes from the split PTE (UW) to written by do_wp_page, in seq order', () => {
+  it('v_page_history: subpage 7 of the async lane goes from the split PTE (UW) to written by do_wp_page, in seq order', () => {
     const rows = db.prepare("SELECT seq, level, old_state, new_state, path FROM v_page_history WHERE lane = 'uffd-async' AND vpn = ? AND level = 'pte'").all(THP + 7) as
       { seq: number; new_state: string; path: string }[];
     expect(rows.map((r) => r.path)).toContain('split_huge_pmd');
