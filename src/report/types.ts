@@ -4,21 +4,12 @@
  * or unknown; formatters print "-" for null.
  */
 import type { CounterName } from '../lanes/results.js';
-import type { RunStatus } from '../store/meta.js';
+import type { RunMeta } from '../store/meta.js';
 import type { CostEstimate } from './cost-model.js';
 
-export interface ReportRun {
+/** The run's meta, and the database it was read from. */
+export interface ReportRun extends RunMeta {
   path: string;
-  pteplayVersion: string;
-  schemaVersion: number;
-  kernelProfile: string;
-  tracePath: string;
-  traceSha256: string;
-  options: unknown;
-  startedAt: string;
-  finishedAt: string;
-  status: RunStatus;
-  committedPos: number;
 }
 
 /** One lane at one collect. */
