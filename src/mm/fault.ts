@@ -19,7 +19,7 @@ import {
 } from './pte.js';
 import { isHugeEntry, splitHugePmd } from './thp.js';
 import { HPAGE_PMD_NR, PTRS_PER_PTE } from './uapi.js';
-import { VM_MAYSHARE, VM_SHARED, VM_UFFD_MINOR, VM_UFFD_WP, VM_WRITE, type Vma } from './vma.js';
+import { VM_MAYSHARE, VM_SHARED, VM_UFFD_MINOR, VM_UFFD_WP, VM_WRITE, findMergeableAnonVma, type Vma } from './vma.js';
 
 export const FAULT_DONE = 0;
 export const FAULT_BLOCKED = 1;
@@ -41,9 +41,11 @@ export interface VmFault {
   tid: number;
 }
 
-/** anon_vma_prepare(). */
-function anonVmaPrepare(f: VmFault): void {
-  if (f.vma.anonVma === 0) f.vma.anonVma = f.mm.sys.newAnonVma();
+/** anon_vma_prepare(): reuse a neighbour's anon_vma (find_mergeable_anon_vma) or allocate one. */
+export function anonVmaPrepare(mm: Mm, vma: Vma): void {
+  if (vma.anonVma !== 0) return;
+  const reuse = findMergeableAnonVma(mm.vmas, vma);
+  vma.anonVma = reuse !== 0 ? reuse : mm.sys.newAnonVma();
 }
 
 const pageKindOf = (vma: Vma): number => (vma.obj === null ? PG_ANON : vma.obj.kind === 'file' ? PG_FILE : PG_SHMEM);
@@ -93,7 +95,7 @@ export function doAnonymousPage(f: VmFault, origUw: boolean, path: number): numb
     if (!origUw && userfaultfdWp(vma)) leaf.uwWhy[i] = Why.ZERO_PAGE;
     return FAULT_DONE;
   }
-  anonVmaPrepare(f);
+  anonVmaPrepare(f.mm, f.vma);
   const pfn = mm.sys.frames.alloc(PF_ANON | PF_DIRTY);
   let entry = PRESENT | PG_ANON | A | EXCL;
   if (vma.flags & VM_WRITE) entry |= W | D | SD;
@@ -118,7 +120,7 @@ export function doFault(f: VmFault, origUw: boolean, path: number): number {
     faultAround(f, path);
   } else if ((vma.flags & VM_SHARED) === 0) {
     // do_cow_fault: a private anon copy of the page cache page.
-    anonVmaPrepare(f);
+    anonVmaPrepare(f.mm, f.vma);
     pfn = frames.alloc(PF_ANON | PF_DIRTY);
     entry = PRESENT | PG_ANON | A | EXCL | W | D | SD;
   } else {
@@ -245,7 +247,7 @@ function wpCanReuseAnonFolio(mm: Mm, pfn: number): boolean {
 function wpPageCopy(f: VmFault, old: number, counted: boolean): number {
   const { mm, vma, leaf, i } = f;
   if (!counted) mm.sys.count('fault_cow');
-  if (vma.anonVma === 0) vma.anonVma = mm.sys.newAnonVma();
+  anonVmaPrepare(mm, vma);
   const pfn = mm.sys.frames.alloc(PF_ANON | PF_DIRTY);
   clearPte(mm, leaf, i, old, Path.WP_PAGE_COPY, NO_WHY);
   installPte(mm, leaf, i, PRESENT | PG_ANON | A | D | SD | EXCL | (vma.flags & VM_WRITE ? W : 0), pfn, Path.WP_PAGE_COPY, Why.WRITE);
@@ -255,14 +257,15 @@ function wpPageCopy(f: VmFault, old: number, counted: boolean): number {
 }
 
 /**
- * mm/huge_memory.c:do_huge_pmd_anonymous_page: a read maps the huge zero page (use_zero_page); a
- * write (or a read without it) allocates a THP mapped maybe_pmd_mkwrite(pmd_mkdirty()), so all 512
- * subpages read soft-dirty at once.
+ * mm/huge_memory.c:do_huge_pmd_anonymous_page: vmf_anon_prepare first (even for the huge zero page),
+ * then a read maps the huge zero page (use_zero_page); a write (or a read without it) allocates a
+ * THP mapped maybe_pmd_mkwrite(pmd_mkdirty()), so all 512 subpages read soft-dirty at once.
  */
 function doHugePmdAnonymousPage(f: VmFault): number {
   const { mm, leaf } = f;
   const sys = mm.sys;
   sys.count('fault_missing');
+  anonVmaPrepare(mm, f.vma);
   if (!f.write && sys.sysfs.thpZeroPage) {
     leaf.pmdPfn = ZERO_PFN;
     setPmd(mm, leaf, PRESENT | PG_ZERO | A, Path.DO_HUGE_PMD_ANONYMOUS_PAGE, NO_WHY);
@@ -275,7 +278,7 @@ function doHugePmdAnonymousPage(f: VmFault): number {
 function allocThp(f: VmFault, path: number): number {
   const { mm, vma, leaf } = f;
   const sys = mm.sys;
-  anonVmaPrepare(f);
+  anonVmaPrepare(f.mm, f.vma);
   sys.count('thp_fault_alloc');
   const base = sys.frames.allocLarge(HPAGE_PMD_NR, PF_ANON | PF_DIRTY);
   for (let k = 0; k < HPAGE_PMD_NR; k++) {

@@ -56,6 +56,7 @@ export function doFork(parent: Mm, childPid: number): number {
     if (src.flags & VM_DONTCOPY) continue;
     const dst = new Vma(childPid, src.start, src.end, src.flags & ~VM_LOCKED, src.obj, src.pgoff);
     dst.anonVma = src.anonVma !== 0 ? sys.newAnonVma() : 0;
+    dst.anonVmaChained = src.anonVma !== 0; // anon_vma_fork: linked to the parent's anon_vmas too
     dst.uffd = src.uffd;
     dst.sdWhy = src.flags & VM_SOFTDIRTY ? Why.FORK_CHILD : src.sdWhy;
     dst.uffdWhy = src.uffdWhy;

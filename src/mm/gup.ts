@@ -9,7 +9,7 @@
  */
 import type { Backing } from '../trace/types.js';
 import { Path, Why } from './cause.js';
-import { FAULT_BLOCKED, FAULT_DONE, handleMmFault } from './fault.js';
+import { FAULT_BLOCKED, FAULT_DONE, anonVmaPrepare, handleMmFault } from './fault.js';
 import { PF_ANON, PF_DIRTY } from './frames.js';
 import { GT_C, GT_W, type Leaf } from './leaf.js';
 import type { Mm } from './mm.js';
@@ -86,7 +86,7 @@ function unshareAnon(mm: Mm, vma: Vma, leaf: Leaf, i: number): void {
     return;
   }
   mm.sys.count('fault_cow');
-  if (vma.anonVma === 0) vma.anonVma = mm.sys.newAnonVma();
+  anonVmaPrepare(mm, vma);
   const copy = frames.alloc(PF_ANON | (frames.flags[pfn]! & PF_DIRTY));
   let entry = PRESENT | PG_ANON | (e & A) | EXCL | (e & SD);
   if (e & UW) entry = pteMkUffdWp(entry);

@@ -292,7 +292,10 @@ function moveVma(mm: Mm, src: Vma, start: number, oldPages: number, dest: number
     // private writable mapping); its pages moved away: private memory now reads zeros.
     for (const v of mm.vmas.intersecting(start, start + oldPages)) {
       v.flags &= ~VM_LOCKED;
-      if (v !== newVma && v.start === start && v.end === start + oldPages) v.anonVma = 0;
+      if (v !== newVma && v.start === start && v.end === start + oldPages) {
+        v.anonVma = 0; // unlink_anon_vmas
+        v.anonVmaChained = false;
+      }
     }
     if (!srcShared) markNewPages(mm, start, start + oldPages, Why.REMAPPED);
     return;

@@ -3,9 +3,12 @@ import type { Leaf } from './leaf.js';
 import type { Mm } from './mm.js';
 import { PF_DATA, PF_LARGE, ZERO_PFN } from './frames.js';
 import { NO_WHY, clearPte, flushTlbRange, installPte, setPmd, setPte } from './pgtable.js';
-import { A, D, EXCL, KIND_MASK, NONE, PG_ANON, PG_ZERO, PAGE_MASK, PMD_TABLE, PRESENT, SD, UW, W } from './pte.js';
+import { A, D, EXCL, KIND_MASK, NONE, PG_ANON, PG_ZERO, PAGE_MASK, PMD_TABLE, PRESENT, PROTNONE, SD, UW, W } from './pte.js';
 import { HPAGE_PMD_NR, PTRS_PER_PTE, TASK_SIZE_PAGES } from './uapi.js';
-import { VM_LOCKED } from './vma.js';
+import { VM_ACCESS, VM_LOCKED, type Vma } from './vma.js';
+
+/** The PROTNONE part of vma->vm_page_prot (a PROT_NONE VMA maps present entries _PAGE_PROTNONE). */
+const protNoneOf = (vma: Vma | null): number => (vma !== null && (vma.flags & VM_ACCESS) === 0 ? PROTNONE : 0);
 
 export const isHugeEntry = (pmd: number): boolean => pmd !== 0 && (pmd & PMD_TABLE) === 0;
 
@@ -13,7 +16,8 @@ export const isHugeEntry = (pmd: number): boolean => pmd !== 0 && (pmd & PMD_TAB
  * mm/huge_memory.c:__split_huge_pmd_locked — turn a PMD-mapped THP (or the huge zero page) into a
  * PTE table of 512 entries. Anon: W, A, SD, UW and exclusivity are copied; a dirty PMD makes every
  * PTE pte_mkdirty, which on x86 also sets SD (v6.0 "carry over dirty bit when thp splits on pmd").
- * The huge zero page becomes 512 zero-page PTEs (with UW when the PMD had it).
+ * The huge zero page becomes 512 zero-page PTEs (with UW when the PMD had it). Both build the PTEs
+ * from vma->vm_page_prot (mk_pte / pfn_pte), so in a PROT_NONE VMA they are PROTNONE.
  */
 export function splitHugePmd(mm: Mm, leaf: Leaf, path: number = Path.SPLIT_HUGE_PMD): void {
   const pmd = leaf.pmd;
@@ -21,7 +25,7 @@ export function splitHugePmd(mm: Mm, leaf: Leaf, path: number = Path.SPLIT_HUGE_
   const sys = mm.sys;
   sys.count('thp_split');
   const zero = (pmd & PAGE_MASK) === PG_ZERO;
-  let entry = PRESENT | (pmd & (A | UW));
+  let entry = PRESENT | (pmd & (A | UW)) | protNoneOf(mm.vmas.find(leaf.base));
   if (zero) entry |= PG_ZERO;
   else {
     entry |= PG_ANON | (pmd & (W | SD | EXCL));
@@ -46,7 +50,7 @@ export function splitHugePmd(mm: Mm, leaf: Leaf, path: number = Path.SPLIT_HUGE_
  * their migration entries are restored with the same bits — except that anon folios are remapped
  * with RMP_USE_SHARED_ZEROPAGE (v6.12): a subpage that holds no data is mapped to the shared zero
  * page instead and freed (mm/migrate.c:try_to_map_unused_to_zeropage, which keeps SD and UW of the
- * entry; not in VM_LOCKED VMAs). A pinned folio cannot be split (can_split_folio): false. The
+ * entry and takes the rest from vma->vm_page_prot; not in VM_LOCKED VMAs). A pinned folio cannot be split (can_split_folio): false. The
  * caller checks that only this mm maps the folio.
  */
 export function splitAnonFolio(mm: Mm, page: number): boolean {
@@ -64,7 +68,7 @@ export function splitAnonFolio(mm: Mm, page: number): boolean {
       const vma = mm.vmas.find(leaf.base + i);
       if (vma === null || (vma.flags & VM_LOCKED)) continue;
       clearPte(mm, leaf, i, NONE, Path.SPLIT_HUGE_PMD, NO_WHY);
-      installPte(mm, leaf, i, PRESENT | PG_ZERO | A | (e & (UW | SD)), ZERO_PFN, Path.SPLIT_HUGE_PMD, NO_WHY);
+      installPte(mm, leaf, i, PRESENT | PG_ZERO | A | (e & (UW | SD)) | protNoneOf(vma), ZERO_PFN, Path.SPLIT_HUGE_PMD, NO_WHY);
     }
   }
   for (let k = 0; k < HPAGE_PMD_NR; k++) {

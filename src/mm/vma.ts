@@ -43,6 +43,11 @@ export const VM_FLAG_NAMES: [number, string][] = [
 export class Vma {
   /** anon_vma identity (0 = none yet); VMAs with different non-zero anon_vmas never merge. */
   anonVma = 0;
+  /**
+   * The anon_vma_chain has more than one entry (a fork child's VMA is linked to its parent's
+   * anon_vmas too): not list_is_singular, so find_mergeable_anon_vma does not hand its anon_vma out.
+   */
+  anonVmaChained = false;
   /** userfaultfd context (vm_userfaultfd_ctx), or null. */
   uffd: UffdCtx | null = null;
   /** Why VM_SOFTDIRTY is set (NEW_VMA, VMA_MERGE, BRK), for false-positive attribution. */
@@ -97,6 +102,7 @@ export class Vma {
   clone(start: number, end: number): Vma {
     const v = new Vma(this.pid, start, end, this.flags, this.obj, this.pgoff + (start - this.start));
     v.anonVma = this.anonVma;
+    v.anonVmaChained = this.anonVmaChained;
     v.uffd = this.uffd;
     v.sdWhy = this.sdWhy;
     v.uffdWhy = this.uffdWhy;
@@ -137,6 +143,32 @@ export function canMerge(a: Vma, b: Vma): boolean {
  */
 export function anonVmasCompatible(prev: Vma, next: Vma): boolean {
   return prev.anonVma === 0 || next.anonVma === 0 || prev.anonVma === next.anonVma;
+}
+
+/**
+ * mm/vma.c:anon_vma_compatible: `a` directly below `b`, the same file with contiguous pgoffs (anon:
+ * the page numbers at creation), vm_flags equal but for VM_ACCESS_FLAGS and VM_SOFTDIRTY (the
+ * mempolicies, not modelled, equal). The uffd context itself is not compared, only VM_UFFD_*.
+ */
+function anonVmaCompatible(a: Vma, b: Vma): boolean {
+  return a.end === b.start && a.obj === b.obj && ((a.flags ^ b.flags) & ~(VM_ACCESS | VM_SOFTDIRTY)) === 0 &&
+    b.pgoff === a.pgoff + (b.start - a.start);
+}
+
+/**
+ * mm/vma.c:find_mergeable_anon_vma, which anon_vma_prepare tries before allocating a new anon_vma:
+ * the anon_vma of the next VMA, else of the previous one, if that VMA is adjacent and compatible and
+ * its anon_vma_chain is singular (reusable_anon_vma) — so that a later mprotect can merge them again
+ * (e.g. a fresh mmap next to a piece of an older VMA shares the older one's anon_vma). 0 if none.
+ */
+export function findMergeableAnonVma(vmas: VmaList, vma: Vma): number {
+  const reusable = (old: Vma | null, a: Vma | null, b: Vma | null): number =>
+    old !== null && a !== null && b !== null && anonVmaCompatible(a, b) && old.anonVma !== 0 && !old.anonVmaChained ? old.anonVma : 0;
+  const next = vmas.startingAt(vma.end);
+  const fromNext = reusable(next, vma, next);
+  if (fromNext !== 0) return fromNext;
+  const prev = vmas.endingAt(vma.start);
+  return reusable(prev, prev, vma);
 }
 
 /** The VMAs of one mm, sorted by address (the maple tree). */
@@ -232,7 +264,10 @@ export class VmaList {
   absorb(a: Vma, b: Vma, flags: number): void {
     a.end = b.end;
     a.flags = flags;
-    if (a.anonVma === 0) a.anonVma = b.anonVma;
+    if (a.anonVma === 0) {
+      a.anonVma = b.anonVma;
+      a.anonVmaChained = b.anonVmaChained;
+    }
     this.remove(b);
   }
 

@@ -22,7 +22,11 @@
  *   mremap OFF OLDLEN NEWLEN FLAGS [NEWOFF]     FLAGS: maymove|fixed|dontunmap or 0 -> ok <addr>
  *   write OFF | read OFF                         a user store/load of one byte -> ok | sig SIGSEGV
  *   kwrite OFF | kread OFF                       the kernel stores/loads the byte for us
- *                                                (read() from /dev/zero, write() to a pipe)
+ *                                                (read() of a 1 from a pipe, write() to a pipe);
+ *                                                kwrite stores a non-zero byte, like write, so
+ *                                                the page holds data (a stored 0 would let a THP
+ *                                                split map it to the zero page:
+ *                                                try_to_map_unused_to_zeropage)
  *   userfaultfd FD FLAGS                         FLAGS: cloexec|nonblock|user_mode_only or 0;
  *                                                FD is the trace's (logical) fd number
  *   uffdio_api FD API FEATURES | uffdio_register FD OFF LEN MODE | uffdio_unregister FD OFF LEN
@@ -343,7 +347,7 @@ static void on_fault(int sig)
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
-static int devzero = -1, pipefd[2] = {-1, -1};
+static int kwpipe[2] = {-1, -1}, pipefd[2] = {-1, -1};
 
 /* returns 0 or the signal number */
 static int access_page(char *p, int write)
@@ -552,7 +556,11 @@ static void run_cmd(char **a, int n)
 		if (n < 2 || parse_num(a[1], &x))
 			BAD();
 		if (c[1] == 'w') {
-			r = read(devzero, P(x), 1);
+			/* A byte that a failed copy_to_user (EFAULT) leaves in the pipe is used next time. */
+			int avail = 0;
+			if (ioctl(kwpipe[0], FIONREAD, &avail) == 0 && avail == 0 && write(kwpipe[1], "\1", 1) != 1)
+				avail = -1;
+			r = read(kwpipe[0], P(x), 1);
 		} else {
 			r = write(pipefd[1], P(x), 1);
 			if (r == 1) {
@@ -667,8 +675,7 @@ static void run_trace(char **lines, int nlines)
 		out_end();
 		_exit(3);
 	}
-	devzero = open("/dev/zero", O_RDONLY);
-	if (pipe(pipefd)) {
+	if (pipe(pipefd) || pipe(kwpipe)) {
 		out("! pipe failed");
 		out_end();
 		_exit(3);
