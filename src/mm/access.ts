@@ -3,8 +3,10 @@ import { FAULT_DONE, FAULT_SIGSEGV, handleMmFault } from './fault.js';
 import { PF_DATA } from './frames.js';
 import { GT_C, GT_W, type Leaf } from './leaf.js';
 import type { Mm } from './mm.js';
+import type { MemObject } from './object.js';
+import type { System } from './system.js';
 import { NO_WHY, setPmd, setPte } from './pgtable.js';
-import { A, D, KIND_MASK, PMD_TABLE, PRESENT, PROTNONE, W } from './pte.js';
+import { A, D, KIND_MASK, PAGE_MASK, PG_ANON, PMD_TABLE, PRESENT, PROTNONE, W } from './pte.js';
 import { PTRS_PER_PTE } from './uapi.js';
 import { VM_EXEC, VM_READ, VM_SHARED, VM_WRITE, type Vma } from './vma.js';
 
@@ -46,7 +48,7 @@ export function accessPage(mm: Mm, vpn: number, write: boolean, kernel: boolean,
     if (leaf !== undefined && hwAccess(mm, leaf, i, write)) {
       if (write) {
         mm.sys.frames.flags[leaf.pmd === PMD_TABLE ? leaf.pfn[i]! : leaf.pmdPfn + i]! |= PF_DATA;
-        if ((leaf.gt[i]! & GT_W) === 0) markWritten(mm, leaf, i, vpn);
+        markWritten(mm, leaf, i, vpn);
       }
       return ACCESS_OK;
     }
@@ -62,32 +64,23 @@ export function accessPage(mm: Mm, vpn: number, write: boolean, kernel: boolean,
 }
 
 /**
- * First store to a page since the last reset: GT_w and GT_c. A store into a shared file/shmem page
- * also changes what every other mapping of that page shows (GT_c there, cause alias-write).
+ * First store to a page since the last reset (by the CPU, or by the kernel through GUP): GT_w and
+ * GT_c. A store into a shared file/shmem page also changes what every other mapping of that page
+ * shows (GT_c there, cause alias-write).
  */
-function markWritten(mm: Mm, leaf: Leaf, i: number, vpn: number): void {
+export function markWritten(mm: Mm, leaf: Leaf, i: number, vpn: number): void {
+  if ((leaf.gt[i]! & GT_W) !== 0) return;
   leaf.gt[i]! |= GT_W | GT_C;
   const vma = mm.vmas.find(vpn);
   const obj = vma?.obj;
   if (!vma || !obj || (vma.flags & VM_SHARED) === 0 || obj.mappings.size < 2) return;
-  markAliases(mm, vma, vma.pgoffOf(vpn), 1, Why.ALIAS_WRITE);
+  markObjectPages(mm.sys, obj, vma.pgoffOf(vpn), 1, Why.ALIAS_WRITE, vma);
 }
 
 /**
- * Content truth for every other mapping of object pages [index, index+count): shared mappings, and
- * private ones where the page is still the page cache page (not yet CoW'd).
+ * Content truth for every mapping of `obj` pages [index, index+count) except `except`: shared
+ * mappings, and private ones where the page is still the page cache page (not yet CoW'd).
  */
-export function markAliases(mm: Mm | null, except: Vma | null, index: number, count: number, why: number): void {
-  const obj = except?.obj;
-  if (!obj) return;
-  markObjectPages(mm!.sys, obj, index, count, why, except);
-}
-
-import type { System } from './system.js';
-import type { MemObject } from './object.js';
-import { PG_ANON, PAGE_MASK } from './pte.js';
-
-/** GT_c on every mapping of `obj` pages [index, index+count) except `except`. */
 export function markObjectPages(sys: System, obj: MemObject, index: number, count: number, why: number, except: Vma | null): void {
   for (const v of obj.mappings) {
     if (v === except) continue;

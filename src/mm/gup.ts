@@ -11,9 +11,9 @@ import type { Backing } from '../trace/types.js';
 import { Path, Why } from './cause.js';
 import { FAULT_BLOCKED, FAULT_DONE, anonVmaPrepare, handleMmFault } from './fault.js';
 import { PF_ANON, PF_DIRTY } from './frames.js';
-import { GT_C, GT_W, type Leaf } from './leaf.js';
+import { GT_C, type Leaf } from './leaf.js';
 import type { Mm } from './mm.js';
-import { markAliases, markObjectPages } from './access.js';
+import { markObjectPages, markWritten } from './access.js';
 import { hex } from './mmap.js';
 import { NO_WHY, clearPte, flushTlbRange, installPte, setPte } from './pgtable.js';
 import { A, EXCL, KIND_MASK, PAGE_MASK, PG_ANON, PG_ZERO, PMD_TABLE, PRESENT, PROTNONE, SD, UW, W, pteMkUffdWp } from './pte.js';
@@ -146,16 +146,10 @@ export function setKernelFaultResolver(sys: System, fn: KernelFaultResolver | nu
   else kernelFaultResolvers.set(sys, fn);
 }
 
-/** A store by the kernel on the user's behalf through this mapping: write and content truth (as access.ts). */
+/** A store by the kernel on the user's behalf through this mapping: write and content truth (as a CPU store). */
 export function markKernelStore(mm: Mm, vpn: number): void {
   const leaf = mm.ensureLeaf(Math.floor(vpn / PTRS_PER_PTE));
-  const i = vpn - leaf.base;
-  if ((leaf.gt[i]! & GT_W) !== 0) return;
-  leaf.gt[i]! |= GT_W | GT_C;
-  const vma = mm.vmas.find(vpn);
-  if (vma !== null && vma.obj !== null && (vma.flags & VM_SHARED) !== 0 && vma.obj.mappings.size >= 2) {
-    markAliases(mm, vma, vma.pgoffOf(vpn), 1, Why.ALIAS_WRITE);
-  }
+  markWritten(mm, leaf, vpn - leaf.base, vpn);
 }
 
 /* Pins taken per process, by page: the page ids GUP returned (unpin acts on those, not on what is mapped later). */
