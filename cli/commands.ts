@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { register as convert } from './convert.js';
 import { register as demo } from './demo.js';
 import { register as gen } from './gen.js';
+import { register as importTrace } from './import.js';
 import { register as replay } from './replay.js';
 import { register as report } from './report.js';
 import { register as sql } from './sql.js';
@@ -11,4 +12,4 @@ import { register as state } from './state.js';
 export type RegisterCommand = (program: Command) => void;
 
 /** The subcommands, in the order `pteplay --help` lists them. */
-export const COMMANDS: RegisterCommand[] = [demo, gen, replay, report, sql, state, convert];
+export const COMMANDS: RegisterCommand[] = [demo, gen, importTrace, replay, report, sql, state, convert];

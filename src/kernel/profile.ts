@@ -44,6 +44,9 @@ export interface KernelProfile {
   mremapMultiVma: boolean;
   /** FOLL_LONGTERM|FOLL_WRITE pins of shared regular-file mappings are refused (v6.4). */
   longtermPinSharedFileRefused: boolean;
+  /** khugepaged / MADV_COLLAPSE refuse a range without a writable PTE (SCAN_PAGE_RO); gone in v6.18
+   *  ("mm: Enable khugepaged to operate on non-writable VMAs"; kreplay-checked on 6.18.44). */
+  collapseNeedsWritable: boolean;
 }
 
 const V6_18: KernelProfile = {
@@ -68,6 +71,7 @@ const V6_18: KernelProfile = {
   mremapRealignPmd: true,
   mremapMultiVma: true,
   longtermPinSharedFileRefused: true,
+  collapseNeedsWritable: false,
 };
 
 export const PROFILES: Record<string, KernelProfile> = {
@@ -92,6 +96,7 @@ export const PROFILES: Record<string, KernelProfile> = {
     mremapRealignPmd: false,
     mremapMultiVma: false,
     longtermPinSharedFileRefused: false,
+    collapseNeedsWritable: true,
   },
   /** 6.18 as released: before the 2026 PAGEMAP_SCAN none/hole fixes. */
   '6.18.0': { ...V6_18, name: '6.18.0', pagemapScanNoneIsWritten: false, pagemapScanHoleIsWritten: false },

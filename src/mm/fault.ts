@@ -106,12 +106,17 @@ export function doAnonymousPage(f: VmFault, origUw: boolean, path: number): numb
 
 /**
  * mm/memory.c:do_fault → do_read_fault / do_cow_fault / do_shared_fault, through finish_fault and
- * set_pte_range. A read fault first maps the cached pages around it (do_fault_around).
+ * set_pte_range. A read fault first maps the cached pages around it (do_fault_around). A page at or
+ * beyond i_size: ->fault (shmem_fault, filemap_fault) returns VM_FAULT_SIGBUS.
  */
 export function doFault(f: VmFault, origUw: boolean, path: number): number {
   const { mm, vma, leaf, i } = f;
   const frames = mm.sys.frames;
   const obj = vma.obj!;
+  if (vma.pgoffOf(f.vpn) >= obj.sizePages) {
+    if (!f.write) faultAround(f, path);
+    return FAULT_SIGBUS;
+  }
   const cachePfn = obj.getPage(frames, vma.pgoffOf(f.vpn));
   let entry: number;
   let pfn = cachePfn;

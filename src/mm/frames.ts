@@ -95,9 +95,11 @@ export class PageFrames {
     if (id === ZERO_PFN) return;
     if (--this.refs[id]! > 0) return;
     this.live--;
+    const large = (this.flags[id]! & PF_LARGE) !== 0;
     this.flags[id] = 0;
-    // Small pages are recycled; large-folio ids are not (they must stay consecutive).
-    if (this.head[id] === id && (this.flags[id]! & PF_LARGE) === 0) this.free.push(id);
+    // Small pages are recycled; large-folio ids are not (they must stay consecutive, and a split
+    // still looks for the folio's subpages by id).
+    if (this.head[id] === id && !large) this.free.push(id);
   }
 
   map(id: number): void {

@@ -15,7 +15,7 @@ import type { MemObject } from './object.js';
 import { NO_WHY, clearPte, flushTlbRange, setPmd, setPte } from './pgtable.js';
 import { userfaultfdWp } from './predicates.js';
 import {
-  A, D, EXCL, GUARD, KIND_MASK, MARKER, MIGRATION, NONE, PAGE_MASK, PG_ANON, PG_ZERO, POISON, PRESENT, SD, SWAP,
+  A, D, EXCL, GUARD, KIND_MASK, MARKER, MIGRATION, NONE, PAGE_MASK, PG_ANON, PG_ZERO, POISON, PRESENT, PROTNONE, SD, SWAP,
   UFFD_WP_MARKER, UW, W, hasSoftDirty,
 } from './pte.js';
 import type { System } from './system.js';
@@ -23,7 +23,7 @@ import { isHugeEntry, splitAnonFolio, splitHugePmd } from './thp.js';
 import { queueRemoveEvent } from '../trackers/uffd-events.js';
 import { HPAGE_PMD_NR, PAGE_SIZE, PTRS_PER_PTE } from './uapi.js';
 import {
-  VM_EXEC, VM_HUGEPAGE, VM_HUGETLB, VM_LOCKED, VM_MAYWRITE, VM_NOHUGEPAGE, VM_PFNMAP, VM_READ, VM_SHARED, VM_UFFD_ALL, VM_WRITE,
+  VM_ACCESS, VM_EXEC, VM_HUGEPAGE, VM_HUGETLB, VM_LOCKED, VM_MAYWRITE, VM_NOHUGEPAGE, VM_PFNMAP, VM_READ, VM_SHARED, VM_UFFD_ALL, VM_WRITE,
   type Vma,
 } from './vma.js';
 import { ZAP_DONTNEED, ZAP_REMOVE, zapRange } from './zap.js';
@@ -308,13 +308,17 @@ export function punchHole(sys: System, obj: MemObject, index: number, count: num
     const lo = m.start + (first - m.pgoff);
     const hi = m.start + (last - m.pgoff);
     if (m.flags & VM_SHARED) zapRange(target, m, lo, hi, ZAP_REMOVE);
-    else zapPageCachePtes(target, lo, hi);
+    else zapPageCachePtes(target, m, lo, hi);
   }
   obj.punch(sys.frames, index, count);
 }
 
-/** The even_cows = false zap of a private file mapping: page cache PTEs go, CoW'd anon pages stay. */
-function zapPageCachePtes(mm: Mm, lo: number, hi: number): void {
+/**
+ * The even_cows = false zap of a private file mapping: page cache PTEs go, CoW'd anon pages stay;
+ * without ZAP_FLAG_DROP_MARKER uffd-wp markers stay and a UW page cache PTE leaves one while the VMA
+ * is WP-registered (zap_install_uffd_wp_if_needed).
+ */
+function zapPageCachePtes(mm: Mm, v: Vma, lo: number, hi: number): void {
   let flush = 0;
   for (let slot = Math.floor(lo / PTRS_PER_PTE); slot * PTRS_PER_PTE < hi; slot++) {
     const leaf = mm.leafAt(slot);
@@ -324,12 +328,9 @@ function zapPageCachePtes(mm: Mm, lo: number, hi: number): void {
     for (let i = a; i < b; i++) {
       const e = leaf.pte[i]!;
       const kind = e & KIND_MASK;
-      if (kind === MARKER) {
-        clearPte(mm, leaf, i, NONE, Path.ZAP_REMOVE, Why.MADV_REMOVE);
-        continue;
-      }
       if (kind !== PRESENT || (e & PAGE_MASK) === PG_ANON) continue;
-      clearPte(mm, leaf, i, NONE, Path.ZAP_REMOVE, Why.MADV_REMOVE);
+      const marker = (e & UW) !== 0 && userfaultfdWp(v);
+      clearPte(mm, leaf, i, marker ? UFFD_WP_MARKER : NONE, Path.ZAP_REMOVE, Why.MADV_REMOVE);
       flush++;
     }
   }
@@ -421,7 +422,10 @@ function reclaimThp(mm: Mm, v: Vma, leaf: Leaf, flush: { n: number }): void {
  * - anon otherwise: only with a swap device and no pin; the swap entry keeps SD and UW
  *   (pte_swp_mksoft_dirty, pte_swp_mkuffd_wp) and exclusivity; the page is PF_SWAPPED;
  * - file/shmem (with or without swap, M10): the PTE is cleared and SD is lost (D goes to the folio);
- *   a UW PTE in a WP-registered VMA leaves a uffd-wp marker (pte_install_uffd_wp_if_needed).
+ *   a UW PTE in a WP-registered VMA leaves a uffd-wp marker (pte_install_uffd_wp_if_needed). A clean
+ *   folio that nothing else references is then dropped from the page cache (__remove_mapping), so a
+ *   later fault-around does not map it; a dirty one is kept (pageout: shmem_writeout without swap
+ *   redirties it; a regular file's is not written back from madvise). Swapping shmem out is not modelled.
  */
 function reclaimPage(mm: Mm, v: Vma, leaf: Leaf, i: number, flush: { n: number }): void {
   const sys = mm.sys;
@@ -455,6 +459,9 @@ function reclaimPage(mm: Mm, v: Vma, leaf: Leaf, i: number, flush: { n: number }
   // pte_none without a UW flip: attribute a later "not written" reading (generic path) to reclaim.
   if (!marker) leaf.uwWhy[i] = Why.RECLAIM;
   flush.n++;
+  const obj = v.obj;
+  if (obj !== null && frames.obj[pfn] === obj.id && (frames.flags[pfn]! & PF_DIRTY) === 0 && frames.refs[pfn] === 1 &&
+      !frames.maybePinned(pfn)) obj.punch(frames, frames.index[pfn]!, 1);
 }
 
 /* ---------------------------------------------------------------- COLLAPSE */
@@ -476,8 +483,8 @@ const SCAN_ERRNO: Record<string, [continueScan: boolean, errno: string]> = {
  * VM_PFNMAP, a VMA too small for an aligned 2 MiB range and one without anon_vma refused: EINVAL), then hpage_collapse_scan_pmd + collapse_huge_page for every 2 MiB slot
  * fully inside the range. A slot already PMD-mapped counts as done. Refusals continue with the next
  * slot and the call fails with madvise_collapse_errno of the last one: SCAN_PTE_UFFD_WP (a UW PTE or
- * uffd-wp marker / swap-UW entry), SCAN_PAGE_RO (no writable PTE: the 6.1–6.18 check, removed by a
- * Sept 2025 patch whose release is not confirmed) and SCAN_PMD_NULL give EINVAL, a pinned page
+ * uffd-wp marker / swap-UW entry), SCAN_PAGE_RO (no writable PTE: profile collapseNeedsWritable, up
+ * to 6.17; 6.18 collapses read-only and PROT_NONE ranges too) and SCAN_PMD_NULL give EINVAL, a pinned page
  * (SCAN_PAGE_COUNT) EAGAIN; a none/zero PTE in a uffd-armed VMA (SCAN_EXCEED_NONE_PTE) stops with EBUSY.
  */
 function madviseCollapse(mm: Mm, v: Vma, lo: number, hi: number): string | null {
@@ -533,9 +540,10 @@ function collapseSlot(mm: Mm, v: Vma, slot: number): string {
     if (frames.maybePinned(leaf.pfn[i]!)) return 'page_count';
     if (e & W) writable = true;
   }
-  if (!writable) return 'page_ro';
+  if (!writable && sys.profile.collapseNeedsWritable) return 'page_ro';
   // collapse_huge_page: swap in, copy into a new PMD folio, free the old pages, map the PMD
-  // maybe_pmd_mkwrite(pmd_mkdirty()) — SD on all 512 subpages.
+  // maybe_pmd_mkwrite(pmd_mkdirty(folio_mk_pmd(vm_page_prot))) — SD on all 512 subpages; PROTNONE
+  // in a PROT_NONE VMA.
   if (v.anonVma === 0) v.anonVma = sys.newAnonVma();
   const base = frames.allocLarge(HPAGE_PMD_NR, PF_ANON | PF_DIRTY);
   const sdBefore = new Uint8Array(PTRS_PER_PTE);
@@ -551,7 +559,8 @@ function collapseSlot(mm: Mm, v: Vma, slot: number): string {
     frames.map(base + k);
   }
   leaf.pmdPfn = base;
-  setPmd(mm, leaf, PRESENT | PG_ANON | A | D | SD | EXCL | (v.flags & VM_WRITE ? W : 0), Path.COLLAPSE, NO_WHY);
+  const prot = v.flags & VM_WRITE ? W : (v.flags & VM_ACCESS) === 0 ? PROTNONE : 0;
+  setPmd(mm, leaf, PRESENT | PG_ANON | A | D | SD | EXCL | prot, Path.COLLAPSE, NO_WHY);
   for (let i = 0; i < PTRS_PER_PTE; i++) if (!sdBefore[i]) leaf.sdWhy[i] = Why.COLLAPSE;
   sys.count('thp_collapse');
   flushTlbRange(mm, HPAGE_PMD_NR);

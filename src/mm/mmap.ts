@@ -93,8 +93,8 @@ export function insertMerging(mm: Mm, cand: Vma, why: number): Vma {
   return v;
 }
 
-function backingObject(mm: Mm, backing: Backing, shared: boolean) {
-  if (backing.kind === 'anon') return shared ? mm.sys.anonShmem() : null;
+function backingObject(mm: Mm, backing: Backing, shared: boolean, pages: number) {
+  if (backing.kind === 'anon') return shared ? mm.sys.anonShmem(pages) : null;
   return mm.sys.object(backing.kind === 'file' ? 'file' : 'shmem', backing.name);
 }
 
@@ -146,7 +146,7 @@ export function doMmap(mm: Mm, op: Extract<TraceOp, { op: 'mmap' }>): number {
   if (has('noreserve')) flags |= VM_NORESERVE;
   // __mmap_region: accountable_mapping() — private writable, not MAP_NORESERVE, not hugetlb.
   if (!hugetlb && (flags & (VM_NORESERVE | VM_SHARED | VM_WRITE)) === VM_WRITE) flags |= VM_ACCOUNT;
-  const obj = backingObject(mm, op.backing, shared);
+  const obj = backingObject(mm, op.backing, shared, pages);
   const cand = new Vma(mm.pid, start, end, flags, obj, obj === null ? start : op.offset / PAGE_SIZE);
   cand.uffdWhy = lostRegistrationWhy(mm, start, end);
   const vma = insertMerging(mm, cand, Why.NEW_VMA);

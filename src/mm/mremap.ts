@@ -90,8 +90,9 @@ export function doMremap(mm: Mm, op: MremapOp): number {
     unmapRange(mm, start + newPages, start + oldPages);
     return ok(start);
   }
-  // Grow.
-  if (start + oldPages === vma.end && vmaExpandable(mm, vma, start + newPages)) {
+  // Grow. A recorded result elsewhere means the real kernel could not grow in place: move there.
+  const recordedMove = op.result !== undefined && op.result !== op.addr;
+  if (!recordedMove && start + oldPages === vma.end && vmaExpandable(mm, vma, start + newPages)) {
     expandInPlace(mm, vma, start + newPages);
     return ok(start);
   }

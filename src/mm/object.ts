@@ -9,6 +9,13 @@ import type { Vma } from './vma.js';
 export class MemObject {
   readonly pages = new Map<number, number>();
   readonly mappings = new Set<Vma>();
+  /**
+   * i_size in pages: a fault at or beyond it is VM_FAULT_SIGBUS (shmem_get_folio_gfp, filemap_fault).
+   * Shared anonymous memory has the length of its mmap (shmem_zero_setup), so an mremap that grows it
+   * maps pages beyond EOF; files and memfds are unbounded here (no ftruncate is modelled; kreplay
+   * sizes them beyond every access).
+   */
+  sizePages = Infinity;
 
   constructor(
     readonly id: number,

@@ -90,9 +90,10 @@ export class System {
     return o;
   }
 
-  /** A fresh shmem object for a MAP_SHARED|MAP_ANONYMOUS mapping (shmem_zero_setup). */
-  anonShmem(): MemObject {
+  /** A fresh shmem object of `pages` pages for a MAP_SHARED|MAP_ANONYMOUS mapping (shmem_zero_setup). */
+  anonShmem(pages: number): MemObject {
     const o = new MemObject(this.nextObjectId++, 'shmem', `anon_shmem#${this.nextObjectId}`);
+    o.sizePages = pages;
     return o;
   }
 

@@ -35,7 +35,7 @@ export function zapRange(mm: Mm, vma: Vma, start: number, end: number, mode: num
         // zap_huge_pmd: the whole THP goes.
         const kind = leaf.pmd & KIND_MASK;
         const zero = (leaf.pmd & PAGE_MASK) === PG_ZERO;
-        if (kind === MARKER && mode === ZAP_DONTNEED && !vma.isAnon) continue;
+        if (kind === MARKER && mode !== ZAP_UNMAP && !vma.isAnon) continue;
         if ((kind === PRESENT || kind === SWAP) && !zero) {
           for (let k = 0; k < HPAGE_PMD_NR; k++) {
             mm.sys.frames.unmap(leaf.pmdPfn + k);
@@ -56,15 +56,17 @@ export function zapRange(mm: Mm, vma: Vma, start: number, end: number, mode: num
       const kind = e & KIND_MASK;
       if (kind === NONE) continue;
       if (kind === MARKER) {
-        // Markers survive MADV_DONTNEED on file/shmem; anon zaps and munmap/truncate drop them.
-        if (mode === ZAP_DONTNEED && !vma.isAnon) continue;
+        // zap_nonpresent_ptes: uffd-wp markers survive MADV_DONTNEED and hole punching
+        // (unmap_mapping_pages) on file/shmem; anon zaps and munmap (ZAP_FLAG_DROP_MARKER) drop them.
+        if (mode !== ZAP_UNMAP && !vma.isAnon) continue;
         clearPte(mm, leaf, i, NONE, path, why);
         continue;
       }
       const hadContent = kind === SWAP || (e & PAGE_MASK) !== PG_ZERO;
       if (kind === PRESENT) flush++;
-      // zap_install_uffd_wp_if_needed: file/shmem keep protection as a marker while still WP-registered.
-      const keepMarker = mode === ZAP_DONTNEED && !vma.isAnon && (e & UW) !== 0 && userfaultfdWp(vma);
+      // zap_install_uffd_wp_if_needed: file/shmem keep protection as a marker while still WP-registered
+      // (not for munmap: ZAP_FLAG_DROP_MARKER).
+      const keepMarker = mode !== ZAP_UNMAP && !vma.isAnon && (e & UW) !== 0 && userfaultfdWp(vma);
       clearPte(mm, leaf, i, keepMarker ? UFFD_WP_MARKER : NONE, path, why);
       // A PTE without UW that becomes pte_none flips no bit, but readers that treat none as "not
       // written" (PAGEMAP_SCAN generic path before the 2026 fix) now miss the page: attribute it.

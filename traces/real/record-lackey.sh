@@ -14,7 +14,6 @@ trap 'rm -rf "$tmp"' EXIT
 
 if [ "$#" -eq 0 ]; then
   gcc -O1 -o "$tmp/mmap-demo" "$here/mmap-demo.c"
-  set -- "$tmp/mmap-demo"
   out="$here/lackey-mmap-demo.txt.gz"
   # Run from the temporary directory so that the logged command line is ./mmap-demo.
   cd "$tmp"

@@ -1,0 +1,919 @@
+/**
+ * `perf script` text → pteplay trace, streaming (bounded memory, .gz read transparently).
+ *
+ * What is read (see traces/real/README.md for the perf command lines that produce it):
+ * - `exceptions:page_fault_user` → an access: error_code bit 1 (0x2) a store (REC_WRITE), else a
+ *   load; bit 4 (0x10) an instruction fetch (ACC_IFETCH).
+ * - `exceptions:page_fault_kernel` on a user address (below 0x0000800000000000) → a kernel-mode
+ *   access (ACC_KERNEL): copy_to_user, clear_user, put_user — real stores the trackers see.
+ * - `syscalls:sys_enter_*`/`sys_exit_*` of mmap, munmap, mprotect, madvise, mremap, brk, paired per
+ *   tid; the op is emitted at the exit with the recorded result (mmap/mremap: the address). A failed
+ *   call (negative return) is dropped and counted in `skipped`. A file-backed mmap is named
+ *   `fd<N>@<pid>` (perf does not know the path), unless a PERF_RECORD_MMAP2 printed inside the call
+ *   (perf record -d) names the file.
+ * - `task:task_newtask` (CLONE_VM: a thread or vfork child sharing the mm, nothing emitted;
+ *   otherwise a fork), `sched:sched_process_fork` and PERF_RECORD_FORK (when task_newtask is
+ *   absent), `sched:sched_process_exec` (→ exec: the old mm is unmapped first, the heap start comes
+ *   from the first brk(0) after it), `sched:sched_process_exit`/PERF_RECORD_EXIT (→ exit when the
+ *   thread group dies).
+ * - PERF_RECORD_MMAP2/MMAP (`perf script --show-mmap-events`) outside a traced syscall: mappings
+ *   made by exec or before tracing began → mmap at the recorded address (only over the parts not
+ *   mapped yet; a different protection over mapped parts → mprotect).
+ * - samples with a data address (`perf record -d`, `perf mem record`, printed with `-F +addr`): a
+ *   load unless the event name or a data_src `|OP STORE|` says store.
+ *
+ * An access to an address no recorded mapping covers (a mapping from before tracing began, e.g. the
+ * stack without `perf record -d`) gets a one-page anonymous private rw mapping right before it,
+ * counted in the notes. A process first seen without its fork (running before tracing began) is
+ * created empty by a fork from pid 1.
+ *
+ * Ordering: the MMAP2 records and kernel faults of a thread are held back until that thread's next
+ * event (at most {@link DEFER_MAX}): a process that execs shows them before `sched_process_exec`, and
+ * they belong to the new mm, which the importer only knows about at that point.
+ */
+import { basename } from 'node:path';
+import { TraceFormatError } from '../../errors.js';
+import { ChunkBuilder } from '../chunk.js';
+import { lineBatches } from '../lines.js';
+import { openByteSource } from '../source.js';
+import {
+  ACC_IFETCH, ACC_KERNEL, REC_READ, REC_WRITE,
+  type Backing, type MadviseAdvice, type MmapFlag, type MremapFlag, type Prot, type TraceChunk, type TraceHeader, type TraceOp,
+} from '../types.js';
+import type { ImportedTrace, ImportOptions, ImportSummary, MalformedLine } from './types.js';
+import {
+  colonFields, exitValue, kvFields, parseHeader, parseMmapRecord, parseNum, parseSampleAddr, parseTaskRecord,
+  type Mmap2Record, type PerfHeader,
+} from './perf-parse.js';
+import { PageCounter, PROT_R, PROT_W, PROT_X, RangeSet } from './perf-vmas.js';
+
+const PAGE = 4096;
+/** First address above user space (x86-64, 4-level paging). */
+export const USER_TOP = 0x0000800000000000;
+/** x86-64 TASK_SIZE: munmap(0, TASK_SIZE) drops a whole address space (exec). */
+const TASK_SIZE = 0x7ffffffff000;
+/** Held-back events per thread before they are applied anyway. */
+export const DEFER_MAX = 4096;
+/** Full chunks held while an exec op waits for its heap start (the first brk(0) after it). */
+const HOLD_CHUNKS = 8;
+const MAX_FIRST_MALFORMED = 10;
+
+/* error_code bits (arch/x86/include/asm/trap_pf.h) */
+const PF_WRITE = 0x2;
+const PF_INSTR = 0x10;
+
+/* clone flags */
+const CLONE_VM = 0x100;
+const CLONE_THREAD = 0x10000;
+
+/* mmap flags (x86-64 uapi) */
+const MAP_SHARED = 0x1;
+const MAP_PRIVATE = 0x2;
+const MAP_FIXED = 0x10;
+const MAP_ANONYMOUS = 0x20;
+const MAP_GROWSDOWN = 0x100;
+const MAP_NORESERVE = 0x4000;
+const MAP_POPULATE = 0x8000;
+const MAP_HUGETLB = 0x40000;
+const MAP_FIXED_NOREPLACE = 0x100000;
+
+/* mremap flags */
+const MREMAP_MAYMOVE = 1;
+const MREMAP_FIXED = 2;
+const MREMAP_DONTUNMAP = 4;
+
+/** madvise advice numbers the replay models (include/uapi/asm-generic/mman-common.h). */
+export const MADVISE_NAMES: Record<number, MadviseAdvice> = {
+  3: 'willneed', 4: 'dontneed', 8: 'free', 9: 'remove', 14: 'hugepage', 15: 'nohugepage', 20: 'cold',
+  21: 'pageout', 22: 'populate_read', 23: 'populate_write', 25: 'collapse',
+};
+
+const MM_SYSCALLS = new Set(['mmap', 'munmap', 'mprotect', 'madvise', 'mremap', 'brk']);
+
+export function decodeProt(p: number): Prot {
+  return { read: (p & 1) !== 0, write: (p & 2) !== 0, exec: (p & 4) !== 0 };
+}
+
+export function decodeMmapFlags(f: number): MmapFlag[] {
+  const out: MmapFlag[] = [];
+  // MAP_SHARED_VALIDATE (3) is a shared mapping.
+  if ((f & MAP_SHARED) !== 0) out.push('shared');
+  else if ((f & MAP_PRIVATE) !== 0) out.push('private');
+  if ((f & MAP_ANONYMOUS) !== 0) out.push('anonymous');
+  if ((f & MAP_FIXED) !== 0) out.push('fixed');
+  if ((f & MAP_FIXED_NOREPLACE) !== 0) out.push('fixed_noreplace');
+  if ((f & MAP_POPULATE) !== 0) out.push('populate');
+  if ((f & MAP_HUGETLB) !== 0) out.push('hugetlb');
+  if ((f & MAP_NORESERVE) !== 0) out.push('noreserve');
+  if ((f & MAP_GROWSDOWN) !== 0) out.push('growsdown');
+  return out;
+}
+
+export function decodeMremapFlags(f: number): MremapFlag[] {
+  const out: MremapFlag[] = [];
+  if ((f & MREMAP_MAYMOVE) !== 0) out.push('maymove');
+  if ((f & MREMAP_FIXED) !== 0) out.push('fixed');
+  if ((f & MREMAP_DONTUNMAP) !== 0) out.push('dontunmap');
+  return out;
+}
+
+/** The backing a PERF_RECORD_MMAP2 file name implies. */
+export function backingOfName(name: string): Backing {
+  if (name.startsWith('/memfd:') || name.startsWith('/dev/shm/') || name.startsWith('/SYSV')) return { kind: 'memfd', name };
+  if (name.startsWith('/') && !name.startsWith('//') && !name.startsWith('/dev/zero')) return { kind: 'file', name };
+  return { kind: 'anon' };
+}
+
+function permsProt(perms: string): number {
+  if (perms === 'x') return PROT_R | PROT_X; // PERF_RECORD_MMAP (v1): executable mappings only
+  return (perms.includes('r') ? PROT_R : 0) | (perms.includes('w') ? PROT_W : 0) | (perms.includes('x') ? PROT_X : 0);
+}
+
+const pageDown = (a: number) => Math.floor(a / PAGE);
+const pageUp = (a: number) => Math.ceil(a / PAGE);
+
+/** Detailed counters, beyond the summary (used by the tests and the notes). */
+export interface PerfImportStats {
+  /** Accesses from exceptions:page_fault_user. */
+  userFaults: number;
+  /** Accesses from exceptions:page_fault_kernel on user addresses. */
+  kernelFaults: number;
+  /** Accesses from samples with a data address. */
+  samples: number;
+  /** sys_enter_* of the modelled calls, by name. */
+  enters: Record<string, number>;
+  /** Ops emitted from a sys_exit_*, by name. */
+  fromSyscalls: Record<string, number>;
+  /** Failed calls (negative return), by name. */
+  failed: Record<string, number>;
+  /** mmap ops from PERF_RECORD_MMAP2/MMAP records, and mprotect ops they implied. */
+  mmap2Mmaps: number;
+  mmap2Mprotects: number;
+  /** One-page mappings created for accesses outside every recorded mapping. */
+  synthesized: number;
+  /** Processes created empty (fork from pid 1) because their fork was not in the trace. */
+  adopted: number;
+  /** Address spaces dropped at exec (munmap of the whole user range). */
+  execUnmaps: number;
+  /** Writes to a mapping the importer believes read-only (the replay records a SIGSEGV for them). */
+  writesToReadOnly: number;
+  /** Threads and vfork children (CLONE_VM). */
+  threads: number;
+}
+
+interface Proc {
+  vmas: RangeSet;
+  /** Tids with held-back events. */
+  deferredTids: Set<number>;
+  /** The exec op waiting for its heap start, if any. */
+  pendingExec: Extract<TraceOp, { op: 'exec' }> | null;
+  /** The heap start is known to the replay (an exec op carried it). */
+  brkKnown: boolean;
+  brkStart: number;
+  brkCur: number;
+}
+
+interface InFlight {
+  name: string;
+  f: Map<string, string>;
+  line: number;
+  /** The file name of a PERF_RECORD_MMAP2 printed during this mmap. */
+  mmapName?: string;
+}
+
+type Deferred =
+  | { k: 'mmap2'; pid: number; tid: number; t: number; rec: Mmap2Record }
+  | { k: 'kfault'; pid: number; tid: number; t: number; addr: number; write: boolean };
+
+/** A perf script import with its detailed counters. */
+export interface PerfImport extends ImportedTrace {
+  stats(): PerfImportStats;
+}
+
+export async function importPerf(path: string, opts: ImportOptions = {}): Promise<ImportedTrace> {
+  return importPerfDetailed(path, opts);
+}
+
+export async function importPerfDetailed(path: string, opts: ImportOptions = {}): Promise<PerfImport> {
+  const src = await openByteSource(path);
+  const header: TraceHeader = { pteplay: 'trace', version: 1, source: `pteplay import perf ${basename(path)}` };
+  const imp = new PerfImporter(path, opts);
+  let bytes = 0;
+  async function* counted(): AsyncGenerator<Buffer> {
+    for await (const b of src.bytes) {
+      bytes += b.length;
+      yield b;
+    }
+  }
+  async function* chunks(): AsyncGenerator<TraceChunk> {
+    try {
+      for await (const batch of lineBatches(counted(), path)) {
+        let n = batch.firstLine;
+        for (const line of batch.lines) imp.line(line, n++);
+        yield* imp.drain(false);
+        opts.onProgress?.({ bytes, totalBytes: src.gzip ? 0 : src.fileBytes, records: imp.records });
+      }
+      imp.finish();
+      yield* imp.drain(true);
+      opts.onProgress?.({ bytes, totalBytes: src.gzip ? 0 : src.fileBytes, records: imp.records });
+    } finally {
+      src.close();
+    }
+  }
+  return { header, chunks: chunks(), summary: () => imp.summary(), stats: () => imp.stats };
+}
+
+class PerfImporter {
+  private readonly b = new ChunkBuilder();
+  private readonly ready: TraceChunk[] = [];
+  private readonly procs = new Map<number, Proc>();
+  /** tid → pid of the mm it shares (CLONE_VM threads and vfork children). */
+  private readonly tidMm = new Map<number, number>();
+  /** CLONE_VM children without CLONE_THREAD (vfork, posix_spawn): they get their own mm at exec. */
+  private readonly vforkChild = new Set<number>();
+  /** Tasks whose creation has been handled (task_newtask / sched_process_fork / PERF_RECORD_FORK dedupe). */
+  private readonly created = new Set<number>();
+  private readonly inflight = new Map<number, InFlight>();
+  private readonly deferred = new Map<number, Deferred[]>();
+  private readonly pageCounter = new PageCounter();
+  private readonly pidFilter: Set<number> | null;
+  private readonly tidFilter: Set<number> | null;
+  private readonly commFilter: Set<string> | null;
+  private t0 = NaN;
+  private lines = 0;
+  private reads = 0;
+  private writes = 0;
+  private readonly ops: Record<string, number> = {};
+  private readonly skipped: Record<string, number> = {};
+  private malformedCount = 0;
+  private readonly firstMalformed: MalformedLine[] = [];
+  readonly stats: PerfImportStats = {
+    userFaults: 0, kernelFaults: 0, samples: 0, enters: {}, fromSyscalls: {}, failed: {}, mmap2Mmaps: 0,
+    mmap2Mprotects: 0, synthesized: 0, adopted: 0, execUnmaps: 0, writesToReadOnly: 0, threads: 0,
+  };
+
+  constructor(private readonly file: string, private readonly opts: ImportOptions) {
+    this.pidFilter = opts.pids && opts.pids.length > 0 ? new Set(opts.pids) : null;
+    this.tidFilter = opts.tids && opts.tids.length > 0 ? new Set(opts.tids) : null;
+    this.commFilter = opts.comms && opts.comms.length > 0 ? new Set(opts.comms) : null;
+  }
+
+  get records(): number {
+    return this.b.position;
+  }
+
+  // ---- output ------------------------------------------------------------------------------
+
+  private push(op: TraceOp): void {
+    this.b.pushOp(op);
+    this.ops[op.op] = (this.ops[op.op] ?? 0) + 1;
+    if (this.b.full) this.ready.push(this.b.take());
+  }
+
+  private pushAccess(kind: number, pid: number, tid: number, t: number, addr: number, flags: number): void {
+    this.b.pushAccess(kind, pid, tid, t, addr, 1, flags);
+    if (kind === REC_WRITE) this.writes++;
+    else this.reads++;
+    this.pageCounter.add(pid, pageDown(addr));
+    if (this.b.full) this.ready.push(this.b.take());
+  }
+
+  /** Chunks that may be handed out: all of them unless an exec op still waits for its heap start. */
+  *drain(end: boolean): Generator<TraceChunk> {
+    if (end) {
+      if (!this.b.empty) this.ready.push(this.b.take());
+    }
+    let waiting = false;
+    for (const p of this.procs.values()) if (p.pendingExec) waiting = true;
+    if (waiting && !end && this.ready.length <= HOLD_CHUNKS) return;
+    if (waiting) {
+      // Too long without a brk(0): give up on the heap start of these execs (a later brk(0) sets it).
+      for (const p of this.procs.values()) p.pendingExec = null;
+    }
+    while (this.ready.length > 0) yield this.ready.shift()!;
+  }
+
+  // ---- bookkeeping ---------------------------------------------------------------------------
+
+  private skip(reason: string): void {
+    this.skipped[reason] = (this.skipped[reason] ?? 0) + 1;
+  }
+
+  private malformed(lineNo: number, text: string, reason: string): void {
+    if (this.opts.strict) throw new TraceFormatError(this.file, `line ${lineNo}`, `${reason}: ${clip(text)}`);
+    this.malformedCount++;
+    if (this.firstMalformed.length < MAX_FIRST_MALFORMED) this.firstMalformed.push({ line: lineNo, text: clip(text), reason });
+  }
+
+  private time(sec: number): number {
+    if (!Number.isFinite(sec)) return NaN;
+    if (Number.isNaN(this.t0)) this.t0 = sec;
+    return Math.max(0, Math.round((sec - this.t0) * 1e9));
+  }
+
+  private opTime(t: number): { t?: number } {
+    return Number.isFinite(t) ? { t } : {};
+  }
+
+  private proc(pid: number, tid: number, t: number): Proc {
+    let p = this.procs.get(pid);
+    if (p === undefined) {
+      p = newProc();
+      if (pid !== 1) {
+        // Running before tracing began (or its fork was filtered out): an empty process.
+        this.push({ op: 'fork', pid: 1, child: pid, ...this.opTime(t) });
+        this.stats.adopted++;
+        const init = this.procs.get(1);
+        if (init !== undefined && init.vmas.size > 0) this.push({ op: 'munmap', pid, tid, addr: 0, len: TASK_SIZE, ...this.opTime(t) });
+      }
+      this.procs.set(pid, p);
+    }
+    return p;
+  }
+
+  private mmPid(h: PerfHeader): number {
+    return this.tidMm.get(h.tid) ?? h.pid ?? h.tid;
+  }
+
+  private keep(h: PerfHeader, pid: number): boolean {
+    if (this.pidFilter && !this.pidFilter.has(pid) && !(h.pid !== undefined && this.pidFilter.has(h.pid))) return false;
+    if (this.tidFilter && !this.tidFilter.has(h.tid)) return false;
+    if (this.commFilter && !this.commFilter.has(h.comm)) return false;
+    return true;
+  }
+
+  // ---- deferral ------------------------------------------------------------------------------
+
+  private defer(d: Deferred): void {
+    let list = this.deferred.get(d.tid);
+    if (list === undefined) this.deferred.set(d.tid, (list = []));
+    list.push(d);
+    this.proc(d.pid, d.tid, d.t).deferredTids.add(d.tid);
+    if (list.length >= DEFER_MAX) this.flushTid(d.tid);
+  }
+
+  /** Apply the held-back events of `tid` (to process `pidOverride` when a vfork child has just exec'd). */
+  private flushTid(tid: number, pidOverride?: number): void {
+    const list = this.deferred.get(tid);
+    if (list === undefined) return;
+    this.deferred.delete(tid);
+    for (const d of list) {
+      this.procs.get(d.pid)?.deferredTids.delete(tid);
+      const pid = pidOverride ?? d.pid;
+      if (d.k === 'mmap2') this.applyMmap2(pid, d.tid, d.t, d.rec);
+      else this.access(pid, d.tid, d.t, d.addr, d.write ? REC_WRITE : REC_READ, ACC_KERNEL);
+    }
+  }
+
+  private flushProc(pid: number, exceptTid = -1): void {
+    const p = this.procs.get(pid);
+    if (p === undefined) return;
+    for (const tid of [...p.deferredTids]) if (tid !== exceptTid) this.flushTid(tid);
+  }
+
+  finish(): void {
+    for (const tid of [...this.deferred.keys()]) this.flushTid(tid);
+    for (const [tid, f] of this.inflight) {
+      void tid;
+      this.skip(`sys_enter_${f.name} without sys_exit (trace ended)`);
+    }
+    this.inflight.clear();
+  }
+
+  // ---- accesses ------------------------------------------------------------------------------
+
+  private access(pid: number, tid: number, t: number, addr: number, kind: number, flags: number): void {
+    const p = this.proc(pid, tid, t);
+    const page = pageDown(addr);
+    const v = p.vmas.find(page);
+    if (v === undefined) {
+      // A mapping the trace never showed: one anonymous private page, right before its first use.
+      const prot = PROT_R | PROT_W | ((flags & ACC_IFETCH) !== 0 ? PROT_X : 0);
+      this.push({
+        op: 'mmap', pid, tid, addr: page * PAGE, len: PAGE, prot: decodeProt(prot), flags: ['private', 'anonymous', 'fixed'],
+        backing: { kind: 'anon' }, offset: 0, result: page * PAGE, ...this.opTime(t),
+      });
+      p.vmas.add(page, page + 1, prot);
+      this.stats.synthesized++;
+    } else if (kind === REC_WRITE && (v.prot & PROT_W) === 0) {
+      this.stats.writesToReadOnly++;
+    }
+    this.pushAccess(kind, pid, tid, t, addr, flags);
+  }
+
+  // ---- lines ---------------------------------------------------------------------------------
+
+  line(text: string, lineNo: number): void {
+    this.lines++;
+    if (text.length === 0 || /^\s*$/.test(text) || text.startsWith('#')) return;
+    // Call-chain lines under a sample (perf script with -g): an address and a symbol, indented.
+    if (/^\s+[0-9a-fA-F]{6,16}\s/.test(text) && !/:\s/.test(text.slice(0, 40))) {
+      this.skip('call-chain line');
+      return;
+    }
+    const h = parseHeader(text);
+    if (h === null) {
+      this.malformed(lineNo, text, 'expected a perf script line: [comm] tid or pid/tid, [cpu], [time:], event:, fields');
+      return;
+    }
+    const ev = h.event;
+    if (ev.startsWith('PERF_RECORD_')) return this.record(h, text, lineNo);
+    const colon = ev.indexOf(':');
+    if (colon < 0 || ev.includes('/')) return this.sample(h, text, lineNo);
+    const sys = ev.slice(0, colon);
+    const name = ev.slice(colon + 1);
+    switch (sys) {
+      case 'exceptions':
+        if (name === 'page_fault_user' || name === 'page_fault_kernel') return this.fault(h, name === 'page_fault_kernel', text, lineNo);
+        break;
+      case 'syscalls':
+        return this.syscall(h, name, text, lineNo);
+      case 'task':
+        if (name === 'task_newtask') return this.newtask(h, text, lineNo);
+        break;
+      case 'sched':
+        if (name === 'sched_process_fork') return this.schedFork(h, text, lineNo);
+        if (name === 'sched_process_exec') return this.exec(h, text, lineNo);
+        if (name === 'sched_process_exit') return this.exit(h, text, lineNo);
+        break;
+    }
+    this.skip(`event ${ev}`);
+  }
+
+  private fault(h: PerfHeader, kernel: boolean, text: string, lineNo: number): void {
+    const f = kvFields(h.rest);
+    const addrText = f.get('address');
+    const ec = parseNum(f.get('error_code'));
+    if (addrText === undefined || Number.isNaN(ec)) {
+      this.malformed(lineNo, text, 'expected address=0x... ip=... error_code=0x...');
+      return;
+    }
+    const addr = parseNum(addrText);
+    if (Number.isNaN(addr)) {
+      // %ps printed a kernel symbol: a fault on a kernel address.
+      if (kernel) this.skip('page_fault_kernel on a kernel address');
+      else this.malformed(lineNo, text, 'expected address=0x<hex>');
+      return;
+    }
+    const pid = this.mmPid(h);
+    if (!this.keep(h, pid)) {
+      this.skip('filtered out');
+      return;
+    }
+    if (addr < 0 || addr >= USER_TOP) {
+      this.skip(kernel ? 'page_fault_kernel on a kernel address' : 'page_fault_user on a non-user address');
+      return;
+    }
+    const t = this.time(h.time);
+    const write = (ec & PF_WRITE) !== 0;
+    if (kernel) {
+      this.stats.kernelFaults++;
+      this.defer({ k: 'kfault', pid, tid: h.tid, t, addr, write });
+      return;
+    }
+    this.flushTid(h.tid);
+    this.stats.userFaults++;
+    this.access(pid, h.tid, t, addr, write ? REC_WRITE : REC_READ, (ec & PF_INSTR) !== 0 ? ACC_IFETCH : 0);
+  }
+
+  private sample(h: PerfHeader, text: string, lineNo: number): void {
+    const s = parseSampleAddr(h.event, h.rest);
+    if (s === null) {
+      if (h.rest.trim().length === 0) this.malformed(lineNo, text, `expected the fields of event ${h.event}`);
+      else this.skip(`${h.event} sample without an addr field (record with -d, print with -F +addr)`);
+      return;
+    }
+    const pid = this.mmPid(h);
+    if (!this.keep(h, pid)) {
+      this.skip('filtered out');
+      return;
+    }
+    if (s.addr >= USER_TOP || s.addr === 0) {
+      this.skip(`${h.event} sample on a kernel or null address`);
+      return;
+    }
+    this.flushTid(h.tid);
+    this.stats.samples++;
+    const flags = Number.isFinite(s.ip) && s.ip >= USER_TOP ? ACC_KERNEL : 0;
+    this.access(pid, h.tid, this.time(h.time), s.addr, s.store ? REC_WRITE : REC_READ, flags);
+  }
+
+  // ---- syscalls ------------------------------------------------------------------------------
+
+  private syscall(h: PerfHeader, name: string, text: string, lineNo: number): void {
+    const enter = name.startsWith('sys_enter_');
+    const exit = name.startsWith('sys_exit_');
+    const call = name.slice(enter ? 10 : 9);
+    const pid = this.mmPid(h);
+    if (!this.keep(h, pid)) {
+      this.skip('filtered out');
+      return;
+    }
+    this.flushTid(h.tid);
+    if ((!enter && !exit) || !MM_SYSCALLS.has(call)) {
+      this.skip(`syscall ${call} (not modelled)`);
+      return;
+    }
+    if (enter) {
+      const f = colonFields(h.rest);
+      const need = ENTER_FIELDS[call]!;
+      if (!need.every((k) => f.has(k))) {
+        this.malformed(lineNo, text, `expected sys_enter_${call} fields ${need.map((k) => `${k}: 0x...`).join(', ')}`);
+        return;
+      }
+      const prev = this.inflight.get(h.tid);
+      if (prev !== undefined) this.skip(`sys_enter_${prev.name} without sys_exit`);
+      this.stats.enters[call] = (this.stats.enters[call] ?? 0) + 1;
+      this.inflight.set(h.tid, { name: call, f, line: lineNo });
+      return;
+    }
+    const ret = exitValue(h.rest);
+    if (Number.isNaN(ret)) {
+      this.malformed(lineNo, text, `expected sys_exit_${call} return value 0x...`);
+      return;
+    }
+    const fl = this.inflight.get(h.tid);
+    if (fl === undefined || fl.name !== call) {
+      this.skip(`sys_exit_${call} without sys_enter`);
+      return;
+    }
+    this.inflight.delete(h.tid);
+    const t = this.time(h.time);
+    if (call !== 'brk' && ret < 0) {
+      this.stats.failed[call] = (this.stats.failed[call] ?? 0) + 1;
+      this.skip(`failed ${call}`);
+      return;
+    }
+    const p = this.proc(pid, h.tid, t);
+    this.flushProc(pid);
+    this.stats.fromSyscalls[call] = (this.stats.fromSyscalls[call] ?? 0) + 1;
+    const g = (k: string) => parseNum(fl.f.get(k));
+    const base = { pid, tid: h.tid, ...this.opTime(t) };
+    switch (call) {
+      case 'mmap': {
+        const flagsN = g('flags');
+        const len = g('len');
+        const protN = g('prot') & 7;
+        const anon = (flagsN & MAP_ANONYMOUS) !== 0;
+        const fd = g('fd');
+        const backing: Backing = anon ? { kind: 'anon' }
+          : fl.mmapName !== undefined ? backingOfName(fl.mmapName)
+          : { kind: 'file', name: `fd${fd >= 0x80000000 ? fd - 0x100000000 : fd}@${pid}` };
+        const offset = anon ? 0 : g('off');
+        this.push({ op: 'mmap', ...base, addr: g('addr'), len, prot: decodeProt(protN), flags: decodeMmapFlags(flagsN), backing, offset, result: ret });
+        let pages = pageUp(len);
+        if ((flagsN & MAP_HUGETLB) !== 0) pages = Math.ceil(pages / 512) * 512;
+        p.vmas.add(pageDown(ret), pageDown(ret) + pages, protN);
+        return;
+      }
+      case 'munmap': {
+        const addr = g('addr');
+        const len = g('len');
+        this.push({ op: 'munmap', ...base, addr, len });
+        p.vmas.remove(pageDown(addr), pageUp(addr + len));
+        return;
+      }
+      case 'mprotect': {
+        const addr = g('start');
+        const len = g('len');
+        const protN = g('prot') & 7;
+        this.push({ op: 'mprotect', ...base, addr, len, prot: decodeProt(protN) });
+        p.vmas.protect(pageDown(addr), pageUp(addr + len), protN);
+        return;
+      }
+      case 'madvise': {
+        const advice = MADVISE_NAMES[g('behavior')];
+        if (advice === undefined) {
+          this.skip(`madvise advice ${g('behavior')} (not modelled)`);
+          return;
+        }
+        this.push({ op: 'madvise', ...base, addr: g('start'), len: g('len_in'), advice });
+        return;
+      }
+      case 'mremap': {
+        const addr = g('addr');
+        const oldLen = g('old_len');
+        const newLen = g('new_len');
+        const flagsN = g('flags');
+        const flags = decodeMremapFlags(flagsN);
+        const op: Extract<TraceOp, { op: 'mremap' }> = { op: 'mremap', ...base, addr, oldLen, newLen, flags, result: ret };
+        if ((flagsN & (MREMAP_FIXED | MREMAP_DONTUNMAP)) !== 0) op.newAddr = g('new_addr');
+        this.push(op);
+        const prot = p.vmas.find(pageDown(addr))?.prot ?? (PROT_R | PROT_W);
+        if ((flagsN & MREMAP_DONTUNMAP) === 0) p.vmas.remove(pageDown(addr), pageUp(addr + oldLen));
+        p.vmas.add(pageDown(ret), pageDown(ret) + pageUp(newLen), prot);
+        return;
+      }
+      case 'brk': {
+        const arg = g('brk');
+        if (arg === 0) {
+          if (p.pendingExec !== null) {
+            p.pendingExec.brkStart = ret;
+            p.pendingExec = null;
+            p.brkKnown = true;
+            p.brkStart = p.brkCur = ret;
+          } else if (!p.brkKnown) {
+            // No exec carried the heap start (the process ran before tracing began): set it now.
+            this.push({ op: 'exec', ...base, brkStart: ret });
+            p.brkKnown = true;
+            p.brkStart = p.brkCur = ret;
+          }
+        } else {
+          p.pendingExec = null;
+        }
+        this.push({ op: 'brk', ...base, addr: arg === 0 ? 0 : ret });
+        if (p.brkKnown && arg !== 0) {
+          const cur = pageUp(p.brkCur);
+          const next = pageUp(ret);
+          if (next > cur) p.vmas.add(cur, next, PROT_R | PROT_W);
+          else if (next < cur) p.vmas.remove(next, cur);
+          p.brkCur = ret;
+        }
+        return;
+      }
+    }
+  }
+
+  // ---- mappings from PERF_RECORD_MMAP2 ---------------------------------------------------------
+
+  private record(h: PerfHeader, text: string, lineNo: number): void {
+    const ev = h.event;
+    if (ev === 'PERF_RECORD_MMAP2' || ev === 'PERF_RECORD_MMAP') {
+      const rec = parseMmapRecord(h.rest);
+      if (rec === null) {
+        this.malformed(lineNo, text, `expected ${ev} pid/tid: [0xaddr(0xlen) @ 0xoffset ...]: perms name`);
+        return;
+      }
+      if (rec.pid < 0 || rec.addr >= USER_TOP || rec.len === 0) {
+        this.skip(`${ev} of a kernel mapping`);
+        return;
+      }
+      const hh: PerfHeader = { ...h, pid: rec.pid, tid: rec.tid };
+      const pid = this.mmPid(hh);
+      if (!this.keep(hh, pid)) {
+        this.skip('filtered out');
+        return;
+      }
+      const fl = this.inflight.get(rec.tid);
+      if (fl !== undefined) {
+        // The traced syscall's exit will say it: only remember the file name for an mmap.
+        if (fl.name === 'mmap' && rec.name.startsWith('/')) fl.mmapName = rec.name;
+        this.skip(`${ev} inside a traced syscall`);
+        return;
+      }
+      this.defer({ k: 'mmap2', pid, tid: rec.tid, t: this.time(h.time), rec });
+      return;
+    }
+    if (ev === 'PERF_RECORD_FORK' || ev === 'PERF_RECORD_EXIT') {
+      const r = parseTaskRecord(h.rest);
+      if (r === null) {
+        this.malformed(lineNo, text, `expected ${ev}(pid:tid):(ppid:ptid)`);
+        return;
+      }
+      const hh: PerfHeader = { ...h, pid: ev === 'PERF_RECORD_FORK' ? r.ppid : r.pid, tid: ev === 'PERF_RECORD_FORK' ? r.ptid : r.tid };
+      const pid = this.mmPid(hh);
+      if (!this.keep(hh, pid)) {
+        this.skip('filtered out');
+        return;
+      }
+      if (ev === 'PERF_RECORD_FORK') {
+        if (this.created.has(r.tid)) return this.skip('PERF_RECORD_FORK (already seen as task_newtask)');
+        const thread = r.pid === r.ppid;
+        return this.spawn(pid, r.ptid, r.tid, thread, false, this.time(h.time));
+      }
+      return this.taskExit(pid, r.tid, r.pid === r.tid ? true : undefined, this.time(h.time));
+    }
+    this.skip(ev);
+  }
+
+  private applyMmap2(pid: number, tid: number, t: number, rec: Mmap2Record): void {
+    const p = this.proc(pid, tid, t);
+    const prot = permsProt(rec.perms);
+    const shared = rec.perms.length >= 4 && rec.perms[3] === 's';
+    const backing = backingOfName(rec.name);
+    const s = pageDown(rec.addr);
+    const e = pageUp(rec.addr + rec.len);
+    let did = false;
+    for (const gap of p.vmas.gaps(s, e)) {
+      const flags: MmapFlag[] = [shared ? 'shared' : 'private'];
+      if (backing.kind === 'anon') flags.push('anonymous');
+      flags.push('fixed');
+      const offset = backing.kind === 'anon' ? 0 : Math.max(0, rec.offset) + (gap.start - s) * PAGE;
+      this.push({
+        op: 'mmap', pid, tid, addr: gap.start * PAGE, len: (gap.end - gap.start) * PAGE, prot: decodeProt(prot), flags,
+        backing, offset, result: gap.start * PAGE, ...this.opTime(t),
+      });
+      p.vmas.add(gap.start, gap.end, prot);
+      this.stats.mmap2Mmaps++;
+      did = true;
+    }
+    for (const part of p.vmas.covered(s, e)) {
+      if (part.prot === prot) continue;
+      this.push({ op: 'mprotect', pid, tid, addr: part.start * PAGE, len: (part.end - part.start) * PAGE, prot: decodeProt(prot), ...this.opTime(t) });
+      p.vmas.protect(part.start, part.end, prot);
+      this.stats.mmap2Mprotects++;
+      did = true;
+    }
+    if (!did) this.skip('PERF_RECORD_MMAP2 of a range already mapped');
+  }
+
+  // ---- processes -----------------------------------------------------------------------------
+
+  private newtask(h: PerfHeader, text: string, lineNo: number): void {
+    const f = kvFields(h.rest);
+    const child = parseNum(f.get('pid'));
+    const flags = parseNum(f.get('clone_flags'), true);
+    if (Number.isNaN(child) || Number.isNaN(flags)) {
+      this.malformed(lineNo, text, 'expected pid=N comm=... clone_flags=<hex>');
+      return;
+    }
+    const pid = this.mmPid(h);
+    if (!this.keep(h, pid)) {
+      this.skip('filtered out');
+      return;
+    }
+    this.flushTid(h.tid);
+    if (this.created.has(child)) return this.skip('task_newtask (already seen)');
+    this.spawn(pid, h.tid, child, (flags & CLONE_VM) !== 0, (flags & CLONE_VM) !== 0 && (flags & CLONE_THREAD) === 0, this.time(h.time));
+  }
+
+  private schedFork(h: PerfHeader, text: string, lineNo: number): void {
+    const f = kvFields(h.rest);
+    const child = parseNum(f.get('child_pid'));
+    if (Number.isNaN(child)) {
+      this.malformed(lineNo, text, 'expected comm=... pid=N child_comm=... child_pid=N');
+      return;
+    }
+    const pid = this.mmPid(h);
+    if (!this.keep(h, pid)) {
+      this.skip('filtered out');
+      return;
+    }
+    this.flushTid(h.tid);
+    if (this.created.has(child)) return this.skip('sched_process_fork (already seen as task_newtask)');
+    // Without task_newtask the clone flags are unknown: a fork (threads need task:task_newtask).
+    this.spawn(pid, h.tid, child, false, false, this.time(h.time));
+  }
+
+  private spawn(pid: number, tid: number, child: number, sharesMm: boolean, vfork: boolean, t: number): void {
+    this.created.add(child);
+    if (sharesMm) {
+      this.tidMm.set(child, pid);
+      if (vfork) this.vforkChild.add(child);
+      this.stats.threads++;
+      this.skip('thread or vfork child (CLONE_VM): shares the mm');
+      return;
+    }
+    const p = this.proc(pid, tid, t);
+    this.flushProc(pid);
+    this.push({ op: 'fork', pid, tid, child, ...this.opTime(t) });
+    const c = newProc();
+    c.vmas = p.vmas.clone();
+    c.brkKnown = p.brkKnown;
+    c.brkStart = p.brkStart;
+    c.brkCur = p.brkCur;
+    this.procs.set(child, c);
+    this.tidMm.delete(child);
+  }
+
+  private exec(h: PerfHeader, text: string, lineNo: number): void {
+    const f = kvFields(h.rest);
+    const newPid = parseNum(f.get('pid'));
+    const oldPid = parseNum(f.get('old_pid'));
+    if (Number.isNaN(newPid)) {
+      this.malformed(lineNo, text, 'expected filename=... pid=N old_pid=N');
+      return;
+    }
+    let pid = this.mmPid(h);
+    if (!this.keep(h, pid)) {
+      this.skip('filtered out');
+      return;
+    }
+    const t = this.time(h.time);
+    const tid = h.tid;
+    let vfork = false;
+    if (this.vforkChild.has(tid)) {
+      // A vfork child leaves its parent's mm: its own, new process from here on.
+      this.procs.get(pid)?.deferredTids.delete(tid);
+      this.vforkChild.delete(tid);
+      this.tidMm.delete(tid);
+      pid = tid;
+      vfork = true;
+    } else if (!Number.isNaN(oldPid) && oldPid !== newPid) {
+      // A non-leader thread exec'd: it takes over the leader's pid.
+      this.tidMm.delete(oldPid);
+    }
+    const p = this.proc(pid, tid, t);
+    this.flushProc(pid, tid);
+    if (p.vmas.size > 0) {
+      this.push({ op: 'munmap', pid, tid, addr: 0, len: TASK_SIZE, ...this.opTime(t) });
+      p.vmas.clear();
+      this.stats.execUnmaps++;
+    }
+    // The held-back MMAP2 records and kernel faults of this thread are the new image's.
+    this.flushTid(tid, vfork ? pid : undefined);
+    const op: Extract<TraceOp, { op: 'exec' }> = { op: 'exec', pid, tid, ...this.opTime(t) };
+    this.push(op);
+    p.pendingExec = op;
+    p.brkKnown = false;
+    p.brkStart = p.brkCur = 0;
+  }
+
+  private exit(h: PerfHeader, text: string, lineNo: number): void {
+    const f = kvFields(h.rest);
+    const tid = parseNum(f.get('pid'));
+    if (Number.isNaN(tid)) {
+      this.malformed(lineNo, text, 'expected comm=... pid=N prio=N [group_dead=true|false]');
+      return;
+    }
+    const pid = this.mmPid(h);
+    if (!this.keep(h, pid)) {
+      this.skip('filtered out');
+      return;
+    }
+    const gd = f.get('group_dead');
+    this.taskExit(pid, tid, gd === undefined ? undefined : gd === 'true', this.time(h.time));
+  }
+
+  private taskExit(pid: number, tid: number, groupDead: boolean | undefined, t: number): void {
+    this.flushTid(tid);
+    const vfork = this.vforkChild.has(tid);
+    this.vforkChild.delete(tid);
+    const dies = !vfork && (groupDead ?? (tid === pid));
+    if (this.tidMm.get(tid) !== undefined) this.tidMm.delete(tid);
+    if (!dies) {
+      this.skip('thread exit');
+      return;
+    }
+    const p = this.procs.get(pid);
+    if (p === undefined) {
+      this.skip('exit of a process not in the trace');
+      return;
+    }
+    this.flushProc(pid);
+    this.push({ op: 'exit', pid, tid, ...this.opTime(t) });
+    this.procs.delete(pid);
+    this.created.delete(pid);
+    for (const [k, v] of this.tidMm) if (v === pid) this.tidMm.delete(k);
+  }
+
+  // ---- summary -------------------------------------------------------------------------------
+
+  summary(): ImportSummary {
+    const st = this.stats;
+    const notes: string[] = [
+      'A page-fault trace shows first touches and protection faults, not every store: once a page is mapped ' +
+      'writable and dirty, later stores to it raise no fault and are absent. Each write in the imported trace is ' +
+      'real, but pages rewritten without a fault are missing, so per-interval dirty sets (and the ground truth ' +
+      'the replay computes from them) are lower bounds; the trackers are compared on the stores that were seen.',
+    ];
+    if (st.kernelFaults > 0) {
+      notes.push(`${st.kernelFaults} kernel-mode faults on user addresses (copy_to_user, clear_user, put_user) imported as kernel accesses (ACC_KERNEL).`);
+    }
+    if (st.samples > 0) notes.push(`${st.samples} samples with a data address imported (a load unless the event or data_src says store).`);
+    if (st.synthesized > 0) {
+      notes.push(`${st.synthesized} one-page anonymous rw mappings synthesised for accesses outside every recorded mapping ` +
+        '(mappings from before tracing began: record with perf record -d and print with --show-mmap-events to get them).');
+    }
+    if (st.mmap2Mmaps + st.mmap2Mprotects > 0) {
+      notes.push(`${st.mmap2Mmaps} mmaps and ${st.mmap2Mprotects} mprotects from PERF_RECORD_MMAP2 records (exec and pre-existing mappings).`);
+    }
+    if ((this.ops.mmap ?? 0) > 0 && (st.fromSyscalls.mmap ?? 0) > 0) {
+      notes.push('File-backed mmaps from sys_enter_mmap are named fd<N>@<pid> (perf does not record the path) unless a PERF_RECORD_MMAP2 inside the call gave the file name.');
+    }
+    if (st.adopted > 0) notes.push(`${st.adopted} processes whose fork is not in the trace were created empty (fork from pid 1).`);
+    if (st.execUnmaps > 0) notes.push(`${st.execUnmaps} execs replaced an address space (munmap of the whole user range before the new image).`);
+    if (st.writesToReadOnly > 0) notes.push(`${st.writesToReadOnly} writes hit a mapping recorded read-only: the replay counts them as SIGSEGV.`);
+    return {
+      importer: 'perf',
+      input: this.file,
+      lines: this.lines,
+      records: this.b.position,
+      reads: this.reads,
+      writes: this.writes,
+      ops: { ...this.ops },
+      pages: this.pageCounter.count,
+      skipped: { ...this.skipped },
+      malformed: this.malformedCount,
+      firstMalformed: [...this.firstMalformed],
+      notes,
+    };
+  }
+}
+
+const ENTER_FIELDS: Record<string, string[]> = {
+  mmap: ['addr', 'len', 'prot', 'flags', 'fd', 'off'],
+  munmap: ['addr', 'len'],
+  mprotect: ['start', 'len', 'prot'],
+  madvise: ['start', 'len_in', 'behavior'],
+  mremap: ['addr', 'old_len', 'new_len', 'flags'],
+  brk: ['brk'],
+};
+
+function newProc(): Proc {
+  return { vmas: new RangeSet(), deferredTids: new Set(), pendingExec: null, brkKnown: false, brkStart: 0, brkCur: 0 };
+}
+
+function clip(s: string): string {
+  return s.length > 200 ? `${s.slice(0, 200)}…` : s;
+}
