@@ -130,10 +130,47 @@ const REGRESSIONS: Record<string, string[]> = {
   'mmap between two pieces of one VMA merges with both (are_anon_vmas_compatible)': [
     anon(P, 16), 'write 1024p', 'write 1039p', ...uffd(3, WPU), `uffdio_register 3 ${P + 8}p 7p 2`, 'maps',
     anon(P + 1, 14), 'maps', `pagemap ${P}p 16`,
+  ],  'a new VMA reuses its neighbour\'s anon_vma on first fault, so mprotect merges them later (find_mergeable_anon_vma)': [
+    anon(504, 16), 'write 513p', 'mprotect 507p 12p r', anon(510, 12), 'write 516p', 'mprotect 509p 13p -', 'maps',
+  ],
+  'PAGEOUT drops a clean shmem page from the page cache (__remove_mapping); a dirty one stays (no swap)': [
+    'mmap 511p 4p r shared|fixed|populate memfd:m 7p', 'madvise 507p 12p pageout', 'mmap 510p 6p rw private|fixed memfd:m 6p',
+    'read 515p', 'pagemap 500p 24', 'mmap 600p 4p rw shared|fixed memfd:n 0', 'write 600p', 'write 601p', 'read 602p',
+    'madvise 600p 4p pageout', 'pagemap 600p 4', 'mmap 700p 4p r shared|fixed memfd:n 0', 'read 703p', 'pagemap 700p 4', 'maps',
+  ],
+  'shared anonymous memory is as large as its mmap: a fault beyond it after a growing mremap is SIGBUS (shmem_get_folio_gfp)': [
+    'mmap 518p 4p rw shared|anonymous|fixed', 'mremap 520p 2p 6p maymove|fixed 4098p', 'write 4099p', 'write 4102p', 'read 4103p',
+    'kwrite 4102p', 'pagemap 4096p 10', 'maps',
+  ],
+  'MADV_REMOVE keeps uffd-wp markers and leaves one for a UW shmem PTE (unmap_mapping_pages: no ZAP_FLAG_DROP_MARKER)': [
+    ...uffd(3, WPU | 0x80), 'mmap 506p 9p rw shared|anonymous|fixed|populate', 'uffdio_register 3 506p 5p 2', 'uffdio_writeprotect 3 506p 4p 1',
+    'madvise 509p 1p remove', 'pagemap 500p 24',
+    ...uffd(4, WPU), 'mmap 4105p 13p rw shared|fixed memfd:m 5p', 'uffdio_register 4 4105p 13p 2', 'write 4106p',
+    'uffdio_writeprotect 4 4105p 13p 1', 'madvise 4105p 13p remove', 'pagemap 4100p 24', 'read 4106p', 'pagemap 4100p 24', 'maps',
+  ],
+  'MADV_COLLAPSE of shmem is not modelled (collapse_file): the comparison stops there': [
+    'mmap 6144p 512p rw shared|anonymous|fixed|populate', 'madvise 6144p 512p collapse', 'pagemap 6144p 512',
   ],
 };
 
 const THP_CASES: Record<string, string[]> = {
+  'kwrite stores data: a THP split by FREE / COLD keeps that subpage, the rest become the zero page (try_to_map_unused_to_zeropage)': [
+    anon(2048, 512), 'madvise 2048p 512p hugepage', 'kwrite 2195p', 'madvise 2304p 256p free', 'pagemap 2048p 512',
+    anon(4096, 512), 'madvise 4096p 512p hugepage', 'kwrite 4117p', 'madvise 4096p 256p cold', 'pagemap 4096p 512',
+  ],
+  'a PMD split in a PROT_NONE VMA makes PROT_NONE PTEs (vm_page_prot in __split_huge_pmd_locked)': [
+    anon(2048, 512), 'madvise 2048p 512p hugepage', 'write 2051p', 'mprotect 2048p 512p -', anon(2466, 8), 'read 2381p', 'write 2051p',
+    'mprotect 2048p 418p r', 'read 2051p', ...look(2048, 512),
+  ],
+  'MADV_COLLAPSE of read-only and PROT_NONE ranges succeeds in 6.18 (no SCAN_PAGE_RO); the PMD follows vm_page_prot': [
+    anon(2048, 512), 'write 2051p', 'mprotect 2048p 512p r', 'madvise 2048p 512p collapse', 'write 2051p', ...look(2048, 512),
+    anon(4096, 512), 'write 4099p', 'mprotect 4096p 512p -', 'madvise 4096p 512p collapse', 'read 4099p', ...look(4096, 512),
+    'mprotect 4096p 512p rw', 'read 4099p', 'pagemap 4096p 512',
+  ],
+  'PAGEOUT after the first half of a THP was replaced: freed subpage ids are not reused, the new pages stay': [
+    anon(2048, 512), 'madvise 2048p 512p hugepage', 'write 2051p', anon(2048, 256, 'rw', '|populate'), 'madvise 2048p 512p pageout',
+    ...look(2048, 512),
+  ],
   'MADV_COLLAPSE: EINVAL inside one 2 MiB slot, without anon_vma, for a VMA smaller than 2 MiB': [
     anon(2048, 512), `madvise 2048p 512p hugepage`, `madvise 2048p 512p collapse`, 'write 2050p', `madvise 2100p 10p collapse`,
     `madvise 2048p 10p collapse`, `madvise 2100p 460p collapse`, `madvise 2048p 512p collapse`, `madvise 100p 10p collapse`,
