@@ -12,6 +12,7 @@ import { doPin } from '../src/mm/gup.js';
 import { doMadvise } from '../src/mm/madvise.js';
 import { COUNTER_INDEX } from '../src/lanes/results.js';
 import { UFFD_EVENT_FORK, UFFD_FEATURE_EVENT_FORK } from '../src/mm/uapi.js';
+import { uffdClose, uffdioRegister } from '../src/trackers/userfaultfd.js';
 import { PG, BV, setup, map, entry, leafOf, gt, sdWhy, uwWhy, has, store, clearRefs, armUffd, ASYNC } from './30-mm-helpers.js';
 
 describe('fork: copy_page_range (§2.16, Q9)', () => {
@@ -180,5 +181,23 @@ describe('exit (exit_mmap)', () => {
     expect(ctx.released).toBe(false);
     doExit(mm);
     expect(ctx.released).toBe(true);
+  });
+});
+
+describe('a userfaultfd inherited through fork (fs/userfaultfd.c: ioctls act on ctx->mm)', () => {
+  it('UFFDIO_REGISTER through the inherited fd registers the parent, and a child close does not release it', () => {
+    const { mm } = setup();
+    const v = map(mm, BV, 4);
+    const ctx = armUffd(mm, v, ASYNC);
+    doFork(mm, 2);
+    const child = mm.sys.mms.get(2)!;
+    map(child, BV + 64, 4);
+    // The child's own new VMA is not touched: the ioctl works on the parent's mm, where nothing is mapped there.
+    expect(uffdioRegister(child, ctx.fd, (BV + 64) * PG, 4 * PG, 2)).toBe(-1);
+    expect(child.vmas.find(BV + 64)!.uffd).toBeNull();
+    // Closing the child's copy of the fd keeps the parent's registration (the file has another reference).
+    expect(uffdClose(child, ctx.fd)).toBe(0);
+    expect(mm.vmas.find(BV)!.uffd).toBe(ctx);
+    expect(ctx.released).toBe(false);
   });
 });

@@ -354,7 +354,6 @@ function movePtes(mm: Mm, src: Leaf, a: number, dst: Leaf, b: number, n: number,
     const e = src.pte[i]!;
     if ((e & KIND_MASK) === NONE) continue;
     const pfn = src.pfn[i]!;
-    const sdWhy = src.sdWhy[i]!;
     const uwWhy = src.uwWhy[i]!;
     if ((e & KIND_MASK) === PRESENT) present = true;
     src.pfn[i] = 0;
@@ -367,8 +366,10 @@ function movePtes(mm: Mm, src: Leaf, a: number, dst: Leaf, b: number, n: number,
     if (clearUw) next &= ~UW;
     dst.pfn[j] = pfn;
     setPte(mm, dst, j, next, Path.MOVE_PTES, NO_WHY);
-    dst.sdWhy[j] = hasSoftDirty(e) ? sdWhy : Why.MREMAP_MOVE;
-    dst.uwWhy[j] = hasUffdWp(e) && !hasUffdWp(next) ? Why.MREMAP_MOVE : uwWhy;
+    // Whatever the page read before, at its new address it reads dirty because it moved: the
+    // truth there starts over (GT_w 0, GT_c remapped).
+    dst.sdWhy[j] = Why.MREMAP_MOVE;
+    dst.uwWhy[j] = hasUffdWp(next) ? uwWhy : Why.MREMAP_MOVE;
   }
   if (present) flushTlbRange(mm, n);
 }
@@ -383,8 +384,12 @@ function moveNormalPmd(mm: Mm, src: Leaf, dst: Leaf): void {
   for (let i = 0; i < PTRS_PER_PTE; i++) if (src.pte[i] !== 0) sink.change(mm.pid, src.base + i, 0, src.pte[i]!, 0, Path.MOVE_PMD);
   dst.pte.set(src.pte);
   dst.pfn.set(src.pfn);
-  dst.sdWhy.set(src.sdWhy);
-  dst.uwWhy.set(src.uwWhy);
+  // Entries that read dirty at the new address do so because they moved (see movePtes).
+  for (let i = 0; i < PTRS_PER_PTE; i++) {
+    const e = src.pte[i]!;
+    dst.sdWhy[i] = hasSoftDirty(e) ? Why.MREMAP_MOVE : src.sdWhy[i]!;
+    dst.uwWhy[i] = (e & KIND_MASK) !== NONE && !hasUffdWp(e) ? Why.MREMAP_MOVE : src.uwWhy[i]!;
+  }
   src.pte.fill(0);
   src.pfn.fill(0);
   setPmd(mm, src, 0, Path.MOVE_PMD, NO_WHY);
@@ -412,9 +417,9 @@ function moveHugePmd(mm: Mm, src: Leaf, dst: Leaf, clearUw: boolean, hugetlb: bo
     return;
   }
   setPmd(mm, dst, next, Path.MOVE_PMD, NO_WHY);
-  if (hasSoftDirty(e) || !hasSoftDirty(next)) dst.sdWhy.set(sdWhy);
-  else dst.sdWhy.fill(Why.MREMAP_MOVE);
-  if (hasUffdWp(e) && !hasUffdWp(next)) dst.uwWhy.fill(Why.MREMAP_MOVE);
+  if (hasSoftDirty(next)) dst.sdWhy.fill(Why.MREMAP_MOVE);
+  else dst.sdWhy.set(sdWhy);
+  if (!hasUffdWp(next)) dst.uwWhy.fill(Why.MREMAP_MOVE);
   else dst.uwWhy.set(uwWhy);
   if (present) flushTlbRange(mm, PTRS_PER_PTE);
 }

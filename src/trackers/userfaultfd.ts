@@ -37,6 +37,16 @@ function ctxOf(mm: Mm, fd: number): UffdCtx | null {
 }
 
 /**
+ * The mm a context works on (ctx->mm): the process that created it — a uffd inherited through fork
+ * still registers and write-protects the parent's address space. Null once that process is gone
+ * (mmget_not_zero fails).
+ */
+function ctxMm(mm: Mm, ctx: UffdCtx): Mm | null {
+  const owner = mm.sys.mms.get(ctx.pid);
+  return owner !== undefined && !owner.exited ? owner : null;
+}
+
+/**
  * UFFDIO_API: api must be 0xAA; only the first successful call counts (a failed one does not use it
  * up, as probed); unsupported feature bits → EINVAL; WP_ASYNC implies WP_UNPOPULATED.
  */
@@ -80,6 +90,9 @@ export function uffdioRegister(mm: Mm, fd: number, start: number, len: number, m
   const known = UFFDIO_REGISTER_MODE_MISSING | UFFDIO_REGISTER_MODE_WP | UFFDIO_REGISTER_MODE_MINOR;
   if (mode === 0 || (mode & ~known) !== 0) return fail('EINVAL');
   if (!validRange(start, len)) return fail('EINVAL');
+  const owner = ctxMm(mm, ctx);
+  if (owner === null) return fail('ESRCH');
+  mm = owner;
   const vmFlags = (mode & UFFDIO_REGISTER_MODE_MISSING ? VM_UFFD_MISSING : 0) |
     (mode & UFFDIO_REGISTER_MODE_WP ? VM_UFFD_WP : 0) | (mode & UFFDIO_REGISTER_MODE_MINOR ? VM_UFFD_MINOR : 0);
   const s = start / PAGE_SIZE;
@@ -141,6 +154,9 @@ export function uffdioWriteprotect(mm: Mm, fd: number, start: number, len: numbe
   if ((mode & ~(UFFDIO_WRITEPROTECT_MODE_WP | UFFDIO_WRITEPROTECT_MODE_DONTWAKE)) !== 0) return fail('EINVAL');
   if ((mode & UFFDIO_WRITEPROTECT_MODE_WP) && (mode & UFFDIO_WRITEPROTECT_MODE_DONTWAKE)) return fail('EINVAL');
   if (!validRange(start, len)) return fail('EINVAL');
+  const owner = ctxMm(mm, ctx);
+  if (owner === null) return fail('ESRCH');
+  mm = owner;
   const enable = (mode & UFFDIO_WRITEPROTECT_MODE_WP) !== 0;
   const s = start / PAGE_SIZE;
   const e = s + len / PAGE_SIZE;
@@ -182,6 +198,9 @@ export function uffdioUnregister(mm: Mm, fd: number, start: number, len: number)
   const ctx = ctxOf(mm, fd);
   if (ctx === null) return mm.sys.result(mm.pid, 'UFFDIO_UNREGISTER', args, -1, 'EBADF');
   if (!ctx.apiDone || !validRange(start, len)) return mm.sys.result(mm.pid, 'UFFDIO_UNREGISTER', args, -1, 'EINVAL');
+  const owner = ctxMm(mm, ctx);
+  if (owner === null) return mm.sys.result(mm.pid, 'UFFDIO_UNREGISTER', args, -1, 'ESRCH');
+  mm = owner;
   const s = start / PAGE_SIZE;
   const e = s + len / PAGE_SIZE;
   const vmas = mm.vmas.intersecting(s, e);
@@ -207,7 +226,9 @@ export function uffdClose(mm: Mm, fd: number): number {
   const ctx = ctxOf(mm, fd);
   if (ctx === null) return mm.sys.result(mm.pid, 'close', `fd=${fd}`, -1, 'EBADF');
   mm.fds.delete(fd);
-  releaseCtx(mm, ctx);
+  // fork shares the file: the context is released with its last reference (userfaultfd_release).
+  const held = [...mm.sys.mms.values()].some((o) => !o.exited && [...o.fds.values()].includes(ctx));
+  if (!held) releaseCtx(mm, ctx);
   return mm.sys.result(mm.pid, 'close', `fd=${fd}`, 0, null);
 }
 

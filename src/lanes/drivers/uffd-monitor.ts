@@ -19,6 +19,12 @@ export class UffdMonitor {
   /** The monitor's context in `mm`, created (userfaultfd + UFFDIO_API) on first use; null if the API failed. */
   ctx(mm: Mm): UffdCtx | null {
     let ctx = mm.fds.get(MONITOR_FD);
+    // A fork child inherits the parent's monitor fd, which still works on the parent's mm
+    // (ctx->mm): the monitor opens a uffd of the child's own (unless UFFD_EVENT_FORK gave it one).
+    if (ctx !== undefined && ctx.pid !== mm.pid) {
+      mm.fds.delete(MONITOR_FD);
+      ctx = undefined;
+    }
     if (ctx === undefined) {
       uffdUserfaultfd(mm, MONITOR_FD, []);
       uffdioApi(mm, MONITOR_FD, UFFD_API, this.features);
