@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { register as bench } from './bench.js';
 import { register as convert } from './convert.js';
 import { register as demo } from './demo.js';
 import { register as gen } from './gen.js';
@@ -12,4 +13,4 @@ import { register as state } from './state.js';
 export type RegisterCommand = (program: Command) => void;
 
 /** The subcommands, in the order `pteplay --help` lists them. */
-export const COMMANDS: RegisterCommand[] = [demo, gen, importTrace, replay, report, sql, state, convert];
+export const COMMANDS: RegisterCommand[] = [demo, gen, importTrace, replay, report, sql, state, convert, bench];

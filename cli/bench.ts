@@ -1,0 +1,42 @@
+/** `pteplay bench`: throughput of decode, plain loop, replay (1 and 4 lanes), stored replay and SQLite insert. */
+import type { Command } from 'commander';
+import { BENCH_DEFAULTS, BENCH_QUICK, defaultInterval, formatBench, runBench } from '../src/bench/index.js';
+import { UsageError } from '../src/errors.js';
+import { parseCount } from './options.js';
+
+export function register(program: Command): void {
+  program
+    .command('bench')
+    .description('measure replay throughput against the input (decode), compute and storage limits, side by side in one run')
+    .option('--accesses <n>', `workload accesses of the generated zipf trace (default ${BENCH_DEFAULTS.accesses}; --quick ${BENCH_QUICK.accesses})`, parseCount('--accesses'))
+    .option('--pages <n>', `pages of the mapping (default ${BENCH_DEFAULTS.pages}; --quick ${BENCH_QUICK.pages})`, parseCount('--pages'))
+    .option('--reps <n>', `repetitions per measurement, median reported (default ${BENCH_DEFAULTS.reps}; --quick ${BENCH_QUICK.reps})`, parseCount('--reps'))
+    .option('--interval <n>', 'collect every N accesses (default accesses / 20)', parseCount('--interval'))
+    .option('--quick', 'a small trace (for tests and smoke runs)')
+    .option('--json', 'print the result as JSON on stdout')
+    .option('-q, --quiet', 'no progress on stderr')
+    .addHelpText('after', `
+Stages (rates are trace accesses per second, warm-up included):
+  A  read + msgpack decode of the trace file, touching every access (input limit)
+  B  one bit-or per access on a Uint8Array indexed by page (compute limit)
+  C  replay with one lane (uffd-async), no persistence
+  D  replay with the four default lanes, no persistence
+  E  pteplay replay into a SQLite run database (every change stored)
+  F  RunStore bulk insert of as many pte_change rows as E stored (storage limit)`)
+    .action(async (o) => {
+      const base = o.quick ? BENCH_QUICK : BENCH_DEFAULTS;
+      const accesses: number = o.accesses ?? base.accesses;
+      const pages: number = o.pages ?? base.pages;
+      const reps: number = o.reps ?? base.reps;
+      if (accesses < 1) throw new UsageError('option --accesses: expected at least 1');
+      if (pages < 1) throw new UsageError('option --pages: expected at least 1');
+      if (reps < 1) throw new UsageError('option --reps: expected at least 1');
+      const interval: number = o.interval ?? defaultInterval(accesses);
+      if (interval < 1) throw new UsageError('option --interval: expected at least 1');
+      const r = await runBench({
+        accesses, pages, reps, interval,
+        log: o.quiet ? undefined : (line) => process.stderr.write(`${line}\n`),
+      });
+      process.stdout.write(o.json ? `${JSON.stringify(r, null, 2)}\n` : `${formatBench(r)}\n`);
+    });
+}

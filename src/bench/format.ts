@@ -1,0 +1,24 @@
+/** The text table of `pteplay bench`. */
+import { RATIO_IDS, STAGE_IDS, type BenchResult } from './types.js';
+
+const mib = (bytes: number): string => `${(bytes / 1048576).toFixed(0)} MiB`;
+const rate = (r: number): string => (r >= 1e6 ? `${(r / 1e6).toFixed(2)} M/s` : `${(r / 1e3).toFixed(1)} k/s`);
+
+export function formatBench(r: BenchResult): string {
+  const t = r.trace;
+  const lines = [
+    `pteplay bench (${r.node}): zipf trace of ${t.accesses} accesses over ${t.pages} pages, collect every ${t.interval}; ` +
+      `${t.traceAccesses} access records (warm-up included), ${t.records} records, ${mib(t.bytes)}; median of ${r.reps}`,
+    '',
+    `| stage | what                                            | accesses/s | median s |`,
+    `|-------|-------------------------------------------------|-----------:|---------:|`,
+  ];
+  for (const id of STAGE_IDS) {
+    const s = r.stages[id];
+    lines.push(`| ${id}     | ${s.label.padEnd(47)} | ${rate(s.rate).padStart(10)} | ${s.seconds.toFixed(2).padStart(8)} |`);
+  }
+  lines.push('', RATIO_IDS.map((k) => `${k} = ${r.ratios[k].toFixed(3)}`).join('   '));
+  lines.push(`E stored ${r.pteChangeRows} pte_change rows; F inserts them at ${rate(r.insertRowsPerSecond).replace('/s', ' rows/s')}`);
+  lines.push(`peak RSS during E: ${mib(r.peakRssE)} (process maxRSS ${mib(r.maxRssProcess)}); total ${r.totalSeconds.toFixed(1)} s`);
+  return lines.join('\n');
+}

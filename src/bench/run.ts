@@ -1,0 +1,91 @@
+/** `pteplay bench`: measure A..F side by side in one process on one generated trace. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { DEFAULT_LANES } from '../lanes/config.js';
+import {
+  bulkInsert, countPteChanges, decodeOnly, loadPlainInput, plainLoop, removeDb, replayNoStore, replayStored,
+} from './stages.js';
+import { median, RssSampler, timed } from './timing.js';
+import { writeBenchTrace } from './trace.js';
+import { STAGE_LABELS, type BenchOptions, type BenchResult, type RatioId, type StageId, type StageResult } from './types.js';
+
+/** Defaults of the issue: ≥ 20 M accesses over ≥ 1 M pages, periodic collects. */
+export const BENCH_DEFAULTS = { accesses: 20_000_000, pages: 1_048_576, reps: 3 } as const;
+/** `--quick`: small enough for a test. */
+export const BENCH_QUICK = { accesses: 100_000, pages: 16_384, reps: 1 } as const;
+/** Collects per trace when no interval is given. */
+export const COLLECTS_PER_TRACE = 20;
+
+export function defaultInterval(accesses: number): number {
+  return Math.max(1, Math.ceil(accesses / COLLECTS_PER_TRACE));
+}
+
+export async function runBench(o: BenchOptions): Promise<BenchResult> {
+  const log = o.log ?? (() => {});
+  const t0 = performance.now();
+  const dir = mkdtempSync(join(o.tmpDir ?? tmpdir(), 'pteplay-bench-'));
+  try {
+    log(`bench: generating zipf trace: ${o.accesses} accesses over ${o.pages} pages, collect every ${o.interval}`);
+    let trace = { path: '', records: 0, bytes: 0 };
+    const genSeconds = await timed(async () => { trace = await writeBenchTrace(dir, o.accesses, o.pages, o.interval); });
+    const db = join(dir, 'bench.db');
+    let traceAccesses = 0;
+    const seconds: Partial<Record<StageId, number[]>> = {};
+    const reps = async (id: StageId, fn: () => Promise<unknown> | unknown): Promise<void> => {
+      const all: number[] = [];
+      for (let r = 0; r < o.reps; r++) {
+        all.push(await timed(async () => { await fn(); }));
+        log(`bench: ${id} rep ${r + 1}/${o.reps}: ${all[r]!.toFixed(2)} s`);
+      }
+      seconds[id] = all;
+    };
+
+    await reps('A', async () => { traceAccesses = (await decodeOnly(trace.path)).accesses; });
+    {
+      const input = await loadPlainInput(trace.path, traceAccesses);
+      await reps('B', () => plainLoop(input));
+    }
+    await reps('C', () => replayNoStore(trace.path, ['uffd-async']));
+    await reps('D', () => replayNoStore(trace.path, DEFAULT_LANES));
+    const rss = new RssSampler();
+    rss.start(50);
+    try {
+      await reps('E', () => replayStored(trace.path, db));
+    } finally {
+      rss.stop();
+    }
+    const pteChangeRows = countPteChanges(db);
+    removeDb(db);
+    await reps('F', () => bulkInsert(db, pteChangeRows, trace.records));
+    removeDb(db);
+
+    const stages = {} as Record<StageId, StageResult>;
+    for (const id of Object.keys(seconds) as StageId[]) {
+      const s = median(seconds[id]!);
+      stages[id] = { id, label: STAGE_LABELS[id], rate: traceAccesses / s, seconds: s, allSeconds: seconds[id]! };
+    }
+    const ratio = (a: StageId, b: StageId): number => stages[a].rate / stages[b].rate;
+    const ratios: Record<RatioId, number> = {
+      'C/A': ratio('C', 'A'), 'D/A': ratio('D', 'A'), 'E/A': ratio('E', 'A'), 'E/F': ratio('E', 'F'),
+    };
+    return {
+      node: process.version,
+      trace: {
+        accesses: o.accesses, pages: o.pages, interval: o.interval, records: trace.records, traceAccesses,
+        bytes: trace.bytes, genSeconds,
+      },
+      reps: o.reps,
+      stages,
+      ratios,
+      pteChangeRows,
+      insertRowsPerSecond: pteChangeRows / stages.F.seconds,
+      peakRssE: rss.peak,
+      maxRssProcess: process.resourceUsage().maxRSS * 1024,
+      totalSeconds: (performance.now() - t0) / 1000,
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

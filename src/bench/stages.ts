@@ -1,0 +1,161 @@
+/**
+ * The six measurements of `pteplay bench`. Each returns what it needs to stay honest (a checksum or
+ * a count), so that no loop can be optimised away; the caller times it.
+ */
+import { rmSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { from, lastValueFrom } from 'rxjs';
+import { DEFAULT_LANES, parseLaneSpec } from '../lanes/config.js';
+import { Lane } from '../lanes/lane.js';
+import type { PteChangeBatch } from '../lanes/results.js';
+import { Path } from '../mm/cause.js';
+import { PAGE_SIZE } from '../mm/uapi.js';
+import { injectProtocol } from '../pipeline/inject-protocol.js';
+import { replayLanes } from '../pipeline/replay-lanes.js';
+import { replay } from '../run/replay.js';
+import { RunStore } from '../store/writer.js';
+import { CHUNK_RECORDS } from '../trace/chunk.js';
+import { openTrace } from '../trace/reader.js';
+import { REC_OP } from '../trace/types.js';
+import { PTEPLAY_VERSION } from '../version.js';
+
+/** A: read and decode the whole file, touching every access's address. Returns the access count. */
+export async function decodeOnly(path: string): Promise<{ accesses: number; checksum: number }> {
+  const trace = await openTrace(path);
+  let accesses = 0;
+  let checksum = 0;
+  for await (const c of trace.chunks) {
+    const { kind, addr } = c;
+    for (let i = 0; i < c.n; i++) {
+      if (kind[i] !== REC_OP) {
+        accesses++;
+        checksum += addr[i]!;
+      }
+    }
+  }
+  return { accesses, checksum };
+}
+
+/** B's input, prepared outside the timed region: one page index and one kind per access. */
+export interface PlainInput {
+  page: Uint32Array;
+  kind: Uint8Array;
+  pages: number;
+}
+
+export async function loadPlainInput(path: string, accesses: number): Promise<PlainInput> {
+  const page = new Uint32Array(accesses);
+  const kind = new Uint8Array(accesses);
+  const vpns = new Float64Array(accesses);
+  let n = 0;
+  let lo = Infinity;
+  let hi = -Infinity;
+  const trace = await openTrace(path);
+  for await (const c of trace.chunks) {
+    for (let i = 0; i < c.n; i++) {
+      if (c.kind[i] === REC_OP) continue;
+      const vpn = Math.floor(c.addr[i]! / PAGE_SIZE);
+      vpns[n] = vpn;
+      kind[n++] = c.kind[i]!;
+      if (vpn < lo) lo = vpn;
+      if (vpn > hi) hi = vpn;
+    }
+  }
+  for (let i = 0; i < n; i++) page[i] = vpns[i]! - lo;
+  return { page: page.subarray(0, n), kind: kind.subarray(0, n), pages: n > 0 ? hi - lo + 1 : 0 };
+}
+
+/** B: one bit-or per access on a Uint8Array indexed by page (bit 0: accessed, bit 1: written). */
+export function plainLoop(input: PlainInput): number {
+  const state = new Uint8Array(input.pages);
+  const { page, kind } = input;
+  for (let i = 0, n = page.length; i < n; i++) state[page[i]!]! |= 1 << kind[i]!;
+  let dirty = 0;
+  for (let i = 0; i < state.length; i++) dirty += state[i]! >> 1;
+  return dirty;
+}
+
+/** C and D: the replay pipeline of `pteplay replay` with the given lanes and no sinks at all. */
+export async function replayNoStore(path: string, specs: readonly string[]): Promise<number> {
+  const trace = await openTrace(path);
+  const lanes = specs.map((s, id) => new Lane(id, parseLaneSpec(s), trace.header.sysfs, {}));
+  const last = await lastValueFrom(
+    from(trace.chunks).pipe(injectProtocol({ every: 0, everyNs: 0 }), replayLanes(lanes)),
+    { defaultValue: { records: 0, accesses: 0, lastPos: -1 } },
+  );
+  for (const lane of lanes) lane.finish();
+  return last.accesses;
+}
+
+/** E: `pteplay replay` of the trace into a new database (every change stored). */
+export async function replayStored(path: string, db: string): Promise<number> {
+  removeDb(db);
+  const s = await replay({ trace: path, db, interval: 0 });
+  return s.accesses;
+}
+
+export function countPteChanges(db: string): number {
+  const d = new Database(db, { readonly: true });
+  try {
+    return (d.prepare('SELECT count(*) AS n FROM pte_change').get() as { n: number }).n;
+  } finally {
+    d.close();
+  }
+}
+
+/** Rows per synthetic batch in F (about what a lane emits per chunk of a zipf trace). */
+const F_BATCH = 4096;
+
+/**
+ * F: RunStore.writeChanges of `rows` synthetic change rows over the four default lanes, committing
+ * as often as E commits (once per trace chunk), then finish() (indexes, checkpoint) as E does.
+ */
+export function bulkInsert(db: string, rows: number, records: number): number {
+  removeDb(db);
+  const store = RunStore.create(db, {
+    pteplayVersion: PTEPLAY_VERSION, kernelProfile: 'bench', tracePath: '', traceSha256: '', options: {},
+  });
+  const lanes = DEFAULT_LANES.length;
+  DEFAULT_LANES.forEach((name, id) => store.addLane({ id, name, tracker: name }));
+  const chunks = Math.max(1, Math.ceil(records / CHUNK_RECORDS));
+  const commitEvery = Math.max(F_BATCH, Math.ceil(rows / chunks));
+  const b: PteChangeBatch = {
+    lane: 0, n: 0, seq: new Float64Array(F_BATCH), pos: new Float64Array(F_BATCH), time: new Float64Array(F_BATCH),
+    pid: new Int32Array(F_BATCH).fill(1), vpn: new Float64Array(F_BATCH), count: new Int32Array(F_BATCH).fill(1),
+    level: new Uint8Array(F_BATCH), old: new Uint32Array(F_BATCH), new: new Uint32Array(F_BATCH),
+    cause: new Uint8Array(F_BATCH).fill(Path.DO_FAULT),
+  };
+  const seq = new Float64Array(lanes);
+  let written = 0;
+  let sinceCommit = 0;
+  let x = 0x9e3779b9;
+  while (written < rows) {
+    const n = Math.min(F_BATCH, rows - written);
+    b.lane = Math.floor(written / F_BATCH) % lanes;
+    b.n = n;
+    const pos = Math.floor((written / rows) * records);
+    for (let i = 0; i < n; i++) {
+      x = (x * 1103515245 + 12345) >>> 0;
+      b.seq[i] = seq[b.lane]!++;
+      b.pos[i] = pos;
+      b.time[i] = pos * 10;
+      b.vpn[i] = 0x7f0000000 + (x & 0xfffff);
+      b.old[i] = x & 0xff;
+      b.new[i] = (x >>> 8) & 0xff;
+    }
+    store.writeChanges(b);
+    written += n;
+    sinceCommit += n;
+    if (sinceCommit >= commitEvery) {
+      store.commit(pos);
+      sinceCommit = 0;
+    }
+  }
+  store.commit(records - 1);
+  store.finish('complete');
+  return written;
+}
+
+export function removeDb(db: string): void {
+  for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(db + suffix, { force: true });
+}

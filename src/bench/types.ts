@@ -1,0 +1,69 @@
+/** Shapes of `pteplay bench` results (also its --json output). */
+
+export const STAGE_IDS = ['A', 'B', 'C', 'D', 'E', 'F'] as const;
+export type StageId = (typeof STAGE_IDS)[number];
+
+export const STAGE_LABELS: Record<StageId, string> = {
+  A: 'read + decode trace (input limit)',
+  B: 'plain typed-array loop (compute limit)',
+  C: 'replay, 1 lane (uffd-async), no store',
+  D: 'replay, 4 default lanes, no store',
+  E: 'pteplay replay into SQLite (real thing)',
+  F: 'SQLite bulk insert of E\'s rows (storage limit)',
+};
+
+export const RATIO_IDS = ['C/A', 'D/A', 'E/A', 'E/F'] as const;
+export type RatioId = (typeof RATIO_IDS)[number];
+
+export interface BenchOptions {
+  /** Workload accesses of the generated zipf trace (warm-up writes come on top). */
+  accesses: number;
+  /** Pages of the main mapping. */
+  pages: number;
+  /** Repetitions of each measurement (the median is reported). */
+  reps: number;
+  /** Collect (with reset) every this many accesses, in the trace. */
+  interval: number;
+  /** Directory for the temporary trace and databases (removed afterwards). */
+  tmpDir?: string;
+  /** Progress lines (stderr). */
+  log?: (line: string) => void;
+}
+
+export interface StageResult {
+  id: StageId;
+  label: string;
+  /** Trace accesses per second of the median repetition. */
+  rate: number;
+  /** Median wall time in seconds. */
+  seconds: number;
+  /** Wall time of every repetition, in seconds. */
+  allSeconds: number[];
+}
+
+export interface BenchResult {
+  node: string;
+  trace: {
+    accesses: number;
+    pages: number;
+    interval: number;
+    /** Records in the file (accesses + ops, warm-up included). */
+    records: number;
+    /** Access records in the file (warm-up included): the numerator of every rate. */
+    traceAccesses: number;
+    bytes: number;
+    genSeconds: number;
+  };
+  reps: number;
+  stages: Record<StageId, StageResult>;
+  ratios: Record<RatioId, number>;
+  /** pte_change rows E stored (and F inserts). */
+  pteChangeRows: number;
+  /** F's rows per second. */
+  insertRowsPerSecond: number;
+  /** Peak RSS sampled every 50 ms while E ran (bytes, over all repetitions). */
+  peakRssE: number;
+  /** process.resourceUsage().maxRSS at the end (whole process, bytes). */
+  maxRssProcess: number;
+  totalSeconds: number;
+}

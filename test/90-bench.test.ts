@@ -1,0 +1,37 @@
+/** `pteplay bench --quick --json`: the harness runs end to end and its figures are consistent (no timing asserts). */
+import { describe, expect, it } from 'vitest';
+import { pteplay } from './helpers/cli.js';
+
+const STAGES = ['A', 'B', 'C', 'D', 'E', 'F'] as const;
+const RATIOS: [string, string, string][] = [['C/A', 'C', 'A'], ['D/A', 'D', 'A'], ['E/A', 'E', 'A'], ['E/F', 'E', 'F']];
+
+describe('pteplay bench', () => {
+  it('--quick --json reports six positive rates, consistent ratios and a peak RSS', () => {
+    const r = pteplay(['bench', '--quick', '--json', '--quiet']);
+    expect(r.status, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout) as {
+      reps: number;
+      trace: { traceAccesses: number; records: number };
+      stages: Record<string, { rate: number; seconds: number; allSeconds: number[] }>;
+      ratios: Record<string, number>;
+      pteChangeRows: number;
+      peakRssE: number;
+    };
+    expect(j.trace.traceAccesses).toBeGreaterThan(0);
+    expect(j.trace.records).toBeGreaterThanOrEqual(j.trace.traceAccesses);
+    for (const id of STAGES) {
+      const s = j.stages[id]!;
+      expect(s, id).toBeDefined();
+      expect(s.rate, id).toBeGreaterThan(0);
+      expect(Number.isFinite(s.rate), id).toBe(true);
+      expect(s.allSeconds).toHaveLength(j.reps);
+      expect(s.rate * s.seconds).toBeCloseTo(j.trace.traceAccesses, 0);
+    }
+    for (const [k, a, b] of RATIOS) {
+      expect(j.ratios[k], k).toBeGreaterThan(0);
+      expect(j.ratios[k]! / (j.stages[a]!.rate / j.stages[b]!.rate), k).toBeCloseTo(1, 6);
+    }
+    expect(j.pteChangeRows).toBeGreaterThan(0);
+    expect(j.peakRssE).toBeGreaterThan(10 * 1024 * 1024);
+  }, 60_000);
+});
