@@ -44,7 +44,6 @@
 import { basename } from 'node:path';
 import { TraceFormatError } from '../../errors.js';
 import { ChunkBuilder } from '../chunk.js';
-import { lineBatches } from '../lines.js';
 import { openByteSource } from '../source.js';
 import {
   ACC_IFETCH, ACC_KERNEL, REC_READ, REC_WRITE, type Backing, type TraceChunk, type TraceHeader, type TraceOp,
@@ -54,6 +53,7 @@ import {
   adviceOf, asInt32, mmapFlagsOf, mremapFlagsOf, numericArgs, parseArrow, parseSyscallLine, protOf,
   stringArg, type SyscallLine,
 } from './lackey-syscall.js';
+import { importLines } from './input.js';
 import type { ImportedTrace, ImportOptions, ImportSummary } from './types.js';
 
 const PAGE = 4096;
@@ -518,32 +518,11 @@ export async function importLackey(path: string, opts: ImportOptions = {}): Prom
   const src = await openByteSource(path);
   const imp = new LackeyImporter(path, opts);
   const header: TraceHeader = { pteplay: 'trace', version: 1, source: `valgrind lackey log ${basename(path)} (pteplay import lackey)` };
-  let bytes = 0;
-  async function* counted(): AsyncGenerator<Buffer> {
-    for await (const b of src.bytes) {
-      bytes += b.length;
-      yield b;
-    }
-  }
-  async function* chunks(): AsyncGenerator<TraceChunk> {
-    try {
-      for await (const batch of lineBatches(counted(), path)) {
-        const lines = batch.lines;
-        for (let k = 0; k < lines.length; k++) {
-          imp.line(lines[k]!, batch.firstLine + k);
-          if (imp.ready.length > 0) yield* drain();
-        }
-        yield* drain();
-        opts.onProgress?.({ bytes, totalBytes: src.gzip ? 0 : src.fileBytes, records: imp.b.position });
-      }
-      imp.finish();
-      yield* drain();
-    } finally {
-      src.close();
-    }
-  }
-  function* drain(): Generator<TraceChunk> {
-    while (imp.ready.length > 0) yield imp.ready.shift()!;
-  }
-  return { header, chunks: chunks(), summary: () => imp.s };
+  const chunks = importLines(src, path, opts, {
+    line: (text, n) => imp.line(text, n),
+    finish: () => imp.finish(),
+    drain: () => imp.ready.splice(0),
+    records: () => imp.b.position,
+  });
+  return { header, chunks, summary: () => imp.s };
 }

@@ -34,12 +34,12 @@
 import { basename } from 'node:path';
 import { TraceFormatError } from '../../errors.js';
 import { ChunkBuilder } from '../chunk.js';
-import { lineBatches } from '../lines.js';
 import { openByteSource } from '../source.js';
 import {
   ACC_IFETCH, ACC_KERNEL, REC_READ, REC_WRITE,
   type Backing, type MadviseAdvice, type MmapFlag, type MremapFlag, type Prot, type TraceChunk, type TraceHeader, type TraceOp,
 } from '../types.js';
+import { importLines } from './input.js';
 import type { ImportedTrace, ImportOptions, ImportSummary, MalformedLine } from './types.js';
 import {
   colonFields, exitValue, kvFields, parseHeader, parseMmapRecord, parseNum, parseSampleAddr, parseTaskRecord,
@@ -198,29 +198,13 @@ export async function importPerfDetailed(path: string, opts: ImportOptions = {})
   const src = await openByteSource(path);
   const header: TraceHeader = { pteplay: 'trace', version: 1, source: `pteplay import perf ${basename(path)}` };
   const imp = new PerfImporter(path, opts);
-  let bytes = 0;
-  async function* counted(): AsyncGenerator<Buffer> {
-    for await (const b of src.bytes) {
-      bytes += b.length;
-      yield b;
-    }
-  }
-  async function* chunks(): AsyncGenerator<TraceChunk> {
-    try {
-      for await (const batch of lineBatches(counted(), path)) {
-        let n = batch.firstLine;
-        for (const line of batch.lines) imp.line(line, n++);
-        yield* imp.drain(false);
-        opts.onProgress?.({ bytes, totalBytes: src.gzip ? 0 : src.fileBytes, records: imp.records });
-      }
-      imp.finish();
-      yield* imp.drain(true);
-      opts.onProgress?.({ bytes, totalBytes: src.gzip ? 0 : src.fileBytes, records: imp.records });
-    } finally {
-      src.close();
-    }
-  }
-  return { header, chunks: chunks(), summary: () => imp.summary(), stats: () => imp.stats };
+  const chunks = importLines(src, path, opts, {
+    line: (text, n) => imp.line(text, n),
+    finish: () => imp.finish(),
+    drain: (final) => imp.drain(final),
+    records: () => imp.records,
+  });
+  return { header, chunks, summary: () => imp.summary(), stats: () => imp.stats };
 }
 
 class PerfImporter {

@@ -1,0 +1,44 @@
+import { lineBatches } from '../lines.js';
+import type { ByteSource } from '../source.js';
+import type { TraceChunk } from '../types.js';
+import type { ImportOptions } from './types.js';
+
+/** A line-oriented importer: it is fed lines and hands out finished chunks. */
+export interface LineImporter {
+  line(text: string, lineNo: number): void;
+  /** End of input: flush what is pending. */
+  finish(): void;
+  /** Chunks ready to hand out (all of them when `final`). */
+  drain(final: boolean): Iterable<TraceChunk>;
+  /** Records produced so far (for progress). */
+  records(): number;
+}
+
+/**
+ * Stream `src` line by line through `imp`, with bounded memory (one line batch at a time), yielding
+ * the chunks it produces and reporting progress (decompressed bytes read; the total is unknown for
+ * gzip input). Closes the source at the end or when the consumer stops.
+ */
+export async function* importLines(src: ByteSource, path: string, opts: ImportOptions, imp: LineImporter): AsyncGenerator<TraceChunk> {
+  let bytes = 0;
+  const progress = () => opts.onProgress?.({ bytes, totalBytes: src.gzip ? 0 : src.fileBytes, records: imp.records() });
+  async function* counted(): AsyncGenerator<Buffer> {
+    for await (const b of src.bytes) {
+      bytes += b.length;
+      yield b;
+    }
+  }
+  try {
+    for await (const batch of lineBatches(counted(), path)) {
+      const lines = batch.lines;
+      for (let k = 0; k < lines.length; k++) imp.line(lines[k]!, batch.firstLine + k);
+      yield* imp.drain(false);
+      progress();
+    }
+    imp.finish();
+    yield* imp.drain(true);
+    progress();
+  } finally {
+    src.close();
+  }
+}
