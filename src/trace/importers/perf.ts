@@ -319,6 +319,14 @@ class PerfImporter {
     return this.tidMm.get(h.tid) ?? h.pid ?? h.tid;
   }
 
+  /** The pid whose mm the record belongs to, or null (counted as skipped) when the filters drop it. */
+  private admit(h: PerfHeader): number | null {
+    const pid = this.mmPid(h);
+    if (this.keep(h, pid)) return pid;
+    this.skip('filtered out');
+    return null;
+  }
+
   private keep(h: PerfHeader, pid: number): boolean {
     if (this.pidFilter && !this.pidFilter.has(pid) && !(h.pid !== undefined && this.pidFilter.has(h.pid))) return false;
     if (this.tidFilter && !this.tidFilter.has(h.tid)) return false;
@@ -439,11 +447,8 @@ class PerfImporter {
       else this.malformed(lineNo, text, 'expected address=0x<hex>');
       return;
     }
-    const pid = this.mmPid(h);
-    if (!this.keep(h, pid)) {
-      this.skip('filtered out');
-      return;
-    }
+    const pid = this.admit(h);
+    if (pid === null) return;
     if (addr < 0 || addr >= USER_TOP) {
       this.skip(kernel ? 'page_fault_kernel on a kernel address' : 'page_fault_user on a non-user address');
       return;
@@ -467,11 +472,8 @@ class PerfImporter {
       else this.skip(`${h.event} sample without an addr field (record with -d, print with -F +addr)`);
       return;
     }
-    const pid = this.mmPid(h);
-    if (!this.keep(h, pid)) {
-      this.skip('filtered out');
-      return;
-    }
+    const pid = this.admit(h);
+    if (pid === null) return;
     if (s.addr >= USER_TOP || s.addr === 0) {
       this.skip(`${h.event} sample on a kernel or null address`);
       return;
@@ -488,11 +490,8 @@ class PerfImporter {
     const enter = name.startsWith('sys_enter_');
     const exit = name.startsWith('sys_exit_');
     const call = name.slice(enter ? 10 : 9);
-    const pid = this.mmPid(h);
-    if (!this.keep(h, pid)) {
-      this.skip('filtered out');
-      return;
-    }
+    const pid = this.admit(h);
+    if (pid === null) return;
     this.flushTid(h.tid);
     if ((!enter && !exit) || !MM_SYSCALLS.has(call)) {
       this.skip(`syscall ${call} (not modelled)`);
@@ -711,11 +710,8 @@ class PerfImporter {
       this.malformed(lineNo, text, 'expected pid=N comm=... clone_flags=<hex>');
       return;
     }
-    const pid = this.mmPid(h);
-    if (!this.keep(h, pid)) {
-      this.skip('filtered out');
-      return;
-    }
+    const pid = this.admit(h);
+    if (pid === null) return;
     this.flushTid(h.tid);
     if (this.created.has(child)) return this.skip('task_newtask (already seen)');
     this.spawn(pid, h.tid, child, (flags & CLONE_VM) !== 0, (flags & CLONE_VM) !== 0 && (flags & CLONE_THREAD) === 0, this.time(h.time));
@@ -728,11 +724,8 @@ class PerfImporter {
       this.malformed(lineNo, text, 'expected comm=... pid=N child_comm=... child_pid=N');
       return;
     }
-    const pid = this.mmPid(h);
-    if (!this.keep(h, pid)) {
-      this.skip('filtered out');
-      return;
-    }
+    const pid = this.admit(h);
+    if (pid === null) return;
     this.flushTid(h.tid);
     if (this.created.has(child)) return this.skip('sched_process_fork (already seen as task_newtask)');
     // Without task_newtask the clone flags are unknown: a fork (threads need task:task_newtask).
@@ -768,11 +761,9 @@ class PerfImporter {
       this.malformed(lineNo, text, 'expected filename=... pid=N old_pid=N');
       return;
     }
-    let pid = this.mmPid(h);
-    if (!this.keep(h, pid)) {
-      this.skip('filtered out');
-      return;
-    }
+    const admitted = this.admit(h);
+    if (admitted === null) return;
+    let pid = admitted;
     const t = this.time(h.time);
     const tid = h.tid;
     let vfork = false;
@@ -810,11 +801,8 @@ class PerfImporter {
       this.malformed(lineNo, text, 'expected comm=... pid=N prio=N [group_dead=true|false]');
       return;
     }
-    const pid = this.mmPid(h);
-    if (!this.keep(h, pid)) {
-      this.skip('filtered out');
-      return;
-    }
+    const pid = this.admit(h);
+    if (pid === null) return;
     const gd = f.get('group_dead');
     this.taskExit(pid, tid, gd === undefined ? undefined : gd === 'true', this.time(h.time));
   }
