@@ -131,63 +131,63 @@ FROM collect_why w
 JOIN lane l ON l.lane_id = w.lane_id
 JOIN why y ON y.code = w.why;
 
--- One row per false-positive page (reported dirty, not written in the interval), with its cause.
-CREATE VIEW v_false_positive AS
-WITH RECURSIVE _fp(lane_id, collect_idx, vpn, last, gt_c, why) AS (
-  SELECT lane_id, collect_idx, vpn, vpn + count - 1, gt_c, why FROM collect_page WHERE reported = 1 AND gt_w = 0
+-- Internal: one row per false page (reported <> written) of every collect, runs expanded, with labels.
+CREATE VIEW _false_page AS
+WITH RECURSIVE _f(lane_id, collect_idx, vpn, last, reported, gt_c, why) AS (
+  SELECT lane_id, collect_idx, vpn, vpn + count - 1, reported, gt_c, why FROM collect_page WHERE reported <> gt_w
   UNION ALL
-  SELECT lane_id, collect_idx, vpn + 1, last, gt_c, why FROM _fp WHERE vpn < last
+  SELECT lane_id, collect_idx, vpn + 1, last, reported, gt_c, why FROM _f WHERE vpn < last
 )
-SELECT
-  -- lane.lane_id
-  f.lane_id AS lane_id,
-  -- lane name
-  l.name AS lane,
-  -- collect index
-  f.collect_idx AS collect_idx,
-  -- the collect's label, NULL if none
-  c.label AS collect_label,
-  -- the page
-  f.vpn AS vpn,
-  -- why.code of the cause
-  f.why AS why_code,
-  -- the cause, e.g. "new-vma-softdirty", "thp-granularity"
-  y.label AS cause,
-  -- 1 if the page's content may still have changed (GT_c): a false positive for write truth only
-  f.gt_c AS content_changed
-FROM _fp f
+SELECT f.lane_id, l.name AS lane, f.collect_idx, c.label AS collect_label, f.vpn, f.reported, f.why AS why_code,
+  y.label AS cause, f.gt_c AS content_changed
+FROM _f f
 JOIN lane l ON l.lane_id = f.lane_id
 JOIN collect c ON c.lane_id = f.lane_id AND c.collect_idx = f.collect_idx
 JOIN why y ON y.code = f.why;
 
--- One row per false-negative page (written in the interval, not reported), with its cause.
-CREATE VIEW v_false_negative AS
-WITH RECURSIVE _fn(lane_id, collect_idx, vpn, last, gt_c, why) AS (
-  SELECT lane_id, collect_idx, vpn, vpn + count - 1, gt_c, why FROM collect_page WHERE reported = 0 AND gt_w = 1
-  UNION ALL
-  SELECT lane_id, collect_idx, vpn + 1, last, gt_c, why FROM _fn WHERE vpn < last
-)
+-- One row per false-positive page (reported dirty, not written in the interval), with its cause.
+CREATE VIEW v_false_positive AS
 SELECT
   -- lane.lane_id
-  f.lane_id AS lane_id,
+  p.lane_id AS lane_id,
   -- lane name
-  l.name AS lane,
+  p.lane AS lane,
   -- collect index
-  f.collect_idx AS collect_idx,
+  p.collect_idx AS collect_idx,
   -- the collect's label, NULL if none
-  c.label AS collect_label,
+  p.collect_label AS collect_label,
   -- the page
-  f.vpn AS vpn,
+  p.vpn AS vpn,
   -- why.code of the cause
-  f.why AS why_code,
+  p.why_code AS why_code,
+  -- the cause, e.g. "new-vma-softdirty", "thp-granularity"
+  p.cause AS cause,
+  -- 1 if the page's content may still have changed (GT_c): a false positive for write truth only
+  p.content_changed AS content_changed
+FROM _false_page p
+WHERE p.reported = 1;
+
+-- One row per false-negative page (written in the interval, not reported), with its cause.
+CREATE VIEW v_false_negative AS
+SELECT
+  -- lane.lane_id
+  p.lane_id AS lane_id,
+  -- lane name
+  p.lane AS lane,
+  -- collect index
+  p.collect_idx AS collect_idx,
+  -- the collect's label, NULL if none
+  p.collect_label AS collect_label,
+  -- the page
+  p.vpn AS vpn,
+  -- why.code of the cause
+  p.why_code AS why_code,
   -- the cause, e.g. "unpopulated-no-marker", "registration-lost"
-  y.label AS cause,
+  p.cause AS cause,
   -- 1 if the page's content changed too (GT_c): a miss that loses data in a migration or dump
-  f.gt_c AS content_changed
-FROM _fn f
-JOIN lane l ON l.lane_id = f.lane_id
-JOIN collect c ON c.lane_id = f.lane_id AND c.collect_idx = f.collect_idx
-JOIN why y ON y.code = f.why;
+  p.content_changed AS content_changed
+FROM _false_page p
+WHERE p.reported = 0;
 
 -- Dirty pages and MiB per interval per lane, and the rate, always with the interval it was measured over
 -- (a longer interval gives a lower rate: a page counts once however often it is written).
