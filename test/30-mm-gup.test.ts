@@ -8,7 +8,7 @@ import { GT_C, GT_W } from '../src/mm/leaf.js';
 import { changeProtection, MM_CP_UFFD_WP_RESOLVE } from '../src/mm/mprotect.js';
 import { D, EXCL, PRESENT, SD, UW, W } from '../src/mm/pte.js';
 import type { Backing } from '../src/trace/types.js';
-import { doDmaWrite, doPin, doPwrite, doUnpin, pinnedPages, setKernelFaultResolver } from '../src/mm/gup.js';
+import { doDmaWrite, doPin, doPwrite, doUnpin, pinnedPages } from '../src/mm/gup.js';
 import { doFork } from '../src/mm/fork.js';
 import { COUNTER_INDEX } from '../src/lanes/results.js';
 import { PG, BV, setup, map, entry, leafOf, gt, cWhy, has, store, load, clearRefs, armUffd } from './30-mm-helpers.js';
@@ -105,16 +105,19 @@ describe('DMA into pinned pages and pwrite (content truth only, D21–D23)', () 
 });
 
 describe('kernel-mode sync uffd-wp faults under GUP (handle_userfault sleeps until resolved)', () => {
-  it('a write pin resumes once the lane resolves the fault (setKernelFaultResolver); without one it ends with EINTR', () => {
+  it('a write pin resumes once the lane resolves the fault (UffdListener.resolveKernelFault); without one it ends with EINTR', () => {
     const { sys, mm } = setup();
     const v = map(mm, BV, 1);
     store(mm, BV);
     const ctx = armUffd(mm, v, 0);
     expect(doPin(mm, BV * PG, PG, true, false)).toBe(-1);
     expect(ctx.queue.length).toBe(1);
-    setKernelFaultResolver(sys, (m, vpn) => {
-      changeProtection(m, m.vmas.find(vpn)!, vpn, vpn + 1, MM_CP_UFFD_WP_RESOLVE, Path.UFFD_WP_RESOLVE, Why.WRITE);
-    });
+    sys.uffdListener = {
+      onMessage: () => {},
+      resolveKernelFault: (m, vpn) => {
+        changeProtection(m, m.vmas.find(vpn)!, vpn, vpn + 1, MM_CP_UFFD_WP_RESOLVE, Path.UFFD_WP_RESOLVE, Why.WRITE);
+      },
+    };
     expect(doPin(mm, BV * PG, PG, true, false)).toBe(1);
     expect(ctx.queue.length).toBe(2);
     expect(has(entry(mm, BV), PRESENT | W)).toBe(true);

@@ -8,7 +8,6 @@ import { Why } from '../mm/cause.js';
 import { ACCESS_OK, accessPage } from '../mm/access.js';
 import { FAULT_BLOCKED } from '../mm/fault.js';
 import { PteEventSink } from '../mm/events.js';
-import { setKernelFaultResolver } from '../mm/gup.js';
 import type { Mm } from '../mm/mm.js';
 import { System, sysfsFrom, type UffdListener } from '../mm/system.js';
 import { forkedUffdCtx } from '../mm/fork.js';
@@ -78,12 +77,6 @@ export class Lane implements UffdListener {
     this.sys = new System(id, config.profile, sysfsFrom(sysfs, config.sysfs), new PteEventSink(id, sinks.onChanges ?? null));
     this.sys.uffdListener = this;
     this.sys.opSink = sinks.onOp ?? null;
-    // A kernel-mode fault (GUP: populate, pin) that blocks in handle_userfault: the syscall sleeps
-    // until the monitor answers, so the monitor answers now.
-    setKernelFaultResolver(this.sys, (mm, vpn) => {
-      const ctx = mm.vmas.find(vpn)?.uffd;
-      if (ctx) this.monitorUnprotect(ctx, vpn, config.monitorLatencyNs);
-    });
     this.driver = makeDriver(config);
     this.lastCollectCounters = new Float64Array(this.sys.counters);
   }
@@ -172,6 +165,12 @@ export class Lane implements UffdListener {
       const i = ctx.queue.indexOf(msg);
       if (i >= 0) ctx.queue.splice(i, 1);
     }
+  }
+
+  /** UffdListener: a kernel-mode fault blocks its syscall until the monitor answers, so it answers now. */
+  resolveKernelFault(mm: Mm, vpn: number): void {
+    const ctx = mm.vmas.find(vpn)?.uffd;
+    if (ctx) this.monitorUnprotect(ctx, vpn, this.config.monitorLatencyNs);
   }
 
   /** Wake threads whose monitor round trip is over, and any thread that is about to run again. */

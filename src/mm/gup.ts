@@ -121,9 +121,9 @@ export function faultinPage(mm: Mm, vpn: number, write: boolean, pin: boolean, t
     if (r === FAULT_DONE) continue;
     if (r === FAULT_BLOCKED) {
       // handle_userfault: the syscall's thread sleeps until the monitor resolves the fault, then GUP
-      // retries. The lane may resolve it at once (setKernelFaultResolver); a monitor that answered
+      // retries. The lane may resolve it at once (UffdListener.resolveKernelFault); a monitor that answered
       // synchronously is seen below. Still protected after that: nobody will wake us.
-      kernelFaultResolvers.get(mm.sys)?.(mm, vpn, tid);
+      mm.sys.uffdListener?.resolveKernelFault?.(mm, vpn);
       const l = mm.leafAt(slot)!;
       const e = isHugeEntry(l.pmd) ? l.pmd : l.pte[i]!;
       if (++blocked > BLOCKED_RETRIES || ((e & UW) !== 0 && (vma.flags & VM_UFFD_WP) !== 0)) return GUP_BLOCKED;
@@ -132,18 +132,6 @@ export function faultinPage(mm: Mm, vpn: number, write: boolean, pin: boolean, t
     return GUP_FAULT;
   }
   return GUP_FAULT;
-}
-
-/**
- * Who resolves a sync uffd-wp fault taken by a kernel-mode GUP (populate, pin): the syscall cannot
- * return before the monitor un-protects the page, so the lane resolves it right away (with the
- * monitor's costs). Without a resolver, an unresolved fault ends the call with EINTR.
- */
-export type KernelFaultResolver = (mm: Mm, vpn: number, tid: number) => void;
-const kernelFaultResolvers = new WeakMap<System, KernelFaultResolver>();
-export function setKernelFaultResolver(sys: System, fn: KernelFaultResolver | null): void {
-  if (fn === null) kernelFaultResolvers.delete(sys);
-  else kernelFaultResolvers.set(sys, fn);
 }
 
 /** A store by the kernel on the user's behalf through this mapping: write and content truth (as a CPU store). */

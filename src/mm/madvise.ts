@@ -103,7 +103,7 @@ export function doMadvise(mm: Mm, addr: number, len: number, advice: MadviseAdvi
  * GUP in kernel mode (no FAULT_FLAG_USER). No VMA → ENOMEM; check_vma_flags failure (VM_PFNMAP, no
  * VM_WRITE for a write, no VM_READ for a read) → EINVAL; VM_FAULT_SIGBUS/SIGSEGV, and a sync uffd-wp
  * fault on a UFFD_USER_MODE_ONLY context → EFAULT. A sync uffd-wp fault otherwise sleeps until the
- * monitor resolves it (gup.ts: the lane's setKernelFaultResolver, then a retry); if nobody resolves
+ * monitor resolves it (gup.ts: the lane's UffdListener.resolveKernelFault, then a retry); if nobody resolves
  * it, the only way out of the sleep in the kernel is a fatal signal, so the call reports EINTR.
  *
  * GUP does not store into the page: POPULATE_WRITE breaks CoW and makes the entry writable and dirty

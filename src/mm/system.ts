@@ -24,6 +24,12 @@ export function sysfsFrom(s: SysfsSettings | undefined, base: Sysfs = DEFAULT_SY
 /** Someone who receives uffd messages as they are queued (the lane's simulated monitor). */
 export interface UffdListener {
   onMessage(ctx: UffdCtx, msg: UffdMsg): void;
+  /**
+   * A sync uffd-wp fault taken by a kernel-mode GUP (populate, pin) blocks the syscall until the
+   * monitor un-protects the page: the monitor answers at once (with its costs). Without one the
+   * call ends with EINTR.
+   */
+  resolveKernelFault?(mm: Mm, vpn: number): void;
 }
 
 /**

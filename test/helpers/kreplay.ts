@@ -30,7 +30,6 @@ import { Why } from '../../src/mm/cause.js';
 import { ACCESS_OK, accessPage } from '../../src/mm/access.js';
 import { PteEventSink } from '../../src/mm/events.js';
 import { FAULT_BLOCKED, FAULT_EFAULT, FAULT_SIGBUS, FAULT_SIGSEGV } from '../../src/mm/fault.js';
-import { setKernelFaultResolver } from '../../src/mm/gup.js';
 import type { Mm } from '../../src/mm/mm.js';
 import { System, type Sysfs, type UffdListener } from '../../src/mm/system.js';
 import {
@@ -255,16 +254,18 @@ export class SimReplay implements UffdListener {
     this.sys = new System(0, resolveProfile(profile), sysfs, new PteEventSink(0, null));
     this.sys.uffdListener = this;
     this.sys.opSink = (r) => this.results.push(r);
-    setKernelFaultResolver(this.sys, (mm, vpn) => {
-      const ctx = mm.vmas.find(vpn)?.uffd;
-      if (ctx) this.unprotect(ctx, vpn);
-    });
     this.mm = this.sys.mm(1)!;
     // kreplay's reservation: 64 MiB PROT_NONE, MAP_NORESERVE, MAP_FIXED_NOREPLACE.
     executeOp(this.sys, {
       op: 'mmap', pid: 1, addr: KREPLAY_BASE, len: REGION_BYTES, prot: { read: false, write: false, exec: false },
       flags: ['private', 'anonymous', 'fixed_noreplace', 'noreserve'], backing: { kind: 'anon' }, offset: 0,
     });
+  }
+
+  /** UffdListener: a kernel-mode (GUP) fault is answered at once by the monitor thread. */
+  resolveKernelFault(mm: Mm, vpn: number): void {
+    const ctx = mm.vmas.find(vpn)?.uffd;
+    if (ctx) this.unprotect(ctx, vpn);
   }
 
   /** UffdListener: the monitor thread reads every message; page faults are answered by the access loop. */
