@@ -7,12 +7,16 @@
 import { Why } from '../mm/cause.js';
 import { ACCESS_OK, accessPage } from '../mm/access.js';
 import { FAULT_BLOCKED } from '../mm/fault.js';
+import { PF_DATA } from '../mm/frames.js';
+import { GT_W } from '../mm/leaf.js';
+import { TLB_READ, TLB_WRITE } from '../mm/tlb.js';
+import { A, D, KIND_MASK, PMD_TABLE, PRESENT, PROTNONE, W } from '../mm/pte.js';
 import { PteEventSink } from '../mm/events.js';
 import type { Mm } from '../mm/mm.js';
 import { System, sysfsFrom, type UffdListener } from '../mm/system.js';
 import { forkedUffdCtx } from '../mm/fork.js';
 import {
-  HPAGE_PMD_NR, PAGE_SIZE, TASK_SIZE_PAGES, UFFD_EVENT_FORK, UFFD_EVENT_PAGEFAULT,
+  HPAGE_PMD_NR, PAGE_SIZE, PTRS_PER_PTE, TASK_SIZE_PAGES, UFFD_EVENT_FORK, UFFD_EVENT_PAGEFAULT,
 } from '../mm/uapi.js';
 import { uffdioWriteprotect } from '../trackers/userfaultfd.js';
 import type { UffdCtx, UffdMsg } from '../trackers/uffd-ctx.js';
@@ -27,6 +31,13 @@ import { executeOp } from './ops.js';
 import { diffCounters, type CollectResult, type Keyframe, type OpResult, type PteChangeBatch, type UffdMsgRow, type VmaChangeRow } from './results.js';
 import { captureKeyframe, finalPages, vmaDiff, vmaSnapshot, type FinalRun } from './history.js';
 import { resetTruth } from './truth.js';
+
+/** A present, accessible PTE that a load passes without any change (A already set). */
+const FAST_READ_MASK = KIND_MASK | PROTNONE | A;
+const FAST_READ = PRESENT | A;
+/** ... and that a store passes without any change (writable, A and D already set). */
+const FAST_WRITE_MASK = FAST_READ_MASK | W | D;
+const FAST_WRITE = FAST_READ | W | D;
 
 /** A thread blocked in handle_userfault until the monitor un-protects its page. */
 interface Blocked {
@@ -73,6 +84,8 @@ export class Lane implements UffdListener {
     readonly config: LaneConfig,
     sysfs: SysfsSettings | undefined,
     private readonly sinks: LaneSinks,
+    /** Use the TLB fast path (off: every access through the full model; for tests that prove it changes nothing). */
+    private readonly tlb = true,
   ) {
     this.sys = new System(id, config.profile, sysfsFrom(sysfs, config.sysfs), new PteEventSink(id, sinks.onChanges ?? null));
     this.sys.uffdListener = this;
@@ -89,43 +102,100 @@ export class Lane implements UffdListener {
     return this.lastMm;
   }
 
-  /** Execute one chunk of the trace. */
+  /**
+   * Execute one chunk of the trace. Most accesses hit a page whose entry already lets them through
+   * with nothing to change (A, and for a store W, D and the write truth already set): the TLB (or a
+   * table walk that fills it) says so, and the access is only counted. Everything else (a fault, a
+   * first store since the reset, a hardware A/D update, an access that spans pages, a blocked thread
+   * to wake, an op) goes through the full model with the record's position and time.
+   */
   processChunk(c: TraceChunk): void {
     const sys = this.sys;
+    const { kind: kinds, addr: addrs, size: sizes, pid: pids, time: times } = c;
     let opIndex = 0;
+    let fastAccesses = 0;
     for (let i = 0; i < c.n; i++) {
-      const pos = c.posCol !== undefined ? c.posCol[i]! : c.pos0 + i;
-      sys.pos = pos;
-      sys.sink.pos = pos;
-      const t = c.time[i]!;
-      // Without trace time, the record number stands in for the clock (ordering only).
-      if (t === t) {
-        sys.now = t;
-        this.timed = true;
-      } else sys.now = pos;
-      sys.sink.time = t;
-      if (this.blocked.length > 0) this.resolveDue(c.pid[i]!, c.tid[i]!);
-      if (c.kind[i] === REC_OP) {
-        this.op(c.ops[opIndex++]!);
-        continue;
+      const kind = kinds[i]!;
+      if (kind !== REC_OP && this.blocked.length === 0 && this.tlb) {
+        const mm = this.mmOf(pids[i]!);
+        const addr = addrs[i]!;
+        const vpn = Math.floor(addr / PAGE_SIZE);
+        if (mm !== undefined && addr - vpn * PAGE_SIZE + sizes[i]! <= PAGE_SIZE) {
+          const need = kind === REC_WRITE ? TLB_WRITE : TLB_READ;
+          if ((mm.tlb.lookup(vpn) & need) === need || this.tlbFill(mm, vpn, need)) {
+            fastAccesses++;
+            if (times[i] === times[i]) this.timed = true;
+            continue;
+          }
+        }
       }
-      this.accessesSinceCollect++;
-      const mm = this.mmOf(c.pid[i]!);
-      if (mm === undefined) {
-        sys.count('fault_sigsegv');
-        continue;
-      }
-      const addr = c.addr[i]!;
-      const first = Math.floor(addr / PAGE_SIZE);
-      const last = Math.floor((addr + Math.max(c.size[i]!, 1) - 1) / PAGE_SIZE);
-      this.access(mm, c.tid[i]!, first, last, c.kind[i] === REC_WRITE, (c.flags[i]! & ACC_KERNEL) !== 0);
+      this.accessesSinceCollect += fastAccesses;
+      fastAccesses = 0;
+      this.slowRecord(c, i, kind === REC_OP ? c.ops[opIndex++]! : null);
     }
+    this.accessesSinceCollect += fastAccesses;
+    if (fastAccesses > 0) this.advanceClock(c, c.n - 1);
     sys.sink.flush();
     const every = this.sinks.keyframeEvery ?? 0;
     if (this.sinks.onKeyframe && every > 0 && sys.sink.nextSeq - this.lastKeyframeSeq >= every) {
       this.lastKeyframeSeq = sys.sink.nextSeq;
       this.sinks.onKeyframe(captureKeyframe(sys, this.id, sys.sink.nextSeq, sys.pos));
     }
+  }
+
+  /**
+   * TLB miss: walk the table as the hardware would and, if the entry lets the access through with
+   * nothing to change (A, and for a store W, D, the write truth and the frame's data mark already
+   * set), cache that in the TLB and return true.
+   */
+  private tlbFill(mm: Mm, vpn: number, need: number): boolean {
+    const slot = Math.floor(vpn / PTRS_PER_PTE);
+    const leaf = mm.leafAt(slot);
+    if (leaf === undefined || leaf.pmd !== PMD_TABLE) return false;
+    const k = vpn - slot * PTRS_PER_PTE;
+    const e = leaf.pte[k]!;
+    if ((e & FAST_READ_MASK) !== FAST_READ) return false;
+    const writable = (e & FAST_WRITE_MASK) === FAST_WRITE && (leaf.gt[k]! & GT_W) !== 0 &&
+      (this.sys.frames.flags[leaf.pfn[k]!]! & PF_DATA) !== 0;
+    if (need === TLB_WRITE && !writable) return false;
+    mm.tlb.fill(vpn, writable ? TLB_WRITE : TLB_READ);
+    return true;
+  }
+
+  /** The lane's clock and position: record `i` of `c` is the one being executed. */
+  private advanceClock(c: TraceChunk, i: number): void {
+    const sys = this.sys;
+    const pos = c.posCol !== undefined ? c.posCol[i]! : c.pos0 + i;
+    sys.pos = pos;
+    sys.sink.pos = pos;
+    const t = c.time[i]!;
+    // Without trace time, the record number stands in for the clock (ordering only).
+    if (t === t) {
+      sys.now = t;
+      this.timed = true;
+    } else sys.now = pos;
+    sys.sink.time = t;
+  }
+
+  /** Record `i` of `c` through the full model: an op, or an access with its faults. */
+  private slowRecord(c: TraceChunk, i: number, op: TraceOp | null): void {
+    const sys = this.sys;
+    this.advanceClock(c, i);
+    if (this.blocked.length > 0) this.resolveDue(c.pid[i]!, c.tid[i]!);
+    if (op !== null) {
+      this.op(op);
+      return;
+    }
+    this.accessesSinceCollect++;
+    const mm = this.mmOf(c.pid[i]!);
+    if (mm === undefined) {
+      sys.count('fault_sigsegv');
+      return;
+    }
+    const addr = c.addr[i]!;
+    const first = Math.floor(addr / PAGE_SIZE);
+    const last = Math.floor((addr + Math.max(c.size[i]!, 1) - 1) / PAGE_SIZE);
+    this.access(mm, c.tid[i]!, first, last, c.kind[i] === REC_WRITE, (c.flags[i]! & ACC_KERNEL) !== 0);
   }
 
   private access(mm: Mm, tid: number, first: number, last: number, write: boolean, kernel: boolean): void {
@@ -225,7 +295,12 @@ export class Lane implements UffdListener {
   private op(op: TraceOp): void {
     const before = this.sinks.onVmaChanges && op.op !== 'mark' ? vmaSnapshot(this.sys) : null;
     if (op.op === 'reset' || op.op === 'collect') this.protocol(op);
-    else executeOp(this.sys, op);
+    else {
+      executeOp(this.sys, op);
+      // Syscalls edit tables, truth and frames directly, not only through setPte: flush every TLB.
+      // (The tracker protocol changes entries through setPte and truth through resetTruth only.)
+      for (const mm of this.sys.mms.values()) mm.tlb.flush();
+    }
     this.lastPid = -1;
     if (before !== null) {
       const rows = vmaDiff(this.id, this.sys.pos, before, vmaSnapshot(this.sys));

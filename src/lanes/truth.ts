@@ -1,5 +1,5 @@
 /** Ground-truth bookkeeping shared by lanes and tests (no tracker or pipeline imports). */
-import { GT_C, GT_W } from '../mm/leaf.js';
+import { GT_W } from '../mm/leaf.js';
 import type { Mm } from '../mm/mm.js';
 import { PTRS_PER_PTE } from '../mm/uapi.js';
 
@@ -8,7 +8,13 @@ export function resetTruth(mm: Mm, start: number, end: number): void {
   for (const leaf of mm.leavesIn(start, end)) {
     const lo = Math.max(start, leaf.base) - leaf.base;
     const hi = Math.min(end, leaf.base + PTRS_PER_PTE) - leaf.base;
-    for (let i = lo; i < hi; i++) leaf.gt[i]! &= ~(GT_W | GT_C);
+    const gt = leaf.gt;
+    for (let i = lo; i < hi; i++) {
+      if (gt[i] === 0) continue;
+      // A store to a page no longer known as written must reach markWritten again.
+      if (gt[i]! & GT_W) mm.tlb.invalidate(leaf.base + i);
+      gt[i] = 0;
+    }
   }
   for (const v of mm.vmas.intersecting(start, end)) v.newContent = false;
 }

@@ -1,4 +1,5 @@
 import { Leaf } from './leaf.js';
+import { Tlb } from './tlb.js';
 import { VmaList } from './vma.js';
 import type { System } from './system.js';
 import type { UffdCtx } from '../trackers/uffd-ctx.js';
@@ -15,6 +16,8 @@ export class Mm {
   readonly vmas = new VmaList();
   /** PMD slots with anything in them, by slot index (vpn / 512). */
   readonly leaves = new Map<number, Leaf>();
+  /** The MMU's cache of pages an access passes unchanged (a speed-up only; see tlb.ts). */
+  readonly tlb = new Tlb();
   private lastLeaf: Leaf | null = null;
   /** Heap: start_brk and brk (page numbers; brk is page-rounded). */
   brkStart = DEFAULT_BRK_VPN;

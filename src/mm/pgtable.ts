@@ -1,6 +1,7 @@
 import { Path } from './cause.js';
 import type { Leaf } from './leaf.js';
 import type { Mm } from './mm.js';
+import { PTRS_PER_PTE } from './uapi.js';
 import { hasSoftDirty, hasUffdWp, KIND_MASK, PMD_TABLE, PRESENT, SWAP } from './pte.js';
 
 /** Marker for "this change says nothing new about why a tracker may be wrong". */
@@ -17,6 +18,7 @@ export function setPte(mm: Mm, leaf: Leaf, i: number, next: number, path: number
   const old = leaf.pte[i]!;
   if (old === next) return;
   leaf.pte[i] = next;
+  mm.tlb.invalidate(leaf.base + i);
   const sys = mm.sys;
   if (path !== Path.HW_ACCESS) sys.count('pte_writes');
   sys.sink.change(mm.pid, leaf.base + i, 0, old, next, path);
@@ -31,6 +33,7 @@ export function setPmd(mm: Mm, leaf: Leaf, next: number, path: number, why: numb
   const old = leaf.pmd;
   if (old === next) return;
   leaf.pmd = next;
+  mm.tlb.invalidateRange(leaf.base, PTRS_PER_PTE);
   const sys = mm.sys;
   if (path !== Path.HW_ACCESS) sys.count('pte_writes');
   sys.sink.change(mm.pid, leaf.base, 1, old, next, path);
@@ -52,6 +55,7 @@ export function installPte(mm: Mm, leaf: Leaf, i: number, entry: number, pfn: nu
   frames.get(pfn);
   if ((entry & KIND_MASK) === PRESENT) frames.map(pfn);
   leaf.pfn[i] = pfn;
+  mm.tlb.invalidate(leaf.base + i);
   setPte(mm, leaf, i, entry, path, why);
 }
 
@@ -64,6 +68,7 @@ export function clearPte(mm: Mm, leaf: Leaf, i: number, next: number, path: numb
     if (kind === PRESENT) mm.sys.frames.unmap(pfn);
     mm.sys.frames.put(pfn);
     leaf.pfn[i] = 0;
+    mm.tlb.invalidate(leaf.base + i);
   }
   setPte(mm, leaf, i, next, path, why);
 }

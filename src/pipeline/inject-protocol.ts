@@ -22,11 +22,12 @@ const resetAll = (): TraceOp => ({ op: 'reset', pid: 0, addr: 0, len: 0 });
  * 4. The new chunk is emitted with a `posCol` column holding each record's trace position.
  */
 export function injectProtocol(o: InjectOptions): OperatorFunction<TraceChunk, TraceChunk> {
+  // Without an interval nothing is injected: the trace's own reset/collect ops drive tracking.
+  if (o.every <= 0 && o.everyNs <= 0) return (source) => source;
   return (source) =>
     new Observable<TraceChunk>((sub) => {
       let accesses = 0;
-      // Without an interval nothing is injected: the trace's own reset/collect ops drive tracking.
-      let armed = o.every <= 0 && o.everyNs <= 0;
+      let armed = false;
       let nextTime = o.everyNs > 0 ? o.everyNs : Infinity;
       let seen = 0;
       return source.subscribe({

@@ -1,0 +1,137 @@
+/**
+ * The simulated MMU's TLB (src/mm/tlb.ts) is a speed-up only: a replay with it must produce exactly
+ * what the full model produces for every access (every change row, op result, collect, uffd message,
+ * VMA change, counter and the final page tables). These tests replay traces rich in ops that edit
+ * page tables behind the fast path's back (fork, mremap, madvise, mprotect, THP, pins, kernel
+ * stores, aliases) through every tracker kind, with and without the TLB, and compare.
+ */
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseLaneSpec } from '../src/lanes/config.js';
+import { Lane } from '../src/lanes/lane.js';
+import { TLB_READ, TLB_WRITE, Tlb } from '../src/mm/tlb.js';
+import { genChurn, genThreads, genZipf } from '../src/trace/generators/index.js';
+import { openTrace } from '../src/trace/reader.js';
+import type { TraceChunk } from '../src/trace/types.js';
+
+const SCENARIOS = 'traces/scenarios';
+
+const LANES = ['soft-dirty', 'uffd-sync', 'uffd-sync+unpop', 'uffd-async', 'uffd-async:read=generic', 'soft-dirty:kernel=6.1'];
+
+/** Everything a lane hands out, serialised in order. */
+function replayOutputs(chunks: TraceChunk[], spec: string, tlb: boolean): string[] {
+  const out: string[] = [];
+  const lane = new Lane(0, parseLaneSpec(spec), undefined, {
+    onChanges: (b) => {
+      for (let i = 0; i < b.n; i++) {
+        out.push(`chg ${b.seq[i]} ${b.pos[i]} ${b.time[i]} ${b.pid[i]} ${b.vpn[i]} ${b.count[i]} ${b.level[i]} ${b.old[i]} ${b.new[i]} ${b.cause[i]}`);
+      }
+    },
+    onOp: (r) => out.push(`op ${JSON.stringify(r)}`),
+    onCollect: (c) => out.push(`collect ${JSON.stringify({ ...c, cost: [...c.cost] })}`),
+    onVmaChanges: (rows) => out.push(`vma ${JSON.stringify(rows)}`),
+    onUffdMsg: (m) => out.push(`msg ${JSON.stringify(m)}`),
+    onFinalState: (runs) => out.push(`final ${JSON.stringify(runs)}`),
+  }, tlb);
+  for (const c of chunks) lane.processChunk(c);
+  lane.finish();
+  out.push(`counters ${[...lane.sys.counters].join(',')}`);
+  return out;
+}
+
+function expectSameWithAndWithoutTlb(chunks: TraceChunk[]): void {
+  for (const spec of LANES) {
+    const full = replayOutputs(chunks, spec, false);
+    const fast = replayOutputs(chunks, spec, true);
+    expect(fast.length, spec).toBe(full.length);
+    for (let i = 0; i < full.length; i++) if (fast[i] !== full[i]) expect(fast[i], `${spec} output ${i}`).toBe(full[i]);
+  }
+}
+
+async function chunksOf(path: string): Promise<TraceChunk[]> {
+  const chunks: TraceChunk[] = [];
+  for await (const c of (await openTrace(path)).chunks) chunks.push(c);
+  return chunks;
+}
+
+/** A JSONL trace from records (objects), written to a temporary file and read back as chunks. */
+async function traceOf(records: object[]): Promise<TraceChunk[]> {
+  const path = join(mkdtempSync(join(tmpdir(), 'pteplay-tlb-')), 't.jsonl');
+  writeFileSync(path, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  return chunksOf(path);
+}
+
+const A = '0x7f0000000000';
+const B = '0x7f0000400000';
+const mmap2M = { op: 'mmap', pid: 1, addr: A, len: 2097152, prot: 'rw', flags: ['private', 'anonymous', 'fixed'] };
+const store = (addr: string) => ({ op: 'write', pid: 1, addr });
+const load = (addr: string) => ({ op: 'read', pid: 1, addr });
+
+describe('the TLB fast path changes no output', () => {
+  it('a page whose table mremap moved away faults at its old address (ops flush the TLB)', async () => {
+    expectSameWithAndWithoutTlb(await traceOf([
+      mmap2M, store(A), store(A), load(A), store(A),
+      { op: 'mremap', pid: 1, addr: A, old_len: 2097152, new_len: 2097152, flags: ['maymove', 'fixed'], new_addr: B },
+      load(A), store(A), load(B), store(B),
+    ]));
+  });
+
+  it('a pinned page clear_refs leaves writable is still a new store after the reset (resetTruth invalidates)', async () => {
+    expectSameWithAndWithoutTlb(await traceOf([
+      mmap2M, store(A), store(A), store(A),
+      { op: 'pin', pid: 1, addr: A, len: 4096, write: true, longterm: true },
+      store(A), store(A), { op: 'reset' }, store(A), store(A), { op: 'collect', pid: 1, label: 'after' },
+    ]));
+  });
+
+  it.each(readdirSync(SCENARIOS).filter((f) => f.endsWith('.jsonl')).sort())('scenario %s', async (file) => {
+    expectSameWithAndWithoutTlb(await chunksOf(`${SCENARIOS}/${file}`));
+  });
+
+  it.each([11, 13])('churn seed %i (every op kind, ops every 40 accesses)', (seed) => {
+    const chunks = [...genChurn({ seed, pages: 128, accesses: 2500, opEvery: 40, interval: 500, writeRatio: 0.6 })];
+    expectSameWithAndWithoutTlb(chunks);
+  });
+
+  it('threads (sync uffd-wp faults block threads while others run)', () => {
+    expectSameWithAndWithoutTlb([...genThreads({ seed: 5, pages: 200, accesses: 4000, threads: 4, interval: 600 })]);
+  });
+
+  it('zipf with collects (most accesses take the fast path)', () => {
+    const chunks = [...genZipf({ seed: 3, pages: 1024, accesses: 8000, interval: 1500 })];
+    expectSameWithAndWithoutTlb(chunks);
+  });
+});
+
+describe('Tlb', () => {
+  it('answers only for the page it was filled for, with the permission it was filled with', () => {
+    const t = new Tlb();
+    expect(t.lookup(5)).toBe(0);
+    t.fill(5, TLB_READ);
+    t.fill(7 + 2 ** 30, TLB_WRITE);
+    expect(t.lookup(5)).toBe(TLB_READ);
+    expect(t.lookup(7 + 2 ** 30)).toBe(TLB_WRITE);
+    expect(t.lookup(7)).toBe(0); // same slot, other tag
+    expect(t.lookup(5 + 2 ** 18)).toBe(0);
+    t.invalidate(5);
+    expect(t.lookup(5)).toBe(0);
+    expect(t.lookup(7 + 2 ** 30)).toBe(TLB_WRITE);
+  });
+
+  it('a flush (or a range invalidation) empties it, also after the generation counter wraps', () => {
+    const t = new Tlb();
+    for (let round = 0; round < 5000; round++) {
+      t.fill(100, TLB_WRITE);
+      t.fill(2 ** 35 + 3, TLB_READ);
+      expect(t.lookup(100)).toBe(TLB_WRITE);
+      t.flush();
+      expect(t.lookup(100)).toBe(0);
+      expect(t.lookup(2 ** 35 + 3)).toBe(0);
+    }
+    t.fill(600, TLB_READ);
+    t.invalidateRange(512, 512);
+    expect(t.lookup(600)).toBe(0);
+  });
+});
