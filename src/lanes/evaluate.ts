@@ -10,7 +10,7 @@ import { PTRS_PER_PTE } from '../mm/uapi.js';
 import { VM_SOFTDIRTY, VM_UFFD_WP, type Vma } from '../mm/vma.js';
 import type { CollectResult } from './results.js';
 import type { TrackerKind } from './config.js';
-import { RangeCursor, type PageRanges } from './ranges.js';
+import type { PageRanges } from './ranges.js';
 
 /** The accuracy part of a collect result. */
 export type Evaluation = Pick<CollectResult, 'reported' | 'trueW' | 'trueC' | 'tp' | 'fp' | 'fn' | 'fpC' | 'fnC' | 'fpWhy' | 'fnWhy' | 'pages'>;
@@ -44,15 +44,12 @@ const bump = (o: Record<string, number>, why: number, n: number) => {
   o[k] = (o[k] ?? 0) + n;
 };
 
-/**
- * Walk the pages of every VMA of `mm` inside [start, end) in address order. Slots without a leaf
- * are handled as one block (no truth, no per-page reasons), so a sparse terabyte VMA costs little.
- */
-export function evaluate(mm: Mm, start: number, end: number, reportedSet: PageRanges, kind: TrackerKind): Evaluation {
-  const ev: Evaluation = { reported: 0, trueW: 0, trueC: 0, tp: 0, fp: 0, fn: 0, fpC: 0, fnC: 0, fpWhy: {}, fnWhy: {}, pages: [] };
-  const cur = new RangeCursor(reportedSet);
-  const runs = ev.pages;
-  const emit = (vpn: number, count: number, reported: boolean, gtW: boolean, gtC: boolean, why: number) => {
+/** The running tallies of one evaluation and its run-length encoded page list. */
+class Tally {
+  readonly ev: Evaluation = { reported: 0, trueW: 0, trueC: 0, tp: 0, fp: 0, fn: 0, fpC: 0, fnC: 0, fpWhy: {}, fnWhy: {}, pages: [] };
+
+  add(vpn: number, count: number, reported: boolean, gtW: boolean, gtC: boolean, why: number): void {
+    const ev = this.ev;
     if (reported) ev.reported += count;
     if (gtW) ev.trueW += count;
     if (gtC) ev.trueC += count;
@@ -65,45 +62,66 @@ export function evaluate(mm: Mm, start: number, end: number, reportedSet: PageRa
     const r = reported ? 1 : 0;
     const w = gtW ? 1 : 0;
     const c = gtC ? 1 : 0;
+    const runs = ev.pages;
     const last = runs[runs.length - 1];
     if (last && last.vpn + last.count === vpn && last.reported === r && last.gtW === w && last.gtC === c && last.why === why) {
       last.count += count;
     } else {
       runs.push({ vpn, count, reported: r, gtW: w, gtC: c, why });
     }
-  };
+  }
+}
+
+/**
+ * Walk the pages of every VMA of `mm` inside [start, end) in address order, in spans where the
+ * reported state is constant. Slots without a leaf are handled as one block (no truth, no per-page
+ * reasons), so a sparse terabyte VMA costs little; in a span that is not reported and holds no new
+ * content only pages with some truth are looked at.
+ */
+export function evaluate(mm: Mm, start: number, end: number, reportedSet: PageRanges, kind: TrackerKind): Evaluation {
+  const tally = new Tally();
+  const r = reportedSet.r;
+  let ri = 0;
   for (const vma of mm.vmas.intersecting(start, end)) {
-    const lo = Math.max(start, vma.start);
     const hi = Math.min(end, vma.end);
-    let p = lo;
+    let p = Math.max(start, vma.start);
     while (p < hi) {
-      const slot = Math.floor(p / PTRS_PER_PTE);
-      const slotEnd = Math.min(hi, (slot + 1) * PTRS_PER_PTE);
-      const leaf = mm.leafAt(slot);
-      if (leaf === undefined) {
-        // No leaf: no truth except a VMA-wide "new content"; reported state in blocks.
-        while (p < slotEnd) {
-          const { reported, until } = cur.at(p);
-          const n = Math.min(until, slotEnd) - p;
-          const gtC = vma.newContent;
-          const why = reported || gtC ? (reported ? whyOf(kind, vma, undefined, 0, true) : contentWhy(vma, undefined, 0)) : 0;
-          emit(p, n, reported, false, gtC, why);
-          p += n;
-        }
-        continue;
-      }
-      for (; p < slotEnd; p++) {
-        const i = p - leaf.base;
-        const gt = leaf.gt[i]!;
-        const gtW = (gt & GT_W) !== 0;
-        const gtC = (gt & GT_C) !== 0 || vma.newContent;
-        const reported = cur.at(p).reported;
-        let why = 0;
-        if (reported !== gtW) why = whyOf(kind, vma, leaf, i, reported);
-        else if (reported !== gtC) why = contentWhy(vma, leaf, i);
-        emit(p, 1, reported, gtW, gtC, why);
-      }
+      while (ri < r.length && r[ri + 1]! <= p) ri += 2;
+      const reported = ri < r.length && r[ri]! <= p;
+      const until = ri >= r.length ? hi : Math.min(hi, reported ? r[ri + 1]! : r[ri]!);
+      evaluateSpan(tally, mm, vma, p, until, reported, kind);
+      p = until;
     }
   }
-  return ev;
+  return tally.ev;
+}
+
+/** Pages [p, until) of `vma`, all with the same reported state. */
+function evaluateSpan(tally: Tally, mm: Mm, vma: Vma, p: number, until: number, reported: boolean, kind: TrackerKind): void {
+  const anyTruth = reported || vma.newContent;
+  while (p < until) {
+    const slot = Math.floor(p / PTRS_PER_PTE);
+    const slotEnd = Math.min(until, (slot + 1) * PTRS_PER_PTE);
+    const leaf = mm.leafAt(slot);
+    if (leaf === undefined) {
+      // No leaf: no truth except a VMA-wide "new content".
+      const gtC = vma.newContent;
+      const why = reported ? whyOf(kind, vma, undefined, 0, true) : gtC ? contentWhy(vma, undefined, 0) : 0;
+      tally.add(p, slotEnd - p, reported, false, gtC, why);
+      p = slotEnd;
+      continue;
+    }
+    const gts = leaf.gt;
+    for (; p < slotEnd; p++) {
+      const i = p - leaf.base;
+      const gt = gts[i]!;
+      if (gt === 0 && !anyTruth) continue;
+      const gtW = (gt & GT_W) !== 0;
+      const gtC = (gt & GT_C) !== 0 || vma.newContent;
+      let why = 0;
+      if (reported !== gtW) why = whyOf(kind, vma, leaf, i, reported);
+      else if (reported !== gtC) why = contentWhy(vma, leaf, i);
+      tally.add(p, 1, reported, gtW, gtC, why);
+    }
+  }
 }

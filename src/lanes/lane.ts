@@ -28,7 +28,7 @@ import { MONITOR_FD } from './drivers/uffd-monitor.js';
 import { UffdSyncDriver } from './drivers/uffd-sync.js';
 import { evaluate } from './evaluate.js';
 import { executeOp } from './ops.js';
-import { diffCounters, type CollectResult, type Keyframe, type OpResult, type PteChangeBatch, type UffdMsgRow, type VmaChangeRow } from './results.js';
+import { diffCounters, type CollectResult, type Keyframe, type OpResult, type PteChangeBatch, type UffdMsgRow, type VmaChangeRow, CTR } from './results.js';
 import { captureKeyframe, finalPages, vmaDiff, vmaSnapshot, type FinalRun } from './history.js';
 import { resetTruth } from './truth.js';
 
@@ -189,7 +189,7 @@ export class Lane implements UffdListener {
     this.accessesSinceCollect++;
     const mm = this.mmOf(c.pid[i]!);
     if (mm === undefined) {
-      sys.count('fault_sigsegv');
+      sys.count(CTR.fault_sigsegv);
       return;
     }
     const addr = c.addr[i]!;
@@ -268,9 +268,9 @@ export class Lane implements UffdListener {
     const sys = this.sys;
     const owner = sys.mms.get(ctx.pid);
     if (!owner) return;
-    sys.count('monitor_syscalls', 2);
-    sys.count('ctx_switches', 2);
-    sys.count('stall_ns', stallNs);
+    sys.count(CTR.monitor_syscalls, 2);
+    sys.count(CTR.ctx_switches, 2);
+    sys.count(CTR.stall_ns, stallNs);
     const saved = sys.origin;
     sys.origin = 'driver';
     // A context created by fork (EVENT_FORK) has no fd of its own here: the monitor holds it as MONITOR_FD.

@@ -27,18 +27,3 @@ export class PageRanges {
     return n;
   }
 }
-
-/** A cursor that answers "is page p reported?" for ascending p in O(1) amortised. */
-export class RangeCursor {
-  private i = 0;
-  constructor(private readonly ranges: PageRanges) {}
-
-  /** Reported state of page p and how many following pages share it (until the next boundary). */
-  at(p: number): { reported: boolean; until: number } {
-    const r = this.ranges.r;
-    while (this.i < r.length && r[this.i + 1]! <= p) this.i += 2;
-    if (this.i >= r.length) return { reported: false, until: Infinity };
-    if (p < r[this.i]!) return { reported: false, until: r[this.i]! };
-    return { reported: true, until: r[this.i + 1]! };
-  }
-}

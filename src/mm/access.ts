@@ -9,6 +9,7 @@ import { NO_WHY, setPmd, setPte } from './pgtable.js';
 import { A, D, KIND_MASK, PAGE_MASK, PG_ANON, PMD_TABLE, PRESENT, PROTNONE, W } from './pte.js';
 import { PTRS_PER_PTE } from './uapi.js';
 import { VM_EXEC, VM_READ, VM_SHARED, VM_WRITE, type Vma } from './vma.js';
+import { CTR } from '../lanes/results.js';
 
 export const ACCESS_OK = -1;
 
@@ -54,7 +55,7 @@ export function accessPage(mm: Mm, vpn: number, write: boolean, kernel: boolean,
     }
     const vma = mm.vmas.find(vpn);
     if (vma === null || !vmaPermits(vma, write)) {
-      mm.sys.count('fault_sigsegv');
+      mm.sys.count(CTR.fault_sigsegv);
       return FAULT_SIGSEGV;
     }
     const r = handleMmFault({ mm, vma, vpn, leaf: leaf ?? mm.ensureLeaf(slot), i, write, kernel, tid });

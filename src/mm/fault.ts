@@ -20,6 +20,7 @@ import {
 import { isHugeEntry, splitHugePmd } from './thp.js';
 import { HPAGE_PMD_NR, PTRS_PER_PTE } from './uapi.js';
 import { VM_MAYSHARE, VM_SHARED, VM_UFFD_MINOR, VM_UFFD_WP, VM_WRITE, findMergeableAnonVma, type Vma } from './vma.js';
+import { CTR } from '../lanes/results.js';
 
 export const FAULT_DONE = 0;
 export const FAULT_BLOCKED = 1;
@@ -59,13 +60,13 @@ export function handleMmFault(f: VmFault): number {
     pteAlloc(mm, leaf, f.vma.isAnon ? Path.DO_ANONYMOUS_PAGE : Path.DO_FAULT);
   } else if (isHugeEntry(leaf.pmd)) {
     if (f.write && (leaf.pmd & W) === 0) return wpHugePmd(f);
-    mm.sys.count('fault_spurious');
+    mm.sys.count(CTR.fault_spurious);
     return FAULT_DONE;
   }
   const e = leaf.pte[f.i]!;
   switch (e & KIND_MASK) {
     case NONE:
-      mm.sys.count('fault_missing');
+      mm.sys.count(CTR.fault_missing);
       return f.vma.isAnon ? doAnonymousPage(f, false, Path.DO_ANONYMOUS_PAGE) : doFault(f, false, Path.DO_FAULT);
     case MARKER:
       return handlePteMarker(f);
@@ -74,7 +75,7 @@ export function handleMmFault(f: VmFault): number {
     default:
       if (f.write && (e & W) === 0) return doWpPage(f);
       // Write fault on a writable PTE: an arch without hardware dirty bits; pte_mkdirty sets SD.
-      mm.sys.count('fault_spurious');
+      mm.sys.count(CTR.fault_spurious);
       setPte(mm, leaf, f.i, e | A | (f.write ? D | SD : 0), Path.HW_ACCESS, Why.WRITE);
       return FAULT_DONE;
   }
@@ -176,7 +177,7 @@ function faultAround(f: VmFault, path: number): void {
 function handlePteMarker(f: VmFault): number {
   const { mm, vma, leaf, i } = f;
   const e = leaf.pte[i]!;
-  mm.sys.count('fault_marker');
+  mm.sys.count(CTR.fault_marker);
   if (e & GUARD) return FAULT_SIGSEGV;
   if ((e & UW) === 0) return FAULT_SIGBUS; // poison marker
   if (!userfaultfdWp(vma)) {
@@ -193,7 +194,7 @@ function doSwapPage(f: VmFault): number {
   const e = leaf.pte[i]!;
   const pfn = leaf.pfn[i]!;
   const frames = mm.sys.frames;
-  mm.sys.count('fault_swapin');
+  mm.sys.count(CTR.fault_swapin);
   let entry = PRESENT | PG_ANON | A | (e & SD);
   if (e & UW) entry = pteMkUffdWp(entry);
   const exclusive = (e & EXCL) !== 0 || frames.refs[pfn] === 1;
@@ -222,20 +223,20 @@ export function doWpPage(f: VmFault): number {
     if (!userfaultfdWpAsync(vma)) return handleUserfault(f);
     e &= ~UW;
     setPte(mm, leaf, i, e, Path.DO_WP_PAGE_UFFD_ASYNC, Why.WRITE);
-    mm.sys.count('fault_uffd_async');
+    mm.sys.count(CTR.fault_uffd_async);
     counted = true;
   }
   if (userfaultfdWp(vma) && mm.tlbFlushPending > 0) flushTlbRange(mm, 1);
   if ((e & PAGE_MASK) === PG_ZERO) return wpPageCopy(f, e, counted);
   if (vma.flags & (VM_SHARED | VM_MAYSHARE)) {
     // wp_page_shared: ->page_mkwrite, then wp_page_reuse.
-    if (!counted) mm.sys.count('fault_shared_mkwrite');
+    if (!counted) mm.sys.count(CTR.fault_shared_mkwrite);
     mm.sys.frames.flags[leaf.pfn[i]!]! |= PF_DIRTY;
     setPte(mm, leaf, i, e | A | D | SD | (vma.flags & VM_WRITE ? W : 0), Path.WP_PAGE_REUSE, Why.WRITE);
     return FAULT_DONE;
   }
   if ((e & PAGE_MASK) === PG_ANON && ((e & EXCL) !== 0 || wpCanReuseAnonFolio(mm, leaf.pfn[i]!))) {
-    if (!counted) mm.sys.count('fault_wp_reuse');
+    if (!counted) mm.sys.count(CTR.fault_wp_reuse);
     setPte(mm, leaf, i, e | A | D | SD | EXCL | (vma.flags & VM_WRITE ? W : 0), Path.WP_PAGE_REUSE, Why.WRITE);
     return FAULT_DONE;
   }
@@ -251,7 +252,7 @@ function wpCanReuseAnonFolio(mm: Mm, pfn: number): boolean {
 /** mm/memory.c:wp_page_copy (write): a fresh exclusive anon page, W D SD, UW dropped. */
 function wpPageCopy(f: VmFault, old: number, counted: boolean): number {
   const { mm, vma, leaf, i } = f;
-  if (!counted) mm.sys.count('fault_cow');
+  if (!counted) mm.sys.count(CTR.fault_cow);
   anonVmaPrepare(mm, vma);
   const pfn = mm.sys.frames.alloc(PF_ANON | PF_DIRTY);
   clearPte(mm, leaf, i, old, Path.WP_PAGE_COPY, NO_WHY);
@@ -269,7 +270,7 @@ function wpPageCopy(f: VmFault, old: number, counted: boolean): number {
 function doHugePmdAnonymousPage(f: VmFault): number {
   const { mm, leaf } = f;
   const sys = mm.sys;
-  sys.count('fault_missing');
+  sys.count(CTR.fault_missing);
   anonVmaPrepare(mm, f.vma);
   if (!f.write && sys.sysfs.thpZeroPage) {
     leaf.pmdPfn = ZERO_PFN;
@@ -284,7 +285,7 @@ function allocThp(f: VmFault, path: number): number {
   const { mm, vma, leaf } = f;
   const sys = mm.sys;
   anonVmaPrepare(f.mm, f.vma);
-  sys.count('thp_fault_alloc');
+  sys.count(CTR.thp_fault_alloc);
   const base = sys.frames.allocLarge(HPAGE_PMD_NR, PF_ANON | PF_DIRTY);
   for (let k = 0; k < HPAGE_PMD_NR; k++) {
     sys.frames.get(base + k);
@@ -294,7 +295,7 @@ function allocThp(f: VmFault, path: number): number {
   leaf.pmdPfn = base;
   setPmd(mm, leaf, PRESENT | PG_ANON | A | D | SD | EXCL | (vma.flags & VM_WRITE ? W : 0), path, Why.THP_GRANULARITY);
   if (wasZero) {
-    sys.count('fault_cow');
+    sys.count(CTR.fault_cow);
     flushTlbRange(mm, HPAGE_PMD_NR);
   }
   if (f.write) leaf.sdWhy[f.i] = Why.WRITE;
@@ -328,7 +329,7 @@ function wpHugePmd(f: VmFault): number {
     splitHugePmd(mm, leaf);
     return FAULT_DONE;
   }
-  mm.sys.count('fault_wp_reuse');
+  mm.sys.count(CTR.fault_wp_reuse);
   const sdBefore = (pmd & SD) !== 0;
   setPmd(mm, leaf, pmd | A | D | SD | (vma.flags & VM_WRITE ? W : 0), Path.DO_HUGE_PMD_WP_PAGE, NO_WHY);
   if (!sdBefore) {

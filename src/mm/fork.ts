@@ -21,6 +21,7 @@ import {
   VM_DONTCOPY, VM_HUGETLB, VM_LOCKED, VM_PFNMAP, VM_SHARED, VM_SOFTDIRTY, VM_UFFD_ALL, VM_WRITE, Vma,
 } from './vma.js';
 import { ZAP_UNMAP, zapRange } from './zap.js';
+import { CTR } from '../lanes/results.js';
 
 /**
  * Contexts created by dup_userfaultfd for fork children (UFFD_FEATURE_EVENT_FORK), by id. The
@@ -75,7 +76,7 @@ export function doFork(parent: Mm, childPid: number): number {
     reg.set(nctx.id, nctx);
     const msg = { event: UFFD_EVENT_FORK, flags: 0, vpn: nctx.id, vpn2: childPid, tid: parent.pid, t: sys.now };
     octx.queue.push(msg);
-    sys.count('uffd_msgs');
+    sys.count(CTR.uffd_msgs);
     sys.uffdListener?.onMessage(octx, msg);
   }
   return sys.result(parent.pid, 'fork', args, childPid, null);
@@ -302,7 +303,7 @@ export function doExit(mm: Mm): number {
   }
   for (const leaf of [...mm.leaves.values()]) {
     if (leaf.pmd !== 0) {
-      if (leaf.pmd === PMD_TABLE) sys.count('pte_tables_freed');
+      if (leaf.pmd === PMD_TABLE) sys.count(CTR.pte_tables_freed);
       sys.sink.change(mm.pid, leaf.base, 1, leaf.pmd, 0, Path.ZAP_UNMAP);
       leaf.pmd = 0;
     }

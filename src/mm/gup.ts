@@ -21,6 +21,7 @@ import type { System } from './system.js';
 import { isHugeEntry } from './thp.js';
 import { PAGE_SIZE, PTRS_PER_PTE } from './uapi.js';
 import { VM_MAYREAD, VM_PFNMAP, VM_READ, VM_SHARED, VM_UFFD_WP, VM_WRITE, type Vma } from './vma.js';
+import { CTR } from '../lanes/results.js';
 
 /** Outcome of faulting one page in (faultinPage). */
 export const GUP_OK = 0;
@@ -85,7 +86,7 @@ function unshareAnon(mm: Mm, vma: Vma, leaf: Leaf, i: number): void {
     setPte(mm, leaf, i, e | EXCL, Path.GUP, NO_WHY);
     return;
   }
-  mm.sys.count('fault_cow');
+  mm.sys.count(CTR.fault_cow);
   anonVmaPrepare(mm, vma);
   const copy = frames.alloc(PF_ANON | (frames.flags[pfn]! & PF_DIRTY));
   let entry = PRESENT | PG_ANON | (e & A) | EXCL | (e & SD);

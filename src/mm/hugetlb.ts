@@ -12,6 +12,7 @@ import { userfaultfdWp, userfaultfdWpAsync } from './predicates.js';
 import { A, D, EXCL, KIND_MASK, MARKER, NONE, PG_ANON, PG_SHMEM, PRESENT, SD, UW, W, isUffdWpMarker, pteMkUffdWp } from './pte.js';
 import { HPAGE_PMD_NR } from './uapi.js';
 import { VM_SHARED, VM_WRITE } from './vma.js';
+import { CTR } from '../lanes/results.js';
 
 export function hugetlbFault(f: VmFault): number {
   const { mm, vma, leaf } = f;
@@ -22,7 +23,7 @@ export function hugetlbFault(f: VmFault): number {
   if (kind === NONE || kind === MARKER) {
     // hugetlb_no_page: a fresh huge page; writable at once only for shared mappings (make_huge_pte).
     const origUw = isUffdWpMarker(e);
-    sys.count(origUw ? 'fault_marker' : 'fault_missing');
+    sys.count(origUw ? CTR.fault_marker : CTR.fault_missing);
     const base = sys.frames.allocLarge(HPAGE_PMD_NR, (shared ? PF_SHMEM : PF_ANON) | PF_DIRTY);
     for (let k = 0; k < HPAGE_PMD_NR; k++) {
       sys.frames.get(base + k);
@@ -41,9 +42,9 @@ export function hugetlbFault(f: VmFault): number {
     if (!userfaultfdWpAsync(vma)) return handleUserfault(f);
     // huge_pte_clear_uffd_wp: the whole huge page becomes written (D25).
     next &= ~UW;
-    sys.count('fault_uffd_async');
+    sys.count(CTR.fault_uffd_async);
   } else {
-    sys.count('fault_wp_reuse');
+    sys.count(CTR.fault_wp_reuse);
   }
   // hugetlb_wp on an exclusive anon or shared page: set_huge_ptep_writable (mkdirty also sets SD).
   setPmd(mm, leaf, next | A | D | SD | (vma.flags & VM_WRITE ? W : 0), Path.HUGETLB_FAULT, Why.WRITE);

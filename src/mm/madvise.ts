@@ -28,6 +28,7 @@ import {
 } from './vma.js';
 import { ZAP_DONTNEED, ZAP_REMOVE, zapRange } from './zap.js';
 import { markObjectPages } from './access.js';
+import { CTR } from '../lanes/results.js';
 
 const ADVICES: readonly string[] = [
   'dontneed', 'free', 'remove', 'hugepage', 'nohugepage', 'populate_read', 'populate_write', 'pageout', 'collapse',
@@ -562,7 +563,7 @@ function collapseSlot(mm: Mm, v: Vma, slot: number): string {
   const prot = v.flags & VM_WRITE ? W : (v.flags & VM_ACCESS) === 0 ? PROTNONE : 0;
   setPmd(mm, leaf, PRESENT | PG_ANON | A | D | SD | EXCL | prot, Path.COLLAPSE, NO_WHY);
   for (let i = 0; i < PTRS_PER_PTE; i++) if (!sdBefore[i]) leaf.sdWhy[i] = Why.COLLAPSE;
-  sys.count('thp_collapse');
+  sys.count(CTR.thp_collapse);
   flushTlbRange(mm, HPAGE_PMD_NR);
   return SCAN_SUCCEED;
 }

@@ -17,6 +17,7 @@ import {
   VM_SOFTDIRTY, VM_WRITE, Vma, anonVmasCompatible, canMerge,
 } from './vma.js';
 import { ZAP_UNMAP, zapRange } from './zap.js';
+import { CTR } from '../lanes/results.js';
 
 export const hex = (n: number): string => '0x' + n.toString(16);
 const pageAligned = (a: number): boolean => a % PAGE_SIZE === 0;
@@ -181,7 +182,7 @@ export function unmapRange(mm: Mm, start: number, end: number): void {
     leaf.cWhy.fill(0, lo, hi);
     if (mm.vmas.intersecting(leaf.base, leaf.base + PTRS_PER_PTE).length === 0) {
       if (leaf.pmd !== 0) {
-        mm.sys.count('pte_tables_freed');
+        mm.sys.count(CTR.pte_tables_freed);
         mm.sys.sink.change(mm.pid, leaf.base, 1, leaf.pmd, 0, Path.ZAP_UNMAP);
         leaf.pmd = 0;
       }

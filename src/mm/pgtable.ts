@@ -3,6 +3,7 @@ import type { Leaf } from './leaf.js';
 import type { Mm } from './mm.js';
 import { PTRS_PER_PTE } from './uapi.js';
 import { hasSoftDirty, hasUffdWp, KIND_MASK, PMD_TABLE, PRESENT, SWAP } from './pte.js';
+import { CTR } from '../lanes/results.js';
 
 /** Marker for "this change says nothing new about why a tracker may be wrong". */
 export const NO_WHY = -1;
@@ -20,7 +21,7 @@ export function setPte(mm: Mm, leaf: Leaf, i: number, next: number, path: number
   leaf.pte[i] = next;
   mm.tlb.invalidate(leaf.base + i);
   const sys = mm.sys;
-  if (path !== Path.HW_ACCESS) sys.count('pte_writes');
+  if (path !== Path.HW_ACCESS) sys.count(CTR.pte_writes);
   sys.sink.change(mm.pid, leaf.base + i, 0, old, next, path);
   if (why !== NO_WHY) {
     if (hasSoftDirty(old) !== hasSoftDirty(next)) leaf.sdWhy[i] = why;
@@ -35,7 +36,7 @@ export function setPmd(mm: Mm, leaf: Leaf, next: number, path: number, why: numb
   leaf.pmd = next;
   mm.tlb.invalidateRange(leaf.base, PTRS_PER_PTE);
   const sys = mm.sys;
-  if (path !== Path.HW_ACCESS) sys.count('pte_writes');
+  if (path !== Path.HW_ACCESS) sys.count(CTR.pte_writes);
   sys.sink.change(mm.pid, leaf.base, 1, old, next, path);
   if (why !== NO_WHY) {
     const oldHuge = (old & PMD_TABLE) === 0;
@@ -76,14 +77,14 @@ export function clearPte(mm: Mm, leaf: Leaf, i: number, next: number, path: numb
 /** pte_alloc(): install an empty PTE table under a hole. */
 export function pteAlloc(mm: Mm, leaf: Leaf, path: number): void {
   if (leaf.pmd !== 0) return;
-  mm.sys.count('pte_tables_alloc');
+  mm.sys.count(CTR.pte_tables_alloc);
   setPmd(mm, leaf, PMD_TABLE, path, NO_WHY);
 }
 
 /** Free an empty PTE table (free_pte_range / PT_RECLAIM), leaving a hole. */
 export function pteFree(mm: Mm, leaf: Leaf, path: number): void {
   if (leaf.pmd !== PMD_TABLE) return;
-  mm.sys.count('pte_tables_freed');
+  mm.sys.count(CTR.pte_tables_freed);
   setPmd(mm, leaf, 0, path, NO_WHY);
 }
 
@@ -97,12 +98,12 @@ export function tableEmpty(leaf: Leaf): boolean {
 /** flush_tlb_range() accounting: one range flush, or a full flush above the ceiling. */
 export function flushTlbRange(mm: Mm, pages: number): void {
   if (pages <= 0) return;
-  if (pages === 1) mm.sys.count('tlb_flush_page');
-  else if (pages > TLB_SINGLE_PAGE_FLUSH_CEILING) mm.sys.count('tlb_flush_full');
-  else mm.sys.count('tlb_flush_range');
+  if (pages === 1) mm.sys.count(CTR.tlb_flush_page);
+  else if (pages > TLB_SINGLE_PAGE_FLUSH_CEILING) mm.sys.count(CTR.tlb_flush_full);
+  else mm.sys.count(CTR.tlb_flush_range);
 }
 
 /** flush_tlb_mm(). */
 export function flushTlbMm(mm: Mm): void {
-  mm.sys.count('tlb_flush_full');
+  mm.sys.count(CTR.tlb_flush_full);
 }

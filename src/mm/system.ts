@@ -1,5 +1,5 @@
 import type { KernelProfile } from '../kernel/profile.js';
-import { COUNTER_INDEX, newCounters, type CounterName, type Counters, type OpResult } from '../lanes/results.js';
+import { newCounters, type Counters, type OpResult, CTR } from '../lanes/results.js';
 import type { SysfsSettings } from '../trace/types.js';
 import { PteEventSink } from './events.js';
 import { PageFrames } from './frames.js';
@@ -66,8 +66,9 @@ export class System {
     readonly sink: PteEventSink,
   ) {}
 
-  count(name: CounterName, n = 1): void {
-    this.counters[COUNTER_INDEX[name]]! += n;
+  /** Add `n` to counter `index` (a CTR.* constant). */
+  count(index: number, n = 1): void {
+    this.counters[index]! += n;
   }
 
   /** The process `pid`; pid 1 exists from the start, others come from fork. */
@@ -113,8 +114,8 @@ export class System {
 
   /** Record the outcome of a syscall (errno name or null). */
   result(pid: number, call: string, args: string | (() => string), ret: number, errno: string | null): number {
-    this.count('syscalls');
-    if (errno !== null) this.count('errors');
+    this.count(CTR.syscalls);
+    if (errno !== null) this.count(CTR.errors);
     if (this.opSink !== null && (!this.quiet || errno !== null)) {
       this.opSink({ lane: this.lane, pos: this.pos, pid, origin: this.origin, call, args: typeof args === 'string' ? args : args(), ret, errno });
     }

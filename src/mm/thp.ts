@@ -6,6 +6,7 @@ import { NO_WHY, clearPte, flushTlbRange, installPte, setPmd, setPte } from './p
 import { A, D, EXCL, KIND_MASK, NONE, PG_ANON, PG_ZERO, PAGE_MASK, PMD_TABLE, PRESENT, PROTNONE, SD, UW, W } from './pte.js';
 import { HPAGE_PMD_NR, PTRS_PER_PTE, TASK_SIZE_PAGES } from './uapi.js';
 import { VM_ACCESS, VM_LOCKED, type Vma } from './vma.js';
+import { CTR } from '../lanes/results.js';
 
 /** The PROTNONE part of vma->vm_page_prot (a PROT_NONE VMA maps present entries _PAGE_PROTNONE). */
 const protNoneOf = (vma: Vma | null): number => (vma !== null && (vma.flags & VM_ACCESS) === 0 ? PROTNONE : 0);
@@ -23,7 +24,7 @@ export function splitHugePmd(mm: Mm, leaf: Leaf, path: number = Path.SPLIT_HUGE_
   const pmd = leaf.pmd;
   if (!isHugeEntry(pmd) || (pmd & KIND_MASK) !== PRESENT) return;
   const sys = mm.sys;
-  sys.count('thp_split');
+  sys.count(CTR.thp_split);
   const zero = (pmd & PAGE_MASK) === PG_ZERO;
   let entry = PRESENT | (pmd & (A | UW)) | protNoneOf(mm.vmas.find(leaf.base));
   if (zero) entry |= PG_ZERO;
@@ -75,7 +76,7 @@ export function splitAnonFolio(mm: Mm, page: number): boolean {
     frames.flags[head + k]! &= ~PF_LARGE;
     frames.head[head + k] = head + k;
   }
-  mm.sys.count('thp_split');
+  mm.sys.count(CTR.thp_split);
   flushTlbRange(mm, HPAGE_PMD_NR);
   return true;
 }

@@ -22,6 +22,7 @@ import {
   CLEAR_REFS_SOFT_DIRTY, HPAGE_PMD_NR, PTRS_PER_PTE,
 } from '../mm/uapi.js';
 import { VM_PFNMAP, VM_SOFTDIRTY, type Vma } from '../mm/vma.js';
+import { CTR } from '../lanes/results.js';
 
 /** PROC_NUMBUF: clear_refs_write copies at most sizeof(buffer) - 1 = 12 bytes. */
 const PROC_NUMBUF = 13;
@@ -75,7 +76,7 @@ export function kstrtoint(s: string): KstrtointResult {
 export function clearRefs(mm: Mm, value: string): number {
   const sys = mm.sys;
   const args = JSON.stringify(value);
-  sys.count('clear_refs_calls');
+  sys.count(CTR.clear_refs_calls);
   // count = min(count, sizeof(buffer) - 1); the buffer is then NUL-terminated.
   let buf = value.length > PROC_NUMBUF - 1 ? value.slice(0, PROC_NUMBUF - 1) : value;
   const nul = buf.indexOf('\0');
@@ -115,7 +116,7 @@ export function clearRefs(mm: Mm, value: string): number {
       else clearYoungPtes(mm, leaf, lo, hi);
     }
   }
-  sys.count('clear_refs_entries', visited);
+  sys.count(CTR.clear_refs_entries, visited);
   if (type === CLEAR_REFS_SOFT_DIRTY) {
     flushTlbMm(mm);
     mm.tlbFlushPending--;

@@ -1,5 +1,6 @@
 import { FAULT_BLOCKED, FAULT_EFAULT, FAULT_SIGBUS, type VmFault } from '../mm/fault.js';
 import { HPAGE_PMD_NR, UFFD_EVENT_PAGEFAULT, UFFD_PAGEFAULT_FLAG_WP, UFFD_PAGEFAULT_FLAG_WRITE } from '../mm/uapi.js';
+import { CTR } from '../lanes/results.js';
 
 /**
  * fs/userfaultfd.c:handle_userfault(vmf, VM_UFFD_WP) — sync mode (§2.6): queue a
@@ -11,11 +12,11 @@ export function handleUserfault(f: VmFault): number {
   const sys = f.mm.sys;
   const ctx = f.vma.uffd!;
   if (ctx.sigbus) {
-    sys.count('fault_sigbus');
+    sys.count(CTR.fault_sigbus);
     return FAULT_SIGBUS;
   }
   if (f.kernel && ctx.userModeOnly) {
-    sys.count('fault_efault');
+    sys.count(CTR.fault_efault);
     return FAULT_EFAULT;
   }
   const msg = {
@@ -28,8 +29,8 @@ export function handleUserfault(f: VmFault): number {
     t: sys.now,
   };
   ctx.queue.push(msg);
-  sys.count('fault_uffd_sync');
-  sys.count('uffd_msgs');
+  sys.count(CTR.fault_uffd_sync);
+  sys.count(CTR.uffd_msgs);
   sys.uffdListener?.onMessage(ctx, msg);
   return FAULT_BLOCKED;
 }

@@ -40,6 +40,7 @@ import {
 } from '../mm/uapi.js';
 import { VM_PFNMAP, VM_SOFTDIRTY, type Vma } from '../mm/vma.js';
 import type { TraceOp } from '../trace/types.js';
+import { CTR } from '../lanes/results.js';
 
 /** struct pm_scan_arg (input part). The trace's pagemap_scan op has this shape. */
 export interface PmScanArg {
@@ -546,7 +547,7 @@ export function pagemapScan(mm: Mm, input: PmScanArg | PagemapScanOp): PagemapSc
   const sys = mm.sys;
   const arg: PmScanArg = input;
   const args = argsText(arg);
-  sys.count('pagemap_scan_calls');
+  sys.count(CTR.pagemap_scan_calls);
   const fail = (errno: string, walkEnd = -1, regions: PageRegion[] = [], skipped: { start: number; end: number }[] = []): PagemapScanResult => {
     sys.result(mm.pid, 'PAGEMAP_SCAN', args, -1, errno);
     return { ret: -1, errno, walkEnd, walkEndWritten: walkEnd >= 0, regions, skipped };
@@ -580,8 +581,8 @@ export function pagemapScan(mm: Mm, input: PmScanArg | PagemapScanOp): PagemapSc
   if (ret === 0 || ret === ENOSPC) ret = nRanges;
   const walkEnd = (p.walkEnd === 0 ? end : p.walkEnd) * PAGE_SIZE;
   const skipped = p.skipped.map((r) => ({ start: r.start * PAGE_SIZE, end: r.end * PAGE_SIZE }));
-  sys.count('pagemap_scan_entries', p.entries);
-  sys.count('pagemap_scan_regions', p.out.length);
+  sys.count(CTR.pagemap_scan_entries, p.entries);
+  sys.count(CTR.pagemap_scan_regions, p.out.length);
   if (ret < 0) return fail(ERRNO_NAMES[ret] ?? `E${-ret}`, walkEnd, p.out, skipped);
   sys.result(mm.pid, 'PAGEMAP_SCAN', args, ret, null);
   return { ret, errno: null, walkEnd, walkEndWritten: true, regions: p.out, skipped };

@@ -28,6 +28,7 @@ import { GUARD, KIND_MASK, MIGRATION, NONE, PAGE_MASK, PG_ANON, PG_ZERO, PMD_TAB
 import { isHugeEntry } from '../mm/thp.js';
 import { PTRS_PER_PTE, TASK_SIZE_PAGES } from '../mm/uapi.js';
 import { VM_PFNMAP, VM_SOFTDIRTY, type Vma } from '../mm/vma.js';
+import { CTR } from '../lanes/results.js';
 
 /* The pagemap bits as a small bit set (one byte per page). */
 /** bit 55 PM_SOFT_DIRTY */
@@ -280,7 +281,7 @@ export interface PagemapReadResult {
 export function pagemapRead(mm: Mm, offset: number, count: number, sink?: PagemapEmit): PagemapReadResult {
   const sys = mm.sys;
   const args = `offset=${hex(offset)}, count=${count}`;
-  sys.count('pagemap_read_calls');
+  sys.count(CTR.pagemap_read_calls);
   const svpfn = Math.floor(offset / 8);
   // !mmget_not_zero(mm): an exited process reads 0 bytes, before any argument check.
   if (mm.exited) {
@@ -310,7 +311,7 @@ export function pagemapRead(mm: Mm, offset: number, count: number, sink?: Pagema
   } else if (!sink) {
     res.bits = new Uint8Array(0);
   }
-  sys.count('pagemap_read_entries', n);
+  sys.count(CTR.pagemap_read_entries, n);
   sys.result(mm.pid, 'pagemap_read', args, n * 8, null);
   return res;
 }

@@ -4,13 +4,14 @@ import type { Mm } from '../mm/mm.js';
 import { UFFD_EVENT_REMAP, UFFD_EVENT_REMOVE, UFFD_EVENT_UNMAP, UFFD_FEATURE_EVENT_REMAP, UFFD_FEATURE_EVENT_REMOVE, UFFD_FEATURE_EVENT_UNMAP } from '../mm/uapi.js';
 import { VM_UFFD_WP, type Vma } from '../mm/vma.js';
 import type { UffdCtx } from './uffd-ctx.js';
+import { CTR } from '../lanes/results.js';
 
 const MAX_LOST = 1024;
 
 function queue(mm: Mm, ctx: UffdCtx, event: number, vpn: number, vpn2: number): void {
   const msg = { event, flags: 0, vpn, vpn2, tid: mm.pid, t: mm.sys.now };
   ctx.queue.push(msg);
-  mm.sys.count('uffd_msgs');
+  mm.sys.count(CTR.uffd_msgs);
   mm.sys.uffdListener?.onMessage(ctx, msg);
 }
 

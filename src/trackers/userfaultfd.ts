@@ -15,6 +15,7 @@ import {
 import { VM_MAYWRITE, VM_UFFD_ALL, VM_UFFD_MINOR, VM_UFFD_MISSING, VM_UFFD_WP, type Vma } from '../mm/vma.js';
 import type { UffdFlag } from '../trace/types.js';
 import { UffdCtx } from './uffd-ctx.js';
+import { CTR } from '../lanes/results.js';
 
 /** Feature bits a kernel profile supports (UFFD_API_FEATURES masked by what the build has). */
 export function supportedFeatures(mm: Mm): number {
@@ -83,7 +84,7 @@ function vmaCanUserfault(vma: Vma, vmFlags: number, wpAsync: boolean): boolean {
 export function uffdioRegister(mm: Mm, fd: number, start: number, len: number, mode: number): number {
   const args = `fd=${fd}, ${hex(start)}+${len}, mode=${mode}`;
   const fail = (e: string) => mm.sys.result(mm.pid, 'UFFDIO_REGISTER', args, -1, e);
-  mm.sys.count('uffdio_register_calls');
+  mm.sys.count(CTR.uffdio_register_calls);
   const ctx = ctxOf(mm, fd);
   if (ctx === null) return fail('EBADF');
   if (!ctx.apiDone) return fail('EINVAL');
@@ -146,7 +147,7 @@ export function uffdWpRange(mm: Mm, vma: Vma, start: number, end: number, enable
 export function uffdioWriteprotect(mm: Mm, fd: number, start: number, len: number, mode: number, why: number = Why.ARMED): number {
   const args = () => `fd=${fd}, ${hex(start)}+${len}, mode=${mode}`;
   const fail = (e: string) => mm.sys.result(mm.pid, 'UFFDIO_WRITEPROTECT', args, -1, e);
-  mm.sys.count('uffdio_writeprotect_calls');
+  mm.sys.count(CTR.uffdio_writeprotect_calls);
   const ctx = ctxOf(mm, fd);
   if (ctx === null) return fail('EBADF');
   if (!ctx.apiDone) return fail('EINVAL');
@@ -167,7 +168,7 @@ export function uffdioWriteprotect(mm: Mm, fd: number, start: number, len: numbe
     if (!(v.flags & VM_UFFD_WP)) return fail('ENOENT');
     if (v.isHugetlb && (s % HPAGE_PMD_NR !== 0 || e % HPAGE_PMD_NR !== 0)) return fail('EINVAL');
     const walked = uffdWpRange(mm, v, Math.max(s, v.start), Math.min(e, v.end), enable, enable ? Path.UFFD_WP : Path.UFFD_WP_RESOLVE, enable ? Why.ARMED : why);
-    mm.sys.count('uffdio_writeprotect_entries', walked);
+    mm.sys.count(CTR.uffdio_writeprotect_entries, walked);
   }
   return mm.sys.result(mm.pid, 'UFFDIO_WRITEPROTECT', args, 0, null);
 }
