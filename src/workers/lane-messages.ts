@@ -1,0 +1,32 @@
+/** What the lane pool (main thread) and a lane worker say to each other. */
+import type { LaneDefaults } from '../lanes/config.js';
+import type { Counters } from '../lanes/results.js';
+import type { LaneSinks } from '../lanes/lane.js';
+import type { SysfsSettings, TraceChunk } from '../trace/types.js';
+
+/** One sink call of a lane, in the order the lane made it: [sink name, argument]. */
+export type SinkName = Exclude<keyof LaneSinks, 'keyframeEvery'>;
+export type SinkCall = [SinkName, unknown];
+
+export interface LaneInit {
+  id: number;
+  spec: string;
+}
+
+export interface WorkerInit {
+  lanes: LaneInit[];
+  defaults: LaneDefaults;
+  sysfs: SysfsSettings | undefined;
+  /** Sinks the main thread listens to (the others are not recorded at all). */
+  sinks: SinkName[];
+  keyframeEvery: number;
+}
+
+export type ToWorker =
+  | { type: 'chunk'; seq: number; chunk: TraceChunk }
+  | { type: 'finish' };
+
+export type FromWorker =
+  | { type: 'done'; seq: number; calls: SinkCall[][] }
+  | { type: 'finished'; calls: SinkCall[][]; counters: Counters[] }
+  | { type: 'error'; name: string; message: string; stack: string | undefined; exitCode: number | undefined };

@@ -1,0 +1,179 @@
+/**
+ * Lanes in worker threads: lanes are independent simulated systems, so a replay can run them on
+ * several cores. The main thread keeps reading and decoding the trace and posts every chunk to each
+ * worker; each worker runs its lanes over it and sends back their sink calls. Calls are delivered to
+ * the real sinks chunk by chunk in lane order, which is exactly the order of an in-process replay
+ * (`replayLanes`), so the run database is the same row for row.
+ *
+ * At most MAX_IN_FLIGHT chunks are outstanding: submit() waits for the oldest one beyond that, so
+ * memory stays bounded however far decoding could run ahead.
+ */
+import { Worker } from 'node:worker_threads';
+import type { LaneDefaults } from '../lanes/config.js';
+import type { LaneSinks } from '../lanes/lane.js';
+import type { Counters } from '../lanes/results.js';
+import { PteplayError } from '../errors.js';
+import { REC_OP, type SysfsSettings, type TraceChunk } from '../trace/types.js';
+import type { ReplayProgress } from '../pipeline/replay-lanes.js';
+import type { FromWorker, SinkCall, SinkName, WorkerInit } from './lane-messages.js';
+import { workerScript } from './url.js';
+
+export const MAX_IN_FLIGHT = 4;
+const SINK_NAMES: SinkName[] = ['onChanges', 'onOp', 'onCollect', 'onVmaChanges', 'onUffdMsg', 'onKeyframe', 'onFinalState'];
+
+export interface PoolLane {
+  id: number;
+  spec: string;
+  sinks: LaneSinks;
+}
+
+interface Pending {
+  seq: number;
+  progress: ReplayProgress;
+  /** Per worker: its lanes' calls, once it is done with the chunk. */
+  calls: (SinkCall[][] | undefined)[];
+  left: number;
+}
+
+export class LanePool {
+  private readonly workers: Worker[] = [];
+  /** Per worker: the lanes it runs (indexes into `lanes`). */
+  private readonly groups: number[][];
+  private readonly pending: Pending[] = [];
+  private nextSeq = 0;
+  private readonly progress: ReplayProgress = { records: 0, accesses: 0, lastPos: -1 };
+  private failure: Error | null = null;
+  private wake: (() => void) | null = null;
+  private readonly finished: { calls: SinkCall[][]; counters: Counters[] }[] = [];
+  private finishedCount = 0;
+  private closing = false;
+  /** Called with the cumulative progress after each chunk's calls were delivered. */
+  onChunk: ((p: ReplayProgress) => void) | null = null;
+
+  constructor(
+    private readonly lanes: PoolLane[],
+    defaults: LaneDefaults,
+    sysfs: SysfsSettings | undefined,
+    threads: number,
+  ) {
+    const n = Math.max(1, Math.min(threads, lanes.length));
+    this.groups = Array.from({ length: n }, (_, w) => lanes.map((_, k) => k).filter((k) => k % n === w));
+    const script = workerScript(import.meta.url, 'lane-worker');
+    for (const group of this.groups) {
+      const sinks = SINK_NAMES.filter((s) => group.some((k) => lanes[k]!.sinks[s] !== undefined));
+      const init: WorkerInit = {
+        lanes: group.map((k) => ({ id: lanes[k]!.id, spec: lanes[k]!.spec })),
+        defaults, sysfs, sinks, keyframeEvery: lanes[group[0]!]!.sinks.keyframeEvery ?? 0,
+      };
+      const w = new Worker(script, { workerData: init });
+      const index = this.workers.length;
+      w.on('message', (m: FromWorker) => this.receive(index, m));
+      w.on('error', (e) => this.fail(e));
+      w.on('exit', (code) => {
+        if (code !== 0 && !this.closing) this.fail(new Error(`internal: lane worker exited with code ${code}`));
+      });
+      this.workers.push(w);
+    }
+  }
+
+  get threads(): number {
+    return this.workers.length;
+  }
+
+  /** Chunks submitted whose outputs were not delivered yet. */
+  get inFlight(): number {
+    return this.pending.length;
+  }
+
+  /** Post a chunk to every worker; resolves when fewer than MAX_IN_FLIGHT chunks are outstanding. */
+  async submit(c: TraceChunk): Promise<void> {
+    this.check();
+    let accesses = 0;
+    for (let i = 0; i < c.n; i++) if (c.kind[i] !== REC_OP) accesses++;
+    this.progress.records += c.n;
+    this.progress.accesses += accesses;
+    if (c.n > 0) this.progress.lastPos = c.posCol ? c.posCol[c.n - 1]! : c.pos0 + c.n - 1;
+    const seq = this.nextSeq++;
+    this.pending.push({ seq, progress: { ...this.progress }, calls: this.workers.map(() => undefined), left: this.workers.length });
+    for (const w of this.workers) w.postMessage({ type: 'chunk', seq, chunk: c });
+    while (this.pending.length >= MAX_IN_FLIGHT) await this.sleep();
+  }
+
+  /** Wait until every submitted chunk was delivered. */
+  async drain(): Promise<void> {
+    while (this.pending.length > 0) await this.sleep();
+    this.check();
+  }
+
+  /** End of the trace: the lanes' finish() (final state, last changes); returns each lane's counters by lane id. */
+  async finish(): Promise<Map<number, Counters>> {
+    await this.drain();
+    for (const w of this.workers) w.postMessage({ type: 'finish' });
+    while (this.finishedCount < this.workers.length) await this.sleep();
+    this.check();
+    const counters = new Map<number, Counters>();
+    const byWorker = this.finished;
+    this.deliver(byWorker.map((f) => f.calls));
+    byWorker.forEach((f, w) => this.groups[w]!.forEach((k, j) => counters.set(this.lanes[k]!.id, f.counters[j]!)));
+    await this.close();
+    return counters;
+  }
+
+  /** Stop the workers (after finish(), or to abandon a failed replay). */
+  async close(): Promise<void> {
+    this.closing = true;
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+
+  private receive(w: number, m: FromWorker): void {
+    if (m.type === 'error') {
+      const err = m.exitCode !== undefined ? new PteplayError(m.message, m.exitCode) : new Error(m.message);
+      err.name = m.name;
+      if (m.stack) err.stack = m.stack;
+      this.fail(err);
+      return;
+    }
+    if (m.type === 'finished') {
+      this.finished[w] = { calls: m.calls, counters: m.counters };
+      this.finishedCount++;
+    } else {
+      const p = this.pending.find((x) => x.seq === m.seq)!;
+      p.calls[w] = m.calls;
+      p.left--;
+      try {
+        while (this.pending.length > 0 && this.pending[0]!.left === 0) {
+          const done = this.pending.shift()!;
+          this.deliver(done.calls as SinkCall[][][]);
+          this.onChunk?.(done.progress);
+        }
+      } catch (e) {
+        this.fail(e as Error);
+      }
+    }
+    this.wake?.();
+  }
+
+  /** Hand the recorded calls to the real sinks, lane by lane in lane order. */
+  private deliver(byWorker: SinkCall[][][]): void {
+    const perLane: SinkCall[][] = [];
+    byWorker.forEach((calls, w) => this.groups[w]!.forEach((k, j) => (perLane[k] = calls[j]!)));
+    perLane.forEach((calls, k) => {
+      const sinks = this.lanes[k]!.sinks as Record<SinkName, ((x: unknown) => void) | undefined>;
+      for (const [name, arg] of calls) sinks[name]?.(arg);
+    });
+  }
+
+  private sleep(): Promise<void> {
+    this.check();
+    return new Promise((resolve) => (this.wake = () => { this.wake = null; resolve(); }));
+  }
+
+  private fail(e: Error): void {
+    this.failure ??= e;
+    this.wake?.();
+  }
+
+  private check(): void {
+    if (this.failure !== null) throw this.failure;
+  }
+}
