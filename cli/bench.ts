@@ -1,6 +1,8 @@
 /** `pteplay bench`: throughput of decode, plain loop, replay (1 and 4 lanes), stored replay and SQLite insert. */
 import type { Command } from 'commander';
-import { BENCH_DEFAULTS, BENCH_QUICK, defaultInterval, formatBench, runBench } from '../src/bench/index.js';
+import {
+  BENCH_DEFAULTS, BENCH_QUICK, MEMORY_DEFAULT_ACCESSES, defaultInterval, formatBench, formatMemoryBench, runBench, runMemoryBench,
+} from '../src/bench/index.js';
 import { UsageError } from '../src/errors.js';
 import { parseCount } from './options.js';
 
@@ -12,7 +14,9 @@ export function register(program: Command): void {
     .option('--pages <n>', `pages of the mapping (default ${BENCH_DEFAULTS.pages}; --quick ${BENCH_QUICK.pages})`, parseCount('--pages'))
     .option('--reps <n>', `repetitions per measurement, median reported (default ${BENCH_DEFAULTS.reps}; --quick ${BENCH_QUICK.reps})`, parseCount('--reps'))
     .option('--interval <n>', 'collect every N accesses (default accesses / 20)', parseCount('--interval'))
+    .option('--threads <n>', 'worker threads for the lanes of D and E (default: one per core, at most 4)', parseCount('--threads'))
     .option('--quick', 'a small trace (for tests and smoke runs)')
+    .option('--memory', `instead of the table: peak RSS of E at --accesses (default ${MEMORY_DEFAULT_ACCESSES}) and at 10 times as many, same pages and interval`)
     .option('--json', 'print the result as JSON on stdout')
     .option('-q, --quiet', 'no progress on stderr')
     .addHelpText('after', `
@@ -25,7 +29,7 @@ Stages (rates are trace accesses per second, warm-up included):
   F  RunStore bulk insert of as many pte_change rows as E stored (storage limit)`)
     .action(async (o) => {
       const base = o.quick ? BENCH_QUICK : BENCH_DEFAULTS;
-      const accesses: number = o.accesses ?? base.accesses;
+      const accesses: number = o.accesses ?? (o.memory ? MEMORY_DEFAULT_ACCESSES : base.accesses);
       const pages: number = o.pages ?? base.pages;
       const reps: number = o.reps ?? base.reps;
       if (accesses < 1) throw new UsageError('option --accesses: expected at least 1');
@@ -33,10 +37,14 @@ Stages (rates are trace accesses per second, warm-up included):
       if (reps < 1) throw new UsageError('option --reps: expected at least 1');
       const interval: number = o.interval ?? defaultInterval(accesses);
       if (interval < 1) throw new UsageError('option --interval: expected at least 1');
-      const r = await runBench({
-        accesses, pages, reps, interval,
-        log: o.quiet ? undefined : (line) => process.stderr.write(`${line}\n`),
-      });
+      if (o.threads !== undefined && o.threads < 1) throw new UsageError('option --threads: expected at least 1');
+      const log = o.quiet ? undefined : (line: string) => process.stderr.write(`${line}\n`);
+      if (o.memory) {
+        const m = await runMemoryBench({ accesses, pages, interval, log });
+        process.stdout.write(o.json ? `${JSON.stringify(m, null, 2)}\n` : `${formatMemoryBench(m)}\n`);
+        return;
+      }
+      const r = await runBench({ accesses, pages, reps, interval, threads: o.threads, log });
       process.stdout.write(o.json ? `${JSON.stringify(r, null, 2)}\n` : `${formatBench(r)}\n`);
     });
 }

@@ -1,4 +1,5 @@
 /** The text table of `pteplay bench`. */
+import { RSS_FLAT_TOLERANCE, type RssFlatness } from './rss.js';
 import { RATIO_IDS, STAGE_IDS, type BenchResult } from './types.js';
 
 const mib = (bytes: number): string => `${(bytes / 1048576).toFixed(0)} MiB`;
@@ -8,7 +9,8 @@ export function formatBench(r: BenchResult): string {
   const t = r.trace;
   const lines = [
     `pteplay bench (${r.node}): zipf trace of ${t.accesses} accesses over ${t.pages} pages, collect every ${t.interval}; ` +
-      `${t.traceAccesses} access records (warm-up included), ${t.records} records, ${mib(t.bytes)}; median of ${r.reps}`,
+      `${t.traceAccesses} access records (warm-up included), ${t.records} records, ${mib(t.bytes)}; median of ${r.reps}; ` +
+      `lanes of D and E in ${r.threads} worker thread${r.threads === 1 ? '' : 's'}`,
     '',
     `| stage | what                                            | accesses/s | median s |`,
     `|-------|-------------------------------------------------|-----------:|---------:|`,
@@ -21,4 +23,22 @@ export function formatBench(r: BenchResult): string {
   lines.push(`E stored ${r.pteChangeRows} pte_change rows; F inserts them at ${rate(r.insertRowsPerSecond).replace('/s', ' rows/s')}`);
   lines.push(`peak RSS during E: ${mib(r.peakRssE)} (process maxRSS ${mib(r.maxRssProcess)}); total ${r.totalSeconds.toFixed(1)} s`);
   return lines.join('\n');
+}
+
+/** The result of `pteplay bench --memory`. */
+export function formatMemoryBench(m: RssFlatness): string {
+  const row = (r: RssFlatness['small']) =>
+    `| ${String(r.accesses).padStart(11)} | ${mib(r.maxRss).padStart(12)} | ${r.seconds.toFixed(1).padStart(7)} | ${rate(r.accesses / r.seconds).padStart(10)} |`;
+  const pct = (m.growth * 100).toFixed(1);
+  return [
+    `peak RSS of a stored replay (E, in a child process), ${m.pages} pages, collect every ${m.interval} accesses`,
+    '',
+    '|    accesses | peak RSS     | seconds | accesses/s |',
+    '|------------:|-------------:|--------:|-----------:|',
+    row(m.small),
+    row(m.large),
+    '',
+    `growth from 1x to 10x the accesses: ${m.growth >= 0 ? '+' : ''}${pct} % ` +
+      `(target: within ±${RSS_FLAT_TOLERANCE * 100} %: ${Math.abs(m.growth) <= RSS_FLAT_TOLERANCE ? 'met' : 'NOT met'})`,
+  ].join('\n');
 }

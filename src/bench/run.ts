@@ -4,10 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DEFAULT_LANES } from '../lanes/config.js';
+import { defaultLaneThreads } from '../workers/lane-pool.js';
 import {
-  bulkInsert, countPteChanges, decodeOnly, loadPlainInput, plainLoop, removeDb, replayNoStore, replayStored,
+  bulkInsert, countPteChanges, decodeOnly, loadPlainInput, plainLoop, removeDb, replayNoStore,
 } from './stages.js';
-import { median, RssSampler, timed } from './timing.js';
+import { replayInChild } from './rss.js';
+import { median, timed } from './timing.js';
 import { writeBenchTrace } from './trace.js';
 import { STAGE_LABELS, type BenchOptions, type BenchResult, type RatioId, type StageId, type StageResult } from './types.js';
 
@@ -25,6 +27,7 @@ export function defaultInterval(accesses: number): number {
 export async function runBench(o: BenchOptions): Promise<BenchResult> {
   const log = o.log ?? (() => {});
   const t0 = performance.now();
+  const threads = o.threads ?? defaultLaneThreads(DEFAULT_LANES.length);
   const dir = mkdtempSync(join(o.tmpDir ?? tmpdir(), 'pteplay-bench-'));
   try {
     log(`bench: generating zipf trace: ${o.accesses} accesses over ${o.pages} pages, collect every ${o.interval}`);
@@ -33,10 +36,13 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
     const db = join(dir, 'bench.db');
     let traceAccesses = 0;
     const seconds: Partial<Record<StageId, number[]>> = {};
+    /** Run a stage o.reps times; its time is the wall time of fn, or the seconds fn returns. */
     const reps = async (id: StageId, fn: () => Promise<unknown> | unknown): Promise<void> => {
       const all: number[] = [];
       for (let r = 0; r < o.reps; r++) {
-        all.push(await timed(async () => { await fn(); }));
+        let own: unknown;
+        const wall = await timed(async () => { own = await fn(); });
+        all.push(typeof own === 'object' && own !== null && 'seconds' in own ? (own as { seconds: number }).seconds : wall);
         log(`bench: ${id} rep ${r + 1}/${o.reps}: ${all[r]!.toFixed(2)} s`);
       }
       seconds[id] = all;
@@ -47,15 +53,15 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       const input = await loadPlainInput(trace.path, traceAccesses);
       await reps('B', () => plainLoop(input));
     }
-    await reps('C', () => replayNoStore(trace.path, ['uffd-async']));
-    await reps('D', () => replayNoStore(trace.path, DEFAULT_LANES));
-    const rss = new RssSampler();
-    rss.start(50);
-    try {
-      await reps('E', () => replayStored(trace.path, db));
-    } finally {
-      rss.stop();
-    }
+    await reps('C', () => replayNoStore(trace.path, ['uffd-async'], 1));
+    await reps('D', () => replayNoStore(trace.path, DEFAULT_LANES, threads));
+    // E runs in a child process per repetition, so that its peak RSS is its own.
+    let peakRssE = 0;
+    await reps('E', async () => {
+      const r = await replayInChild(trace.path, db, { keep: true });
+      peakRssE = Math.max(peakRssE, r.maxRss);
+      return r;
+    });
     const pteChangeRows = countPteChanges(db);
     removeDb(db);
     await reps('F', () => bulkInsert(db, pteChangeRows, trace.records));
@@ -77,11 +83,12 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
         bytes: trace.bytes, genSeconds,
       },
       reps: o.reps,
+      threads,
       stages,
       ratios,
       pteChangeRows,
       insertRowsPerSecond: pteChangeRows / stages.F.seconds,
-      peakRssE: rss.peak,
+      peakRssE,
       maxRssProcess: process.resourceUsage().maxRSS * 1024,
       totalSeconds: (performance.now() - t0) / 1000,
     };

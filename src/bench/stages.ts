@@ -11,13 +11,14 @@ import type { PteChangeBatch } from '../lanes/results.js';
 import { Path } from '../mm/cause.js';
 import { PAGE_SIZE } from '../mm/uapi.js';
 import { injectProtocol } from '../pipeline/inject-protocol.js';
+import { replayLanePool } from '../pipeline/replay-lane-pool.js';
 import { replayLanes } from '../pipeline/replay-lanes.js';
-import { replay } from '../run/replay.js';
 import { RunStore } from '../store/writer.js';
 import { CHUNK_RECORDS } from '../trace/chunk.js';
 import { openTrace } from '../trace/reader.js';
 import { REC_OP } from '../trace/types.js';
 import { PTEPLAY_VERSION } from '../version.js';
+import { LanePool } from '../workers/lane-pool.js';
 
 /** A: read and decode the whole file, touching every access's address. Returns the access count. */
 export async function decodeOnly(path: string): Promise<{ accesses: number; checksum: number }> {
@@ -75,23 +76,28 @@ export function plainLoop(input: PlainInput): number {
   return dirty;
 }
 
-/** C and D: the replay pipeline of `pteplay replay` with the given lanes and no sinks at all. */
-export async function replayNoStore(path: string, specs: readonly string[]): Promise<number> {
+/**
+ * C and D: the replay pipeline of `pteplay replay` with the given lanes and no sinks at all; with
+ * more than one lane they run in `threads` worker threads, as replay runs them.
+ */
+export async function replayNoStore(path: string, specs: readonly string[], threads: number): Promise<number> {
   const trace = await openTrace(path);
+  const chunks = from(trace.chunks).pipe(injectProtocol({ every: 0, everyNs: 0 }));
+  const none = { records: 0, accesses: 0, lastPos: -1 };
+  if (specs.length > 1 && threads > 1) {
+    const pool = new LanePool(specs.map((spec, id) => ({ id, spec, sinks: {} })), {}, trace.header.sysfs, threads);
+    try {
+      const last = await lastValueFrom(chunks.pipe(replayLanePool(pool)), { defaultValue: none });
+      await pool.finish();
+      return last.accesses;
+    } finally {
+      await pool.close();
+    }
+  }
   const lanes = specs.map((s, id) => new Lane(id, parseLaneSpec(s), trace.header.sysfs, {}));
-  const last = await lastValueFrom(
-    from(trace.chunks).pipe(injectProtocol({ every: 0, everyNs: 0 }), replayLanes(lanes)),
-    { defaultValue: { records: 0, accesses: 0, lastPos: -1 } },
-  );
+  const last = await lastValueFrom(chunks.pipe(replayLanes(lanes)), { defaultValue: none });
   for (const lane of lanes) lane.finish();
   return last.accesses;
-}
-
-/** E: `pteplay replay` of the trace into a new database (every change stored). */
-export async function replayStored(path: string, db: string): Promise<number> {
-  removeDb(db);
-  const s = await replay({ trace: path, db, interval: 0 });
-  return s.accesses;
 }
 
 export function countPteChanges(db: string): number {

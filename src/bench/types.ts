@@ -24,6 +24,8 @@ export interface BenchOptions {
   reps: number;
   /** Collect (with reset) every this many accesses, in the trace. */
   interval: number;
+  /** Worker threads for the lanes of D and E (default: one per core, at most one per lane). */
+  threads?: number;
   /** Directory for the temporary trace and databases (removed afterwards). */
   tmpDir?: string;
   /** Progress lines (stderr). */
@@ -55,15 +57,17 @@ export interface BenchResult {
     genSeconds: number;
   };
   reps: number;
+  /** Worker threads the lanes of D ran in. */
+  threads: number;
   stages: Record<StageId, StageResult>;
   ratios: Record<RatioId, number>;
   /** pte_change rows E stored (and F inserts). */
   pteChangeRows: number;
   /** F's rows per second. */
   insertRowsPerSecond: number;
-  /** Peak RSS sampled every 50 ms while E ran (bytes, over all repetitions). */
+  /** Peak RSS of E: the largest maxRSS of its child processes (bytes; all threads of the replay). */
   peakRssE: number;
-  /** process.resourceUsage().maxRSS at the end (whole process, bytes). */
+  /** process.resourceUsage().maxRSS of the bench process itself at the end (bytes; E not included). */
   maxRssProcess: number;
   totalSeconds: number;
 }

@@ -8,6 +8,7 @@
  * At most MAX_IN_FLIGHT chunks are outstanding: submit() waits for the oldest one beyond that, so
  * memory stays bounded however far decoding could run ahead.
  */
+import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { LaneDefaults } from '../lanes/config.js';
 import type { LaneSinks } from '../lanes/lane.js';
@@ -16,10 +17,15 @@ import { PteplayError } from '../errors.js';
 import { REC_OP, type SysfsSettings, type TraceChunk } from '../trace/types.js';
 import type { ReplayProgress } from '../pipeline/replay-lanes.js';
 import type { FromWorker, SinkCall, SinkName, WorkerInit } from './lane-messages.js';
-import { workerScript } from './url.js';
+import { compiledModule } from './url.js';
 
 export const MAX_IN_FLIGHT = 4;
 const SINK_NAMES: SinkName[] = ['onChanges', 'onOp', 'onCollect', 'onVmaChanges', 'onUffdMsg', 'onKeyframe', 'onFinalState'];
+
+/** Worker threads for `lanes` lanes by default: one per core, never more than lanes. */
+export function defaultLaneThreads(lanes: number): number {
+  return Math.max(1, Math.min(lanes, availableParallelism()));
+}
 
 export interface PoolLane {
   id: number;
@@ -58,7 +64,7 @@ export class LanePool {
   ) {
     const n = Math.max(1, Math.min(threads, lanes.length));
     this.groups = Array.from({ length: n }, (_, w) => lanes.map((_, k) => k).filter((k) => k % n === w));
-    const script = workerScript(import.meta.url, 'lane-worker');
+    const script = compiledModule(import.meta.url, './lane-worker');
     for (const group of this.groups) {
       const sinks = SINK_NAMES.filter((s) => group.some((k) => lanes[k]!.sinks[s] !== undefined));
       const init: WorkerInit = {
