@@ -24,6 +24,7 @@ export function register(program: Command): void {
     .option('--monitor-latency-us <n>', 'sync uffd monitor round trip in µs (default 20)', parseCount('--monitor-latency-us'))
     .option('--no-events', 'do not store individual PTE changes (collects, ops and costs only)')
     .option('--keyframe-every <n>', 'page-table keyframe every N change rows per lane, for time travel (0 = none)', parseCount('--keyframe-every'))
+    .option('--threads <n>', 'worker threads for the lanes (default: one per core, at most one per lane; 1: no worker threads)', parseCount('--threads'))
     .option('--resume', 'continue an interrupted run in --db (its stored options are used; the trace must be the same file)')
     .option('-q, --quiet', 'no progress or summary on stderr')
     .addHelpText('after', `
@@ -35,6 +36,7 @@ Examples:
       if (o.thp !== undefined && !['always', 'madvise', 'never'].includes(o.thp)) {
         throw new UsageError(`option --thp: expected always, madvise or never, got "${o.thp}"`);
       }
+      if (o.threads !== undefined && o.threads < 1) throw new UsageError('option --threads: expected at least 1');
       if (o.resume && !o.db) throw new UsageError('--resume needs --db, the run database to continue');
       const db: string = o.db ?? join('runs', basename(trace).replace(/\.(jsonl|trace|msgpack)(\.gz)?$/, '') + '.db');
       mkdirSync(dirname(db), { recursive: true });
@@ -45,7 +47,7 @@ Examples:
         interval: o.interval, intervalUs: o.intervalUs, kernel: o.kernel, kernelOpts: o.kernelOpt,
         sysfs: o.thp ? { thp: o.thp } : undefined,
         monitorLatencyNs: o.monitorLatencyUs !== undefined ? o.monitorLatencyUs * 1000 : undefined,
-        events: o.events, keyframeEvery: o.keyframeEvery, resume: o.resume === true,
+        events: o.events, keyframeEvery: o.keyframeEvery, resume: o.resume === true, threads: o.threads,
         onProgress: tty ? (p) => process.stderr.write(`\rreplay: ${(p.accesses / 1e6).toFixed(1)}M accesses`) : undefined,
       });
       if (!o.quiet) {

@@ -73,6 +73,17 @@ beforeAll(() => {
   reference = digests(join(dir, 'full.db'));
 }, 180_000);
 
+describe('replay with the lanes in worker threads', () => {
+  it('stores exactly the tables of a replay without worker threads (--threads 1)', () => {
+    const db = join(dir, 'one-thread.db');
+    expect(pteplay(['replay', trace, '--db', db, '--threads', '1', ...RUN]).status).toBe(0);
+    expect(digests(db)).toEqual(reference);
+    const four = join(dir, 'four-threads.db');
+    expect(pteplay(['replay', trace, '--db', four, '--threads', '4', ...RUN]).status).toBe(0);
+    expect(digests(four)).toEqual(reference);
+  });
+});
+
 describe('replay killed with SIGKILL, then --resume', () => {
   it.each([100_000, 300_000, 600_000])('killed after committing position %i: consistent, marked incomplete, and resumed to identical tables', async (pos) => {
     const db = join(dir, `killed-${pos}.db`);

@@ -6,14 +6,16 @@ import { createReadStream } from 'node:fs';
 import { Subject, from, lastValueFrom, tap } from 'rxjs';
 import { EXIT, PteplayError } from '../errors.js';
 import { DEFAULT_LANES, parseLaneSpec, type LaneConfig, type LaneDefaults } from '../lanes/config.js';
-import { Lane } from '../lanes/lane.js';
+import { Lane, type LaneSinks } from '../lanes/lane.js';
 import type { CollectResult, OpResult, PteChangeBatch } from '../lanes/results.js';
 import { injectProtocol } from '../pipeline/inject-protocol.js';
+import { replayLanePool } from '../pipeline/replay-lane-pool.js';
 import { replayLanes, type ReplayProgress } from '../pipeline/replay-lanes.js';
 import { RunReader } from '../store/reader.js';
 import { RunStore } from '../store/writer.js';
 import { openTrace } from '../trace/reader.js';
 import { PTEPLAY_VERSION } from '../version.js';
+import { defaultLaneThreads, LanePool } from '../workers/lane-pool.js';
 
 /** Default distance between keyframes, in PTE change rows per lane. */
 export const DEFAULT_KEYFRAME_EVERY = 200_000;
@@ -34,6 +36,8 @@ export interface RunOptions extends LaneDefaults {
 export interface ReplayOptions extends RunOptions {
   trace: string;
   db: string;
+  /** Worker threads for the lanes (default: one per core, at most one per lane; 1 = in-process). */
+  threads?: number;
   /** Continue an interrupted run in `db` (its stored options win; `trace` must be the same file). */
   resume?: boolean;
   onProgress?: (p: ReplayProgress) => void;
@@ -107,7 +111,7 @@ export async function replay(o: ReplayOptions): Promise<ReplaySummary> {
     store.writeCollect(c);
     o.onCollect?.(lane, c);
   });
-  const lanes = configs.map((config, id) => new Lane(id, config, trace.header.sysfs, {
+  const sinksOf = (config: LaneConfig, id: number): LaneSinks => ({
     onChanges: run.events === false ? undefined : (b) => changes$.next(b),
     onOp: (r) => ops$.next(r),
     onCollect: (c) => collects$.next({ lane: config.name, c }),
@@ -116,12 +120,16 @@ export async function replay(o: ReplayOptions): Promise<ReplaySummary> {
     onKeyframe: run.events === false ? undefined : (k) => store.writeKeyframe(k),
     keyframeEvery: run.keyframeEvery ?? 0,
     onFinalState: (runs) => store.writeFinalPages(id, runs),
-  }));
+  });
+  const threads = Math.min(o.threads ?? defaultLaneThreads(configs.length), configs.length);
+  // Lanes run in worker threads when there is more than one core to use; the stored rows are the same.
+  const pool = threads > 1 ? new LanePool(run.lanes!.map((spec, id) => ({ id, spec, sinks: sinksOf(configs[id]!, id) })), run, trace.header.sysfs, threads) : null;
+  const lanes = pool === null ? configs.map((config, id) => new Lane(id, config, trace.header.sysfs, sinksOf(config, id))) : [];
   try {
     const last = await lastValueFrom(
       from(trace.chunks).pipe(
         injectProtocol({ every: run.interval ?? 0, everyNs: (run.intervalUs ?? 0) * 1000 }),
-        replayLanes(lanes),
+        pool !== null ? replayLanePool(pool) : replayLanes(lanes),
         tap((p) => {
           store.writeOps(pendingOps.splice(0));
           store.commit(p.lastPos);
@@ -130,14 +138,19 @@ export async function replay(o: ReplayOptions): Promise<ReplaySummary> {
       ),
       { defaultValue: { records: 0, accesses: 0, lastPos: -1 } },
     );
-    for (const lane of lanes) {
-      lane.finish();
-      store.writeCounters(lane.id, lane.sys.counters);
+    if (pool !== null) {
+      for (const [id, counters] of await pool.finish()) store.writeCounters(id, counters);
+    } else {
+      for (const lane of lanes) {
+        lane.finish();
+        store.writeCounters(lane.id, lane.sys.counters);
+      }
     }
     store.writeOps(pendingOps.splice(0));
     store.finish('complete');
     return { records: last.records, accesses: last.accesses, collects, lanes: configs, db: o.db, resumedAfter };
   } catch (e) {
+    await pool?.close();
     store.finish('failed');
     throw e;
   }
