@@ -19,10 +19,10 @@ export interface ChildReplay {
 }
 
 /** Replay `trace` into a new `db` in a child process; the database is removed afterwards unless `keep`. */
-export async function replayInChild(trace: string, db: string, o: { keep?: boolean } = {}): Promise<ChildReplay> {
+export async function replayInChild(trace: string, db: string, o: { keep?: boolean; threads?: number } = {}): Promise<ChildReplay> {
   removeDb(db);
   const script = fileURLToPath(compiledModule(import.meta.url, './replay-child'));
-  const { stdout } = await promisify(execFile)(process.execPath, [script, trace, db], { maxBuffer: 1 << 20 });
+  const { stdout } = await promisify(execFile)(process.execPath, [script, trace, db, ...(o.threads ? [String(o.threads)] : [])], { maxBuffer: 1 << 20 });
   if (!o.keep) removeDb(db);
   return JSON.parse(stdout) as ChildReplay;
 }
