@@ -23,8 +23,8 @@
 --   finished_at       ISO-8601 UTC time the run ended ('' while running)
 --   status            running | complete | failed
 --   committed_pos     trace position (0-based record number) up to which every lane's rows are stored;
---                     after a crash, rows for later positions may be partly present (large buffers are
---                     flushed early) and should be ignored
+--                     rows for later positions are committed only with a later committed_pos, so after
+--                     a crash the file holds exactly the rows up to committed_pos
 CREATE TABLE meta (
   -- the key (see above)
   key   TEXT PRIMARY KEY NOT NULL,
