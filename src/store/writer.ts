@@ -7,9 +7,10 @@
  * together, so other connections see every row of a committed position and nothing after it. Any
  * error while writing rolls the open transaction back, to the last commit. The methods are synchronous;
  * the transaction is open across the caller's awaits between commits, which is fine because the run
- * database has exactly one writer (this object). The file is in WAL mode with synchronous=NORMAL while
- * the run goes; finish() builds the secondary indexes, checkpoints and switches the file back to a
- * single self-contained file (journal_mode=DELETE).
+ * database has exactly one writer (this object). While the run goes the file is in WAL mode with
+ * synchronous=OFF (see LOAD_PRAGMAS); finish() builds the secondary indexes, checkpoints with
+ * synchronous=NORMAL (so a finished run is on disk) and switches the file back to a single self-contained
+ * file (journal_mode=DELETE).
  *
  * Creating over an existing path replaces it (with its -wal/-shm files) if it is a SQLite database;
  * any other existing file is left alone and create() fails with EXIT.CANT_CREATE, so a mistyped
@@ -27,6 +28,15 @@ import { META_KEYS, type RunMetaInput, type RunStatus } from './meta.js';
 import { applySchema, INDEX_FILE, readSchemaFile, SCHEMA_VERSION } from './schema.js';
 
 const WHY_CODE: ReadonlyMap<string, number> = new Map(Object.entries(WHY_LABELS).map(([c, l]) => [l, Number(c)]));
+
+/**
+ * The writer connection's settings during the load. WAL: readers see committed rows while the run goes,
+ * and a killed process (SIGKILL) leaves the last commit intact. synchronous=OFF: no fsync at commits or
+ * checkpoints (measured: wall time of the load 10-20% lower here); a process crash is still safe because
+ * the OS keeps what was written, but a power loss or OS crash during a run can lose or corrupt the file.
+ * That is accepted: the run can be replayed again; finish() syncs the completed file.
+ */
+const LOAD_PRAGMAS = ['journal_mode = WAL', 'synchronous = OFF', 'foreign_keys = OFF'];
 
 /**
  * Foreign keys are off on the writer's connection: with them on, SQLite looks up every reference of
@@ -123,9 +133,7 @@ export class RunStore {
       throw new PteplayError(`${path}: the run is complete; nothing to resume`, EXIT.USAGE);
     }
     const committedPos = Number(meta(META_KEYS.committedPos) || -1);
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
-    db.pragma('foreign_keys = OFF');
+    for (const p of LOAD_PRAGMAS) db.pragma(p);
     db.transaction(() => {
       // Children first: keyframe_leaf and the collect_* tables reference their parent rows.
       db.prepare('DELETE FROM keyframe_leaf WHERE (lane_id, seq) IN (SELECT lane_id, seq FROM keyframe WHERE pos > ?)').run(committedPos);
@@ -154,9 +162,7 @@ export class RunStore {
     let db: Database.Database;
     try {
       db = new Database(path);
-      db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = NORMAL');
-      db.pragma('foreign_keys = OFF');
+      for (const p of LOAD_PRAGMAS) db.pragma(p);
     } catch (err) {
       throw new PteplayError(`cannot create run database ${path}: ${(err as Error).message}`, EXIT.CANT_CREATE);
     }
@@ -325,6 +331,7 @@ export class RunStore {
         this.setMeta.run(META_KEYS.finishedAt, new Date().toISOString());
       });
       try {
+        this.db.pragma('synchronous = NORMAL');
         this.db.exec(readSchemaFile(INDEX_FILE));
         this.db.pragma('optimize');
         this.db.pragma('wal_checkpoint(TRUNCATE)');
