@@ -110,7 +110,8 @@ CREATE TABLE pte_change (
   lane_id INTEGER NOT NULL REFERENCES lane(lane_id),
   -- order of the change within the lane (increasing; unique per lane)
   seq     INTEGER NOT NULL,
-  -- trace position (0-based record number) of the access or op that caused the change
+  -- trace position (0-based record number) of the access or op that caused the change; within a lane it
+  -- never decreases as seq increases, so a range of positions is a range of seq
   pos     INTEGER NOT NULL,
   -- trace time of that record in ns, NULL when the trace has no time
   time_ns REAL,

@@ -94,11 +94,24 @@ describe('RunStore writes', () => {
     expect(() => s.commit(5)).toThrow(/closed/);
   });
 
-  it('reports a constraint violation as an I/O error (exit 74): duplicate seq in a lane', () => {
-    const s = RunStore.create(join(tempDir(), 'dup.db'), META);
+  it('reports a constraint violation as an I/O error (exit 74): a run of 0 pages', () => {
+    const s = RunStore.create(join(tempDir(), 'zero.db'), META);
     s.addLane({ name: 'a', tracker: 'soft-dirty' });
-    s.writeChanges(changes(0, [[0, 1, 100, 1, 0, 0, 1, Path.HW_ACCESS], [0, 2, 101, 1, 0, 0, 1, Path.HW_ACCESS]]));
+    s.writeChanges(changes(0, [[0, 1, 100, 0, 0, 0, 1, Path.HW_ACCESS]]));
     expect(exitCodeOf(() => s.commit(2))).toBe(EXIT.IO);
+    s.abandon();
+  });
+
+  it('requires seq to increase and pos not to decrease within a lane (other lanes are independent)', () => {
+    const s = RunStore.create(join(tempDir(), 'order.db'), META);
+    s.addLane({ name: 'a', tracker: 'soft-dirty' });
+    s.addLane({ name: 'b', tracker: 'soft-dirty' });
+    s.writeChanges(changes(0, [[0, 5, 100, 1, 0, 0, 1, Path.HW_ACCESS], [2, 5, 101, 1, 0, 0, 1, Path.HW_ACCESS]]));
+    s.writeChanges(changes(1, [[0, 1, 100, 1, 0, 0, 1, Path.HW_ACCESS]]));
+    expect(() => s.writeChanges(changes(0, [[2, 6, 102, 1, 0, 0, 1, Path.HW_ACCESS]]))).toThrow(/seq 2 at pos 6 after seq 2 at pos 5/);
+    expect(() => s.writeChanges(changes(0, [[1, 6, 102, 1, 0, 0, 1, Path.HW_ACCESS]]))).toThrow(/seq must increase/);
+    expect(() => s.writeChanges(changes(0, [[3, 4, 102, 1, 0, 0, 1, Path.HW_ACCESS]]))).toThrow(/pos must not decrease/);
+    s.writeChanges(changes(0, [[3, 5, 102, 1, 0, 0, 1, Path.HW_ACCESS]]));
     s.abandon();
   });
 });

@@ -65,7 +65,12 @@ export interface LaneInput {
 }
 
 export class RunStore {
-  private readonly lanes = new Set<number>();
+  /**
+   * Lanes added, with the seq and pos of the last change row written: seq must increase and pos must
+   * not decrease, which seqAtPos relies on (a resumed run re-executes from the start, so the rows it
+   * skips are checked too).
+   */
+  private readonly lanes = new Map<number, { seq: number; pos: number }>();
   private readonly totals = new Map<number, Counters>();
   private readonly pte: BatchInsert;
   private readonly ops: BatchInsert;
@@ -149,7 +154,7 @@ export class RunStore {
     const store = new RunStore(db, path);
     store.skipUpTo = committedPos;
     const lanes = db.prepare('SELECT lane_id AS id, name FROM lane ORDER BY lane_id').all() as { id: number; name: string }[];
-    for (const l of lanes) store.lanes.add(l.id);
+    for (const l of lanes) store.lanes.set(l.id, { seq: -1, pos: -1 });
     return { store, committedPos, lanes };
   }
 
@@ -198,7 +203,7 @@ export class RunStore {
       this.db.prepare('INSERT INTO lane (lane_id, name, tracker, config_json) VALUES (?, ?, ?, ?)')
         .run(id, lane.name, lane.tracker, JSON.stringify(lane.config ?? {}));
     });
-    this.lanes.add(id);
+    this.lanes.set(id, { seq: -1, pos: -1 });
     return id;
   }
 
@@ -209,16 +214,24 @@ export class RunStore {
       const ins = this.pte;
       const v = ins.params; // hot path: the row's values go straight into the statement's parameters
       const lane = b.lane;
+      const last = this.lanes.get(lane)!;
       for (let i = 0; i < b.n; i++) {
+        const seq = b.seq[i]!;
         const pos = b.pos[i]!;
-        if (LEVEL_OK[b.level[i]!] !== 1 || PATH_OK[b.cause[i]!] !== 1) {
-          throw new Error(`RunStore.writeChanges: lane ${lane} seq ${b.seq[i]}: level ${b.level[i]} or path ${b.cause[i]} is not a known code`);
+        if (!(seq > last.seq && pos >= last.pos)) {
+          throw new Error(`RunStore.writeChanges: lane ${lane}: seq ${seq} at pos ${pos} after seq ${last.seq} at pos ${last.pos} ` +
+            '(seq must increase, pos must not decrease)');
         }
+        if (LEVEL_OK[b.level[i]!] !== 1 || PATH_OK[b.cause[i]!] !== 1) {
+          throw new Error(`RunStore.writeChanges: lane ${lane} seq ${seq}: level ${b.level[i]} or path ${b.cause[i]} is not a known code`);
+        }
+        last.seq = seq;
+        last.pos = pos;
         if (pos <= this.skipUpTo) continue;
         const t = b.time[i]!;
         const k = ins.slot();
         v[k] = lane;
-        v[k + 1] = b.seq[i];
+        v[k + 1] = seq;
         v[k + 2] = pos;
         v[k + 3] = t === t ? t : null;
         v[k + 4] = b.pid[i];
