@@ -345,6 +345,9 @@ export class RunStore {
       });
       try {
         this.db.pragma('synchronous = NORMAL');
+        // One helper thread for the index sorts: the replay is over by now, so a second core is free
+        // (finish() of F with 8 M rows: 6.3 s -> 5.3-5.8 s here, for ~45% more CPU time).
+        this.db.pragma('threads = 1');
         this.db.exec(readSchemaFile(INDEX_FILE));
         this.db.pragma('optimize');
         this.db.pragma('wal_checkpoint(TRUNCATE)');
