@@ -23,8 +23,8 @@
 --   finished_at       ISO-8601 UTC time the run ended ('' while running)
 --   status            running | complete | failed
 --   committed_pos     trace position (0-based record number) up to which every lane's rows are stored;
---                     after a crash, rows for later positions may be partly present (large buffers are
---                     flushed early) and should be ignored
+--                     rows for later positions are committed only with a later committed_pos, so after
+--                     a crash the file holds exactly the rows up to committed_pos
 CREATE TABLE meta (
   -- the key (see above)
   key   TEXT PRIMARY KEY NOT NULL,
@@ -110,7 +110,8 @@ CREATE TABLE pte_change (
   lane_id INTEGER NOT NULL REFERENCES lane(lane_id),
   -- order of the change within the lane (increasing; unique per lane)
   seq     INTEGER NOT NULL,
-  -- trace position (0-based record number) of the access or op that caused the change
+  -- trace position (0-based record number) of the access or op that caused the change; within a lane it
+  -- never decreases as seq increases, so a range of positions is a range of seq
   pos     INTEGER NOT NULL,
   -- trace time of that record in ns, NULL when the trace has no time
   time_ns REAL,

@@ -4,7 +4,8 @@
 
 -- Page history: the changes that cover a page (schema/queries/page-history.sql).
 CREATE INDEX IF NOT EXISTS pte_change_by_vpn ON pte_change (lane_id, vpn);
--- Changes by trace position (seek in time).
-CREATE INDEX IF NOT EXISTS pte_change_by_pos ON pte_change (lane_id, pos);
+-- No index on pte_change.pos: within a lane pos never decreases as seq grows, so the rows of a trace
+-- position are found by binary search over the primary key (src/store/time-travel.ts seqAtPos); building
+-- such an index took ~40% of finish() (docs/performance.md). To seek in time in SQL, filter by seq.
 -- Ops by lane and position.
 CREATE INDEX IF NOT EXISTS op_result_by_pos ON op_result (lane_id, pos);

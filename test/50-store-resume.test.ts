@@ -3,33 +3,13 @@
  * and `replay --resume` finishes it with exactly the tables of an uninterrupted run.
  */
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, pteplay } from './helpers/cli.js';
-
-const TABLES: Record<string, string> = {
-  lane: 'lane_id', pte_change: 'lane_id, seq', op_result: 'op_id', collect: 'lane_id, collect_idx',
-  collect_why: 'lane_id, collect_idx, side, why', collect_page: 'lane_id, collect_idx, vpn', collect_cost: 'lane_id, collect_idx, counter',
-  counter_total: 'lane_id, counter', vma_change: 'change_id', uffd_msg: 'msg_id', keyframe: 'lane_id, seq', keyframe_leaf: 'lane_id, seq, pid, slot', final_page: 'lane_id, pid, vpn',
-};
-
-/** A digest per table of everything but the run's wall-clock timestamps. */
-function digests(path: string): Record<string, string> {
-  const db = new Database(path, { readonly: true });
-  const out: Record<string, string> = {};
-  for (const [t, key] of Object.entries(TABLES)) {
-    const h = createHash('sha256');
-    for (const row of db.prepare(`SELECT * FROM ${t} ORDER BY ${key}`).raw().iterate()) h.update(JSON.stringify(row, (_k, v) => (Buffer.isBuffer(v) ? v.toString('hex') : v)));
-    out[t] = h.digest('hex').slice(0, 16);
-  }
-  out.meta = JSON.stringify(db.prepare("SELECT key, value FROM meta WHERE key NOT IN ('started_at', 'finished_at') ORDER BY key").raw().all());
-  db.close();
-  return out;
-}
+import { runDigests } from './helpers/run-digest.js';
 
 /** The committed trace position of a run database (-1 before the first commit or when unreadable). */
 function committedPos(path: string): number {
@@ -70,7 +50,7 @@ beforeAll(() => {
   // About 12 chunks of 65536 records, so that kills land between commits.
   expect(pteplay(['gen', 'churn', '--pages', '2048', '--accesses', '750000', '--op-every', '5000', '--seed', '7', '-o', trace]).status).toBe(0);
   expect(pteplay(['replay', trace, '--db', join(dir, 'full.db'), ...RUN]).status).toBe(0);
-  reference = digests(join(dir, 'full.db'));
+  reference = runDigests(join(dir, 'full.db'));
 }, 180_000);
 
 describe('replay with the lanes in worker threads', () => {
@@ -99,7 +79,7 @@ describe('replay killed with SIGKILL, then --resume', () => {
     const r = pteplay(['replay', trace, '--db', db, '--resume']);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toContain('resumed after trace position');
-    expect(digests(db)).toEqual(reference);
+    expect(runDigests(db)).toEqual(reference);
   }, 120_000);
 
   it('refuses to resume a complete run, or with another trace', () => {

@@ -11,11 +11,13 @@ import { captureKeyframe } from '../src/lanes/history.js';
 import { parseLaneSpec } from '../src/lanes/config.js';
 import { Lane } from '../src/lanes/lane.js';
 import { PMD_TABLE } from '../src/mm/pte.js';
-import { rebuildState } from '../src/store/time-travel.js';
+import { rebuildState, seqAtPos } from '../src/store/time-travel.js';
 import { RunStore } from '../src/store/writer.js';
 import { Rng } from '../src/trace/generators/rng.js';
 import { genChurn } from '../src/trace/generators/index.js';
 import { splitChunk } from '../src/trace/reader.js';
+import { Path } from '../src/mm/cause.js';
+import { changes } from './50-store-fixture.js';
 import type { KeyframeLeaf } from '../src/lanes/results.js';
 
 const LANES = ['soft-dirty', 'uffd-sync+unpop', 'uffd-async'];
@@ -71,6 +73,41 @@ describe('rebuildState (time travel)', () => {
         }
       }
       for (const l of p.leaves) expect(rebuilt.get(l.pid)?.get(l.slot)?.pmd, `missing slot ${l.slot}`).toBe(l.pmd);
+    }
+    sql.close();
+  });
+});
+
+describe('seqAtPos (binary search over the primary key)', () => {
+  /** The definition: the last row of the lane at or before `pos`. */
+  const bySql = (sql: Database.Database, lane: number, pos: number): number =>
+    (sql.prepare('SELECT max(seq) FROM pte_change WHERE lane_id = ? AND pos <= ?').pluck().get(lane, pos) as number | null) ?? -1;
+
+  it('equals the last row at or before every position of a real run, in every lane', () => {
+    const db = join(mkdtempSync(join(tmpdir(), 'pteplay-tt-')), 'run.db');
+    replayWithProbes(4, db);
+    const sql = new Database(db, { readonly: true });
+    const probes = sql.prepare('SELECT DISTINCT lane_id, pos FROM pte_change WHERE seq % 37 = 0').all() as { lane_id: number; pos: number }[];
+    expect(probes.length).toBeGreaterThan(50);
+    for (const { lane_id: lane, pos } of probes) {
+      for (const p of [pos - 1, pos, pos + 1]) expect(seqAtPos(sql, lane, p), `lane ${lane} pos ${p}`).toBe(bySql(sql, lane, p));
+    }
+    expect(seqAtPos(sql, 0, 1e12)).toBe(bySql(sql, 0, 1e12));
+    sql.close();
+  });
+
+  it('handles gaps in seq, runs of equal positions, positions before the first row and an empty lane', () => {
+    const db = join(mkdtempSync(join(tmpdir(), 'pteplay-tt-')), 'gaps.db');
+    const store = RunStore.create(db, { pteplayVersion: 'test', kernelProfile: '6.18', tracePath: 'gen', traceSha256: '', options: {} });
+    store.addLane({ name: 'a', tracker: 'soft-dirty' });
+    store.addLane({ name: 'empty', tracker: 'soft-dirty' });
+    const rows = [[0, 3], [1, 3], [4, 3], [5, 8], [9, 9], [10, 9], [11, 20], [30, 21]] as const;
+    store.writeChanges(changes(0, rows.map(([seq, pos]) => [seq, pos, 0x1000 + seq, 1, 0, 0, 1, Path.HW_ACCESS])));
+    store.finish('complete');
+    const sql = new Database(db, { readonly: true });
+    for (let p = -1; p <= 23; p++) {
+      expect(seqAtPos(sql, 0, p), `pos ${p}`).toBe(bySql(sql, 0, p));
+      expect(seqAtPos(sql, 1, p)).toBe(-1);
     }
     sql.close();
   });

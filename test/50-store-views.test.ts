@@ -57,7 +57,7 @@ describe('run database file', () => {
 
   it('builds the secondary indexes at finish', () => {
     expect(all("SELECT name FROM sqlite_schema WHERE type = 'index' AND name LIKE 'pte_change_by_%' ORDER BY name").map((r) => r.name))
-      .toEqual(['pte_change_by_pos', 'pte_change_by_vpn']);
+      .toEqual(['pte_change_by_vpn']);
   });
 });
 

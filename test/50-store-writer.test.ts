@@ -94,12 +94,62 @@ describe('RunStore writes', () => {
     expect(() => s.commit(5)).toThrow(/closed/);
   });
 
-  it('reports a constraint violation as an I/O error (exit 74): duplicate seq in a lane', () => {
-    const s = RunStore.create(join(tempDir(), 'dup.db'), META);
+  it('reports a constraint violation as an I/O error (exit 74): a run of 0 pages', () => {
+    const s = RunStore.create(join(tempDir(), 'zero.db'), META);
     s.addLane({ name: 'a', tracker: 'soft-dirty' });
-    s.writeChanges(changes(0, [[0, 1, 100, 1, 0, 0, 1, Path.HW_ACCESS], [0, 2, 101, 1, 0, 0, 1, Path.HW_ACCESS]]));
+    s.writeChanges(changes(0, [[0, 1, 100, 0, 0, 0, 1, Path.HW_ACCESS]]));
     expect(exitCodeOf(() => s.commit(2))).toBe(EXIT.IO);
     s.abandon();
+  });
+
+  it('requires seq to increase and pos not to decrease within a lane (other lanes are independent)', () => {
+    const s = RunStore.create(join(tempDir(), 'order.db'), META);
+    s.addLane({ name: 'a', tracker: 'soft-dirty' });
+    s.addLane({ name: 'b', tracker: 'soft-dirty' });
+    s.writeChanges(changes(0, [[0, 5, 100, 1, 0, 0, 1, Path.HW_ACCESS], [2, 5, 101, 1, 0, 0, 1, Path.HW_ACCESS]]));
+    s.writeChanges(changes(1, [[0, 1, 100, 1, 0, 0, 1, Path.HW_ACCESS]]));
+    expect(() => s.writeChanges(changes(0, [[2, 6, 102, 1, 0, 0, 1, Path.HW_ACCESS]]))).toThrow(/seq 2 at pos 6 after seq 2 at pos 5/);
+    expect(() => s.writeChanges(changes(0, [[1, 6, 102, 1, 0, 0, 1, Path.HW_ACCESS]]))).toThrow(/seq must increase/);
+    expect(() => s.writeChanges(changes(0, [[3, 4, 102, 1, 0, 0, 1, Path.HW_ACCESS]]))).toThrow(/pos must not decrease/);
+    s.writeChanges(changes(0, [[3, 5, 102, 1, 0, 0, 1, Path.HW_ACCESS]]));
+    s.abandon();
+  });
+});
+
+describe('RunStore references (foreign keys are checked by the store, not per row by SQLite)', () => {
+  it('rejects an unknown path, level or why code, dropping everything since the last commit', () => {
+    const f = join(tempDir(), 'codes.db');
+    const s = RunStore.create(f, META);
+    s.addLane({ name: 'a', tracker: 'soft-dirty' });
+    s.writeChanges(changes(0, [[0, 1, 100, 1, 0, 0, 1, Path.HW_ACCESS]]));
+    s.commit(1);
+    s.writeChanges(changes(0, [[1, 2, 101, 1, 0, 0, 1, Path.HW_ACCESS]]));
+    expect(() => s.writeChanges(changes(0, [[2, 2, 102, 1, 0, 0, 1, 255]]))).toThrow(/path 255 is not a known code/);
+    expect(() => s.writeChanges(changes(0, [[2, 2, 102, 1, 2, 0, 1, Path.HW_ACCESS]]))).toThrow(/level 2 or path/);
+    expect(() => s.writeCollect({ ...SD_C0, pages: [{ vpn: 1, count: 1, reported: 1, gtW: 1, gtC: 1, why: 200 }] }))
+      .toThrow(/unknown why code 200/);
+    s.finish('failed');
+    const db = new Database(f, { readonly: true });
+    expect(db.prepare('SELECT seq FROM pte_change').pluck().all()).toEqual([0]);
+    expect(db.prepare('SELECT COUNT(*) FROM collect').pluck().get()).toBe(0);
+    db.close();
+  });
+
+  it('finds a dangling reference at finish (PRAGMA foreign_key_check) and leaves the run unfinished', () => {
+    const f = join(tempDir(), 'dangling.db');
+    const s = RunStore.create(f, META);
+    s.addLane({ name: 'a', tracker: 'soft-dirty' });
+    s.commit(1);
+    s.abandon();
+    const db = new Database(f);
+    db.pragma('foreign_keys = OFF');
+    db.prepare("INSERT INTO collect_why VALUES (0, 7, 'fp', 2, 1)").run(); // collect 7 of lane 0 does not exist
+    db.close();
+    const { store } = RunStore.resume(f);
+    expect(() => store.finish('complete')).toThrow(/a row of collect_why references a missing collect row/);
+    const r = RunReader.open(f);
+    expect(r.meta().status).toBe('running');
+    r.close();
   });
 });
 

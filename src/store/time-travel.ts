@@ -82,8 +82,27 @@ export function entryAt(tables: PageTables, pid: number, vpn: number): { level: 
   return { level: 1, state: s.pmd };
 }
 
-/** The change row `seq` that ends at trace position `pos`: the last row with pos <= `pos` (-1 if none). */
+/**
+ * The change row `seq` that ends at trace position `pos`: the last row with pos <= `pos` (-1 if none).
+ * Within a lane pos never decreases as seq grows (RunStore.writeChanges checks it), so this is a binary
+ * search over the primary key: about log2(rows) point lookups, no index on pos needed.
+ */
 export function seqAtPos(db: Database.Database, laneId: number, pos: number): number {
-  const r = db.prepare('SELECT max(seq) FROM pte_change WHERE lane_id = ? AND pos <= ?').pluck().get(laneId, pos) as number | null;
-  return r ?? -1;
+  const next = db.prepare('SELECT seq, pos FROM pte_change WHERE lane_id = ? AND seq >= ? ORDER BY seq LIMIT 1');
+  const last = db.prepare('SELECT max(seq) FROM pte_change WHERE lane_id = ?').pluck().get(laneId) as number | null;
+  let found = -1;
+  // Invariant: rows with seq < lo have pos <= `pos` (the last of them is `found`); rows with seq >= hi have pos > `pos`.
+  let lo = 0;
+  let hi = (last ?? -1) + 1;
+  while (lo < hi) {
+    const mid = Math.floor((lo + hi) / 2);
+    const r = next.get(laneId, mid) as { seq: number; pos: number } | undefined;
+    if (r === undefined || r.seq >= hi || r.pos > pos) {
+      hi = mid;
+    } else {
+      found = r.seq;
+      lo = r.seq + 1;
+    }
+  }
+  return found;
 }

@@ -1,0 +1,45 @@
+/**
+ * Messages between WorkerStore (the main thread's client) and store-worker.ts (the thread that owns the
+ * RunStore). The client posts arrays of RunStore calls, applied in order; the worker answers once when
+ * the store is open, after every commit, on the first error and when the store is closed.
+ */
+import { PteplayError } from '../errors.js';
+import type { RunMetaInput } from './meta.js';
+import type { RunStore } from './writer.js';
+
+/** workerData: how the worker opens the run database. */
+export type OpenRequest = { kind: 'create'; path: string; meta: RunMetaInput } | { kind: 'resume'; path: string };
+
+type Method = 'addLane' | 'writeChanges' | 'writeOps' | 'writeCollect' | 'writeVmaChanges' | 'writeUffdMsg' | 'writeKeyframe'
+  | 'writeFinalPages' | 'writeCounters' | 'commit' | 'finish' | 'abandon';
+
+/** One RunStore call: the method name and its arguments. */
+export type StoreCall = { [M in Method]: [M, ...Parameters<RunStore[M]>] }[Method];
+
+/** An error thrown in the worker, rebuilt in the main thread with the same class (PteplayError or Error), message and exit code. */
+export interface SerializedError {
+  message: string;
+  exitCode?: number;
+  stack?: string;
+}
+
+export type WorkerReply =
+  | { kind: 'opened'; committedPos: number; lanes: { id: number; name: string }[] }
+  /** The number of commits done so far. */
+  | { kind: 'committed'; commits: number }
+  /** The first error of a write or commit; the worker writes nothing more until finish or abandon. */
+  | { kind: 'failed'; error: SerializedError }
+  /** The store is closed (finish or abandon); `error` if closing itself failed. */
+  | { kind: 'closed'; error?: SerializedError };
+
+export function serializeError(err: unknown): SerializedError {
+  const e = err instanceof Error ? err : new Error(String(err));
+  return { message: e.message, exitCode: e instanceof PteplayError ? e.exitCode : undefined, stack: e.stack };
+}
+
+export function deserializeError(s: SerializedError): Error {
+  const e = s.exitCode === undefined ? new Error(s.message) : new PteplayError(s.message, s.exitCode);
+  // The worker's stack says where it failed; the main thread's would only show the message handler.
+  if (s.stack) e.stack = s.stack;
+  return e;
+}

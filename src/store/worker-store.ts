@@ -1,0 +1,239 @@
+/**
+ * WorkerStore: a RunStore in a worker thread, so that the simulation (main thread) and SQLite (worker)
+ * run at the same time and a stored replay costs about max(simulate, store) instead of their sum.
+ *
+ * The write methods queue RunStore calls and post them in batches (PTE change batches are transferred,
+ * not copied: the caller must not touch a batch after writeChanges). commit(pos) posts the commit and
+ * returns a promise that resolves once the worker is at most MAX_COMMITS_IN_FLIGHT commits behind:
+ * awaiting it before reading more input bounds the memory in flight to a few commits' rows. An error in
+ * the worker rejects a commit() at most MAX_COMMITS_IN_FLIGHT commits later, every commit() after it and
+ * finish('complete'), with the error RunStore threw there (same class, message and exit code); the worker
+ * writes nothing more, as if the run had stopped at the failing call.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { FinalRun } from '../lanes/history.js';
+import type { CollectResult, Counters, Keyframe, OpResult, PteChangeBatch, UffdMsgRow, VmaChangeRow } from '../lanes/results.js';
+import type { RunMetaInput, RunStatus } from './meta.js';
+import { deserializeError, type OpenRequest, type SerializedError, type StoreCall, type WorkerReply } from './store-protocol.js';
+import type { LaneInput } from './writer.js';
+
+/** How many commits the worker may lag behind before commit()'s promise waits. */
+export const MAX_COMMITS_IN_FLIGHT = 2;
+/** Queued calls are posted when there are this many, or batches of this many bytes, or at a commit. */
+const POST_CALLS = 1024;
+const POST_BYTES = 4 << 20;
+
+/** The worker script: next to this module once compiled; under vitest (TypeScript sources) the built copy in dist/. */
+function workerScript(): URL {
+  const sibling = new URL('./store-worker.js', import.meta.url);
+  if (existsSync(fileURLToPath(sibling))) return sibling;
+  const built = new URL('../../dist/src/store/store-worker.js', import.meta.url);
+  if (existsSync(fileURLToPath(built))) return built;
+  throw new Error(`store worker script not found next to ${fileURLToPath(import.meta.url)} nor in dist/ (run npm run build)`);
+}
+
+interface Waiter {
+  /** Resolve once the worker has done this many commits. */
+  commits: number;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+/** A promise whose rejection is not reported as unhandled if nobody awaits it (the next commit reports the error). */
+function quiet<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => {});
+  return p;
+}
+
+export class WorkerStore {
+  private outbox: StoreCall[] = [];
+  private transfer: ArrayBuffer[] = [];
+  private outboxBytes = 0;
+  private commitsPosted = 0;
+  private commitsDone = 0;
+  private waiters: Waiter[] = [];
+  /** The worker's first error. */
+  private error: Error | undefined;
+  private lanes = 0;
+  private closing = false;
+  private readonly opened: Promise<{ committedPos: number; lanes: { id: number; name: string }[] }>;
+  /** Settles when the worker thread has exited: with the error of finish/abandon, if any. */
+  private readonly exited: Promise<SerializedError | undefined>;
+
+  private constructor(private readonly worker: Worker, readonly path: string) {
+    let opened!: (o: { committedPos: number; lanes: { id: number; name: string }[] }) => void;
+    let openFailed!: (err: Error) => void;
+    this.opened = quiet(new Promise((resolve, reject) => { opened = resolve; openFailed = reject; }));
+    let closeError: SerializedError | undefined;
+    let closed = false;
+    worker.on('message', (m: WorkerReply) => {
+      if (m.kind === 'opened') opened(m);
+      else if (m.kind === 'committed') this.done(m.commits);
+      else if (m.kind === 'failed') {
+        const err = deserializeError(m.error);
+        openFailed(err);
+        this.fail(err);
+      } else {
+        closed = true;
+        closeError = m.error;
+      }
+    });
+    worker.on('error', (err) => {
+      openFailed(err);
+      this.fail(err);
+    });
+    this.exited = new Promise((resolve) => {
+      worker.on('exit', (code) => {
+        const err = new Error(`the store worker for ${path} stopped unexpectedly (exit code ${code})`);
+        openFailed(err);
+        if (!closed) this.fail(err);
+        resolve(closed ? closeError : { message: err.message });
+      });
+    });
+  }
+
+  /** RunStore.create in a worker. Rejects with RunStore.create's error. */
+  static async create(path: string, meta: RunMetaInput): Promise<WorkerStore> {
+    const store = WorkerStore.start({ kind: 'create', path, meta });
+    await store.opened;
+    return store;
+  }
+
+  /** RunStore.resume in a worker. Rejects with RunStore.resume's error. */
+  static async resume(path: string): Promise<{ store: WorkerStore; committedPos: number; lanes: { id: number; name: string }[] }> {
+    const store = WorkerStore.start({ kind: 'resume', path });
+    const { committedPos, lanes } = await store.opened;
+    store.lanes = lanes.length;
+    return { store, committedPos, lanes };
+  }
+
+  private static start(req: OpenRequest): WorkerStore {
+    return new WorkerStore(new Worker(workerScript(), { workerData: req }), req.path);
+  }
+
+  /** Commits posted that the worker has not done yet. */
+  get commitsInFlight(): number {
+    return this.commitsPosted - this.commitsDone;
+  }
+
+  /** RunStore.addLane: returns the lane_id (a duplicate id is reported by the next commit). */
+  addLane(lane: LaneInput): number {
+    const id = lane.id ?? this.lanes;
+    this.queue(['addLane', { ...lane, id }]);
+    this.lanes++;
+    return id;
+  }
+
+  /** RunStore.writeChanges; the batch's buffers move to the worker (its arrays are empty afterwards). */
+  writeChanges(b: PteChangeBatch): void {
+    const buffers = new Set<ArrayBuffer>();
+    for (const a of [b.seq, b.pos, b.time, b.pid, b.vpn, b.count, b.level, b.old, b.new, b.cause]) {
+      if (a.buffer instanceof ArrayBuffer) buffers.add(a.buffer);
+    }
+    let bytes = 0;
+    for (const buf of buffers) bytes += buf.byteLength;
+    this.queue(['writeChanges', b], buffers, bytes);
+  }
+
+  writeOps(rows: readonly OpResult[]): void {
+    if (rows.length > 0) this.queue(['writeOps', rows]);
+  }
+
+  writeCollect(c: CollectResult): void {
+    this.queue(['writeCollect', c]);
+  }
+
+  writeVmaChanges(rows: readonly VmaChangeRow[]): void {
+    if (rows.length > 0) this.queue(['writeVmaChanges', rows]);
+  }
+
+  writeUffdMsg(m: UffdMsgRow): void {
+    this.queue(['writeUffdMsg', m]);
+  }
+
+  writeKeyframe(k: Keyframe): void {
+    this.queue(['writeKeyframe', k]);
+  }
+
+  writeFinalPages(lane: number, runs: readonly FinalRun[]): void {
+    this.queue(['writeFinalPages', lane, runs]);
+  }
+
+  writeCounters(lane: number, counters: Counters): void {
+    this.queue(['writeCounters', lane, counters]);
+  }
+
+  /**
+   * RunStore.commit(pos), done by the worker in order. Resolves once the worker is at most
+   * MAX_COMMITS_IN_FLIGHT commits behind; rejects with the worker's error if an earlier call failed.
+   */
+  commit(pos: number): Promise<void> {
+    this.queue(['commit', pos]);
+    this.post();
+    this.commitsPosted++;
+    return this.caughtUp(this.commitsPosted - MAX_COMMITS_IN_FLIGHT);
+  }
+
+  /**
+   * RunStore.finish(status) in the worker (status "failed" if a write had failed), then the worker exits.
+   * Rejects with finish's own error, or with the earlier write error when `status` is "complete".
+   */
+  async finish(status: Exclude<RunStatus, 'running'>): Promise<void> {
+    const err = await this.close(['finish', status]);
+    if (err) throw deserializeError(err);
+    if (status === 'complete' && this.error) throw this.error;
+  }
+
+  /** RunStore.abandon in the worker (rows since the last commit are dropped), then the worker exits. */
+  async abandon(): Promise<void> {
+    if (this.closing) return;
+    const err = await this.close(['abandon']);
+    if (err) throw deserializeError(err);
+  }
+
+  private close(call: StoreCall): Promise<SerializedError | undefined> {
+    this.queue(call);
+    this.post();
+    this.closing = true;
+    return this.exited;
+  }
+
+  private queue(call: StoreCall, transfer?: Iterable<ArrayBuffer>, bytes = 0): void {
+    if (this.closing) throw new Error('RunStore: the store is closed');
+    this.outbox.push(call);
+    if (transfer) for (const t of transfer) this.transfer.push(t);
+    this.outboxBytes += bytes;
+    if (this.outbox.length >= POST_CALLS || this.outboxBytes >= POST_BYTES) this.post();
+  }
+
+  private post(): void {
+    if (this.outbox.length === 0) return;
+    this.worker.postMessage(this.outbox, this.transfer);
+    this.outbox = [];
+    this.transfer = [];
+    this.outboxBytes = 0;
+  }
+
+  private caughtUp(commits: number): Promise<void> {
+    if (this.error) return quiet(Promise.reject(this.error));
+    if (this.commitsDone >= commits) return Promise.resolve();
+    return quiet(new Promise((resolve, reject) => this.waiters.push({ commits, resolve, reject })));
+  }
+
+  private done(commits: number): void {
+    this.commitsDone = commits;
+    this.waiters = this.waiters.filter((w) => {
+      if (w.commits > commits) return true;
+      w.resolve();
+      return false;
+    });
+  }
+
+  private fail(err: Error): void {
+    this.error ??= err;
+    for (const w of this.waiters) w.reject(this.error);
+    this.waiters = [];
+  }
+}
