@@ -11,7 +11,7 @@ import type { CollectResult, OpResult, PteChangeBatch } from '../lanes/results.j
 import { injectProtocol } from '../pipeline/inject-protocol.js';
 import { replayLanes, type ReplayProgress } from '../pipeline/replay-lanes.js';
 import { RunReader } from '../store/reader.js';
-import { RunStore } from '../store/writer.js';
+import { WorkerStore } from '../store/worker-store.js';
 import { openTrace } from '../trace/reader.js';
 import { PTEPLAY_VERSION } from '../version.js';
 
@@ -78,14 +78,15 @@ export async function replay(o: ReplayOptions): Promise<ReplaySummary> {
   };
   const configs = run.lanes!.map((s) => parseLaneSpec(s, run));
   const trace = await openTrace(o.trace);
-  let store: RunStore;
+  // The store writes in a worker thread while the lanes simulate here.
+  let store: WorkerStore;
   let resumedAfter = -1;
   if (o.resume) {
-    const r = RunStore.resume(o.db);
+    const r = await WorkerStore.resume(o.db);
     store = r.store;
     resumedAfter = r.committedPos;
   } else {
-    store = RunStore.create(o.db, {
+    store = await WorkerStore.create(o.db, {
       pteplayVersion: PTEPLAY_VERSION,
       kernelProfile: [...new Set(configs.map((c) => c.profile.name))].join(','),
       tracePath: o.trace,
@@ -93,6 +94,15 @@ export async function replay(o: ReplayOptions): Promise<ReplaySummary> {
       options: run,
     });
     configs.forEach((config, id) => store.addLane({ id, name: config.name, tracker: config.tracker, config }));
+  }
+  // Backpressure: the next chunk is read only once the store is at most a few commits behind, so the
+  // rows in flight to the worker stay bounded however long the trace is.
+  let caughtUp: Promise<void> = Promise.resolve();
+  async function* paced<T>(chunks: AsyncIterable<T>): AsyncIterable<T> {
+    for await (const c of chunks) {
+      await caughtUp;
+      yield c;
+    }
   }
   // Every lane's outputs leave it as observables; the store (and anything else) subscribes.
   const changes$ = new Subject<PteChangeBatch>();
@@ -107,38 +117,40 @@ export async function replay(o: ReplayOptions): Promise<ReplaySummary> {
     store.writeCollect(c);
     o.onCollect?.(lane, c);
   });
-  const lanes = configs.map((config, id) => new Lane(id, config, trace.header.sysfs, {
-    onChanges: run.events === false ? undefined : (b) => changes$.next(b),
-    onOp: (r) => ops$.next(r),
-    onCollect: (c) => collects$.next({ lane: config.name, c }),
-    onVmaChanges: (rows) => store.writeVmaChanges(rows),
-    onUffdMsg: (m) => store.writeUffdMsg(m),
-    onKeyframe: run.events === false ? undefined : (k) => store.writeKeyframe(k),
-    keyframeEvery: run.keyframeEvery ?? 0,
-    onFinalState: (runs) => store.writeFinalPages(id, runs),
-  }));
   try {
+    const lanes = configs.map((config, id) => new Lane(id, config, trace.header.sysfs, {
+      onChanges: run.events === false ? undefined : (b) => changes$.next(b),
+      onOp: (r) => ops$.next(r),
+      onCollect: (c) => collects$.next({ lane: config.name, c }),
+      onVmaChanges: (rows) => store.writeVmaChanges(rows),
+      onUffdMsg: (m) => store.writeUffdMsg(m),
+      onKeyframe: run.events === false ? undefined : (k) => store.writeKeyframe(k),
+      keyframeEvery: run.keyframeEvery ?? 0,
+      onFinalState: (runs) => store.writeFinalPages(id, runs),
+    }));
     const last = await lastValueFrom(
-      from(trace.chunks).pipe(
+      from(paced(trace.chunks)).pipe(
         injectProtocol({ every: run.interval ?? 0, everyNs: (run.intervalUs ?? 0) * 1000 }),
         replayLanes(lanes),
         tap((p) => {
           store.writeOps(pendingOps.splice(0));
-          store.commit(p.lastPos);
+          caughtUp = store.commit(p.lastPos);
           o.onProgress?.(p);
         }),
       ),
       { defaultValue: { records: 0, accesses: 0, lastPos: -1 } },
     );
+    await caughtUp;
     for (const lane of lanes) {
       lane.finish();
       store.writeCounters(lane.id, lane.sys.counters);
     }
     store.writeOps(pendingOps.splice(0));
-    store.finish('complete');
+    await store.finish('complete');
     return { records: last.records, accesses: last.accesses, collects, lanes: configs, db: o.db, resumedAfter };
   } catch (e) {
-    store.finish('failed');
+    // The first error is the one to report; finishing the run as failed is best effort.
+    await store.finish('failed').catch(() => {});
     throw e;
   }
 }
