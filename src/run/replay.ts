@@ -12,7 +12,7 @@ import { injectProtocol } from '../pipeline/inject-protocol.js';
 import { replayLanePool } from '../pipeline/replay-lane-pool.js';
 import { replayLanes, type ReplayProgress } from '../pipeline/replay-lanes.js';
 import { RunReader } from '../store/reader.js';
-import { RunStore } from '../store/writer.js';
+import { WorkerStore } from '../store/worker-store.js';
 import { openTrace } from '../trace/reader.js';
 import { PTEPLAY_VERSION } from '../version.js';
 import { defaultLaneThreads, LanePool } from '../workers/lane-pool.js';
@@ -82,14 +82,15 @@ export async function replay(o: ReplayOptions): Promise<ReplaySummary> {
   };
   const configs = run.lanes!.map((s) => parseLaneSpec(s, run));
   const trace = await openTrace(o.trace);
-  let store: RunStore;
+  // The store writes in a worker thread while the lanes simulate (here or in their own workers).
+  let store: WorkerStore;
   let resumedAfter = -1;
   if (o.resume) {
-    const r = RunStore.resume(o.db);
+    const r = await WorkerStore.resume(o.db);
     store = r.store;
     resumedAfter = r.committedPos;
   } else {
-    store = RunStore.create(o.db, {
+    store = await WorkerStore.create(o.db, {
       pteplayVersion: PTEPLAY_VERSION,
       kernelProfile: [...new Set(configs.map((c) => c.profile.name))].join(','),
       tracePath: o.trace,
@@ -97,6 +98,15 @@ export async function replay(o: ReplayOptions): Promise<ReplaySummary> {
       options: run,
     });
     configs.forEach((config, id) => store.addLane({ id, name: config.name, tracker: config.tracker, config }));
+  }
+  // Backpressure: the next chunk is read only once the store is at most a few commits behind, so the
+  // rows in flight to the worker stay bounded however long the trace is.
+  let caughtUp: Promise<void> = Promise.resolve();
+  async function* paced<T>(chunks: AsyncIterable<T>): AsyncIterable<T> {
+    for await (const c of chunks) {
+      await caughtUp;
+      yield c;
+    }
   }
   // Every lane's outputs leave it as observables; the store (and anything else) subscribes.
   const changes$ = new Subject<PteChangeBatch>();
@@ -123,21 +133,23 @@ export async function replay(o: ReplayOptions): Promise<ReplaySummary> {
   });
   const threads = Math.min(o.threads ?? defaultLaneThreads(configs.length), configs.length);
   // Lanes run in worker threads when there is more than one core to use; the stored rows are the same.
-  const pool = threads > 1 ? new LanePool(run.lanes!.map((spec, id) => ({ id, spec, sinks: sinksOf(configs[id]!, id) })), run, trace.header.sysfs, threads) : null;
-  const lanes = pool === null ? configs.map((config, id) => new Lane(id, config, trace.header.sysfs, sinksOf(config, id))) : [];
+  let pool: LanePool | null = null;
   try {
+    if (threads > 1) pool = new LanePool(run.lanes!.map((spec, id) => ({ id, spec, sinks: sinksOf(configs[id]!, id) })), run, trace.header.sysfs, threads);
+    const lanes = pool === null ? configs.map((config, id) => new Lane(id, config, trace.header.sysfs, sinksOf(config, id))) : [];
     const last = await lastValueFrom(
-      from(trace.chunks).pipe(
+      from(paced(trace.chunks)).pipe(
         injectProtocol({ every: run.interval ?? 0, everyNs: (run.intervalUs ?? 0) * 1000 }),
         pool !== null ? replayLanePool(pool) : replayLanes(lanes),
         tap((p) => {
           store.writeOps(pendingOps.splice(0));
-          store.commit(p.lastPos);
+          caughtUp = store.commit(p.lastPos);
           o.onProgress?.(p);
         }),
       ),
       { defaultValue: { records: 0, accesses: 0, lastPos: -1 } },
     );
+    await caughtUp;
     if (pool !== null) {
       for (const [id, counters] of await pool.finish()) store.writeCounters(id, counters);
     } else {
@@ -147,11 +159,12 @@ export async function replay(o: ReplayOptions): Promise<ReplaySummary> {
       }
     }
     store.writeOps(pendingOps.splice(0));
-    store.finish('complete');
+    await store.finish('complete');
     return { records: last.records, accesses: last.accesses, collects, lanes: configs, db: o.db, resumedAfter };
   } catch (e) {
     await pool?.close();
-    store.finish('failed');
+    // The first error is the one to report; finishing the run as failed is best effort.
+    await store.finish('failed').catch(() => {});
     throw e;
   }
 }
