@@ -57,10 +57,10 @@ describe('replay with the lanes in worker threads', () => {
   it('stores exactly the tables of a replay without worker threads (--threads 1)', () => {
     const db = join(dir, 'one-thread.db');
     expect(pteplay(['replay', trace, '--db', db, '--threads', '1', ...RUN]).status).toBe(0);
-    expect(digests(db)).toEqual(reference);
+    expect(runDigests(db)).toEqual(reference);
     const four = join(dir, 'four-threads.db');
     expect(pteplay(['replay', trace, '--db', four, '--threads', '4', ...RUN]).status).toBe(0);
-    expect(digests(four)).toEqual(reference);
+    expect(runDigests(four)).toEqual(reference);
   });
 });
 
