@@ -130,7 +130,7 @@ describe('clear_refs 4: soft-dirty reset (§2.2.2)', () => {
     tryStore(mm, BASE + 1);
     mm.hasPinned = true;
     const leaf = mm.leafOf(BASE)!;
-    sys.frames.pins[leaf.pfn[0]!] = 1;
+    sys.frames.pin(leaf.pfn[0]!);
     clearRefs(mm, '4');
     expect(entry(mm, BASE) & (W | SD)).toBe(W | SD);
     expect(leaf.sdWhy[0]).toBe(Why.PINNED);
@@ -144,14 +144,14 @@ describe('clear_refs 4: soft-dirty reset (§2.2.2)', () => {
     const a = setup();
     map(a.mm, BASE, 1);
     tryStore(a.mm, BASE);
-    a.sys.frames.pins[a.mm.leafOf(BASE)!.pfn[0]!] = 1; // pinned, but MMF_HAS_PINNED not set
+    a.sys.frames.pin(a.mm.leafOf(BASE)!.pfn[0]!); // pinned, but MMF_HAS_PINNED not set
     clearRefs(a.mm, '4');
     expect(entry(a.mm, BASE) & (W | SD)).toBe(0);
     const b = setup();
     map(b.mm, BASE, 1, { shared: true, backing: { kind: 'memfd', name: 'm' } });
     tryStore(b.mm, BASE);
     b.mm.hasPinned = true;
-    b.sys.frames.pins[b.mm.leafOf(BASE)!.pfn[0]!] = 1; // shared: not a COW mapping
+    b.sys.frames.pin(b.mm.leafOf(BASE)!.pfn[0]!); // shared: not a COW mapping
     clearRefs(b.mm, '4');
     expect(entry(b.mm, BASE) & (W | SD)).toBe(0);
   });

@@ -27,14 +27,13 @@ export class PageFrames {
   mapcount = new Int32Array(1024);
   /** References that keep the page alive: present and swap entries, page cache. */
   refs = new Int32Array(1024);
-  /** FOLL_PIN count (folio_maybe_dma_pinned when > 0). */
-  pins = new Int32Array(1024);
   flags = new Uint8Array(1024);
-  /** Owning file/shmem object id (0 for anon) and page index in it. */
-  obj = new Int32Array(1024);
-  index = new Float64Array(1024);
   /** First subpage of the large folio (self for small pages). */
   head = new Int32Array(1024);
+  /** FOLL_PIN count by folio head (folio_maybe_dma_pinned when > 0); pins are rare, so a map. */
+  private readonly pins = new Map<number, number>();
+  /** Page cache pages: owning file/shmem object id and page index in it (anon pages have none). */
+  private readonly owners = new Map<number, { obj: number; index: number }>();
   private next = 1;
   private free: number[] = [];
   /** Pages currently allocated (for memory statistics). */
@@ -50,20 +49,14 @@ export class PageFrames {
     };
     this.mapcount = g(this.mapcount);
     this.refs = g(this.refs);
-    this.pins = g(this.pins);
     this.flags = g(this.flags);
-    this.obj = g(this.obj);
-    this.index = g(this.index);
     this.head = g(this.head);
   }
 
   private init(id: number, flags: number, head: number): void {
     this.mapcount[id] = 0;
     this.refs[id] = 0;
-    this.pins[id] = 0;
     this.flags[id] = flags;
-    this.obj[id] = 0;
-    this.index[id] = 0;
     this.head[id] = head;
     this.live++;
   }
@@ -97,6 +90,7 @@ export class PageFrames {
     this.live--;
     const large = (this.flags[id]! & PF_LARGE) !== 0;
     this.flags[id] = 0;
+    this.owners.delete(id);
     // Small pages are recycled; large-folio ids are not (they must stay consecutive, and a split
     // still looks for the folio's subpages by id).
     if (this.head[id] === id && !large) this.free.push(id);
@@ -116,6 +110,29 @@ export class PageFrames {
 
   /** folio_maybe_dma_pinned(). */
   maybePinned(id: number): boolean {
-    return id !== ZERO_PFN && this.pins[this.head[id]!]! > 0;
+    return id !== ZERO_PFN && this.pins.has(this.head[id]!);
+  }
+
+  /** FOLL_PIN of page `id` (counted on its folio); unpin() undoes one. */
+  pin(id: number): void {
+    const head = this.head[id]!;
+    this.pins.set(head, (this.pins.get(head) ?? 0) + 1);
+  }
+
+  unpin(id: number): void {
+    const head = this.head[id]!;
+    const n = (this.pins.get(head) ?? 0) - 1;
+    if (n > 0) this.pins.set(head, n);
+    else this.pins.delete(head);
+  }
+
+  /** Page `id` is page `index` of the page cache of object `obj`. */
+  setOwner(id: number, obj: number, index: number): void {
+    this.owners.set(id, { obj, index });
+  }
+
+  /** The page cache object and index of page `id`, or undefined for an anon page. */
+  ownerOf(id: number): { obj: number; index: number } | undefined {
+    return this.owners.get(id);
   }
 }

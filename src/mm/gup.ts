@@ -165,7 +165,7 @@ function releasePin(mm: Mm, vpn: number): boolean {
   if (list.length === 0) pinTable.get(mm)!.delete(vpn);
   const frames = mm.sys.frames;
   if (pfn !== 0) {
-    frames.pins[frames.head[pfn]!]!--;
+    frames.unpin(pfn);
     frames.put(pfn);
   }
   return true;
@@ -207,7 +207,7 @@ export function doPin(mm: Mm, addr: number, len: number, write: boolean, longter
       if (pfn !== 0) sys.frames.flags[pfn]! |= PF_DIRTY;
     }
     if (pfn !== 0) {
-      sys.frames.pins[sys.frames.head[pfn]!]!++;
+      sys.frames.pin(pfn);
       sys.frames.get(pfn);
     }
     const m = pinsOf(mm);
@@ -258,11 +258,11 @@ export function doDmaWrite(mm: Mm, addr: number, len: number): number {
 
 /** GT_c on every mapping of page `pfn` the simulator can find (rmap stand-in). */
 function markPageEverywhere(sys: System, pfn: number, vpn: number, why: number): void {
-  const objId = sys.frames.obj[pfn]!;
-  if (objId !== 0) {
+  const owner = sys.frames.ownerOf(pfn);
+  if (owner !== undefined) {
     for (const o of sys.objects.values()) {
-      if (o.id === objId) {
-        markObjectPages(sys, o, sys.frames.index[pfn]!, 1, why, null);
+      if (o.id === owner.obj) {
+        markObjectPages(sys, o, owner.index, 1, why, null);
         return;
       }
     }

@@ -461,8 +461,9 @@ function reclaimPage(mm: Mm, v: Vma, leaf: Leaf, i: number, flush: { n: number }
   if (!marker) leaf.uwWhy[i] = Why.RECLAIM;
   flush.n++;
   const obj = v.obj;
-  if (obj !== null && frames.obj[pfn] === obj.id && (frames.flags[pfn]! & PF_DIRTY) === 0 && frames.refs[pfn] === 1 &&
-      !frames.maybePinned(pfn)) obj.punch(frames, frames.index[pfn]!, 1);
+  const owner = frames.ownerOf(pfn);
+  if (obj !== null && owner?.obj === obj.id && (frames.flags[pfn]! & PF_DIRTY) === 0 && frames.refs[pfn] === 1 &&
+      !frames.maybePinned(pfn)) obj.punch(frames, owner.index, 1);
 }
 
 /* ---------------------------------------------------------------- COLLAPSE */

@@ -28,8 +28,7 @@ export class MemObject {
     let id = this.pages.get(index);
     if (id === undefined) {
       id = frames.alloc(this.kind === 'file' ? PF_FILE : PF_SHMEM);
-      frames.obj[id] = this.id;
-      frames.index[id] = index;
+      frames.setOwner(id, this.id, index);
       frames.get(id); // the page cache's own reference
       this.pages.set(index, id);
     }
