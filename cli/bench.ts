@@ -14,7 +14,7 @@ export function register(program: Command): void {
     .option('--pages <n>', `pages of the mapping (default ${BENCH_DEFAULTS.pages}; --quick ${BENCH_QUICK.pages})`, parseCount('--pages'))
     .option('--reps <n>', `repetitions per measurement, median reported (default ${BENCH_DEFAULTS.reps}; --quick ${BENCH_QUICK.reps})`, parseCount('--reps'))
     .option('--interval <n>', 'collect every N accesses (default accesses / 20)', parseCount('--interval'))
-    .option('--threads <n>', 'worker threads for the lanes of D and E (default: one per core, at most 4)', parseCount('--threads'))
+    .option('--threads <n>', 'worker threads for the lanes of D (default: one per core, at most 4) and of E (default: as replay)', parseCount('--threads'))
     .option('--quick', 'a small trace (for tests and smoke runs)')
     .option('--memory', `instead of the table: peak RSS of E at --accesses (default ${MEMORY_DEFAULT_ACCESSES}) and at 10 times as many, same pages and interval`)
     .option('--json', 'print the result as JSON on stdout')

@@ -10,7 +10,7 @@ export function formatBench(r: BenchResult): string {
   const lines = [
     `pteplay bench (${r.node}): zipf trace of ${t.accesses} accesses over ${t.pages} pages, collect every ${t.interval}; ` +
       `${t.traceAccesses} access records (warm-up included), ${t.records} records, ${mib(t.bytes)}; median of ${r.reps}; ` +
-      `lanes of D and E in ${r.threads} worker thread${r.threads === 1 ? '' : 's'}`,
+      `lanes of D in ${r.threads} worker thread${r.threads === 1 ? '' : 's'}, E as replay runs them`,
     '',
     `| stage | what                                            | accesses/s | median s |`,
     `|-------|-------------------------------------------------|-----------:|---------:|`,

@@ -58,7 +58,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
     // E runs in a child process per repetition, so that its peak RSS is its own.
     let peakRssE = 0;
     await reps('E', async () => {
-      const r = await replayInChild(trace.path, db, { keep: true, threads });
+      const r = await replayInChild(trace.path, db, { keep: true, threads: o.threads });
       peakRssE = Math.max(peakRssE, r.maxRss);
       return r;
     });

@@ -24,7 +24,7 @@ export interface BenchOptions {
   reps: number;
   /** Collect (with reset) every this many accesses, in the trace. */
   interval: number;
-  /** Worker threads for the lanes of D and E (default: one per core, at most one per lane). */
+  /** Worker threads for the lanes of D (default: one per core, at most one per lane) and E (default: as replay). */
   threads?: number;
   /** Directory for the temporary trace and databases (removed afterwards). */
   tmpDir?: string;

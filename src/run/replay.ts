@@ -36,7 +36,7 @@ export interface RunOptions extends LaneDefaults {
 export interface ReplayOptions extends RunOptions {
   trace: string;
   db: string;
-  /** Worker threads for the lanes (default: one per core, at most one per lane; 1 = in-process). */
+  /** Worker threads for the lanes (default: one per core left by the store's writer, at most one per lane; 1 = none). */
   threads?: number;
   /** Continue an interrupted run in `db` (its stored options win; `trace` must be the same file). */
   resume?: boolean;
@@ -131,8 +131,9 @@ export async function replay(o: ReplayOptions): Promise<ReplaySummary> {
     keyframeEvery: run.keyframeEvery ?? 0,
     onFinalState: (runs) => store.writeFinalPages(id, runs),
   });
-  const threads = Math.min(o.threads ?? defaultLaneThreads(configs.length), configs.length);
-  // Lanes run in worker threads when there is more than one core to use; the stored rows are the same.
+  // Lanes run in worker threads when there are cores to spare besides the store's writer (each worker
+  // costs an isolate and copies of every chunk); the stored rows are the same either way.
+  const threads = Math.min(o.threads ?? defaultLaneThreads(configs.length, run.events === false ? 0 : 1), configs.length);
   let pool: LanePool | null = null;
   try {
     if (threads > 1) pool = new LanePool(run.lanes!.map((spec, id) => ({ id, spec, sinks: sinksOf(configs[id]!, id) })), run, trace.header.sysfs, threads);

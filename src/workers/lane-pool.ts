@@ -22,9 +22,12 @@ import { compiledModule } from './url.js';
 export const MAX_IN_FLIGHT = 4;
 const SINK_NAMES: SinkName[] = ['onChanges', 'onOp', 'onCollect', 'onVmaChanges', 'onUffdMsg', 'onKeyframe', 'onFinalState'];
 
-/** Worker threads for `lanes` lanes by default: one per core, never more than lanes. */
-export function defaultLaneThreads(lanes: number): number {
-  return Math.max(1, Math.min(lanes, availableParallelism()));
+/**
+ * Worker threads for `lanes` lanes by default: one per core not `reserved` for other work (the store's
+ * worker), never more than lanes; 1 means the lanes run on the calling thread.
+ */
+export function defaultLaneThreads(lanes: number, reserved = 0): number {
+  return Math.max(1, Math.min(lanes, availableParallelism() - reserved));
 }
 
 export interface PoolLane {
