@@ -110,7 +110,10 @@ export class WorkerStore {
   }
 
   private static start(req: OpenRequest): WorkerStore {
-    return new WorkerStore(new Worker(workerScript(), { workerData: req }), req.path);
+    // The worker's objects (rows decoded from messages) die young: a 4 MB young generation instead of
+    // V8's default keeps ~25 MB less resident (stored replay of the bench trace, peak RSS).
+    const worker = new Worker(workerScript(), { workerData: req, resourceLimits: { maxYoungGenerationSizeMb: 4 } });
+    return new WorkerStore(worker, req.path);
   }
 
   /** Commits posted that the worker has not done yet. */
