@@ -9,8 +9,9 @@ import { describe, expect, it } from 'vitest';
 import { EXIT, PteplayError } from '../src/errors.js';
 import { parseLaneSpec } from '../src/lanes/config.js';
 import { Lane } from '../src/lanes/lane.js';
-import type { OpResult } from '../src/lanes/results.js';
+import type { CollectPageRun, OpResult, UffdMsgRow } from '../src/lanes/results.js';
 import { Path } from '../src/mm/cause.js';
+import { COLLECT_PAGE_FIELDS, packRows, UFFD_MSG_FIELDS, unpackRows } from '../src/store/row-pack.js';
 import { MAX_COMMITS_IN_FLIGHT, WorkerStore } from '../src/store/worker-store.js';
 import { RunStore } from '../src/store/writer.js';
 import { genChurn } from '../src/trace/generators/index.js';
@@ -159,5 +160,20 @@ describe('WorkerStore', () => {
     const db = new Database(join(s.path), { readonly: true });
     expect(db.prepare('SELECT count(*) FROM pte_change').pluck().get()).toBe(N * ROWS);
     db.close();
+  });
+});
+
+describe('row packing (uffd messages and collect page runs cross to the worker as one Float64Array)', () => {
+  it('round-trips every field exactly, NaN times and 48-bit page numbers included', () => {
+    const msgs: UffdMsgRow[] = [
+      { lane: 2, pos: 123456789, pid: 7, ctx: 3, event: 18, flags: 3, vpn: 34359738367, vpn2: 0, tid: 7001, time: NaN },
+      { lane: 0, pos: 0, pid: 1, ctx: 1, event: 20, flags: 0, vpn: 0x7f0000000, vpn2: 0x7f0000400, tid: 1, time: 1.5e12 },
+    ];
+    const packed = packRows(msgs, UFFD_MSG_FIELDS);
+    expect(packed.length).toBe(2 * UFFD_MSG_FIELDS.length);
+    expect(unpackRows<UffdMsgRow>(packed, UFFD_MSG_FIELDS)).toEqual(msgs);
+    const pages: CollectPageRun[] = [{ vpn: 0x7f0000000, count: 512, reported: 1, gtW: 0, gtC: 1, why: 3 }];
+    expect(unpackRows<CollectPageRun>(packRows(pages, COLLECT_PAGE_FIELDS), COLLECT_PAGE_FIELDS)).toEqual(pages);
+    expect(unpackRows(packRows([], COLLECT_PAGE_FIELDS), COLLECT_PAGE_FIELDS)).toEqual([]);
   });
 });

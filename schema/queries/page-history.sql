@@ -1,7 +1,7 @@
 -- title: History of one page in one lane
 -- description: Every page-table change that covered page :vpn in lane :lane (a lane name), in order, with the
---   kernel path: PTE changes of the page and PMD changes of the 2 MiB slot that holds it. Filters the run-length encoded pte_change table by range, so it uses the pte_change_by_vpn
---   index instead of expanding every run as v_pte_change does.
+--   kernel path: PTE changes of the page and PMD changes of the 2 MiB slot that holds it. Filters the run-length encoded pte_change table by range,
+--   reading the lane's rows once in seq order (primary key) instead of expanding every run as v_pte_change does.
 -- params: :lane (lane name, e.g. 'soft-dirty'), :vpn (page number = address >> 12)
 SELECT
   c.seq,

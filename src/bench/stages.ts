@@ -114,7 +114,9 @@ const F_BATCH = 4096;
 
 /**
  * F: RunStore.writeChanges of `rows` synthetic change rows over the four default lanes, committing
- * as often as E commits (once per trace chunk), then finish() (indexes, checkpoint) as E does.
+ * as often as E commits (once per trace chunk), then finish() (indexes, checkpoint) as E does. The
+ * store runs in this thread: the same RunStore code E's WorkerStore runs in its worker, without the
+ * simulation or the messages, so F is storage alone.
  */
 export function bulkInsert(db: string, rows: number, records: number): number {
   removeDb(db);

@@ -1,9 +1,10 @@
 /**
  * Messages between WorkerStore (the main thread's client) and store-worker.ts (the thread that owns the
- * RunStore). The client posts arrays of RunStore calls, applied in order; the worker answers once when
+ * RunStore). The client posts arrays of RunStore calls (PostedCall), applied in order; the worker answers once when
  * the store is open, after every commit, on the first error and when the store is closed.
  */
 import { PteplayError } from '../errors.js';
+import type { CollectResult } from '../lanes/results.js';
 import type { RunMetaInput } from './meta.js';
 import type { RunStore } from './writer.js';
 
@@ -15,6 +16,18 @@ type Method = 'addLane' | 'writeChanges' | 'writeOps' | 'writeCollect' | 'writeV
 
 /** One RunStore call: the method name and its arguments. */
 export type StoreCall = { [M in Method]: [M, ...Parameters<RunStore[M]>] }[Method];
+
+/** A collect with its page runs packed (row-pack.ts COLLECT_PAGE_FIELDS). */
+export type PackedCollect = Omit<CollectResult, 'pages'> & { pages: Float64Array };
+
+/**
+ * A call as posted: the RunStore call itself, except that uffd messages travel as runs of consecutive
+ * writeUffdMsg calls packed into one buffer (row-pack.ts UFFD_MSG_FIELDS) and collects with packed pages.
+ */
+export type PostedCall =
+  | Exclude<StoreCall, [('writeUffdMsg' | 'writeCollect'), ...unknown[]]>
+  | ['writeUffdMsgs', Float64Array]
+  | ['writeCollect', PackedCollect];
 
 /** An error thrown in the worker, rebuilt in the main thread with the same class (PteplayError or Error), message and exit code. */
 export interface SerializedError {

@@ -4,7 +4,9 @@
  * in-thread) until finish, which then records status "failed".
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { serializeError, type OpenRequest, type StoreCall, type WorkerReply } from './store-protocol.js';
+import type { CollectPageRun, UffdMsgRow } from '../lanes/results.js';
+import { COLLECT_PAGE_FIELDS, UFFD_MSG_FIELDS, unpackRows } from './row-pack.js';
+import { serializeError, type OpenRequest, type PostedCall, type WorkerReply } from './store-protocol.js';
 import { RunStore } from './writer.js';
 
 const port = parentPort!;
@@ -31,7 +33,20 @@ const store = open(workerData as OpenRequest);
 let failed = false;
 let commits = 0;
 
-function close(call: StoreCall): void {
+function apply(s: RunStore, call: PostedCall): void {
+  switch (call[0]) {
+    case 'writeUffdMsgs':
+      for (const m of unpackRows<UffdMsgRow>(call[1], UFFD_MSG_FIELDS)) s.writeUffdMsg(m);
+      return;
+    case 'writeCollect':
+      s.writeCollect({ ...call[1], pages: unpackRows<CollectPageRun>(call[1].pages, COLLECT_PAGE_FIELDS) });
+      return;
+    default:
+      (s[call[0]] as (...args: unknown[]) => unknown).apply(s, call.slice(1));
+  }
+}
+
+function close(call: PostedCall): void {
   try {
     if (call[0] === 'finish') store!.finish(failed ? 'failed' : call[1]);
     else store!.abandon();
@@ -44,12 +59,12 @@ function close(call: StoreCall): void {
 }
 
 if (store) {
-  port.on('message', (calls: StoreCall[]) => {
+  port.on('message', (calls: PostedCall[]) => {
     for (const call of calls) {
       if (call[0] === 'finish' || call[0] === 'abandon') return close(call);
       if (failed) continue;
       try {
-        (store[call[0]] as (...args: unknown[]) => unknown).apply(store, call.slice(1));
+        apply(store, call);
         if (call[0] === 'commit') reply({ kind: 'committed', commits: ++commits });
       } catch (err) {
         failed = true;
