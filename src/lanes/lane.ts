@@ -201,7 +201,11 @@ export class Lane implements UffdListener {
   private access(mm: Mm, tid: number, first: number, last: number, write: boolean, kernel: boolean): void {
     for (let vpn = first; vpn <= last; vpn++) {
       const r = accessPage(mm, vpn, write, kernel, tid);
-      if (r === ACCESS_OK) continue;
+      if (r === ACCESS_OK) {
+        // The page's table is in cache now: let the next access to it take the fast path.
+        if (this.tlb) this.tlbFill(mm, vpn, write ? TLB_WRITE : TLB_READ);
+        continue;
+      }
       if (r === FAULT_BLOCKED) {
         const ctx = mm.vmas.find(vpn)!.uffd!;
         this.blocked.push({

@@ -114,9 +114,17 @@ function changePmdEntry(mm: Mm, vma: Vma, leaf: Leaf, cp: number, path: number, 
 function changePteRange(mm: Mm, vma: Vma, leaf: Leaf, from: number, to: number, cp: number, path: number, why: number, res: ChangeProtectionResult): number {
   let flush = 0;
   const uffdWp = (cp & MM_CP_UFFD_WP) !== 0;
+  // changeEntry depends only on the entry (vma and cp are fixed here), and a table holds few distinct
+  // entries: remember the last answer.
+  let lastE = -1;
+  let lastN = -1;
   for (let i = from; i < to; i++) {
     const e = leaf.pte[i]!;
-    const n = changeEntry(mm, vma, e, cp);
+    if (e !== lastE) {
+      lastE = e;
+      lastN = changeEntry(mm, vma, e, cp);
+    }
+    const n = lastN;
     if (n === e) {
       if (uffdWp && (e & KIND_MASK) === NONE) leaf.uwWhy[i] = Why.UNPOPULATED;
       continue;
