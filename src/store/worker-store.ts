@@ -10,9 +10,8 @@
  * finish('complete'), with the error RunStore threw there (same class, message and exit code); the worker
  * writes nothing more, as if the run had stopped at the failing call.
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { compiledModule } from '../workers/url.js';
 import type { FinalRun } from '../lanes/history.js';
 import type { CollectResult, Counters, Keyframe, OpResult, PteChangeBatch, UffdMsgRow, VmaChangeRow } from '../lanes/results.js';
 import type { RunMetaInput, RunStatus } from './meta.js';
@@ -26,14 +25,6 @@ export const MAX_COMMITS_IN_FLIGHT = 2;
 const POST_CALLS = 1024;
 const POST_BYTES = 4 << 20;
 
-/** The worker script: next to this module once compiled; under vitest (TypeScript sources) the built copy in dist/. */
-function workerScript(): URL {
-  const sibling = new URL('./store-worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(sibling))) return sibling;
-  const built = new URL('../../dist/src/store/store-worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(built))) return built;
-  throw new Error(`store worker script not found next to ${fileURLToPath(import.meta.url)} nor in dist/ (run npm run build)`);
-}
 
 interface Waiter {
   /** Resolve once the worker has done this many commits. */
@@ -115,7 +106,7 @@ export class WorkerStore {
   private static start(req: OpenRequest): WorkerStore {
     // The worker's objects (rows decoded from messages) die young: a 4 MB young generation instead of
     // V8's default keeps ~25 MB less resident (stored replay of the bench trace, peak RSS).
-    const worker = new Worker(workerScript(), { workerData: req, resourceLimits: { maxYoungGenerationSizeMb: 4 } });
+    const worker = new Worker(compiledModule(import.meta.url, './store-worker'), { workerData: req, resourceLimits: { maxYoungGenerationSizeMb: 4 } });
     return new WorkerStore(worker, req.path);
   }
 
