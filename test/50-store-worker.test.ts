@@ -138,6 +138,14 @@ describe('WorkerStore', () => {
     expect(() => s.writeCollect({} as never)).toThrow(/closed/);
   });
 
+  it('rejects commits and finish when the worker thread dies', async () => {
+    const s = await WorkerStore.create(join(tempDir(), 'died.db'), META);
+    s.addLane({ name: 'a', tracker: 'soft-dirty' });
+    await (s as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
+    await expect(s.commit(1)).rejects.toThrow(/store worker for .*died\.db stopped unexpectedly/);
+    await expect(s.finish('complete')).rejects.toThrow(/stopped unexpectedly/);
+  });
+
   it('makes commit() wait until the worker is at most MAX_COMMITS_IN_FLIGHT commits behind', async () => {
     const s = await WorkerStore.create(join(tempDir(), 'pressure.db'), META);
     s.addLane({ name: 'a', tracker: 'soft-dirty' });

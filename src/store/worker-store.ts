@@ -16,7 +16,7 @@ import type { FinalRun } from '../lanes/history.js';
 import type { CollectResult, Counters, Keyframe, OpResult, PteChangeBatch, UffdMsgRow, VmaChangeRow } from '../lanes/results.js';
 import type { RunMetaInput, RunStatus } from './meta.js';
 import { COLLECT_PAGE_FIELDS, packRows, UFFD_MSG_FIELDS } from './row-pack.js';
-import { deserializeError, type OpenRequest, type PostedCall, type SerializedError, type WorkerReply } from './store-protocol.js';
+import { deserializeError, serializeError, type OpenRequest, type PostedCall, type SerializedError, type WorkerReply } from './store-protocol.js';
 import type { LaneInput } from './writer.js';
 
 /** How many commits the worker may lag behind before commit()'s promise waits. */
@@ -80,10 +80,12 @@ export class WorkerStore {
     });
     this.exited = new Promise((resolve) => {
       worker.on('exit', (code) => {
+        if (closed) return resolve(closeError);
+        // A crash: the 'error' event (if any) came first and is the error to report.
         const err = new Error(`the store worker for ${path} stopped unexpectedly (exit code ${code})`);
         openFailed(err);
-        if (!closed) this.fail(err);
-        resolve(closed ? closeError : { message: err.message });
+        this.fail(err);
+        resolve(serializeError(this.error));
       });
     });
   }
