@@ -75,11 +75,25 @@ export class PteEventSink {
     c.cause[i] = path;
   }
 
-  /** Hand out the rows recorded so far. */
+  /**
+   * Hand out the rows recorded so far. A full batch goes as it is; a partial one (the end of a trace
+   * chunk) as a copy of its rows, and the buffers are kept: batches travel to other threads, and a
+   * 16 K-row batch is 800 KB whatever it holds.
+   */
   flush(): void {
     if (this.onBatch === null || this.batch.n === 0) return;
-    const full = this.batch;
-    this.batch = allocBatch(this.lane);
-    this.onBatch(full);
+    const b = this.batch;
+    if (b.n === BATCH_ROWS) {
+      this.batch = allocBatch(this.lane);
+      this.onBatch(b);
+      return;
+    }
+    const n = b.n;
+    b.n = 0;
+    this.onBatch({
+      lane: b.lane, n, seq: b.seq.slice(0, n), pos: b.pos.slice(0, n), time: b.time.slice(0, n), pid: b.pid.slice(0, n),
+      vpn: b.vpn.slice(0, n), count: b.count.slice(0, n), level: b.level.slice(0, n), old: b.old.slice(0, n),
+      new: b.new.slice(0, n), cause: b.cause.slice(0, n),
+    });
   }
 }
