@@ -34,4 +34,23 @@ describe('pteplay bench', () => {
     expect(j.pteChangeRows).toBeGreaterThan(0);
     expect(j.peakRssE).toBeGreaterThan(10 * 1024 * 1024);
   }, 60_000);
+
+  it('--memory replays the same workload at N and 10 N accesses in child processes and reports their peak RSS', () => {
+    const r = pteplay(['bench', '--memory', '--accesses', '3000', '--pages', '512', '--json', '--quiet']);
+    expect(r.status, r.stderr).toBe(0);
+    const m = JSON.parse(r.stdout) as {
+      pages: number; interval: number; growth: number;
+      small: { accesses: number; maxRss: number; seconds: number }; large: { accesses: number; maxRss: number; seconds: number };
+    };
+    expect(m.pages).toBe(512);
+    // Access records include the warm-up write of every page.
+    expect(m.small.accesses).toBe(3000 + 512);
+    expect(m.large.accesses).toBe(30000 + 512);
+    expect(m.interval).toBe(150); // accesses / 20 of the small run, the same for both
+    for (const run of [m.small, m.large]) {
+      expect(run.maxRss).toBeGreaterThan(10 * 1024 * 1024);
+      expect(run.seconds).toBeGreaterThan(0);
+    }
+    expect(m.growth).toBeCloseTo(m.large.maxRss / m.small.maxRss - 1, 9);
+  }, 120_000);
 });
