@@ -3,7 +3,7 @@
  * RunStore). The client posts arrays of RunStore calls (PostedCall), applied in order; the worker answers once when
  * the store is open, after every commit, on the first error and when the store is closed.
  */
-import { PteplayError } from '../errors.js';
+import type { SerializedError } from '../workers/errors.js';
 import type { CollectResult } from '../lanes/results.js';
 import type { RunMetaInput } from './meta.js';
 import type { RunStore } from './writer.js';
@@ -29,13 +29,6 @@ export type PostedCall =
   | ['writeUffdMsgs', Float64Array]
   | ['writeCollect', PackedCollect];
 
-/** An error thrown in the worker, rebuilt in the main thread with the same class (PteplayError or Error), message and exit code. */
-export interface SerializedError {
-  message: string;
-  exitCode?: number;
-  stack?: string;
-}
-
 export type WorkerReply =
   | { kind: 'opened'; committedPos: number; lanes: { id: number; name: string }[] }
   /** The number of commits done so far. */
@@ -44,15 +37,3 @@ export type WorkerReply =
   | { kind: 'failed'; error: SerializedError }
   /** The store is closed (finish or abandon); `error` if closing itself failed. */
   | { kind: 'closed'; error?: SerializedError };
-
-export function serializeError(err: unknown): SerializedError {
-  const e = err instanceof Error ? err : new Error(String(err));
-  return { message: e.message, exitCode: e instanceof PteplayError ? e.exitCode : undefined, stack: e.stack };
-}
-
-export function deserializeError(s: SerializedError): Error {
-  const e = s.exitCode === undefined ? new Error(s.message) : new PteplayError(s.message, s.exitCode);
-  // The worker's stack says where it failed; the main thread's would only show the message handler.
-  if (s.stack) e.stack = s.stack;
-  return e;
-}

@@ -6,7 +6,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { CollectPageRun, UffdMsgRow } from '../lanes/results.js';
 import { COLLECT_PAGE_FIELDS, UFFD_MSG_FIELDS, unpackRows } from './row-pack.js';
-import { serializeError, type OpenRequest, type PostedCall, type WorkerReply } from './store-protocol.js';
+import { serializeError } from '../workers/errors.js';
+import type { OpenRequest, PostedCall, WorkerReply } from './store-protocol.js';
 import { RunStore } from './writer.js';
 
 const port = parentPort!;

@@ -16,7 +16,8 @@ import type { FinalRun } from '../lanes/history.js';
 import type { CollectResult, Counters, Keyframe, OpResult, PteChangeBatch, UffdMsgRow, VmaChangeRow } from '../lanes/results.js';
 import type { RunMetaInput, RunStatus } from './meta.js';
 import { COLLECT_PAGE_FIELDS, packRows, UFFD_MSG_FIELDS } from './row-pack.js';
-import { deserializeError, serializeError, type OpenRequest, type PostedCall, type SerializedError, type WorkerReply } from './store-protocol.js';
+import { deserializeError, serializeError, type SerializedError } from '../workers/errors.js';
+import type { OpenRequest, PostedCall, WorkerReply } from './store-protocol.js';
 import type { LaneInput } from './writer.js';
 
 /** How many commits the worker may lag behind before commit()'s promise waits. */

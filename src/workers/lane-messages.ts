@@ -3,6 +3,7 @@ import type { LaneDefaults } from '../lanes/config.js';
 import type { Counters } from '../lanes/results.js';
 import type { LaneSinks } from '../lanes/lane.js';
 import type { SysfsSettings, TraceChunk } from '../trace/types.js';
+import type { SerializedError } from './errors.js';
 
 /** One sink call of a lane, in the order the lane made it: [sink name, argument]. */
 export type SinkName = Exclude<keyof LaneSinks, 'keyframeEvery'>;
@@ -29,4 +30,4 @@ export type ToWorker =
 export type FromWorker =
   | { type: 'done'; seq: number; calls: SinkCall[][] }
   | { type: 'finished'; calls: SinkCall[][]; counters: Counters[] }
-  | { type: 'error'; name: string; message: string; stack: string | undefined; exitCode: number | undefined };
+  | { type: 'error'; error: SerializedError };

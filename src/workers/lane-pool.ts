@@ -13,10 +13,10 @@ import { Worker } from 'node:worker_threads';
 import type { LaneDefaults } from '../lanes/config.js';
 import type { LaneSinks } from '../lanes/lane.js';
 import type { Counters } from '../lanes/results.js';
-import { PteplayError } from '../errors.js';
 import { REC_OP, type SysfsSettings, type TraceChunk } from '../trace/types.js';
 import type { ReplayProgress } from '../pipeline/replay-lanes.js';
 import type { FromWorker, SinkCall, SinkName, WorkerInit } from './lane-messages.js';
+import { deserializeError } from './errors.js';
 import { compiledModule } from './url.js';
 
 export const MAX_IN_FLIGHT = 4;
@@ -136,10 +136,7 @@ export class LanePool {
 
   private receive(w: number, m: FromWorker): void {
     if (m.type === 'error') {
-      const err = m.exitCode !== undefined ? new PteplayError(m.message, m.exitCode) : new Error(m.message);
-      err.name = m.name;
-      if (m.stack) err.stack = m.stack;
-      this.fail(err);
+      this.fail(deserializeError(m.error));
       return;
     }
     if (m.type === 'finished') {

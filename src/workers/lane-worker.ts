@@ -6,6 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { parseLaneSpec } from '../lanes/config.js';
 import { Lane, type LaneSinks } from '../lanes/lane.js';
+import { serializeError } from './errors.js';
 import type { FromWorker, SinkCall, ToWorker, WorkerInit } from './lane-messages.js';
 
 const init = workerData as WorkerInit;
@@ -45,7 +46,6 @@ port.on('message', (m: ToWorker) => {
       send({ type: 'finished', calls, counters: lanes.map((l) => l.sys.counters) });
     }
   } catch (e) {
-    const err = e as Error & { exitCode?: number };
-    send({ type: 'error', name: err.name ?? 'Error', message: err.message ?? String(e), stack: err.stack, exitCode: err.exitCode });
+    send({ type: 'error', error: serializeError(e) });
   }
 });
