@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { COUNTER_INDEX, newCounters, type CollectResult, type CounterName, type Counters, type OpResult,
   type PteChangeBatch } from '../src/lanes/results.js';
+import { collectPagesOf } from '../src/lanes/collect-pages.js';
 import { Path, Why } from '../src/mm/cause.js';
 import { RunStore } from '../src/store/writer.js';
 
@@ -42,33 +43,33 @@ const base = (lane: number, index: number): Omit<CollectResult, 'reported' | 'tr
 export const SD_C0: CollectResult = {
   ...base(0, 0), reported: 6, trueW: 4, trueC: 4, tp: 4, fp: 2, fn: 0, fpC: 2, fnC: 0,
   fpWhy: { 'new-vma-softdirty': 2 }, fnWhy: {},
-  pages: [
+  pages: collectPagesOf([
     { vpn: 0x1000, count: 4, reported: 1, gtW: 1, gtC: 1, why: Why.WRITE },
     { vpn: 0x1004, count: 2, reported: 1, gtW: 0, gtC: 0, why: Why.NEW_VMA },
     { vpn: 0x1006, count: 10, reported: 0, gtW: 0, gtC: 0, why: Why.ARMED },
-  ],
+  ]),
   cost: counters({ fault_wp_reuse: 4, fault_missing: 2, clear_refs_calls: 1, clear_refs_entries: 16,
     pagemap_read_calls: 1, pagemap_read_entries: 16, tlb_flush_full: 1 }),
 };
 /** Lane 0, collect 1: nothing reported, nothing written, no time: precision/recall/rates are NULL. */
 export const SD_C1: CollectResult = {
   ...base(0, 1), reported: 0, trueW: 0, trueC: 0, tp: 0, fp: 0, fn: 0, fpC: 0, fnC: 0, fpWhy: {}, fnWhy: {},
-  pages: [{ vpn: 0x1000, count: 16, reported: 0, gtW: 0, gtC: 0, why: Why.ARMED }],
+  pages: collectPagesOf([{ vpn: 0x1000, count: 16, reported: 0, gtW: 0, gtC: 0, why: Why.ARMED }]),
   cost: counters({ clear_refs_calls: 1, clear_refs_entries: 16, pagemap_read_calls: 1, pagemap_read_entries: 16 }),
 };
 /** Lane 1 "uffd-async", collect 0: 3 reported, 4 written: TP 3, FN 1 (unpopulated-no-marker on 0x1003). */
 export const UA_C0: CollectResult = {
   ...base(1, 0), reported: 3, trueW: 4, trueC: 4, tp: 3, fp: 0, fn: 1, fpC: 0, fnC: 1,
   fpWhy: {}, fnWhy: { 'unpopulated-no-marker': 1 }, errors: ['EPERM'],
-  pages: [
+  pages: collectPagesOf([
     { vpn: 0x1000, count: 3, reported: 1, gtW: 1, gtC: 1, why: Why.WRITE },
     { vpn: 0x1003, count: 1, reported: 0, gtW: 1, gtC: 1, why: Why.UNPOPULATED },
-  ],
+  ]),
   cost: counters({ fault_uffd_async: 3, fault_marker: 1, pagemap_scan_calls: 1, pagemap_scan_entries: 16, pagemap_scan_regions: 1 }),
 };
 export const UA_C1: CollectResult = {
   ...base(1, 1), reported: 0, trueW: 0, trueC: 0, tp: 0, fp: 0, fn: 0, fpC: 0, fnC: 0, fpWhy: {}, fnWhy: {},
-  pages: [], cost: counters({ pagemap_scan_calls: 1, pagemap_scan_entries: 16 }),
+  pages: collectPagesOf([]), cost: counters({ pagemap_scan_calls: 1, pagemap_scan_entries: 16 }),
 };
 
 /** Run totals: lane 0 adds one fault_missing after the last collect (so totals differ from the collect sum). */

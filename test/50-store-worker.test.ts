@@ -9,10 +9,10 @@ import { describe, expect, it } from 'vitest';
 import { EXIT, PteplayError } from '../src/errors.js';
 import { parseLaneSpec } from '../src/lanes/config.js';
 import { Lane } from '../src/lanes/lane.js';
-import type { CollectPageRun, OpResult, UffdMsgRow } from '../src/lanes/results.js';
+import type { OpResult, UffdMsgRow } from '../src/lanes/results.js';
 import { Path } from '../src/mm/cause.js';
-import { COLLECT_PAGE_FIELDS, packRows, UFFD_MSG_FIELDS, unpackRows } from '../src/store/row-pack.js';
-import { MAX_COMMITS_IN_FLIGHT, WorkerStore } from '../src/store/worker-store.js';
+import { packRows, UFFD_MSG_FIELDS } from '../src/store/row-pack.js';
+import { MAX_BYTES_IN_FLIGHT, MAX_COMMITS_IN_FLIGHT, POST_BYTES, WorkerStore } from '../src/store/worker-store.js';
 import { RunStore } from '../src/store/writer.js';
 import { genChurn } from '../src/trace/generators/index.js';
 import { splitChunk } from '../src/trace/reader.js';
@@ -171,17 +171,46 @@ describe('WorkerStore', () => {
   });
 });
 
-describe('row packing (uffd messages and collect page runs cross to the worker as one Float64Array)', () => {
-  it('round-trips every field exactly, NaN times and 48-bit page numbers included', () => {
+describe('uffd messages cross to the worker packed into one Float64Array (row-pack.ts)', () => {
+  it('stores every field exactly, NaN times as NULL and 48-bit page numbers included', async () => {
     const msgs: UffdMsgRow[] = [
-      { lane: 2, pos: 123456789, pid: 7, ctx: 3, event: 18, flags: 3, vpn: 34359738367, vpn2: 0, tid: 7001, time: NaN },
+      { lane: 1, pos: 123456789, pid: 7, ctx: 3, event: 18, flags: 3, vpn: 34359738367, vpn2: 0, tid: 7001, time: NaN },
       { lane: 0, pos: 0, pid: 1, ctx: 1, event: 20, flags: 0, vpn: 0x7f0000000, vpn2: 0x7f0000400, tid: 1, time: 1.5e12 },
     ];
-    const packed = packRows(msgs, UFFD_MSG_FIELDS);
-    expect(packed.length).toBe(2 * UFFD_MSG_FIELDS.length);
-    expect(unpackRows<UffdMsgRow>(packed, UFFD_MSG_FIELDS)).toEqual(msgs);
-    const pages: CollectPageRun[] = [{ vpn: 0x7f0000000, count: 512, reported: 1, gtW: 0, gtC: 1, why: 3 }];
-    expect(unpackRows<CollectPageRun>(packRows(pages, COLLECT_PAGE_FIELDS), COLLECT_PAGE_FIELDS)).toEqual(pages);
-    expect(unpackRows(packRows([], COLLECT_PAGE_FIELDS), COLLECT_PAGE_FIELDS)).toEqual([]);
+    expect(packRows(msgs, UFFD_MSG_FIELDS).length).toBe(2 * UFFD_MSG_FIELDS.length);
+    const s = await WorkerStore.create(join(tempDir(), 'msgs.db'), META);
+    s.addLane({ name: 'a', tracker: 'uffd-sync' });
+    s.addLane({ name: 'b', tracker: 'uffd-sync' });
+    for (const m of msgs) s.writeUffdMsg(m);
+    await s.commit(1);
+    await s.finish('complete');
+    const db = new Database(s.path, { readonly: true });
+    const rows = db.prepare('SELECT lane_id lane, pos, pid, ctx, event, flags, vpn, vpn2, tid, time_ns time FROM uffd_msg ORDER BY msg_id').all();
+    db.close();
+    expect(rows).toEqual(msgs.map((m) => ({ ...m, time: Number.isNaN(m.time) ? null : m.time })));
+  });
+});
+
+describe('bytes in flight to the store worker', () => {
+  it(`stay below MAX_BYTES_IN_FLIGHT (${MAX_BYTES_IN_FLIGHT >> 20} MiB) plus one post while a burst of rows is written without a commit`, async () => {
+    const s = await WorkerStore.create(join(tempDir(), 'bytes.db'), META);
+    s.addLane({ name: 'a', tracker: 'soft-dirty' });
+    const ROWS = 16_384;
+    let most = 0;
+    let bytes = 0;
+    for (let c = 0; c < 100; c++) {
+      // ~85 MB of batches in all: far more than the worker can insert while this loop runs.
+      const b = changes(0, Array.from({ length: ROWS }, (_, i) => [c * ROWS + i, c, i, 1, 0, 0, 1, Path.HW_ACCESS]));
+      bytes = [b.seq, b.pos, b.time, b.pid, b.vpn, b.count, b.level, b.old, b.new, b.cause].reduce((n, a) => n + a.byteLength, 0);
+      s.writeChanges(b);
+      most = Math.max(most, s.bytesInFlight);
+    }
+    expect(most).toBeGreaterThan(MAX_BYTES_IN_FLIGHT / 2);
+    expect(most).toBeLessThanOrEqual(MAX_BYTES_IN_FLIGHT + POST_BYTES + bytes);
+    await s.commit(100);
+    await s.finish('complete');
+    const db = new Database(s.path, { readonly: true });
+    expect(db.prepare('SELECT count(*) FROM pte_change').pluck().get()).toBe(100 * ROWS);
+    db.close();
   });
 });

@@ -6,6 +6,7 @@ import { EXIT, PteplayError } from '../src/errors.js';
 import { Path } from '../src/mm/cause.js';
 import { RunReader } from '../src/store/reader.js';
 import { RunStore } from '../src/store/writer.js';
+import { collectPagesOf } from '../src/lanes/collect-pages.js';
 import { buildFixture, changes, SD_C0, tempDir } from './50-store-fixture.js';
 
 const META = { pteplayVersion: 't', kernelProfile: '6.12', tracePath: 't.jsonl', traceSha256: '', options: {} };
@@ -126,7 +127,7 @@ describe('RunStore references (foreign keys are checked by the store, not per ro
     s.writeChanges(changes(0, [[1, 2, 101, 1, 0, 0, 1, Path.HW_ACCESS]]));
     expect(() => s.writeChanges(changes(0, [[2, 2, 102, 1, 0, 0, 1, 255]]))).toThrow(/path 255 is not a known code/);
     expect(() => s.writeChanges(changes(0, [[2, 2, 102, 1, 2, 0, 1, Path.HW_ACCESS]]))).toThrow(/level 2 or path/);
-    expect(() => s.writeCollect({ ...SD_C0, pages: [{ vpn: 1, count: 1, reported: 1, gtW: 1, gtC: 1, why: 200 }] }))
+    expect(() => s.writeCollect({ ...SD_C0, pages: collectPagesOf([{ vpn: 1, count: 1, reported: 1, gtW: 1, gtC: 1, why: 200 }]) }))
       .toThrow(/unknown why code 200/);
     s.finish('failed');
     const db = new Database(f, { readonly: true });

@@ -13,6 +13,7 @@ import { WHY_LABELS } from '../src/mm/cause.js';
 import { UW } from '../src/mm/pte.js';
 import { isHugeEntry } from '../src/mm/thp.js';
 import type { CollectResult } from '../src/lanes/results.js';
+import { collectPageRunAt } from '../src/lanes/collect-pages.js';
 import { collectOf, counter, errorsOf, pagesOf, reportedByLane, runScenario, type ScenarioRun } from './helpers/scenario.js';
 
 const DIR = 'traces/scenarios';
@@ -39,7 +40,7 @@ function whyCounts(why: string[]): Record<string, number> {
 
 /** The cause label a collect gives page `vpn` (also for GT_c-only mismatches, which pagesOf leaves blank). */
 function causeAt(c: CollectResult, vpn: number): string {
-  const r = c.pages.find((p) => vpn >= p.vpn && vpn < p.vpn + p.count);
+  const r = collectPageRunAt(c.pages, vpn);
   return r ? WHY_LABELS[r.why] ?? String(r.why) : '';
 }
 

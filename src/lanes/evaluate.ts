@@ -9,11 +9,12 @@ import { userfaultfdWpUseMarkers } from '../mm/predicates.js';
 import { PTRS_PER_PTE } from '../mm/uapi.js';
 import { VM_SOFTDIRTY, VM_UFFD_WP, type Vma } from '../mm/vma.js';
 import type { CollectResult } from './results.js';
+import { CP_GT_C, CP_GT_W, CP_REPORTED, CollectPagesBuilder, type CollectPages } from './collect-pages.js';
 import type { TrackerKind } from './config.js';
 import type { PageRanges } from './ranges.js';
 
 /** The accuracy part of a collect result. */
-export type Evaluation = Pick<CollectResult, 'reported' | 'trueW' | 'trueC' | 'tp' | 'fp' | 'fn' | 'fpC' | 'fnC' | 'fpWhy' | 'fnWhy' | 'pages'>;
+export type Evaluation = Pick<CollectResult, 'reported' | 'trueW' | 'trueC' | 'tp' | 'fp' | 'fn' | 'fpC' | 'fnC' | 'fpWhy' | 'fnWhy'>;
 
 /** The tracker-side reason for page i of `leaf` (or of a leaf-less slot) in `vma`. */
 function whyOf(kind: TrackerKind, vma: Vma, leaf: Leaf | undefined, i: number, reported: boolean): number {
@@ -46,7 +47,8 @@ const bump = (o: Record<string, number>, why: number, n: number) => {
 
 /** The running tallies of one evaluation and its run-length encoded page list. */
 class Tally {
-  readonly ev: Evaluation = { reported: 0, trueW: 0, trueC: 0, tp: 0, fp: 0, fn: 0, fpC: 0, fnC: 0, fpWhy: {}, fnWhy: {}, pages: [] };
+  readonly ev: Evaluation = { reported: 0, trueW: 0, trueC: 0, tp: 0, fp: 0, fn: 0, fpC: 0, fnC: 0, fpWhy: {}, fnWhy: {} };
+  readonly pages = new CollectPagesBuilder();
 
   add(vpn: number, count: number, reported: boolean, gtW: boolean, gtC: boolean, why: number): void {
     const ev = this.ev;
@@ -59,16 +61,7 @@ class Tally {
     if (reported && !gtC) ev.fpC += count;
     if (!reported && gtC) ev.fnC += count;
     if (!reported && !gtW && !gtC) return; // nothing to say about a clean, unreported page
-    const r = reported ? 1 : 0;
-    const w = gtW ? 1 : 0;
-    const c = gtC ? 1 : 0;
-    const runs = ev.pages;
-    const last = runs[runs.length - 1];
-    if (last && last.vpn + last.count === vpn && last.reported === r && last.gtW === w && last.gtC === c && last.why === why) {
-      last.count += count;
-    } else {
-      runs.push({ vpn, count, reported: r, gtW: w, gtC: c, why });
-    }
+    this.pages.push(vpn, count, (reported ? CP_REPORTED : 0) | (gtW ? CP_GT_W : 0) | (gtC ? CP_GT_C : 0), why);
   }
 }
 
@@ -78,7 +71,7 @@ class Tally {
  * reasons), so a sparse terabyte VMA costs little; in a span that is not reported and holds no new
  * content only pages with some truth are looked at.
  */
-export function evaluate(mm: Mm, start: number, end: number, reportedSet: PageRanges, kind: TrackerKind): Evaluation {
+export function evaluate(mm: Mm, start: number, end: number, reportedSet: PageRanges, kind: TrackerKind): Evaluation & { pages: CollectPages } {
   const tally = new Tally();
   const r = reportedSet.r;
   let ri = 0;
@@ -93,7 +86,7 @@ export function evaluate(mm: Mm, start: number, end: number, reportedSet: PageRa
       p = until;
     }
   }
-  return tally.ev;
+  return { ...tally.ev, pages: tally.pages.take() };
 }
 
 /** Pages [p, until) of `vma`, all with the same reported state. */

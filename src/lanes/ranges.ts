@@ -13,14 +13,6 @@ export class PageRanges {
     this.r.push(start, end);
   }
 
-  /** Build from an unordered set of pages. */
-  static fromPages(pages: Iterable<number>): PageRanges {
-    const sorted = [...pages].sort((a, b) => a - b);
-    const out = new PageRanges();
-    for (const p of sorted) out.push(p, p + 1);
-    return out;
-  }
-
   get pages(): number {
     let n = 0;
     for (let i = 0; i < this.r.length; i += 2) n += this.r[i + 1]! - this.r[i]!;

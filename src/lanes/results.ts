@@ -2,6 +2,7 @@
  * What a replay produces, lane by lane: PTE/PMD change events, op results, collect results and
  * cost counters. The store writes these; the report reads them back from the store.
  */
+import type { CollectPages } from './collect-pages.js';
 
 /** Cost counters, per lane (kernel-semantics.md §5.3). Names are the store's column labels. */
 export const COUNTER_NAMES = [
@@ -115,7 +116,7 @@ export interface OpResult {
   errno: string | null;
 }
 
-/** Per-page outcome of a collect, run-length encoded over consecutive pages with identical values. */
+/** One run of CollectPages as an object (collect-pages.ts collectPageRun). */
 export interface CollectPageRun {
   vpn: number;
   count: number;
@@ -157,7 +158,7 @@ export interface CollectResult {
   fnWhy: Record<string, number>;
   /** errno of the collect's own calls, if any failed (e.g. PAGEMAP_SCAN EPERM). */
   errors: string[];
-  pages: CollectPageRun[];
+  pages: CollectPages;
   /** Counters accumulated since the previous collect of this lane. */
   cost: Counters;
 }

@@ -118,8 +118,8 @@ export async function replay(o: ReplayOptions): Promise<ReplaySummary> {
   ops$.subscribe((r) => pendingOps.push(r));
   collects$.subscribe(({ lane, c }) => {
     collects++;
-    store.writeCollect(c);
     o.onCollect?.(lane, c);
+    store.writeCollect(c); // its page arrays move to the store's worker
   });
   const sinksOf = (config: LaneConfig, id: number): LaneSinks => ({
     onChanges: run.events === false ? undefined : (b) => changes$.next(b),

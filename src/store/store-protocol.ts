@@ -1,33 +1,35 @@
 /**
  * Messages between WorkerStore (the main thread's client) and store-worker.ts (the thread that owns the
- * RunStore). The client posts arrays of RunStore calls (PostedCall), applied in order; the worker answers once when
+ * RunStore). The client posts arrays of RunStore calls (StoreCall), applied in order; the worker answers once when
  * the store is open, after every commit, on the first error and when the store is closed.
  */
 import type { SerializedError } from '../workers/errors.js';
-import type { CollectResult } from '../lanes/results.js';
 import type { RunMetaInput } from './meta.js';
 import type { RunStore } from './writer.js';
 
-/** workerData: how the worker opens the run database. */
+/** How the worker opens the run database. */
 export type OpenRequest = { kind: 'create'; path: string; meta: RunMetaInput } | { kind: 'resume'; path: string };
 
-type Method = 'addLane' | 'writeChanges' | 'writeOps' | 'writeCollect' | 'writeVmaChanges' | 'writeUffdMsg' | 'writeKeyframe'
+/** Slots of the shared Int32Array `inFlight`: bytes posted and not applied yet; 1 once the worker is exiting. */
+export const IN_FLIGHT_BYTES = 0;
+export const IN_FLIGHT_STOPPED = 1;
+export const IN_FLIGHT_SLOTS = 2;
+
+/** workerData. */
+export interface StoreWorkerData {
+  req: OpenRequest;
+  inFlight: SharedArrayBuffer;
+}
+
+/** A message to the worker: the byte count the poster added to IN_FLIGHT_BYTES for it, and the calls. */
+export type PostedMessage = [bytes: number, calls: StoreCall[]];
+
+type Method = 'addLane' | 'writeChanges' | 'writeOps' | 'writeCollect' | 'writeVmaChanges' | 'writeUffdMsgs' | 'writeKeyframe'
   | 'writeFinalPages' | 'writeCounters' | 'commit' | 'finish' | 'abandon';
 
-/** One RunStore call: the method name and its arguments. */
+/** One RunStore call: the method name and its arguments (writeUffdMsg calls travel as writeUffdMsgs of their packed rows). */
 export type StoreCall = { [M in Method]: [M, ...Parameters<RunStore[M]>] }[Method];
 
-/** A collect with its page runs packed (row-pack.ts COLLECT_PAGE_FIELDS). */
-export type PackedCollect = Omit<CollectResult, 'pages'> & { pages: Float64Array };
-
-/**
- * A call as posted: the RunStore call itself, except that uffd messages travel as runs of consecutive
- * writeUffdMsg calls packed into one buffer (row-pack.ts UFFD_MSG_FIELDS) and collects with packed pages.
- */
-export type PostedCall =
-  | Exclude<StoreCall, [('writeUffdMsg' | 'writeCollect'), ...unknown[]]>
-  | ['writeUffdMsgs', Float64Array]
-  | ['writeCollect', PackedCollect];
 
 export type WorkerReply =
   | { kind: 'opened'; committedPos: number; lanes: { id: number; name: string }[] }

@@ -4,14 +4,24 @@
  * in-thread) until finish, which then records status "failed".
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { CollectPageRun, UffdMsgRow } from '../lanes/results.js';
-import { COLLECT_PAGE_FIELDS, UFFD_MSG_FIELDS, unpackRows } from './row-pack.js';
 import { serializeError } from '../workers/errors.js';
-import type { OpenRequest, PostedCall, WorkerReply } from './store-protocol.js';
+import { IN_FLIGHT_BYTES, IN_FLIGHT_STOPPED, type OpenRequest, type StoreCall, type PostedMessage, type StoreWorkerData, type WorkerReply } from './store-protocol.js';
 import { RunStore } from './writer.js';
 
 const port = parentPort!;
 const reply = (m: WorkerReply): void => port.postMessage(m);
+const { req, inFlight: inFlightBuffer } = workerData as StoreWorkerData;
+const inFlight = new Int32Array(inFlightBuffer);
+
+/** The poster may be blocked until the bytes in flight drop (WorkerStore.throttle). */
+function applied(bytes: number): void {
+  Atomics.sub(inFlight, IN_FLIGHT_BYTES, bytes);
+  Atomics.notify(inFlight, IN_FLIGHT_BYTES);
+}
+process.on('exit', () => {
+  Atomics.store(inFlight, IN_FLIGHT_STOPPED, 1);
+  Atomics.notify(inFlight, IN_FLIGHT_BYTES);
+});
 
 function open(req: OpenRequest): RunStore | undefined {
   try {
@@ -30,24 +40,15 @@ function open(req: OpenRequest): RunStore | undefined {
   }
 }
 
-const store = open(workerData as OpenRequest);
+const store = open(req);
 let failed = false;
 let commits = 0;
 
-function apply(s: RunStore, call: PostedCall): void {
-  switch (call[0]) {
-    case 'writeUffdMsgs':
-      for (const m of unpackRows<UffdMsgRow>(call[1], UFFD_MSG_FIELDS)) s.writeUffdMsg(m);
-      return;
-    case 'writeCollect':
-      s.writeCollect({ ...call[1], pages: unpackRows<CollectPageRun>(call[1].pages, COLLECT_PAGE_FIELDS) });
-      return;
-    default:
-      (s[call[0]] as (...args: unknown[]) => unknown).apply(s, call.slice(1));
-  }
+function apply(s: RunStore, call: StoreCall): void {
+  (s[call[0]] as (...args: unknown[]) => unknown).apply(s, call.slice(1));
 }
 
-function close(call: PostedCall): void {
+function close(call: StoreCall): void {
   try {
     if (call[0] === 'finish') store!.finish(failed ? 'failed' : call[1]);
     else store!.abandon();
@@ -60,17 +61,21 @@ function close(call: PostedCall): void {
 }
 
 if (store) {
-  port.on('message', (calls: PostedCall[]) => {
-    for (const call of calls) {
-      if (call[0] === 'finish' || call[0] === 'abandon') return close(call);
-      if (failed) continue;
-      try {
-        apply(store, call);
-        if (call[0] === 'commit') reply({ kind: 'committed', commits: ++commits });
-      } catch (err) {
-        failed = true;
-        reply({ kind: 'failed', error: serializeError(err) });
+  port.on('message', ([bytes, calls]: PostedMessage) => {
+    try {
+      for (const call of calls) {
+        if (call[0] === 'finish' || call[0] === 'abandon') return close(call);
+        if (failed) continue;
+        try {
+          apply(store, call);
+          if (call[0] === 'commit') reply({ kind: 'committed', commits: ++commits });
+        } catch (err) {
+          failed = true;
+          reply({ kind: 'failed', error: serializeError(err) });
+        }
       }
+    } finally {
+      applied(bytes);
     }
   });
 }

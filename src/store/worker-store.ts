@@ -15,16 +15,24 @@ import { compiledModule } from '../workers/url.js';
 import type { FinalRun } from '../lanes/history.js';
 import type { CollectResult, Counters, Keyframe, OpResult, PteChangeBatch, UffdMsgRow, VmaChangeRow } from '../lanes/results.js';
 import type { RunMetaInput, RunStatus } from './meta.js';
-import { COLLECT_PAGE_FIELDS, packRows, UFFD_MSG_FIELDS } from './row-pack.js';
+import { packRows, UFFD_MSG_FIELDS } from './row-pack.js';
 import { deserializeError, serializeError, type SerializedError } from '../workers/errors.js';
-import type { OpenRequest, PostedCall, WorkerReply } from './store-protocol.js';
+import { IN_FLIGHT_BYTES, IN_FLIGHT_SLOTS, IN_FLIGHT_STOPPED, type OpenRequest, type StoreCall, type StoreWorkerData, type WorkerReply } from './store-protocol.js';
 import type { LaneInput } from './writer.js';
 
 /** How many commits the worker may lag behind before commit()'s promise waits. */
 export const MAX_COMMITS_IN_FLIGHT = 2;
 /** Queued calls are posted when there are this many, or batches of this many bytes, or at a commit. */
 const POST_CALLS = 1024;
-const POST_BYTES = 4 << 20;
+export const POST_BYTES = 4 << 20;
+/**
+ * Bytes of row buffers posted that the worker has not applied yet, at most: past it, post() blocks until
+ * the worker catches up. The commit promise bounds the rows in flight to a few chunks, but one chunk
+ * that holds a collect emits every lane's reset rows and page runs at once (~100 MB on the bench trace).
+ */
+export const MAX_BYTES_IN_FLIGHT = 24 << 20;
+/** How long one Atomics.wait lasts before post() checks again (the worker may have stopped). */
+const WAIT_MS = 200;
 
 
 interface Waiter {
@@ -41,11 +49,16 @@ function quiet<T>(p: Promise<T>): Promise<T> {
 }
 
 export class WorkerStore {
-  private outbox: PostedCall[] = [];
+  private outbox: StoreCall[] = [];
   /** uffd messages since the last call of another kind: posted as one packed call. */
   private uffdMsgs: UffdMsgRow[] = [];
   private transfer: ArrayBuffer[] = [];
   private outboxBytes = 0;
+  /**
+   * [IN_FLIGHT_BYTES]: bytes posted and not yet applied by the worker (it subtracts what it applied, then
+   * notifies); [IN_FLIGHT_STOPPED]: 1 once the worker thread is exiting.
+   */
+  private readonly inFlight: Int32Array;
   private commitsPosted = 0;
   private commitsDone = 0;
   private waiters: Waiter[] = [];
@@ -57,7 +70,8 @@ export class WorkerStore {
   /** Settles when the worker thread has exited: with the error of finish/abandon, if any. */
   private readonly exited: Promise<SerializedError | undefined>;
 
-  private constructor(private readonly worker: Worker, readonly path: string) {
+  private constructor(private readonly worker: Worker, readonly path: string, inFlight: SharedArrayBuffer) {
+    this.inFlight = new Int32Array(inFlight);
     let opened!: (o: { committedPos: number; lanes: { id: number; name: string }[] }) => void;
     let openFailed!: (err: Error) => void;
     this.opened = quiet(new Promise((resolve, reject) => { opened = resolve; openFailed = reject; }));
@@ -109,8 +123,15 @@ export class WorkerStore {
   private static start(req: OpenRequest): WorkerStore {
     // The worker's objects (rows decoded from messages) die young: a 4 MB young generation instead of
     // V8's default keeps ~25 MB less resident (stored replay of the bench trace, peak RSS).
-    const worker = new Worker(compiledModule(import.meta.url, './store-worker'), { workerData: req, resourceLimits: { maxYoungGenerationSizeMb: 4 } });
-    return new WorkerStore(worker, req.path);
+    const inFlight = new SharedArrayBuffer(IN_FLIGHT_SLOTS * 4);
+    const workerData: StoreWorkerData = { req, inFlight };
+    const worker = new Worker(compiledModule(import.meta.url, './store-worker'), { workerData, resourceLimits: { maxYoungGenerationSizeMb: 4 } });
+    return new WorkerStore(worker, req.path, inFlight);
+  }
+
+  /** Bytes of row buffers posted that the worker has not applied yet. */
+  get bytesInFlight(): number {
+    return Atomics.load(this.inFlight, IN_FLIGHT_BYTES);
   }
 
   /** Commits posted that the worker has not done yet. */
@@ -141,10 +162,12 @@ export class WorkerStore {
     if (rows.length > 0) this.queue(['writeOps', rows]);
   }
 
+  /** RunStore.writeCollect; the page runs' buffers move to the worker (c.pages is empty afterwards). */
   writeCollect(c: CollectResult): void {
     this.checkOpen();
-    const pages = packRows(c.pages, COLLECT_PAGE_FIELDS);
-    this.queue(['writeCollect', { ...c, pages }], [pages.buffer], pages.byteLength);
+    const { vpn, count, bits, why } = c.pages;
+    const buffers = [vpn.buffer, count.buffer, bits.buffer, why.buffer];
+    this.queue(['writeCollect', c], buffers, buffers.reduce((n, b) => n + b.byteLength, 0));
   }
 
   writeVmaChanges(rows: readonly VmaChangeRow[]): void {
@@ -158,7 +181,11 @@ export class WorkerStore {
   }
 
   writeKeyframe(k: Keyframe): void {
-    this.queue(['writeKeyframe', k]);
+    // Copied (structured clone), not transferred: the leaves' tables are the keyframe's own copies, but
+    // small and many. Counted so that a burst of keyframes is throttled like rows.
+    let bytes = 0;
+    for (const l of k.leaves) bytes += l.ptes?.byteLength ?? 0;
+    this.queue(['writeKeyframe', k], undefined, bytes);
   }
 
   writeFinalPages(lane: number, runs: readonly FinalRun[]): void {
@@ -197,7 +224,7 @@ export class WorkerStore {
     if (err) throw deserializeError(err);
   }
 
-  private close(call: PostedCall): Promise<SerializedError | undefined> {
+  private close(call: StoreCall): Promise<SerializedError | undefined> {
     this.queue(call);
     this.post();
     this.closing = true;
@@ -208,7 +235,7 @@ export class WorkerStore {
     if (this.closing) throw new Error('RunStore: the store is closed');
   }
 
-  private queue(call: PostedCall, transfer?: Iterable<ArrayBuffer>, bytes = 0): void {
+  private queue(call: StoreCall, transfer?: Iterable<ArrayBuffer>, bytes = 0): void {
     this.checkOpen();
     this.packUffdMsgs(); // they come before this call
     this.outbox.push(call);
@@ -227,10 +254,25 @@ export class WorkerStore {
   private post(): void {
     this.packUffdMsgs();
     if (this.outbox.length === 0) return;
-    this.worker.postMessage(this.outbox, this.transfer);
+    Atomics.add(this.inFlight, IN_FLIGHT_BYTES, this.outboxBytes);
+    this.worker.postMessage([this.outboxBytes, this.outbox], this.transfer);
     this.outbox = [];
     this.transfer = [];
     this.outboxBytes = 0;
+    this.throttle();
+  }
+
+  /**
+   * Block the thread while more than MAX_BYTES_IN_FLIGHT bytes wait in the worker. The worker empties its
+   * queue on its own (it needs nothing from this thread), also after an error; if it has stopped, the
+   * counter no longer moves and the 'exit' event (handled once this returns) reports why.
+   */
+  private throttle(): void {
+    let seen = Atomics.load(this.inFlight, IN_FLIGHT_BYTES);
+    while (seen > MAX_BYTES_IN_FLIGHT && Atomics.load(this.inFlight, IN_FLIGHT_STOPPED) === 0) {
+      Atomics.wait(this.inFlight, IN_FLIGHT_BYTES, seen, WAIT_MS);
+      seen = Atomics.load(this.inFlight, IN_FLIGHT_BYTES);
+    }
   }
 
   private caughtUp(commits: number): Promise<void> {

@@ -22,8 +22,10 @@ import { EXIT, PteplayError } from '../errors.js';
 import type { CollectResult, Counters, Keyframe, OpResult, PteChangeBatch, UffdMsgRow, VmaChangeRow } from '../lanes/results.js';
 import type { FinalRun } from '../lanes/history.js';
 import { COUNTER_NAMES } from '../lanes/results.js';
+import { CP_GT_C, CP_GT_W, CP_REPORTED } from '../lanes/collect-pages.js';
 import { PATH_LABELS, WHY_LABELS } from '../mm/cause.js';
 import { BatchInsert } from './batch-insert.js';
+import { packRows, UFFD_MSG_FIELDS } from './row-pack.js';
 import { META_KEYS, type RunMetaInput, type RunStatus } from './meta.js';
 import { applySchema, INDEX_FILE, readSchemaFile, SCHEMA_VERSION } from './schema.js';
 
@@ -274,9 +276,19 @@ export class RunStore {
           this.whys.push(c.lane, c.index, side, code, pages);
         }
       }
-      for (const p of c.pages) {
-        if (WHY_OK[p.why] !== 1) throw new Error(`RunStore.writeCollect: unknown why code ${p.why} in the pages of lane ${c.lane}`);
-        this.pages.push(c.lane, c.index, p.vpn, p.count, p.reported, p.gtW, p.gtC, p.why);
+      const { n, vpn, count, bits, why } = c.pages;
+      const v = this.pages.params;
+      for (let i = 0; i < n; i++) {
+        if (WHY_OK[why[i]!] !== 1) throw new Error(`RunStore.writeCollect: unknown why code ${why[i]} in the pages of lane ${c.lane}`);
+        const k = this.pages.slot();
+        v[k] = c.lane;
+        v[k + 1] = c.index;
+        v[k + 2] = vpn[i];
+        v[k + 3] = count[i];
+        v[k + 4] = bits[i]! & CP_REPORTED ? 1 : 0;
+        v[k + 5] = bits[i]! & CP_GT_W ? 1 : 0;
+        v[k + 6] = bits[i]! & CP_GT_C ? 1 : 0;
+        v[k + 7] = why[i];
       }
       COUNTER_NAMES.forEach((n, i) => this.costs.push(c.lane, c.index, n, c.cost[i]!));
     });
@@ -295,9 +307,23 @@ export class RunStore {
 
   /** Write one uffd message. */
   writeUffdMsg(m: UffdMsgRow): void {
-    this.checkLane(m.lane);
-    if (m.pos <= this.skipUpTo) return;
-    this.write(() => this.uffdMsgs.push(m.lane, m.pos, m.pid, m.ctx, m.event, m.flags, m.vpn, m.vpn2, m.tid, orNull(m.time)));
+    this.writeUffdMsgs(packRows([m], UFFD_MSG_FIELDS));
+  }
+
+  /** Write uffd messages packed by packRows(rows, UFFD_MSG_FIELDS): the fields are uffd_msg's columns, in order. */
+  writeUffdMsgs(data: Float64Array): void {
+    const nf = UFFD_MSG_FIELDS.length;
+    for (let k = 0; k < data.length; k += nf) this.checkLane(data[k]!);
+    this.write(() => {
+      const ins = this.uffdMsgs;
+      const v = ins.params;
+      for (let k = 0; k < data.length; k += nf) {
+        if (data[k + 1]! <= this.skipUpTo) continue;
+        const j = ins.slot();
+        for (let f = 0; f < nf - 1; f++) v[j + f] = data[k + f];
+        v[j + nf - 1] = orNull(data[k + nf - 1]!); // time
+      }
+    });
   }
 
   /** Write a keyframe of a lane's page tables. */

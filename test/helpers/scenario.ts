@@ -4,6 +4,7 @@
  */
 import { DEFAULT_LANES, parseLaneSpec, type LaneDefaults } from '../../src/lanes/config.js';
 import { Lane } from '../../src/lanes/lane.js';
+import { collectPageRunAt } from '../../src/lanes/collect-pages.js';
 import type { CollectResult, OpResult } from '../../src/lanes/results.js';
 import { WHY_LABELS } from '../../src/mm/cause.js';
 import { openTrace } from '../../src/trace/reader.js';
@@ -55,7 +56,7 @@ export interface PageView {
 export function pagesOf(c: CollectResult, vpn: number, count: number): PageView {
   const v: PageView = { reported: '', gtW: '', gtC: '', why: [] };
   for (let p = vpn; p < vpn + count; p++) {
-    const run = c.pages.find((r) => p >= r.vpn && p < r.vpn + r.count);
+    const run = collectPageRunAt(c.pages, p);
     const rep = run?.reported ?? 0;
     const w = run?.gtW ?? 0;
     v.reported += String(rep);

@@ -1,5 +1,6 @@
 import type { Mm } from '../../mm/mm.js';
 import { UFFD_FEATURE_WP_UNPOPULATED } from '../../mm/uapi.js';
+import { PageBitmap } from '../page-bitmap.js';
 import { PageRanges } from '../ranges.js';
 import type { Reading, TrackerDriver } from './driver.js';
 import { UffdMonitor } from './uffd-monitor.js';
@@ -12,7 +13,7 @@ import { UffdMonitor } from './uffd-monitor.js';
 export class UffdSyncDriver implements TrackerDriver {
   readonly monitor: UffdMonitor;
   /** Pages reported by WP messages since the last reset, per pid. */
-  private readonly log = new Map<number, Set<number>>();
+  private readonly log = new Map<number, PageBitmap>();
 
   constructor(unpopulated: boolean, extraFeatures: number) {
     this.monitor = new UffdMonitor((unpopulated ? UFFD_FEATURE_WP_UNPOPULATED : 0) | extraFeatures);
@@ -21,22 +22,20 @@ export class UffdSyncDriver implements TrackerDriver {
   /** The monitor read a WP fault message for `vpn` of `pid`. */
   record(pid: number, vpn: number): void {
     let s = this.log.get(pid);
-    if (!s) this.log.set(pid, (s = new Set()));
+    if (!s) this.log.set(pid, (s = new PageBitmap()));
     s.add(vpn);
   }
 
   reset(mm: Mm, start: number, end: number): void {
     const ctx = this.monitor.ctx(mm);
-    const s = this.log.get(mm.pid);
-    if (s) for (const p of [...s]) if (p >= start && p < end) s.delete(p);
+    this.log.get(mm.pid)?.deleteRange(start, end);
     if (ctx === null) return;
     this.monitor.registerNew(mm, start, end);
     this.monitor.writeprotect(mm, ctx, start, end);
   }
 
   collect(mm: Mm, start: number, end: number, reset: boolean): Reading {
-    const logged = [...(this.log.get(mm.pid) ?? [])].filter((p) => p >= start && p < end);
-    const pages = PageRanges.fromPages(logged);
+    const pages = this.log.get(mm.pid)?.ranges(start, end) ?? new PageRanges();
     const errors = this.monitor.ctx(mm) === null ? ['UFFDIO_API failed: no tracking'] : [];
     if (reset) this.reset(mm, start, end);
     return { pages, method: 'uffd WP fault messages', errors };

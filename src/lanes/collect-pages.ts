@@ -1,0 +1,82 @@
+/**
+ * The per-page outcome of a collect (collect_page rows), run-length encoded and columnar: a collect of
+ * the bench trace has ~100 k runs per lane, which as objects cost ~30 MB of young heap per collect and a
+ * packed copy on the way to the store's worker; as typed arrays they cross to it by transfer.
+ */
+import type { CollectPageRun } from './results.js';
+
+/** bits: which of the run's three truth values are 1. */
+export const CP_REPORTED = 1;
+export const CP_GT_W = 2;
+export const CP_GT_C = 4;
+
+/** Runs i = 0 .. n-1: pages vpn[i] .. vpn[i] + count[i] - 1 share bits[i] and why[i] (a Why code). */
+export interface CollectPages {
+  n: number;
+  vpn: Float64Array<ArrayBuffer>;
+  count: Float64Array<ArrayBuffer>;
+  bits: Uint8Array<ArrayBuffer>;
+  why: Uint8Array<ArrayBuffer>;
+}
+
+/** Appends runs, merging a run into the previous one when it continues it with the same values. */
+export class CollectPagesBuilder {
+  private p: CollectPages = { n: 0, vpn: new Float64Array(256), count: new Float64Array(256), bits: new Uint8Array(256), why: new Uint8Array(256) };
+
+  push(vpn: number, count: number, bits: number, why: number): void {
+    const p = this.p;
+    const last = p.n - 1;
+    if (last >= 0 && p.vpn[last]! + p.count[last]! === vpn && p.bits[last] === bits && p.why[last] === why) {
+      p.count[last]! += count;
+      return;
+    }
+    if (p.n === p.vpn.length) this.grow();
+    this.p.vpn[p.n] = vpn;
+    this.p.count[p.n] = count;
+    this.p.bits[p.n] = bits;
+    this.p.why[p.n] = why;
+    this.p.n++;
+  }
+
+  /** The runs in exact-size arrays (the builder is empty afterwards). */
+  take(): CollectPages {
+    const { n, vpn, count, bits, why } = this.p;
+    this.p = { n: 0, vpn: new Float64Array(256), count: new Float64Array(256), bits: new Uint8Array(256), why: new Uint8Array(256) };
+    return { n, vpn: vpn.slice(0, n), count: count.slice(0, n), bits: bits.slice(0, n), why: why.slice(0, n) };
+  }
+
+  private grow(): void {
+    const p = this.p;
+    const cap = p.vpn.length * 2;
+    const g = <T extends Float64Array<ArrayBuffer> | Uint8Array<ArrayBuffer>>(a: T, b: T): T => (b.set(a), b);
+    this.p = { n: p.n, vpn: g(p.vpn, new Float64Array(cap)), count: g(p.count, new Float64Array(cap)), bits: g(p.bits, new Uint8Array(cap)), why: g(p.why, new Uint8Array(cap)) };
+  }
+}
+
+/** Runs from objects (fixtures, hand-written results). */
+export function collectPagesOf(runs: readonly CollectPageRun[]): CollectPages {
+  const b = new CollectPagesBuilder();
+  for (const r of runs) b.push(r.vpn, r.count, (r.reported ? CP_REPORTED : 0) | (r.gtW ? CP_GT_W : 0) | (r.gtC ? CP_GT_C : 0), r.why);
+  return b.take();
+}
+
+/** Run i as an object. */
+export function collectPageRun(p: CollectPages, i: number): CollectPageRun {
+  const bits = p.bits[i]!;
+  return {
+    vpn: p.vpn[i]!, count: p.count[i]!, why: p.why[i]!,
+    reported: bits & CP_REPORTED ? 1 : 0, gtW: bits & CP_GT_W ? 1 : 0, gtC: bits & CP_GT_C ? 1 : 0,
+  };
+}
+
+/** The run that covers page `vpn` (runs are in ascending vpn order), if any. */
+export function collectPageRunAt(p: CollectPages, vpn: number): CollectPageRun | undefined {
+  let lo = 0;
+  let hi = p.n;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (p.vpn[mid]! + p.count[mid]! <= vpn) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < p.n && p.vpn[lo]! <= vpn ? collectPageRun(p, lo) : undefined;
+}
