@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=4
 /**
  * pteplay entry point: builds the command tree, runs it, and maps every error to one line on
  * stderr and a documented exit code (src/errors.ts).

@@ -1,9 +1,10 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { pteplay } from './helpers/cli.js';
+import { NODE_FLAGS } from '../src/node-flags.js';
 
 let dir: string;
 beforeAll(() => {
@@ -66,5 +67,17 @@ describe('gen → replay → report on a real database file', () => {
     expect(rep.status).toBe(0);
     const data = JSON.parse(rep.stdout) as { lanes: { name: string; summary: { recall: number } }[] };
     expect(data.lanes.map((l) => l.summary.recall)).toEqual([1, 1, 1, 1]);
+  });
+});
+
+describe('V8 flags (src/node-flags.ts) wherever pteplay starts node', () => {
+  const root = join(import.meta.dirname, '..');
+  it('the #! line of cli/pteplay.ts and the npm scripts that run the CLI pass every flag', () => {
+    const shebang = readFileSync(join(root, 'cli/pteplay.ts'), 'utf8').split('\n')[0]!;
+    expect(shebang).toBe(`#!/usr/bin/env -S node ${NODE_FLAGS.join(' ')}`);
+    const scripts = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts as Record<string, string>;
+    const cli = Object.entries(scripts).filter(([, cmd]) => cmd.includes('dist/cli/pteplay.js'));
+    expect(cli.map(([name]) => name)).toEqual(expect.arrayContaining(['start', 'bench']));
+    for (const [name, cmd] of cli) expect(cmd, name).toContain(`node ${NODE_FLAGS.join(' ')} dist/cli/pteplay.js`);
   });
 });

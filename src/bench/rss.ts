@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { compiledModule } from '../workers/url.js';
 import { fileURLToPath } from 'node:url';
+import { NODE_FLAGS } from '../node-flags.js';
 import { removeDb } from './stages.js';
 import { writeBenchTrace } from './trace.js';
 
@@ -22,7 +23,7 @@ export interface ChildReplay {
 export async function replayInChild(trace: string, db: string, o: { keep?: boolean; threads?: number } = {}): Promise<ChildReplay> {
   removeDb(db);
   const script = fileURLToPath(compiledModule(import.meta.url, './replay-child'));
-  const { stdout } = await promisify(execFile)(process.execPath, [script, trace, db, ...(o.threads ? [String(o.threads)] : [])], { maxBuffer: 1 << 20 });
+  const { stdout } = await promisify(execFile)(process.execPath, [...NODE_FLAGS, script, trace, db, ...(o.threads ? [String(o.threads)] : [])], { maxBuffer: 1 << 20 });
   if (!o.keep) removeDb(db);
   return JSON.parse(stdout) as ChildReplay;
 }
