@@ -1,6 +1,8 @@
 /** `pteplay bench --quick --json`: the harness runs end to end and its figures are consistent (no timing asserts). */
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { pteplay } from './helpers/cli.js';
+import { pteplay, ROOT } from './helpers/cli.js';
 
 const STAGES = ['A', 'B', 'C', 'D', 'E', 'F'] as const;
 const RATIOS: [string, string, string][] = [['C/A', 'C', 'A'], ['D/A', 'D', 'A'], ['E/A', 'E', 'A'], ['E/F', 'E', 'F']];
@@ -53,4 +55,19 @@ describe('pteplay bench', () => {
     }
     expect(m.growth).toBeCloseTo(m.large.maxRss / m.small.maxRss - 1, 9);
   }, 120_000);
+});
+
+describe('peak RSS of a child replay (src/bench/peak-rss.ts)', () => {
+  it('is the child\'s own: a parent holding 400 MiB does not show in it, as it does in getrusage maxRSS', () => {
+    const held = Buffer.alloc(400 << 20, 1);
+    const script = `import { peakRss } from ${JSON.stringify(join(ROOT, 'dist/src/bench/peak-rss.js'))};` +
+      'console.log(JSON.stringify({ peak: peakRss(), maxRss: process.resourceUsage().maxRSS * 1024 }));';
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const { peak, maxRss } = JSON.parse(r.stdout) as { peak: number; maxRss: number };
+    expect(held[held.length - 1]).toBe(1);
+    expect(maxRss).toBeGreaterThan(400 << 20); // the kernel's inherited high-water mark
+    expect(peak).toBeGreaterThan(10 << 20);
+    expect(peak).toBeLessThan(200 << 20);
+  });
 });

@@ -21,7 +21,7 @@ export function formatBench(r: BenchResult): string {
   }
   lines.push('', RATIO_IDS.map((k) => `${k} = ${r.ratios[k].toFixed(3)}`).join('   '));
   lines.push(`E stored ${r.pteChangeRows} pte_change rows; F inserts them at ${rate(r.insertRowsPerSecond).replace('/s', ' rows/s')}`);
-  lines.push(`peak RSS during E: ${mib(r.peakRssE)} (process maxRSS ${mib(r.maxRssProcess)}); total ${r.totalSeconds.toFixed(1)} s`);
+  lines.push(`peak RSS during E: ${mib(r.peakRssE)} (bench process ${mib(r.maxRssProcess)}); total ${r.totalSeconds.toFixed(1)} s`);
   return lines.join('\n');
 }
 

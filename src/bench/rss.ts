@@ -1,6 +1,6 @@
 /**
  * Peak memory of a stored replay (stage E), measured in a child process so that nothing else the
- * bench did counts: the child's own maxRSS (all its threads) at the end of the replay.
+ * bench did counts: the child's own peak RSS (peak-rss.ts; all its threads) at the end of the replay.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';

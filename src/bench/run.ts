@@ -8,6 +8,7 @@ import { defaultLaneThreads } from '../workers/lane-pool.js';
 import {
   bulkInsert, countPteChanges, decodeOnly, loadPlainInput, plainLoop, removeDb, replayNoStore,
 } from './stages.js';
+import { peakRss } from './peak-rss.js';
 import { replayInChild } from './rss.js';
 import { median, timed } from './timing.js';
 import { writeBenchTrace } from './trace.js';
@@ -89,7 +90,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       pteChangeRows,
       insertRowsPerSecond: pteChangeRows / stages.F.seconds,
       peakRssE,
-      maxRssProcess: process.resourceUsage().maxRSS * 1024,
+      maxRssProcess: peakRss(),
       totalSeconds: (performance.now() - t0) / 1000,
     };
   } finally {

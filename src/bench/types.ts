@@ -65,9 +65,9 @@ export interface BenchResult {
   pteChangeRows: number;
   /** F's rows per second. */
   insertRowsPerSecond: number;
-  /** Peak RSS of E: the largest maxRSS of its child processes (bytes; all threads of the replay). */
+  /** Peak RSS of E: the largest peak RSS (peak-rss.ts) of its child processes (bytes; all threads of the replay). */
   peakRssE: number;
-  /** process.resourceUsage().maxRSS of the bench process itself at the end (bytes; E not included). */
+  /** Peak RSS (peak-rss.ts) of the bench process itself at the end (bytes; E not included). */
   maxRssProcess: number;
   totalSeconds: number;
 }
