@@ -19,9 +19,12 @@ export interface CollectPages {
   why: Uint8Array<ArrayBuffer>;
 }
 
+const empty = (cap: number): CollectPages =>
+  ({ n: 0, vpn: new Float64Array(cap), count: new Float64Array(cap), bits: new Uint8Array(cap), why: new Uint8Array(cap) });
+
 /** Appends runs, merging a run into the previous one when it continues it with the same values. */
 export class CollectPagesBuilder {
-  private p: CollectPages = { n: 0, vpn: new Float64Array(256), count: new Float64Array(256), bits: new Uint8Array(256), why: new Uint8Array(256) };
+  private p = empty(256);
 
   push(vpn: number, count: number, bits: number, why: number): void {
     const p = this.p;
@@ -31,25 +34,30 @@ export class CollectPagesBuilder {
       return;
     }
     if (p.n === p.vpn.length) this.grow();
-    this.p.vpn[p.n] = vpn;
-    this.p.count[p.n] = count;
-    this.p.bits[p.n] = bits;
-    this.p.why[p.n] = why;
-    this.p.n++;
+    const q = this.p;
+    q.vpn[q.n] = vpn;
+    q.count[q.n] = count;
+    q.bits[q.n] = bits;
+    q.why[q.n] = why;
+    q.n++;
   }
 
   /** The runs in exact-size arrays (the builder is empty afterwards). */
   take(): CollectPages {
     const { n, vpn, count, bits, why } = this.p;
-    this.p = { n: 0, vpn: new Float64Array(256), count: new Float64Array(256), bits: new Uint8Array(256), why: new Uint8Array(256) };
+    this.p = empty(256);
     return { n, vpn: vpn.slice(0, n), count: count.slice(0, n), bits: bits.slice(0, n), why: why.slice(0, n) };
   }
 
   private grow(): void {
     const p = this.p;
-    const cap = p.vpn.length * 2;
-    const g = <T extends Float64Array<ArrayBuffer> | Uint8Array<ArrayBuffer>>(a: T, b: T): T => (b.set(a), b);
-    this.p = { n: p.n, vpn: g(p.vpn, new Float64Array(cap)), count: g(p.count, new Float64Array(cap)), bits: g(p.bits, new Uint8Array(cap)), why: g(p.why, new Uint8Array(cap)) };
+    const q = empty(p.vpn.length * 2);
+    q.n = p.n;
+    q.vpn.set(p.vpn);
+    q.count.set(p.count);
+    q.bits.set(p.bits);
+    q.why.set(p.why);
+    this.p = q;
   }
 }
 
