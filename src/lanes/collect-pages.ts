@@ -10,6 +10,10 @@ export const CP_REPORTED = 1;
 export const CP_GT_W = 2;
 export const CP_GT_C = 4;
 
+/** The bits of a run with these truth values. */
+export const cpBits = (reported: boolean, gtW: boolean, gtC: boolean): number =>
+  (reported ? CP_REPORTED : 0) | (gtW ? CP_GT_W : 0) | (gtC ? CP_GT_C : 0);
+
 /** Runs i = 0 .. n-1: pages vpn[i] .. vpn[i] + count[i] - 1 share bits[i] and why[i] (a Why code). */
 export interface CollectPages {
   n: number;
@@ -64,7 +68,7 @@ export class CollectPagesBuilder {
 /** Runs from objects (fixtures, hand-written results). */
 export function collectPagesOf(runs: readonly CollectPageRun[]): CollectPages {
   const b = new CollectPagesBuilder();
-  for (const r of runs) b.push(r.vpn, r.count, (r.reported ? CP_REPORTED : 0) | (r.gtW ? CP_GT_W : 0) | (r.gtC ? CP_GT_C : 0), r.why);
+  for (const r of runs) b.push(r.vpn, r.count, cpBits(r.reported === 1, r.gtW === 1, r.gtC === 1), r.why);
   return b.take();
 }
 

@@ -9,7 +9,7 @@ import { userfaultfdWpUseMarkers } from '../mm/predicates.js';
 import { PTRS_PER_PTE } from '../mm/uapi.js';
 import { VM_SOFTDIRTY, VM_UFFD_WP, type Vma } from '../mm/vma.js';
 import type { CollectResult } from './results.js';
-import { CP_GT_C, CP_GT_W, CP_REPORTED, CollectPagesBuilder, type CollectPages } from './collect-pages.js';
+import { CollectPagesBuilder, cpBits, type CollectPages } from './collect-pages.js';
 import type { TrackerKind } from './config.js';
 import type { PageRanges } from './ranges.js';
 
@@ -61,7 +61,7 @@ class Tally {
     if (reported && !gtC) ev.fpC += count;
     if (!reported && gtC) ev.fnC += count;
     if (!reported && !gtW && !gtC) return; // nothing to say about a clean, unreported page
-    this.pages.push(vpn, count, (reported ? CP_REPORTED : 0) | (gtW ? CP_GT_W : 0) | (gtC ? CP_GT_C : 0), why);
+    this.pages.push(vpn, count, cpBits(reported, gtW, gtC), why);
   }
 }
 

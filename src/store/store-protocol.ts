@@ -30,7 +30,6 @@ type Method = 'addLane' | 'writeChanges' | 'writeOps' | 'writeCollect' | 'writeV
 /** One RunStore call: the method name and its arguments (writeUffdMsg calls travel as writeUffdMsgs of their packed rows). */
 export type StoreCall = { [M in Method]: [M, ...Parameters<RunStore[M]>] }[Method];
 
-
 export type WorkerReply =
   | { kind: 'opened'; committedPos: number; lanes: { id: number; name: string }[] }
   /** The number of commits done so far. */

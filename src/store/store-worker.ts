@@ -44,10 +44,6 @@ const store = open(req);
 let failed = false;
 let commits = 0;
 
-function apply(s: RunStore, call: StoreCall): void {
-  (s[call[0]] as (...args: unknown[]) => unknown).apply(s, call.slice(1));
-}
-
 function close(call: StoreCall): void {
   try {
     if (call[0] === 'finish') store!.finish(failed ? 'failed' : call[1]);
@@ -67,7 +63,7 @@ if (store) {
         if (call[0] === 'finish' || call[0] === 'abandon') return close(call);
         if (failed) continue;
         try {
-          apply(store, call);
+          (store[call[0]] as (...args: unknown[]) => unknown).apply(store, call.slice(1));
           if (call[0] === 'commit') reply({ kind: 'committed', commits: ++commits });
         } catch (err) {
           failed = true;

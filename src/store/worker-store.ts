@@ -34,7 +34,6 @@ export const MAX_BYTES_IN_FLIGHT = 24 << 20;
 /** How long one Atomics.wait lasts before post() checks again (the worker may have stopped). */
 const WAIT_MS = 200;
 
-
 interface Waiter {
   /** Resolve once the worker has done this many commits. */
   commits: number;
@@ -164,7 +163,6 @@ export class WorkerStore {
 
   /** RunStore.writeCollect; the page runs' buffers move to the worker (c.pages is empty afterwards). */
   writeCollect(c: CollectResult): void {
-    this.checkOpen();
     const { vpn, count, bits, why } = c.pages;
     const buffers = [vpn.buffer, count.buffer, bits.buffer, why.buffer];
     this.queue(['writeCollect', c], buffers, buffers.reduce((n, b) => n + b.byteLength, 0));
@@ -181,8 +179,7 @@ export class WorkerStore {
   }
 
   writeKeyframe(k: Keyframe): void {
-    // Copied (structured clone), not transferred: the leaves' tables are the keyframe's own copies, but
-    // small and many. Counted so that a burst of keyframes is throttled like rows.
+    // Cloned, not transferred (many small tables); counted so that a burst of keyframes is throttled like rows.
     let bytes = 0;
     for (const l of k.leaves) bytes += l.ptes?.byteLength ?? 0;
     this.queue(['writeKeyframe', k], undefined, bytes);
