@@ -163,6 +163,7 @@ export class WorkerStore {
 
   /** RunStore.writeCollect; the page runs' buffers move to the worker (c.pages is empty afterwards). */
   writeCollect(c: CollectResult): void {
+    this.checkOpen(); // before touching c (queue checks too late)
     const { vpn, count, bits, why } = c.pages;
     const buffers = [vpn.buffer, count.buffer, bits.buffer, why.buffer];
     this.queue(['writeCollect', c], buffers, buffers.reduce((n, b) => n + b.byteLength, 0));
