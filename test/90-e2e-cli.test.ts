@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -76,8 +77,15 @@ describe('V8 flags (src/node-flags.ts) wherever pteplay starts node', () => {
     const shebang = readFileSync(join(root, 'cli/pteplay.ts'), 'utf8').split('\n')[0]!;
     expect(shebang).toBe(`#!/usr/bin/env -S node ${NODE_FLAGS.join(' ')}`);
     const scripts = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts as Record<string, string>;
-    const cli = Object.entries(scripts).filter(([, cmd]) => cmd.includes('dist/cli/pteplay.js'));
+    const cli = Object.entries(scripts).filter(([, cmd]) => /^node (?:--\S+ )*dist\/cli\/pteplay\.js/.test(cmd));
     expect(cli.map(([name]) => name)).toEqual(expect.arrayContaining(['start', 'bench']));
     for (const [name, cmd] of cli) expect(cmd, name).toContain(`node ${NODE_FLAGS.join(' ')} dist/cli/pteplay.js`);
+  });
+
+  it('the built CLI runs by itself through its #! line, as npx starts it (npm run build makes it executable)', () => {
+    const r = spawnSync(join(root, 'dist/cli/pteplay.js'), ['--help'], { encoding: 'utf8' });
+    expect(r.error).toBeUndefined();
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^Usage: pteplay/);
   });
 });
