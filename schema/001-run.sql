@@ -1,4 +1,4 @@
--- pteplay run database, schema version 1: tables.
+-- pteplay run database, schema version 2: tables.
 --
 -- One file per run. A run replays one trace into several lanes; each lane is an independent simulated
 -- system with one dirty-page tracker configuration. Conventions:
@@ -10,11 +10,11 @@
 --   * names starting with `_` are internal helpers, not a stable interface.
 -- The views users query are in 002-views.sql; secondary indexes (003-indexes.sql) are built when the
 -- run finishes, not during the load.
--- PRAGMA user_version holds the schema version (1), as does meta.schema_version.
+-- PRAGMA user_version holds the schema version (2), as does meta.schema_version.
 
 -- Run-level facts, one row per key. Keys written by pteplay:
 --   pteplay_version   version of pteplay that wrote the file
---   schema_version    1 (this file)
+--   schema_version    2 (this file)
 --   kernel_profile    kernel behaviour profile the lanes simulated (e.g. "6.12")
 --   trace_path        trace file as given on the command line
 --   trace_sha256      SHA-256 of the trace file (hex), '' when not computed

@@ -28,7 +28,9 @@ CREATE TABLE keyframe_leaf (
   slot    INTEGER NOT NULL,
   -- PMD state word (bit 15 set: a PTE table; otherwise a huge entry in the PTE encoding)
   pmd     INTEGER NOT NULL,
-  -- the 512 PTE state words as little-endian uint16 (1024 bytes); NULL when the PMD is not a table
+  -- the 512 PTE state words, run-length encoded: pairs of little-endian uint16 (count, state) in page
+  -- order, counts adding up to 512 (a table of one state is 4 bytes); NULL when the PMD is not a table.
+  -- Schema version 1 stored the 512 words as they are (1024 bytes).
   ptes    BLOB,
   PRIMARY KEY (lane_id, seq, pid, slot),
   FOREIGN KEY (lane_id, seq) REFERENCES keyframe(lane_id, seq)

@@ -3,7 +3,7 @@
  * and `replay --resume` finishes it with exactly the tables of an uninterrupted run.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { copyFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -93,5 +93,17 @@ describe('replay killed with SIGKILL, then --resume', () => {
     const r = pteplay(['replay', other, '--db', db, '--resume']);
     expect(r.status).toBe(64);
     expect(r.stderr).toContain('is not the trace of');
+  });
+
+  it('refuses (exit 65) to resume a run written with another schema version: its rows would mix two formats', () => {
+    const db = join(dir, 'old-schema.db');
+    copyFileSync(join(dir, 'full.db'), db);
+    const sql = new Database(db);
+    sql.prepare("UPDATE meta SET value = 'running' WHERE key = 'status'").run();
+    sql.prepare("UPDATE meta SET value = '1' WHERE key = 'schema_version'").run();
+    sql.close();
+    const r = pteplay(['replay', trace, '--db', db, '--resume']);
+    expect(r.status).toBe(65);
+    expect(r.stderr).toContain('schema version 1 cannot be resumed');
   });
 });

@@ -25,14 +25,14 @@ describe('run database file', () => {
     expect(db.pragma('foreign_key_check')).toEqual([]);
   });
 
-  it('is a single self-contained file after finish, schema version 1', () => {
+  it('is a single self-contained file after finish, schema version 2', () => {
     expect(db.pragma('journal_mode', { simple: true })).toBe('delete');
-    expect(db.pragma('user_version', { simple: true })).toBe(1);
+    expect(db.pragma('user_version', { simple: true })).toBe(2);
   });
 
   it('records meta: status, committed position, trace and options', () => {
     const meta = Object.fromEntries(all('SELECT key, value FROM meta').map((r) => [r.key, r.value]));
-    expect(meta).toMatchObject({ schema_version: '1', status: 'complete', committed_pos: '2500', kernel_profile: '6.12',
+    expect(meta).toMatchObject({ schema_version: '2', status: 'complete', committed_pos: '2500', kernel_profile: '6.12',
       trace_path: 'fixture.jsonl', pteplay_version: '0.1.0-test' });
     expect(JSON.parse(meta.options_json)).toEqual({ lanes: ['soft-dirty', 'uffd-async'], interval: 1000 });
     expect(Date.parse(meta.finished_at)).toBeGreaterThanOrEqual(Date.parse(meta.started_at));

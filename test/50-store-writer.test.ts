@@ -117,6 +117,25 @@ describe('RunStore writes', () => {
   });
 });
 
+describe('RunStore keyframes', () => {
+  it('stores a PTE table run-length encoded, so a keyframe leaf needs no overflow page', () => {
+    const f = join(tempDir(), 'kf.db');
+    const s = RunStore.create(f, META);
+    s.addLane({ name: 'a', tracker: 'soft-dirty' });
+    // A table as the bench leaves it: mostly one state, some pages in another.
+    const ptes = Uint16Array.from({ length: 512 }, (_, i) => (i % 37 === 0 ? 0x23e : 0x236));
+    const leaves = Array.from({ length: 64 }, (_, slot) => ({ pid: 1, slot, pmd: 0x8000, ptes }));
+    s.writeKeyframe({ lane: 0, seq: 0, pos: 0, leaves });
+    s.commit(0);
+    s.finish('complete');
+    const db = new Database(f, { readonly: true });
+    // 512 words as they are (1024 bytes) spill ~550 bytes of every row into an overflow page of its own.
+    expect(db.prepare("SELECT count(*) FROM dbstat WHERE name = 'keyframe_leaf' AND pagetype = 'overflow'").pluck().get()).toBe(0);
+    expect(db.prepare('SELECT count(*), max(length(ptes)) FROM keyframe_leaf').raw().get()).toEqual([64, 4 * 28]);
+    db.close();
+  });
+});
+
 describe('RunStore references (foreign keys are checked by the store, not per row by SQLite)', () => {
   it('rejects an unknown path, level or why code, dropping everything since the last commit', () => {
     const f = join(tempDir(), 'codes.db');

@@ -15,7 +15,8 @@ import { COUNTER_NAMES } from '../lanes/results.js';
 import { DEFAULT_COST_MODEL } from '../report/cost-model.js';
 import { counterGroup, counterUnit } from './counter-groups.js';
 
-export const SCHEMA_VERSION = 1;
+/** 2: keyframe_leaf.ptes run-length encoded (src/store/pte-runs.ts); 1 stored the 512 words as they are. */
+export const SCHEMA_VERSION = 2;
 /** Applied when the file is created, in order. */
 export const CREATE_FILES = ['001-run.sql', '002-views.sql', '004-history.sql', '005-states.sql'] as const;
 /** Applied by RunStore.finish(), after the load. */

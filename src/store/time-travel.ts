@@ -5,6 +5,7 @@
 import type Database from 'better-sqlite3';
 import { PMD_TABLE } from '../mm/pte.js';
 import { PTRS_PER_PTE } from '../mm/uapi.js';
+import { decodePtes } from './pte-runs.js';
 
 export interface SlotState {
   /** PMD state word: 0 hole, PMD_TABLE, or a huge entry. */
@@ -57,15 +58,11 @@ export function rebuildState(db: Database.Database, laneId: number, seq: number)
     from = kf;
     const leaves = db.prepare('SELECT pid, slot, pmd, ptes FROM keyframe_leaf WHERE lane_id = ? AND seq = ?').all(laneId, kf) as
       { pid: number; slot: number; pmd: number; ptes: Buffer | null }[];
+    const version = Number(db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get());
     for (const l of leaves) {
       const s = slotOf(tables, l.pid, l.slot);
       s.pmd = l.pmd;
-      if (l.ptes) {
-        // Copy out of the Buffer (it may not be 2-byte aligned).
-        const bytes = new Uint8Array(l.ptes.byteLength);
-        bytes.set(l.ptes);
-        s.pte.set(new Uint16Array(bytes.buffer));
-      }
+      if (l.ptes) decodePtes(l.ptes, version, s.pte);
     }
   }
   const rows = db.prepare('SELECT pid, vpn, count, level, new FROM pte_change WHERE lane_id = ? AND seq >= ? AND seq <= ? ORDER BY seq');

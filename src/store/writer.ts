@@ -26,6 +26,7 @@ import { CP_GT_C, CP_GT_W, CP_REPORTED } from '../lanes/collect-pages.js';
 import { PATH_LABELS, WHY_LABELS } from '../mm/cause.js';
 import { BatchInsert } from './batch-insert.js';
 import { packRows, UFFD_MSG_FIELDS } from './row-pack.js';
+import { encodePteRuns } from './pte-runs.js';
 import { META_KEYS, type RunMetaInput, type RunStatus } from './meta.js';
 import { applySchema, INDEX_FILE, readSchemaFile, SCHEMA_VERSION } from './schema.js';
 
@@ -136,6 +137,12 @@ export class RunStore {
       throw new PteplayError(`cannot open run database ${path}: ${(err as Error).message}`, EXIT.NO_INPUT);
     }
     const meta = (key: string) => (db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get(key) as string | undefined) ?? '';
+    const version = meta(META_KEYS.schemaVersion);
+    if (version !== String(SCHEMA_VERSION)) {
+      db.close();
+      throw new PteplayError(`${path}: run database schema version ${version || '(none)'} cannot be resumed by this pteplay (it writes ` +
+        `version ${SCHEMA_VERSION}); replay the trace again`, EXIT.DATA);
+    }
     const status = meta(META_KEYS.status);
     if (status === 'complete') {
       db.close();
@@ -333,8 +340,7 @@ export class RunStore {
     this.write(() => {
       this.keyframes.push(k.lane, k.seq, k.pos, k.leaves.length);
       for (const l of k.leaves) {
-        const ptes = l.ptes === null ? null : Buffer.from(l.ptes.buffer, l.ptes.byteOffset, l.ptes.byteLength);
-        this.keyframeLeaves.push(k.lane, k.seq, l.pid, l.slot, l.pmd, ptes);
+        this.keyframeLeaves.push(k.lane, k.seq, l.pid, l.slot, l.pmd, l.ptes === null ? null : encodePteRuns(l.ptes));
       }
     });
   }
