@@ -219,7 +219,9 @@ CREATE TABLE collect_why (
 ) STRICT, WITHOUT ROWID;
 
 -- Per-page outcome of a collect, run-length encoded: one row covers pages vpn .. vpn+count-1 that
--- share all values. Runs of one collect do not overlap.
+-- share all values. Runs of one collect do not overlap. The key starts with collect_idx because collects
+-- arrive in that order (every lane's collect k before any lane's collect k+1): rows append at the end of
+-- the B-tree instead of in the middle of each lane's part (~25% cheaper to insert).
 CREATE TABLE collect_page (
   -- lane.lane_id
   lane_id     INTEGER NOT NULL,
@@ -237,7 +239,7 @@ CREATE TABLE collect_page (
   gt_c        INTEGER NOT NULL CHECK (gt_c IN (0, 1)),
   -- why.code: the tracker-side reason for its answer (meaningful where reported <> gt_w)
   why         INTEGER NOT NULL REFERENCES why(code),
-  PRIMARY KEY (lane_id, collect_idx, vpn),
+  PRIMARY KEY (collect_idx, lane_id, vpn),
   FOREIGN KEY (lane_id, collect_idx) REFERENCES collect(lane_id, collect_idx)
 ) STRICT, WITHOUT ROWID;
 
