@@ -17,6 +17,7 @@ describe('pteplay bench', () => {
       stages: Record<string, { rate: number; seconds: number; allSeconds: number[] }>;
       ratios: Record<string, number>;
       pteChangeRows: number;
+      storedRowsE: Record<'pte_change' | 'collect_page' | 'uffd_msg' | 'keyframe_leaf', number>;
       peakRssE: number;
     };
     expect(j.trace.traceAccesses).toBeGreaterThan(0);
@@ -34,6 +35,10 @@ describe('pteplay bench', () => {
       expect(j.ratios[k]! / (j.stages[a]!.rate / j.stages[b]!.rate), k).toBeCloseTo(1, 6);
     }
     expect(j.pteChangeRows).toBeGreaterThan(0);
+    expect(j.storedRowsE.pte_change).toBe(j.pteChangeRows);
+    // Collects every accesses/20 with the default lanes: per-page results, and the sync lanes' WP messages.
+    expect(j.storedRowsE.collect_page).toBeGreaterThan(0);
+    expect(j.storedRowsE.uffd_msg).toBeGreaterThan(0);
     expect(j.peakRssE).toBeGreaterThan(10 * 1024 * 1024);
   }, 60_000);
 

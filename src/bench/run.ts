@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { DEFAULT_LANES } from '../lanes/config.js';
 import { defaultLaneThreads } from '../workers/lane-pool.js';
 import {
-  bulkInsert, countPteChanges, decodeOnly, loadPlainInput, plainLoop, removeDb, replayNoStore,
+  bulkInsert, countStoredRows, decodeOnly, loadPlainInput, plainLoop, removeDb, replayNoStore,
 } from './stages.js';
 import { peakRss } from './peak-rss.js';
 import { replayInChild } from './rss.js';
@@ -63,7 +63,8 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       peakRssE = Math.max(peakRssE, r.maxRss);
       return r;
     });
-    const pteChangeRows = countPteChanges(db);
+    const storedRowsE = countStoredRows(db);
+    const pteChangeRows = storedRowsE.pte_change;
     removeDb(db);
     await reps('F', () => bulkInsert(db, pteChangeRows, trace.records));
     removeDb(db);
@@ -88,6 +89,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       stages,
       ratios,
       pteChangeRows,
+      storedRowsE,
       insertRowsPerSecond: pteChangeRows / stages.F.seconds,
       peakRssE,
       maxRssProcess: peakRss(),

@@ -19,6 +19,7 @@ import { openTrace } from '../trace/reader.js';
 import { REC_OP } from '../trace/types.js';
 import { PTEPLAY_VERSION } from '../version.js';
 import { LanePool } from '../workers/lane-pool.js';
+import type { StoredRows } from './types.js';
 
 /** A: read and decode the whole file, touching every access's address. Returns the access count. */
 export async function decodeOnly(path: string): Promise<{ accesses: number; checksum: number }> {
@@ -100,10 +101,12 @@ export async function replayNoStore(path: string, specs: readonly string[], thre
   return last.accesses;
 }
 
-export function countPteChanges(db: string): number {
+/** Rows of the run database's large tables: F inserts as many pte_change rows; E's writer inserts them all. */
+export function countStoredRows(db: string): StoredRows {
   const d = new Database(db, { readonly: true });
   try {
-    return (d.prepare('SELECT count(*) AS n FROM pte_change').get() as { n: number }).n;
+    const n = (table: string) => d.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number;
+    return { pte_change: n('pte_change'), collect_page: n('collect_page'), uffd_msg: n('uffd_msg'), keyframe_leaf: n('keyframe_leaf') };
   } finally {
     d.close();
   }

@@ -43,6 +43,14 @@ export interface StageResult {
   allSeconds: number[];
 }
 
+/** Rows of a run database's large tables. */
+export interface StoredRows {
+  pte_change: number;
+  collect_page: number;
+  uffd_msg: number;
+  keyframe_leaf: number;
+}
+
 export interface BenchResult {
   node: string;
   trace: {
@@ -63,6 +71,8 @@ export interface BenchResult {
   ratios: Record<RatioId, number>;
   /** pte_change rows E stored (and F inserts). */
   pteChangeRows: number;
+  /** Rows E stored in its large tables (F inserts only the pte_change rows). */
+  storedRowsE: StoredRows;
   /** F's rows per second. */
   insertRowsPerSecond: number;
   /** Peak RSS of E: the largest peak RSS (peak-rss.ts) of its child processes (bytes; all threads of the replay). */
