@@ -105,8 +105,9 @@ function evaluateSpan(tally: Tally, mm: Mm, vma: Vma, p: number, until: number, 
       continue;
     }
     const gts = leaf.gt;
-    for (; p < slotEnd; p++) {
-      const i = p - leaf.base;
+    const base = leaf.base;
+    // Loop over the index in the leaf (a small integer; a page number would be boxed at every step).
+    for (let i = p - base, iEnd = slotEnd - base; i < iEnd; i++) {
       const gt = gts[i]!;
       if (gt === 0 && !anyTruth) continue;
       const gtW = (gt & GT_W) !== 0;
@@ -114,7 +115,8 @@ function evaluateSpan(tally: Tally, mm: Mm, vma: Vma, p: number, until: number, 
       let why = 0;
       if (reported !== gtW) why = whyOf(kind, vma, leaf, i, reported);
       else if (reported !== gtC) why = contentWhy(vma, leaf, i);
-      tally.add(p, 1, reported, gtW, gtC, why);
+      tally.add(base + i, 1, reported, gtW, gtC, why);
     }
+    p = slotEnd;
   }
 }

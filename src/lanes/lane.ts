@@ -250,9 +250,16 @@ export class Lane implements UffdListener {
   /** Wake threads whose monitor round trip is over, and any thread that is about to run again. */
   private resolveDue(pid: number, tid: number): void {
     const now = this.sys.now;
-    const ready = this.blocked.filter((b) => b.due <= now || (b.pid === pid && b.tid === tid));
-    if (ready.length === 0) return;
-    this.blocked = this.blocked.filter((b) => !ready.includes(b));
+    const blocked = this.blocked;
+    // In place: this runs before every record while a thread is blocked (every sync WP fault).
+    let ready: Blocked[] | null = null;
+    let kept = 0;
+    for (const b of blocked) {
+      if (b.due <= now || (b.pid === pid && b.tid === tid)) (ready ??= []).push(b);
+      else blocked[kept++] = b;
+    }
+    if (ready === null) return;
+    blocked.length = kept;
     for (const b of ready) this.resolve(b);
   }
 

@@ -28,10 +28,13 @@ export class Leaf {
   /** Why the content changed without a store through this mapping (a Why code, for GT_c). */
   readonly cWhy = new Uint8Array(PTRS_PER_PTE);
 
-  constructor(readonly index: number) {}
+  /**
+   * First page number covered by this leaf. A field, not a getter: page numbers of user addresses
+   * exceed V8's small integers, and a getter's result was boxed (a heap allocation) on every call.
+   */
+  readonly base: number;
 
-  /** First page number covered by this leaf. */
-  get base(): number {
-    return this.index * PTRS_PER_PTE;
+  constructor(readonly index: number) {
+    this.base = index * PTRS_PER_PTE;
   }
 }
