@@ -1,7 +1,7 @@
 /** `pteplay bench`: throughput of decode, plain loop, replay (1 and 4 lanes), stored replay and SQLite insert. */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import {
-  BENCH_DEFAULTS, BENCH_QUICK, MEMORY_DEFAULT_ACCESSES, defaultInterval, formatBench, formatMemoryBench, runBench, runMemoryBench,
+  BENCH_DEFAULTS, BENCH_QUICK, F_ROWS, MEMORY_DEFAULT_ACCESSES, defaultInterval, formatBench, formatMemoryBench, runBench, runMemoryBench,
 } from '../src/bench/index.js';
 import { UsageError } from '../src/errors.js';
 import { parseCount } from './options.js';
@@ -15,6 +15,8 @@ export function register(program: Command): void {
     .option('--reps <n>', `repetitions per measurement, median reported (default ${BENCH_DEFAULTS.reps}; --quick ${BENCH_QUICK.reps})`, parseCount('--reps'))
     .option('--interval <n>', 'collect every N accesses (default accesses / 20)', parseCount('--interval'))
     .option('--threads <n>', 'worker threads for the lanes of D (default: one per core, at most 4) and of E (default: as replay)', parseCount('--threads'))
+    .addOption(new Option('--f-rows <what>', 'what F inserts: E\'s pte_change rows (the issue\'s storage limit), or all: also as many collect_page and uffd_msg rows as E stored')
+      .choices(F_ROWS).default('changes'))
     .option('--quick', 'a small trace (for tests and smoke runs)')
     .option('--memory', `instead of the table: peak RSS of E at --accesses (default ${MEMORY_DEFAULT_ACCESSES}) and at 10 times as many, same pages and interval`)
     .option('--json', 'print the result as JSON on stdout')
@@ -26,7 +28,8 @@ Stages (rates are trace accesses per second, warm-up included):
   C  replay with one lane (uffd-async), no persistence
   D  replay with the four default lanes, no persistence
   E  pteplay replay into a SQLite run database (every change stored)
-  F  RunStore bulk insert of as many pte_change rows as E stored (storage limit)`)
+  F  RunStore bulk insert of as many pte_change rows as E stored (storage limit);
+     with --f-rows all also as many collect_page and uffd_msg rows (E's other large tables)`)
     .action(async (o) => {
       const base = o.quick ? BENCH_QUICK : BENCH_DEFAULTS;
       const accesses: number = o.accesses ?? (o.memory ? MEMORY_DEFAULT_ACCESSES : base.accesses);
@@ -44,7 +47,7 @@ Stages (rates are trace accesses per second, warm-up included):
         process.stdout.write(o.json ? `${JSON.stringify(m, null, 2)}\n` : `${formatMemoryBench(m)}\n`);
         return;
       }
-      const r = await runBench({ accesses, pages, reps, interval, threads: o.threads, log });
+      const r = await runBench({ accesses, pages, reps, interval, threads: o.threads, fRows: o.fRows, log });
       process.stdout.write(o.json ? `${JSON.stringify(r, null, 2)}\n` : `${formatBench(r)}\n`);
     });
 }

@@ -1,7 +1,11 @@
 /** `pteplay bench --quick --json`: the harness runs end to end and its figures are consistent (no timing asserts). */
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { bulkInsert } from '../src/bench/stages.js';
 import { pteplay, ROOT } from './helpers/cli.js';
 
 const STAGES = ['A', 'B', 'C', 'D', 'E', 'F'] as const;
@@ -17,7 +21,9 @@ describe('pteplay bench', () => {
       stages: Record<string, { rate: number; seconds: number; allSeconds: number[] }>;
       ratios: Record<string, number>;
       pteChangeRows: number;
-      storedRowsE: Record<'pte_change' | 'collect_page' | 'uffd_msg' | 'keyframe_leaf', number>;
+      storedRowsE: Record<'pte_change' | 'collect' | 'collect_page' | 'uffd_msg' | 'keyframe_leaf', number>;
+      fRows: string;
+      insertRows: number;
       peakRssE: number;
     };
     expect(j.trace.traceAccesses).toBeGreaterThan(0);
@@ -36,11 +42,36 @@ describe('pteplay bench', () => {
     }
     expect(j.pteChangeRows).toBeGreaterThan(0);
     expect(j.storedRowsE.pte_change).toBe(j.pteChangeRows);
+    expect(j.fRows).toBe('changes');
+    expect(j.insertRows).toBe(j.pteChangeRows);
     // Collects every accesses/20 with the default lanes: per-page results, and the sync lanes' WP messages.
     expect(j.storedRowsE.collect_page).toBeGreaterThan(0);
     expect(j.storedRowsE.uffd_msg).toBeGreaterThan(0);
     expect(j.peakRssE).toBeGreaterThan(10 * 1024 * 1024);
   }, 60_000);
+
+  it('F inserts E\'s pte_change rows, and with --f-rows all as many collect_page and uffd_msg rows and collects too', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pteplay-bench-f-'));
+    try {
+      const db = join(dir, 'f.db');
+      const e = { pte_change: 10_007, collect: 12, collect_page: 5_003, uffd_msg: 2_001, keyframe_leaf: 0 };
+      const count = (table: string) => {
+        const d = new Database(db, { readonly: true });
+        try {
+          return d.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number;
+        } finally {
+          d.close();
+        }
+      };
+      expect(bulkInsert(db, e, 300_000)).toBe(e.pte_change);
+      expect([count('pte_change'), count('collect'), count('collect_page'), count('uffd_msg')]).toEqual([e.pte_change, 0, 0, 0]);
+      expect(bulkInsert(db, e, 300_000, true)).toBe(e.pte_change + e.collect_page + e.uffd_msg);
+      expect([count('pte_change'), count('collect'), count('collect_page'), count('uffd_msg')])
+        .toEqual([e.pte_change, e.collect, e.collect_page, e.uffd_msg]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it('--memory replays the same workload at N and 10 N accesses in child processes and reports their peak RSS', () => {
     const r = pteplay(['bench', '--memory', '--accesses', '3000', '--pages', '512', '--json', '--quiet']);

@@ -20,11 +20,17 @@ export function formatBench(r: BenchResult): string {
     lines.push(`| ${id}     | ${s.label.padEnd(47)} | ${rate(s.rate).padStart(10)} | ${s.seconds.toFixed(2).padStart(8)} |`);
   }
   lines.push('', RATIO_IDS.map((k) => `${k} = ${r.ratios[k].toFixed(3)}`).join('   '));
-  lines.push(`E stored ${r.pteChangeRows} pte_change rows; F inserts them at ${rate(r.insertRowsPerSecond).replace('/s', ' rows/s')}`);
   const e = r.storedRowsE;
-  const others = e.collect_page + e.uffd_msg + e.keyframe_leaf;
-  lines.push(`E's writer also stored ${e.collect_page} collect_page, ${e.uffd_msg} uffd_msg and ${e.keyframe_leaf} keyframe_leaf rows ` +
-    `(${(others / Math.max(1, e.pte_change)).toFixed(2)} per pte_change row), which F does not insert`);
+  const fRate = rate(r.insertRowsPerSecond).replace('/s', ' rows/s');
+  if (r.fRows === 'all') {
+    lines.push(`E stored ${e.pte_change} pte_change, ${e.collect_page} collect_page and ${e.uffd_msg} uffd_msg rows; ` +
+      `F inserts as many (${r.insertRows} rows) at ${fRate}`);
+  } else {
+    lines.push(`E stored ${r.pteChangeRows} pte_change rows; F inserts them at ${fRate}`);
+    const others = e.collect_page + e.uffd_msg + e.keyframe_leaf;
+    lines.push(`E's writer also stored ${e.collect_page} collect_page, ${e.uffd_msg} uffd_msg and ${e.keyframe_leaf} keyframe_leaf rows ` +
+      `(${(others / Math.max(1, e.pte_change)).toFixed(2)} per pte_change row), which F does not insert (--f-rows all: F inserts them too)`);
+  }
   lines.push(`peak RSS during E: ${mib(r.peakRssE)} (bench process ${mib(r.maxRssProcess)}); total ${r.totalSeconds.toFixed(1)} s`);
   return lines.join('\n');
 }

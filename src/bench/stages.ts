@@ -7,12 +7,14 @@ import Database from 'better-sqlite3';
 import { from, lastValueFrom } from 'rxjs';
 import { DEFAULT_LANES, parseLaneSpec } from '../lanes/config.js';
 import { Lane } from '../lanes/lane.js';
-import type { PteChangeBatch } from '../lanes/results.js';
+import { CP_GT_C, CP_GT_W, CP_REPORTED } from '../lanes/collect-pages.js';
+import { COUNTER_NAMES, type PteChangeBatch } from '../lanes/results.js';
 import { Path } from '../mm/cause.js';
-import { PAGE_SIZE } from '../mm/uapi.js';
+import { PAGE_SIZE, TASK_SIZE_PAGES, UFFD_EVENT_PAGEFAULT } from '../mm/uapi.js';
 import { injectProtocol } from '../pipeline/inject-protocol.js';
 import { replayLanePool } from '../pipeline/replay-lane-pool.js';
 import { replayLanes } from '../pipeline/replay-lanes.js';
+import { UFFD_MSG_FIELDS } from '../store/row-pack.js';
 import { RunStore } from '../store/writer.js';
 import { CHUNK_RECORDS } from '../trace/chunk.js';
 import { openTrace } from '../trace/reader.js';
@@ -106,7 +108,10 @@ export function countStoredRows(db: string): StoredRows {
   const d = new Database(db, { readonly: true });
   try {
     const n = (table: string) => d.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number;
-    return { pte_change: n('pte_change'), collect_page: n('collect_page'), uffd_msg: n('uffd_msg'), keyframe_leaf: n('keyframe_leaf') };
+    return {
+      pte_change: n('pte_change'), collect: n('collect'), collect_page: n('collect_page'), uffd_msg: n('uffd_msg'),
+      keyframe_leaf: n('keyframe_leaf'),
+    };
   } finally {
     d.close();
   }
@@ -116,20 +121,24 @@ export function countStoredRows(db: string): StoredRows {
 const F_BATCH = 4096;
 
 /**
- * F: RunStore.writeChanges of `rows` synthetic change rows over the four default lanes, committing
- * as often as E commits (once per trace chunk), then finish() (indexes, checkpoint) as E does. The
- * store runs in this thread: the same RunStore code E's WorkerStore runs in its worker, without the
- * simulation or the messages, so F is storage alone.
+ * F: RunStore.writeChanges of as many synthetic change rows as E stored, over the four default lanes,
+ * committing as often as E commits (once per trace chunk), then finish() (indexes, checkpoint) as E
+ * does. The store runs in this thread: the same RunStore code E's WorkerStore runs in its worker,
+ * without the simulation or the messages, so F is storage alone. With `all`, F also writes E's
+ * collects (their collect_page runs) and uffd messages, as many as E stored and spread as in E: the
+ * storage limit of everything E stores, not only of its change rows. Returns the rows inserted.
  */
-export function bulkInsert(db: string, rows: number, records: number): number {
+export function bulkInsert(db: string, e: StoredRows, records: number, all = false): number {
   removeDb(db);
   const store = RunStore.create(db, {
     pteplayVersion: PTEPLAY_VERSION, kernelProfile: 'bench', tracePath: '', traceSha256: '', options: {},
   });
   const lanes = DEFAULT_LANES.length;
   DEFAULT_LANES.forEach((name, id) => store.addLane({ id, name, tracker: name }));
+  const rows = e.pte_change;
   const chunks = Math.max(1, Math.ceil(records / CHUNK_RECORDS));
   const commitEvery = Math.max(F_BATCH, Math.ceil(rows / chunks));
+  const others = all ? new OtherRows(store, e, lanes) : null;
   const b: PteChangeBatch = {
     lane: 0, n: 0, seq: new Float64Array(F_BATCH), pos: new Float64Array(F_BATCH), time: new Float64Array(F_BATCH),
     pid: new Int32Array(F_BATCH).fill(1), vpn: new Float64Array(F_BATCH), count: new Int32Array(F_BATCH).fill(1),
@@ -157,14 +166,68 @@ export function bulkInsert(db: string, rows: number, records: number): number {
     store.writeChanges(b);
     written += n;
     sinceCommit += n;
+    others?.upTo((written / rows), pos);
     if (sinceCommit >= commitEvery) {
       store.commit(pos);
       sinceCommit = 0;
     }
   }
+  others?.upTo(1, records - 1);
   store.commit(records - 1);
   store.finish('complete');
-  return written;
+  return written + (others?.written ?? 0);
+}
+
+/** F with `all`: E's collects (with their page runs) and uffd messages, written as F's change rows advance. */
+class OtherRows {
+  written = 0;
+  private collects = 0;
+  private msgs = 0;
+  private readonly collectsPerLane: number;
+
+  constructor(private readonly store: RunStore, private readonly e: StoredRows, private readonly lanes: number) {
+    this.collectsPerLane = Math.floor(e.collect / lanes);
+  }
+
+  /** Write what E stored up to `fraction` of its change rows, at trace position `pos`. */
+  upTo(fraction: number, pos: number): void {
+    const msgs = Math.floor(fraction * this.e.uffd_msg);
+    if (msgs > this.msgs) this.writeMsgs(msgs - this.msgs, pos);
+    while (this.collects < this.collectsPerLane && (this.collects + 1) / this.collectsPerLane <= fraction) {
+      for (let lane = 0; lane < this.lanes; lane++) this.writeCollect(lane, pos);
+      this.collects++;
+    }
+  }
+
+  private writeMsgs(n: number, pos: number): void {
+    const nf = UFFD_MSG_FIELDS.length;
+    const data = new Float64Array(n * nf);
+    for (let j = 0; j < n; j++) {
+      // lane, pos, pid, ctx, event, flags, vpn, vpn2, tid, time: a WP page fault of a sync lane.
+      data.set([1 + (j & 1), pos, 1, 1, UFFD_EVENT_PAGEFAULT, 3, 0x7f0000000 + this.msgs + j, 0, 1, pos * 10], j * nf);
+    }
+    this.store.writeUffdMsgs(data);
+    this.msgs += n;
+    this.written += n;
+  }
+
+  private writeCollect(lane: number, pos: number): void {
+    // The runs of one collect: E's collect_page rows shared out evenly, one written page each.
+    const total = this.collectsPerLane * this.lanes;
+    const k = this.collects * this.lanes + lane;
+    const n = Math.floor(((k + 1) * this.e.collect_page) / total) - Math.floor((k * this.e.collect_page) / total);
+    const pages = {
+      n, vpn: new Float64Array(n), count: new Float64Array(n).fill(1),
+      bits: new Uint8Array(n).fill(CP_REPORTED | CP_GT_W | CP_GT_C), why: new Uint8Array(n),
+    };
+    for (let j = 0; j < n; j++) pages.vpn[j] = 0x7f0000000 + 2 * j;
+    this.store.writeCollect({
+      lane, index: this.collects, pos, time: pos * 10, pid: 1, startVpn: 0, endVpn: TASK_SIZE_PAGES, label: null,
+      method: 'bench', intervalAccesses: 0, intervalNs: NaN, reported: n, trueW: n, trueC: n, tp: n, fp: 0, fn: 0,
+      fpC: 0, fnC: 0, fpWhy: {}, fnWhy: {}, errors: [], pages, cost: new Float64Array(COUNTER_NAMES.length),
+    });
+    this.written += n;
+  }
 }
 
 export function removeDb(db: string): void {

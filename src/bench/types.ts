@@ -12,6 +12,13 @@ export const STAGE_LABELS: Record<StageId, string> = {
   F: 'SQLite bulk insert of E\'s rows (storage limit)',
 };
 
+/** F_ALL_LABEL: F's label when it inserts every row of E's large tables (`--f-rows all`). */
+export const F_ALL_LABEL = 'SQLite bulk insert of all E\'s rows (all tables)';
+
+/** What F inserts: E's change rows (the issue's storage limit), or also E's collect pages and uffd messages. */
+export const F_ROWS = ['changes', 'all'] as const;
+export type FRows = (typeof F_ROWS)[number];
+
 export const RATIO_IDS = ['C/A', 'D/A', 'E/A', 'E/F'] as const;
 export type RatioId = (typeof RATIO_IDS)[number];
 
@@ -26,6 +33,8 @@ export interface BenchOptions {
   interval: number;
   /** Worker threads for the lanes of D (default: one per core, at most one per lane) and E (default: as replay). */
   threads?: number;
+  /** What F inserts (default "changes"). */
+  fRows?: FRows;
   /** Directory for the temporary trace and databases (removed afterwards). */
   tmpDir?: string;
   /** Progress lines (stderr). */
@@ -46,6 +55,8 @@ export interface StageResult {
 /** Rows of a run database's large tables. */
 export interface StoredRows {
   pte_change: number;
+  /** collect rows, every lane's (a collect_page run belongs to one). */
+  collect: number;
   collect_page: number;
   uffd_msg: number;
   keyframe_leaf: number;
@@ -71,8 +82,12 @@ export interface BenchResult {
   ratios: Record<RatioId, number>;
   /** pte_change rows E stored (and F inserts). */
   pteChangeRows: number;
-  /** Rows E stored in its large tables (F inserts only the pte_change rows). */
+  /** Rows E stored in its large tables. */
   storedRowsE: StoredRows;
+  /** What F inserted: E's pte_change rows, or (all) also as many collect_page and uffd_msg rows. */
+  fRows: FRows;
+  /** Rows F inserted (pte_change, and with fRows "all" collect_page and uffd_msg). */
+  insertRows: number;
   /** F's rows per second. */
   insertRowsPerSecond: number;
   /** Peak RSS of E: the largest peak RSS (peak-rss.ts) of its child processes (bytes; all threads of the replay). */
