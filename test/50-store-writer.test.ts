@@ -85,6 +85,29 @@ describe('RunStore writes', () => {
     r2.close();
   });
 
+  it('finishes with the indexes built also while a reader holds a snapshot (the file then stays WAL until it leaves)', () => {
+    const index = (db: Database.Database) => db.prepare("SELECT count(*) FROM sqlite_schema WHERE name = 'pte_change_by_vpn'").pluck().get();
+    for (const withReader of [false, true]) {
+      const f = join(tempDir(), `finish-${withReader}.db`);
+      const s = RunStore.create(f, META);
+      s.addLane({ name: 'a', tracker: 'soft-dirty' });
+      s.writeChanges(changes(0, Array.from({ length: 1000 }, (_, k) => [k, k, 100 + k, 1, 0, 0, 1, Path.HW_ACCESS] as [number, number, number, number, number, number, number, number])));
+      s.commit(999);
+      const reader = withReader ? new Database(f, { readonly: true }) : null;
+      reader?.exec('BEGIN');
+      expect(reader?.prepare('SELECT count(*) FROM pte_change').pluck().get()).toBe(withReader ? 1000 : undefined);
+      s.finish('complete');
+      reader?.exec('COMMIT');
+      reader?.close();
+      const db = new Database(f, { readonly: true });
+      expect(index(db)).toBe(1);
+      expect(db.prepare('SELECT vpn FROM pte_change WHERE vpn = 600').pluck().all()).toEqual([600]);
+      // finish() leaves WAL (a single file) unless another connection is attached: then it stays WAL.
+      expect(db.pragma('journal_mode', { simple: true })).toBe(withReader ? 'wal' : 'delete');
+      db.close();
+    }
+  });
+
   it('rejects results for a lane that was not added, unknown causes, and use after finish', () => {
     const s = RunStore.create(join(tempDir(), 'x.db'), META);
     expect(() => s.writeChanges(changes(3, []))).toThrow(/lane 3 was not added/);

@@ -379,19 +379,38 @@ export class RunStore {
       });
       try {
         this.db.pragma('synchronous = NORMAL');
+        // Leave WAL before building the indexes: their pages then go to the database file once, instead
+        // of to the WAL first and again at the checkpoint (finish() of 12 M change rows: 11.1 -> 9.0 s).
+        const walLeft = this.leaveWal();
         // One helper thread for the index sorts: the replay is over by now, so a second core is free
         // (finish() of F with 8 M rows: 6.3 s -> 5.3-5.8 s here, for ~45% more CPU time).
         this.db.pragma('threads = 1');
         this.db.exec(readSchemaFile(INDEX_FILE));
         this.db.pragma('optimize');
-        this.db.pragma('wal_checkpoint(TRUNCATE)');
-        this.db.pragma('journal_mode = DELETE');
+        if (!walLeft) {
+          this.db.pragma('wal_checkpoint(TRUNCATE)');
+          this.leaveWal();
+        }
       } catch (err) {
         throw err instanceof Database.SqliteError ? this.ioError(err) : err;
       }
     } finally {
       this.closed = true;
       this.db.close();
+    }
+  }
+
+  /**
+   * journal_mode = DELETE (which checkpoints), so that a finished run is one self-contained file. Another
+   * connection to the file (`pteplay sql`, a viewer) keeps it in WAL: then it stays WAL, which readers
+   * and the next writer handle alike, and this returns false.
+   */
+  private leaveWal(): boolean {
+    try {
+      return this.db.pragma('journal_mode = DELETE', { simple: true }) === 'delete';
+    } catch (err) {
+      if (err instanceof Database.SqliteError && err.code === 'SQLITE_BUSY') return false;
+      throw err;
     }
   }
 
