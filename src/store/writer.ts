@@ -8,9 +8,9 @@
  * error while writing rolls the open transaction back, to the last commit. The methods are synchronous;
  * the transaction is open across the caller's awaits between commits, which is fine because the run
  * database has exactly one writer (this object). While the run goes the file is in WAL mode with
- * synchronous=OFF (see LOAD_PRAGMAS); finish() builds the secondary indexes, checkpoints with
- * synchronous=NORMAL (so a finished run is on disk) and switches the file back to a single self-contained
- * file (journal_mode=DELETE).
+ * synchronous=OFF (see LOAD_PRAGMAS); finish() switches to synchronous=NORMAL (so a finished run is on
+ * disk) and back to a single self-contained file (journal_mode=DELETE, which checkpoints), then builds
+ * the secondary indexes. While another connection is attached the file stays in WAL mode.
  *
  * Creating over an existing path replaces it (with its -wal/-shm files) if it is a SQLite database;
  * any other existing file is left alone and create() fails with EXIT.CANT_CREATE, so a mistyped
