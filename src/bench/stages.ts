@@ -166,7 +166,7 @@ export function bulkInsert(db: string, e: StoredRows, records: number, all = fal
     store.writeChanges(b);
     written += n;
     sinceCommit += n;
-    others?.upTo((written / rows), pos);
+    others?.upTo(written / rows, pos);
     if (sinceCommit >= commitEvery) {
       store.commit(pos);
       sinceCommit = 0;
@@ -202,9 +202,12 @@ class OtherRows {
   private writeMsgs(n: number, pos: number): void {
     const nf = UFFD_MSG_FIELDS.length;
     const data = new Float64Array(n * nf);
+    // A WP page fault of a sync lane: lane, pos, pid, ctx, event, flags, vpn, vpn2, tid, time.
+    const row = [0, pos, 1, 1, UFFD_EVENT_PAGEFAULT, 3, 0, 0, 1, pos * 10];
     for (let j = 0; j < n; j++) {
-      // lane, pos, pid, ctx, event, flags, vpn, vpn2, tid, time: a WP page fault of a sync lane.
-      data.set([1 + (j & 1), pos, 1, 1, UFFD_EVENT_PAGEFAULT, 3, 0x7f0000000 + this.msgs + j, 0, 1, pos * 10], j * nf);
+      row[0] = 1 + (j & 1);
+      row[6] = 0x7f0000000 + this.msgs + j;
+      data.set(row, j * nf);
     }
     this.store.writeUffdMsgs(data);
     this.msgs += n;
