@@ -387,8 +387,9 @@ function pmdEntry(p: ScanState, leaf: Leaf, start: number, end: number): number 
     for (; i < iEnd; i++) {
       const e = pte[i]!;
       if (isUffdWpAny(e)) continue;
-      ret = p.output(p.curVmaCategory | PAGE_IS_WRITTEN, base + i, base + i + 1);
-      if (p.outEnd === base + i) break;
+      const addr = base + i;
+      ret = p.output(p.curVmaCategory | PAGE_IS_WRITTEN, addr, addr + 1);
+      if (p.outEnd === addr) break;
       if (!p.wpMatching) continue;
       makeUffdWpPte(mm, leaf, i, e);
       if (flushStart < 0) flushStart = i;
@@ -398,8 +399,9 @@ function pmdEntry(p: ScanState, leaf: Leaf, start: number, end: number): number 
       const e = pte[i]!;
       const categories = p.curVmaCategory | pageCategory(p, e);
       if (!p.interesting(categories)) continue;
-      ret = p.output(categories, base + i, base + i + 1);
-      if (p.outEnd === base + i) break;
+      const addr = base + i;
+      ret = p.output(categories, addr, addr + 1);
+      if (p.outEnd === addr) break;
       if (!p.wpMatching) continue;
       if ((categories & PAGE_IS_WRITTEN) === 0) continue;
       makeUffdWpPte(mm, leaf, i, e);
