@@ -19,7 +19,7 @@ export function register(program: Command): void {
     .option('--interval <n>', 'collect and re-arm every N accesses', parseCount('--interval'), 0)
     .option('--interval-us <n>', 'collect and re-arm every N µs of trace time', parseCount('--interval-us'), 0)
     .option('--kernel <version>', `kernel profile: ${Object.keys(PROFILES).join(', ')}`, DEFAULT_PROFILE)
-    .option('--kernel-opt <key=value>', 'override one kernel switch (repeatable), e.g. pagemapScanNoneIsWritten=false', collectRepeat, [])
+    .option('--kernel-opt <key=value>', 'override one kernel switch (repeatable): key=on|off, e.g. zero_page=off (a kernel without the zero page, pvm_no_zero_page=1) or pagemapScanNoneIsWritten=false', collectRepeat, [])
     .option('--thp <mode>', 'transparent_hugepage/enabled: always, madvise, never (default: the trace header, else madvise)')
     .option('--monitor-latency-us <n>', 'sync uffd monitor round trip in µs (default 20)', parseCount('--monitor-latency-us'))
     .option('--no-events', 'do not store individual PTE changes (collects, ops and costs only)')

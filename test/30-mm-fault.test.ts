@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { ACCESS_OK } from '../src/mm/access.js';
 import { FAULT_BLOCKED, FAULT_SIGSEGV } from '../src/mm/fault.js';
-import { A, D, EXCL, MARKER, PG_ZERO, PRESENT, SD, UW, W } from '../src/mm/pte.js';
+import { Why } from '../src/mm/cause.js';
+import { doMadvise } from '../src/mm/madvise.js';
+import { A, D, EXCL, MARKER, PG_ANON, PG_ZERO, PMD_TABLE, PRESENT, SD, UW, W } from '../src/mm/pte.js';
 import { UFFD_FEATURE_WP_ASYNC, UFFD_FEATURE_WP_UNPOPULATED } from '../src/mm/uapi.js';
-import { armUffd, entry, faults, map, setup, tryLoad, tryStore } from './30-mm-helpers.js';
+import { armUffd, clearRefs, entry, faults, map, PG, sdWhy, setup, tryLoad, tryStore } from './30-mm-helpers.js';
 
 const BASE = 0x7f0000000; // page number of 0x7f0000000000
 
@@ -15,6 +17,49 @@ describe('fault path (kernel-semantics.md §2.1)', () => {
     expect(entry(mm, BASE)).toBe(PRESENT | W | D | A | SD | EXCL);
     expect(tryLoad(mm, BASE + 1)).toBe(ACCESS_OK);
     expect(entry(mm, BASE + 1) & (PG_ZERO | W | SD)).toBe(PG_ZERO);
+  });
+
+  it('zero_page=off (mm_forbids_zeropage at fault time, pvm_no_zero_page=1): a load maps a fresh exclusive page W D SD, and the store after it does not fault', () => {
+    const { sys, mm } = setup('6.18', {}, ['zero_page=off']);
+    map(mm, BASE, 4);
+    clearRefs(mm);
+    expect(tryLoad(mm, BASE + 1)).toBe(ACCESS_OK);
+    expect(entry(mm, BASE + 1)).toBe(PRESENT | PG_ANON | W | D | A | SD | EXCL);
+    expect(sdWhy(mm, BASE + 1)).toBe(Why.READ_ALLOC);
+    const before = faults(sys);
+    expect(tryStore(mm, BASE + 1)).toBe(ACCESS_OK);
+    expect(faults(sys)).toEqual(before);
+    // A read-only VMA: the page is allocated clean and read-only (maybe_mkwrite: no VM_WRITE).
+    map(mm, BASE + 8, 1, { prot: { read: true, write: false, exec: false } });
+    expect(tryLoad(mm, BASE + 8)).toBe(ACCESS_OK);
+    expect(entry(mm, BASE + 8)).toBe(PRESENT | PG_ANON | A | EXCL);
+  });
+
+  it('zero_page=off: MADV_POPULATE_READ allocates pages too; a THP read fault allocates a dirty THP instead of the huge zero page (do_huge_pmd_anonymous_page)', () => {
+    const { mm } = setup('6.18', { thp: 'always' }, ['zero_page=off']);
+    map(mm, BASE + 1024, 4, { prot: { read: true, write: true, exec: false } });
+    expect(doMadvise(mm, (BASE + 1024) * PG, 4 * PG, 'populate_read')).toBe(0);
+    expect(entry(mm, BASE + 1024) & (PG_ZERO | PG_ANON | EXCL | W)).toBe(PG_ANON | EXCL | W);
+    map(mm, BASE, 512);
+    expect(tryLoad(mm, BASE + 3)).toBe(ACCESS_OK);
+    const pmd = mm.leafOf(BASE)!.pmd;
+    expect(pmd !== PMD_TABLE && (pmd & (PG_ZERO | PG_ANON | W | D | SD)) === (PG_ANON | W | D | SD)).toBe(true);
+    // The same read with the zero page on maps the huge zero page, clean and read-only.
+    const on = setup('6.18', { thp: 'always' });
+    map(on.mm, BASE, 512);
+    expect(tryLoad(on.mm, BASE + 3)).toBe(ACCESS_OK);
+    expect(on.mm.leafOf(BASE)!.pmd & (PG_ZERO | PG_ANON | W | SD)).toBe(PG_ZERO);
+  });
+
+  it('folio split: unused subpages become the zero page (try_to_map_unused_to_zeropage, v6.12) unless split_unused_to_zero_page=off (mm_forbids_zeropage) or on 6.1', () => {
+    for (const [profile, opts, zero] of [['6.18', [], true], ['6.18', ['zero_page=off'], true], ['6.18', ['zero_page=off', 'split_unused_to_zero_page=off'], false], ['6.1', [], false]] as const) {
+      const { mm } = setup(profile, { thp: 'always' }, [...opts]);
+      map(mm, BASE, 512);
+      expect(tryStore(mm, BASE)).toBe(ACCESS_OK);
+      expect(doMadvise(mm, BASE * PG, 256 * PG, 'cold')).toBe(0);
+      expect(`${profile} ${opts.join(',')}: ${entry(mm, BASE + 1) & PG_ZERO ? 'zero' : 'kept'}`).toBe(`${profile} ${opts.join(',')}: ${zero ? 'zero' : 'kept'}`);
+      expect(entry(mm, BASE) & PG_ZERO).toBe(0);
+    }
   });
 
   it('an access outside any VMA is SIGSEGV and changes nothing', () => {

@@ -27,8 +27,8 @@ export const PG = PAGE_SIZE;
 /** A 2 MiB-aligned test address (page number). */
 export const BV = 0x7f0000000000 / PG;
 
-export function setup(profile = '6.18', sysfs: Partial<Sysfs> = {}): { sys: System; mm: Mm } {
-  const sys = new System(0, resolveProfile(profile), { ...DEFAULT_SYSFS, ...sysfs }, new PteEventSink(0, null));
+export function setup(profile = '6.18', sysfs: Partial<Sysfs> = {}, kernelOpts: string[] = []): { sys: System; mm: Mm } {
+  const sys = new System(0, resolveProfile(profile, kernelOpts), { ...DEFAULT_SYSFS, ...sysfs }, new PteEventSink(0, null));
   return { sys, mm: sys.mm(1)! };
 }
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { pteplay } from './helpers/cli.js';
+import { pteplay, ROOT } from './helpers/cli.js';
 import { NODE_FLAGS } from '../src/node-flags.js';
 
 let dir: string;
@@ -41,6 +41,38 @@ describe('pteplay CLI errors: one line, documented exit code', () => {
     const r = pteplay(['replay', '--help']);
     expect(r.status).toBe(0);
     for (const code of ['64', '65', '66', '70', '73', '74']) expect(r.stdout).toContain(`  ${code}  `);
+  });
+});
+
+describe('--kernel-opt zero_page=off: a kernel without the zero page (pvm_no_zero_page=1), end to end', () => {
+  const fps = (db: string): { lane: string; collect_label: string; cause: string }[] => {
+    const sql = new Database(db, { readonly: true });
+    const rows = sql.prepare('select lane, collect_label, cause from v_false_positive order by lane, collect_idx, vpn').all() as { lane: string; collect_label: string; cause: string }[];
+    sql.close();
+    return rows;
+  };
+
+  it('the read of a never-touched page becomes a soft-dirty false positive with cause read-fault-alloc (do_anonymous_page), and only with the option', () => {
+    const trace = join(ROOT, 'traces', 'scenarios', 'unpopulated-sync.jsonl');
+    const off = join(dir, 'nozp.db');
+    const on = join(dir, 'zp.db');
+    const r = pteplay(['replay', trace, '--db', off, '--lanes', 'soft-dirty,uffd-sync', '--kernel-opt', 'zero_page=off', '-q']);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(pteplay(['replay', trace, '--db', on, '--lanes', 'soft-dirty,uffd-sync', '-q']).status).toBe(0);
+    expect(fps(off)).toEqual([{ lane: 'soft-dirty', collect_label: 'load-Q', cause: 'read-fault-alloc' }]);
+    expect(fps(on)).toEqual([]);
+    const sql = new Database(off, { readonly: true });
+    expect(sql.prepare("select value from meta where key = 'kernel_profile'").pluck().get()).toBe('6.18+zero_page=off');
+    expect(sql.prepare("select distinct config_json ->> '$.profile.zeroPage' from lane").pluck().all()).toEqual([0]);
+    sql.close();
+  });
+
+  it('a value that is not on/off exits 64 naming the option', () => {
+    const r = pteplay(['replay', join(ROOT, 'traces', 'scenarios', 'unpopulated-sync.jsonl'), '--db', join(dir, 'zpbad.db'), '--kernel-opt', 'zero_page=maybe']);
+    expect(r.status).toBe(64);
+    expect(r.stderr).toContain('zero_page=maybe');
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
 });
 

@@ -18,7 +18,7 @@ import { COUNTER_INDEX, type CounterName } from '../src/lanes/results.js';
 import type { Mm } from '../src/mm/mm.js';
 import { PMD_TABLE, UW, W } from '../src/mm/pte.js';
 import {
-  PAGE_IS_PRESENT, PAGE_IS_SWAPPED, PAGE_IS_WPALLOWED, PAGE_IS_WRITTEN, PAGE_SIZE, PM_SCAN_ARG_SIZE,
+  PAGE_IS_PFNZERO, PAGE_IS_PRESENT, PAGE_IS_SWAPPED, PAGE_IS_WPALLOWED, PAGE_IS_WRITTEN, PAGE_SIZE, PM_SCAN_ARG_SIZE,
   PM_SCAN_CHECK_WPASYNC, PM_SCAN_WP_MATCHING, PTRS_PER_PTE,
 } from '../src/mm/uapi.js';
 import { pagemapScan, type PageRegion } from '../src/trackers/pagemap-scan.js';
@@ -246,6 +246,63 @@ describe('D11 unpopulated-markers: never-touched anon with markers (sync+WP_UNPO
     // §3 calls the copy "a third fault". The real kernel does it in the in-kernel retry of the same
     // exception, so ru_minflt shows 1 (probe D10/D11, M5); the path counters show both handlers.
     expect(cost(run, SYNC_U, 'after', 'fault_cow')).toBe(1);
+    expect(cost(run, FAST, 'after', 'fault_uffd_async')).toBe(1);
+    expect(cost(run, FAST, 'after', 'fault_cow')).toBe(0);
+  });
+});
+
+const NOZP = { kernelOpts: ['zero_page=off'] };
+
+describe('D10 unpopulated-sync with zero_page=off (do_anonymous_page when mm_forbids_zeropage / pvm_no_zero_page=1: a read allocates a dirty, writable page)', async () => {
+  const run = await runScenario(`${S}unpopulated-sync.jsonl`, [SD, SYNC], NOZP);
+
+  it('store P: as with the zero page (SD 1; SYNC 0, unpopulated-no-marker)', () => {
+    expect(reps(run, [SD, SYNC], 'store-P', V, 2)).toEqual({ [SD]: '10', [SYNC]: '00' });
+    expect(cost(run, SYNC, 'store-P', 'fault_missing')).toBe(1);
+  });
+
+  it('load Q: SD 1 (FP: the read-allocated PTE is pte_mkdirty, so soft-dirty), SYNC 0; truth 0; 1 fault, no message', () => {
+    const q = pagesOf(collectOf(run, SD, 'load-Q'), V + 1, 1);
+    expect(q.gtW).toBe('0');
+    expect(reps(run, [SD, SYNC], 'load-Q', V + 1, 1)).toEqual({ [SD]: '1', [SYNC]: '0' });
+    expect(q.why).toEqual(['read-fault-alloc']);
+    expect(cost(run, SYNC, 'load-Q', 'fault_missing')).toBe(1);
+  });
+
+  it('store Q: no fault at all (the page is already writable), so SYNC misses it (FN, read-fault-alloc); the populated page W0 has UW and is caught', () => {
+    expect(reps(run, [SD, SYNC], 'after', V, 2)).toEqual({ [SD]: '11', [SYNC]: '00' });
+    expect(pagesOf(collectOf(run, SYNC, 'after'), V, 2).why).toEqual(['unpopulated-no-marker', 'read-fault-alloc']);
+    expect(cost(run, SYNC, 'after', 'fault_cow')).toBe(0);
+    expect(cost(run, SYNC, 'after', 'fault_missing')).toBe(0);
+    expect(reps(run, [SD, SYNC], 'after', V + 256, 2)).toEqual({ [SD]: '10', [SYNC]: '10' });
+    expect(cost(run, SYNC, 'after', 'uffd_msgs')).toBe(1);
+  });
+
+  it('no page of the run is the zero page (pagemap: Q and W0 present and exclusive; PAGE_IS_PFNZERO nowhere, PRESENT on the three touched pages)', () => {
+    expect(bits(run, SYNC, V + 1)).toEqual(expect.arrayContaining(['present', 'exclusive']));
+    expect(bits(run, SYNC, V + 256)).toEqual(expect.arrayContaining(['present', 'exclusive']));
+    const r = scan(run, SYNC, V, 258, 0, 0, PAGE_IS_PFNZERO | PAGE_IS_PRESENT).regions;
+    expect(r.filter((x) => x.categories & PAGE_IS_PFNZERO)).toEqual([]);
+    const present = r.filter((x) => x.categories & PAGE_IS_PRESENT).reduce((n, x) => n + (x.end - x.start) / PAGE_SIZE, 0);
+    expect(present).toBe(4);
+  });
+});
+
+describe('D11 unpopulated-markers with zero_page=off (a read on a marker allocates a page with UW: pte_mkuffd_wp keeps it read-only)', async () => {
+  const LANES = [SD, SYNC_U, FAST];
+  const run = await runScenario(`${S}unpopulated-markers.jsonl`, LANES, NOZP);
+
+  it('load Q: uffd lanes 0 (UW), soft-dirty 1 (FP, read-fault-alloc); one marker fault, no message', () => {
+    expect(reps(run, LANES, 'load-Q', V + 1, 1)).toEqual({ [SD]: '1', [SYNC_U]: '0', [FAST]: '0' });
+    expect(pagesOf(collectOf(run, SD, 'load-Q'), V + 1, 1).why).toEqual(['read-fault-alloc']);
+    expect(cost(run, SYNC_U, 'load-Q', 'fault_marker')).toBe(1);
+    expect(cost(run, SYNC_U, 'load-Q', 'uffd_msgs')).toBe(0);
+  });
+
+  it('store Q: 1 everywhere; sync: a message and no copy (the page is exclusive: un-WP makes it writable); async: one fault, no copy', () => {
+    expect(reps(run, LANES, 'after', V, 2)).toEqual(same(LANES, '11'));
+    expect(cost(run, SYNC_U, 'after', 'uffd_msgs')).toBe(1);
+    expect(cost(run, SYNC_U, 'after', 'fault_cow')).toBe(0);
     expect(cost(run, FAST, 'after', 'fault_uffd_async')).toBe(1);
     expect(cost(run, FAST, 'after', 'fault_cow')).toBe(0);
   });

@@ -9,11 +9,13 @@
  * base, in pages ('p' suffix).
  */
 import { describe, expect, it } from 'vitest';
-import { diffMany, kreplayUsable, machineSysfs } from './helpers/kreplay.js';
+import { ZERO_PAGE_PROBE, compare, diffMany, hostKernelOpts, kreplayUsable, machineSysfs, runKernel, simRun } from './helpers/kreplay.js';
 import { fuzzSequence } from './helpers/kreplay-fuzz.js';
 
 const usable = kreplayUsable();
 const thpOn = usable.ok && machineSysfs().thp !== 'never';
+/** What the host's kernel needs beyond its profile (probed once: zero page or not). */
+const hostOpts = usable.ok ? hostKernelOpts() : [];
 
 /** Observations over [off, off+n) pages: pagemap, a full and a fast PAGEMAP_SCAN, the VMAs. */
 const look = (off: number, n: number): string[] => [
@@ -202,7 +204,24 @@ const THP_CASES: Record<string, string[]> = {
 
 /* ------------------------------------------------------------------ fuzz */
 
-describe.skipIf(!usable.ok)(`kreplay differential (${usable.ok ? 'real kernel' : `skipped: ${usable.why}`})`, () => {
+describe.skipIf(!usable.ok)(`kreplay differential (${usable.ok ? `real kernel, --kernel-opt ${hostOpts.join(' ') || 'none'}` : `skipped: ${usable.why}`})`, () => {
+  it('the zero-page probe configures the simulator, and a simulator set the other way differs from the host (do_anonymous_page, mm_forbids_zeropage)', () => {
+    // A sequence whose every observable depends on the zero page: a read fault, then a store that
+    // either reuses the read-allocated page (no zero page) or CoWs the zero page, seen in pagemap and
+    // PAGEMAP_SCAN (PAGE_IS_PFNZERO 0x20) before and after.
+    const cmds = [
+      ...ZERO_PAGE_PROBE, 'read 1025p', 'pagemap_scan 1024p 1025p 0 0 0 0 0x7f 16 0', 'write 1024p', 'pagemap 1024p 1',
+      'mmap 2048p 512p rw private|anonymous|fixed', 'madvise 2048p 512p hugepage', 'read 2050p', 'pagemap 2048p 4',
+      'pagemap_scan 2048p 2560p 0 0 0 0 0x7f 16 0',
+    ];
+    const kernel = runKernel([cmds])[0]!;
+    const zeroOff = hostOpts.includes('zero_page=off');
+    expect(kernel[2]).toBe(zeroOff ? 'ok 1024+1:PX' : 'ok 1024+1:P');
+    expect(compare(cmds, kernel, simRun(cmds, '6.18', undefined, hostOpts))).toEqual([]);
+    const other = zeroOff ? [] : ['zero_page=off'];
+    expect(compare(cmds, kernel, simRun(cmds, '6.18', undefined, other)).length).toBeGreaterThan(0);
+  });
+
   it('hand-written §3 sequences match the real kernel', () => {
     const names = Object.keys(CASES);
     const res = diffMany(names.map((n) => CASES[n]!));

@@ -1,9 +1,24 @@
 /**
- * Kernel profiles: version-gated behaviour (kernel-semantics.md §0.3 and appendix C). A lane runs
- * one profile; `--kernel` picks it and `--kernel-opt key=value` overrides single switches.
+ * Kernel profiles: version-gated behaviour (kernel-semantics.md §0.3 and appendix C) and the config
+ * or boot switches that change what the mm does. A lane runs one profile; `--kernel` picks it and
+ * `--kernel-opt key=value` overrides single switches (`zeroPage=false`, or `zero_page=off`).
  */
 export interface KernelProfile {
   name: string;
+  /**
+   * A read fault on private anon memory maps the shared zero page (do_anonymous_page) or the huge
+   * zero page (do_huge_pmd_anonymous_page); MADV_POPULATE_READ faults the same way. Off where the
+   * kernel forbids it at fault time (mm_forbids_zeropage(): s390 KVM guests with storage keys; the
+   * vendor boot parameter `pvm_no_zero_page=1`, probed): the read allocates a fresh exclusive page,
+   * mapped dirty and writable where VM_WRITE, so it reads soft-dirty and no later store faults.
+   */
+  zeroPage: boolean;
+  /**
+   * A folio split maps subpages that hold no data to the shared zero page and frees them
+   * (RMP_USE_SHARED_ZEROPAGE → try_to_map_unused_to_zeropage, v6.12). Off before v6.12 and where
+   * mm_forbids_zeropage() (s390); `pvm_no_zero_page=1` leaves it on (probed on 6.18.44).
+   */
+  splitUnusedToZeroPage: boolean;
   /** UFFD_FEATURE_WP_UNPOPULATED exists (v6.4, 2bad466cc9d9). */
   wpUnpopulated: boolean;
   /** UFFD_FEATURE_WP_ASYNC and the PAGEMAP_SCAN ioctl exist (v6.7). */
@@ -51,6 +66,8 @@ export interface KernelProfile {
 
 const V6_18: KernelProfile = {
   name: '6.18',
+  zeroPage: true,
+  splitUnusedToZeroPage: true,
   wpUnpopulated: true,
   wpAsync: true,
   pagemapScan: true,
@@ -78,6 +95,7 @@ export const PROFILES: Record<string, KernelProfile> = {
   '6.1': {
     ...V6_18,
     name: '6.1',
+    splitUnusedToZeroPage: false,
     wpUnpopulated: false,
     wpAsync: false,
     pagemapScan: false,
@@ -109,17 +127,24 @@ export const PROFILES: Record<string, KernelProfile> = {
 
 export const DEFAULT_PROFILE = '6.18';
 
+const ON = new Set(['true', '1', 'on', 'yes']);
+const OFF = new Set(['false', '0', 'off', 'no']);
+/** `zero_page` → `zeroPage`: options may be spelled as the kernel spells its parameters. */
+const camel = (key: string): string => key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+
 /** Resolve a profile name plus `key=value` overrides, or throw a RangeError naming what is wrong. */
 export function resolveProfile(name: string, overrides: string[] = []): KernelProfile {
   const base = PROFILES[name];
   if (!base) throw new RangeError(`unknown kernel profile "${name}" (expected one of ${Object.keys(PROFILES).join(', ')})`);
   const p: KernelProfile = { ...base };
   for (const o of overrides) {
-    const m = /^(\w+)=(true|false|1|0)$/.exec(o);
-    if (!m || !(m[1]! in p) || m[1] === 'name') {
-      throw new RangeError(`bad kernel option "${o}" (expected key=true|false with key one of ${Object.keys(p).filter((k) => k !== 'name').join(', ')})`);
+    const m = /^(\w+)=(\w+)$/.exec(o);
+    const key = m ? camel(m[1]!) : '';
+    const value = m ? m[2]!.toLowerCase() : '';
+    if (!m || !(key in p) || key === 'name' || !(ON.has(value) || OFF.has(value))) {
+      throw new RangeError(`bad kernel option "${o}" (expected key=on|off (or true|false) with key one of ${Object.keys(p).filter((k) => k !== 'name').join(', ')})`);
     }
-    (p as unknown as Record<string, boolean>)[m[1]!] = m[2] === 'true' || m[2] === '1';
+    (p as unknown as Record<string, boolean>)[key] = ON.has(value);
     p.name = `${p.name}+${o}`;
   }
   return p;

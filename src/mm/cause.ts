@@ -134,6 +134,11 @@ export const Why = {
   OTHER_UFFD: 27,
   /** uffd-wp on hugetlb is per huge page: one store makes all its subpages written. */
   HUGETLB_GRANULARITY: 28,
+  /**
+   * The kernel has no zero page (mm_forbids_zeropage): a read fault allocated the page dirty and
+   * writable, so it reads soft-dirty without a store and, mapped without UW, no later store faults.
+   */
+  READ_ALLOC: 29,
   /** Anything the model could not attribute (a bug if it shows up). */
   OTHER: 31,
 } as const;
@@ -169,5 +174,6 @@ export const WHY_LABELS: Record<number, string> = {
   [Why.CLEAR_REFS_WHOLE_MM]: 'clear-refs-whole-mm',
   [Why.OTHER_UFFD]: 'owned-by-other-uffd',
   [Why.HUGETLB_GRANULARITY]: 'hugetlb-granularity',
+  [Why.READ_ALLOC]: 'read-fault-alloc',
   [Why.OTHER]: 'other',
 };

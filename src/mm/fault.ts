@@ -82,13 +82,15 @@ export function handleMmFault(f: VmFault): number {
 }
 
 /**
- * mm/memory.c:do_anonymous_page. A read maps the shared zero page read-only; a write allocates an
- * exclusive page, maybe_mkwrite(pte_mkdirty()) (W, D, SD). A uffd-wp marker origin adds UW (and
- * pte_mkuffd_wp clears W again), so a write on a marker faults once more into do_wp_page.
+ * mm/memory.c:do_anonymous_page. A read maps the shared zero page read-only (unless
+ * mm_forbids_zeropage: profile.zeroPage off); a write, or a read where the zero page is forbidden,
+ * allocates an exclusive page mapped maybe_mkwrite(pte_mkdirty()) (W, D, SD where VM_WRITE: a read
+ * then leaves the page soft-dirty and writable without a store). A uffd-wp marker origin adds UW
+ * (and pte_mkuffd_wp clears W again), so a write on a marker faults once more into do_wp_page.
  */
 export function doAnonymousPage(f: VmFault, origUw: boolean, path: number): number {
   const { mm, vma, leaf, i } = f;
-  if (!f.write) {
+  if (!f.write && mm.sys.profile.zeroPage) {
     let entry = PRESENT | PG_ZERO | A;
     if (origUw) entry = pteMkUffdWp(entry);
     installPte(mm, leaf, i, entry, ZERO_PFN, path, NO_WHY);
@@ -101,7 +103,10 @@ export function doAnonymousPage(f: VmFault, origUw: boolean, path: number): numb
   let entry = PRESENT | PG_ANON | A | EXCL;
   if (vma.flags & VM_WRITE) entry |= W | D | SD;
   if (origUw) entry = pteMkUffdWp(entry);
-  installPte(mm, leaf, i, entry, pfn, path, Why.WRITE);
+  const why = f.write ? Why.WRITE : Why.READ_ALLOC;
+  installPte(mm, leaf, i, entry, pfn, path, why);
+  // A read-allocated page mapped writable without UW in a WP-registered VMA: no store to it faults.
+  if (!f.write && !origUw && userfaultfdWp(vma)) leaf.uwWhy[i] = why;
   return FAULT_DONE;
 }
 
@@ -264,15 +269,16 @@ function wpPageCopy(f: VmFault, old: number, counted: boolean): number {
 
 /**
  * mm/huge_memory.c:do_huge_pmd_anonymous_page: vmf_anon_prepare first (even for the huge zero page),
- * then a read maps the huge zero page (use_zero_page); a write (or a read without it) allocates a
- * THP mapped maybe_pmd_mkwrite(pmd_mkdirty()), so all 512 subpages read soft-dirty at once.
+ * then a read maps the huge zero page (use_zero_page, and !mm_forbids_zeropage); a write (or a read
+ * without it) allocates a THP mapped maybe_pmd_mkwrite(pmd_mkdirty()), so all 512 subpages read
+ * soft-dirty at once.
  */
 function doHugePmdAnonymousPage(f: VmFault): number {
   const { mm, leaf } = f;
   const sys = mm.sys;
   sys.count(CTR.fault_missing);
   anonVmaPrepare(mm, f.vma);
-  if (!f.write && sys.sysfs.thpZeroPage) {
+  if (!f.write && sys.sysfs.thpZeroPage && sys.profile.zeroPage) {
     leaf.pmdPfn = ZERO_PFN;
     setPmd(mm, leaf, PRESENT | PG_ZERO | A, Path.DO_HUGE_PMD_ANONYMOUS_PAGE, NO_WHY);
     return FAULT_DONE;
@@ -293,7 +299,7 @@ function allocThp(f: VmFault, path: number): number {
   }
   const wasZero = (leaf.pmd & PAGE_MASK) === PG_ZERO && leaf.pmd !== 0;
   leaf.pmdPfn = base;
-  setPmd(mm, leaf, PRESENT | PG_ANON | A | D | SD | EXCL | (vma.flags & VM_WRITE ? W : 0), path, Why.THP_GRANULARITY);
+  setPmd(mm, leaf, PRESENT | PG_ANON | A | D | SD | EXCL | (vma.flags & VM_WRITE ? W : 0), path, f.write ? Why.THP_GRANULARITY : Why.READ_ALLOC);
   if (wasZero) {
     sys.count(CTR.fault_cow);
     flushTlbRange(mm, HPAGE_PMD_NR);

@@ -51,7 +51,8 @@ export function splitHugePmd(mm: Mm, leaf: Leaf, path: number = Path.SPLIT_HUGE_
  * their migration entries are restored with the same bits — except that anon folios are remapped
  * with RMP_USE_SHARED_ZEROPAGE (v6.12): a subpage that holds no data is mapped to the shared zero
  * page instead and freed (mm/migrate.c:try_to_map_unused_to_zeropage, which keeps SD and UW of the
- * entry and takes the rest from vma->vm_page_prot; not in VM_LOCKED VMAs). A pinned folio cannot be split (can_split_folio): false. The
+ * entry and takes the rest from vma->vm_page_prot; not in VM_LOCKED VMAs, nor where
+ * mm_forbids_zeropage: profile.splitUnusedToZeroPage off). A pinned folio cannot be split (can_split_folio): false. The
  * caller checks that only this mm maps the folio.
  */
 export function splitAnonFolio(mm: Mm, page: number): boolean {
@@ -65,7 +66,7 @@ export function splitAnonFolio(mm: Mm, page: number): boolean {
       const e = leaf.pte[i]!;
       const pfn = leaf.pfn[i]!;
       if ((e & KIND_MASK) !== PRESENT || (e & PAGE_MASK) !== PG_ANON || pfn < head || pfn >= head + HPAGE_PMD_NR) continue;
-      if (frames.flags[pfn]! & PF_DATA) continue;
+      if ((frames.flags[pfn]! & PF_DATA) || !mm.sys.profile.splitUnusedToZeroPage) continue;
       const vma = mm.vmas.find(leaf.base + i);
       if (vma === null || (vma.flags & VM_LOCKED)) continue;
       clearPte(mm, leaf, i, NONE, Path.SPLIT_HUGE_PMD, NO_WHY);

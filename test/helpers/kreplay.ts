@@ -231,6 +231,38 @@ export function machineSysfs(): Sysfs {
   return { thp: thp as Sysfs['thp'], thpZeroPage: zero, swap: swaps };
 }
 
+/** Zero-page probe, fault path: a read fault on a fresh private anon page, then pagemap. */
+export const ZERO_PAGE_PROBE = ['mmap 1024p 1p rw private|anonymous|fixed', 'read 1024p', 'pagemap 1024p 1'];
+/** Zero-page probe, split path: one store into a THP, MADV_COLD of half of it splits the folio. */
+export const SPLIT_ZERO_PAGE_PROBE = [
+  'mmap 2048p 512p rw private|anonymous|fixed', 'madvise 2048p 512p hugepage', 'write 2048p', 'madvise 2048p 256p cold', 'pagemap 2049p 1',
+];
+
+let hostOpts: string[] | undefined;
+
+/**
+ * Kernel options (`--kernel-opt`) that describe this machine's kernel beyond its release, probed on
+ * the real kernel once. A read fault on never-touched private anon memory maps the shared zero page
+ * (pagemap: present, not exclusive) unless the kernel forbids it at fault time (present and
+ * exclusive: a fresh page), as with pvm_no_zero_page=1: `zero_page=off`. With THP on, a folio split
+ * maps an unused subpage to the zero page (v6.12) unless mm_forbids_zeropage():
+ * `split_unused_to_zero_page=off`. Empty where kreplay cannot run.
+ */
+export function hostKernelOpts(): string[] {
+  if (hostOpts !== undefined) return hostOpts;
+  if (kreplayBinary() === null) return (hostOpts = []);
+  const thp = machineSysfs().thp !== 'never';
+  const [fault, split] = runKernel(thp ? [ZERO_PAGE_PROBE, SPLIT_ZERO_PAGE_PROBE] : [ZERO_PAGE_PROBE]);
+  const answer = (lines: string[] | undefined, at: number, page: number, opt: string): string[] => {
+    const pm = lines?.[at];
+    if (pm === `ok ${page}+1:PX`) return [opt];
+    if (pm === `ok ${page}+1:P`) return [];
+    throw new Error(`zero-page probe: unexpected kernel answer ${JSON.stringify(lines)}`);
+  };
+  hostOpts = [...answer(fault, 2, 1024, 'zero_page=off'), ...(thp ? answer(split, 4, 2049, 'split_unused_to_zero_page=off') : [])];
+  return hostOpts;
+}
+
 const PMB_LETTERS: [number, string][] = [
   [PMB_PRESENT, 'P'], [PMB_SWAP, 'S'], [PMB_FILE, 'F'], [PMB_GUARD, 'G'], [PMB_UFFD_WP, 'U'], [PMB_EXCLUSIVE, 'X'], [PMB_SOFT_DIRTY, 'D'],
 ];
@@ -250,8 +282,8 @@ export class SimReplay implements UffdListener {
   private msgs: string[] = [];
   private results: OpResult[] = [];
 
-  constructor(profile = '6.18', sysfs: Sysfs = machineSysfs()) {
-    this.sys = new System(0, resolveProfile(profile), sysfs, new PteEventSink(0, null));
+  constructor(profile = '6.18', sysfs: Sysfs = machineSysfs(), kernelOpts: string[] = hostKernelOpts()) {
+    this.sys = new System(0, resolveProfile(profile, kernelOpts), sysfs, new PteEventSink(0, null));
     this.sys.uffdListener = this;
     this.sys.opSink = (r) => this.results.push(r);
     this.mm = this.sys.mm(1)!;
@@ -364,8 +396,8 @@ export class SimReplay implements UffdListener {
 }
 
 /** Run commands in a fresh simulated process: one result line per command. */
-export function simRun(cmds: string[], profile = '6.18', sysfs?: Sysfs): string[] {
-  const s = new SimReplay(profile, sysfs);
+export function simRun(cmds: string[], profile = '6.18', sysfs?: Sysfs, kernelOpts?: string[]): string[] {
+  const s = new SimReplay(profile, sysfs, kernelOpts);
   return cmds.map((c) => {
     try {
       return s.run(c);
