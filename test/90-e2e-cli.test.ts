@@ -76,6 +76,19 @@ describe('--kernel-opt zero_page=off: a kernel without the zero page (pvm_no_zer
   });
 });
 
+describe('mmap errno as the kernel returns it (kreplay-checked: test/95-kreplay-diff.test.ts)', () => {
+  it('MAP_FIXED and MAP_FIXED_NOREPLACE beyond TASK_SIZE are ENOMEM, also when unaligned (__get_unmapped_area); an unaligned fixed address below it EINVAL', () => {
+    const f = join(dir, 'task-size.jsonl');
+    const m = (addr: string, flag: string) => `{"op":"mmap","addr":"${addr}","len":4096,"prot":"rw","flags":["private","anonymous","${flag}"]}`;
+    writeFileSync(f, [m('0x800000000000', 'fixed'), m('0x7ffffffff000', 'fixed_noreplace'), m('0x7ffffffff001', 'fixed'), m('0x7f0000000001', 'fixed')].join('\n') + '\n');
+    const db = join(dir, 'task-size.db');
+    expect(pteplay(['replay', f, '--db', db, '--lanes', 'soft-dirty', '-q']).status).toBe(0);
+    const sql = new Database(db, { readonly: true });
+    expect(sql.prepare("select errno from op_result where call = 'mmap' order by pos").pluck().all()).toEqual(['ENOMEM', 'ENOMEM', 'ENOMEM', 'EINVAL']);
+    sql.close();
+  });
+});
+
 describe('gen → replay → report on a real database file', () => {
   it('replays a generated zipf trace into four lanes and reports per-interval accuracy', () => {
     const trace = join(dir, 'z.trace');

@@ -11,7 +11,7 @@ import { MM_CP_TRY_CHANGE_WRITABLE, changeProtection } from './mprotect.js';
 import { Path } from './cause.js';
 import { vmaWantsManualPteWriteUpgrade } from './predicates.js';
 import { queueUnmapEvent, noteLostRegistration, lostRegistrationWhy } from '../trackers/uffd-events.js';
-import { HPAGE_PMD_NR, MMAP_MIN_ADDR, PAGE_SIZE, PTRS_PER_PTE, TASK_SIZE_PAGES } from './uapi.js';
+import { HPAGE_PMD_NR, MMAP_MIN_ADDR, PAGE_SIZE, PTRS_PER_PTE, TASK_SIZE, TASK_SIZE_PAGES } from './uapi.js';
 import {
   VM_ACCESS, VM_ACCOUNT, VM_EXEC, VM_HUGETLB, VM_MAYEXEC, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, VM_NORESERVE, VM_READ, VM_SHARED,
   VM_SOFTDIRTY, VM_WRITE, Vma, anonVmasCompatible, canMerge,
@@ -123,9 +123,12 @@ export function doMmap(mm: Mm, op: Extract<TraceOp, { op: 'mmap' }>): number {
     if (!pageAligned(op.result)) return fail('EINVAL');
     start = op.result / PAGE_SIZE;
   } else if (fixed || has('fixed_noreplace')) {
+    // __get_unmapped_area: beyond TASK_SIZE is ENOMEM (checked first), then an unaligned address
+    // EINVAL; security_mmap_addr: below mmap_min_addr EPERM (cap_mmap_addr, without CAP_SYS_RAWIO).
+    if (op.addr > TASK_SIZE - pages * PAGE_SIZE) return fail('ENOMEM');
     if (!pageAligned(op.addr)) return fail('EINVAL');
     start = op.addr / PAGE_SIZE;
-    if (start + pages > TASK_SIZE_PAGES || op.addr < MMAP_MIN_ADDR) return fail(fixed ? 'EPERM' : 'EPERM');
+    if (op.addr < MMAP_MIN_ADDR) return fail('EPERM');
     if (!fixed && mm.vmas.intersecting(start, start + pages).length > 0) return fail('EEXIST');
   } else {
     const hint = Math.floor(op.addr / PAGE_SIZE);
