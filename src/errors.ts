@@ -28,6 +28,21 @@ export const EXIT_CODE_HELP = `Exit codes:
   73  cannot create an output file
   74  I/O error while reading or writing`;
 
+/** One-line reason for a failed open, read or write (an errno error), for messages like "cannot open X: <reason>". */
+export function ioReason(e: unknown): string {
+  const err = e as NodeJS.ErrnoException;
+  switch (err?.code) {
+    case 'ENOENT': return 'no such file or directory';
+    case 'EACCES': return 'permission denied';
+    case 'EISDIR': return 'is a directory';
+    case 'ENOTDIR': return 'a parent is not a directory';
+    case 'EMFILE': case 'ENFILE': return 'too many open files';
+    case 'ENOSPC': return 'no space left on device';
+    case 'EROFS': return 'read-only file system';
+    default: return (err?.message ?? String(e)).replace(/\s+/g, ' ');
+  }
+}
+
 export class PteplayError extends Error {
   constructor(message: string, readonly exitCode: number) {
     super(message);
