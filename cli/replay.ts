@@ -78,7 +78,7 @@ Examples:
       const onSignal = (signal: NodeJS.Signals) => {
         progress?.done();
         process.stderr.write(`pteplay: ${interruptedMessage(signal, trace, db)}\n`);
-        process.exit(signal === 'SIGINT' ? 130 : 143);
+        process.exit(signal === 'SIGINT' ? EXIT.SIGINT : EXIT.SIGTERM);
       };
       process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
       let summary: ReplaySummary;
