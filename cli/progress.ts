@@ -1,7 +1,8 @@
 /**
  * The progress line of long commands (import, replay) on a terminal's stderr: bytes of the input read
- * and its size, percentage, count, rates and ETA, redrawn in place at most 5 times a second, and
- * erased when done so that the summary line takes its place.
+ * and its size, percentage, count, rates and ETA, redrawn in place at most 5 times a second (from
+ * 200 ms after the first update, so that rates are measured), and erased when done so that the
+ * summary line takes its place.
  */
 
 export interface Progress {
@@ -20,20 +21,22 @@ export interface ProgressPrinter {
 
 /** `label`: "import perf", "replay"; `unit`/`rateUnit`: "records"/"rec", "accesses"/"acc". */
 export function progressPrinter(label: string, unit: string, rateUnit: string): ProgressPrinter {
-  const start = Date.now();
+  /** The first update: rates are measured from it (the input read before it was no work of this phase's loop). */
+  let first: { t: number; bytes: number; count: number } | null = null;
   let last = 0;
   let shown = false;
   return {
     update(p) {
       const now = Date.now();
-      if (now - last < 200) return;
+      if (first === null) first = { t: now, bytes: p.bytes, count: p.count };
+      if (now - first.t < 200 || now - last < 200) return;
       last = now;
-      const secs = Math.max((now - start) / 1000, 1e-3);
-      const rate = p.bytes / secs;
+      const secs = (now - first.t) / 1000;
+      const rate = (p.bytes - first.bytes) / secs;
       const pct = p.totalBytes > 0 ? ` ${Math.min(100, (100 * p.bytes) / p.totalBytes).toFixed(1)}%` : '';
       const eta = p.totalBytes > 0 && rate > 0 ? ` ETA ${fmtSecs(Math.max(0, (p.totalBytes - p.bytes) / rate))}` : '';
       process.stderr.write(`\r\x1b[K${label}: ${mib(p.bytes)}${p.totalBytes > 0 ? ` / ${mib(p.totalBytes)}` : ''}${pct}, ` +
-        `${p.count} ${unit}, ${mib(rate)}/s, ${Math.round(p.count / secs)} ${rateUnit}/s${eta}`);
+        `${p.count} ${unit}, ${mib(rate)}/s, ${Math.round((p.count - first.count) / secs)} ${rateUnit}/s${eta}`);
       shown = true;
     },
     done() {

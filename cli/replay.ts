@@ -114,7 +114,7 @@ function summaryLine(s: ReplaySummary, seconds: number): string {
   const resumed = s.resumedAfter >= 0 ? ` (resumed after trace position ${s.resumedAfter})` : '';
   const perLane = s.collects % s.lanes.length === 0 ? `${s.collects / s.lanes.length} collects per lane` : `${s.collects} collects`;
   return `replay${resumed}: ${s.accesses} accesses, ${s.records} records, ${perLane} (${describePlan(s.plan)}), ` +
-    `${s.lanes.length} lanes (${s.lanes.map((l) => l.name).join(', ')}) in ${seconds.toFixed(1)} s -> ${s.db}`;
+    `${s.lanes.length} lane${s.lanes.length === 1 ? '' : 's'} (${s.lanes.map((l) => l.name).join(', ')}) in ${seconds.toFixed(1)} s -> ${s.db}`;
 }
 
 function summaryJson(s: ReplaySummary, trace: string, seconds: number) {
