@@ -111,7 +111,7 @@ function makeParentDir(db: string): void {
 }
 
 function summaryLine(s: ReplaySummary, seconds: number): string {
-  const resumed = s.resumedAfter >= 0 ? ` (resumed after trace position ${s.resumedAfter})` : '';
+  const resumed = s.resumedAfter !== null ? ` (resumed after trace position ${s.resumedAfter})` : '';
   const perLane = s.collects % s.lanes.length === 0 ? `${s.collects / s.lanes.length} collects per lane` : `${s.collects} collects`;
   return `replay${resumed}: ${s.accesses} accesses, ${s.records} records, ${perLane} (${describePlan(s.plan)}), ` +
     `${s.lanes.length} lane${s.lanes.length === 1 ? '' : 's'} (${s.lanes.map((l) => l.name).join(', ')}) in ${seconds.toFixed(1)} s -> ${s.db}`;
@@ -121,6 +121,6 @@ function summaryJson(s: ReplaySummary, trace: string, seconds: number) {
   return {
     trace, db: s.db, records: s.records, accesses: s.accesses, collects: s.collects,
     lanes: s.lanes.map((l) => l.name), plan: { ...s.plan, description: describePlan(s.plan) },
-    resumedAfter: s.resumedAfter >= 0 ? s.resumedAfter : null, seconds, warnings: s.warnings,
+    resumedAfter: s.resumedAfter, seconds, warnings: s.warnings,
   };
 }

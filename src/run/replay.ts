@@ -66,8 +66,8 @@ export interface ReplaySummary {
   collects: number;
   lanes: LaneConfig[];
   db: string;
-  /** Trace position the run was resumed after (-1: a fresh run). */
-  resumedAfter: number;
+  /** Trace position the run was resumed after (-1: before its first commit); null: a new run. */
+  resumedAfter: number | null;
   /** When the run collected (collect-plan.ts). */
   plan: CollectPlan;
   /** Things the user should know about the result (no collect; --resume that had nothing to resume). */
@@ -118,7 +118,7 @@ export async function replay(o: ReplayOptions): Promise<ReplaySummary> {
   const trace = await openTrace(o.trace);
   // The store writes in a worker thread while the lanes simulate (here or in their own workers).
   let store: WorkerStore;
-  let resumedAfter = -1;
+  let resumedAfter: number | null = null;
   if (resume) {
     const r = await WorkerStore.resume(o.db);
     store = r.store;
