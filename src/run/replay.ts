@@ -74,6 +74,13 @@ export interface ReplaySummary {
   warnings: string[];
 }
 
+/** The lanes of a run, checked (unknown lanes, bad options and names given twice are usage errors). */
+function laneConfigs(run: RunOptions): LaneConfig[] {
+  const configs = run.lanes!.map((s) => parseLaneSpec(s, run));
+  checkLaneNames(configs);
+  return configs;
+}
+
 async function sha256(path: string): Promise<string> {
   const h = createHash('sha256');
   try {
@@ -97,19 +104,20 @@ async function resumeOptions(o: ReplayOptions): Promise<RunOptions> {
 }
 
 export async function replay(o: ReplayOptions): Promise<ReplaySummary> {
+  const given: RunOptions = {
+    lanes: o.lanes && o.lanes.length > 0 ? o.lanes : DEFAULT_LANES, events: o.events !== false,
+    keyframeEvery: o.keyframeEvery ?? DEFAULT_KEYFRAME_EVERY,
+    kernel: o.kernel, kernelOpts: o.kernelOpts, sysfs: o.sysfs, monitorLatencyNs: o.monitorLatencyNs,
+  };
+  const givenConfigs = laneConfigs(given); // usage errors before anything is read or written
   const target = runTarget(o.db, o);
   const resume = target.action === 'resume';
   const warnings: string[] = [];
   if (target.action === 'create' && target.nothingToResume) {
     warnings.push(`${o.db} held no stored run (the replay stopped before it began): replayed from the start with the options given`);
   }
-  const run: RunOptions = resume ? await resumeOptions(o) : {
-    lanes: o.lanes && o.lanes.length > 0 ? o.lanes : DEFAULT_LANES, events: o.events !== false,
-    keyframeEvery: o.keyframeEvery ?? DEFAULT_KEYFRAME_EVERY,
-    kernel: o.kernel, kernelOpts: o.kernelOpts, sysfs: o.sysfs, monitorLatencyNs: o.monitorLatencyNs,
-  };
-  const configs = run.lanes!.map((s) => parseLaneSpec(s, run));
-  checkLaneNames(configs);
+  const run = resume ? await resumeOptions(o) : given;
+  const configs = resume ? laneConfigs(run) : givenConfigs;
   if (!resume) {
     const scanned = (bytes: number, totalBytes: number) => o.onProgress?.({ phase: 'scan', bytes, totalBytes, accesses: 0 });
     Object.assign(run, await collectPlan(o.trace, o, scanned));
