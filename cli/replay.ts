@@ -42,7 +42,7 @@ export function register(program: Command): void {
     .option('--no-events', 'do not store individual PTE changes (collects, ops and costs only)')
     .option('--keyframe-every <n>', 'page-table keyframe every N change rows per lane, for time travel (0 = none)', parseCount('--keyframe-every'))
     .option('--threads <n>', 'worker threads for the lanes (default: one per core besides the store writer\'s, at most one per lane; 1: none)', parseCount('--threads'))
-    .option('--resume', 'continue an interrupted run in --db (its stored options are used; the trace must be the same file)')
+    .option('--resume', 'continue an interrupted run in --db (its stored options are used; the trace must be the same file); where nothing was stored yet, start it with the options given')
     .option('--json', 'print the summary as JSON on stdout')
     .option('-q, --quiet', 'no progress or summary on stderr')
     .addHelpText('after', `
