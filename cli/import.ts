@@ -9,6 +9,7 @@ import { importLackey } from '../src/trace/importers/lackey.js';
 import { importPerf } from '../src/trace/importers/perf.js';
 import type { ImportedTrace, ImportOptions, ImportSummary } from '../src/trace/importers/types.js';
 import { writeTrace } from '../src/trace/writer.js';
+import { progressPrinter } from './progress.js';
 
 type Importer = (path: string, opts: ImportOptions) => Promise<ImportedTrace>;
 
@@ -51,9 +52,10 @@ export function register(program: Command): void {
     .option('--json', 'print the summary as JSON on stdout')
     .action(async (format: string, input: string, o: ImportCliOptions) => {
       const importer = IMPORTERS[format]!;
-      const progress = process.stderr.isTTY ? progressPrinter(format) : undefined;
+      const progress = process.stderr.isTTY ? progressPrinter(`import ${format}`, 'records', 'rec') : undefined;
       const trace = await importer(input, {
-        pids: o.pid, tids: o.tid, comms: o.comm, strict: o.strict === true, onProgress: progress?.update,
+        pids: o.pid, tids: o.tid, comms: o.comm, strict: o.strict === true,
+        onProgress: progress && ((p) => progress.update({ bytes: p.bytes, totalBytes: p.totalBytes, count: p.records })),
       });
       try {
         await writeTrace(o.output, trace.header, trace.chunks);
@@ -75,31 +77,4 @@ export function summaryLine(s: ImportSummary, output: string): string {
     : '';
   return `pteplay import ${s.importer}: ${s.lines} lines → ${s.records} records (${s.reads} reads, ${s.writes} writes` +
     `${ops ? `; ${ops}` : ''}), ${s.pages} pages, ${skipped} skipped${mal} → ${output}`;
-}
-
-function progressPrinter(format: string): { update: NonNullable<ImportOptions['onProgress']>; done(): void } {
-  const start = Date.now();
-  let last = 0;
-  let shown = false;
-  return {
-    update(p) {
-      const now = Date.now();
-      if (now - last < 200) return;
-      last = now;
-      const secs = Math.max((now - start) / 1000, 1e-3);
-      const rate = p.bytes / secs;
-      const pct = p.totalBytes > 0 ? ` ${((100 * p.bytes) / p.totalBytes).toFixed(1)}%` : '';
-      const eta = p.totalBytes > 0 && rate > 0 ? ` ETA ${Math.max(0, Math.round((p.totalBytes - p.bytes) / rate))}s` : '';
-      process.stderr.write(`\r\x1b[Kimport ${format}: ${mib(p.bytes)}${p.totalBytes > 0 ? ` / ${mib(p.totalBytes)}` : ''}${pct}, ` +
-        `${p.records} records, ${mib(rate)}/s, ${Math.round(p.records / secs)} rec/s${eta}`);
-      shown = true;
-    },
-    done() {
-      if (shown) process.stderr.write('\r\x1b[K');
-    },
-  };
-}
-
-function mib(n: number): string {
-  return `${(n / (1024 * 1024)).toFixed(1)} MiB`;
 }
