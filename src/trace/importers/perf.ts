@@ -25,7 +25,7 @@
  * An access to an address no recorded mapping covers (a mapping from before tracing began, e.g. the
  * stack without `perf record -d`) gets a one-page anonymous private rw mapping right before it,
  * counted in the notes. A process first seen without its fork (running before tracing began) is
- * created empty by a fork from pid 1.
+ * created empty by a fork from pid 0 (a parent outside the trace).
  *
  * Ordering: the MMAP2 records and kernel faults of a thread are held back until that thread's next
  * event (at most {@link DEFER_MAX}): a process that execs shows them before `sched_process_exec`, and
@@ -151,7 +151,7 @@ export interface PerfImportStats {
   mmap2Mprotects: number;
   /** One-page mappings created for accesses outside every recorded mapping. */
   synthesized: number;
-  /** Processes created empty (fork from pid 1) because their fork was not in the trace. */
+  /** Processes created empty (fork from pid 0) because their fork was not in the trace. */
   adopted: number;
   /** Address spaces dropped at exec (munmap of the whole user range). */
   execUnmaps: number;
@@ -299,17 +299,14 @@ class PerfImporter {
     return Number.isFinite(t) ? { t } : {};
   }
 
-  private proc(pid: number, tid: number, t: number): Proc {
+  private proc(pid: number, t: number): Proc {
     let p = this.procs.get(pid);
     if (p === undefined) {
+      // Running before tracing began (or its fork was filtered out): an empty process, forked from pid 0
+      // (nobody in the trace), so that no process the recording never had appears in the replay.
       p = newProc();
-      if (pid !== 1) {
-        // Running before tracing began (or its fork was filtered out): an empty process.
-        this.push({ op: 'fork', pid: 1, child: pid, ...this.opTime(t) });
-        this.stats.adopted++;
-        const init = this.procs.get(1);
-        if (init !== undefined && init.vmas.size > 0) this.push({ op: 'munmap', pid, tid, addr: 0, len: TASK_SIZE, ...this.opTime(t) });
-      }
+      this.push({ op: 'fork', pid: 0, child: pid, ...this.opTime(t) });
+      this.stats.adopted++;
       this.procs.set(pid, p);
     }
     return p;
@@ -340,7 +337,7 @@ class PerfImporter {
     let list = this.deferred.get(d.tid);
     if (list === undefined) this.deferred.set(d.tid, (list = []));
     list.push(d);
-    this.proc(d.pid, d.tid, d.t).deferredTids.add(d.tid);
+    this.proc(d.pid, d.t).deferredTids.add(d.tid);
     if (list.length >= DEFER_MAX) this.flushTid(d.tid);
   }
 
@@ -375,7 +372,7 @@ class PerfImporter {
   // ---- accesses ------------------------------------------------------------------------------
 
   private access(pid: number, tid: number, t: number, addr: number, kind: number, flags: number): void {
-    const p = this.proc(pid, tid, t);
+    const p = this.proc(pid, t);
     const page = pageDown(addr);
     const v = p.vmas.find(page);
     if (v === undefined) {
@@ -527,7 +524,7 @@ class PerfImporter {
       this.skip(`failed ${call}`);
       return;
     }
-    const p = this.proc(pid, h.tid, t);
+    const p = this.proc(pid, t);
     this.flushProc(pid);
     this.stats.fromSyscalls[call] = (this.stats.fromSyscalls[call] ?? 0) + 1;
     const g = (k: string) => parseNum(fl.f.get(k));
@@ -670,7 +667,7 @@ class PerfImporter {
   }
 
   private applyMmap2(pid: number, tid: number, t: number, rec: Mmap2Record): void {
-    const p = this.proc(pid, tid, t);
+    const p = this.proc(pid, t);
     const prot = permsProt(rec.perms);
     const shared = rec.perms.length >= 4 && rec.perms[3] === 's';
     const backing = backingOfName(rec.name);
@@ -741,7 +738,7 @@ class PerfImporter {
       this.skip('thread or vfork child (CLONE_VM): shares the mm');
       return;
     }
-    const p = this.proc(pid, tid, t);
+    const p = this.proc(pid, t);
     this.flushProc(pid);
     this.push({ op: 'fork', pid, tid, child, ...this.opTime(t) });
     const c = newProc();
@@ -778,7 +775,7 @@ class PerfImporter {
       // A non-leader thread exec'd: it takes over the leader's pid.
       this.tidMm.delete(oldPid);
     }
-    const p = this.proc(pid, tid, t);
+    const p = this.proc(pid, t);
     this.flushProc(pid, tid);
     if (p.vmas.size > 0) {
       this.push({ op: 'munmap', pid, tid, addr: 0, len: TASK_SIZE, ...this.opTime(t) });
@@ -853,7 +850,7 @@ class PerfImporter {
     if ((this.ops.mmap ?? 0) > 0 && (st.fromSyscalls.mmap ?? 0) > 0) {
       notes.push('File-backed mmaps from sys_enter_mmap are named fd<N>@<pid> (perf does not record the path) unless a PERF_RECORD_MMAP2 inside the call gave the file name.');
     }
-    if (st.adopted > 0) notes.push(`${st.adopted} processes whose fork is not in the trace were created empty (fork from pid 1).`);
+    if (st.adopted > 0) notes.push(`${st.adopted} processes whose fork is not in the trace were created empty (fork from pid 0, a parent outside the trace).`);
     if (st.execUnmaps > 0) notes.push(`${st.execUnmaps} execs replaced an address space (munmap of the whole user range before the new image).`);
     if (st.writesToReadOnly > 0) notes.push(`${st.writesToReadOnly} writes hit a mapping recorded read-only: the replay counts them as SIGSEGV.`);
     return {
