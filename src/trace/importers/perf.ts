@@ -46,6 +46,7 @@ import {
   type Mmap2Record, type PerfHeader,
 } from './perf-parse.js';
 import { PageCounter, PROT_R, PROT_W, PROT_X, RangeSet } from './perf-vmas.js';
+import { quoteLine } from './quote.js';
 
 const PAGE = 4096;
 /** First address above user space (x86-64, 4-level paging). */
@@ -203,6 +204,7 @@ export async function importPerfDetailed(path: string, opts: ImportOptions = {})
     finish: () => imp.finish(),
     drain: (final) => imp.drain(final),
     records: () => imp.records,
+    summary: () => imp.summary(),
   });
   return { header, chunks, summary: () => imp.summary(), stats: () => imp.stats };
 }
@@ -231,6 +233,8 @@ class PerfImporter {
   private readonly skipped: Record<string, number> = {};
   private malformedCount = 0;
   private readonly firstMalformed: MalformedLine[] = [];
+  /** Lines per process (before the filters). */
+  private readonly seen = new Map<number, number>();
   readonly stats: PerfImportStats = {
     userFaults: 0, kernelFaults: 0, samples: 0, enters: {}, fromSyscalls: {}, failed: {}, mmap2Mmaps: 0,
     mmap2Mprotects: 0, synthesized: 0, adopted: 0, execUnmaps: 0, writesToReadOnly: 0, threads: 0,
@@ -284,7 +288,7 @@ class PerfImporter {
   }
 
   private malformed(lineNo: number, text: string, reason: string): void {
-    if (this.opts.strict) throw new TraceFormatError(this.file, `line ${lineNo}`, `${reason}: ${clip(text)}`);
+    if (this.opts.strict) throw new TraceFormatError(this.file, `line ${lineNo}`, `${reason}: ${quoteLine(text)}`);
     this.malformedCount++;
     if (this.firstMalformed.length < MAX_FIRST_MALFORMED) this.firstMalformed.push({ line: lineNo, text: clip(text), reason });
   }
@@ -325,6 +329,8 @@ class PerfImporter {
   }
 
   private keep(h: PerfHeader, pid: number): boolean {
+    this.seen.set(pid, (this.seen.get(pid) ?? 0) + 1);
+    if (h.pid !== undefined && h.pid !== pid) this.seen.set(h.pid, (this.seen.get(h.pid) ?? 0) + 1);
     if (this.pidFilter && !this.pidFilter.has(pid) && !(h.pid !== undefined && this.pidFilter.has(h.pid))) return false;
     if (this.tidFilter && !this.tidFilter.has(h.tid)) return false;
     if (this.commFilter && !this.commFilter.has(h.comm)) return false;
@@ -866,6 +872,7 @@ class PerfImporter {
       malformed: this.malformedCount,
       firstMalformed: [...this.firstMalformed],
       notes,
+      processes: Object.fromEntries([...this.seen].map(([pid, n]) => [String(pid), n])),
     };
   }
 }
