@@ -55,13 +55,12 @@ import {
 } from './lackey-syscall.js';
 import { importLines } from './input.js';
 import { quoteLine } from './quote.js';
+import { SYNTH_GAP_PAGES, synthRanges } from './synth.js';
 import type { ImportedTrace, ImportOptions, ImportSummary } from './types.js';
 
 const PAGE = 4096;
 /** 2^47: the end of x86-64 user space (4-level paging). Lackey never shows higher addresses but for vsyscall. */
 const USER_END = 0x800000000000;
-/** A synthesised mapping widens over a hole of at most this many pages to reach another synthesised one. */
-export const SYNTH_GAP_PAGES = 16;
 /** How many malformed lines the summary keeps. */
 export const FIRST_MALFORMED = 10;
 const PID = 1;
@@ -140,13 +139,7 @@ class LackeyImporter {
 
   /** Map every unmapped page of [start, end), widening to nearby synthesised ranges. */
   synthesise(start: number, end: number): void {
-    for (const [a, b] of this.space.gaps(start, end)) {
-      let lo = a;
-      let hi = b;
-      const below = this.space.below(a);
-      if (below && below[2] === FROM_SYNTH && a - below[1] <= SYNTH_GAP_PAGES) lo = below[1];
-      const above = this.space.above(b - 1);
-      if (above && above[2] === FROM_SYNTH && above[0] - b <= SYNTH_GAP_PAGES) hi = above[0];
+    for (const [lo, hi] of synthRanges(this.space, start, end)) {
       this.mapSynth(lo, hi);
       this.synthMmaps++;
     }
