@@ -101,7 +101,7 @@ export function queryState(reader: RunReader, q: StateQuery): StateAnswer {
  * The run's processes in the order they first changed a mapping: the first is the main process (the
  * traced program's first process; what `state` shows without --pid).
  */
-export function processes(reader: RunReader, laneId: number): Array<{ pid: number; vmaChanges: number }> {
+function processes(reader: RunReader, laneId: number): Array<{ pid: number; vmaChanges: number }> {
   return reader.db.prepare(`SELECT pid, count(*) AS vmaChanges FROM vma_change WHERE lane_id = ? GROUP BY pid ORDER BY min(change_id)`)
     .all(laneId) as Array<{ pid: number; vmaChanges: number }>;
 }
