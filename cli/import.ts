@@ -40,15 +40,17 @@ export function register(program: Command): void {
       '          mmap, munmap, mprotect, madvise, mremap, brk, task/sched process events, PERF_RECORD_MMAP2 with\n' +
       '          --show-mmap-events); see traces/real/README.md and traces/real/record-perf.sh.\n' +
       '  lackey: a valgrind --tool=lackey --trace-mem=yes log (optionally with --trace-syscalls=yes).\n' +
-      'The input may be gzip-compressed. The output format follows its name (.jsonl → JSON Lines, else msgpack).')
+      'The input may be gzip-compressed. The output format follows its name (.jsonl → JSON Lines, else msgpack).\n' +
+      'An input with no importable record, or with more than half its lines malformed, is refused (exit 65, ' +
+      'nothing written) with what the file looks like; a --pid the input does not have is exit 64.')
     .addArgument(program.createArgument('<format>', 'input format').choices(['perf', 'lackey']))
     .argument('<input>', 'input file (perf script text or lackey log, optionally .gz)')
     .requiredOption('-o, --output <file>', 'output trace file (.ptrace, .jsonl, optionally .gz)')
-    .addOption(new Option('--pid <n>', 'keep only this process (repeatable)').argParser(collectInt('--pid')).default([]))
+    .addOption(new Option('--pid <n>', 'keep only this process (repeatable; each must be in the input)').argParser(collectInt('--pid')).default([]))
     .addOption(new Option('--tid <n>', 'keep only this thread (repeatable)').argParser(collectInt('--tid')).default([]))
     .addOption(new Option('--comm <name>', 'perf: keep only this command name (repeatable)')
       .argParser((v: string, prev: string[]) => [...prev, v]).default([]))
-    .option('--strict', 'stop at the first malformed line (exit 65) instead of counting it')
+    .option('--strict', 'stop at the first malformed line (exit 65, the line quoted and escaped) instead of counting it')
     .option('--json', 'print the summary as JSON on stdout')
     .action(async (format: string, input: string, o: ImportCliOptions) => {
       const importer = IMPORTERS[format]!;

@@ -36,7 +36,7 @@ const sleep = new Int32Array(new SharedArrayBuffer(4));
  * reader, and a reader that goes away (`| head`) surfaces as an EPIPE error right here, which stops the
  * query (pteplay.ts exits 0 on EPIPE).
  */
-function writeStdout(s: string): void {
+export function writeStdout(s: string): void {
   const buf = Buffer.from(s, 'utf8');
   let off = 0;
   while (off < buf.length) {
