@@ -38,7 +38,7 @@ async function accessPids(trace: string): Promise<Map<number, number>> {
   return out;
 }
 
-interface Row { lane_id: number; collect_idx: number; pos: number; pid: number; interval_accesses: number; interval_ns: number | null }
+interface Row { lane_id: number; collect_idx: number; pos: number; pid: number; label: string | null; interval_accesses: number; interval_ns: number | null }
 
 describe('perf import + replay --interval: per-interval figures on the traced process', () => {
   test('sqlite3 (one process): every collect row is the traced pid, carries its accesses, time and faults', async () => {
@@ -49,11 +49,20 @@ describe('perf import + replay --interval: per-interval figures on the traced pr
     const traced = [...tracedPids][0]!;
     expect(traced).not.toBe(1);
 
-    const rows = db.prepare('SELECT lane_id, collect_idx, pos, pid, interval_accesses, interval_ns FROM collect ORDER BY lane_id, collect_idx').all() as Row[];
+    const rows = db.prepare('SELECT lane_id, collect_idx, pos, pid, label, interval_accesses, interval_ns FROM collect ORDER BY lane_id, collect_idx').all() as Row[];
     expect(rows.length).toBeGreaterThanOrEqual(2 * Math.floor(accesses.size / 500));
     // No row for a process the recording never had.
     expect([...new Set(rows.map((r) => r.pid))]).toEqual([traced]);
+    // Timed collects every 500 accesses; the process's exit (or the end of the trace) collects the rest.
+    for (const lane of new Set(rows.map((r) => r.lane_id))) {
+      const own = rows.filter((r) => r.lane_id === lane);
+      const last = own[own.length - 1]!;
+      expect(['exit', 'end']).toContain(last.label);
+      expect(last.interval_accesses).toBe(accesses.size % 500);
+      expect(own.reduce((n, r) => n + r.interval_accesses, 0)).toBe(accesses.size);
+    }
     for (const r of rows) {
+      if (r.label === 'exit' || r.label === 'end') continue;
       expect(r.interval_accesses, `collect ${r.collect_idx}`).toBe(500);
       expect(r.interval_ns, `collect ${r.collect_idx}`).toBeGreaterThan(0);
     }
@@ -72,7 +81,7 @@ describe('perf import + replay --interval: per-interval figures on the traced pr
     const cmpRows = JSON.parse(cmp.stdout) as Array<{ interval_accesses: number; reported_mib_s: number | null }>;
     expect(cmpRows.length).toBe(rows.length);
     for (const r of cmpRows) {
-      expect(r.interval_accesses).toBe(500);
+      expect([500, accesses.size % 500]).toContain(r.interval_accesses);
       expect(r.reported_mib_s).not.toBeNull();
     }
     db.close();
@@ -81,23 +90,29 @@ describe('perf import + replay --interval: per-interval figures on the traced pr
   test('sh | sort | uniq (four processes): each row counts the accesses its own process made in the interval', async () => {
     const { trace, db } = importAndReplay('sh-sort-uniq.perf.txt', 300);
     const accesses = await accessPids(trace);
-    const rows = db.prepare('SELECT lane_id, collect_idx, pos, pid, interval_accesses, interval_ns FROM collect WHERE lane_id = 0 ORDER BY collect_idx').all() as Row[];
+    const rows = db.prepare('SELECT lane_id, collect_idx, pos, pid, label, interval_accesses, interval_ns FROM collect WHERE lane_id = 0 ORDER BY collect_idx').all() as Row[];
     const pidsInTrace = new Set(accesses.values());
     expect(pidsInTrace.size).toBe(4);
     expect(rows.every((r) => pidsInTrace.has(r.pid))).toBe(true);
-    // Collect ops are the distinct positions; a process's interval is (previous collect op, this one].
+    // Collect ops are the distinct positions: one timed collect of every process every 300 accesses, and
+    // one collect of each process just before it exits. A process's interval is (the previous collect
+    // of that process, this one].
     const opPositions = [...new Set(rows.map((r) => r.pos))].sort((a, b) => a - b);
-    expect(opPositions.length).toBe(Math.floor(accesses.size / 300));
+    const exits = rows.filter((r) => r.label === 'exit');
+    expect(new Set(exits.map((r) => r.pid))).toEqual(pidsInTrace);
+    expect(rows.filter((r) => r.label !== 'exit' && r.label !== 'end').map((r) => r.pos).filter((p, i, a) => a.indexOf(p) === i).length)
+      .toBe(Math.floor(accesses.size / 300));
     let checked = 0;
-    for (const r of rows) {
-      const k = opPositions.indexOf(r.pos);
-      const from = k === 0 ? -1 : opPositions[k - 1]!;
+    const prev = new Map<number, number>();
+    for (const r of [...rows].sort((a, b) => a.pos - b.pos || a.collect_idx - b.collect_idx)) {
+      const from = prev.get(r.pid) ?? -1;
       let expected = 0;
       for (const [pos, pid] of accesses) if (pid === r.pid && pos > from && pos <= r.pos) expected++;
       expect(r.interval_accesses, `collect ${r.collect_idx} pid ${r.pid}`).toBe(expected);
       checked += expected;
+      prev.set(r.pid, r.pos);
     }
-    expect(checked).toBeGreaterThan(0);
+    expect(checked).toBe(accesses.size);
     // Every row of one collect op has the same interval length: the time since the previous collect op.
     for (const pos of opPositions) {
       const lens = new Set(rows.filter((r) => r.pos === pos).map((r) => r.interval_ns));
