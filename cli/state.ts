@@ -4,14 +4,14 @@ import { describePte } from '../src/mm/pte.js';
 import { PAGE_SIZE } from '../src/mm/uapi.js';
 import { RunReader } from '../src/store/reader.js';
 import { entryAt, rebuildState, seqAtPos } from '../src/store/time-travel.js';
+import { parsePageRange } from '../src/trace/addr.js';
 import { parseCount } from './options.js';
 
 /** "0x7f0000000000+64": a start address and a page count (a bare address means one page). */
 function parseRange(v: string): { vpn: number; pages: number } {
-  const m = /^(0x[0-9a-fA-F]+|\d+)(?:\+(\d+))?$/.exec(v.trim());
-  const addr = m ? Number(m[1]) : NaN;
-  if (!m || !Number.isSafeInteger(addr)) throw new UsageError(`option --range: expected ADDRESS[+PAGES], e.g. 0x7f0000000000+64, got "${v}"`);
-  return { vpn: Math.floor(addr / PAGE_SIZE), pages: m[2] ? Number(m[2]) : 1 };
+  const r = parsePageRange(v);
+  if (!r) throw new UsageError(`option --range: expected ADDRESS[+PAGES], e.g. 0x7f0000000000+64, got "${v}"`);
+  return r;
 }
 
 export function register(program: Command): void {
