@@ -208,7 +208,7 @@ describe('a churn run with keyframes: windows moved forward, rebuilt from keyfra
     const rng = new Rng(3);
     // Small steps (windows moved forward), long ones across keyframes (rebuilt), and a few steps back.
     for (let i = 0; i < 24; i++) {
-      const step = i % 6 === 5 ? -rng.below(20_000) : i % 2 ? 1 + rng.below(300) : 1 + rng.below(s.lastPos / 10);
+      const step = i % 6 === 5 ? -rng.below(20_000) : i % 2 ? 1 + rng.below(300) : 1 + rng.below(s.lastPos / 5);
       s = reduce(s, { type: 'seek', pos: s.pos + step });
       const a = playing.build(s);
       const b = new FrameBuilder(src).build(s);
