@@ -34,11 +34,12 @@ export const CELL_GLYPH: Record<CellKind, string> = {
   [Cell.WRITTEN]: 'W', [Cell.SOFT_DIRTY]: 'S', [Cell.TP]: '#', [Cell.FN]: '-', [Cell.FP]: '+', [Cell.T_CLEAN]: '.', [Cell.T_WRITTEN]: '#',
 };
 
-/** The legend, in the order it is printed. */
-export const LEGEND: [CellKind, string][] = [
-  [Cell.NONE, 'none'], [Cell.MARKER, 'uffd-wp marker'], [Cell.CLEAN, 'present clean'], [Cell.WRITTEN, 'written since reset'],
-  [Cell.SOFT_DIRTY, 'soft-dirty'], [Cell.PROTECTED, 'uffd-wp protected'], [Cell.SWAP, 'swap'],
-  [Cell.TP, 'TP'], [Cell.FP, 'false positive'], [Cell.FN, 'false negative'],
+/** The legend, in the order it is printed: kind, short name (the screen's one line), full name. */
+export const LEGEND: [CellKind, string, string][] = [
+  [Cell.NONE, 'none', 'none'], [Cell.MARKER, 'marker', 'uffd-wp marker'], [Cell.CLEAN, 'clean', 'present clean'],
+  [Cell.WRITTEN, 'written', 'written since reset (uffd lanes: present, not protected, dirty)'], [Cell.SOFT_DIRTY, 'soft-dirty', 'soft-dirty set'],
+  [Cell.PROTECTED, 'protected', 'uffd-wp protected'], [Cell.SWAP, 'swap', 'swap'],
+  [Cell.TP, 'TP', 'reported and written (TP)'], [Cell.FP, 'FP', 'false positive'], [Cell.FN, 'FN', 'false negative'],
 ];
 
 /**

@@ -18,7 +18,7 @@ export interface Layout {
   legend: number;
   /** 0, 2 (marks and cursor) or 3 (plus density). */
   timeline: number;
-  /** Lines of the event panel and of the counters beside it (or below it when narrow). */
+  /** Lines of the event panel and, below it, the interval counters (a header and one line per lane). */
   panel: number;
   vmas: number;
   /** Lines of the cursor detail: a header and one per lane, or the focused lane only. */
@@ -47,7 +47,7 @@ export function layout(v: Viewport, lanes: number, wantBands: number, vmas: numb
   const height = Math.max(1, v.rows - 1);
   const band = 2 + lanes;
   // Two VMA lines are kept whatever the count, so that the bands (and the cursor's moves) do not depend on it.
-  const s = { bands: 1, legend: 1, timeline: 3, panel: Math.max(4, lanes + 2), vmas: 2, detail: 1 + lanes };
+  const s = { bands: 1, legend: 1, timeline: 3, panel: lanes + 3, vmas: 2, detail: 1 + lanes };
   const used = () => HEADER + HINT + s.bands * band + s.legend + s.timeline + s.panel + s.vmas + s.detail;
   const shrink: Array<() => boolean> = [
     () => (s.vmas > 0 ? (s.vmas--, true) : false),
@@ -68,7 +68,7 @@ export function layout(v: Viewport, lanes: number, wantBands: number, vmas: numb
     s.bands += more;
     spare -= more * band;
     if (s.panel > 0) {
-      const p = Math.max(0, Math.min(spare, 12 - s.panel));
+      const p = Math.max(0, Math.min(spare, lanes + 11 - s.panel));
       s.panel += p;
       spare -= p;
     }

@@ -15,7 +15,7 @@ export type Command =
   | 'togglePlay' | 'stepForward' | 'stepBack' | 'nextPageChange' | 'prevPageChange'
   | 'nextInterval' | 'prevInterval' | 'nextInterval10' | 'prevInterval10' | 'jumpPercent' | 'start' | 'end'
   | 'nextFalse' | 'prevFalse' | 'setMark' | 'toMark' | 'faster' | 'slower' | 'cycleLane' | 'filter' | 'goto'
-  | 'help' | 'quit' | 'cursorLeft' | 'cursorRight' | 'cursorUp' | 'cursorDown';
+  | 'help' | 'quit' | 'interrupt' | 'cursorLeft' | 'cursorRight' | 'cursorUp' | 'cursorDown';
 
 /** The largest range a filter may select (the page window is a typed array of this many entries per lane). */
 export const MAX_RANGE_PAGES = 1 << 20;
@@ -26,8 +26,8 @@ export function hasFalse(c: ReturnType<NavigationSource['collects']>[number], la
 }
 
 /**
- * The actions for a command at state `s`. `key` is the typed character (for `0`-`9`). `quit` and `help`
- * are handled by the caller (they are not about the run).
+ * The actions for a command at state `s`. `key` is the typed character (for `0`-`9`). `quit`,
+ * `interrupt` and `help` are handled by the caller (they are not about the run).
  */
 export function commandActions(cmd: Command, key: string, s: PlaybackState, src: NavigationSource): Action[] {
   const seek = (pos: number | undefined, none: string): Action[] => (pos === undefined ? [{ type: 'message', text: none }] : [{ type: 'seek', pos }]);
@@ -82,6 +82,7 @@ export function commandActions(cmd: Command, key: string, s: PlaybackState, src:
     case 'cursorDown': return [{ type: 'cursor', cells: 0, bands: 1 }];
     case 'help':
     case 'quit':
+    case 'interrupt':
       return [];
   }
 }
