@@ -17,6 +17,10 @@ export const EXIT = {
   CANT_CREATE: 73,
   /** Reading or writing failed midway. */
   IO: 74,
+  /** Stopped by Ctrl-C / SIGINT (128 + 2). */
+  INTERRUPTED: 130,
+  /** Stopped by SIGTERM (128 + 15). */
+  TERMINATED: 143,
 } as const;
 
 export const EXIT_CODE_HELP = `Exit codes:
@@ -26,7 +30,9 @@ export const EXIT_CODE_HELP = `Exit codes:
   66  input file missing or unreadable
   70  internal error (a bug: please report it with the command line)
   73  cannot create an output file
-  74  I/O error while reading or writing`;
+  74  I/O error while reading or writing
+  130 interrupted (Ctrl-C, SIGINT)
+  143 terminated (SIGTERM)`;
 
 export class PteplayError extends Error {
   constructor(message: string, readonly exitCode: number) {

@@ -12,6 +12,7 @@
  * replay is still writing).
  */
 import type Database from 'better-sqlite3';
+import { EXIT, PteplayError } from '../errors.js';
 import { RunReader, type LaneRow } from './reader.js';
 import { PageWindow, type WindowChange } from './page-window.js';
 import { decodePtes } from './pte-runs.js';
@@ -141,6 +142,7 @@ export class PlaybackReader {
   private readonly schemaVersion: number;
   private collectCache: CollectPoint[] | undefined;
   private lanesCache: LaneRow[] | undefined;
+  private readonly boundsCache = new Map<string, { min: number | undefined; max: number | undefined; scannedTo: number }>();
 
   constructor(private readonly reader: RunReader) {
     this.db = reader.db;
@@ -156,7 +158,7 @@ export class PlaybackReader {
       return new PlaybackReader(reader);
     } catch (err) {
       reader.close();
-      throw err;
+      throw new PteplayError(`${path}: not a pteplay run database (${(err as Error).message})`, EXIT.DATA);
     }
   }
 
@@ -412,17 +414,23 @@ export class PlaybackReader {
     return { rows, total };
   }
 
-  /** The smallest rowid of a lane's rows with pos >= `pos` (bisection over the rowid), undefined if none. */
+  /**
+   * The smallest rowid of a lane's rows with pos >= `pos` (bisection over the rowid), undefined if none.
+   * Each probe looks only inside the bisection's current bounds, so a lane with few rows in a table
+   * does not make every probe scan to the table's end; a lane with none is known after one look.
+   */
   private firstRowAt(table: string, id: string, laneId: number, pos: number): number | undefined {
-    const next = this.db.prepare(`SELECT ${id} AS id, pos FROM ${table} WHERE lane_id = ? AND ${id} >= ? ORDER BY ${id} LIMIT 1`);
-    let lo = (this.db.prepare(`SELECT min(${id}) FROM ${table}`).pluck().get() as number | null) ?? 0;
-    let hi = ((this.db.prepare(`SELECT max(${id}) FROM ${table}`).pluck().get() as number | null) ?? -1) + 1;
+    const bounds = this.rowBounds(table, id, laneId);
+    if (!bounds) return undefined;
+    const probe = this.db.prepare(`SELECT ${id} AS id, pos FROM ${table} WHERE lane_id = ? AND ${id} >= ? AND ${id} < ? ORDER BY ${id} LIMIT 1`);
+    let lo = bounds.min;
+    let hi = bounds.max + 1;
     let found: number | undefined;
-    // Invariant: the lane's rows with id < lo have pos < `pos`; rows with id >= hi (if any) have pos >= `pos`, the first of them is `found`.
+    // Invariant: the lane's rows with id < lo have pos < `pos`; `found` is the lane's first row at or after hi with pos >= `pos`, if any.
     while (lo < hi) {
       const mid = Math.floor((lo + hi) / 2);
-      const r = next.get(laneId, mid) as { id: number; pos: number } | undefined;
-      if (r === undefined || r.id >= hi) {
+      const r = probe.get(laneId, mid, hi) as { id: number; pos: number } | undefined;
+      if (r === undefined) {
         hi = mid;
       } else if (r.pos >= pos) {
         found = r.id;
@@ -432,6 +440,26 @@ export class PlaybackReader {
       }
     }
     return found;
+  }
+
+  /**
+   * The first and last rowid of a lane's rows in a rowid table, undefined when it has none. Cached; after
+   * refresh() only the rows added since are looked at (a live run's tables grow at the end).
+   */
+  private rowBounds(table: string, id: string, laneId: number): { min: number; max: number } | undefined {
+    const key = `${table}:${laneId}`;
+    let b = this.boundsCache.get(key);
+    const tableMax = (this.db.prepare(`SELECT max(${id}) FROM ${table}`).pluck().get() as number | null) ?? 0;
+    if (!b || tableMax > b.scannedTo) {
+      const from = b?.scannedTo ?? -1;
+      const first = this.db.prepare(`SELECT ${id} FROM ${table} WHERE lane_id = ? AND ${id} > ? AND ${id} <= ? ORDER BY ${id} LIMIT 1`).pluck();
+      const last = this.db.prepare(`SELECT ${id} FROM ${table} WHERE lane_id = ? AND ${id} > ? AND ${id} <= ? ORDER BY ${id} DESC LIMIT 1`).pluck();
+      const min = b?.min ?? (first.get(laneId, from, tableMax) as number | undefined);
+      const max = min === undefined ? undefined : (last.get(laneId, from, tableMax) as number | undefined) ?? b?.max;
+      b = { min, max, scannedTo: tableMax };
+      this.boundsCache.set(key, b);
+    }
+    return b.min === undefined ? undefined : { min: b.min, max: b.max! };
   }
 
   /** The largest rowid of a lane's rows with pos < `pos`, undefined if none. */

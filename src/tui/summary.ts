@@ -49,7 +49,7 @@ export function summaryText(run: PlaybackRun, collects: CollectPoint[], f: Frame
       (fc.length ? `: ${fc.slice(0, 8).map((c) => `#${c.idx} @${c.pos}${c.label ? ` "${c.label}"` : ''}`).join(', ')}${fc.length > 8 ? ', ...' : ''}` : ''),
     ...fc.slice(0, 8).flatMap((c) => c.lanes.filter((l) => l.fp + l.fn > 0 && f.lanes.some((x) => x.laneId === l.laneId))
       .map((l) => `  #${c.idx} ${laneName(run, l.laneId)}: reported ${l.reported}, written ${l.trueW}, FP ${l.fp}, FN ${l.fn}`)),
-    '(stdout is not a terminal: this is the frame `pteplay play` opens on; run it in a terminal to play)',
+    '(a summary: the frame `pteplay play` opens on; in a terminal it plays)',
     '',
     frameTitle(f),
     ...mapLines(f),

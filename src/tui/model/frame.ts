@@ -11,8 +11,9 @@
  * lane has changed since collect k ("at and after a collect"); otherwise each lane's entry states.
  * Truth row: at a collect, the pages written in its interval (GT_w, stored). Between collects the run
  * stores no writes, only their trace in the page tables, so the row shows the interval's GT_w pages
- * whose first write fault (a change making the entry writable and dirty, in any shown lane) is at or
- * before the position, marked approximate ("truth~"); after the last collect, those faults alone.
+ * whose first write fault (a change making the entry writable and dirty, in the uffd-async lane, else
+ * the soft-dirty one) is at or before the position, marked approximate ("truth~"); after the last
+ * collect, those faults alone.
  */
 import type { CollectPoint, PlaybackReader, VerdictRun } from '../../store/playback-reader.js';
 import type { PageWindow } from '../../store/page-window.js';
@@ -101,6 +102,7 @@ const DENSITY = ' .:-=+*#';
 export class FrameBuilder {
   private readonly windows = new Map<number, CachedWindow>();
   private timelineKey = '';
+  private evidenceCache: { key: string; upTo: number; bits: Uint8Array } | undefined;
   private timelineBase: { marks: string; density: string } = { marks: '', density: '' };
 
   constructor(private readonly src: FrameSource) {}
@@ -116,6 +118,25 @@ export class FrameBuilder {
     const win = this.src.window(laneId, seq, pid, lo, hi);
     this.windows.set(laneId, { seq, pid, lo, hi, win });
     return win;
+  }
+
+  /**
+   * Pages of the window with a write fault after `from` up to the position, in one lane whose resets
+   * protect every page (uffd-async, else soft-dirty, else the first): extended while playing forward.
+   */
+  private evidence(s: PlaybackState, from: number, lo: number, hi: number): Uint8Array {
+    const lane = s.lanes.find((l) => l.tracker === 'uffd-async') ?? s.lanes.find((l) => l.tracker === 'soft-dirty') ?? s.lanes[0]!;
+    const key = `${lane.laneId}:${from}:${s.pid}:${lo}:${hi}`;
+    const c = this.evidenceCache;
+    if (c && c.key === key && s.pos >= c.upTo) {
+      const more = this.src.writeEvidence([lane.laneId], c.upTo, s.pos, s.pid, lo, hi);
+      for (let i = 0; i < more.length; i++) c.bits[i]! |= more[i]!;
+      c.upTo = s.pos;
+      return c.bits;
+    }
+    const bits = this.src.writeEvidence([lane.laneId], from, s.pos, s.pid, lo, hi);
+    this.evidenceCache = { key, upTo: s.pos, bits };
+    return bits;
   }
 
   build(s: PlaybackState): FrameModel {
@@ -139,7 +160,7 @@ export class FrameBuilder {
       truthExact = true;
     } else if (s.lanes.length) {
       const prev = next ? lastBefore(collects, next.pos) : before;
-      const evidence = this.src.writeEvidence(laneIds, prev ? prev.pos : -1, s.pos, s.pid, lo, hi);
+      const evidence = this.evidence(s, prev ? prev.pos : -1, lo, hi);
       if (next && s.lanes[0]) {
         for (const r of this.src.verdicts(s.lanes[0].laneId, next.idx, lo, hi)) if (r.gtW) fillRun(truth, lo, hi, r, 1);
         for (let i = 0; i < truth.length; i++) truth[i]! &= evidence[i]!;

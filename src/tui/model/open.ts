@@ -1,6 +1,6 @@
 /**
- * Where the player opens: the lanes to show, the position (a given one, else the first collect with a
- * false page in a shown lane, else the start) and the page range (a given one, else the VMA around the
+ * Where the player opens: the lanes to show, the position (a given one, else the end of a run that is
+ * still being written, else the first collect with a false page in a shown lane, else the start) and the page range (a given one, else the VMA around the
  * first false page of that collect, or around the run's first changed page).
  */
 import { UsageError } from '../../errors.js';
@@ -38,7 +38,8 @@ export function openState(src: OpenSource, o: OpenOptions): PlaybackState {
   if (o.at !== undefined && o.at > lastPos) throw new UsageError(`option --at: position ${o.at} is beyond the run's last position ${lastPos}`);
   const ids = lanes.map((l) => l.laneId);
   const firstFalse = src.collects().find((c) => hasFalse(c, ids));
-  const pos = o.at ?? firstFalse?.pos ?? 0;
+  // A run a replay is still writing opens at its end, following new rows; a finished one at its first false page.
+  const pos = o.at ?? (run.status === 'running' ? lastPos : firstFalse?.pos ?? 0);
   let pid = o.pid ?? firstFalse?.pid ?? 1;
   let range: PageRange;
   if (o.range) {
@@ -46,7 +47,7 @@ export function openState(src: OpenSource, o: OpenOptions): PlaybackState {
     range = { lo: o.range.vpn, pages: o.range.pages };
   } else {
     let anchor: number | undefined;
-    if (firstFalse && o.at === undefined) {
+    if (firstFalse && pos === firstFalse.pos) {
       const lane = firstFalse.lanes.find((l) => ids.includes(l.laneId) && l.fp + l.fn > 0)!;
       anchor = src.firstFalsePage(lane.laneId, firstFalse.idx);
     }
