@@ -27,6 +27,13 @@ export interface PlayerProps {
   pollMs?: number;
 }
 
+type PressKey = KeyState & { return?: boolean; backspace?: boolean; delete?: boolean };
+
+/** The key flags of one character of a burst (ink only decodes a read that is one key). */
+function burstKey(ch: string): PressKey {
+  return { return: ch === '\r' || ch === '\n', backspace: ch === '\u007F' || ch === '\b', tab: ch === '\t', escape: ch === '\u001B' };
+}
+
 export function Player({ source, initial, file, viewport, color, onExit, pollMs = 500 }: PlayerProps) {
   const { exit } = useApp();
   const { isRawModeSupported } = useStdin();
@@ -43,42 +50,35 @@ export function Player({ source, initial, file, viewport, color, onExit, pollMs 
     exit();
   }, [exit, onExit]);
 
-  const onKey = useCallback((input: string, key: KeyState & { return?: boolean; backspace?: boolean; delete?: boolean }) => {
+  /** One key press: the prompt's editing keys while a prompt is open, else the keymap's command. */
+  const press = useCallback((input: string, key: PressKey): void => {
     const s = ref.current;
     if (key.ctrl && input === 'c') return quit(130);
     if (s.prompt) {
       if (key.escape) return apply([{ type: 'promptCancel' }]);
       if (key.return) {
-        const text = s.prompt.text;
-        const kind = s.prompt.kind;
+        const { text, kind } = s.prompt;
         apply([{ type: 'promptCancel' }]);
         return apply(kind === 'filter' ? filterActions(text, ref.current, source) : gotoActions(text, ref.current, source));
       }
       if (key.backspace || key.delete) return apply([{ type: 'promptText', text: s.prompt.text.slice(0, -1) }]);
-      if (input && !key.ctrl) apply([{ type: 'promptText', text: s.prompt.text + input }]);
+      if (input && !key.ctrl && input >= ' ') apply([{ type: 'promptText', text: s.prompt.text + input }]);
       return;
     }
     if (s.help) return apply([{ type: 'help', open: false }]);
-    // Several characters at once (typed fast, or sent by a script) are several key presses.
-    const presses = input.length > 1 && !key.ctrl ? [...input] : [input];
-    for (const ch of presses) {
-      const b = bindingFor(ch, key);
-      if (!b) continue;
-      if (b.command === 'quit') return quit(0);
-      if (b.command === 'interrupt') return quit(130);
-      if (b.command === 'help') {
-        apply([{ type: 'help', open: true }]);
-        continue;
-      }
-      apply(commandActions(b.command, ch, ref.current, source));
-      // The rest of a burst after `/` or `:` is what the user typed into the prompt.
-      if (ref.current.prompt) {
-        const rest = presses.slice(presses.indexOf(ch) + 1).join('');
-        if (rest) apply([{ type: 'promptText', text: rest }]);
-        return;
-      }
-    }
+    const b = bindingFor(input, key);
+    if (!b) return;
+    if (b.command === 'quit') return quit(0);
+    if (b.command === 'interrupt') return quit(130);
+    if (b.command === 'help') return apply([{ type: 'help', open: true }]);
+    apply(commandActions(b.command, input, ref.current, source));
   }, [apply, quit, source]);
+
+  // Several characters in one read (typed fast, pasted, or sent by a script) are several key presses.
+  const onKey = useCallback((input: string, key: PressKey) => {
+    if (input.length <= 1 || key.ctrl) return press(input, key);
+    for (const ch of input) press(ch, burstKey(ch));
+  }, [press]);
   useInput(onKey, { isActive: isRawModeSupported });
 
   // The terminal's size.
