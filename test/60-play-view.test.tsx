@@ -143,6 +143,11 @@ describe('pteplay play screen on vma-merge.jsonl', () => {
     expect(f).toContain('@3/7');
     f = await keys(':', 'x', '\r');
     expect(f).toContain('go to: expected a position');
+    // Keys that arrive in one read (a script, a paste) are separate presses, Enter included.
+    f = await keys(':5\r');
+    expect(f).toContain('@5/7');
+    f = await keys(',,');
+    expect(f).toContain('@3/7');
   });
 
   it('Space plays (PLAYING) and pauses; + and - change the speed; m and \' mark and return', async () => {
