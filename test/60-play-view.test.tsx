@@ -122,7 +122,7 @@ describe('pteplay play screen on vma-merge.jsonl', () => {
 
   it('? shows every binding of the keymap, any key closes it; the hint bar names the main keys', async () => {
     const { keys, frame } = await player(merge);
-    expect(frame()).toMatch(/Space play {2}\. step {2}n page chg {2}→ collect/);
+    expect(frame()).toMatch(/Space play {2}\. step {2}n page {2}→ collect {2}\] false {2}Tab lane/);
     const f = await keys('?');
     for (const line of helpLines()) expect(f).toContain(line.slice(0, 60).trimEnd());
     expect(f).not.toContain('+++++');

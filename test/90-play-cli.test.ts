@@ -3,12 +3,12 @@
  * the plain-text and JSON summaries, --help listing every key, and one clear line with the documented
  * exit code for every bad input.
  */
-import { copyFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { helpLines } from '../src/tui/keymap.js';
-import { pteplay } from './helpers/cli.js';
+import { ROOT, pteplay } from './helpers/cli.js';
 import { tempDir } from './50-store-fixture.js';
 
 const dir = tempDir();
@@ -58,6 +58,12 @@ describe('pteplay play without a terminal', () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/\*soft-dirty {6}\+\+\n/);
     expect(r.stdout).not.toContain('uffd-sync ');
+  });
+
+  it('the README\'s play section lists every key of the keymap', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Watching a run: `pteplay play`'), readme.indexOf('## What each lane does'));
+    for (const line of helpLines()) expect(section).toContain(line);
   });
 
   it('--help lists every key of the keymap and the exit codes', () => {
