@@ -56,7 +56,7 @@ ${helpLines().map((l) => `  ${l}`).join('\n')}
 
 Map glyphs: . none  m uffd-wp marker  o present clean  W written since the reset (uffd lanes)  S soft-dirty
   p uffd-wp protected  s swap; at a collect: # reported and written (TP)  + false positive  - false negative.
-  Truth row: # written since the last reset (truth~ between collects: write faults seen so far).
+  Truth row: # written since the last reset (truth~ between collects: reconstructed from the page tables).
 
 Without a terminal on stdin and stdout (a pipe, CI) play prints the summary and exits 0.
 

@@ -27,8 +27,8 @@ export const SEEK_TARGET_MS = 100;
 export const SEEK_DEFAULT_ROWS = 10_000_000;
 /** Pages of the window a seek rebuilds (the player's default range). */
 export const SEEK_WINDOW = 512;
-/** Change rows per access of the bench's zipf workload (1 Mi pages, a collect every accesses / 20): 27.7 M rows for 21 M accesses. */
-const ROWS_PER_ACCESS = 1.3;
+/** Change rows per workload access of the zipf run it builds (1 Mi pages, 20 collects): 15.8 M rows for 7.7 M accesses. */
+const ROWS_PER_ACCESS = 2;
 
 export interface SeekBenchOptions {
   /** A run database to measure; without it one is built. */
@@ -121,13 +121,15 @@ function measure(db: string, seeks: number, buildSeconds: number | null, log: (l
     const stateMs: number[] = [];
     const frameMs: number[] = [];
     log(`bench --seek: ${seeks} random seeks over ${lastPos + 1} positions, ${lanes.length} lanes, ${window}-page window`);
+    // Each measurement at its own random position and window, so that neither warms the other's pages.
+    const target = () => ({ pos: rng.below(lastPos + 1), lo: base + rng.below(Math.max(1, span - window + 1)) });
     for (let i = 0; i < seeks; i++) {
-      const pos = rng.below(lastPos + 1);
-      const lo = base + rng.below(Math.max(1, span - window + 1));
+      const a = target();
       let t = performance.now();
-      for (const l of lanes) src.window(l.laneId, src.seqAtPos(l.laneId, pos), 1, lo, lo + window);
+      for (const l of lanes) src.window(l.laneId, src.seqAtPos(l.laneId, a.pos), 1, a.lo, a.lo + window);
       stateMs.push(performance.now() - t);
-      const s = reduce(reduce(state0, { type: 'setRange', range: { lo, pages: window }, filter: null }), { type: 'seek', pos });
+      const b = target();
+      const s = reduce(reduce(state0, { type: 'setRange', range: { lo: b.lo, pages: window }, filter: null }), { type: 'seek', pos: b.pos });
       t = performance.now();
       builder.build(s);
       frameMs.push(performance.now() - t);

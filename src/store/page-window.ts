@@ -9,6 +9,7 @@ import { PTRS_PER_PTE } from '../mm/uapi.js';
 
 /** The columns of a pte_change row a window needs. */
 export interface WindowChange {
+  seq: number;
   vpn: number;
   count: number;
   level: number;
@@ -20,17 +21,19 @@ export class PageWindow {
   readonly pmd: Uint16Array;
   /** PTE word per page of [lo, hi). */
   readonly pte: Uint16Array;
+  /** Per page, the seq of the last and of the previous change row applied to it (-1: none since `since`). */
+  private readonly last: Float64Array;
+  private readonly prev: Float64Array;
   private readonly firstSlot: number;
 
-  constructor(readonly lo: number, readonly hi: number) {
+  /** `since`: the first change row the window saw (its keyframe's seq, or 0): older changes are not in last/prev. */
+  constructor(readonly lo: number, readonly hi: number, readonly since = 0) {
     if (!(hi > lo)) throw new Error(`PageWindow: empty window [${lo}, ${hi})`);
     this.firstSlot = Math.floor(lo / PTRS_PER_PTE);
     this.pmd = new Uint16Array(Math.floor((hi - 1) / PTRS_PER_PTE) - this.firstSlot + 1);
     this.pte = new Uint16Array(hi - lo);
-  }
-
-  get pages(): number {
-    return this.hi - this.lo;
+    this.last = new Float64Array(hi - lo).fill(-1);
+    this.prev = new Float64Array(hi - lo).fill(-1);
   }
 
   /** Set a slot from a keyframe leaf: its PMD word and, for a table, the 512 PTE words. */
@@ -52,11 +55,27 @@ export class PageWindow {
       const from = Math.max(first, 0);
       const to = Math.min(first + r.count, this.pmd.length);
       for (let i = from; i < to; i++) this.pmd[i] = r.new;
+      const base = (this.firstSlot + from) * PTRS_PER_PTE;
+      this.touch(r.seq, Math.max(base, this.lo), Math.min((this.firstSlot + to) * PTRS_PER_PTE, this.hi));
       return;
     }
     const from = Math.max(r.vpn, this.lo);
     const to = Math.min(r.vpn + r.count, this.hi);
     for (let v = from; v < to; v++) this.pte[v - this.lo] = r.new;
+    this.touch(r.seq, from, to);
+  }
+
+  private touch(seq: number, from: number, to: number): void {
+    for (let v = from; v < to; v++) {
+      this.prev[v - this.lo] = this.last[v - this.lo]!;
+      this.last[v - this.lo] = seq;
+    }
+  }
+
+  /** The seqs of the last changes of page `vpn` the window saw, newest first (at most two). */
+  history(vpn: number): number[] {
+    const i = vpn - this.lo;
+    return [this.last[i]!, this.prev[i]!].filter((s) => s >= 0);
   }
 
   /** The entry that maps page `vpn` (inside the window): the PTE, the huge PMD entry, or 0 for a hole. */

@@ -128,8 +128,6 @@ export const ADDRESS_SPACE_OPS = ['mmap', 'munmap', 'mremap', 'mprotect', 'madvi
 
 /** SQL: pages a pte_change row covers (PMD rows: 512 per slot). */
 const SPAN = 'count * (CASE level WHEN 1 THEN 512 ELSE 1 END)';
-/** SQL: a pte_change row that makes the entry writable and dirty from a state that was not both: a write fault's trace. */
-const WRITE_EVIDENCE = '(new & 12) = 12 AND (old & 12) <> 12';
 
 interface RawChange {
   lane_id: number; seq: number; pos: number; pid: number; vpn: number; count: number; level: number; old: number; new: number; path: number;
@@ -268,12 +266,11 @@ export class PlaybackReader {
    * before seq + 1 (only the slots of the window), then the window's rows up to seq.
    */
   window(laneId: number, seq: number, pid: number, lo: number, hi: number): PageWindow {
-    const w = new PageWindow(lo, hi);
     const kf = this.db.prepare('SELECT seq FROM keyframe WHERE lane_id = ? AND seq <= ? ORDER BY seq DESC LIMIT 1').pluck()
       .get(laneId, seq + 1) as number | undefined;
-    let from = 0;
+    const from = kf ?? 0;
+    const w = new PageWindow(lo, hi, from);
     if (kf !== undefined) {
-      from = kf;
       const leaves = this.db.prepare('SELECT slot, pmd, ptes FROM keyframe_leaf WHERE lane_id = ? AND seq = ? AND pid = ? AND slot BETWEEN ? AND ?')
         .all(laneId, kf, pid, Math.floor(lo / PTRS_PER_PTE), Math.floor((hi - 1) / PTRS_PER_PTE)) as { slot: number; pmd: number; ptes: Buffer | null }[];
       const words = new Uint16Array(PTRS_PER_PTE);
@@ -288,28 +285,8 @@ export class PlaybackReader {
 
   /** The change rows with after < seq <= upTo of a lane that touch pages [lo, hi) of `pid`, in order. */
   windowChanges(laneId: number, after: number, upTo: number, pid: number, lo: number, hi: number): Iterable<WindowChange> {
-    return this.db.prepare(`SELECT vpn, count, level, new FROM pte_change WHERE lane_id = ? AND seq > ? AND seq <= ? AND pid = ?
+    return this.db.prepare(`SELECT seq, vpn, count, level, new FROM pte_change WHERE lane_id = ? AND seq > ? AND seq <= ? AND pid = ?
       AND vpn < ? AND vpn + ${SPAN} > ? ORDER BY seq`).iterate(laneId, after, upTo, pid, hi, lo) as Iterable<WindowChange>;
-  }
-
-  /**
-   * Pages of [lo, hi) of `pid` that some lane of `laneIds` saw written (a row making the entry writable and
-   * dirty) at positions after..upTo: 1 per page. The trace's writes themselves are not stored; this is
-   * their trace in the page tables.
-   */
-  writeEvidence(laneIds: number[], after: number, upTo: number, pid: number, lo: number, hi: number): Uint8Array {
-    const out = new Uint8Array(hi - lo);
-    if (upTo <= after) return out;
-    const q = this.db.prepare(`SELECT vpn, count, level FROM pte_change WHERE lane_id = ? AND seq > ? AND seq <= ? AND pid = ?
-      AND vpn < ? AND vpn + ${SPAN} > ? AND ${WRITE_EVIDENCE}`);
-    for (const lane of laneIds) {
-      const rows = q.iterate(lane, this.seqAtPos(lane, after), this.seqAtPos(lane, upTo), pid, hi, lo) as Iterable<{ vpn: number; count: number; level: number }>;
-      for (const r of rows) {
-        const span = r.count * (r.level === 1 ? PTRS_PER_PTE : 1);
-        out.fill(1, Math.max(r.vpn, lo) - lo, Math.min(r.vpn + span, hi) - lo);
-      }
-    }
-    return out;
   }
 
   /** The change rows of a lane made at trace position `pos` (the first `limit`, and how many there are). */
@@ -321,15 +298,10 @@ export class PlaybackReader {
     return { rows, total: Math.max(0, last - first + 1) };
   }
 
-  /**
-   * The last changes of page `vpn` of `pid` in a lane up to change row `seq`, newest first, looking back at
-   * most `scan` rows (so that a page that rarely changes does not cost a scan of the lane).
-   */
-  pageHistory(laneId: number, pid: number, vpn: number, seq: number, limit: number, scan = 100_000): ChangeRow[] {
-    const rows = this.db.prepare(`SELECT lane_id, seq, pos, pid, vpn, count, level, old, new, path FROM pte_change
-      WHERE lane_id = ? AND seq <= ? AND seq > ? AND pid = ? AND vpn <= ? AND vpn + ${SPAN} > ? ORDER BY seq DESC LIMIT ?`)
-      .all(laneId, seq, seq - scan, pid, vpn, vpn, limit) as RawChange[];
-    return rows.map((r) => this.change(r));
+  /** Change rows of a lane by seq, in the order given (seqs without a row are left out). */
+  changesBySeq(laneId: number, seqs: number[]): ChangeRow[] {
+    const q = this.db.prepare('SELECT lane_id, seq, pos, pid, vpn, count, level, old, new, path FROM pte_change WHERE lane_id = ? AND seq = ?');
+    return seqs.map((s) => q.get(laneId, s) as RawChange | undefined).filter((r): r is RawChange => r !== undefined).map((r) => this.change(r));
   }
 
   private change(r: RawChange): ChangeRow {

@@ -11,9 +11,9 @@
  * lane has changed since collect k ("at and after a collect"); otherwise each lane's entry states.
  * Truth row: at a collect, the pages written in its interval (GT_w, stored). Between collects the run
  * stores no writes, only their trace in the page tables, so the row shows the interval's GT_w pages
- * whose first write fault (a change making the entry writable and dirty, in the uffd-async lane, else
- * the soft-dirty one) is at or before the position, marked approximate ("truth~"); after the last
- * collect, those faults alone.
+ * that the uffd-async lane (else the soft-dirty one) already shows written since the reset, marked
+ * approximate ("truth~"); after the last collect, that lane's written pages alone. The cursor detail's
+ * "last" changes are the ones its page window saw (since its keyframe, or the run's start).
  */
 import type { CollectPoint, PlaybackReader, VerdictRun } from '../../store/playback-reader.js';
 import type { PageWindow } from '../../store/page-window.js';
@@ -25,8 +25,8 @@ import { bandsWanted, cellsPerRow, layout, mapGeometry, type Layout, type MapGeo
 import { hasFalse } from './navigate.js';
 import type { LaneView, PlaybackState } from './state.js';
 
-export type FrameSource = Pick<PlaybackReader, 'collects' | 'seqAtPos' | 'window' | 'windowChanges' | 'writeEvidence' | 'verdicts'
-  | 'changesAt' | 'opsAt' | 'msgsAt' | 'vmasAt' | 'pageHistory' | 'intervalCost' | 'addressSpaceOps'>;
+export type FrameSource = Pick<PlaybackReader, 'collects' | 'seqAtPos' | 'window' | 'windowChanges' | 'verdicts'
+  | 'changesAt' | 'opsAt' | 'msgsAt' | 'vmasAt' | 'changesBySeq' | 'intervalCost' | 'addressSpaceOps'>;
 
 /** How a line wants to be coloured. */
 export type Tone = 'plain' | 'dim' | 'head' | 'bad' | 'warn' | 'good' | 'accent';
@@ -102,7 +102,6 @@ const DENSITY = ' .:-=+*#';
 export class FrameBuilder {
   private readonly windows = new Map<number, CachedWindow>();
   private timelineKey = '';
-  private evidenceCache: { key: string; upTo: number; bits: Uint8Array } | undefined;
   private timelineBase: { marks: string; density: string } = { marks: '', density: '' };
 
   constructor(private readonly src: FrameSource) {}
@@ -118,25 +117,6 @@ export class FrameBuilder {
     const win = this.src.window(laneId, seq, pid, lo, hi);
     this.windows.set(laneId, { seq, pid, lo, hi, win });
     return win;
-  }
-
-  /**
-   * Pages of the window with a write fault after `from` up to the position, in one lane whose resets
-   * protect every page (uffd-async, else soft-dirty, else the first): extended while playing forward.
-   */
-  private evidence(s: PlaybackState, from: number, lo: number, hi: number): Uint8Array {
-    const lane = s.lanes.find((l) => l.tracker === 'uffd-async') ?? s.lanes.find((l) => l.tracker === 'soft-dirty') ?? s.lanes[0]!;
-    const key = `${lane.laneId}:${from}:${s.pid}:${lo}:${hi}`;
-    const c = this.evidenceCache;
-    if (c && c.key === key && s.pos >= c.upTo) {
-      const more = this.src.writeEvidence([lane.laneId], c.upTo, s.pos, s.pid, lo, hi);
-      for (let i = 0; i < more.length; i++) c.bits[i]! |= more[i]!;
-      c.upTo = s.pos;
-      return c.bits;
-    }
-    const bits = this.src.writeEvidence([lane.laneId], from, s.pos, s.pid, lo, hi);
-    this.evidenceCache = { key, upTo: s.pos, bits };
-    return bits;
   }
 
   build(s: PlaybackState): FrameModel {
@@ -159,8 +139,14 @@ export class FrameBuilder {
       for (const r of verdictRuns[0]) if (r.gtW) fillRun(truth, lo, hi, r, 1);
       truthExact = true;
     } else if (s.lanes.length) {
-      const prev = next ? lastBefore(collects, next.pos) : before;
-      const evidence = this.evidence(s, prev ? prev.pos : -1, lo, hi);
+      // What the lane whose reset protects every page says was written since the reset.
+      const k = s.lanes.findIndex((l) => l.tracker === 'uffd-async');
+      const w = k >= 0 ? k : Math.max(0, s.lanes.findIndex((l) => l.tracker === 'soft-dirty'));
+      const evidence = new Uint8Array(hi - lo);
+      for (let v = lo; v < hi; v++) {
+        const c = stateCell(windows[w]!.entry(v).state, s.lanes[w]!.tracker);
+        evidence[v - lo] = c === Cell.WRITTEN || c === Cell.SOFT_DIRTY ? 1 : 0;
+      }
       if (next && s.lanes[0]) {
         for (const r of this.src.verdicts(s.lanes[0].laneId, next.idx, lo, hi)) if (r.gtW) fillRun(truth, lo, hi, r, 1);
         for (let i = 0; i < truth.length; i++) truth[i]! &= evidence[i]!;
@@ -212,7 +198,7 @@ export class FrameBuilder {
       events: this.eventLines(s, collects, verdictRuns),
       counters: this.counterLines(s, interval),
       vmas: vmaRows,
-      detail: this.detailLines(s, seqs, windows, verdictRuns),
+      detail: this.detailLines(s, windows, verdictRuns),
       falseCollects: collects.filter((c) => hasFalse(c, laneIds)).length,
       collects: collects.length,
     };
@@ -327,16 +313,18 @@ export class FrameBuilder {
     });
   }
 
-  private detailLines(s: PlaybackState, seqs: number[], windows: PageWindow[], verdictRuns: VerdictRun[][] | null): Line[] {
+  private detailLines(s: PlaybackState, windows: PageWindow[], verdictRuns: VerdictRun[][] | null): Line[] {
     const g = s.cursor;
     const out: Line[] = [{ text: `cursor vpn ${hexAddr(g)}  address ${hexAddr(g * 4096)}  pid ${s.pid}`, tone: 'head' }];
     s.lanes.forEach((l, i) => {
       const e = windows[i]!.entry(g);
       const v = verdictRuns ? runAt(verdictRuns[i]!, g) : undefined;
       const verdict = v ? (v.reported ? (v.gtW ? 'TP' : `FP ${v.why}`) : v.gtW ? `FN ${v.why}` : '') : '';
-      const hist = this.src.pageHistory(l.laneId, s.pid, g, seqs[i]!, 2).map((r) => `@${r.pos} ${r.path}`).join(', ');
+      const w = windows[i]!;
+      const hist = this.src.changesBySeq(l.laneId, w.history(g)).map((r) => `@${r.pos} ${r.path}`).join(', ') ||
+        (w.since > 0 ? `none since change row ${w.since}` : '-');
       out.push({
-        text: `${l.name.padEnd(16)} ${e.level ? 'pmd' : 'pte'} 0x${e.state.toString(16).padStart(4, '0')} ${describePte(e.state)}${verdict ? `  [${verdict}]` : ''}  last: ${hist || '-'}`,
+        text: `${l.name.padEnd(16)} ${e.level ? 'pmd' : 'pte'} 0x${e.state.toString(16).padStart(4, '0')} ${describePte(e.state)}${verdict ? `  [${verdict}]` : ''}  last: ${hist}`,
         tone: i === s.focus ? 'accent' : 'plain',
       });
     });
@@ -350,10 +338,6 @@ function lastAtOrBefore(collects: CollectPoint[], pos: number): CollectPoint | n
   let found: CollectPoint | null = null;
   for (const c of collects) if (c.pos <= pos) found = c;
   return found;
-}
-
-function lastBefore(collects: CollectPoint[], pos: number): CollectPoint | null {
-  return lastAtOrBefore(collects, pos - 1);
 }
 
 function runAt(runs: VerdictRun[], vpn: number): VerdictRun | undefined {

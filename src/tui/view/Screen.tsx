@@ -31,7 +31,7 @@ export function Legend({ frame, color }: { frame: FrameModel; color: boolean }) 
       {LEGEND.map(([k, text]) => (
         <Text key={k}><Text {...styled(CELL_STYLE[k], color)}>{CELL_GLYPH[k]}</Text>{` ${text}  `}</Text>
       ))}
-      {frame.truthExact ? '' : '(truth~: write faults so far)'}
+      {frame.truthExact ? '' : '(truth~: reconstructed between collects)'}
     </Text>
   );
 }
