@@ -4,6 +4,7 @@ import { describePte } from '../src/mm/pte.js';
 import { PAGE_SIZE } from '../src/mm/uapi.js';
 import { RunReader } from '../src/store/reader.js';
 import { queryState } from '../src/store/state-query.js';
+import { parsePageRange } from '../src/trace/addr.js';
 import { parseCount } from './options.js';
 import { writeStdout } from './sql.js';
 
@@ -12,13 +13,9 @@ const FLUSH_CHARS = 1 << 16;
 
 /** "0x7f0000000000+64": a start address and a page count (a bare address means one page). */
 function parseRange(v: string): { vpn: number; pages: number } {
-  const m = /^(0x[0-9a-fA-F]+|\d+)(?:\+(\d+))?$/.exec(v.trim());
-  const addr = m ? Number(m[1]) : NaN;
-  const pages = m?.[2] !== undefined ? Number(m[2]) : 1;
-  if (!m || !Number.isSafeInteger(addr) || !Number.isSafeInteger(pages)) {
-    throw new UsageError(`option --range: expected ADDRESS[+PAGES], e.g. 0x7f0000000000+64, got "${v}"`);
-  }
-  return { vpn: Math.floor(addr / PAGE_SIZE), pages };
+  const r = parsePageRange(v);
+  if (!r) throw new UsageError(`option --range: expected ADDRESS[+PAGES], e.g. 0x7f0000000000+64, got "${v}"`);
+  return r;
 }
 
 interface StateOptions { range: { vpn: number; pages: number }; lane?: string; at?: number; pos?: number; pid?: number; json?: boolean }

@@ -20,8 +20,12 @@ import { collectPlan, storedPlan, type CollectPlan } from './collect-plan.js';
 import { runTarget } from './run-target.js';
 import { defaultLaneThreads, LanePool } from '../workers/lane-pool.js';
 
-/** Default distance between keyframes, in PTE change rows per lane. */
-export const DEFAULT_KEYFRAME_EVERY = 200_000;
+/**
+ * Default distance between keyframes, in PTE change rows per lane. A seek (`pteplay play`, `pteplay
+ * state`) reads the nearest keyframe and then up to this many rows per lane: 50 000 keeps a seek on a
+ * 10 M-row run under 100 ms (`pteplay bench --seek`, docs/performance.md); 200 000 did not.
+ */
+export const DEFAULT_KEYFRAME_EVERY = 50_000;
 
 /** What defines a run: stored in meta.options_json, and all a resume needs to redo it identically. */
 export interface RunOptions extends LaneDefaults, Partial<CollectPlan> {
