@@ -70,7 +70,7 @@ describe('pteplay play without a terminal', () => {
     const r = pteplay(['play', '--help']);
     expect(r.status).toBe(0);
     for (const line of helpLines()) expect(r.stdout).toContain(line);
-    expect(r.stdout).toContain('130 interrupted (Ctrl-C, SIGINT)');
+    expect(r.stdout).toContain('130 interrupted (SIGINT, Ctrl-C); 143 terminated (SIGTERM)');
   });
 });
 
