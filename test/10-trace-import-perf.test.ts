@@ -416,8 +416,13 @@ describe('pteplay import (in-process)', () => {
     const out = join(tmp, 'py.ptrace');
     const imp = await importPerfDetailed(join(REAL, 'python3-list-threads.perf.txt.gz'), {});
     await writeTrace(out, imp.header, imp.chunks);
-    const r = await replay({ trace: out, db: join(tmp, 'py.db') });
+    // --interval none: the replay adds no collect records of its own, so it processes exactly the import's.
+    const r = await replay({ trace: out, db: join(tmp, 'py.db'), interval: 0 });
     expect(r.records).toBe(imp.summary().records);
     expect(r.accesses).toBe(imp.summary().reads + imp.summary().writes);
+    // By default (auto) it adds collects, and every access still counts once.
+    const auto = await replay({ trace: out, db: join(tmp, 'py-auto.db') });
+    expect(auto.accesses).toBe(r.accesses);
+    expect(auto.collects).toBeGreaterThan(0);
   });
 });
