@@ -447,3 +447,18 @@ describe('fuzz: valgrind lackey importer', () => {
   });
 });
 
+/* ------------------------------------------------------------------ regressions */
+
+/**
+ * The inputs the fuzzers found, shrunk, each with what it must do now. Each failed before its fix
+ * (the commit that fixed it names the input).
+ */
+describe('fuzz regressions', () => {
+  it('JSONL read in chunks of one record keeps every record (the first record overflowed the chunk)', async () => {
+    const lines = fixtureLines('traces/scenarios/vma-merge.jsonl').filter((l) => l.startsWith('{"op"')).slice(0, 3);
+    const path = input(lines.join('\n'), '.jsonl');
+    const { chunks } = await readAll(path, 1);
+    expect(chunks.map((c) => c.n)).toEqual([1, 1, 1]);
+    expect(chunks.flatMap((c) => [...recordsOfChunk(c)])).toEqual(lines.map((l, i) => parseRecord(l, i + 1, 'x')));
+  });
+});
