@@ -462,3 +462,34 @@ describe('fuzz regressions', () => {
     expect(chunks.flatMap((c) => [...recordsOfChunk(c)])).toEqual(lines.map((l, i) => parseRecord(l, i + 1, 'x')));
   });
 });
+
+describe('fuzz regressions: lackey importer', () => {
+  const importText = async (lines: string[], strict = false) => importAll(importLackey, input(lines.join('\n'), '.txt'), strict);
+
+  it('a memory line of size 0 is malformed (it was imported as an access of size 0, which no reader accepts)', async () => {
+    const r = await importText(['I  00400000,0', ' S 00401000,8']);
+    expect(r.summary.malformed).toBe(1);
+    expect(r.summary.firstMalformed[0]).toMatchObject({ line: 1, reason: 'expected a positive decimal size after the address' });
+    expect(accessesOf(r.chunks).map((a) => [a.op, a.addr, a.size])).toEqual([['write', 0x401000, 8]]);
+    checkValidChunks(r.chunks);
+    await expect(importText(['I  00400000,0'], true)).rejects.toThrow(/:line 1: expected a positive decimal size/);
+  });
+
+  it('syscall arguments and results the trace cannot hold are malformed lines, not ops', async () => {
+    const call = (s: string) => `SYSCALL[7,1](9) sys_${s}`;
+    const r = await importText([
+      '==7== Lackey',
+      call('mmap ( -0x1000, 4096, 3, 34, 4294967295, 0 ) --> [pre-success] Success(0x4835000)'),
+      call('mmap ( 0x0, 99999999999999999999999, 3, 34, 4294967295, 0 ) --> [pre-success] Success(0x4835000)'),
+      call('mmap ( 0x0, 8192, 3, 34, 4294967295, 0 ) --> [pre-success] Success(0x20000000000000)'),
+      call('mprotect ( -1, 4096, 1 )[sync] --> Success(0x0)'),
+      call('munmap ( 0x4835000, 18446744073709551615 )[sync] --> Success(0x0)'),
+      call('brk ( 0x0 ) --> [pre-success] Success(0x1fffffffffffffff)'),
+      call('read ( 3, 0x4835000, 4096 ) --> [pre-success] Success(0x100000000)'),
+      call('mmap ( 0x0, 8192, 3, 34, 4294967295, 0 ) --> [pre-success] Success(0x4835000)'),
+    ]);
+    expect(r.summary.firstMalformed.map((m) => m.line)).toEqual([2, 3, 4, 5, 6, 7, 8]);
+    expect(r.summary.ops).toEqual({ mmap: 1 });
+    checkValidChunks(r.chunks);
+  });
+});
