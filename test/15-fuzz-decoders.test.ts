@@ -493,3 +493,44 @@ describe('fuzz regressions: lackey importer', () => {
     checkValidChunks(r.chunks);
   });
 });
+
+describe('fuzz regressions: perf script importer', () => {
+  const importText = async (lines: string[], strict = false) => importAll(importPerf, input(lines.join('\n'), '.txt'), strict);
+  const at = (t: string, ev: string, rest: string, tid = '100') => `            prog ${tid.padStart(5)} [000] ${t}: ${ev}: ${rest}`;
+  const fault = (t: string, addr: string, tid?: string) => at(t, 'exceptions:page_fault_user', `address=${addr} ip=0x401000 error_code=0x6`, tid);
+  const mmapEnter = (t: string, len: string, flags = '0x00000022', fd = '0xffffffff') =>
+    at(t, 'syscalls:sys_enter_mmap', `addr: 0x00000000, len: ${len}, prot: 0x00000003, flags: ${flags}, fd: ${fd}, off: 0x00000000`);
+
+  it('pids and tids beyond 2^31 or negative are malformed lines (they became fork children of 2^64)', async () => {
+    const r = await importText([
+      fault('10.000001', '0x7f0000001000', '18446744073709551615'),
+      fault('10.000002', '0x7f0000001000', '-5'),
+      at('10.000003', 'task:task_newtask', 'pid=18446744073709551615 comm=x clone_flags=1200000 oom_score_adj=0'),
+      at('10.000004', 'PERF_RECORD_FORK', '(2147483648:2147483648):(100:100)'),
+      fault('10.000005', '0x7f0000001000', '-0'),
+      fault('10.000006', '0x7f0000002000'),
+    ]);
+    expect(r.summary.firstMalformed.map((m) => m.line)).toEqual([1, 2, 3, 4, 5]);
+    expect(accessesOf(r.chunks).map((a) => [a.pid, a.addr])).toEqual([[100, 0x7f0000002000]]);
+    checkValidChunks(r.chunks);
+  });
+
+  it('a successful call with an argument or result beyond 2^53 is malformed at its sys_exit (a failed one is still skipped)', async () => {
+    const r = await importText([
+      mmapEnter('10.000001', '0xffffffffffffffff'),
+      at('10.000002', 'syscalls:sys_exit_mmap', '0x7f0000100000'),
+      mmapEnter('10.000003', '0xffffffffffffffff'),
+      at('10.000004', 'syscalls:sys_exit_mmap', '0xfffffffffffffff4'),
+      mmapEnter('10.000005', '0x2000'),
+      at('10.000006', 'syscalls:sys_exit_mmap', '0x7fffffffffffffff'),
+      at('10.000007', 'syscalls:sys_enter_brk', 'brk: 0x00000000'),
+      at('10.000008', 'syscalls:sys_exit_brk', '0xfffffffffffffff4'),
+    ]);
+    expect(r.summary.firstMalformed.map((m) => [m.line, m.reason.replace(/:.*/, '')])).toEqual([
+      [2, 'sys_exit_mmap of the sys_enter_mmap at line 1'], [6, 'sys_exit_mmap of the sys_enter_mmap at line 5'],
+      [8, 'sys_exit_brk of the sys_enter_brk at line 7'],
+    ]);
+    expect(r.summary.skipped['failed mmap']).toBe(1);
+    checkValidChunks(r.chunks);
+  });
+});

@@ -46,6 +46,7 @@ import {
   type Mmap2Record, type PerfHeader,
 } from './perf-parse.js';
 import { PageCounter, PROT_R, PROT_W, PROT_X, RangeSet } from './perf-vmas.js';
+import { badValue, isTraceId, isTraceUint } from './values.js';
 
 const PAGE = 4096;
 /** First address above user space (x86-64, 4-level paging). */
@@ -408,6 +409,11 @@ class PerfImporter {
       this.malformed(lineNo, text, 'expected a perf script line: [comm] tid or pid/tid, [cpu], [time:], event:, fields');
       return;
     }
+    const badId = badValue({ pid: h.pid, tid: h.tid }, ['pid', 'tid']);
+    if (badId !== null) {
+      this.malformed(lineNo, text, badId);
+      return;
+    }
     const ev = h.event;
     if (ev.startsWith('PERF_RECORD_')) return this.record(h, text, lineNo);
     const colon = ev.indexOf(':');
@@ -449,7 +455,7 @@ class PerfImporter {
     }
     const pid = this.admit(h);
     if (pid === null) return;
-    if (addr < 0 || addr >= USER_TOP) {
+    if (!isTraceUint(addr) || addr >= USER_TOP) {
       this.skip(kernel ? 'page_fault_kernel on a kernel address' : 'page_fault_user on a non-user address');
       return;
     }
@@ -525,6 +531,12 @@ class PerfImporter {
     if (call !== 'brk' && ret < 0) {
       this.stats.failed[call] = (this.stats.failed[call] ?? 0) + 1;
       this.skip(`failed ${call}`);
+      return;
+    }
+    // The call succeeded: its arguments and result become the op and must be trace integers.
+    const bad = badValue({ ...opArgs(call, fl.f), result: call === 'mmap' || call === 'mremap' || call === 'brk' ? ret : undefined });
+    if (bad !== null) {
+      this.malformed(lineNo, text, `sys_exit_${call} of the sys_enter_${call} at line ${fl.line}: ${bad}`);
       return;
     }
     const p = this.proc(pid, h.tid, t);
@@ -631,6 +643,11 @@ class PerfImporter {
         this.skip(`${ev} of a kernel mapping`);
         return;
       }
+      const bad = badValue({ pid: rec.pid, tid: rec.tid, len: rec.len, offset: backingOfName(rec.name).kind === 'anon' ? undefined : rec.offset }, ['pid', 'tid']);
+      if (bad !== null) {
+        this.malformed(lineNo, text, `${ev}: ${bad}`);
+        return;
+      }
       const hh: PerfHeader = { ...h, pid: rec.pid, tid: rec.tid };
       const pid = this.mmPid(hh);
       if (!this.keep(hh, pid)) {
@@ -649,7 +666,7 @@ class PerfImporter {
     }
     if (ev === 'PERF_RECORD_FORK' || ev === 'PERF_RECORD_EXIT') {
       const r = parseTaskRecord(h.rest);
-      if (r === null) {
+      if (r === null || !isTraceId(r.pid) || !isTraceId(r.tid) || !isTraceId(r.ppid) || !isTraceId(r.ptid)) {
         this.malformed(lineNo, text, `expected ${ev}(pid:tid):(ppid:ptid)`);
         return;
       }
@@ -706,7 +723,7 @@ class PerfImporter {
     const f = kvFields(h.rest);
     const child = parseNum(f.get('pid'));
     const flags = parseNum(f.get('clone_flags'), true);
-    if (Number.isNaN(child) || Number.isNaN(flags)) {
+    if (!isTraceId(child) || Number.isNaN(flags)) {
       this.malformed(lineNo, text, 'expected pid=N comm=... clone_flags=<hex>');
       return;
     }
@@ -720,7 +737,7 @@ class PerfImporter {
   private schedFork(h: PerfHeader, text: string, lineNo: number): void {
     const f = kvFields(h.rest);
     const child = parseNum(f.get('child_pid'));
-    if (Number.isNaN(child)) {
+    if (!isTraceId(child)) {
       this.malformed(lineNo, text, 'expected comm=... pid=N child_comm=... child_pid=N');
       return;
     }
@@ -757,7 +774,7 @@ class PerfImporter {
     const f = kvFields(h.rest);
     const newPid = parseNum(f.get('pid'));
     const oldPid = parseNum(f.get('old_pid'));
-    if (Number.isNaN(newPid)) {
+    if (!isTraceId(newPid) || !(Number.isNaN(oldPid) || isTraceId(oldPid))) {
       this.malformed(lineNo, text, 'expected filename=... pid=N old_pid=N');
       return;
     }
@@ -797,7 +814,7 @@ class PerfImporter {
   private exit(h: PerfHeader, text: string, lineNo: number): void {
     const f = kvFields(h.rest);
     const tid = parseNum(f.get('pid'));
-    if (Number.isNaN(tid)) {
+    if (!isTraceId(tid)) {
       this.malformed(lineNo, text, 'expected comm=... pid=N prio=N [group_dead=true|false]');
       return;
     }
@@ -870,6 +887,22 @@ class PerfImporter {
       firstMalformed: [...this.firstMalformed],
       notes,
     };
+  }
+}
+
+/** The sys_enter_* fields that become addresses, lengths and offsets of the op (they must be trace integers). */
+function opArgs(call: string, f: Map<string, string>): Record<string, number> {
+  const g = (k: string) => parseNum(f.get(k));
+  switch (call) {
+    case 'mmap': return { addr: g('addr'), len: g('len'), ...((g('flags') & MAP_ANONYMOUS) === 0 ? { off: g('off') } : {}) };
+    case 'munmap': return { addr: g('addr'), len: g('len') };
+    case 'mprotect': return { start: g('start'), len: g('len') };
+    case 'madvise': return { start: g('start'), len_in: g('len_in') };
+    case 'mremap': {
+      const used = (g('flags') & (MREMAP_FIXED | MREMAP_DONTUNMAP)) !== 0;
+      return { addr: g('addr'), old_len: g('old_len'), new_len: g('new_len'), ...(used ? { new_addr: g('new_addr') } : {}) };
+    }
+    default: return { brk: g('brk') };
   }
 }
 

@@ -8,11 +8,11 @@
 
 const ID_MAX = 0x7fffffff;
 
-/** A process or thread id the trace can hold: 0 .. 2^31-1. */
-export const isTraceId = (n: number): boolean => Number.isSafeInteger(n) && n >= 0 && n <= ID_MAX;
+/** An address, length or offset the trace can hold: 0 .. 2^53-1 (not -0: the text had a minus sign). */
+export const isTraceUint = (n: number): boolean => Number.isSafeInteger(n) && n >= 0 && !Object.is(n, -0);
 
-/** An address, length or offset the trace can hold: 0 .. 2^53-1. */
-export const isTraceUint = (n: number): boolean => Number.isSafeInteger(n) && n >= 0;
+/** A process or thread id the trace can hold: 0 .. 2^31-1. */
+export const isTraceId = (n: number): boolean => isTraceUint(n) && n <= ID_MAX;
 
 /**
  * The first field of `fields` whose value the trace cannot hold, as `name <value>: expected ...`,
