@@ -533,4 +533,10 @@ describe('fuzz regressions: perf script importer', () => {
     expect(r.summary.skipped['failed mmap']).toBe(1);
     checkValidChunks(r.chunks);
   });
+
+  it('a time beyond the range of a double in ns is no time, not Infinity', async () => {
+    const r = await importText([fault('10.000001', '0x7f0000001000'), fault(`${'9'.repeat(300)}.000001`, '0x7f0000002000')]);
+    expect(accessesOf(r.chunks).map((a) => a.t)).toEqual([0, NaN]);
+    checkValidChunks(r.chunks);
+  });
 });

@@ -293,7 +293,8 @@ class PerfImporter {
   private time(sec: number): number {
     if (!Number.isFinite(sec)) return NaN;
     if (Number.isNaN(this.t0)) this.t0 = sec;
-    return Math.max(0, Math.round((sec - this.t0) * 1e9));
+    const ns = Math.round((sec - this.t0) * 1e9);
+    return Number.isFinite(ns) ? Math.max(0, ns) : NaN;
   }
 
   private opTime(t: number): { t?: number } {
