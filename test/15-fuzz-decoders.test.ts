@@ -539,4 +539,15 @@ describe('fuzz regressions: perf script importer', () => {
     expect(accessesOf(r.chunks).map((a) => a.t)).toEqual([0, NaN]);
     checkValidChunks(r.chunks);
   });
+
+  it('an mmap of /dev/zero (MAP_PRIVATE, no MAP_ANONYMOUS) is written as anonymous memory (it was anon backing without the flag)', async () => {
+    const r = await importText([
+      mmapEnter('10.000001', '0x2000', '0x00000002', '0x00000003'),
+      at('10.000002', 'PERF_RECORD_MMAP2', '100/100: [0x7f0000100000(0x2000) @ 0 00:06 4 0]: rw-p /dev/zero'),
+      at('10.000003', 'syscalls:sys_exit_mmap', '0x7f0000100000'),
+    ]);
+    const mmaps = r.chunks.flatMap((c) => [...recordsOfChunk(c)]).filter((x) => x.op === 'mmap');
+    expect(mmaps).toMatchObject([{ flags: ['private', 'anonymous'], backing: { kind: 'anon' }, result: 0x7f0000100000 }]);
+    checkValidChunks(r.chunks);
+  });
 });

@@ -555,8 +555,11 @@ class PerfImporter {
         const backing: Backing = anon ? { kind: 'anon' }
           : fl.mmapName !== undefined ? backingOfName(fl.mmapName)
           : { kind: 'file', name: `fd${fd >= 0x80000000 ? fd - 0x100000000 : fd}@${pid}` };
-        const offset = anon ? 0 : g('off');
-        this.push({ op: 'mmap', ...base, addr: g('addr'), len, prot: decodeProt(protN), flags: decodeMmapFlags(flagsN), backing, offset, result: ret });
+        const offset = backing.kind === 'anon' ? 0 : g('off');
+        const flags = decodeMmapFlags(flagsN);
+        // A mapping of /dev/zero (or one perf names //anon) is anonymous memory: say so in the flags.
+        if (backing.kind === 'anon' && !anon) flags.push('anonymous');
+        this.push({ op: 'mmap', ...base, addr: g('addr'), len, prot: decodeProt(protN), flags, backing, offset, result: ret });
         let pages = pageUp(len);
         if ((flagsN & MAP_HUGETLB) !== 0) pages = Math.ceil(pages / 512) * 512;
         p.vmas.add(pageDown(ret), pageDown(ret) + pages, protN);
