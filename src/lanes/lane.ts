@@ -23,6 +23,7 @@ import type { UffdCtx, UffdMsg } from '../trackers/uffd-ctx.js';
 import { ACC_KERNEL, REC_OP, REC_WRITE, type SysfsSettings, type TraceChunk, type TraceOp } from '../trace/types.js';
 import type { LaneConfig } from './config.js';
 import { makeDriver } from './drivers/make.js';
+import { labelWritesLostToClearRefs } from './drivers/soft-dirty.js';
 import type { TrackerDriver } from './drivers/driver.js';
 import { MONITOR_FD } from './drivers/uffd-monitor.js';
 import { UffdSyncDriver } from './drivers/uffd-sync.js';
@@ -308,6 +309,9 @@ export class Lane implements UffdListener {
     if (op.op === 'reset' || op.op === 'collect') this.protocol(op);
     else {
       executeOp(this.sys, op);
+      // A clear_refs of the trace's own resets soft-dirty under the lane's tracker (D27).
+      const mm = op.op === 'clear_refs' ? this.sys.mms.get(op.pid) : undefined;
+      if (mm !== undefined) labelWritesLostToClearRefs(mm, 0, 0);
       // Syscalls edit tables, truth and frames directly, not only through setPte: flush every TLB.
       // (The tracker protocol changes entries through setPte and truth through resetTruth only.)
       for (const mm of this.sys.mms.values()) mm.tlb.flush();
