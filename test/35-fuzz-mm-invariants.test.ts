@@ -441,4 +441,12 @@ describe('fuzz regressions: every false page has a kernel cause', () => {
       '{"op":"write","addr":"0x200000001000"}', '{"op":"clear_refs","value":"4"}', '{"op":"collect"}',
     ], 'soft-dirty')).toEqual({ 'soft-dirty fn': ['clear-refs-whole-mm'] });
   });
+  it('MADV_POPULATE_WRITE faults pages in for write without a store: cause populate-write, not other', () => {
+    const lanes = 'soft-dirty,uffd-sync,uffd-sync+unpop,uffd-async';
+    const fp = (lane: string, n: number) => ({ [`${lane} fp`]: Array<string>(n).fill('populate-write') });
+    expect(causes([
+      mmap, '{"op":"write","addr":"0x200000000000"}', '{"op":"reset"}',
+      '{"op":"madvise","addr":"0x200000001000","len":4096,"advice":"populate_write"}', '{"op":"collect"}',
+    ], lanes)).toEqual({ ...fp('soft-dirty', 1), ...fp('uffd-sync+unpop', 1), ...fp('uffd-async', 1) });
+  });
 });
