@@ -139,6 +139,11 @@ export const Why = {
    * writable, so it reads soft-dirty without a store and, mapped without UW, no later store faults.
    */
   READ_ALLOC: 29,
+  /**
+   * MADV_POPULATE_WRITE faulted the page in for write (faultin_page with FOLL_WRITE): dirty,
+   * soft-dirty and no longer write-protected, but nothing was stored.
+   */
+  POPULATE_WRITE: 30,
   /** Anything the model could not attribute (a bug if it shows up). */
   OTHER: 31,
 } as const;
@@ -175,5 +180,6 @@ export const WHY_LABELS: Record<number, string> = {
   [Why.OTHER_UFFD]: 'owned-by-other-uffd',
   [Why.HUGETLB_GRANULARITY]: 'hugetlb-granularity',
   [Why.READ_ALLOC]: 'read-fault-alloc',
+  [Why.POPULATE_WRITE]: 'populate-write',
   [Why.OTHER]: 'other',
 };
