@@ -449,4 +449,28 @@ describe('fuzz regressions: every false page has a kernel cause', () => {
       '{"op":"madvise","addr":"0x200000001000","len":4096,"advice":"populate_write"}', '{"op":"collect"}',
     ], lanes)).toEqual({ ...fp('soft-dirty', 1), ...fp('uffd-sync+unpop', 1), ...fp('uffd-async', 1) });
   });
+  it('a hugetlb VMA splits only on huge-page boundaries: munmap, mprotect, MAP_FIXED and MADV_HUGEPAGE of half of it fail with EINVAL', () => {
+    // hugetlb_vm_op_split (vm_ops->may_split) refuses an unaligned split, so __split_vma fails; the
+    // simulator split the VMA and then mapped a huge page across its new edge.
+    const trace = inputs.write([
+      '{"op":"mmap","addr":"0x200000c00000","len":2097152,"prot":"rw","flags":["shared","anonymous","fixed","hugetlb"]}',
+      '{"op":"munmap","addr":"0x200000c00000","len":1048576}',
+      '{"op":"mprotect","addr":"0x200000d00000","len":4096,"prot":"r"}',
+      '{"op":"mmap","addr":"0x200000c00000","len":4096,"prot":"rw","flags":["private","anonymous","fixed"]}',
+      '{"op":"madvise","addr":"0x200000c00000","len":1048576,"advice":"hugepage"}',
+      '{"op":"write","addr":"0x200000d00000"}', '{"op":"collect"}',
+    ].join('\n'), '.jsonl');
+    const db = inputs.path('run.db', true);
+    const r = pteplay(['replay', trace, '--db', db, '--lanes', 'soft-dirty']);
+    expect(r.status, r.stderr).toBe(0);
+    const sql = new Database(db, { readonly: true });
+    const ops = sql.prepare("select call, errno from op_result where origin = 'trace' order by op_id").all();
+    const vmas = sql.prepare('select count(*) as n from vma_change').get() as { n: number };
+    sql.close();
+    expect(ops).toEqual([
+      { call: 'mmap', errno: null }, { call: 'munmap', errno: 'EINVAL' }, { call: 'mprotect', errno: 'EINVAL' },
+      { call: 'mmap', errno: 'EINVAL' }, { call: 'madvise', errno: 'EINVAL' },
+    ]);
+    expect(vmas.n, 'only the first mmap changed the VMAs').toBe(1);
+  });
 });
