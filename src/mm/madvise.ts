@@ -364,6 +364,7 @@ function zapPageCachePtes(mm: Mm, v: Vma, lo: number, hi: number): void {
 function hugepageMadvise(mm: Mm, v: Vma, lo: number, hi: number, huge: boolean): string | null {
   const newFlags = huge ? (v.flags & ~VM_NOHUGEPAGE) | VM_HUGEPAGE : (v.flags & ~VM_HUGEPAGE) | VM_NOHUGEPAGE;
   if (newFlags === v.flags) return null;
+  if (mm.vmas.splitRefused(lo, hi)) return 'EINVAL';
   for (const w of mm.vmas.isolate(lo, hi)) {
     w.flags = newFlags;
     mergeAfterFlagChange(mm, w, newFlags);
