@@ -473,4 +473,19 @@ describe('fuzz regressions: every false page has a kernel cause', () => {
     ]);
     expect(vmas.n, 'only the first mmap changed the VMAs').toBe(1);
   });
+  it('a reset while a store waits for the sync monitor: the store lands in the old interval, not unseen in the new one', () => {
+    // Thread 2's store to page 1 faults (the page is write-protected) and waits for the monitor; a
+    // reset by thread 1 comes before the monitor's answer. The collect drained waiting stores first; the reset did not,
+    // so the monitor un-protected page 1 after re-arming, the store went through unseen (its message
+    // was logged in the old interval) and the miss had no cause.
+    expect(causes([
+      mmap, '{"op":"write","addr":"0x200000000000"}', '{"op":"write","addr":"0x200000001000"}', '{"op":"reset"}',
+      '{"op":"write","addr":"0x200000001000","tid":2}', '{"op":"reset"}', '{"op":"collect"}',
+    ], 'uffd-sync,uffd-sync+unpop')).toEqual({});
+    // The same with a store that spans into a never-touched page: answered, it waits again on that page.
+    expect(causes([
+      mmap, '{"op":"write","addr":"0x200000000000"}', '{"op":"write","addr":"0x200000001000"}', '{"op":"reset"}',
+      '{"op":"write","addr":"0x200000001ffc","size":16,"tid":2}', '{"op":"reset"}', '{"op":"collect"}',
+    ], 'uffd-sync+unpop')).toEqual({});
+  });
 });
