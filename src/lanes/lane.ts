@@ -297,11 +297,16 @@ export class Lane implements UffdListener {
     ctx.queue.shift();
   }
 
-  /** Resolve every blocked thread (before a collect reads the log, and at the end of the trace). */
+  /**
+   * Resolve every blocked thread (before the protocol reads or re-arms, and at the end of the trace),
+   * until none is left: a store that spans pages may block again on its next page.
+   */
   drainBlocked(): void {
-    const all = this.blocked;
-    this.blocked = [];
-    for (const b of all) this.resolve(b);
+    while (this.blocked.length > 0) {
+      const all = this.blocked;
+      this.blocked = [];
+      for (const b of all) this.resolve(b);
+    }
   }
 
   private op(op: TraceOp): void {
@@ -330,7 +335,9 @@ export class Lane implements UffdListener {
     const mms = op.pid === 0 ? [...this.sys.mms.values()] : [this.sys.mm(op.pid)].filter((m): m is Mm => m !== undefined);
     const saved = this.sys.origin;
     this.sys.origin = 'driver';
-    if (op.op === 'collect') this.drainBlocked();
+    // A monitor answers the faults it has read before it reads or re-arms: a store waiting across a
+    // re-arm would be un-protected after it and go through unseen, its message logged in the old interval.
+    this.drainBlocked();
     for (const mm of mms) {
       if (op.op === 'reset') {
         this.driver.reset(mm, start, end);
