@@ -488,4 +488,13 @@ describe('fuzz regressions: every false page has a kernel cause', () => {
       '{"op":"write","addr":"0x200000001ffc","size":16,"tid":2}', '{"op":"reset"}', '{"op":"collect"}',
     ], 'uffd-sync+unpop')).toEqual({});
   });
+  it('MREMAP_DONTUNMAP leaves the source empty but mapped: what moved away is mremap-move there too, not other', () => {
+    // The reset armed page 0 with a uffd-wp marker; the move takes it to the destination. 6.18's
+    // PAGEMAP_SCAN reads the now-none source entry in the async VMA as written.
+    expect(causes([
+      mmap, '{"op":"write","addr":"0x200000001000"}', '{"op":"reset"}',
+      '{"op":"mremap","addr":"0x200000000000","old_len":4096,"new_len":4096,"flags":["maymove","fixed","dontunmap"],"new_addr":"0x200001000000"}',
+      '{"op":"collect"}',
+    ], 'soft-dirty,uffd-sync,uffd-sync+unpop,uffd-async')).toEqual({ 'uffd-async fp': ['mremap-move'] });
+  });
 });
