@@ -358,6 +358,7 @@ function movePtes(mm: Mm, src: Leaf, a: number, dst: Leaf, b: number, n: number,
     if ((e & KIND_MASK) === PRESENT) present = true;
     src.pfn[i] = 0;
     setPte(mm, src, i, NONE, Path.MOVE_PTES, NO_WHY);
+    movedAway(src, i);
     if (clearUw && isUffdWpMarker(e)) {
       dst.uwWhy[j] = Why.MREMAP_MOVE;
       continue;
@@ -375,6 +376,15 @@ function movePtes(mm: Mm, src: Leaf, a: number, dst: Leaf, b: number, n: number,
 }
 
 /**
+ * The entry of page i left `src` with the move: what a tracker reads there now (nothing, or with
+ * MREMAP_DONTUNMAP an empty page of a VMA that stays) differs from before because of the move.
+ */
+function movedAway(src: Leaf, i: number): void {
+  src.sdWhy[i] = Why.MREMAP_MOVE;
+  src.uwWhy[i] = Why.MREMAP_MOVE;
+}
+
+/**
  * move_normal_pmd: the whole PTE table changes slots; no entry is rewritten (SD unchanged). The two
  * PMD writes are the kernel's; the per-PTE rows (not counted as writes) keep the event stream
  * replayable.
@@ -389,6 +399,7 @@ function moveNormalPmd(mm: Mm, src: Leaf, dst: Leaf): void {
     const e = src.pte[i]!;
     dst.sdWhy[i] = hasSoftDirty(e) ? Why.MREMAP_MOVE : src.sdWhy[i]!;
     dst.uwWhy[i] = (e & KIND_MASK) !== NONE && !hasUffdWp(e) ? Why.MREMAP_MOVE : src.uwWhy[i]!;
+    if ((e & KIND_MASK) !== NONE) movedAway(src, i);
   }
   src.pte.fill(0);
   src.pfn.fill(0);
@@ -412,6 +423,7 @@ function moveHugePmd(mm: Mm, src: Leaf, dst: Leaf, clearUw: boolean, hugetlb: bo
   dst.pmdPfn = src.pmdPfn;
   src.pmdPfn = 0;
   setPmd(mm, src, 0, Path.MOVE_PMD, NO_WHY);
+  for (let i = 0; i < PTRS_PER_PTE; i++) movedAway(src, i);
   if (clearUw && isUffdWpMarker(e)) {
     dst.uwWhy.fill(Why.MREMAP_MOVE);
     return;
