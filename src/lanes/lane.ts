@@ -23,12 +23,12 @@ import type { UffdCtx, UffdMsg } from '../trackers/uffd-ctx.js';
 import { ACC_KERNEL, REC_OP, REC_WRITE, type SysfsSettings, type TraceChunk, type TraceOp } from '../trace/types.js';
 import type { LaneConfig } from './config.js';
 import { makeDriver } from './drivers/make.js';
-import { labelWritesLostToClearRefs } from './drivers/soft-dirty.js';
 import type { TrackerDriver } from './drivers/driver.js';
 import { MONITOR_FD } from './drivers/uffd-monitor.js';
 import { UffdSyncDriver } from './drivers/uffd-sync.js';
 import { evaluate } from './evaluate.js';
 import { executeOp } from './ops.js';
+import { noteOtherConsumer } from './other-consumers.js';
 import { diffCounters, type CollectResult, type Keyframe, type OpResult, type PteChangeBatch, type UffdMsgRow, type VmaChangeRow, CTR } from './results.js';
 import { captureKeyframe, finalPages, vmaDiff, vmaSnapshot, type FinalRun } from './history.js';
 import { resetTruth } from './truth.js';
@@ -314,9 +314,7 @@ export class Lane implements UffdListener {
     if (op.op === 'reset' || op.op === 'collect') this.protocol(op);
     else {
       executeOp(this.sys, op);
-      // A clear_refs of the trace's own resets soft-dirty under the lane's tracker (D27).
-      const mm = op.op === 'clear_refs' ? this.sys.mms.get(op.pid) : undefined;
-      if (mm !== undefined) labelWritesLostToClearRefs(mm, 0, 0);
+      noteOtherConsumer(this.sys, op);
       // Syscalls edit tables, truth and frames directly, not only through setPte: flush every TLB.
       // (The tracker protocol changes entries through setPte and truth through resetTruth only.)
       for (const mm of this.sys.mms.values()) mm.tlb.flush();
