@@ -330,4 +330,16 @@ describe('fuzz regressions: every false page has a kernel cause', () => {
       '{"op":"collect"}',
     ], 'soft-dirty,uffd-async')).toEqual({ 'uffd-async fn': ['scan-rearmed-by-other'] });
   });
+  it('a VMA mapped after the reset and registered by another userfaultfd of the process: owned-by-other-uffd, not other', () => {
+    // The lane's monitor never registered the new shared mapping; the trace's own uffd (fd 3) did.
+    // Its written page is lost to the uffd lanes because another context owns the VMA.
+    expect(causes([
+      mmap, '{"op":"write","addr":"0x200000001000"}', '{"op":"reset"}',
+      '{"op":"mmap","addr":"0x200000010000","len":4096,"prot":"rw","flags":["shared","anonymous","fixed"]}',
+      '{"op":"write","addr":"0x200000010000"}',
+      '{"op":"userfaultfd","fd":3}', '{"op":"uffdio_api","fd":3,"features":0}',
+      '{"op":"uffdio_register","fd":3,"start":"0x200000010000","len":4096,"mode":["wp"]}',
+      '{"op":"collect"}',
+    ], 'uffd-sync,uffd-async')).toEqual({ 'uffd-async fn': ['owned-by-other-uffd'], 'uffd-sync fn': ['owned-by-other-uffd'] });
+  });
 });
