@@ -323,12 +323,12 @@ describe('fuzz regressions: every false page has a kernel cause', () => {
       '{"op":"collect"}',
     ], 'soft-dirty,uffd-sync,uffd-sync+unpop,uffd-async')).toEqual({ 'uffd-async fp': ['mremap-move'] });
   });
-  it('a PAGEMAP_SCAN with WP_MATCHING in the trace (another consumer) re-arms the async lane\'s written pages: scan-rearmed-by-other, not other', () => {
+  it('a PAGEMAP_SCAN with WP_MATCHING in the trace (another consumer) re-arms the async lane\'s written pages: other-consumer-wp, not other', () => {
     expect(causes([
       mmap, '{"op":"write","addr":"0x200000000000"}', '{"op":"reset"}', '{"op":"write","addr":"0x200000001000"}',
       '{"op":"pagemap_scan","start":"0x200000000000","end":"0x200000004000","flags":["wp_matching"],"category_mask":["written"],"return_mask":["written"]}',
       '{"op":"collect"}',
-    ], 'soft-dirty,uffd-async')).toEqual({ 'uffd-async fn': ['scan-rearmed-by-other'] });
+    ], 'soft-dirty,uffd-async')).toEqual({ 'uffd-async fn': ['other-consumer-wp'] });
   });
   it('a VMA mapped after the reset and registered by another userfaultfd of the process: owned-by-other-uffd, not other', () => {
     // The lane's monitor never registered the new shared mapping; the trace's own uffd (fd 3) did.
@@ -341,5 +341,17 @@ describe('fuzz regressions: every false page has a kernel cause', () => {
       '{"op":"uffdio_register","fd":3,"start":"0x200000010000","len":4096,"mode":["wp"]}',
       '{"op":"collect"}',
     ], 'uffd-sync,uffd-async')).toEqual({ 'uffd-async fn': ['owned-by-other-uffd'], 'uffd-sync fn': ['owned-by-other-uffd'] });
+  });
+  it('an UFFDIO_WRITEPROTECT of another userfaultfd un-protects the lane\'s armed pages: other-consumer-wp, not other', () => {
+    // mwriteprotect_range checks only that the VMA is WP-registered, not by which context: the
+    // trace's own uffd (fd 3) un-protects pages the lane's monitor armed. The async lane reads them
+    // as written: page 1 present without UW, page 0 whose marker is gone (6.18: pte_none in an async
+    // VMA reads WRITTEN).
+    expect(causes([
+      mmap, '{"op":"write","addr":"0x200000001000"}', '{"op":"reset"}',
+      '{"op":"userfaultfd","fd":3}', '{"op":"uffdio_api","fd":3,"features":0}',
+      '{"op":"uffdio_writeprotect","fd":3,"start":"0x200000000000","len":8192,"mode":0}',
+      '{"op":"collect"}',
+    ], 'uffd-async')).toEqual({ 'uffd-async fp': ['other-consumer-wp', 'other-consumer-wp'] });
   });
 });
