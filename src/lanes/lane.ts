@@ -28,7 +28,7 @@ import { MONITOR_FD } from './drivers/uffd-monitor.js';
 import { UffdSyncDriver } from './drivers/uffd-sync.js';
 import { evaluate } from './evaluate.js';
 import { executeOp } from './ops.js';
-import { noteOtherConsumer } from './other-consumers.js';
+import { watchOtherConsumer } from './other-consumers.js';
 import { diffCounters, type CollectResult, type Keyframe, type OpResult, type PteChangeBatch, type UffdMsgRow, type VmaChangeRow, CTR } from './results.js';
 import { captureKeyframe, finalPages, vmaDiff, vmaSnapshot, type FinalRun } from './history.js';
 import { resetTruth } from './truth.js';
@@ -313,8 +313,9 @@ export class Lane implements UffdListener {
     const before = this.sinks.onVmaChanges && op.op !== 'mark' ? vmaSnapshot(this.sys) : null;
     if (op.op === 'reset' || op.op === 'collect') this.protocol(op);
     else {
+      const otherConsumer = watchOtherConsumer(this.sys, op);
       executeOp(this.sys, op);
-      noteOtherConsumer(this.sys, op);
+      otherConsumer?.();
       // Syscalls edit tables, truth and frames directly, not only through setPte: flush every TLB.
       // (The tracker protocol changes entries through setPte and truth through resetTruth only.)
       for (const mm of this.sys.mms.values()) mm.tlb.flush();

@@ -144,8 +144,11 @@ export const Why = {
    * soft-dirty and no longer write-protected, but nothing was stored.
    */
   POPULATE_WRITE: 30,
-  /** Another consumer's PAGEMAP_SCAN with PM_SCAN_WP_MATCHING re-protected the written page (the async VMA's WRITTEN is gone). */
-  SCAN_REARMED_BY_OTHER: 32,
+  /**
+   * Another consumer's UFFDIO_WRITEPROTECT or PAGEMAP_SCAN(WP_MATCHING) changed the page's uffd-wp
+   * protection (a raw call of the trace: it acts on any WP-registered VMA of the process).
+   */
+  OTHER_CONSUMER_WP: 32,
   /** Anything the model could not attribute (a bug if it shows up). */
   OTHER: 31,
 } as const;
@@ -183,6 +186,6 @@ export const WHY_LABELS: Record<number, string> = {
   [Why.HUGETLB_GRANULARITY]: 'hugetlb-granularity',
   [Why.READ_ALLOC]: 'read-fault-alloc',
   [Why.POPULATE_WRITE]: 'populate-write',
-  [Why.SCAN_REARMED_BY_OTHER]: 'scan-rearmed-by-other',
+  [Why.OTHER_CONSUMER_WP]: 'other-consumer-wp',
   [Why.OTHER]: 'other',
 };
