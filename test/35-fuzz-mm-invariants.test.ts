@@ -275,7 +275,7 @@ describe('fuzz regressions: every false page has a kernel cause', () => {
       '{"op":"madvise","addr":"0x200000001000","len":4096,"advice":"populate_write"}', '{"op":"collect"}',
     ], lanes)).toEqual({ ...fp('soft-dirty', 1), ...fp('uffd-sync+unpop', 1), ...fp('uffd-async', 1) });
   });
-  it('a hugetlb VMA splits only on huge-page boundaries: munmap, mprotect, MAP_FIXED and MADV_HUGEPAGE of half of it fail with EINVAL', () => {
+  it('a hugetlb VMA splits only on huge-page boundaries: munmap, mprotect, MAP_FIXED, MADV_HUGEPAGE and an mremap onto half of it fail with EINVAL', () => {
     // hugetlb_vm_op_split (vm_ops->may_split) refuses an unaligned split, so __split_vma fails; the
     // simulator split the VMA and then mapped a huge page across its new edge.
     const trace = inputs.write([
@@ -284,6 +284,8 @@ describe('fuzz regressions: every false page has a kernel cause', () => {
       '{"op":"mprotect","addr":"0x200000d00000","len":4096,"prot":"r"}',
       '{"op":"mmap","addr":"0x200000c00000","len":4096,"prot":"rw","flags":["private","anonymous","fixed"]}',
       '{"op":"madvise","addr":"0x200000c00000","len":1048576,"advice":"hugepage"}',
+      '{"op":"mmap","addr":"0x200000000000","len":1048576,"prot":"rw","flags":["private","anonymous","fixed"]}',
+      '{"op":"mremap","addr":"0x200000000000","old_len":1048576,"new_len":1048576,"flags":["maymove","fixed"],"new_addr":"0x200000c00000"}',
       '{"op":"write","addr":"0x200000d00000"}', '{"op":"collect"}',
     ].join('\n'), '.jsonl');
     const db = inputs.path('run.db', true);
@@ -295,9 +297,9 @@ describe('fuzz regressions: every false page has a kernel cause', () => {
     sql.close();
     expect(ops).toEqual([
       { call: 'mmap', errno: null }, { call: 'munmap', errno: 'EINVAL' }, { call: 'mprotect', errno: 'EINVAL' },
-      { call: 'mmap', errno: 'EINVAL' }, { call: 'madvise', errno: 'EINVAL' },
+      { call: 'mmap', errno: 'EINVAL' }, { call: 'madvise', errno: 'EINVAL' }, { call: 'mmap', errno: null }, { call: 'mremap', errno: 'EINVAL' },
     ]);
-    expect(vmas.n, 'only the first mmap changed the VMAs').toBe(1);
+    expect(vmas.n, 'only the two mmaps changed the VMAs').toBe(2);
   });
   it('a reset while a store waits for the sync monitor: the store lands in the old interval, not unseen in the new one', () => {
     // Thread 2's store to page 1 faults (the page is write-protected) and waits for the monitor; a

@@ -68,6 +68,7 @@ export function doMremap(mm: Mm, op: MremapOp): number {
     let dest: number;
     if (fixed) {
       dest = newAddr / PAGE_SIZE;
+      if (mm.vmas.splitRefused(dest, dest + newPages)) return fail('EINVAL');
       unmapRange(mm, dest, dest + newPages);
     }
     if (oldPages > newPages) {
@@ -152,7 +153,9 @@ function remapMove(mm: Mm, start: number, pages: number, dest: number, dontunmap
     if ((v.flags & VM_UFFD_ALL) !== 0 && (seen || v.end < end)) return fail('EFAULT');
     const err = checkPrepVma(v, addr, len, len, true, dontunmap, to);
     if (err !== null) return fail(err);
-    // mremap_to: unmap the destination piece, then move_vma.
+    // mremap_to: unmap the destination piece (do_munmap: a hugetlb VMA splits only on huge-page
+    // boundaries), then move_vma.
+    if (mm.vmas.splitRefused(to, to + len)) return fail('EINVAL');
     unmapRange(mm, to, to + len);
     moveVma(mm, mm.vmas.find(addr)!, addr, len, to, len, dontunmap);
     if (!seen) first = to;
