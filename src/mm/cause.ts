@@ -149,6 +149,8 @@ export const Why = {
    * protection (a raw call of the trace: it acts on any WP-registered VMA of the process).
    */
   OTHER_CONSUMER_WP: 32,
+  /** The page was added to its VMA by an in-place mremap growth (vma_expand): no reset armed it. */
+  MREMAP_GROW: 33,
   /** Anything the model could not attribute (a bug if it shows up). */
   OTHER: 31,
 } as const;
@@ -187,5 +189,6 @@ export const WHY_LABELS: Record<number, string> = {
   [Why.READ_ALLOC]: 'read-fault-alloc',
   [Why.POPULATE_WRITE]: 'populate-write',
   [Why.OTHER_CONSUMER_WP]: 'other-consumer-wp',
+  [Why.MREMAP_GROW]: 'mremap-grow',
   [Why.OTHER]: 'other',
 };

@@ -180,6 +180,15 @@ function vmaExpandable(mm: Mm, vma: Vma, newEnd: number): boolean {
 function expandInPlace(mm: Mm, vma: Vma, newEnd: number): void {
   const oldEnd = vma.end;
   if (!vma.newContent) markNewPages(mm, oldEnd, newEnd, Why.REMAPPED);
+  // vma_expand adds empty address space: no reset armed it (no uffd-wp marker; 6.18's PAGEMAP_SCAN
+  // reads its none entries in an async VMA as written).
+  for (let slot = Math.floor(oldEnd / PTRS_PER_PTE); slot * PTRS_PER_PTE < newEnd; slot++) {
+    const leaf = mm.ensureLeaf(slot);
+    for (let i = Math.max(oldEnd, leaf.base) - leaf.base, hi = Math.min(newEnd, leaf.base + PTRS_PER_PTE) - leaf.base; i < hi; i++) {
+      leaf.sdWhy[i] = Why.MREMAP_GROW;
+      leaf.uwWhy[i] = Why.MREMAP_GROW;
+    }
+  }
   vma.end = newEnd;
   const next = mm.vmas.startingAt(newEnd);
   if (next !== null && canMerge(vma, next)) {
