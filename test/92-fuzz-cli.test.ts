@@ -24,7 +24,7 @@ import {
 import { LACKEY, lackeySparse } from './helpers/fuzz-import.js';
 import type { LineMutation } from './helpers/fuzz.js';
 
-const CLI_RUNS = Number(process.env.FUZZ_CLI_RUNS ?? (FUZZ_MODE ? 200 : 8));
+const CLI_RUNS = Number(process.env.FUZZ_CLI_RUNS ?? (FUZZ_MODE ? 40 : 8));
 const inputs = new FuzzInputs('pteplay-fuzz-cli-');
 afterAll(() => inputs.remove());
 /** Every file of these tests gets its own name: a command must never meet an output it did not make. */
