@@ -364,4 +364,15 @@ describe('fuzz regressions: every false page has a kernel cause', () => {
       '{"op":"collect"}',
     ], 'soft-dirty,uffd-sync,uffd-async')).toEqual({ 'uffd-async fp': ['mremap-grow', 'mremap-grow'] });
   });
+  it('MAP_POPULATE of a private writable mapping faults it in for write without a store: populate-write once VM_SOFTDIRTY is gone', () => {
+    // The new VMA reads soft-dirty as a whole (new-vma-softdirty) until an mprotect merges it into
+    // a neighbour without VM_SOFTDIRTY (before v6.19 the merged VMA keeps the mprotected one's flags);
+    // then only the populated page's own SD bit is left, from a write fault without a store.
+    expect(causes([
+      mmap, '{"op":"write","addr":"0x200000001000"}',
+      '{"op":"mmap","addr":"0x200000000000","len":4096,"prot":"r","flags":["private","anonymous","fixed"]}', '{"op":"reset"}',
+      '{"op":"mmap","addr":"0x200000002000","len":4096,"prot":"rw","flags":["private","anonymous","fixed","populate"]}',
+      '{"op":"mprotect","addr":"0x200000000000","len":4096,"prot":"rw"}', '{"op":"collect"}',
+    ], 'soft-dirty')).toEqual({ 'soft-dirty fp': ['populate-write'] });
+  });
 });

@@ -140,8 +140,8 @@ export const Why = {
    */
   READ_ALLOC: 29,
   /**
-   * MADV_POPULATE_WRITE faulted the page in for write (faultin_page with FOLL_WRITE): dirty,
-   * soft-dirty and no longer write-protected, but nothing was stored.
+   * MADV_POPULATE_WRITE or MAP_POPULATE (of a private writable mapping) faulted the page in for write
+   * (faultin_page with FOLL_WRITE): dirty, soft-dirty and no longer write-protected, but nothing was stored.
    */
   POPULATE_WRITE: 30,
   /**

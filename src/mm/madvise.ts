@@ -148,6 +148,7 @@ function mmPopulate(mm: Mm, vma: Vma, start: number, end: number, write: boolean
   const force = !write && (vma.flags & (VM_READ | VM_WRITE | VM_EXEC)) !== 0;
   for (let vpn = start; vpn < end; vpn++) {
     if (faultinPage(mm, vpn, write, false, mm.pid, force) !== GUP_OK) return;
+    if (write) labelPopulatedForWrite(mm, vpn);
   }
 }
 setPopulate(mmPopulate);
