@@ -196,4 +196,10 @@ describe('fuzz regressions: readers', () => {
     expect(chunks.map((c) => c.n)).toEqual([1, 1, 1]);
     expect(chunks.flatMap((c) => [...recordsOfChunk(c)])).toEqual(lines.map((l, i) => parseRecord(l, i + 1, 'x')));
   });
+  it('an unknown field whose name holds a newline or NUL is quoted in the one-line message (it was printed raw)', async () => {
+    const jsonl = inputs.write('{"op":"exit","pid":1,"a\\nb\\u0000":1}\n', '.jsonl');
+    await expect(readAll(jsonl, 16)).rejects.toThrow(`${jsonl}:line 1: exit: unknown field "a\\nb\\u0000" (exit takes: op, pid, tid, t)`);
+    const binary = inputs.write(Buffer.concat([MAGIC_BYTES, encodeFrame({ pteplay: 'trace', version: 1, 'x\ny': 1 })]), '.ptrace');
+    await expect(readAll(binary, 16)).rejects.toThrow(`${binary}:byte offset 8: header frame: unknown field "x\\ny" (expected: pteplay, version, source, sysfs)`);
+  });
 });
