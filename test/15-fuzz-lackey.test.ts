@@ -12,6 +12,7 @@ import fc from 'fast-check';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { importLackey } from '../src/trace/importers/lackey.js';
+import { recordsOfChunk } from '../src/trace/records.js';
 import {
   byteMutation, checkValidChunks, fixtureLines, FuzzInputs, fuzzParams, FUZZ_RUNS, joinArb, joinLines, lineMutation, mutateBytes,
   mutateLines, NASTY_NUMBERS, testTimeout, windowArb, windowOf,
@@ -90,13 +91,21 @@ describe('fuzz: valgrind lackey importer', () => {
 });
 
 describe('fuzz regressions: lackey importer', () => {
-  const importText = async (lines: string[], strict = false) => importAll(importLackey, inputs.write(lines.join('\n'), '.txt'), strict);
+  /** Valid loads after the case's lines, so that its malformed lines stay a minority (an import of mostly garbage may be refused). */
+  const PAD = Array.from({ length: 24 }, () => ' L 7e0000000000,8');
+  const importText = async (lines: string[], strict = false) => {
+    const r = await importAll(importLackey, inputs.write([...lines, ...PAD].join('\n'), '.txt'), strict);
+    const records = r.chunks.flatMap((c) => [...recordsOfChunk(c)]);
+    // The case's own records: without the padding's loads and the page mapped for them.
+    const mine = records.filter((x) => !('addr' in x) || Math.floor(x.addr / 4096) !== 0x7e0000000000 / 4096);
+    return { ...r, mine: accessesOf(r.chunks).filter((a) => a.addr !== 0x7e0000000000), mmaps: mine.filter((x) => x.op === 'mmap') };
+  };
 
   it('a memory line of size 0 is malformed (it was imported as an access of size 0, which no reader accepts)', async () => {
     const r = await importText(['I  00400000,0', ' S 00401000,8']);
     expect(r.summary.malformed).toBe(1);
     expect(r.summary.firstMalformed[0]).toMatchObject({ line: 1, reason: 'expected a positive decimal size after the address' });
-    expect(accessesOf(r.chunks).map((a) => [a.op, a.addr, a.size])).toEqual([['write', 0x401000, 8]]);
+    expect(r.mine.map((a) => [a.op, a.addr, a.size])).toEqual([['write', 0x401000, 8]]);
     checkValidChunks(r.chunks);
     await expect(importText(['I  00400000,0'], true)).rejects.toThrow(/:line 1: expected a positive decimal size/);
   });
@@ -115,7 +124,7 @@ describe('fuzz regressions: lackey importer', () => {
       call('mmap ( 0x0, 8192, 3, 34, 4294967295, 0 ) --> [pre-success] Success(0x4835000)'),
     ]);
     expect(r.summary.firstMalformed.map((m) => m.line)).toEqual([2, 3, 4, 5, 6, 7, 8]);
-    expect(r.summary.ops).toEqual({ mmap: 1 });
+    expect(r.mmaps).toHaveLength(1);
     checkValidChunks(r.chunks);
   });
 });

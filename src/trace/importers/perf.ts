@@ -647,7 +647,9 @@ class PerfImporter {
         this.skip(`${ev} of a kernel mapping`);
         return;
       }
-      const bad = badValue({ pid: rec.pid, tid: rec.tid, len: rec.len, offset: backingOfName(rec.name).kind === 'anon' ? undefined : rec.offset }, ['pid', 'tid']);
+      // A user mapping ends inside user space: an end beyond it is a corrupt length.
+      const bad = badValue({ pid: rec.pid, tid: rec.tid, len: rec.len, offset: backingOfName(rec.name).kind === 'anon' ? undefined : rec.offset }, ['pid', 'tid']) ??
+        (rec.addr + rec.len > USER_TOP ? `len 0x${rec.len.toString(16)}: the mapping would end beyond user space` : null);
       if (bad !== null) {
         this.malformed(lineNo, text, `${ev}: ${bad}`);
         return;
