@@ -175,10 +175,12 @@ describe('fuzz regressions through the CLI: an imported trace always reads back'
     const input = file(`bad.${format}.txt`);
     writeFileSync(input, `${lines.join('\n')}\n`);
     const out = file('bad.ptrace');
-    const r = pteplay(['import', format, input, '-o', out]);
+    const r = pteplay(['import', format, input, '-o', out, '--json']);
     checkCli(r, `import ${format}`);
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stderr).toContain(`${badLines.length} malformed (line${badLines.length > 1 ? 's' : ''} ${badLines.join(', ')})`);
+    const summary = JSON.parse(r.stdout) as { malformed: number; firstMalformed: { line: number }[] };
+    expect(summary.malformed).toBe(badLines.length);
+    expect(summary.firstMalformed.map((m) => m.line)).toEqual(badLines);
     const c = pteplay(['convert', out, file('back.jsonl')]);
     expect(c.stderr).not.toContain('pteplay: ');
     expect(c.status).toBe(0);
