@@ -33,7 +33,7 @@ const envInt = (name: string): number | undefined => {
 /** Fuzz mode (`npm run fuzz`): FUZZ_RUNS was given. */
 export const FUZZ_MODE = process.env.FUZZ_RUNS !== undefined && process.env.FUZZ_RUNS !== '';
 /** Cases per decoder. */
-export const FUZZ_RUNS = envInt('FUZZ_RUNS') ?? 600;
+export const FUZZ_RUNS = envInt('FUZZ_RUNS') ?? 800;
 const SEED = envInt('FUZZ_SEED') ?? (FUZZ_MODE ? undefined : 20260613);
 
 /** fast-check parameters for a property that gets `share` of a decoder's cases. */
