@@ -375,4 +375,14 @@ describe('fuzz regressions: every false page has a kernel cause', () => {
       '{"op":"mprotect","addr":"0x200000000000","len":4096,"prot":"rw"}', '{"op":"collect"}',
     ], 'soft-dirty')).toEqual({ 'soft-dirty fp': ['populate-write'] });
   });
+  it('a thread runs its next record only once every fault of its spanning store is answered', () => {
+    // The store spans pages 1 and 2, both armed: answered on page 1 it waits again on page 2. The
+    // same thread's mprotect ran while it still waited, the store was then refused (read-only) and
+    // page 2, logged by its WP message, was a false positive called other.
+    expect(causes([
+      mmap, '{"op":"write","addr":"0x200000001000"}', '{"op":"reset"}',
+      '{"op":"write","addr":"0x200000001ffc","size":16}',
+      '{"op":"mprotect","addr":"0x200000002000","len":4096,"prot":"r"}', '{"op":"collect"}',
+    ], 'uffd-sync+unpop')).toEqual({});
+  });
 });

@@ -262,6 +262,9 @@ export class Lane implements UffdListener {
     if (ready === null) return;
     blocked.length = kept;
     for (const b of ready) this.resolve(b);
+    // The thread about to run must not be waiting any more: a store that spans pages may have
+    // blocked again on its next page (the monitor answers that fault too before the thread goes on).
+    if (this.blocked.some((b) => b.pid === pid && b.tid === tid)) this.resolveDue(pid, tid);
   }
 
   /**
