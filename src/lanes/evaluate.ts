@@ -12,12 +12,17 @@ import type { CollectResult } from './results.js';
 import { CollectPagesBuilder, cpBits, type CollectPages } from './collect-pages.js';
 import type { TrackerKind } from './config.js';
 import type { PageRanges } from './ranges.js';
+import type { UffdCtx } from '../trackers/uffd-ctx.js';
+import { MONITOR_FD } from './drivers/uffd-monitor.js';
 
 /** The accuracy part of a collect result. */
 export type Evaluation = Pick<CollectResult, 'reported' | 'trueW' | 'trueC' | 'tp' | 'fp' | 'fn' | 'fpC' | 'fnC' | 'fpWhy' | 'fnWhy'>;
 
-/** The tracker-side reason for page i of `leaf` (or of a leaf-less slot) in `vma`. */
-function whyOf(kind: TrackerKind, vma: Vma, leaf: Leaf | undefined, i: number, reported: boolean): number {
+/**
+ * The tracker-side reason for page i of `leaf` (or of a leaf-less slot) in `vma`. `own` is the
+ * lane's uffd monitor context in this process (undefined before it has one).
+ */
+function whyOf(kind: TrackerKind, vma: Vma, leaf: Leaf | undefined, i: number, reported: boolean, own: UffdCtx | undefined): number {
   if (kind === 'soft-dirty') {
     if (reported && (vma.flags & VM_SOFTDIRTY)) return vma.sdWhy;
     const w = leaf ? leaf.sdWhy[i]! : Why.ARMED;
@@ -25,7 +30,9 @@ function whyOf(kind: TrackerKind, vma: Vma, leaf: Leaf | undefined, i: number, r
     if (vma.isHugetlb) return Why.HUGETLB;
     return Why.OTHER;
   }
-  if (vma.uffdWhy === Why.OTHER_UFFD) return Why.OTHER_UFFD;
+  // Another userfaultfd of the process owns the VMA: the lane's register got EBUSY, or the VMA was
+  // registered by the other one before the lane's monitor came to it.
+  if (vma.uffdWhy === Why.OTHER_UFFD || (vma.uffd !== null && vma.uffd !== own)) return Why.OTHER_UFFD;
   if (reported && vma.isHugetlb) return Why.HUGETLB_GRANULARITY;
   const w = leaf ? leaf.uwWhy[i]! : Why.ARMED;
   if (w > Why.WRITE) return w;
@@ -73,6 +80,7 @@ class Tally {
  */
 export function evaluate(mm: Mm, start: number, end: number, reportedSet: PageRanges, kind: TrackerKind): Evaluation & { pages: CollectPages } {
   const tally = new Tally();
+  const own = mm.fds.get(MONITOR_FD);
   const r = reportedSet.r;
   let ri = 0;
   for (const vma of mm.vmas.intersecting(start, end)) {
@@ -82,7 +90,7 @@ export function evaluate(mm: Mm, start: number, end: number, reportedSet: PageRa
       while (ri < r.length && r[ri + 1]! <= p) ri += 2;
       const reported = ri < r.length && r[ri]! <= p;
       const until = ri >= r.length ? hi : Math.min(hi, reported ? r[ri + 1]! : r[ri]!);
-      evaluateSpan(tally, mm, vma, p, until, reported, kind);
+      evaluateSpan(tally, mm, vma, p, until, reported, kind, own);
       p = until;
     }
   }
@@ -90,7 +98,7 @@ export function evaluate(mm: Mm, start: number, end: number, reportedSet: PageRa
 }
 
 /** Pages [p, until) of `vma`, all with the same reported state. */
-function evaluateSpan(tally: Tally, mm: Mm, vma: Vma, p: number, until: number, reported: boolean, kind: TrackerKind): void {
+function evaluateSpan(tally: Tally, mm: Mm, vma: Vma, p: number, until: number, reported: boolean, kind: TrackerKind, own: UffdCtx | undefined): void {
   const anyTruth = reported || vma.newContent;
   while (p < until) {
     const slot = Math.floor(p / PTRS_PER_PTE);
@@ -99,7 +107,7 @@ function evaluateSpan(tally: Tally, mm: Mm, vma: Vma, p: number, until: number, 
     if (leaf === undefined) {
       // No leaf: no truth except a VMA-wide "new content".
       const gtC = vma.newContent;
-      const why = reported ? whyOf(kind, vma, undefined, 0, true) : gtC ? contentWhy(vma, undefined, 0) : 0;
+      const why = reported ? whyOf(kind, vma, undefined, 0, true, own) : gtC ? contentWhy(vma, undefined, 0) : 0;
       tally.add(p, slotEnd - p, reported, false, gtC, why);
       p = slotEnd;
       continue;
@@ -113,7 +121,7 @@ function evaluateSpan(tally: Tally, mm: Mm, vma: Vma, p: number, until: number, 
       const gtW = (gt & GT_W) !== 0;
       const gtC = (gt & GT_C) !== 0 || vma.newContent;
       let why = 0;
-      if (reported !== gtW) why = whyOf(kind, vma, leaf, i, reported);
+      if (reported !== gtW) why = whyOf(kind, vma, leaf, i, reported, own);
       else if (reported !== gtC) why = contentWhy(vma, leaf, i);
       tally.add(base + i, 1, reported, gtW, gtC, why);
     }

@@ -28,6 +28,7 @@ import { MONITOR_FD } from './drivers/uffd-monitor.js';
 import { UffdSyncDriver } from './drivers/uffd-sync.js';
 import { evaluate } from './evaluate.js';
 import { executeOp } from './ops.js';
+import { watchOtherConsumer } from './other-consumers.js';
 import { diffCounters, type CollectResult, type Counters, type Keyframe, type OpResult, type PteChangeBatch, type UffdMsgRow, type VmaChangeRow, CTR } from './results.js';
 import { captureKeyframe, finalPages, vmaDiff, vmaSnapshot, type FinalRun } from './history.js';
 import { resetTruth } from './truth.js';
@@ -261,6 +262,9 @@ export class Lane implements UffdListener {
     if (ready === null) return;
     blocked.length = kept;
     for (const b of ready) this.resolve(b);
+    // The thread about to run must not be waiting any more: a store that spans pages may have
+    // blocked again on its next page (the monitor answers that fault too before the thread goes on).
+    if (this.blocked.some((b) => b.pid === pid && b.tid === tid)) this.resolveDue(pid, tid);
   }
 
   /**
@@ -297,18 +301,25 @@ export class Lane implements UffdListener {
     ctx.queue.shift();
   }
 
-  /** Resolve every blocked thread (before a collect reads the log, and at the end of the trace). */
+  /**
+   * Resolve every blocked thread (before the protocol reads or re-arms, and at the end of the trace),
+   * until none is left: a store that spans pages may block again on its next page.
+   */
   drainBlocked(): void {
-    const all = this.blocked;
-    this.blocked = [];
-    for (const b of all) this.resolve(b);
+    while (this.blocked.length > 0) {
+      const all = this.blocked;
+      this.blocked = [];
+      for (const b of all) this.resolve(b);
+    }
   }
 
   private op(op: TraceOp): void {
     const before = this.sinks.onVmaChanges && op.op !== 'mark' ? vmaSnapshot(this.sys) : null;
     if (op.op === 'reset' || op.op === 'collect') this.protocol(op);
     else {
+      const otherConsumer = watchOtherConsumer(this.sys, op);
       executeOp(this.sys, op);
+      otherConsumer?.();
       // Syscalls edit tables, truth and frames directly, not only through setPte: flush every TLB.
       // (The tracker protocol changes entries through setPte and truth through resetTruth only.)
       for (const mm of this.sys.mms.values()) mm.tlb.flush();
@@ -331,7 +342,9 @@ export class Lane implements UffdListener {
     const mms = op.pid === 0 ? [...this.sys.mms.values()] : [this.sys.mm(op.pid)].filter((m): m is Mm => m !== undefined);
     const saved = this.sys.origin;
     this.sys.origin = 'driver';
-    if (op.op === 'collect') this.drainBlocked();
+    // A monitor answers the faults it has read before it reads or re-arms: a store waiting across a
+    // re-arm would be un-protected after it and go through unseen, its message logged in the old interval.
+    this.drainBlocked();
     const now = this.sys.now;
     const intervalNs = !this.timed ? NaN : this.lastCollectTime === this.lastCollectTime ? now - this.lastCollectTime : now;
     for (const mm of mms) {

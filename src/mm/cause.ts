@@ -139,6 +139,18 @@ export const Why = {
    * writable, so it reads soft-dirty without a store and, mapped without UW, no later store faults.
    */
   READ_ALLOC: 29,
+  /**
+   * MADV_POPULATE_WRITE or MAP_POPULATE (of a private writable mapping) faulted the page in for write
+   * (faultin_page with FOLL_WRITE): dirty, soft-dirty and no longer write-protected, but nothing was stored.
+   */
+  POPULATE_WRITE: 30,
+  /**
+   * Another consumer's UFFDIO_WRITEPROTECT or PAGEMAP_SCAN(WP_MATCHING) changed the page's uffd-wp
+   * protection (a raw call of the trace: it acts on any WP-registered VMA of the process).
+   */
+  OTHER_CONSUMER_WP: 32,
+  /** The page was added to its VMA by an in-place mremap growth (vma_expand): no reset armed it. */
+  MREMAP_GROW: 33,
   /** Anything the model could not attribute (a bug if it shows up). */
   OTHER: 31,
 } as const;
@@ -175,5 +187,8 @@ export const WHY_LABELS: Record<number, string> = {
   [Why.OTHER_UFFD]: 'owned-by-other-uffd',
   [Why.HUGETLB_GRANULARITY]: 'hugetlb-granularity',
   [Why.READ_ALLOC]: 'read-fault-alloc',
+  [Why.POPULATE_WRITE]: 'populate-write',
+  [Why.OTHER_CONSUMER_WP]: 'other-consumer-wp',
+  [Why.MREMAP_GROW]: 'mremap-grow',
   [Why.OTHER]: 'other',
 };

@@ -8,7 +8,7 @@ import type { MadviseAdvice } from '../trace/types.js';
 import { Path, Why } from './cause.js';
 import { PF_ANON, PF_DATA, PF_DIRTY, PF_LAZYFREE, PF_SWAPPED } from './frames.js';
 import { faultinPage, GUP_BAD_VMA, GUP_BLOCKED, GUP_NO_VMA, GUP_OK } from './gup.js';
-import { GT_C, type Leaf } from './leaf.js';
+import { GT_C, GT_W, type Leaf } from './leaf.js';
 import type { Mm } from './mm.js';
 import { hex, mergeAfterFlagChange, setPopulate } from './mmap.js';
 import type { MemObject } from './object.js';
@@ -113,13 +113,29 @@ export function doMadvise(mm: Mm, addr: number, len: number, advice: MadviseAdvi
 function madvisePopulate(mm: Mm, start: number, end: number, write: boolean, tid: number): string | null {
   for (let vpn = start; vpn < end; vpn++) {
     const r = faultinPage(mm, vpn, write, false, tid);
-    if (r === GUP_OK) continue;
+    if (r === GUP_OK) {
+      if (write) labelPopulatedForWrite(mm, vpn);
+      continue;
+    }
     if (r === GUP_NO_VMA) return 'ENOMEM';
     if (r === GUP_BAD_VMA) return 'EINVAL';
     if (r === GUP_BLOCKED) return 'EINTR';
     return 'EFAULT';
   }
   return null;
+}
+
+/**
+ * The write fault of a populate set the page's tracker reasons as for a store; nothing was stored
+ * (no GT_w), so a tracker that reports the page reports it because of the populate.
+ */
+function labelPopulatedForWrite(mm: Mm, vpn: number): void {
+  const leaf = mm.leafOf(vpn);
+  if (leaf === undefined) return;
+  const i = vpn - leaf.base;
+  if ((leaf.gt[i]! & GT_W) !== 0) return;
+  if (leaf.sdWhy[i] === Why.WRITE) leaf.sdWhy[i] = Why.POPULATE_WRITE;
+  if (leaf.uwWhy[i] === Why.WRITE) leaf.uwWhy[i] = Why.POPULATE_WRITE;
 }
 
 /**
@@ -132,6 +148,7 @@ function mmPopulate(mm: Mm, vma: Vma, start: number, end: number, write: boolean
   const force = !write && (vma.flags & (VM_READ | VM_WRITE | VM_EXEC)) !== 0;
   for (let vpn = start; vpn < end; vpn++) {
     if (faultinPage(mm, vpn, write, false, mm.pid, force) !== GUP_OK) return;
+    if (write) labelPopulatedForWrite(mm, vpn);
   }
 }
 setPopulate(mmPopulate);
@@ -348,6 +365,7 @@ function zapPageCachePtes(mm: Mm, v: Vma, lo: number, hi: number): void {
 function hugepageMadvise(mm: Mm, v: Vma, lo: number, hi: number, huge: boolean): string | null {
   const newFlags = huge ? (v.flags & ~VM_NOHUGEPAGE) | VM_HUGEPAGE : (v.flags & ~VM_HUGEPAGE) | VM_NOHUGEPAGE;
   if (newFlags === v.flags) return null;
+  if (mm.vmas.splitRefused(lo, hi)) return 'EINVAL';
   for (const w of mm.vmas.isolate(lo, hi)) {
     w.flags = newFlags;
     mergeAfterFlagChange(mm, w, newFlags);

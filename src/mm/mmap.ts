@@ -142,6 +142,7 @@ export function doMmap(mm: Mm, op: Extract<TraceOp, { op: 'mmap' }>): number {
     }
   }
   const end = start + pages;
+  if (mm.vmas.splitRefused(start, end)) return fail('EINVAL');
   if (mm.vmas.intersecting(start, end).length > 0) unmapRange(mm, start, end);
 
   let flags = protFlags(op.prot) | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
@@ -198,6 +199,7 @@ export function unmapRange(mm: Mm, start: number, end: number): void {
 export function doMunmap(mm: Mm, addr: number, len: number): number {
   const args = `${hex(addr)}, ${len}`;
   if (!pageAligned(addr) || len === 0 || addr / PAGE_SIZE + pagesOf(len) > TASK_SIZE_PAGES) return mm.sys.result(mm.pid, 'munmap', args, -1, 'EINVAL');
+  if (mm.vmas.splitRefused(addr / PAGE_SIZE, addr / PAGE_SIZE + pagesOf(len))) return mm.sys.result(mm.pid, 'munmap', args, -1, 'EINVAL');
   unmapRange(mm, addr / PAGE_SIZE, addr / PAGE_SIZE + pagesOf(len));
   return mm.sys.result(mm.pid, 'munmap', args, 0, null);
 }
@@ -265,6 +267,10 @@ export function doMprotect(mm: Mm, addr: number, len: number, prot: Prot): numbe
       if (newFlags & VM_WRITE) {
         if (!(v.flags & (VM_ACCOUNT | VM_WRITE | VM_HUGETLB | VM_SHARED | VM_NORESERVE))) newFlags |= VM_ACCOUNT;
       } else if ((v.flags & VM_ACCOUNT) && v.isAnon && v.anonVma === 0) newFlags &= ~VM_ACCOUNT;
+      if (mm.vmas.splitRefused(nstart, tmp)) {
+        error = 'EINVAL';
+        break;
+      }
       cur = mm.vmas.isolate(nstart, tmp).find((x) => x.start === nstart)!;
       cur.flags = newFlags;
       cur = mergeAfterFlagChange(mm, cur, newFlags);

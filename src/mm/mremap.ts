@@ -68,6 +68,7 @@ export function doMremap(mm: Mm, op: MremapOp): number {
     let dest: number;
     if (fixed) {
       dest = newAddr / PAGE_SIZE;
+      if (mm.vmas.splitRefused(dest, dest + newPages)) return fail('EINVAL');
       unmapRange(mm, dest, dest + newPages);
     }
     if (oldPages > newPages) {
@@ -152,7 +153,9 @@ function remapMove(mm: Mm, start: number, pages: number, dest: number, dontunmap
     if ((v.flags & VM_UFFD_ALL) !== 0 && (seen || v.end < end)) return fail('EFAULT');
     const err = checkPrepVma(v, addr, len, len, true, dontunmap, to);
     if (err !== null) return fail(err);
-    // mremap_to: unmap the destination piece, then move_vma.
+    // mremap_to: unmap the destination piece (do_munmap: a hugetlb VMA splits only on huge-page
+    // boundaries), then move_vma.
+    if (mm.vmas.splitRefused(to, to + len)) return fail('EINVAL');
     unmapRange(mm, to, to + len);
     moveVma(mm, mm.vmas.find(addr)!, addr, len, to, len, dontunmap);
     if (!seen) first = to;
@@ -177,6 +180,15 @@ function vmaExpandable(mm: Mm, vma: Vma, newEnd: number): boolean {
 function expandInPlace(mm: Mm, vma: Vma, newEnd: number): void {
   const oldEnd = vma.end;
   if (!vma.newContent) markNewPages(mm, oldEnd, newEnd, Why.REMAPPED);
+  // vma_expand adds empty address space: no reset armed it (no uffd-wp marker; 6.18's PAGEMAP_SCAN
+  // reads its none entries in an async VMA as written).
+  for (let slot = Math.floor(oldEnd / PTRS_PER_PTE); slot * PTRS_PER_PTE < newEnd; slot++) {
+    const leaf = mm.ensureLeaf(slot);
+    for (let i = Math.max(oldEnd, leaf.base) - leaf.base, hi = Math.min(newEnd, leaf.base + PTRS_PER_PTE) - leaf.base; i < hi; i++) {
+      leaf.sdWhy[i] = Why.MREMAP_GROW;
+      leaf.uwWhy[i] = Why.MREMAP_GROW;
+    }
+  }
   vma.end = newEnd;
   const next = mm.vmas.startingAt(newEnd);
   if (next !== null && canMerge(vma, next)) {
@@ -358,6 +370,7 @@ function movePtes(mm: Mm, src: Leaf, a: number, dst: Leaf, b: number, n: number,
     if ((e & KIND_MASK) === PRESENT) present = true;
     src.pfn[i] = 0;
     setPte(mm, src, i, NONE, Path.MOVE_PTES, NO_WHY);
+    movedAway(src, i);
     if (clearUw && isUffdWpMarker(e)) {
       dst.uwWhy[j] = Why.MREMAP_MOVE;
       continue;
@@ -375,6 +388,15 @@ function movePtes(mm: Mm, src: Leaf, a: number, dst: Leaf, b: number, n: number,
 }
 
 /**
+ * The entry of page i left `src` with the move: what a tracker reads there now (nothing, or with
+ * MREMAP_DONTUNMAP an empty page of a VMA that stays) differs from before because of the move.
+ */
+function movedAway(src: Leaf, i: number): void {
+  src.sdWhy[i] = Why.MREMAP_MOVE;
+  src.uwWhy[i] = Why.MREMAP_MOVE;
+}
+
+/**
  * move_normal_pmd: the whole PTE table changes slots; no entry is rewritten (SD unchanged). The two
  * PMD writes are the kernel's; the per-PTE rows (not counted as writes) keep the event stream
  * replayable.
@@ -389,6 +411,7 @@ function moveNormalPmd(mm: Mm, src: Leaf, dst: Leaf): void {
     const e = src.pte[i]!;
     dst.sdWhy[i] = hasSoftDirty(e) ? Why.MREMAP_MOVE : src.sdWhy[i]!;
     dst.uwWhy[i] = (e & KIND_MASK) !== NONE && !hasUffdWp(e) ? Why.MREMAP_MOVE : src.uwWhy[i]!;
+    if ((e & KIND_MASK) !== NONE) movedAway(src, i);
   }
   src.pte.fill(0);
   src.pfn.fill(0);
@@ -412,6 +435,7 @@ function moveHugePmd(mm: Mm, src: Leaf, dst: Leaf, clearUw: boolean, hugetlb: bo
   dst.pmdPfn = src.pmdPfn;
   src.pmdPfn = 0;
   setPmd(mm, src, 0, Path.MOVE_PMD, NO_WHY);
+  for (let i = 0; i < PTRS_PER_PTE; i++) movedAway(src, i);
   if (clearUw && isUffdWpMarker(e)) {
     dst.uwWhy.fill(Why.MREMAP_MOVE);
     return;

@@ -1,6 +1,7 @@
 import { Why, type WhyCode } from './cause.js';
 import type { MemObject } from './object.js';
 import type { UffdCtx } from '../trackers/uffd-ctx.js';
+import { HPAGE_PMD_NR } from './uapi.js';
 
 /* vm_flags (include/linux/mm.h names; the bit positions are pteplay's own). */
 export const VM_READ = 1 << 0;
@@ -247,6 +248,19 @@ export class VmaList {
     this.insert(hi);
     if (this.last === v) this.last = null;
     return hi;
+  }
+
+  /**
+   * __split_vma → vm_ops->may_split: hugetlb_vm_op_split refuses a split off a huge-page boundary
+   * (-EINVAL), so munmap, mprotect, MAP_FIXED and madvise of part of a hugetlb VMA fail. True when a
+   * VMA boundary at `start` or `end` would need such a split.
+   */
+  splitRefused(start: number, end: number): boolean {
+    for (const at of [start, end]) {
+      const v = this.find(at);
+      if (v !== null && v.start < at && v.isHugetlb && at % HPAGE_PMD_NR !== 0) return true;
+    }
+    return false;
   }
 
   /** Make VMA boundaries fall at `start` and `end` (splitting as needed); returns the VMAs inside. */

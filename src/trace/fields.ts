@@ -30,7 +30,7 @@ export class Fields {
   onlyKeys(allowed: readonly string[]): void {
     for (const key of Object.keys(this.obj)) {
       if (!allowed.includes(key) && this.obj[key] !== undefined) {
-        this.fail(`unknown field "${key}" (${this.what} takes: ${allowed.join(', ')})`);
+        this.fail(`unknown field ${describeValue(key)} (${this.what} takes: ${allowed.join(', ')})`);
       }
     }
   }

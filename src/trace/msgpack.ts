@@ -97,7 +97,7 @@ function unpackBody(body: Uint8Array, file: string, offset: number, what: string
 
 function checkKeys(obj: Record<string, unknown>, allowed: readonly string[], fail: (d: string) => never, what: string): void {
   for (const k of Object.keys(obj)) {
-    if (!allowed.includes(k) && obj[k] !== undefined) fail(`${what}: unknown field "${k}" (expected: ${allowed.join(', ')})`);
+    if (!allowed.includes(k) && obj[k] !== undefined) fail(`${what}: unknown field ${describeValue(k)} (expected: ${allowed.join(', ')})`);
   }
 }
 

@@ -102,7 +102,10 @@ async function openJsonl(reader: ByteReader, file: string, capacity: number): Pr
   async function* chunks(): AsyncGenerator<TraceChunk> {
     const b = new ChunkBuilder(capacity);
     try {
-      if (first) pushRecord(b, first);
+      if (first) {
+        pushRecord(b, first);
+        if (b.full) yield b.take();
+      }
       let cur = batch;
       let i = index;
       while (cur) {

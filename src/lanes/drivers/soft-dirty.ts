@@ -16,15 +16,7 @@ import { readPagemapPages } from './pagemap-reading.js';
 export class SoftDirtyDriver implements TrackerDriver {
   reset(mm: Mm, start = 0, end = Infinity): void {
     clearRefs(mm, '4');
-    // The cleared SD of pages outside [start, end) that were written in their own consumer's
-    // interval is lost to that consumer (D27): label those pages.
-    for (const leaf of mm.leaves.values()) {
-      if (leaf.base >= start && leaf.base + PTRS_PER_PTE <= end) continue;
-      for (let i = 0; i < PTRS_PER_PTE; i++) {
-        const vpn = leaf.base + i;
-        if ((vpn < start || vpn >= end) && (leaf.gt[i]! & GT_W) && leaf.sdWhy[i] === Why.ARMED) leaf.sdWhy[i] = Why.CLEAR_REFS_WHOLE_MM;
-      }
-    }
+    labelWritesLostToClearRefs(mm, start, end);
   }
 
   collect(mm: Mm, start: number, end: number, reset: boolean): Reading {
@@ -34,5 +26,21 @@ export class SoftDirtyDriver implements TrackerDriver {
     }
     if (reset) this.reset(mm, start, end);
     return { pages, method: 'pagemap bit 55', errors: [] };
+  }
+}
+
+/**
+ * After a clear_refs 4 that reset [start, end) for its consumer: the cleared SD of a page outside
+ * that range that was written in its own consumer's interval (GT_w, and armed, i.e. no store since)
+ * is lost to that consumer (D27, clear_refs is whole-mm): label those pages. A clear_refs the trace
+ * makes itself is another consumer's: the range is empty.
+ */
+export function labelWritesLostToClearRefs(mm: Mm, start: number, end: number): void {
+  for (const leaf of mm.leaves.values()) {
+    if (leaf.base >= start && leaf.base + PTRS_PER_PTE <= end) continue;
+    for (let i = 0; i < PTRS_PER_PTE; i++) {
+      const vpn = leaf.base + i;
+      if ((vpn < start || vpn >= end) && (leaf.gt[i]! & GT_W) && leaf.sdWhy[i] === Why.ARMED) leaf.sdWhy[i] = Why.CLEAR_REFS_WHOLE_MM;
+    }
   }
 }

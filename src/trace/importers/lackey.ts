@@ -57,6 +57,7 @@ import { importLines } from './input.js';
 import { quoteLine } from './quote.js';
 import { SYNTH_GAP_PAGES, synthRanges } from './synth.js';
 import type { ImportedTrace, ImportOptions, ImportSummary } from './types.js';
+import { badValue } from './values.js';
 
 const PAGE = 4096;
 /** 2^47: the end of x86-64 user space (4-level paging). Lackey never shows higher addresses but for vsyscall. */
@@ -251,8 +252,8 @@ class LackeyImporter {
       const c = text.charCodeAt(i);
       if (c !== 32 && c !== 13 && c !== 9) break;
     }
-    if (sd === 0 || sd > 9 || i !== n) {
-      this.bad(no, text, 'expected a decimal size after the address');
+    if (sd === 0 || sd > 9 || i !== n || size === 0) {
+      this.bad(no, text, 'expected a positive decimal size after the address');
       return;
     }
     if (this.filtered) {
@@ -331,6 +332,12 @@ class LackeyImporter {
       return;
     }
     const badArgs = () => this.bad(no, text, `unexpected arguments for ${sc.name}: (${sc.args})`);
+    /** A value the trace cannot hold (a corrupt line): malformed, nothing emitted. */
+    const outOfRange = (fields: Record<string, number | undefined>): boolean => {
+      const bad = badValue(fields);
+      if (bad !== null) this.bad(no, text, `${sc.name}: ${bad}`);
+      return bad !== null;
+    };
     const v = sc.value;
     switch (sc.name) {
       case 'mmap':
@@ -338,6 +345,8 @@ class LackeyImporter {
         const a = numericArgs(sc.args, 6);
         if (!a) return badArgs();
         const [addr, len, prot, flagBits, fdRaw, off] = a as [number, number, number, number, number, number];
+        const offset = sc.name === 'mmap2' ? off * PAGE : off;
+        if (outOfRange({ addr, len, offset, result: v })) return;
         const flags = mmapFlagsOf(flagBits);
         const fd = asInt32(fdRaw);
         let backing: Backing = { kind: 'anon' };
@@ -346,7 +355,7 @@ class LackeyImporter {
           backing = name.startsWith('memfd:') ? { kind: 'memfd', name } : { kind: 'file', name };
         }
         const pages = Math.ceil(len / PAGE);
-        this.op({ op: 'mmap', pid: PID, addr, len, prot: protOf(prot), flags, backing, offset: sc.name === 'mmap2' ? off * PAGE : off, result: v });
+        this.op({ op: 'mmap', pid: PID, addr, len, prot: protOf(prot), flags, backing, offset, result: v });
         this.space.add(v / PAGE, v / PAGE + pages, FROM_SYSCALL);
         return;
       }
@@ -354,6 +363,7 @@ class LackeyImporter {
         const a = numericArgs(sc.args, 2);
         if (!a) return badArgs();
         const [addr, len] = a as [number, number];
+        if (outOfRange({ addr, len })) return;
         this.op({ op: 'munmap', pid: PID, addr, len });
         this.space.remove(Math.floor(addr / PAGE), Math.ceil((addr + len) / PAGE));
         return;
@@ -362,6 +372,7 @@ class LackeyImporter {
         const a = numericArgs(sc.args, 3);
         if (!a) return badArgs();
         const [addr, len, prot] = a as [number, number, number];
+        if (outOfRange({ addr, len })) return;
         this.ensureMapped(Math.floor(addr / PAGE), Math.ceil((addr + len) / PAGE));
         this.op({ op: 'mprotect', pid: PID, addr, len, prot: protOf(prot) });
         return;
@@ -370,6 +381,7 @@ class LackeyImporter {
         const a = numericArgs(sc.args, 3);
         if (!a) return badArgs();
         const [addr, len, adv] = a as [number, number, number];
+        if (outOfRange({ addr, len })) return;
         const advice = adviceOf(adv);
         if ('unmodelled' in advice) {
           this.skip(`madvise(${advice.unmodelled}): not modelled`);
@@ -384,6 +396,8 @@ class LackeyImporter {
         if (!a) return badArgs();
         const [addr, oldLen, newLen, flagBits, newAddr] = a as [number, number, number, number, number | undefined];
         const flags = mremapFlagsOf(flagBits);
+        // new_addr means something only with MREMAP_FIXED; otherwise it is whatever the register held.
+        if (outOfRange({ addr, oldLen, newLen, newAddr: flags.includes('fixed') ? newAddr : undefined, result: v })) return;
         const oldStart = addr / PAGE;
         const oldPages = Math.ceil(oldLen / PAGE);
         const newPages = Math.ceil(newLen / PAGE);
@@ -411,6 +425,7 @@ class LackeyImporter {
         const a = numericArgs(sc.args, 1);
         if (!a) return badArgs();
         const addr = a[0]!;
+        if (outOfRange({ addr, result: v })) return;
         if (this.brkStart === null) {
           // brk(0) answers the current break: at the first call, the heap start. After a first call that
           // moves the break, the start is unknown: take the answer, so that the replay's heap starts there.
@@ -441,6 +456,8 @@ class LackeyImporter {
       case 'pread64': {
         const a = numericArgs(sc.args, sc.name === 'read' ? 3 : 4);
         if (!a) return badArgs();
+        if (outOfRange({ buf: a[1], result: v })) return;
+        if (v > 0xffffffff) return void this.bad(no, text, `${sc.name}: result ${v}: expected a byte count below 2^32`);
         if (v > 0) {
           this.kernelWrites++;
           this.access(REC_WRITE, a[1]!, v, ACC_KERNEL);

@@ -48,6 +48,7 @@ import {
 import { PageCounter, PROT_R, PROT_W, PROT_X, RangeSet } from './perf-vmas.js';
 import { quoteLine } from './quote.js';
 import { SYNTH_GAP_PAGES, synthRanges } from './synth.js';
+import { badValue, isTraceId, isTraceUint } from './values.js';
 
 const PAGE = 4096;
 /** First address above user space (x86-64, 4-level paging). */
@@ -302,7 +303,8 @@ class PerfImporter {
   private time(sec: number): number {
     if (!Number.isFinite(sec)) return NaN;
     if (Number.isNaN(this.t0)) this.t0 = sec;
-    return Math.max(0, Math.round((sec - this.t0) * 1e9));
+    const ns = Math.round((sec - this.t0) * 1e9);
+    return Number.isFinite(ns) ? Math.max(0, ns) : NaN;
   }
 
   private opTime(t: number): { t?: number } {
@@ -422,6 +424,11 @@ class PerfImporter {
       this.malformed(lineNo, text, 'expected a perf script line: [comm] tid or pid/tid, [cpu], [time:], event:, fields');
       return;
     }
+    const badId = badValue({ pid: h.pid, tid: h.tid }, ['pid', 'tid']);
+    if (badId !== null) {
+      this.malformed(lineNo, text, badId);
+      return;
+    }
     const ev = h.event;
     if (ev.startsWith('PERF_RECORD_')) return this.record(h, text, lineNo);
     const colon = ev.indexOf(':');
@@ -463,7 +470,7 @@ class PerfImporter {
     }
     const pid = this.admit(h);
     if (pid === null) return;
-    if (addr < 0 || addr >= USER_TOP) {
+    if (!isTraceUint(addr) || addr >= USER_TOP) {
       this.skip(kernel ? 'page_fault_kernel on a kernel address' : 'page_fault_user on a non-user address');
       return;
     }
@@ -542,6 +549,12 @@ class PerfImporter {
       this.skip(`failed ${call}`);
       return;
     }
+    // The call succeeded: its arguments and result become the op and must be trace integers.
+    const bad = badValue({ ...opArgs(call, fl.f), result: call === 'mmap' || call === 'mremap' || call === 'brk' ? ret : undefined });
+    if (bad !== null) {
+      this.malformed(lineNo, text, `sys_exit_${call} of the sys_enter_${call} at line ${fl.line}: ${bad}`);
+      return;
+    }
     const p = this.proc(pid, t);
     this.flushProc(pid);
     this.stats.fromSyscalls[call] = (this.stats.fromSyscalls[call] ?? 0) + 1;
@@ -557,8 +570,11 @@ class PerfImporter {
         const backing: Backing = anon ? { kind: 'anon' }
           : fl.mmapName !== undefined ? backingOfName(fl.mmapName)
           : { kind: 'file', name: `fd${fd >= 0x80000000 ? fd - 0x100000000 : fd}@${pid}` };
-        const offset = anon ? 0 : g('off');
-        this.push({ op: 'mmap', ...base, addr: g('addr'), len, prot: decodeProt(protN), flags: decodeMmapFlags(flagsN), backing, offset, result: ret });
+        const offset = backing.kind === 'anon' ? 0 : g('off');
+        const flags = decodeMmapFlags(flagsN);
+        // A mapping of /dev/zero (or one perf names //anon) is anonymous memory: say so in the flags.
+        if (backing.kind === 'anon' && !anon) flags.push('anonymous');
+        this.push({ op: 'mmap', ...base, addr: g('addr'), len, prot: decodeProt(protN), flags, backing, offset, result: ret });
         let pages = pageUp(len);
         if ((flagsN & MAP_HUGETLB) !== 0) pages = Math.ceil(pages / 512) * 512;
         p.vmas.add(pageDown(ret), pageDown(ret) + pages, protN);
@@ -646,6 +662,13 @@ class PerfImporter {
         this.skip(`${ev} of a kernel mapping`);
         return;
       }
+      // A user mapping ends inside user space: an end beyond it is a corrupt length.
+      const bad = badValue({ pid: rec.pid, tid: rec.tid, len: rec.len, offset: backingOfName(rec.name).kind === 'anon' ? undefined : rec.offset }, ['pid', 'tid']) ??
+        (rec.addr + rec.len > USER_TOP ? `len 0x${rec.len.toString(16)}: the mapping would end beyond user space` : null);
+      if (bad !== null) {
+        this.malformed(lineNo, text, `${ev}: ${bad}`);
+        return;
+      }
       const hh: PerfHeader = { ...h, pid: rec.pid, tid: rec.tid };
       const pid = this.mmPid(hh);
       if (!this.keep(hh, pid)) {
@@ -664,7 +687,7 @@ class PerfImporter {
     }
     if (ev === 'PERF_RECORD_FORK' || ev === 'PERF_RECORD_EXIT') {
       const r = parseTaskRecord(h.rest);
-      if (r === null) {
+      if (r === null || !isTraceId(r.pid) || !isTraceId(r.tid) || !isTraceId(r.ppid) || !isTraceId(r.ptid)) {
         this.malformed(lineNo, text, `expected ${ev}(pid:tid):(ppid:ptid)`);
         return;
       }
@@ -721,7 +744,7 @@ class PerfImporter {
     const f = kvFields(h.rest);
     const child = parseNum(f.get('pid'));
     const flags = parseNum(f.get('clone_flags'), true);
-    if (Number.isNaN(child) || Number.isNaN(flags)) {
+    if (!isTraceId(child) || Number.isNaN(flags)) {
       this.malformed(lineNo, text, 'expected pid=N comm=... clone_flags=<hex>');
       return;
     }
@@ -735,7 +758,7 @@ class PerfImporter {
   private schedFork(h: PerfHeader, text: string, lineNo: number): void {
     const f = kvFields(h.rest);
     const child = parseNum(f.get('child_pid'));
-    if (Number.isNaN(child)) {
+    if (!isTraceId(child)) {
       this.malformed(lineNo, text, 'expected comm=... pid=N child_comm=... child_pid=N');
       return;
     }
@@ -772,7 +795,7 @@ class PerfImporter {
     const f = kvFields(h.rest);
     const newPid = parseNum(f.get('pid'));
     const oldPid = parseNum(f.get('old_pid'));
-    if (Number.isNaN(newPid)) {
+    if (!isTraceId(newPid) || !(Number.isNaN(oldPid) || isTraceId(oldPid))) {
       this.malformed(lineNo, text, 'expected filename=... pid=N old_pid=N');
       return;
     }
@@ -812,7 +835,7 @@ class PerfImporter {
   private exit(h: PerfHeader, text: string, lineNo: number): void {
     const f = kvFields(h.rest);
     const tid = parseNum(f.get('pid'));
-    if (Number.isNaN(tid)) {
+    if (!isTraceId(tid)) {
       this.malformed(lineNo, text, 'expected comm=... pid=N prio=N [group_dead=true|false]');
       return;
     }
@@ -901,6 +924,22 @@ class PerfImporter {
       notes,
       processes: Object.fromEntries([...this.seen].map(([pid, n]) => [String(pid), n])),
     };
+  }
+}
+
+/** The sys_enter_* fields that become addresses, lengths and offsets of the op (they must be trace integers). */
+function opArgs(call: string, f: Map<string, string>): Record<string, number> {
+  const g = (k: string) => parseNum(f.get(k));
+  switch (call) {
+    case 'mmap': return { addr: g('addr'), len: g('len'), ...((g('flags') & MAP_ANONYMOUS) === 0 ? { off: g('off') } : {}) };
+    case 'munmap': return { addr: g('addr'), len: g('len') };
+    case 'mprotect': return { start: g('start'), len: g('len') };
+    case 'madvise': return { start: g('start'), len_in: g('len_in') };
+    case 'mremap': {
+      const used = (g('flags') & (MREMAP_FIXED | MREMAP_DONTUNMAP)) !== 0;
+      return { addr: g('addr'), old_len: g('old_len'), new_len: g('new_len'), ...(used ? { new_addr: g('new_addr') } : {}) };
+    }
+    default: return { brk: g('brk') };
   }
 }
 
