@@ -100,6 +100,8 @@ export function uffdioRegister(mm: Mm, fd: number, start: number, len: number, m
   const e = s + len / PAGE_SIZE;
   const vmas = mm.vmas.intersecting(s, e);
   if (vmas.length === 0) return fail('EINVAL');
+  // A hugetlb VMA at either end: the range must start and end on huge-page boundaries.
+  if (mm.vmas.splitRefused(s, e)) return fail('EINVAL');
   for (const v of vmas) {
     if (!vmaCanUserfault(v, vmFlags, ctx.wpAsync)) return fail('EINVAL');
     if (!(v.flags & VM_MAYWRITE)) return fail('EPERM');
@@ -205,7 +207,8 @@ export function uffdioUnregister(mm: Mm, fd: number, start: number, len: number)
   const s = start / PAGE_SIZE;
   const e = s + len / PAGE_SIZE;
   const vmas = mm.vmas.intersecting(s, e);
-  if (vmas.length === 0 || vmas.some((v) => !vmaCanUserfault(v, v.flags & VM_UFFD_ALL, ctx.wpAsync) || (v.uffd !== null && v.uffd !== ctx))) {
+  if (vmas.length === 0 || mm.vmas.splitRefused(s, e) ||
+      vmas.some((v) => !vmaCanUserfault(v, v.flags & VM_UFFD_ALL, ctx.wpAsync) || (v.uffd !== null && v.uffd !== ctx))) {
     return mm.sys.result(mm.pid, 'UFFDIO_UNREGISTER', args, -1, 'EINVAL');
   }
   for (let cursor = s; cursor < e;) {
