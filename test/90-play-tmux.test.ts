@@ -35,7 +35,9 @@ async function waitFor(s: string, what: string | RegExp, ms = 8000): Promise<str
 /** Start `pteplay play ARGS` in a new 120 x 40 session; the shell prints EXIT=<status> when it ends. */
 function start(name: string, args: string[]): void {
   const cmd = `node ${CLI} play ${args.join(' ')}; echo EXIT=$?; sleep 60`;
-  tmux('new-session', '-d', '-s', name, '-x', '120', '-y', '40', `cd ${ROOT} && ${cmd}`);
+  // CI=0: ink renders only the final frame where it believes it runs in CI (is-in-ci: CI set), and
+  // the tmux server inherits this process's environment, which has CI=true under .ci/run.
+  tmux('new-session', '-d', '-s', name, '-x', '120', '-y', '40', `cd ${ROOT} && CI=0 ${cmd}`);
 }
 
 /** The cells of the map row labelled `label` on a screen. */
