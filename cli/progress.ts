@@ -2,8 +2,14 @@
  * The progress line of long commands (import, replay) on a terminal's stderr: bytes of the input read
  * and its size, percentage, count, rates and ETA, redrawn in place at most 5 times a second (from
  * 200 ms after the first update, so that rates are measured), and erased when done so that the
- * summary line takes its place.
+ * summary line takes its place. PTEPLAY_PROGRESS_MS sets that 200 ms (0: draw on every update, as the
+ * tests do so that a short replay still shows the line on a fast machine).
  */
+
+const redrawMs = (() => {
+  const v = Number(process.env.PTEPLAY_PROGRESS_MS ?? '200');
+  return Number.isFinite(v) && v >= 0 ? v : 200;
+})();
 
 export interface Progress {
   /** Input bytes read so far, and the input's size (0 when unknown: no percentage or ETA). */
@@ -29,9 +35,9 @@ export function progressPrinter(label: string, unit: string, rateUnit: string): 
     update(p) {
       const now = Date.now();
       if (first === null) first = { t: now, bytes: p.bytes, count: p.count };
-      if (now - first.t < 200 || now - last < 200) return;
+      if (now - first.t < redrawMs || (last > 0 && now - last < redrawMs)) return;
       last = now;
-      const secs = (now - first.t) / 1000;
+      const secs = Math.max(now - first.t, 1) / 1000;
       const rate = (p.bytes - first.bytes) / secs;
       const pct = p.totalBytes > 0 ? ` ${Math.min(100, (100 * p.bytes) / p.totalBytes).toFixed(1)}%` : '';
       const eta = p.totalBytes > 0 && rate > 0 ? ` ETA ${fmtSecs(Math.max(0, (p.totalBytes - p.bytes) / rate))}` : '';

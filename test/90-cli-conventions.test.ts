@@ -147,7 +147,8 @@ describe('conventions', () => {
     const big = join(dir, 'big.trace');
     expect(pteplay(['gen', 'zipf', '--pages', '4096', '--accesses', '400000', '-o', big]).status).toBe(0);
     // script(1) gives the replay a pseudo-terminal.
-    const cmd = `"${process.execPath}" "${CLI}" replay "${big}" --db "${join(dir, 'big.db')}" --lanes soft-dirty --interval 50000`;
+    // PTEPLAY_PROGRESS_MS=0: draw on every update, or a fast machine finishes before the first redraw.
+    const cmd = `PTEPLAY_PROGRESS_MS=0 "${process.execPath}" "${CLI}" replay "${big}" --db "${join(dir, 'big.db')}" --lanes soft-dirty --interval 50000`;
     const r = spawnSync('script', ['-qfec', cmd, '/dev/null'], { encoding: 'utf8', timeout: 120_000 });
     expect(r.status, r.stdout).toBe(0);
     expect(r.stdout).toMatch(/replay: \d+\.\d MiB \/ \d+\.\d MiB +\d+\.\d%, \d+ accesses, \d+\.\d MiB\/s, \d+ acc\/s ETA \d+s/);
