@@ -4,6 +4,7 @@ import { register as convert } from './convert.js';
 import { register as demo } from './demo.js';
 import { register as gen } from './gen.js';
 import { register as importTrace } from './import.js';
+import { register as play } from './play.js';
 import { register as replay } from './replay.js';
 import { register as report } from './report.js';
 import { register as sql } from './sql.js';
@@ -13,4 +14,4 @@ import { register as state } from './state.js';
 export type RegisterCommand = (program: Command) => void;
 
 /** The subcommands, in the order `pteplay --help` lists them. */
-export const COMMANDS: RegisterCommand[] = [demo, gen, importTrace, replay, report, sql, state, convert, bench];
+export const COMMANDS: RegisterCommand[] = [demo, gen, importTrace, replay, report, sql, state, play, convert, bench];

@@ -41,6 +41,7 @@ interface GenCliOptions {
   interval?: number;
   warmup: boolean;
   format?: TraceFormat;
+  json?: boolean;
 }
 
 /** Options that only mean something for some kinds (CLI name, option key, kinds). */
@@ -93,7 +94,9 @@ export function register(program: Command): void {
     .option('--interval <n>', 'emit a whole-process collect (with re-arm) every n workload accesses, and at the end', parseCount('--interval'))
     .option('--no-warmup', 'do not write every page before the reset (trackers start from unpopulated memory)')
     .addOption(new Option('--format <format>', 'output format (default: from the file name)').choices(['jsonl', 'msgpack']))
+    .option('--json', 'print the summary as JSON on stdout (not with -o -)')
     .action(async (kindArg: string, opts: GenCliOptions) => {
+      if (opts.json && opts.output === '-') throw new UsageError('gen: --json prints the summary on stdout, where -o - writes the trace: give -o a file');
       if (!(GEN_KINDS as readonly string[]).includes(kindArg)) {
         throw new UsageError(`gen: unknown kind "${kindArg}" (expected one of ${GEN_KINDS.join(', ')})`);
       }
@@ -114,6 +117,11 @@ export function register(program: Command): void {
       const counts = { accesses: 0, ops: 0 };
       const { records, bytes } = await writeTrace(opts.output, header, counting(chunks, counts), format);
       const secs = (performance.now() - t0) / 1000;
+      if (opts.json) {
+        const summary = { kind, output: opts.output, format, records, accesses: counts.accesses, ops: counts.ops, bytes, seconds: secs, source };
+        process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+        return;
+      }
       process.stderr.write(`pteplay gen: ${kind} → ${opts.output === '-' ? 'stdout' : opts.output}: ${records} records ` +
         `(${counts.accesses} accesses, ${counts.ops} ops), ${format}, ${formatBytes(bytes)}, ${secs.toFixed(1)} s\n`);
     });

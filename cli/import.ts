@@ -9,6 +9,7 @@ import { importLackey } from '../src/trace/importers/lackey.js';
 import { importPerf } from '../src/trace/importers/perf.js';
 import type { ImportedTrace, ImportOptions, ImportSummary } from '../src/trace/importers/types.js';
 import { writeTrace } from '../src/trace/writer.js';
+import { progressPrinter } from './progress.js';
 
 type Importer = (path: string, opts: ImportOptions) => Promise<ImportedTrace>;
 
@@ -39,21 +40,24 @@ export function register(program: Command): void {
       '          mmap, munmap, mprotect, madvise, mremap, brk, task/sched process events, PERF_RECORD_MMAP2 with\n' +
       '          --show-mmap-events); see traces/real/README.md and traces/real/record-perf.sh.\n' +
       '  lackey: a valgrind --tool=lackey --trace-mem=yes log (optionally with --trace-syscalls=yes).\n' +
-      'The input may be gzip-compressed. The output format follows its name (.jsonl → JSON Lines, else msgpack).')
+      'The input may be gzip-compressed. The output format follows its name (.jsonl → JSON Lines, else msgpack).\n' +
+      'An input with no importable record, or with more than half its lines malformed, is refused (exit 65, ' +
+      'nothing written) with what the file looks like; a --pid the input does not have is exit 64.')
     .addArgument(program.createArgument('<format>', 'input format').choices(['perf', 'lackey']))
     .argument('<input>', 'input file (perf script text or lackey log, optionally .gz)')
     .requiredOption('-o, --output <file>', 'output trace file (.ptrace, .jsonl, optionally .gz)')
-    .addOption(new Option('--pid <n>', 'keep only this process (repeatable)').argParser(collectInt('--pid')).default([]))
+    .addOption(new Option('--pid <n>', 'keep only this process (repeatable; each must be in the input)').argParser(collectInt('--pid')).default([]))
     .addOption(new Option('--tid <n>', 'keep only this thread (repeatable)').argParser(collectInt('--tid')).default([]))
     .addOption(new Option('--comm <name>', 'perf: keep only this command name (repeatable)')
       .argParser((v: string, prev: string[]) => [...prev, v]).default([]))
-    .option('--strict', 'stop at the first malformed line (exit 65) instead of counting it')
+    .option('--strict', 'stop at the first malformed line (exit 65, the line quoted and escaped) instead of counting it')
     .option('--json', 'print the summary as JSON on stdout')
     .action(async (format: string, input: string, o: ImportCliOptions) => {
       const importer = IMPORTERS[format]!;
-      const progress = process.stderr.isTTY ? progressPrinter(format) : undefined;
+      const progress = process.stderr.isTTY ? progressPrinter(`import ${format}`, 'records', 'rec') : undefined;
       const trace = await importer(input, {
-        pids: o.pid, tids: o.tid, comms: o.comm, strict: o.strict === true, onProgress: progress?.update,
+        pids: o.pid, tids: o.tid, comms: o.comm, strict: o.strict === true,
+        onProgress: progress && ((p) => progress.update({ bytes: p.bytes, totalBytes: p.totalBytes, count: p.records })),
       });
       try {
         await writeTrace(o.output, trace.header, trace.chunks);
@@ -75,31 +79,4 @@ export function summaryLine(s: ImportSummary, output: string): string {
     : '';
   return `pteplay import ${s.importer}: ${s.lines} lines → ${s.records} records (${s.reads} reads, ${s.writes} writes` +
     `${ops ? `; ${ops}` : ''}), ${s.pages} pages, ${skipped} skipped${mal} → ${output}`;
-}
-
-function progressPrinter(format: string): { update: NonNullable<ImportOptions['onProgress']>; done(): void } {
-  const start = Date.now();
-  let last = 0;
-  let shown = false;
-  return {
-    update(p) {
-      const now = Date.now();
-      if (now - last < 200) return;
-      last = now;
-      const secs = Math.max((now - start) / 1000, 1e-3);
-      const rate = p.bytes / secs;
-      const pct = p.totalBytes > 0 ? ` ${((100 * p.bytes) / p.totalBytes).toFixed(1)}%` : '';
-      const eta = p.totalBytes > 0 && rate > 0 ? ` ETA ${Math.max(0, Math.round((p.totalBytes - p.bytes) / rate))}s` : '';
-      process.stderr.write(`\r\x1b[Kimport ${format}: ${mib(p.bytes)}${p.totalBytes > 0 ? ` / ${mib(p.totalBytes)}` : ''}${pct}, ` +
-        `${p.records} records, ${mib(rate)}/s, ${Math.round(p.records / secs)} rec/s${eta}`);
-      shown = true;
-    },
-    done() {
-      if (shown) process.stderr.write('\r\x1b[K');
-    },
-  };
-}
-
-function mib(n: number): string {
-  return `${(n / (1024 * 1024)).toFixed(1)} MiB`;
 }

@@ -4,12 +4,14 @@
  * stderr and a documented exit code (src/errors.ts).
  */
 import { Command, CommanderError } from 'commander';
-import { EXIT, EXIT_CODE_HELP, PteplayError } from '../src/errors.js';
+import { EXIT, EXIT_CODE_HELP, ioReason, PteplayError } from '../src/errors.js';
+import { PTEPLAY_VERSION } from '../src/version.js';
 import { COMMANDS } from './commands.js';
 
 const program = new Command('pteplay')
   .description('Replay memory-access traces through a simulated Linux MM and compare dirty-page trackers:\n' +
     'soft-dirty, userfaultfd-wp (sync) and userfaultfd-wp async with PAGEMAP_SCAN.')
+  .version(PTEPLAY_VERSION, '-V, --version', 'print the version and exit')
   .addHelpText('after', `\n${EXIT_CODE_HELP}`)
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
@@ -45,10 +47,12 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-// `pteplay ... | head`: a closed pipe is the reader's choice, not an error.
+// `pteplay ... | head`: a closed pipe is the reader's choice, not an error. Any other failed write to
+// stdout (a full disk, `> /dev/full`) is one line and exit 74, whichever command was writing.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   if (e.code === 'EPIPE') process.exit(EXIT.OK);
-  throw e;
+  process.stderr.write(`pteplay: cannot write to stdout: ${ioReason(e)}\n`);
+  process.exit(EXIT.IO);
 });
 
 process.exitCode = await main(process.argv);

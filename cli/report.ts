@@ -18,13 +18,14 @@ interface ReportOptions {
   collect?: number;
 }
 
-/** Build the report for `db` as the string the command prints (exported for tests). */
-export function runReport(db: string, opts: ReportOptions): string {
+/** Build the report for `db`: the string the command prints, and warnings for stderr (CSV only: text and JSON carry them). */
+export function runReport(db: string, opts: ReportOptions): { text: string; stderrWarnings: string[] } {
   if (opts.json && opts.csv) throw new UsageError('options --json and --csv cannot be used together');
   const reader = RunReader.open(db);
   try {
     const data = loadReport(reader, { lanes: opts.lane, collect: opts.collect });
-    return opts.json ? formatJson(data) : opts.csv ? formatCsv(data) : formatText(data);
+    const text = opts.json ? formatJson(data) : opts.csv ? formatCsv(data) : formatText(data);
+    return { text, stderrWarnings: opts.csv ? data.warnings : [] };
   } finally {
     reader.close();
   }
@@ -35,7 +36,7 @@ export function register(program: Command): void {
     .command('report')
     .description('Print per-lane, per-collect accuracy (reported vs true, TP/FP/FN by cause), dirty MiB and MiB/s per\n'
       + 'interval, faults by kind and estimated time from a run database.')
-    .argument('<db>', 'run database written by `pteplay run`')
+    .argument('<db>', 'run database written by `pteplay replay`')
     .option('--json', 'print the report as one JSON document')
     .option('--csv', 'print one CSV row per lane per collect')
     .option('--lane <name>', 'only this lane (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
@@ -47,6 +48,8 @@ Examples:
   pteplay report run.db --csv > run.csv
   sqlite3 run.db 'SELECT * FROM v_collect_accuracy'`)
     .action((db: string, opts: ReportOptions) => {
-      process.stdout.write(runReport(db, opts));
+      const { text, stderrWarnings } = runReport(db, opts);
+      process.stdout.write(text);
+      for (const w of stderrWarnings) process.stderr.write(`pteplay: warning: ${w}\n`);
     });
 }

@@ -5,7 +5,7 @@
  */
 import { readFileSync, writeSync } from 'node:fs';
 import { Option, type Command } from 'commander';
-import { EXIT, PteplayError, UsageError } from '../src/errors.js';
+import { EXIT, ioReason, PteplayError, UsageError } from '../src/errors.js';
 import { parseParams, runSql, type QueryResult } from '../src/store/sql.js';
 import { SQL_MODES, type SqlMode } from '../src/store/sql-format.js';
 
@@ -36,14 +36,16 @@ const sleep = new Int32Array(new SharedArrayBuffer(4));
  * reader, and a reader that goes away (`| head`) surfaces as an EPIPE error right here, which stops the
  * query (pteplay.ts exits 0 on EPIPE).
  */
-function writeStdout(s: string): void {
+export function writeStdout(s: string): void {
   const buf = Buffer.from(s, 'utf8');
   let off = 0;
   while (off < buf.length) {
     try {
       off += writeSync(1, buf, off);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EPIPE') throw err;
+      if (code !== 'EAGAIN') throw new PteplayError(`cannot write to stdout: ${ioReason(err)}`, EXIT.IO);
       Atomics.wait(sleep, 0, 0, 1); // non-blocking stdout is full: wait 1 ms and retry
     }
   }

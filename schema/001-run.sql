@@ -166,7 +166,7 @@ CREATE TABLE collect (
   pos               INTEGER NOT NULL,
   -- trace time of the collect in ns, NULL when the trace has no time
   time_ns           REAL,
-  -- process whose memory was collected
+  -- process whose memory was collected (a collect over the whole program gives one row per live process)
   pid               INTEGER NOT NULL,
   -- first page examined
   start_vpn         INTEGER NOT NULL,
@@ -176,9 +176,9 @@ CREATE TABLE collect (
   label             TEXT,
   -- how the lane read the dirty set: "pagemap bit 55", "uffd WP messages", "PAGEMAP_SCAN WRITTEN", ...
   method            TEXT NOT NULL,
-  -- interval length in accesses: accesses since the previous collect
+  -- interval length in accesses: accesses this process made since its previous collect
   interval_accesses INTEGER NOT NULL,
-  -- interval length in trace time (ns), NULL when the trace has no time
+  -- interval length in trace time (ns) since the previous collect op (the same for every process of one collect), NULL when the trace has no time
   interval_ns       REAL,
   -- pages the tracker reported dirty
   reported          INTEGER NOT NULL,
@@ -243,9 +243,10 @@ CREATE TABLE collect_page (
   FOREIGN KEY (lane_id, collect_idx) REFERENCES collect(lane_id, collect_idx)
 ) STRICT, WITHOUT ROWID;
 
--- Cost counters accumulated in each interval (since the previous collect of the lane), long format:
--- one row per (lane, collect, counter), zeros included. Sum over collect_idx for a lane total up to
--- the last collect; counter_total has the whole run.
+-- Cost counters of the collect's process accumulated in its interval (since its previous collect), long format:
+-- one row per (lane, collect, counter), zeros included. Summed over a lane's collects it covers what
+-- the collected processes did up to their last collect (not a process that exited before a collect);
+-- counter_total has the whole run.
 CREATE TABLE collect_cost (
   -- lane.lane_id
   lane_id     INTEGER NOT NULL,

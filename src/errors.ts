@@ -17,6 +17,9 @@ export const EXIT = {
   CANT_CREATE: 73,
   /** Reading or writing failed midway. */
   IO: 74,
+  /** Stopped by SIGINT (128 + 2) / SIGTERM (128 + 15), as a shell reports a process killed by them. */
+  SIGINT: 130,
+  SIGTERM: 143,
 } as const;
 
 export const EXIT_CODE_HELP = `Exit codes:
@@ -25,8 +28,26 @@ export const EXIT_CODE_HELP = `Exit codes:
   65  malformed input (the message names the file and the line or byte offset)
   66  input file missing or unreadable
   70  internal error (a bug: please report it with the command line)
-  73  cannot create an output file
-  74  I/O error while reading or writing`;
+  73  cannot create an output file (or it exists and is not pteplay's to replace)
+  74  I/O error while reading or writing (also stdout: a full disk, > /dev/full)
+  130 interrupted (SIGINT, Ctrl-C); 143 terminated (SIGTERM)
+A reader that closes the pipe early (pteplay ... | head) ends the command quietly with status 0.`;
+
+/** One-line reason for a failed open, read or write (an errno error), for messages like "cannot open X: <reason>". */
+export function ioReason(e: unknown): string {
+  const err = e as NodeJS.ErrnoException;
+  switch (err?.code) {
+    case 'ENOENT': return 'no such file or directory';
+    case 'EACCES': return 'permission denied';
+    case 'EISDIR': return 'is a directory';
+    case 'ENOTDIR': return 'a parent is not a directory';
+    case 'EEXIST': return 'a file of that name is in the way';
+    case 'EMFILE': case 'ENFILE': return 'too many open files';
+    case 'ENOSPC': return 'no space left on device';
+    case 'EROFS': return 'read-only file system';
+    default: return (err?.message ?? String(e)).replace(/\s+/g, ' ');
+  }
+}
 
 export class PteplayError extends Error {
   constructor(message: string, readonly exitCode: number) {

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PteplayError, TraceFormatError } from '../src/errors.js';
-import { importLackey, SYNTH_GAP_PAGES } from '../src/trace/importers/lackey.js';
+import { importLackey } from '../src/trace/importers/lackey.js';
+import { SYNTH_GAP_PAGES } from '../src/trace/importers/synth.js';
 import type { ImportOptions, ImportSummary } from '../src/trace/importers/types.js';
 import { recordsOfChunk } from '../src/trace/records.js';
 import type { TraceOp, TraceRecord } from '../src/trace/types.js';
@@ -172,11 +173,11 @@ describe('lackey lines', () => {
     expect(s.notes.join('\n')).toMatch(/user-mode accesses only/);
   });
 
-  it('drops the records of a process not asked for', async () => {
-    const { recs: r, summary: s } = await importAll(join(dir, 'hand.txt'), { pids: [77] });
-    expect(r).toEqual([]);
-    expect(s.skipped['filtered pid']).toBeGreaterThan(10);
-    expect(s.notes.join('\n')).toMatch(/not one of --pid 77/);
+  it('refuses a --pid that is not the process of the log (usage error naming the one it has)', async () => {
+    const err = await importAll(join(dir, 'hand.txt'), { pids: [77] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PteplayError);
+    expect((err as PteplayError).exitCode).toBe(64);
+    expect((err as Error).message).toMatch(/no process 77 in the input \(processes: 4242 \(\d+ lines\)\)/);
   });
 
   it('malformed lines: located error with strict, counted without', async () => {

@@ -163,8 +163,9 @@ describe('perf script lines', () => {
     expect(s.skipped['madvise advice 12 (not modelled)']).toBe(1);
     expect(ops(recs, 'mremap')).toEqual([expect.objectContaining({ addr: 0x7f0000100000, oldLen: 0x4000, newLen: 0x8000, flags: ['maymove'], result: 0x7f0000300000 })]);
     expect(ops(recs, 'munmap').filter((o) => o.pid === 100)).toEqual([expect.objectContaining({ addr: 0x7f0000104000, len: 0x2000 })]);
-    // Processes: 100 is adopted (fork from 1), forks 102 once (task_newtask; sched_process_fork deduplicated).
-    expect(ops(recs, 'fork')).toEqual([expect.objectContaining({ pid: 1, child: 100 }), expect.objectContaining({ pid: 100, child: 102 })]);
+    // Processes: 100 is adopted (fork from pid 0: no process the recording did not have), forks 102 once
+    // (task_newtask; sched_process_fork deduplicated).
+    expect(ops(recs, 'fork')).toEqual([expect.objectContaining({ pid: 0, child: 100 }), expect.objectContaining({ pid: 100, child: 102 })]);
     // 102 execs: its inherited mm is dropped before the new image's mappings (held back until the exec).
     const i = (pred: (r: TraceRecord) => boolean) => recs.findIndex(pred);
     const unmapAll = i((r) => r.op === 'munmap' && r.pid === 102 && r.addr === 0);
@@ -415,8 +416,13 @@ describe('pteplay import (in-process)', () => {
     const out = join(tmp, 'py.ptrace');
     const imp = await importPerfDetailed(join(REAL, 'python3-list-threads.perf.txt.gz'), {});
     await writeTrace(out, imp.header, imp.chunks);
-    const r = await replay({ trace: out, db: join(tmp, 'py.db') });
+    // --interval none: the replay adds no collect records of its own, so it processes exactly the import's.
+    const r = await replay({ trace: out, db: join(tmp, 'py.db'), interval: 0 });
     expect(r.records).toBe(imp.summary().records);
     expect(r.accesses).toBe(imp.summary().reads + imp.summary().writes);
+    // By default (auto) it adds collects, and every access still counts once.
+    const auto = await replay({ trace: out, db: join(tmp, 'py-auto.db') });
+    expect(auto.accesses).toBe(r.accesses);
+    expect(auto.collects).toBeGreaterThan(0);
   });
 });

@@ -3,7 +3,7 @@
  * and `replay --resume` finishes it with exactly the tables of an uninterrupted run.
  */
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -106,4 +106,100 @@ describe('replay killed with SIGKILL, then --resume', () => {
     expect(r.status).toBe(65);
     expect(r.stderr).toContain('schema version 1 cannot be resumed');
   });
+});
+
+/**
+ * Item 4 of issue 13: a replay stopped at any moment can be resumed, also before its first chunk
+ * commits (the setup is committed at once), and SIGINT/SIGTERM say how. A shorter trace than above
+ * (4 chunks) keeps these runs fast.
+ */
+describe('replay stopped early, or by SIGINT/SIGTERM, then --resume', () => {
+  let small: string;
+  let smallRef: Record<string, string>;
+  const SMALL = ['--interval', '20000', '--keyframe-every', '20000', '-q'];
+
+  beforeAll(() => {
+    small = join(dir, 'small.trace');
+    expect(pteplay(['gen', 'churn', '--pages', '2048', '--accesses', '200000', '--op-every', '5000', '--seed', '9', '-o', small]).status).toBe(0);
+    expect(pteplay(['replay', small, '--db', join(dir, 'small-full.db'), ...SMALL]).status).toBe(0);
+    smallRef = runDigests(join(dir, 'small-full.db'));
+  }, 120_000);
+
+  /** Start a replay and send `signal` as soon as `ready()` holds (polled every 2 ms). */
+  function stopWhen(db: string, ready: () => boolean, signal: NodeJS.Signals): Promise<{ code: number | null; stderr: string }> {
+    return new Promise((resolve) => {
+      const p = spawn(process.execPath, [join(ROOT, 'dist', 'cli', 'pteplay.js'), 'replay', small, '--db', db, ...SMALL],
+        { stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      p.stderr.on('data', (b: Buffer) => { stderr += b.toString(); });
+      let sent = false;
+      const poll = setInterval(() => {
+        if (!sent && ready()) {
+          sent = true;
+          p.kill(signal);
+        }
+      }, 2);
+      p.on('close', (code) => {
+        clearInterval(poll);
+        resolve({ code, stderr });
+      });
+    });
+  }
+
+  const lanesStored = (db: string): number => {
+    try {
+      const sql = new Database(db, { readonly: true, fileMustExist: true });
+      try {
+        return sql.prepare('SELECT count(*) FROM lane').pluck().get() as number;
+      } finally {
+        sql.close();
+      }
+    } catch {
+      return 0;
+    }
+  };
+
+  it('killed (SIGKILL) as soon as the database file appears: --resume replays it from the start to the tables of a clean run', async () => {
+    const db = join(dir, 'kill-at-create.db');
+    const { code } = await stopWhen(db, () => existsSync(db), 'SIGKILL');
+    expect(code).toBeNull(); // killed, not finished
+    const r = pteplay(['replay', small, '--db', db, ...SMALL, '--resume']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(runDigests(db)).toEqual(smallRef);
+  }, 120_000);
+
+  it('killed (SIGKILL) after its setup is stored and before its first chunk commits: --resume finishes it to the tables of a clean run', async () => {
+    const db = join(dir, 'kill-before-first-commit.db');
+    const { code } = await stopWhen(db, () => lanesStored(db) > 0 && committedPos(db) < 0, 'SIGKILL');
+    expect(code).toBeNull();
+    expect(lanesStored(db)).toBe(4);
+    expect(committedPos(db)).toBe(-1);
+    const r = pteplay(['replay', small, '--db', db, '--resume']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toContain('resumed after trace position -1');
+    expect(runDigests(db)).toEqual(smallRef);
+  }, 120_000);
+
+  it('SIGINT: exit 130 with one line saying how to resume; --resume finishes it to the tables of a clean run', async () => {
+    const db = join(dir, 'sigint.db');
+    const { code, stderr } = await stopWhen(db, () => committedPos(db) >= 65_536, 'SIGINT');
+    expect(code).toBe(130);
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+    expect(stderr).toMatch(/interrupted \(SIGINT\).*stored up to trace position \d+: resume with {2}pteplay replay .* --db .*sigint\.db --resume/);
+    const r = pteplay(['replay', small, '--db', db, '--resume']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(runDigests(db)).toEqual(smallRef);
+  }, 120_000);
+
+  it('SIGTERM: exit 143 with one line saying how to resume; the run is left resumable', async () => {
+    const db = join(dir, 'sigterm.db');
+    const { code, stderr } = await stopWhen(db, () => committedPos(db) >= 0, 'SIGTERM');
+    expect(code).toBe(143);
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+    expect(stderr).toContain('--resume');
+    const sql = new Database(db, { readonly: true });
+    expect(sql.pragma('integrity_check', { simple: true })).toBe('ok');
+    expect(sql.prepare("SELECT value FROM meta WHERE key = 'status'").pluck().get()).toBe('running');
+    sql.close();
+  }, 60_000);
 });

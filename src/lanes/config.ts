@@ -43,6 +43,28 @@ export interface LaneDefaults {
 }
 
 /**
+ * Split a `--lanes` value into lane specs: comma-separated, and an empty list or an empty item (`''`,
+ * `a,,b`, a trailing comma) is a usage error rather than a silent default.
+ */
+export function parseLaneList(value: string): string[] {
+  const specs = value.split(',').map((s) => s.trim());
+  if (specs.some((s) => s === '')) {
+    throw new UsageError(`option --lanes: expected a comma-separated list of lanes (e.g. ${DEFAULT_LANES.join(',')}), got "${value}"`);
+  }
+  return specs;
+}
+
+/** Lane names are the run's keys (lane.name is UNIQUE): two lanes with one name are a usage error naming it. */
+export function checkLaneNames(configs: readonly LaneConfig[]): void {
+  const seen = new Set<string>();
+  const dup = [...new Set(configs.map((c) => c.name).filter((n) => seen.has(n) || !seen.add(n)))];
+  if (dup.length > 0) {
+    throw new UsageError(`option --lanes: lane name${dup.length > 1 ? 's' : ''} ${dup.map((n) => `"${n}"`).join(', ')} ` +
+      'given more than once (each lane needs its own name: add :name=NAME to tell two alike apart)');
+  }
+}
+
+/**
  * Parse a lane spec: `soft-dirty`, `uffd-sync`, `uffd-sync+unpop`, `uffd-async`, `none`, with options
  * after a colon: `uffd-async:read=generic`, `uffd-sync:latency=50000,features=0x6`, `kernel=6.1`, `name=x`.
  */

@@ -16,16 +16,33 @@ interface VmaDesc {
   uffdCtx: number | null;
 }
 
-function describe(pid: number, v: Vma): VmaDesc {
-  return {
+/** A VMA's description, with what it was made from (a snapshot runs before and after every op). */
+interface Described {
+  desc: VmaDesc;
+  key: string;
+  rawFlags: number;
+  obj: Vma['obj'];
+  isBrk: boolean;
+}
+
+/** The last description of each VMA object, reused while the VMA has not changed. */
+const described = new WeakMap<Vma, Described>();
+
+function describe(pid: number, v: Vma): Described {
+  const uffdCtx = v.uffd?.id ?? null;
+  const c = described.get(v);
+  if (c !== undefined && c.desc.pid === pid && c.desc.start === v.start && c.desc.end === v.end && c.rawFlags === v.flags &&
+    c.desc.uffdCtx === uffdCtx && c.obj === v.obj && c.isBrk === v.isBrk) return c;
+  const desc: VmaDesc = {
     pid, start: v.start, end: v.end,
     flags: VM_FLAG_NAMES.filter(([bit]) => v.flags & bit).map(([, n]) => n).join(' '),
     backing: v.obj ? `${v.obj.kind}:${v.obj.name}` : v.isBrk ? '[heap]' : 'anon',
-    uffdCtx: v.uffd?.id ?? null,
+    uffdCtx,
   };
+  const d: Described = { desc, key: `${pid}/${desc.start}/${desc.end}/${desc.flags}/${desc.backing}/${uffdCtx}`, rawFlags: v.flags, obj: v.obj, isBrk: v.isBrk };
+  described.set(v, d);
+  return d;
 }
-
-const keyOf = (d: VmaDesc) => `${d.pid}/${d.start}/${d.end}/${d.flags}/${d.backing}/${d.uffdCtx}`;
 
 /** Every VMA of every process, keyed by all its visible attributes. */
 export function vmaSnapshot(sys: System): Map<string, VmaDesc> {
@@ -33,7 +50,7 @@ export function vmaSnapshot(sys: System): Map<string, VmaDesc> {
   for (const mm of sys.mms.values()) {
     for (const v of mm.vmas.list) {
       const d = describe(mm.pid, v);
-      m.set(keyOf(d), d);
+      m.set(d.key, d.desc);
     }
   }
   return m;

@@ -29,7 +29,7 @@ import { UffdSyncDriver } from './drivers/uffd-sync.js';
 import { evaluate } from './evaluate.js';
 import { executeOp } from './ops.js';
 import { watchOtherConsumer } from './other-consumers.js';
-import { diffCounters, type CollectResult, type Keyframe, type OpResult, type PteChangeBatch, type UffdMsgRow, type VmaChangeRow, CTR } from './results.js';
+import { diffCounters, type CollectResult, type Counters, type Keyframe, type OpResult, type PteChangeBatch, type UffdMsgRow, type VmaChangeRow, CTR } from './results.js';
 import { captureKeyframe, finalPages, vmaDiff, vmaSnapshot, type FinalRun } from './history.js';
 import { resetTruth } from './truth.js';
 
@@ -71,8 +71,8 @@ export class Lane implements UffdListener {
   readonly driver: TrackerDriver;
   private blocked: Blocked[] = [];
   private collectIndex = 0;
-  private lastCollectCounters: Float64Array;
-  private accessesSinceCollect = 0;
+  /** Each process's counters and accesses at its last collect (a new process starts from zero). */
+  private readonly lastCollect = new WeakMap<Mm, { counters: Counters; accesses: number }>();
   private lastCollectTime = NaN;
   private lastKeyframeSeq = 0;
   /** The trace carries time (otherwise collect times and interval lengths are unknown: NaN). */
@@ -92,7 +92,6 @@ export class Lane implements UffdListener {
     this.sys.uffdListener = this;
     this.sys.opSink = sinks.onOp ?? null;
     this.driver = makeDriver(config);
-    this.lastCollectCounters = new Float64Array(this.sys.counters);
   }
 
   private mmOf(pid: number): Mm | undefined {
@@ -114,7 +113,7 @@ export class Lane implements UffdListener {
     const sys = this.sys;
     const { kind: kinds, addr: addrs, size: sizes, pid: pids, time: times } = c;
     let opIndex = 0;
-    let fastAccesses = 0;
+    let fastAfterSlow = false;
     for (let i = 0; i < c.n; i++) {
       const kind = kinds[i]!;
       if (kind !== REC_OP && this.blocked.length === 0 && this.tlb) {
@@ -124,18 +123,17 @@ export class Lane implements UffdListener {
         if (mm !== undefined && addr - vpn * PAGE_SIZE + sizes[i]! <= PAGE_SIZE) {
           const need = kind === REC_WRITE ? TLB_WRITE : TLB_READ;
           if ((mm.tlb.lookup(vpn) & need) === need || this.tlbFill(mm, vpn, need)) {
-            fastAccesses++;
+            mm.accesses++;
+            fastAfterSlow = true;
             if (times[i] === times[i]) this.timed = true;
             continue;
           }
         }
       }
-      this.accessesSinceCollect += fastAccesses;
-      fastAccesses = 0;
+      fastAfterSlow = false;
       this.slowRecord(c, i, kind === REC_OP ? c.ops[opIndex++]! : null);
     }
-    this.accessesSinceCollect += fastAccesses;
-    if (fastAccesses > 0) this.advanceClock(c, c.n - 1);
+    if (fastAfterSlow) this.advanceClock(c, c.n - 1);
     sys.sink.flush();
     const every = this.sinks.keyframeEvery ?? 0;
     if (this.sinks.onKeyframe && every > 0 && sys.sink.nextSeq - this.lastKeyframeSeq >= every) {
@@ -184,15 +182,17 @@ export class Lane implements UffdListener {
     this.advanceClock(c, i);
     if (this.blocked.length > 0) this.resolveDue(c.pid[i]!, c.tid[i]!);
     if (op !== null) {
+      sys.charge(sys.mm(op.pid));
       this.op(op);
       return;
     }
-    this.accessesSinceCollect++;
     const mm = this.mmOf(c.pid[i]!);
+    sys.charge(mm);
     if (mm === undefined) {
       sys.count(CTR.fault_sigsegv);
       return;
     }
+    mm.accesses++;
     const addr = c.addr[i]!;
     const first = Math.floor(addr / PAGE_SIZE);
     const last = Math.floor((addr + Math.max(c.size[i]!, 1) - 1) / PAGE_SIZE);
@@ -274,6 +274,7 @@ export class Lane implements UffdListener {
   private resolve(b: Blocked): void {
     const mm = this.sys.mms.get(b.pid);
     if (!mm) return;
+    this.sys.charge(mm);
     this.monitorUnprotect(b.ctx, b.vpn, Math.max(0, Math.min(b.due, this.sys.now) - b.t) || this.config.monitorLatencyNs);
     this.access(mm, b.tid, b.vpn, b.last, b.write, b.kernel);
   }
@@ -330,7 +331,11 @@ export class Lane implements UffdListener {
     }
   }
 
-  /** The generic tracker protocol, over one process or (pid 0) every live process. */
+  /**
+   * The generic tracker protocol, over one process or (pid 0) every live process of the trace. A
+   * collect gives one row per process, each with that process's own interval counters; the interval
+   * length in time is the same for all of them (since the previous collect op).
+   */
   private protocol(op: Extract<TraceOp, { op: 'reset' | 'collect' }>): void {
     const start = op.len === 0 ? 0 : Math.floor(op.addr / PAGE_SIZE);
     const end = op.len === 0 ? TASK_SIZE_PAGES : Math.ceil((op.addr + op.len) / PAGE_SIZE);
@@ -340,36 +345,36 @@ export class Lane implements UffdListener {
     // A monitor answers the faults it has read before it reads or re-arms: a store waiting across a
     // re-arm would be un-protected after it and go through unseen, its message logged in the old interval.
     this.drainBlocked();
+    const now = this.sys.now;
+    const intervalNs = !this.timed ? NaN : this.lastCollectTime === this.lastCollectTime ? now - this.lastCollectTime : now;
     for (const mm of mms) {
+      this.sys.charge(mm);
       if (op.op === 'reset') {
         this.driver.reset(mm, start, end);
         resetTruth(mm, start, end);
       } else {
-        this.collect(mm, start, end, op.reset, op.label ?? null);
+        this.collect(mm, start, end, op.reset, op.label ?? null, intervalNs);
       }
     }
+    if (op.op === 'collect') this.lastCollectTime = now;
     this.sys.origin = saved;
   }
 
-  private collect(mm: Mm, start: number, end: number, reset: boolean, label: string | null): void {
+  private collect(mm: Mm, start: number, end: number, reset: boolean, label: string | null, intervalNs: number): void {
     const reading = this.driver.collect(mm, start, end, false);
     const ev = evaluate(mm, start, end, reading.pages, this.config.tracker);
     if (reset) {
       this.driver.reset(mm, start, end);
       resetTruth(mm, start, end);
     }
-    const now = this.sys.now;
-    const cost = diffCounters(this.sys.counters, this.lastCollectCounters);
-    this.lastCollectCounters = new Float64Array(this.sys.counters);
+    const last = this.lastCollect.get(mm);
     const result: CollectResult = {
-      lane: this.id, index: this.collectIndex++, pos: this.sys.pos, time: this.timed ? now : NaN, pid: mm.pid,
+      lane: this.id, index: this.collectIndex++, pos: this.sys.pos, time: this.timed ? this.sys.now : NaN, pid: mm.pid,
       startVpn: start, endVpn: Math.min(end, TASK_SIZE_PAGES), label, method: reading.method,
-      intervalAccesses: this.accessesSinceCollect,
-      intervalNs: !this.timed ? NaN : this.lastCollectTime === this.lastCollectTime ? now - this.lastCollectTime : now,
-      errors: reading.errors, cost, ...ev,
+      intervalAccesses: mm.accesses - (last?.accesses ?? 0), intervalNs,
+      errors: reading.errors, cost: last === undefined ? new Float64Array(mm.counters) : diffCounters(mm.counters, last.counters), ...ev,
     };
-    this.accessesSinceCollect = 0;
-    this.lastCollectTime = now;
+    this.lastCollect.set(mm, { counters: new Float64Array(mm.counters), accesses: mm.accesses });
     this.sinks.onCollect?.(result);
   }
 

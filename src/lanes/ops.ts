@@ -5,7 +5,7 @@
 import { doMadvise } from '../mm/madvise.js';
 import { doBrk, doMmap, doMprotect, doMunmap, hex } from '../mm/mmap.js';
 import { doMremap } from '../mm/mremap.js';
-import { doExit, doFork } from '../mm/fork.js';
+import { doExit, doFork, doSpawn } from '../mm/fork.js';
 import { doDmaWrite, doPin, doPwrite, doUnpin } from '../mm/gup.js';
 import type { System } from '../mm/system.js';
 import { PAGE_SIZE } from '../mm/uapi.js';
@@ -19,6 +19,10 @@ export function executeOp(sys: System, op: TraceOp): void {
   if (op.op === 'mark') return;
   if (op.op === 'pwrite') {
     doPwrite(sys, op.backing, op.offset, op.len, op.pid);
+    return;
+  }
+  if (op.op === 'fork' && op.pid === 0) {
+    doSpawn(sys, op.child);
     return;
   }
   const mm = sys.mm(op.pid);

@@ -36,6 +36,18 @@ export function forkedUffdCtx(sys: System, id: number): UffdCtx | undefined {
 }
 
 /**
+ * A process whose fork is not in the trace (it ran before tracing began, or was started by a process
+ * the trace does not show): `fork` with parent pid 0 creates it with an empty address space and no
+ * fds, as the kernel's first user process starts. Returns the pid or -1 (EAGAIN: the pid exists).
+ */
+export function doSpawn(sys: System, pid: number): number {
+  const args = `child=${pid}`;
+  if (sys.mms.has(pid) || pid <= 0) return sys.result(0, 'fork', args, -1, 'EAGAIN');
+  sys.createMm(pid);
+  return sys.result(0, 'fork', args, pid, null);
+}
+
+/**
  * fork(2) → dup_mmap: the child gets a copy of every VMA except VM_DONTCOPY ones (VM_LOCKED is not
  * inherited), with its own anon_vma where the parent had one; dup_userfaultfd runs before
  * copy_page_range (so the child's VM_UFFD_WP decides what is copied); one flush_tlb_mm of the parent

@@ -5,6 +5,7 @@ import type { System } from './system.js';
 import type { UffdCtx } from '../trackers/uffd-ctx.js';
 import { PTRS_PER_PTE } from './uapi.js';
 import { splitHugePmdIfNeeded } from './thp.js';
+import { newCounters, type Counters } from '../lanes/results.js';
 
 /** Default mmap_base for the top-down allocator (below the stack, as on x86-64 without ASLR). */
 export const MMAP_BASE_VPN = 0x7ffff7fff000 / 4096;
@@ -30,6 +31,10 @@ export class Mm {
   exited = false;
   /** Ranges that were uffd-registered when unmapped: a new mapping there lost its registration (D4). */
   readonly lostRegistrations: { start: number; end: number }[] = [];
+  /** This process's share of the lane's cost counters since it was created (System.charge). */
+  readonly counters: Counters = newCounters();
+  /** Accesses this process made since it was created (counted by the lane). */
+  accesses = 0;
 
   constructor(
     readonly sys: System,

@@ -41,6 +41,10 @@ export class System {
   readonly mms = new Map<number, Mm>();
   readonly objects = new Map<string, MemObject>();
   readonly counters: Counters = newCounters();
+  /** Where count() also adds: the counters of the process being charged (see charge()). */
+  private charged: Counters = newCounters();
+  /** Counts made outside any process (an op on a process that does not exist). */
+  private readonly unattributed: Counters = this.charged;
   /** Trace position and time of the record being executed. */
   pos = 0;
   now = 0;
@@ -66,12 +70,21 @@ export class System {
     readonly sink: PteEventSink,
   ) {}
 
-  /** Add `n` to counter `index` (a CTR.* constant). */
+  /** Add `n` to counter `index` (a CTR.* constant), for the lane and for the process being charged. */
   count(index: number, n = 1): void {
     this.counters[index]! += n;
+    this.charged[index]! += n;
   }
 
-  /** The process `pid`; pid 1 exists from the start, others come from fork. */
+  /**
+   * Charge what is counted from now on to `mm` as well (the process whose access, op or tracker call
+   * runs): a collect's interval counters are those of the process it reads.
+   */
+  charge(mm: Mm | undefined): void {
+    this.charged = mm?.counters ?? this.unattributed;
+  }
+
+  /** The process `pid`; pid 1 exists from the start, others come from fork (from pid 0: doSpawn). */
   mm(pid: number): Mm | undefined {
     let mm = this.mms.get(pid);
     if (mm === undefined && pid === 1 && !this.mms.has(1)) {

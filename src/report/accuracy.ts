@@ -44,6 +44,10 @@ SELECT collect_idx, counter, value FROM collect_cost WHERE lane_id = ? AND (? IS
 
 const TOTALS_SQL = 'SELECT counter, value FROM counter_total WHERE lane_id = ?';
 
+/** The report's warning for a run without any collect (replay prints it too). */
+export const NO_COLLECT_WARNING = 'no collect: the trackers were never read, so the lanes cannot be compared ' +
+  '(replay with --interval auto, the default, or --interval N, or put collect records in the trace)';
+
 export function loadReport(reader: RunReader, filter: ReportFilter = {}): ReportData {
   const meta = reader.meta();
   const allLanes = reader.lanes();
@@ -115,7 +119,8 @@ export function loadReport(reader: RunReader, filter: ReportFilter = {}): Report
     };
   });
 
-  return { run: { path: reader.path, ...meta }, lanes };
+  const anyCollect = reader.db.prepare('SELECT 1 FROM collect LIMIT 1').get() !== undefined;
+  return { run: { path: reader.path, ...meta }, warnings: anyCollect ? [] : [NO_COLLECT_WARNING], lanes };
 }
 
 /** Non-zero fault counters, keyed by kind (counter name without "fault_"). */

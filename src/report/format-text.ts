@@ -23,6 +23,7 @@ export function formatText(data: ReportData): string {
   out.push(`  status ${r.status}, committed through trace position ${r.committedPos < 0 ? DASH : r.committedPos}`
     + `, pteplay ${r.pteplayVersion || DASH}, started ${r.startedAt || DASH}, finished ${r.finishedAt || DASH}`);
   if (r.status !== 'complete') out.push(`  note: the run is ${r.status}; figures cover what was stored`);
+  for (const w of data.warnings) out.push(`  warning: ${w}`);
   for (const lane of data.lanes) out.push('', ...laneSection(lane));
   out.push('', ...summarySection(data.lanes));
   return out.join('\n') + '\n';

@@ -88,5 +88,7 @@ export interface LaneReport {
 
 export interface ReportData {
   run: ReportRun;
+  /** What the reader must know first (a run without any collect compares nothing). */
+  warnings: string[];
   lanes: LaneReport[];
 }

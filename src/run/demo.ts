@@ -56,7 +56,7 @@ export async function runDemo(out: (s: string) => void, runsDir = join(process.c
         await writeTrace(trace, header, w.chunks!(), 'msgpack');
       }
       const db = join(runsDir, `demo-${w.name}.db`);
-      const s = await replay({ trace, db, interval: w.interval });
+      const s = await replay({ trace, db, interval: w.interval, force: true }); // the demo's own runs, replaced each time
       const reader = RunReader.open(db);
       try {
         out(`\n== ${w.name}: ${w.title}\n   ${s.accesses} accesses, ${s.collects} collects -> ${db}\n`);

@@ -4,45 +4,64 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { Subject, from, lastValueFrom, tap } from 'rxjs';
-import { EXIT, PteplayError } from '../errors.js';
-import { DEFAULT_LANES, parseLaneSpec, type LaneConfig, type LaneDefaults } from '../lanes/config.js';
+import { EXIT, ioReason, PteplayError } from '../errors.js';
+import { checkLaneNames, DEFAULT_LANES, parseLaneSpec, type LaneConfig, type LaneDefaults } from '../lanes/config.js';
 import { Lane, type LaneSinks } from '../lanes/lane.js';
 import type { CollectResult, OpResult, PteChangeBatch } from '../lanes/results.js';
 import { injectProtocol } from '../pipeline/inject-protocol.js';
 import { replayLanePool } from '../pipeline/replay-lane-pool.js';
-import { replayLanes, type ReplayProgress } from '../pipeline/replay-lanes.js';
+import { replayLanes } from '../pipeline/replay-lanes.js';
+import { NO_COLLECT_WARNING } from '../report/accuracy.js';
 import { RunReader } from '../store/reader.js';
 import { WorkerStore } from '../store/worker-store.js';
 import { openTrace } from '../trace/reader.js';
 import { PTEPLAY_VERSION } from '../version.js';
+import { collectPlan, storedPlan, type CollectPlan } from './collect-plan.js';
+import { runTarget } from './run-target.js';
 import { defaultLaneThreads, LanePool } from '../workers/lane-pool.js';
 
-/** Default distance between keyframes, in PTE change rows per lane. */
-export const DEFAULT_KEYFRAME_EVERY = 200_000;
+/**
+ * Default distance between keyframes, in PTE change rows per lane. A seek (`pteplay play`, `pteplay
+ * state`) reads the nearest keyframe and then up to this many rows per lane: 50 000 keeps a seek on a
+ * 10 M-row run under 100 ms (`pteplay bench --seek`, docs/performance.md); 200 000 did not.
+ */
+export const DEFAULT_KEYFRAME_EVERY = 50_000;
 
 /** What defines a run: stored in meta.options_json, and all a resume needs to redo it identically. */
-export interface RunOptions extends LaneDefaults {
+export interface RunOptions extends LaneDefaults, Partial<CollectPlan> {
   lanes?: string[];
-  /** Collect and re-arm every N accesses (0 = only where the trace says). */
-  interval?: number;
-  /** Collect and re-arm every N µs of trace time. */
-  intervalUs?: number;
   /** Store every PTE change (default true). */
   events?: boolean;
   /** Keyframe distance in change rows (0 = none). */
   keyframeEvery?: number;
 }
 
-export interface ReplayOptions extends RunOptions {
+export interface ReplayOptions extends Omit<RunOptions, keyof CollectPlan> {
   trace: string;
   db: string;
+  /** Collect and re-arm every N accesses; 'auto' (also when undefined): see collect-plan.ts; 0: only where the trace says. */
+  interval?: number | 'auto';
+  /** Collect and re-arm every N µs of trace time. */
+  intervalUs?: number;
   /** Worker threads for the lanes (default: one per core left by the store's writer, at most one per lane; 1 = none). */
   threads?: number;
   /** Continue an interrupted run in `db` (its stored options win; `trace` must be the same file). */
   resume?: boolean;
-  onProgress?: (p: ReplayProgress) => void;
+  /** Replace a run already stored in `db` (without it, an existing run is refused: run-target.ts). */
+  force?: boolean;
+  onProgress?: (p: RunProgress) => void;
   /** Called with each collect as it happens (for a live summary). */
   onCollect?: (laneName: string, c: CollectResult) => void;
+}
+
+/** Progress of a replay: 'scan' is the pass of --interval auto, 'replay' the replay itself. */
+export interface RunProgress {
+  phase: 'scan' | 'replay';
+  /** Trace file bytes read so far (compressed for gzip), and the file's size. */
+  bytes: number;
+  totalBytes: number;
+  /** Accesses replayed (0 while scanning). */
+  accesses: number;
 }
 
 export interface ReplaySummary {
@@ -51,13 +70,28 @@ export interface ReplaySummary {
   collects: number;
   lanes: LaneConfig[];
   db: string;
-  /** Trace position the run was resumed after (-1: a fresh run). */
-  resumedAfter: number;
+  /** Trace position the run was resumed after (-1: before its first commit); null: a new run. */
+  resumedAfter: number | null;
+  /** When the run collected (collect-plan.ts). */
+  plan: CollectPlan;
+  /** Things the user should know about the result (no collect; --resume that had nothing to resume). */
+  warnings: string[];
+}
+
+/** The lanes of a run, checked (unknown lanes, bad options and names given twice are usage errors). */
+function laneConfigs(run: RunOptions): LaneConfig[] {
+  const configs = run.lanes!.map((s) => parseLaneSpec(s, run));
+  checkLaneNames(configs);
+  return configs;
 }
 
 async function sha256(path: string): Promise<string> {
   const h = createHash('sha256');
-  for await (const b of createReadStream(path, { highWaterMark: 1 << 20 })) h.update(b as Buffer);
+  try {
+    for await (const b of createReadStream(path, { highWaterMark: 1 << 20 })) h.update(b as Buffer);
+  } catch (e) {
+    throw new PteplayError(`cannot read trace ${path}: ${ioReason(e)}`, EXIT.NO_INPUT);
+  }
   return h.digest('hex');
 }
 
@@ -74,18 +108,30 @@ async function resumeOptions(o: ReplayOptions): Promise<RunOptions> {
 }
 
 export async function replay(o: ReplayOptions): Promise<ReplaySummary> {
-  const run: RunOptions = o.resume ? await resumeOptions(o) : {
-    lanes: o.lanes && o.lanes.length > 0 ? o.lanes : DEFAULT_LANES,
-    interval: o.interval ?? 0, intervalUs: o.intervalUs ?? 0, events: o.events !== false,
+  const given: RunOptions = {
+    lanes: o.lanes && o.lanes.length > 0 ? o.lanes : DEFAULT_LANES, events: o.events !== false,
     keyframeEvery: o.keyframeEvery ?? DEFAULT_KEYFRAME_EVERY,
     kernel: o.kernel, kernelOpts: o.kernelOpts, sysfs: o.sysfs, monitorLatencyNs: o.monitorLatencyNs,
   };
-  const configs = run.lanes!.map((s) => parseLaneSpec(s, run));
+  const givenConfigs = laneConfigs(given); // usage errors before anything is read or written
+  const target = runTarget(o.db, o);
+  const resume = target.action === 'resume';
+  const warnings: string[] = [];
+  if (target.action === 'create' && target.nothingToResume) {
+    warnings.push(`${o.db} held no stored run (the replay stopped before it began): replayed from the start with the options given`);
+  }
+  const run = resume ? await resumeOptions(o) : given;
+  const configs = resume ? laneConfigs(run) : givenConfigs;
+  if (!resume) {
+    const scanned = (bytes: number, totalBytes: number) => o.onProgress?.({ phase: 'scan', bytes, totalBytes, accesses: 0 });
+    Object.assign(run, await collectPlan(o.trace, o, scanned));
+  }
+  const plan = storedPlan(run);
   const trace = await openTrace(o.trace);
   // The store writes in a worker thread while the lanes simulate (here or in their own workers).
   let store: WorkerStore;
-  let resumedAfter = -1;
-  if (o.resume) {
+  let resumedAfter: number | null = null;
+  if (resume) {
     const r = await WorkerStore.resume(o.db);
     store = r.store;
     resumedAfter = r.committedPos;
@@ -96,8 +142,7 @@ export async function replay(o: ReplayOptions): Promise<ReplaySummary> {
       tracePath: o.trace,
       traceSha256: await sha256(o.trace),
       options: run,
-    });
-    configs.forEach((config, id) => store.addLane({ id, name: config.name, tracker: config.tracker, config }));
+    }, configs.map((config, id) => ({ id, name: config.name, tracker: config.tracker, config })));
   }
   // Backpressure: the next chunk is read only once the store is at most a few commits behind, so the
   // rows in flight to the worker stay bounded however long the trace is.
@@ -140,12 +185,12 @@ export async function replay(o: ReplayOptions): Promise<ReplaySummary> {
     const lanes = pool === null ? configs.map((config, id) => new Lane(id, config, trace.header.sysfs, sinksOf(config, id))) : [];
     const last = await lastValueFrom(
       from(paced(trace.chunks)).pipe(
-        injectProtocol({ every: run.interval ?? 0, everyNs: (run.intervalUs ?? 0) * 1000 }),
+        injectProtocol({ every: plan.interval, everyNs: plan.intervalUs * 1000, mode: plan.protocol }),
         pool !== null ? replayLanePool(pool) : replayLanes(lanes),
         tap((p) => {
           store.writeOps(pendingOps.splice(0));
           caughtUp = store.commit(p.lastPos);
-          o.onProgress?.(p);
+          o.onProgress?.({ phase: 'replay', bytes: trace.bytesRead(), totalBytes: trace.fileBytes, accesses: p.accesses });
         }),
       ),
       { defaultValue: { records: 0, accesses: 0, lastPos: -1 } },
@@ -161,7 +206,8 @@ export async function replay(o: ReplayOptions): Promise<ReplaySummary> {
     }
     store.writeOps(pendingOps.splice(0));
     await store.finish('complete');
-    return { records: last.records, accesses: last.accesses, collects, lanes: configs, db: o.db, resumedAfter };
+    if (collects === 0) warnings.push(NO_COLLECT_WARNING);
+    return { records: last.records, accesses: last.accesses, collects, lanes: configs, db: o.db, resumedAfter, plan, warnings };
   } catch (e) {
     await pool?.close();
     // The first error is the one to report; finishing the run as failed is best effort.

@@ -2,9 +2,9 @@
  * RunReader: opens a run database read-only (writes through it fail with SQLITE_READONLY) and checks
  * that it is a pteplay run database this version understands.
  */
-import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { EXIT, PteplayError } from '../errors.js';
+import { requireDbFile } from './db-file.js';
 import { metaFromRows, type RunMeta } from './meta.js';
 import { SCHEMA_VERSION } from './schema.js';
 
@@ -19,11 +19,11 @@ export class RunReader {
   private constructor(readonly db: Database.Database, readonly path: string) {}
 
   /**
-   * Open `path` read-only. A missing or unreadable file is PteplayError(EXIT.NO_INPUT); a file that is
+   * Open `path` read-only. A missing or unreadable file, or a directory, is PteplayError(EXIT.NO_INPUT); a file that is
    * not a pteplay run database (or has a newer schema) is PteplayError(EXIT.DATA).
    */
   static open(path: string): RunReader {
-    if (!existsSync(path)) throw new PteplayError(`${path}: no such run database`, EXIT.NO_INPUT);
+    requireDbFile(path);
     let db: Database.Database;
     try {
       db = new Database(path, { readonly: true, fileMustExist: true });

@@ -18,9 +18,9 @@
  *
  * Integers come back as bigint (safeIntegers), so values beyond 2^53 print exactly.
  */
-import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { EXIT, PteplayError, UsageError } from '../errors.js';
+import { requireDbFile } from './db-file.js';
 import { createFormatter, type SqlMode, type SqlValue } from './sql-format.js';
 
 /** A parameter value as bound: integers as bigint (exact beyond 2^53), NULL, or text. */
@@ -148,9 +148,9 @@ export function splitSql(sql: string): SqlText[] {
 const WRITE_KEYWORDS = new Set(['INSERT', 'UPDATE', 'DELETE', 'REPLACE', 'CREATE', 'DROP', 'ALTER', 'ATTACH', 'DETACH',
   'VACUUM', 'ANALYZE', 'REINDEX']);
 
-/** Open `path` read-only. Missing or unopenable: EXIT.NO_INPUT (66); not a SQLite file: EXIT.DATA (65). */
+/** Open `path` read-only. Missing, a directory or unopenable: EXIT.NO_INPUT (66); not a SQLite file: EXIT.DATA (65). */
 export function openReadOnly(path: string): Database.Database {
-  if (!existsSync(path)) throw new PteplayError(`${path}: no such run database`, EXIT.NO_INPUT);
+  requireDbFile(path);
   let db: Database.Database;
   try {
     db = new Database(path, { readonly: true, fileMustExist: true });

@@ -5,10 +5,10 @@
  */
 import type { SerializedError } from '../workers/errors.js';
 import type { RunMetaInput } from './meta.js';
-import type { RunStore } from './writer.js';
+import type { LaneInput, RunStore } from './writer.js';
 
 /** How the worker opens the run database. */
-export type OpenRequest = { kind: 'create'; path: string; meta: RunMetaInput } | { kind: 'resume'; path: string };
+export type OpenRequest = { kind: 'create'; path: string; meta: RunMetaInput; lanes: LaneInput[] } | { kind: 'resume'; path: string };
 
 /** Slots of the shared Int32Array `inFlight`: bytes posted and not applied yet; 1 once the worker is exiting. */
 export const IN_FLIGHT_BYTES = 0;

@@ -26,8 +26,8 @@ process.on('exit', () => {
 function open(req: OpenRequest): RunStore | undefined {
   try {
     if (req.kind === 'create') {
-      const store = RunStore.create(req.path, req.meta);
-      reply({ kind: 'opened', committedPos: -1, lanes: [] });
+      const store = RunStore.create(req.path, req.meta, req.lanes);
+      reply({ kind: 'opened', committedPos: -1, lanes: req.lanes.map((l, id) => ({ id: l.id ?? id, name: l.name })) });
       return store;
     }
     const r = RunStore.resume(req.path);

@@ -104,10 +104,11 @@ export class WorkerStore {
     });
   }
 
-  /** RunStore.create in a worker. Rejects with RunStore.create's error. */
-  static async create(path: string, meta: RunMetaInput): Promise<WorkerStore> {
-    const store = WorkerStore.start({ kind: 'create', path, meta });
+  /** RunStore.create in a worker (the setup, `lanes` included, is committed when this resolves). Rejects with RunStore.create's error. */
+  static async create(path: string, meta: RunMetaInput, lanes: LaneInput[] = []): Promise<WorkerStore> {
+    const store = WorkerStore.start({ kind: 'create', path, meta, lanes });
     await store.opened;
+    store.lanes = lanes.length;
     return store;
   }
 

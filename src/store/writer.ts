@@ -12,11 +12,11 @@
  * disk) and back to a single self-contained file (journal_mode=DELETE, which checkpoints), then builds
  * the secondary indexes. While another connection is attached the file stays in WAL mode.
  *
- * Creating over an existing path replaces it (with its -wal/-shm files) if it is a SQLite database;
- * any other existing file is left alone and create() fails with EXIT.CANT_CREATE, so a mistyped
- * output path cannot destroy a trace.
+ * Creating over an existing path replaces it (with its -wal/-shm files) if it is a pteplay run (or an
+ * empty file); any other existing file, also a SQLite database that is not a run, is left alone and
+ * create() fails with EXIT.CANT_CREATE, so a mistyped output path cannot destroy a trace or a user's data.
  */
-import { closeSync, openSync, readSync, rmSync, statSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { EXIT, PteplayError } from '../errors.js';
 import type { CollectResult, Counters, Keyframe, OpResult, PteChangeBatch, UffdMsgRow, VmaChangeRow } from '../lanes/results.js';
@@ -27,6 +27,7 @@ import { PATH_LABELS, WHY_LABELS } from '../mm/cause.js';
 import { BatchInsert } from './batch-insert.js';
 import { packRows, UFFD_MSG_FIELDS } from './row-pack.js';
 import { encodePteRuns } from './pte-runs.js';
+import { inspectDbPath } from './db-file.js';
 import { META_KEYS, type RunMetaInput, type RunStatus } from './meta.js';
 import { applySchema, INDEX_FILE, readSchemaFile, SCHEMA_VERSION } from './schema.js';
 
@@ -170,10 +171,13 @@ export class RunStore {
   }
 
   /**
-   * Create the run database at `path` (replacing an existing SQLite file there) and record the run's
-   * meta with status "running". Throws PteplayError(EXIT.CANT_CREATE) if the file cannot be created.
+   * Create the run database at `path` (replacing an existing run there, see replaceExisting) and commit
+   * the run's setup at once, in one transaction: the schema, the meta with status "running" and the
+   * `lanes`. A run killed at any later moment can then be resumed; one killed before this commit leaves
+   * a SQLite file without tables, which replay --resume starts afresh. Throws
+   * PteplayError(EXIT.CANT_CREATE) if the file cannot be created.
    */
-  static create(path: string, meta: RunMetaInput): RunStore {
+  static create(path: string, meta: RunMetaInput, lanes: readonly LaneInput[] = []): RunStore {
     replaceExisting(path);
     let db: Database.Database;
     try {
@@ -182,40 +186,46 @@ export class RunStore {
     } catch (err) {
       throw new PteplayError(`cannot create run database ${path}: ${(err as Error).message}`, EXIT.CANT_CREATE);
     }
+    let store: RunStore;
     try {
-      applySchema(db);
+      db.transaction(() => {
+        applySchema(db);
+        store = new RunStore(db, path);
+        const m = store.setMeta;
+        m.run(META_KEYS.pteplayVersion, meta.pteplayVersion);
+        m.run(META_KEYS.schemaVersion, String(SCHEMA_VERSION));
+        m.run(META_KEYS.kernelProfile, meta.kernelProfile);
+        m.run(META_KEYS.tracePath, meta.tracePath);
+        m.run(META_KEYS.traceSha256, meta.traceSha256);
+        m.run(META_KEYS.options, JSON.stringify(meta.options ?? {}));
+        m.run(META_KEYS.startedAt, new Date().toISOString());
+        m.run(META_KEYS.finishedAt, '');
+        m.run(META_KEYS.status, 'running');
+        m.run(META_KEYS.committedPos, '-1');
+        for (const lane of lanes) store.insertLane(lane);
+      })();
     } catch (err) {
       db.close();
-      throw err;
+      throw err instanceof Database.SqliteError
+        ? new PteplayError(`cannot create run database ${path}: ${err.message}`, EXIT.CANT_CREATE) : err;
     }
-    const store = new RunStore(db, path);
-    db.transaction(() => {
-      const m = store.setMeta;
-      m.run(META_KEYS.pteplayVersion, meta.pteplayVersion);
-      m.run(META_KEYS.schemaVersion, String(SCHEMA_VERSION));
-      m.run(META_KEYS.kernelProfile, meta.kernelProfile);
-      m.run(META_KEYS.tracePath, meta.tracePath);
-      m.run(META_KEYS.traceSha256, meta.traceSha256);
-      m.run(META_KEYS.options, JSON.stringify(meta.options ?? {}));
-      m.run(META_KEYS.startedAt, new Date().toISOString());
-      m.run(META_KEYS.finishedAt, '');
-      m.run(META_KEYS.status, 'running');
-      m.run(META_KEYS.committedPos, '-1');
-    })();
-    return store;
+    return store!;
   }
 
-  /** Add a lane; returns its lane_id. */
+  /** Add a lane (written at the next commit); returns its lane_id. */
   addLane(lane: LaneInput): number {
     this.checkOpen();
     const id = lane.id ?? this.lanes.size;
-    if (this.lanes.has(id)) throw new Error(`RunStore.addLane: lane ${id} already exists`);
-    this.write(() => {
-      this.db.prepare('INSERT INTO lane (lane_id, name, tracker, config_json) VALUES (?, ?, ?, ?)')
-        .run(id, lane.name, lane.tracker, JSON.stringify(lane.config ?? {}));
-    });
-    this.lanes.set(id, { seq: -1, pos: -1 });
+    this.write(() => this.insertLane({ ...lane, id }));
     return id;
+  }
+
+  private insertLane(lane: LaneInput): void {
+    const id = lane.id ?? this.lanes.size;
+    if (this.lanes.has(id)) throw new Error(`RunStore.addLane: lane ${id} already exists`);
+    this.db.prepare('INSERT INTO lane (lane_id, name, tracker, config_json) VALUES (?, ?, ?, ?)')
+      .run(id, lane.name, lane.tracker, JSON.stringify(lane.config ?? {}));
+    this.lanes.set(id, { seq: -1, pos: -1 });
   }
 
   /** Write a batch of PTE/PMD change runs. */
@@ -479,37 +489,22 @@ export class RunStore {
 
 const orNull = (x: number): number | null => (Number.isFinite(x) ? x : null);
 
-const SQLITE_MAGIC = 'SQLite format 3\0';
-
-/** Remove an existing SQLite database at `path` (and its journal files); refuse anything else. */
+/**
+ * Remove an existing run database at `path` (and its journal files) so that create() starts afresh. Only
+ * a pteplay run, an empty file or a SQLite file without tables is removed: anything else (a trace, a
+ * user's own SQLite database) is refused with EXIT.CANT_CREATE and left alone. Whether a *run* may be
+ * replaced is the caller's decision (replay asks for --force).
+ */
 function replaceExisting(path: string): void {
-  let st;
-  try {
-    st = statSync(path);
-  } catch {
-    return;
-  }
-  if (!st.isFile()) throw new PteplayError(`cannot create run database ${path}: it exists and is not a file`, EXIT.CANT_CREATE);
-  if (st.size > 0 && !isSqliteFile(path)) {
-    throw new PteplayError(`cannot create run database ${path}: it exists and is not a SQLite database (not overwriting it)`,
-      EXIT.CANT_CREATE);
-  }
+  const at = inspectDbPath(path);
+  if (at.kind === 'missing') return;
+  const refuse = (why: string) => new PteplayError(`cannot create run database ${path}: ${why} (not overwriting it)`, EXIT.CANT_CREATE);
+  if (at.kind === 'not-a-file') throw refuse(`it ${at.what}`);
+  if (at.kind === 'not-sqlite') throw refuse('it exists and is not a SQLite database');
+  if (at.kind === 'foreign') throw refuse(`it is a SQLite database but not a pteplay run (tables ${at.tables.join(', ')})`);
   try {
     for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(path + suffix, { force: true });
   } catch (err) {
     throw new PteplayError(`cannot replace run database ${path}: ${(err as Error).message}`, EXIT.CANT_CREATE);
-  }
-}
-
-function isSqliteFile(path: string): boolean {
-  const buf = Buffer.alloc(16);
-  let fd: number | undefined;
-  try {
-    fd = openSync(path, 'r');
-    return readSync(fd, buf, 0, 16, 0) === 16 && buf.toString('latin1') === SQLITE_MAGIC;
-  } catch {
-    return false;
-  } finally {
-    if (fd !== undefined) closeSync(fd);
   }
 }

@@ -70,3 +70,21 @@ function shorten(s: string, max = 60): string {
   const one = s.replace(/\s+/g, ' ');
   return one.length <= max ? one : `${one.slice(0, max - 3)}...`;
 }
+
+/**
+ * A page range typed by a user: "0x7f0000000000+64" (byte address and pages), "0x7f0000000000-0x7f0000040000"
+ * (byte addresses, end exclusive) or a bare address (one page). Addresses are decimal or 0x hex. Returns the
+ * first page number and the page count, or null when the text is not one of these.
+ */
+export function parsePageRange(text: string): { vpn: number; pages: number } | null {
+  const m = /^(0x[0-9a-fA-F]+|\d+)(?:([+-])(0x[0-9a-fA-F]+|\d+))?$/.exec(text.trim());
+  if (!m) return null;
+  const addr = Number(m[1]);
+  const vpn = Math.floor(addr / 4096);
+  if (!Number.isSafeInteger(addr)) return null;
+  if (m[2] === undefined) return { vpn, pages: 1 };
+  const n = Number(m[3]);
+  if (!Number.isSafeInteger(n)) return null;
+  const pages = m[2] === '+' ? n : Math.ceil(n / 4096) - vpn;
+  return pages >= 1 ? { vpn, pages } : null;
+}

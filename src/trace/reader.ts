@@ -26,6 +26,8 @@ export interface OpenTrace {
   gzip: boolean;
   /** Size of the file on disk (compressed size for gzip). */
   fileBytes: number;
+  /** File bytes read so far (compressed for gzip, a little ahead of the chunks handed out): for progress. */
+  bytesRead(): number;
   /** The chunks, each of at most `chunkRecords` records. Iterate once; breaking out closes the file. */
   chunks: AsyncIterable<TraceChunk>;
   /** Release the file without iterating (not needed after a complete or broken-off iteration). */
@@ -53,7 +55,7 @@ export async function openTrace(path: string, options: OpenTraceOptions = {}): P
     const opened = magic.equals(MAGIC_BYTES)
       ? await openBinary(reader, path, capacity)
       : await openJsonl(reader, path, capacity);
-    return { ...opened, gzip: src.gzip, fileBytes: src.fileBytes, close };
+    return { ...opened, gzip: src.gzip, fileBytes: src.fileBytes, bytesRead: () => src.bytesRead, close };
   } catch (e) {
     await close();
     throw e;

@@ -6,7 +6,7 @@
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
-import { EXIT, PteplayError, TraceFormatError } from '../errors.js';
+import { EXIT, ioReason, PteplayError, TraceFormatError } from '../errors.js';
 
 export const READ_HIGH_WATER_MARK = 1024 * 1024;
 
@@ -16,24 +16,13 @@ export interface ByteSource {
   gzip: boolean;
   /** File size in bytes (compressed size for gzip). */
   fileBytes: number;
+  /** File bytes read so far (compressed for gzip; reads run up to 1 MiB ahead of what was consumed): for progress. */
+  readonly bytesRead: number;
   /** Stop reading and release the file (safe to call twice, or after the end). */
   close(): void;
 }
 
-/** One-line reason for a failed open or read. */
-export function ioReason(e: unknown): string {
-  const err = e as NodeJS.ErrnoException;
-  switch (err?.code) {
-    case 'ENOENT': return 'no such file or directory';
-    case 'EACCES': return 'permission denied';
-    case 'EISDIR': return 'is a directory';
-    case 'ENOTDIR': return 'a parent is not a directory';
-    case 'EMFILE': case 'ENFILE': return 'too many open files';
-    case 'ENOSPC': return 'no space left on device';
-    case 'EROFS': return 'read-only file system';
-    default: return (err?.message ?? String(e)).replace(/\s+/g, ' ');
-  }
-}
+export { ioReason } from '../errors.js';
 
 export async function openByteSource(path: string): Promise<ByteSource> {
   let fh: FileHandle;
@@ -81,6 +70,9 @@ export async function openByteSource(path: string): Promise<ByteSource> {
     bytes: bytes(),
     gzip,
     fileBytes,
+    get bytesRead() {
+      return file.bytesRead;
+    },
     close() {
       file.destroy();
       gunzip?.destroy();

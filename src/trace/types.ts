@@ -8,7 +8,8 @@
  * Ordering invariants a producer guarantees:
  * - an access follows the mmap/brk that created its range (otherwise the replay records a SIGSEGV);
  * - `t` (ns) is non-decreasing per tid when present;
- * - `pid` of every record names a process that exists (pid 1 exists implicitly; others come from fork).
+ * - `pid` of every record names a process that exists (pid 1 exists implicitly; others come from fork,
+ *   or from `fork` with parent pid 0 for a process whose real fork is not in the trace).
  */
 
 /** Record kinds, as stored in {@link TraceChunk.kind}. */
@@ -130,7 +131,7 @@ export type TraceOp =
   | (OpBase & { op: 'brk'; addr: number })
   /** Process creation at exec time: sets the heap start (start_brk). */
   | (OpBase & { op: 'exec'; brkStart?: number })
-  /** fork(2): `child` gets a copy of pid's mm (dup_mmap). */
+  /** fork(2): `child` gets a copy of pid's mm (dup_mmap); from pid 0, `child` starts with an empty mm. */
   | (OpBase & { op: 'fork'; child: number })
   | (OpBase & { op: 'exit' })
   /** write(2) of `value` to /proc/pid/clear_refs (a string, parsed like kstrtoint). */

@@ -5,6 +5,8 @@
  * touched footprint, never with the length of the trace.
  */
 
+import type { Neighbour, SynthSpace } from './synth.js';
+
 /** Where a mapped range came from. */
 export const FROM_SYSCALL = 0;
 export const FROM_SYNTH = 1;
@@ -15,7 +17,7 @@ export const FROM_SYNTH = 1;
  * kernel's limit is 65530), so sorted arrays with binary search are enough; the range of the last
  * hit is cached because consecutive accesses nearly always land in the same one.
  */
-export class AddressSpace {
+export class AddressSpace implements SynthSpace {
   private starts: number[] = [];
   private ends: number[] = [];
   private tags: number[] = [];
@@ -90,16 +92,16 @@ export class AddressSpace {
     return out;
   }
 
-  /** The range just below the unmapped page p (ending at or below p): [start, end, tag] or null. */
-  below(p: number): [number, number, number] | null {
+  /** The range just below the unmapped page p (ending at or below p), or null. */
+  below(p: number): Neighbour | null {
     const i = this.lastBelowOrAt(p);
-    return i < 0 ? null : [this.starts[i]!, this.ends[i]!, this.tags[i]!];
+    return i < 0 ? null : { start: this.starts[i]!, end: this.ends[i]!, synth: this.tags[i] === FROM_SYNTH };
   }
 
-  /** The range just above the unmapped page p: [start, end, tag] or null. */
-  above(p: number): [number, number, number] | null {
+  /** The range just above the unmapped page p, or null. */
+  above(p: number): Neighbour | null {
     const i = this.lastBelowOrAt(p) + 1;
-    return i < this.starts.length ? [this.starts[i]!, this.ends[i]!, this.tags[i]!] : null;
+    return i < this.starts.length ? { start: this.starts[i]!, end: this.ends[i]!, synth: this.tags[i] === FROM_SYNTH } : null;
   }
 
   /** Unmap [start, end) (splitting ranges at the edges). */

@@ -54,14 +54,14 @@ import {
   stringArg, type SyscallLine,
 } from './lackey-syscall.js';
 import { importLines } from './input.js';
+import { quoteLine } from './quote.js';
+import { SYNTH_GAP_PAGES, synthRanges } from './synth.js';
 import type { ImportedTrace, ImportOptions, ImportSummary } from './types.js';
 import { badValue } from './values.js';
 
 const PAGE = 4096;
 /** 2^47: the end of x86-64 user space (4-level paging). Lackey never shows higher addresses but for vsyscall. */
 const USER_END = 0x800000000000;
-/** A synthesised mapping widens over a hole of at most this many pages to reach another synthesised one. */
-export const SYNTH_GAP_PAGES = 16;
 /** How many malformed lines the summary keeps. */
 export const FIRST_MALFORMED = 10;
 const PID = 1;
@@ -87,6 +87,9 @@ class LackeyImporter {
   pinnedMremaps = 0;
   runPid: number | null = null;
   otherPids = new Set<number>();
+  /** Banner and SYSCALL lines per pid; memory lines (which carry no pid) are the run's. */
+  readonly pidLines = new Map<number, number>();
+  memLines = 0;
   filtered = false;
   /** First half of [async] calls, by valgrind thread. */
   readonly pendingAsync = new Map<number, SyscallLine>();
@@ -100,7 +103,7 @@ class LackeyImporter {
   constructor(readonly file: string, readonly opts: ImportOptions) {
     this.s = {
       importer: 'lackey', input: file, lines: 0, records: 0, reads: 0, writes: 0, ops: {}, pages: 0,
-      skipped: {}, malformed: 0, firstMalformed: [], notes: [],
+      skipped: {}, malformed: 0, firstMalformed: [], notes: [], processes: {},
     };
   }
 
@@ -109,7 +112,7 @@ class LackeyImporter {
   }
 
   bad(no: number, text: string, reason: string): void {
-    if (this.opts.strict) throw new TraceFormatError(this.file, `line ${no}`, `${reason}: ${JSON.stringify(text.slice(0, 200))}`);
+    if (this.opts.strict) throw new TraceFormatError(this.file, `line ${no}`, `${reason}: ${quoteLine(text)}`);
     this.s.malformed++;
     if (this.s.firstMalformed.length < FIRST_MALFORMED) this.s.firstMalformed.push({ line: no, text: text.slice(0, 200), reason });
   }
@@ -137,13 +140,7 @@ class LackeyImporter {
 
   /** Map every unmapped page of [start, end), widening to nearby synthesised ranges. */
   synthesise(start: number, end: number): void {
-    for (const [a, b] of this.space.gaps(start, end)) {
-      let lo = a;
-      let hi = b;
-      const below = this.space.below(a);
-      if (below && below[2] === FROM_SYNTH && a - below[1] <= SYNTH_GAP_PAGES) lo = below[1];
-      const above = this.space.above(b - 1);
-      if (above && above[2] === FROM_SYNTH && above[0] - b <= SYNTH_GAP_PAGES) hi = above[0];
+    for (const [lo, hi] of synthRanges(this.space, start, end)) {
       this.mapSynth(lo, hi);
       this.synthMmaps++;
     }
@@ -187,6 +184,7 @@ class LackeyImporter {
       kind = c1 === 76 /* L */ ? 1 : c1 === 83 /* S */ ? 2 : c1 === 77 /* M */ ? 3 : -1;
     }
     if (kind >= 0) {
+      this.memLines++;
       this.memLine(text, no, kind as AccessKind);
       return;
     }
@@ -213,6 +211,7 @@ class LackeyImporter {
   }
 
   private seePid(pid: number): void {
+    this.pidLines.set(pid, (this.pidLines.get(pid) ?? 0) + 1);
     if (this.runPid === null) {
       this.runPid = pid;
       if (this.opts.pids && this.opts.pids.length > 0 && !this.opts.pids.includes(pid)) this.filtered = true;
@@ -503,11 +502,12 @@ class LackeyImporter {
     const s = this.s;
     s.records = this.b.position;
     s.pages = this.pages.count;
+    if (this.runPid !== null) this.pidLines.set(this.runPid, (this.pidLines.get(this.runPid) ?? 0) + this.memLines);
+    s.processes = Object.fromEntries([...this.pidLines].map(([pid, n]) => [String(pid), n]));
     const [i, l, st, m] = this.kinds;
     const notes: string[] = [];
     notes.push(`lackey memory lines: I ${i}, L ${l}, S ${st}, M ${m} (each M written as one store: an x86 read-modify-write faults once, as a write)`);
     if (this.runPid !== null) notes.push(`process ${this.runPid} of the recording is pid 1 in the trace; lackey memory lines carry no thread id, so every record has tid 1`);
-    if (this.filtered) notes.push(`the log is of process ${this.runPid}, not one of --pid ${this.opts.pids!.join(',')}: every record was dropped`);
     if (this.otherPids.size > 0) notes.push(`the log also shows process(es) ${[...this.otherPids].join(', ')} (--trace-children?): their syscalls were dropped, and memory lines, which carry no pid, were all attributed to ${this.runPid}`);
     if ((this.opts.tids?.length ?? 0) > 0 || (this.opts.comms?.length ?? 0) > 0) notes.push('--tid and --comm do not apply to lackey logs (memory lines carry neither) and were ignored');
     if (this.syscallLines === 0) {
@@ -540,6 +540,7 @@ export async function importLackey(path: string, opts: ImportOptions = {}): Prom
     finish: () => imp.finish(),
     drain: () => imp.ready.splice(0),
     records: () => imp.b.position,
+    summary: () => imp.s,
   });
   return { header, chunks, summary: () => imp.s };
 }

@@ -141,9 +141,11 @@ export function parseTaskRecord(rest: string): { pid: number; tid: number; ppid:
  * A `perf record -d` / `perf mem` sample's data address and whether it is a store: the first
  * hexadecimal token after the event is the `addr` field when perf printed two or more (addr comes
  * before ip in perf's field order) or when it is the only token; `|OP STORE|` in a data_src field or
- * "store" in the event name make it a store. null when the sample carries no recognisable addr.
+ * "store" in the event name make it a store; `known` says whether the sample said load or store at all
+ * (a data_src, or "load"/"store" in the event name: a software page-faults event does not). null when
+ * the sample carries no recognisable addr.
  */
-export function parseSampleAddr(event: string, rest: string): { addr: number; ip: number; store: boolean } | null {
+export function parseSampleAddr(event: string, rest: string): { addr: number; ip: number; store: boolean; known: boolean } | null {
   const hex = rest.match(/(?:^|\s)(?:0x)?[0-9a-fA-F]{4,16}(?=\s|$)/g) ?? [];
   const tokens = rest.trim().split(/\s+/).filter((t) => t.length > 0);
   if (hex.length === 0) return null;
@@ -153,5 +155,5 @@ export function parseSampleAddr(event: string, rest: string): { addr: number; ip
   const ip = hex.length >= 2 ? parseInt(hex[1]!.trim().replace(/^0x/, ''), 16) : NaN;
   const ds = /\|OP\s+(LOAD|STORE|PFETCH|EXEC)/i.exec(rest);
   const store = ds !== null ? ds[1]!.toUpperCase() === 'STORE' : /store/i.test(event);
-  return { addr, ip, store };
+  return { addr, ip, store, known: ds !== null || /store|load/i.test(event) };
 }

@@ -6,6 +6,8 @@
  * access, and find what to unmap when a process execs.
  */
 
+import type { Neighbour, SynthSpace } from './synth.js';
+
 /** PROT_* bits. */
 export const PROT_R = 1;
 export const PROT_W = 2;
@@ -17,9 +19,11 @@ export interface PageRange {
   /** One past the last page. */
   end: number;
   prot: number;
+  /** The importer synthesised it (no record of the input showed this mapping). */
+  synth?: boolean;
 }
 
-export class RangeSet {
+export class RangeSet implements SynthSpace {
   /** Sorted by start, non-overlapping. */
   private r: PageRange[] = [];
   /** Index of the last range found (accesses cluster). */
@@ -77,24 +81,36 @@ export class RangeSet {
     let j = i;
     for (; j < this.r.length && this.r[j]!.start < end; j++) {
       const x = this.r[j]!;
-      if (x.start < start) out.push({ start: x.start, end: start, prot: x.prot });
-      if (x.end > end) out.push({ start: end, end: x.end, prot: x.prot });
+      if (x.start < start) out.push({ ...x, end: start });
+      if (x.end > end) out.push({ ...x, start: end });
     }
     this.r.splice(i, j - i, ...out);
     this.last = 0;
   }
 
-  /** Map [start, end) with `prot`, replacing whatever was there. */
-  add(start: number, end: number, prot: number): void {
+  /** Map [start, end) with `prot`, replacing whatever was there (`synth`: the importer invented it). */
+  add(start: number, end: number, prot: number, synth = false): void {
     if (end <= start) return;
     this.remove(start, end);
     const i = this.lowerBound(start);
-    this.r.splice(i, 0, { start, end, prot });
+    this.r.splice(i, 0, synth ? { start, end, prot, synth } : { start, end, prot });
   }
 
-  /** Change the protection of the mapped parts of [start, end). */
+  /** The range just below the unmapped page p (ending at or below p), or null. */
+  below(p: number): Neighbour | null {
+    const x = this.r[this.lowerBound(p) - 1];
+    return x === undefined ? null : { start: x.start, end: x.end, synth: x.synth === true };
+  }
+
+  /** The range just above the unmapped page p, or null. */
+  above(p: number): Neighbour | null {
+    const x = this.r[this.lowerBound(p)];
+    return x === undefined ? null : { start: x.start, end: x.end, synth: x.synth === true };
+  }
+
+  /** Change the protection of the mapped parts of [start, end) (they keep their synth mark). */
   protect(start: number, end: number, prot: number): void {
-    for (const part of this.covered(start, end)) this.add(part.start, part.end, prot);
+    for (const part of this.covered(start, end)) this.add(part.start, part.end, prot, part.synth);
   }
 
   /** The mapped parts of [start, end), clipped, in order. */
@@ -102,20 +118,20 @@ export class RangeSet {
     const out: PageRange[] = [];
     for (let i = this.lowerBound(start); i < this.r.length && this.r[i]!.start < end; i++) {
       const x = this.r[i]!;
-      out.push({ start: Math.max(x.start, start), end: Math.min(x.end, end), prot: x.prot });
+      out.push({ ...x, start: Math.max(x.start, start), end: Math.min(x.end, end) });
     }
     return out;
   }
 
-  /** The unmapped parts of [start, end), in order. */
-  gaps(start: number, end: number): Array<{ start: number; end: number }> {
-    const out: Array<{ start: number; end: number }> = [];
+  /** The unmapped parts of [start, end), in order, as [start, end) pairs. */
+  gaps(start: number, end: number): Array<[number, number]> {
+    const out: Array<[number, number]> = [];
     let p = start;
     for (const c of this.covered(start, end)) {
-      if (c.start > p) out.push({ start: p, end: c.start });
+      if (c.start > p) out.push([p, c.start]);
       p = c.end;
     }
-    if (p < end) out.push({ start: p, end });
+    if (p < end) out.push([p, end]);
     return out;
   }
 }

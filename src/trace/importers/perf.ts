@@ -23,9 +23,9 @@
  *   load unless the event name or a data_src `|OP STORE|` says store.
  *
  * An access to an address no recorded mapping covers (a mapping from before tracing began, e.g. the
- * stack without `perf record -d`) gets a one-page anonymous private rw mapping right before it,
- * counted in the notes. A process first seen without its fork (running before tracing began) is
- * created empty by a fork from pid 1.
+ * stack without `perf record -d`) gets an anonymous private rw mapping right before it, widened over a
+ * small hole to a synthesised neighbour (synth.ts, shared with the lackey importer), counted in the notes. A process first seen without its fork (running before tracing began) is
+ * created empty by a fork from pid 0 (a parent outside the trace).
  *
  * Ordering: the MMAP2 records and kernel faults of a thread are held back until that thread's next
  * event (at most {@link DEFER_MAX}): a process that execs shows them before `sched_process_exec`, and
@@ -46,6 +46,8 @@ import {
   type Mmap2Record, type PerfHeader,
 } from './perf-parse.js';
 import { PageCounter, PROT_R, PROT_W, PROT_X, RangeSet } from './perf-vmas.js';
+import { quoteLine } from './quote.js';
+import { SYNTH_GAP_PAGES, synthRanges } from './synth.js';
 import { badValue, isTraceId, isTraceUint } from './values.js';
 
 const PAGE = 4096;
@@ -150,9 +152,10 @@ export interface PerfImportStats {
   /** mmap ops from PERF_RECORD_MMAP2/MMAP records, and mprotect ops they implied. */
   mmap2Mmaps: number;
   mmap2Mprotects: number;
-  /** One-page mappings created for accesses outside every recorded mapping. */
+  /** Mappings synthesised for accesses outside every recorded mapping, and their pages. */
   synthesized: number;
-  /** Processes created empty (fork from pid 1) because their fork was not in the trace. */
+  synthPages: number;
+  /** Processes created empty (fork from pid 0) because their fork was not in the trace. */
   adopted: number;
   /** Address spaces dropped at exec (munmap of the whole user range). */
   execUnmaps: number;
@@ -204,6 +207,7 @@ export async function importPerfDetailed(path: string, opts: ImportOptions = {})
     finish: () => imp.finish(),
     drain: (final) => imp.drain(final),
     records: () => imp.records,
+    summary: () => imp.summary(),
   });
   return { header, chunks, summary: () => imp.summary(), stats: () => imp.stats };
 }
@@ -232,9 +236,15 @@ class PerfImporter {
   private readonly skipped: Record<string, number> = {};
   private malformedCount = 0;
   private readonly firstMalformed: MalformedLine[] = [];
+  /** Lines per process (before the filters). */
+  private readonly seen = new Map<number, number>();
+  /** Samples that do not say load or store, by event. */
+  private readonly noRw = new Map<string, number>();
+  /** Some line had no pid column (threads are known only through task_newtask). */
+  private tidOnly = false;
   readonly stats: PerfImportStats = {
     userFaults: 0, kernelFaults: 0, samples: 0, enters: {}, fromSyscalls: {}, failed: {}, mmap2Mmaps: 0,
-    mmap2Mprotects: 0, synthesized: 0, adopted: 0, execUnmaps: 0, writesToReadOnly: 0, threads: 0,
+    mmap2Mprotects: 0, synthesized: 0, synthPages: 0, adopted: 0, execUnmaps: 0, writesToReadOnly: 0, threads: 0,
   };
 
   constructor(private readonly file: string, private readonly opts: ImportOptions) {
@@ -285,7 +295,7 @@ class PerfImporter {
   }
 
   private malformed(lineNo: number, text: string, reason: string): void {
-    if (this.opts.strict) throw new TraceFormatError(this.file, `line ${lineNo}`, `${reason}: ${clip(text)}`);
+    if (this.opts.strict) throw new TraceFormatError(this.file, `line ${lineNo}`, `${reason}: ${quoteLine(text)}`);
     this.malformedCount++;
     if (this.firstMalformed.length < MAX_FIRST_MALFORMED) this.firstMalformed.push({ line: lineNo, text: clip(text), reason });
   }
@@ -301,17 +311,14 @@ class PerfImporter {
     return Number.isFinite(t) ? { t } : {};
   }
 
-  private proc(pid: number, tid: number, t: number): Proc {
+  private proc(pid: number, t: number): Proc {
     let p = this.procs.get(pid);
     if (p === undefined) {
+      // Running before tracing began (or its fork was filtered out): an empty process, forked from pid 0
+      // (nobody in the trace), so that no process the recording never had appears in the replay.
       p = newProc();
-      if (pid !== 1) {
-        // Running before tracing began (or its fork was filtered out): an empty process.
-        this.push({ op: 'fork', pid: 1, child: pid, ...this.opTime(t) });
-        this.stats.adopted++;
-        const init = this.procs.get(1);
-        if (init !== undefined && init.vmas.size > 0) this.push({ op: 'munmap', pid, tid, addr: 0, len: TASK_SIZE, ...this.opTime(t) });
-      }
+      this.push({ op: 'fork', pid: 0, child: pid, ...this.opTime(t) });
+      this.stats.adopted++;
       this.procs.set(pid, p);
     }
     return p;
@@ -330,6 +337,9 @@ class PerfImporter {
   }
 
   private keep(h: PerfHeader, pid: number): boolean {
+    if (h.pid === undefined) this.tidOnly = true;
+    this.seen.set(pid, (this.seen.get(pid) ?? 0) + 1);
+    if (h.pid !== undefined && h.pid !== pid) this.seen.set(h.pid, (this.seen.get(h.pid) ?? 0) + 1);
     if (this.pidFilter && !this.pidFilter.has(pid) && !(h.pid !== undefined && this.pidFilter.has(h.pid))) return false;
     if (this.tidFilter && !this.tidFilter.has(h.tid)) return false;
     if (this.commFilter && !this.commFilter.has(h.comm)) return false;
@@ -342,7 +352,7 @@ class PerfImporter {
     let list = this.deferred.get(d.tid);
     if (list === undefined) this.deferred.set(d.tid, (list = []));
     list.push(d);
-    this.proc(d.pid, d.tid, d.t).deferredTids.add(d.tid);
+    this.proc(d.pid, d.t).deferredTids.add(d.tid);
     if (list.length >= DEFER_MAX) this.flushTid(d.tid);
   }
 
@@ -377,18 +387,22 @@ class PerfImporter {
   // ---- accesses ------------------------------------------------------------------------------
 
   private access(pid: number, tid: number, t: number, addr: number, kind: number, flags: number): void {
-    const p = this.proc(pid, tid, t);
+    const p = this.proc(pid, t);
     const page = pageDown(addr);
     const v = p.vmas.find(page);
     if (v === undefined) {
-      // A mapping the trace never showed: one anonymous private page, right before its first use.
+      // A mapping the trace never showed: anonymous private, right before its first use, widened to
+      // reach a synthesised neighbour over a small hole (synth.ts).
       const prot = PROT_R | PROT_W | ((flags & ACC_IFETCH) !== 0 ? PROT_X : 0);
-      this.push({
-        op: 'mmap', pid, tid, addr: page * PAGE, len: PAGE, prot: decodeProt(prot), flags: ['private', 'anonymous', 'fixed'],
-        backing: { kind: 'anon' }, offset: 0, result: page * PAGE, ...this.opTime(t),
-      });
-      p.vmas.add(page, page + 1, prot);
-      this.stats.synthesized++;
+      for (const [lo, hi] of synthRanges(p.vmas, page, page + 1)) {
+        this.push({
+          op: 'mmap', pid, tid, addr: lo * PAGE, len: (hi - lo) * PAGE, prot: decodeProt(prot), flags: ['private', 'anonymous', 'fixed'],
+          backing: { kind: 'anon' }, offset: 0, result: lo * PAGE, ...this.opTime(t),
+        });
+        p.vmas.add(lo, hi, prot, true);
+        this.stats.synthesized++;
+        this.stats.synthPages += hi - lo;
+      }
     } else if (kind === REC_WRITE && (v.prot & PROT_W) === 0) {
       this.stats.writesToReadOnly++;
     }
@@ -487,6 +501,7 @@ class PerfImporter {
     }
     this.flushTid(h.tid);
     this.stats.samples++;
+    if (!s.known) this.noRw.set(h.event, (this.noRw.get(h.event) ?? 0) + 1);
     const flags = Number.isFinite(s.ip) && s.ip >= USER_TOP ? ACC_KERNEL : 0;
     this.access(pid, h.tid, this.time(h.time), s.addr, s.store ? REC_WRITE : REC_READ, flags);
   }
@@ -540,7 +555,7 @@ class PerfImporter {
       this.malformed(lineNo, text, `sys_exit_${call} of the sys_enter_${call} at line ${fl.line}: ${bad}`);
       return;
     }
-    const p = this.proc(pid, h.tid, t);
+    const p = this.proc(pid, t);
     this.flushProc(pid);
     this.stats.fromSyscalls[call] = (this.stats.fromSyscalls[call] ?? 0) + 1;
     const g = (k: string) => parseNum(fl.f.get(k));
@@ -693,23 +708,23 @@ class PerfImporter {
   }
 
   private applyMmap2(pid: number, tid: number, t: number, rec: Mmap2Record): void {
-    const p = this.proc(pid, tid, t);
+    const p = this.proc(pid, t);
     const prot = permsProt(rec.perms);
     const shared = rec.perms.length >= 4 && rec.perms[3] === 's';
     const backing = backingOfName(rec.name);
     const s = pageDown(rec.addr);
     const e = pageUp(rec.addr + rec.len);
     let did = false;
-    for (const gap of p.vmas.gaps(s, e)) {
+    for (const [gs, ge] of p.vmas.gaps(s, e)) {
       const flags: MmapFlag[] = [shared ? 'shared' : 'private'];
       if (backing.kind === 'anon') flags.push('anonymous');
       flags.push('fixed');
-      const offset = backing.kind === 'anon' ? 0 : Math.max(0, rec.offset) + (gap.start - s) * PAGE;
+      const offset = backing.kind === 'anon' ? 0 : Math.max(0, rec.offset) + (gs - s) * PAGE;
       this.push({
-        op: 'mmap', pid, tid, addr: gap.start * PAGE, len: (gap.end - gap.start) * PAGE, prot: decodeProt(prot), flags,
-        backing, offset, result: gap.start * PAGE, ...this.opTime(t),
+        op: 'mmap', pid, tid, addr: gs * PAGE, len: (ge - gs) * PAGE, prot: decodeProt(prot), flags,
+        backing, offset, result: gs * PAGE, ...this.opTime(t),
       });
-      p.vmas.add(gap.start, gap.end, prot);
+      p.vmas.add(gs, ge, prot);
       this.stats.mmap2Mmaps++;
       did = true;
     }
@@ -764,7 +779,7 @@ class PerfImporter {
       this.skip('thread or vfork child (CLONE_VM): shares the mm');
       return;
     }
-    const p = this.proc(pid, tid, t);
+    const p = this.proc(pid, t);
     this.flushProc(pid);
     this.push({ op: 'fork', pid, tid, child, ...this.opTime(t) });
     const c = newProc();
@@ -801,7 +816,7 @@ class PerfImporter {
       // A non-leader thread exec'd: it takes over the leader's pid.
       this.tidMm.delete(oldPid);
     }
-    const p = this.proc(pid, tid, t);
+    const p = this.proc(pid, t);
     this.flushProc(pid, tid);
     if (p.vmas.size > 0) {
       this.push({ op: 'munmap', pid, tid, addr: 0, len: TASK_SIZE, ...this.opTime(t) });
@@ -866,9 +881,24 @@ class PerfImporter {
       notes.push(`${st.kernelFaults} kernel-mode faults on user addresses (copy_to_user, clear_user, put_user) imported as kernel accesses (ACC_KERNEL).`);
     }
     if (st.samples > 0) notes.push(`${st.samples} samples with a data address imported (a load unless the event or data_src says store).`);
+    for (const [ev, n] of this.noRw) {
+      notes.push(`${n} ${ev} samples have an address but no read/write bit (a software page-fault event says only that some ` +
+        'access faulted there): they are imported as loads, so the trace has no stores. Every interval\'s written set (GT_w) is ' +
+        'empty and no tracker can be right or wrong about a write: what it does tell is the footprint (pages first touched per ' +
+        'interval), fault counts and what the trackers report without any write (their false positives, e.g. soft-dirty on new ' +
+        'or merged VMAs). To compare trackers on writes, record exceptions:page_fault_user and exceptions:page_fault_kernel ' +
+        '(error_code bit 1 is the write bit; traces/real/record-perf.sh).');
+    }
     if (st.synthesized > 0) {
-      notes.push(`${st.synthesized} one-page anonymous rw mappings synthesised for accesses outside every recorded mapping ` +
-        '(mappings from before tracing began: record with perf record -d and print with --show-mmap-events to get them).');
+      notes.push(`${st.synthesized} anonymous rw mappings (${st.synthPages} pages) synthesised for accesses outside every recorded ` +
+        `mapping, each right before its first access and widened over holes of at most ${SYNTH_GAP_PAGES} pages to the synthesised ` +
+        'mapping next to it, so that a touched region becomes one VMA (mappings from before tracing began: record with perf record -d ' +
+        'and print with --show-mmap-events to get them). Each appears in the interval of its first access, as a new or merged VMA: ' +
+        'soft-dirty reports such VMAs whole (causes new-vma-softdirty, vma-merge-softdirty).');
+    }
+    if (this.tidOnly && st.adopted > 1 && st.threads === 0) {
+      notes.push(`${st.adopted} processes appeared without their fork and the input has no pid column: threads may have been taken ` +
+        'for processes with address spaces of their own (print with perf script -F +pid, or record task:task_newtask).');
     }
     if (st.mmap2Mmaps + st.mmap2Mprotects > 0) {
       notes.push(`${st.mmap2Mmaps} mmaps and ${st.mmap2Mprotects} mprotects from PERF_RECORD_MMAP2 records (exec and pre-existing mappings).`);
@@ -876,7 +906,7 @@ class PerfImporter {
     if ((this.ops.mmap ?? 0) > 0 && (st.fromSyscalls.mmap ?? 0) > 0) {
       notes.push('File-backed mmaps from sys_enter_mmap are named fd<N>@<pid> (perf does not record the path) unless a PERF_RECORD_MMAP2 inside the call gave the file name.');
     }
-    if (st.adopted > 0) notes.push(`${st.adopted} processes whose fork is not in the trace were created empty (fork from pid 1).`);
+    if (st.adopted > 0) notes.push(`${st.adopted} processes whose fork is not in the trace were created empty (fork from pid 0, a parent outside the trace).`);
     if (st.execUnmaps > 0) notes.push(`${st.execUnmaps} execs replaced an address space (munmap of the whole user range before the new image).`);
     if (st.writesToReadOnly > 0) notes.push(`${st.writesToReadOnly} writes hit a mapping recorded read-only: the replay counts them as SIGSEGV.`);
     return {
@@ -892,6 +922,7 @@ class PerfImporter {
       malformed: this.malformedCount,
       firstMalformed: [...this.firstMalformed],
       notes,
+      processes: Object.fromEntries([...this.seen].map(([pid, n]) => [String(pid), n])),
     };
   }
 }

@@ -44,6 +44,11 @@ export interface ImportSummary {
   firstMalformed: MalformedLine[];
   /** What the importer had to invent (e.g. mappings synthesised from touched addresses), and other caveats. */
   notes: string[];
+  /**
+   * Input lines per process id, before the --pid/--tid/--comm filters (perf: the process whose address
+   * space the event belongs to; lackey: the ==pid== of the log, with its memory lines, and of SYSCALL lines).
+   */
+  processes: Record<string, number>;
 }
 
 export interface ImportedTrace {
