@@ -247,10 +247,10 @@ describe('fuzz regressions: every false page has a kernel cause', () => {
   afterAll(() => inputs.remove());
   const mmap = '{"op":"mmap","addr":"0x200000000000","len":16384,"prot":"rw","flags":["private","anonymous","fixed"]}';
   /** Replay `lines` into `lanes`; the causes of its false pages per lane and kind. */
-  function causes(lines: string[], lanes: string): Record<string, string[]> {
+  function causes(lines: string[], lanes: string, ...args: string[]): Record<string, string[]> {
     const trace = inputs.write(`${lines.join('\n')}\n`, '.jsonl');
     const db = inputs.path('run.db', true);
-    const r = pteplay(['replay', trace, '--db', db, '--lanes', lanes]);
+    const r = pteplay(['replay', trace, '--db', db, '--lanes', lanes, ...args]);
     expect(r.status, r.stderr).toBe(0);
     const sql = new Database(db, { readonly: true });
     const rows = sql.prepare(`select lane, 'fn' as kind, cause from v_false_negative union all select lane, 'fp', cause from v_false_positive order by 1, 2, 3`)
@@ -421,5 +421,13 @@ describe('fuzz regressions: every false page has a kernel cause', () => {
       '{"op":"uffdio_writeprotect","fd":4,"start":"0x200000010000","len":4096,"mode":0}',
       '{"op":"fork","child":100}', '{"op":"write","pid":100,"addr":"0x200000010000"}', '{"op":"collect","pid":0}',
     ], 'uffd-sync:features=6')).toEqual({ 'uffd-sync:features=6 fn': ['fork-child'] });
+  });
+  it('MADV_FREE of a swapped-out written page drops what the async lane knew: dontneed-zap, not other', () => {
+    // The freed swap entry becomes none; 6.18.0's generic PAGEMAP_SCAN reads none as not written.
+    expect(causes([
+      mmap, '{"op":"write","addr":"0x200000001000"}', '{"op":"reset"}', '{"op":"write","addr":"0x200000002000"}',
+      '{"op":"madvise","addr":"0x200000002000","len":4096,"advice":"pageout"}',
+      '{"op":"madvise","addr":"0x200000002000","len":4096,"advice":"free"}', '{"op":"collect"}',
+    ], 'uffd-async:read=generic', '--kernel', '6.18.0')).toEqual({ 'uffd-async:read=generic fn': ['dontneed-zap'] });
   });
 });

@@ -266,6 +266,9 @@ function madviseFree(mm: Mm, v: Vma, lo: number, hi: number): string | null {
       if (kind === SWAP) {
         if (e & MIGRATION) continue;
         clearPte(mm, leaf, i, NONE, Path.ZAP_DONTNEED, Why.DONTNEED_ZAP);
+        // As in zapRange: a swap entry without UW flips no bit, but readers that treat the new
+        // pte_none as "not written" now miss the page.
+        leaf.uwWhy[i] = Why.DONTNEED_ZAP;
         contentGone(leaf, i, Why.DONTNEED_ZAP);
         continue;
       }
