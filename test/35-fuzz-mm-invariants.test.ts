@@ -430,4 +430,13 @@ describe('fuzz regressions: every false page has a kernel cause', () => {
       '{"op":"madvise","addr":"0x200000002000","len":4096,"advice":"free"}', '{"op":"collect"}',
     ], 'uffd-async:read=generic', '--kernel', '6.18.0')).toEqual({ 'uffd-async:read=generic fn': ['dontneed-zap'] });
   });
+  it('a reset of part of a hugetlb page cannot re-arm it (uffd-wp works per huge page): hugetlb-granularity, not other', () => {
+    const c = causes([
+      '{"op":"mmap","addr":"0x200000c00000","len":2097152,"prot":"rw","flags":["shared","anonymous","fixed","hugetlb"]}',
+      '{"op":"write","addr":"0x200000c00000"}', '{"op":"reset"}', '{"op":"write","addr":"0x200000c00000"}',
+      '{"op":"reset","addr":"0x200000d00000","len":1048576}', '{"op":"write","addr":"0x200000d00000"}', '{"op":"collect"}',
+    ], 'uffd-sync');
+    expect(c['uffd-sync fn']).toEqual(['hugetlb-granularity']);
+    expect(Object.values(c).flat()).not.toContain('other');
+  });
 });
