@@ -37,6 +37,8 @@ function whyOf(kind: TrackerKind, vma: Vma, leaf: Leaf | undefined, i: number, r
   const w = leaf ? leaf.uwWhy[i]! : Why.ARMED;
   if (w > Why.WRITE) return w;
   if (vma.uffd === null || !(vma.flags & VM_UFFD_WP)) return vma.uffdWhy > Why.WRITE ? vma.uffdWhy : Why.NEW_VMA_UNREGISTERED;
+  // uffd-wp on hugetlb works per huge page: a reset of part of one fails (EINVAL) and re-arms nothing.
+  if (vma.isHugetlb) return Why.HUGETLB_GRANULARITY;
   if (!userfaultfdWpUseMarkers(vma)) return Why.UNPOPULATED;
   return Why.OTHER;
 }

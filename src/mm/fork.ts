@@ -159,6 +159,9 @@ function copyPageRange(parent: Mm, child: Mm, dst: Vma, src: Vma): void {
     }
     const dl = child.ensureLeaf(slot);
     pteAlloc(child, dl, Path.COPY_PAGE_RANGE);
+    // The child's table is the parent's, none entries included: so is the reason for what it shows.
+    dl.sdWhy.fill(Why.FORK_CHILD, a, b);
+    dl.uwWhy.fill(Why.FORK_CHILD, a, b);
     for (let i = a; i < b; i++) copyPte(parent, child, src, dst, sl, dl, i, dstWp);
   }
 }

@@ -266,6 +266,9 @@ function madviseFree(mm: Mm, v: Vma, lo: number, hi: number): string | null {
       if (kind === SWAP) {
         if (e & MIGRATION) continue;
         clearPte(mm, leaf, i, NONE, Path.ZAP_DONTNEED, Why.DONTNEED_ZAP);
+        // As in zapRange: a swap entry without UW flips no bit, but readers that treat the new
+        // pte_none as "not written" now miss the page.
+        leaf.uwWhy[i] = Why.DONTNEED_ZAP;
         contentGone(leaf, i, Why.DONTNEED_ZAP);
         continue;
       }
@@ -310,6 +313,16 @@ function madviseRemove(mm: Mm, v: Vma, lo: number, hi: number): string | null {
   if (obj === null) return 'EINVAL';
   if ((v.flags & (VM_SHARED | VM_MAYWRITE)) !== (VM_SHARED | VM_MAYWRITE)) return 'EACCES';
   queueRemoveEvent(mm, v, lo, hi);
+  if (v.isHugetlb) {
+    // hugetlbfs_punch_hole: only whole huge pages leave the file and the mappings; the partial
+    // pages around them are zeroed in place (hugetlbfs_zero_partial_page): their content only.
+    const hs = Math.min(hi, Math.ceil(lo / HPAGE_PMD_NR) * HPAGE_PMD_NR);
+    const he = Math.max(hs, Math.floor(hi / HPAGE_PMD_NR) * HPAGE_PMD_NR);
+    if (lo < hs) markObjectPages(mm.sys, obj, v.pgoffOf(lo), hs - lo, Why.MADV_REMOVE, null);
+    if (he < hi) markObjectPages(mm.sys, obj, v.pgoffOf(he), hi - he, Why.MADV_REMOVE, null);
+    if (hs < he) punchHole(mm.sys, obj, v.pgoffOf(hs), he - hs);
+    return null;
+  }
   punchHole(mm.sys, obj, v.pgoffOf(lo), hi - lo);
   return null;
 }
