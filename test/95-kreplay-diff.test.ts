@@ -1,6 +1,6 @@
 /**
  * Differential test: the same operations on the real kernel (tools/kreplay) and in the simulator,
- * every observable compared (test/helpers/kreplay.ts). Skipped where kreplay cannot run (not
+ * every observable compared (src/verify/kreplay.ts). Skipped where kreplay cannot run (not
  * x86-64 Linux, no gcc, userfaultfd not permitted, no WP_ASYNC / PAGEMAP_SCAN).
  *
  * Hand-written sequences cover the §3 divergences that involve uffd-wp and PAGEMAP_SCAN; then a
@@ -9,8 +9,8 @@
  * base, in pages ('p' suffix).
  */
 import { describe, expect, it } from 'vitest';
-import { ZERO_PAGE_PROBE, compare, diffMany, hostKernelOpts, kreplayUsable, machineSysfs, runKernel, simRun } from './helpers/kreplay.js';
-import { fuzzSequence } from './helpers/kreplay-fuzz.js';
+import { ZERO_PAGE_PROBE, compare, diffMany, hostKernelOpts, kreplayUsable, machineSysfs, runKernel, simRun } from '../src/verify/kreplay.js';
+import { fuzzSequence } from '../src/verify/fuzz.js';
 
 const usable = kreplayUsable();
 const thpOn = usable.ok && machineSysfs().thp !== 'never';

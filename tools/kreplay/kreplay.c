@@ -1,6 +1,6 @@
 /*
  * kreplay: run a line-oriented trace of mm / userfaultfd / pagemap operations on the REAL kernel
- * and print one result line per command. Used by test/helpers/kreplay.ts to diff the kernel
+ * and print one result line per command. Used by src/verify/kreplay.ts (pteplay verify, test/95-kreplay-diff.test.ts) to diff the kernel
  * against the pteplay simulator.
  *
  * Input (stdin): one command per line; '#' starts a comment; blank lines are ignored. A line

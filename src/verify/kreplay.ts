@@ -23,29 +23,29 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { resolveProfile } from '../../src/kernel/profile.js';
-import { Why } from '../../src/mm/cause.js';
-import { ACCESS_OK, accessPage } from '../../src/mm/access.js';
-import { PteEventSink } from '../../src/mm/events.js';
-import { FAULT_BLOCKED, FAULT_EFAULT, FAULT_SIGBUS, FAULT_SIGSEGV } from '../../src/mm/fault.js';
-import type { Mm } from '../../src/mm/mm.js';
-import { System, type Sysfs, type UffdListener } from '../../src/mm/system.js';
+import { join } from 'node:path';
+import { resolveProfile } from '../kernel/profile.js';
+import { PACKAGE_ROOT } from '../version.js';
+import { Why } from '../mm/cause.js';
+import { ACCESS_OK, accessPage } from '../mm/access.js';
+import { PteEventSink } from '../mm/events.js';
+import { FAULT_BLOCKED, FAULT_EFAULT, FAULT_SIGBUS, FAULT_SIGSEGV } from '../mm/fault.js';
+import type { Mm } from '../mm/mm.js';
+import { System, type Sysfs, type UffdListener } from '../mm/system.js';
 import {
   PAGE_SIZE, UFFD_EVENT_PAGEFAULT, UFFD_EVENT_REMAP, UFFD_EVENT_REMOVE, UFFD_EVENT_UNMAP, UFFD_PAGEFAULT_FLAG_WP,
   UFFD_PAGEFAULT_FLAG_WRITE,
-} from '../../src/mm/uapi.js';
-import { VM_EXEC, VM_MAYSHARE, VM_READ, VM_WRITE } from '../../src/mm/vma.js';
-import { executeOp } from '../../src/lanes/ops.js';
-import type { OpResult } from '../../src/lanes/results.js';
-import { pagemapScan } from '../../src/trackers/pagemap-scan.js';
-import { PMB_EXCLUSIVE, PMB_FILE, PMB_GUARD, PMB_PRESENT, PMB_SOFT_DIRTY, PMB_SWAP, PMB_UFFD_WP, pagemapRuns } from '../../src/trackers/pagemap.js';
-import { uffdioWriteprotect } from '../../src/trackers/userfaultfd.js';
-import type { UffdCtx, UffdMsg } from '../../src/trackers/uffd-ctx.js';
+} from '../mm/uapi.js';
+import { VM_EXEC, VM_MAYSHARE, VM_READ, VM_WRITE } from '../mm/vma.js';
+import { executeOp } from '../lanes/ops.js';
+import type { OpResult } from '../lanes/results.js';
+import { pagemapScan } from '../trackers/pagemap-scan.js';
+import { PMB_EXCLUSIVE, PMB_FILE, PMB_GUARD, PMB_PRESENT, PMB_SOFT_DIRTY, PMB_SWAP, PMB_UFFD_WP, pagemapRuns } from '../trackers/pagemap.js';
+import { uffdioWriteprotect } from '../trackers/userfaultfd.js';
+import type { UffdCtx, UffdMsg } from '../trackers/uffd-ctx.js';
 import type {
   Backing, MadviseAdvice, MmapFlag, MremapFlag, Prot, TraceOp, TraceRecord, UffdFlag,
-} from '../../src/trace/types.js';
+} from '../trace/types.js';
 
 /** The reservation kreplay maps in every child (kreplay.c KREPLAY_BASE / REGION). */
 export const KREPLAY_BASE = 0x200000000000;
@@ -53,8 +53,7 @@ export const REGION_BYTES = 64 << 20;
 export const REGION_PAGES = REGION_BYTES / PAGE_SIZE;
 const BASE_VPN = KREPLAY_BASE / PAGE_SIZE;
 
-const here = dirname(fileURLToPath(import.meta.url));
-const ROOT = join(here, '..', '..');
+const ROOT = PACKAGE_ROOT;
 const SRC = join(ROOT, 'tools', 'kreplay', 'kreplay.c');
 const BIN = join(ROOT, 'tools', 'kreplay', 'kreplay');
 
