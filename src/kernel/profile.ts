@@ -6,6 +6,15 @@
 export interface KernelProfile {
   name: string;
   /**
+   * CONFIG_MEM_SOFT_DIRTY (on in every profile; Debian's 6.1 and 6.12 kernels have it, verified in
+   * qemu). Off (`soft_dirty=off`, probed on the host: its 6.18.44 has it compiled out): _PAGE_SOFT_DIRTY
+   * and VM_SOFTDIRTY are 0, so pagemap bit 55 and PAGE_IS_SOFT_DIRTY always read 0,
+   * vma_soft_dirty_enabled() is false (no soft-dirty write-protection, shared mappings need no
+   * writenotify for it), and clear_refs 4 returns its byte count having done nothing
+   * (clear_soft_dirty / clear_soft_dirty_pmd are empty stubs in fs/proc/task_mmu.c).
+   */
+  softDirty: boolean;
+  /**
    * A read fault on private anon memory maps the shared zero page (do_anonymous_page) or the huge
    * zero page (do_huge_pmd_anonymous_page); MADV_POPULATE_READ faults the same way. Off where the
    * kernel forbids it at fault time (mm_forbids_zeropage(): s390 KVM guests with storage keys; the
@@ -66,6 +75,7 @@ export interface KernelProfile {
 
 const V6_18: KernelProfile = {
   name: '6.18',
+  softDirty: true,
   zeroPage: true,
   splitUnusedToZeroPage: true,
   wpUnpopulated: true,

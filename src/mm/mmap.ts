@@ -274,7 +274,7 @@ export function doMprotect(mm: Mm, addr: number, len: number, prot: Prot): numbe
       cur = mm.vmas.isolate(nstart, tmp).find((x) => x.start === nstart)!;
       cur.flags = newFlags;
       cur = mergeAfterFlagChange(mm, cur, newFlags);
-      changeProtection(mm, cur, nstart, tmp, vmaWantsManualPteWriteUpgrade(cur) ? MM_CP_TRY_CHANGE_WRITABLE : 0, Path.MPROTECT, Why.ARMED);
+      changeProtection(mm, cur, nstart, tmp, vmaWantsManualPteWriteUpgrade(mm, cur) ? MM_CP_TRY_CHANGE_WRITABLE : 0, Path.MPROTECT, Why.ARMED);
     }
     // tmp = vma_iter_end(): the walk resumes after the (merged) VMA.
     tmp = cur.end;

@@ -27,7 +27,8 @@ import { hex } from '../mm/mmap.js';
 import { GUARD, KIND_MASK, MIGRATION, NONE, PAGE_MASK, PG_ANON, PG_ZERO, PMD_TABLE, PRESENT, SD, UW } from '../mm/pte.js';
 import { isHugeEntry } from '../mm/thp.js';
 import { PTRS_PER_PTE, TASK_SIZE_PAGES } from '../mm/uapi.js';
-import { VM_PFNMAP, VM_SOFTDIRTY, type Vma } from '../mm/vma.js';
+import { vmaSoftDirtyFlag } from '../mm/predicates.js';
+import { VM_PFNMAP, type Vma } from '../mm/vma.js';
 import { CTR } from '../lanes/results.js';
 
 /* The pagemap bits as a small bit set (one byte per page). */
@@ -164,7 +165,7 @@ function hugetlbBits(mm: Mm, e: number, pfn: number): number {
 
 /** Pages [s, e) of `vma` (non-hugetlb), leaf by leaf; leaf-less slots are one run. */
 function vmaRange(mm: Mm, vma: Vma, s: number, e: number, out: RunCoalescer): void {
-  const vmaBits = vma.flags & VM_SOFTDIRTY ? PMB_SOFT_DIRTY : 0;
+  const vmaBits = vmaSoftDirtyFlag(mm, vma) ? PMB_SOFT_DIRTY : 0;
   if (vma.flags & VM_PFNMAP) {
     // walk_page_test: a VM_PFNMAP VMA goes to ->pte_hole.
     out.push(s, e - s, vmaBits);

@@ -135,7 +135,7 @@ export function uffdioRegister(mm: Mm, fd: number, start: number, len: number, m
  */
 export function uffdWpRange(mm: Mm, vma: Vma, start: number, end: number, enable: boolean, path: number, why: number): number {
   let cp = enable ? MM_CP_UFFD_WP : MM_CP_UFFD_WP_RESOLVE;
-  if (!enable && vmaWantsManualPteWriteUpgrade(vma) && mm.sys.profile.uffdResolveMakesWritable) cp |= MM_CP_TRY_CHANGE_WRITABLE;
+  if (!enable && vmaWantsManualPteWriteUpgrade(mm, vma) && mm.sys.profile.uffdResolveMakesWritable) cp |= MM_CP_TRY_CHANGE_WRITABLE;
   const r = changeProtection(mm, vma, start, end, cp, path, why);
   return r.walked;
 }
