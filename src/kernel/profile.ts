@@ -71,6 +71,17 @@ export interface KernelProfile {
   /** khugepaged / MADV_COLLAPSE refuse a range without a writable PTE (SCAN_PAGE_RO); gone in v6.18
    *  ("mm: Enable khugepaged to operate on non-writable VMAs"; kreplay-checked on 6.18.44). */
   collapseNeedsWritable: boolean;
+  /** UFFDIO_UNREGISTER refuses (EINVAL) a range with VMAs of another userfaultfd ("userfaultfd:
+   *  prevent unregistering VMAs through a different userfaultfd", v6.16-ish; kreplay-checked: on in
+   *  6.18.44, absent in 6.12.118 and 6.1.176, which unregister the other context's VMAs). */
+  uffdUnregisterChecksCtx: boolean;
+  /**
+   * A folio split restores the PTEs from migration entries that carry the dirty bit
+   * (make_migration_entry_dirty → pte_mkdirty, which sets SD on x86) only where the swap entry has
+   * room for it (migration_entry_supports_ad(): not with the L1TF swap-offset limit, as in qemu's
+   * TCG CPU: probed). Off: a folio split keeps the PMD's soft-dirty, nothing more.
+   */
+  migrationEntryDirty: boolean;
 }
 
 const V6_18: KernelProfile = {
@@ -99,6 +110,8 @@ const V6_18: KernelProfile = {
   mremapMultiVma: true,
   longtermPinSharedFileRefused: true,
   collapseNeedsWritable: false,
+  uffdUnregisterChecksCtx: true,
+  migrationEntryDirty: true,
 };
 
 export const PROFILES: Record<string, KernelProfile> = {
@@ -125,6 +138,25 @@ export const PROFILES: Record<string, KernelProfile> = {
     mremapMultiVma: false,
     longtermPinSharedFileRefused: false,
     collapseNeedsWritable: true,
+    uffdUnregisterChecksCtx: false,
+  },
+  /**
+   * 6.12 LTS (Debian 13, RHEL 10): 6.18 without the switches that came later (guard markers v6.15,
+   * PT_RECLAIM v6.14, the huge-zero write fault allocating a THP v6.15, multi-VMA mremap v6.17,
+   * collapse of read-only ranges v6.18, the unregister context check). Checked in qemu on Debian's
+   * 6.12.118 (tools/vm/record.mjs, test/96-kernel-fixtures.test.ts), whose stable backports have the
+   * mremap uffd-wp clearing, the huge zero PMD as PFNZERO and the 2026 PAGEMAP_SCAN none/hole
+   * WRITTEN fixes.
+   */
+  '6.12': {
+    ...V6_18,
+    name: '6.12',
+    guardMarkers: false,
+    ptReclaim: false,
+    hugeZeroWpAllocatesThp: false,
+    mremapMultiVma: false,
+    collapseNeedsWritable: true,
+    uffdUnregisterChecksCtx: false,
   },
   /** 6.18 as released: before the 2026 PAGEMAP_SCAN none/hole fixes. */
   '6.18.0': { ...V6_18, name: '6.18.0', pagemapScanNoneIsWritten: false, pagemapScanHoleIsWritten: false },

@@ -59,7 +59,12 @@ export function doMremap(mm: Mm, op: MremapOp): number {
     return remapMove(mm, start, oldPages, newAddr / PAGE_SIZE, dontunmap, fail, ok);
   }
   let vma = mm.vmas.find(start);
-  const err = checkPrepVma(vma, start, oldPages, newPages, impliesNew, dontunmap, newAddr / PAGE_SIZE);
+  // Before v6.17 mremap_to unmaps the destination and shrinks the source before vma_to_resize checks
+  // the source range (do_mremap only looked the VMA up): a move that fails EFAULT there has already
+  // unmapped its destination (kreplay-checked on 6.12.118). Since v6.17 check_prep_vma comes first.
+  const lateCheck = impliesNew && !sys.profile.mremapMultiVma;
+  if (lateCheck && vma === null) return fail('EFAULT');
+  const err = lateCheck ? null : checkPrepVma(vma, start, oldPages, newPages, impliesNew, dontunmap, newAddr / PAGE_SIZE);
   if (err !== null) return fail(err);
   if (vma === null) return fail('EFAULT');
 
@@ -76,6 +81,10 @@ export function doMremap(mm: Mm, op: MremapOp): number {
       oldPages = newPages;
     }
     vma = mm.vmas.find(start);
+    if (lateCheck) {
+      const late = checkPrepVma(vma, start, oldPages, newPages, impliesNew, dontunmap, newAddr / PAGE_SIZE);
+      if (late !== null) return fail(late);
+    }
     if (vma === null) return fail('EFAULT');
     if (fixed) dest = newAddr / PAGE_SIZE;
     else {

@@ -240,9 +240,14 @@ export const SPLIT_ZERO_PAGE_PROBE = [
 /** Soft-dirty probe: a store into a fresh private anon page reads soft-dirty (bit 55) unless compiled out. */
 export const SOFT_DIRTY_PROBE = ['mmap 1024p 1p rw private|anonymous|fixed', 'write 1024p', 'pagemap 1024p 1'];
 
-/** The probe traces {@link kernelOptsFromProbes} reads, in order (the split probe only with THP on). */
+/** Migration-entry dirty probe: a THP stored to, soft-dirty cleared, then a folio split (COLD of half). */
+export const MIGRATION_DIRTY_PROBE = [
+  'mmap 2048p 512p rw private|anonymous|fixed', 'madvise 2048p 512p hugepage', 'write 2049p', 'clear_refs 4', 'madvise 2048p 256p cold', 'pagemap 2049p 1',
+];
+
+/** The probe traces {@link kernelOptsFromProbes} reads, in order (the THP probes only with THP on). */
 export function kernelProbes(thp: boolean): string[][] {
-  return thp ? [SOFT_DIRTY_PROBE, ZERO_PAGE_PROBE, SPLIT_ZERO_PAGE_PROBE] : [SOFT_DIRTY_PROBE, ZERO_PAGE_PROBE];
+  return thp ? [SOFT_DIRTY_PROBE, ZERO_PAGE_PROBE, SPLIT_ZERO_PAGE_PROBE, MIGRATION_DIRTY_PROBE] : [SOFT_DIRTY_PROBE, ZERO_PAGE_PROBE];
 }
 
 /**
@@ -253,9 +258,11 @@ export function kernelProbes(thp: boolean): string[][] {
  * present, not exclusive) unless the kernel forbids it at fault time (present and exclusive: a fresh
  * page), as with pvm_no_zero_page=1: `zero_page=off`. With THP on, a folio split maps an unused
  * subpage to the zero page (v6.12) unless mm_forbids_zeropage(): `split_unused_to_zero_page=off`.
+ * A folio split that loses the dirty bit of a stored-to subpage after clear_refs 4:
+ * `migration_entry_dirty=off` (soft-dirty kernels with THP only).
  */
 export function kernelOptsFromProbes(outputs: string[][], thp: boolean, softDirtyConfig?: boolean): string[] {
-  const [sd, fault, split] = outputs;
+  const [sd, fault, split, migration] = outputs;
   const flags = (lines: string[] | undefined, at: number, page: number): string => {
     const m = new RegExp(`^ok ${page}\\+1:([A-Z]+)$`).exec(lines?.[at] ?? '');
     if (!m) throw new Error(`kernel probe: unexpected answer ${JSON.stringify(lines)}`);
@@ -272,6 +279,8 @@ export function kernelOptsFromProbes(outputs: string[][], thp: boolean, softDirt
   };
   opts.push(...zero(fault, 2, 1024, 'zero_page=off'));
   if (thp) opts.push(...zero(split, 4, 2049, 'split_unused_to_zero_page=off'));
+  // Without soft-dirty the split's dirty carry-over is invisible (and so irrelevant).
+  if (thp && softDirty && !flags(migration, 5, 2049).includes('D')) opts.push('migration_entry_dirty=off');
   return opts;
 }
 

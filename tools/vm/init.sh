@@ -12,6 +12,7 @@ out=/dev/ttyS1
 {
 	echo "=pteplay-vm 1"
 	echo "release $(uname -r)"
+	echo "build $(uname -v)"
 	echo "thp $(cat /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null || echo none)"
 	echo "thp_zero $(cat /sys/kernel/mm/transparent_hugepage/use_zero_page 2>/dev/null || echo none)"
 	echo "swaps $(($(wc -l < /proc/swaps) - 1))"
