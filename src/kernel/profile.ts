@@ -46,7 +46,10 @@ export interface KernelProfile {
   /** PAGEMAP_SCAN reports holes (no page table) inside non-hugetlb uffd-wp VMAs as WRITTEN, and
    *  WP_MATCHING arms them with markers (2026 stable follow-up; present in 6.18.44, probed). */
   pagemapScanHoleIsWritten: boolean;
-  /** THP split carries the PMD dirty bit to the PTEs with pte_mkdirty, setting SD on x86 (v6.0). */
+  /** A PMD split (not a folio split: see migrationEntryDirty) carries the PMD dirty bit to the PTEs
+   *  with pte_mkdirty, setting SD on x86 (v6.0, reverted in v6.1-rc, back later). Checked in qemu:
+   *  6.12.118 carries it, 6.1.176 does not (a THP shared with a fork child, written: the PTEs of the
+   *  split read clean). */
   thpSplitCarriesDirty: boolean;
   /** pte_mkuffd_wp()/pmd_mkuffd_wp() also clear W (v6.2). */
   mkuffdWpClearsWrite: boolean;
@@ -139,6 +142,7 @@ export const PROFILES: Record<string, KernelProfile> = {
     longtermPinSharedFileRefused: false,
     collapseNeedsWritable: true,
     uffdUnregisterChecksCtx: false,
+    thpSplitCarriesDirty: false,
   },
   /**
    * 6.12 LTS (Debian 13, RHEL 10): 6.18 without the switches that came later (guard markers v6.15,

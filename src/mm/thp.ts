@@ -31,7 +31,7 @@ export function splitHugePmd(mm: Mm, leaf: Leaf, path: number = Path.SPLIT_HUGE_
   else {
     entry |= PG_ANON | (pmd & (W | SD | EXCL));
     // freeze (a folio split): the dirty bit comes back through the migration entry, if it has room.
-    if ((pmd & D) && (!freeze || sys.profile.migrationEntryDirty)) entry |= sys.profile.thpSplitCarriesDirty ? D | SD : 0;
+    if ((pmd & D) && (freeze ? sys.profile.migrationEntryDirty : sys.profile.thpSplitCarriesDirty)) entry |= D | SD;
   }
   const carried = !zero && (pmd & SD) === 0 && (entry & SD) !== 0;
   setPmd(mm, leaf, PMD_TABLE, path, NO_WHY);
