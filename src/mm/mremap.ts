@@ -47,10 +47,12 @@ export function doMremap(mm: Mm, op: MremapOp): number {
   const newAddr = op.newAddr ?? 0;
   const impliesNew = fixed || dontunmap;
   if (impliesNew) {
-    if (newAddr % PAGE_SIZE !== 0) return fail('EINVAL');
-    if (newAddr / PAGE_SIZE > TASK_SIZE_PAGES - newPages) return fail('EINVAL');
     if (!maymove) return fail('EINVAL');
     if (dontunmap && oldPages !== newPages) return fail('EINVAL');
+    // Before v6.17 do_mremap looks the VMA up before mremap_to checks the new range (EFAULT first).
+    if (!sys.profile.mremapMultiVma && mm.vmas.find(start) === null) return fail('EFAULT');
+    if (newAddr % PAGE_SIZE !== 0) return fail('EINVAL');
+    if (newAddr / PAGE_SIZE > TASK_SIZE_PAGES - newPages) return fail('EINVAL');
     const ns = newAddr / PAGE_SIZE;
     if (start + oldPages > ns && ns + newPages > start) return fail('EINVAL');
   }
