@@ -9,9 +9,9 @@
  * base, in pages ('p' suffix).
  */
 import { describe, expect, it } from 'vitest';
-import { ZERO_PAGE_PROBE, compare, diffMany, hostKernelOpts, kreplayUsable, machineSysfs, runKernel, simRun } from '../src/verify/kreplay.js';
+import { SOFT_DIRTY_PROBE, ZERO_PAGE_PROBE, compare, diffMany, hostKernelOpts, kreplayUsable, machineSysfs, runKernel, simRun } from '../src/verify/kreplay.js';
 import { fuzzSequence } from '../src/verify/fuzz.js';
-import { CASES, REGRESSIONS, THP_CASES } from '../src/verify/cases.js';
+import { CASES, REGRESSIONS, SOFT_DIRTY_CASES, SOFT_DIRTY_THP_CASES, THP_CASES } from '../src/verify/cases.js';
 
 const usable = kreplayUsable();
 const thpOn = usable.ok && machineSysfs().thp !== 'never';
@@ -36,6 +36,24 @@ describe.skipIf(!usable.ok)(`kreplay differential (${usable.ok ? `real kernel, -
     expect(compare(cmds, kernel, simRun(cmds, '6.18', undefined, hostOpts))).toEqual([]);
     const other = zeroOff ? [] : ['zero_page=off'];
     expect(compare(cmds, kernel, simRun(cmds, '6.18', undefined, other)).length).toBeGreaterThan(0);
+  });
+
+  it('the soft-dirty probe configures the simulator: with CONFIG_MEM_SOFT_DIRTY off nothing reads soft-dirty and clear_refs 4 write-protects nothing', () => {
+    const cmds = [...SOFT_DIRTY_PROBE, 'clear_refs 4', 'pagemap 1024p 1', 'pagemap_scan 1024p 1025p 0 0 0 0 0xff 16 0', 'write 1024p', 'pagemap 1024p 1'];
+    const kernel = runKernel([cmds])[0]!;
+    const sdOff = hostOpts.includes('soft_dirty=off');
+    expect(kernel[2]).toBe(sdOff ? 'ok 1024+1:PX' : 'ok 1024+1:PXD');
+    expect(compare(cmds, kernel, simRun(cmds, '6.18', undefined, hostOpts))).toEqual([]);
+    const other = sdOff ? hostOpts.filter((o) => o !== 'soft_dirty=off') : [...hostOpts, 'soft_dirty=off'];
+    expect(compare(cmds, kernel, simRun(cmds, '6.18', undefined, other)).length).toBeGreaterThan(0);
+  });
+
+  it('soft-dirty sequences match the real kernel (with its soft-dirty config)', () => {
+    const all = { ...SOFT_DIRTY_CASES, ...(thpOn ? SOFT_DIRTY_THP_CASES : {}) };
+    const names = Object.keys(all);
+    const res = diffMany(names.map((n) => all[n]!));
+    const bad = names.map((n, i) => [n, res[i]!] as const).filter(([, r]) => r.mismatches.length > 0);
+    expect(bad.map(([n, r]) => `${n}:\n${r.report}`).join('\n\n')).toBe('');
   });
 
   it('hand-written §3 sequences match the real kernel', () => {
