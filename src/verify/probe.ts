@@ -14,7 +14,8 @@
  *   - PAGEMAP_SCAN and its category mask: pagemap_scan_get_args() refuses any category bit outside
  *     PM_SCAN_CATEGORIES with EINVAL, so each bit is tried alone as the return mask (PAGE_IS_GUARD,
  *     0x100, exists from v6.15: profile switch guardMarkers);
- *   - THP (sysfs transparent_hugepage/enabled, use_zero_page) and a swap device (/proc/swaps).
+ *   - THP (sysfs transparent_hugepage/enabled, use_zero_page), a swap device (/proc/swaps) and the
+ *     hugetlb pages reserved (vm.nr_hugepages; not simulated: the simulator always has them).
  *
  * The result is a table and the `--kernel … --kernel-opt … --thp … --swap …` arguments that make
  * `pteplay replay` simulate this kernel: switches that differ from the chosen profile, spelled as
@@ -52,6 +53,8 @@ export interface HostProbe {
   /** The category bits PAGEMAP_SCAN accepts (0 without PAGEMAP_SCAN). */
   scanCategories: number;
   sysfs: Sysfs;
+  /** vm.nr_hugepages: hugetlb pages reserved (0: a MAP_HUGETLB mmap fails with ENOMEM). */
+  hugetlbPages: number;
 }
 
 /** A profile name as a version ([6, 18] for "6.18", [6, 18, 0] for "6.18.0"); null for "mm-2026". */
@@ -124,7 +127,16 @@ export function probeHost(): HostProbe {
     pagemapScan,
     scanCategories,
     sysfs,
+    hugetlbPages: readNumber('/proc/sys/vm/nr_hugepages'),
   };
+}
+
+function readNumber(path: string): number {
+  try {
+    return Number(readFileSync(path, 'utf8').trim()) || 0;
+  } catch {
+    return 0;
+  }
 }
 
 /** `wpAsync` → `wp_async`: the spelling `--kernel-opt` shows users. */
@@ -190,6 +202,8 @@ export function probeTable(p: HostProbe): [string, string][] {
     ['PAGEMAP_SCAN', yn(p.pagemapScan)],
     ['PAGEMAP_SCAN categories accepted', cats],
     ['THP enabled', `${p.sysfs.thp} (use_zero_page ${p.sysfs.thpZeroPage ? 1 : 0})`],
+    ['hugetlb pages reserved', p.hugetlbPages > 0 ? String(p.hugetlbPages)
+      : '0 (vm.nr_hugepages: a MAP_HUGETLB mmap fails with ENOMEM; the simulator always has hugetlb pages)'],
     ['swap device', p.sysfs.swap ? 'yes' : 'no (swap off: MADV_PAGEOUT and reclaim keep anonymous pages resident)'],
   ];
 }
