@@ -87,9 +87,12 @@ Examples:
       const progress = (done: number, total: number, bad: number) => {
         if (tty && total > 1) process.stderr.write(`\r\x1b[Kverify: ${done}/${total} sequences, ${bad} divergent`);
       };
+      const shrinking = (seq: string | number, batches: number) => {
+        if (tty) process.stderr.write(`\r\x1b[Kverify: shrinking the first divergence (${typeof seq === 'number' ? `seed ${seq}` : seq}): kreplay batch ${batches}`);
+      };
       let summary;
       try {
-        summary = await runVerify({ target: t, backend, kernel: o.kernel, kernelOpts: o.kernelOpt, onProgress: progress });
+        summary = await runVerify({ target: t, backend, kernel: o.kernel, kernelOpts: o.kernelOpt, onProgress: progress, onShrink: shrinking });
       } finally {
         if (tty) process.stderr.write('\r\x1b[K');
       }

@@ -116,6 +116,15 @@ describe.skipIf(!usable.ok)(`pteplay verify on this machine's kernel (${usable.o
     expect(r.stdout).toMatch(/^ {2}\{"op":"mmap",/m);
   });
 
+  it('on a terminal, progress lines on stderr: sequences done, then the shrinking; erased before the report', () => {
+    const cmd = `"${process.execPath}" "${join(ROOT, 'dist', 'cli', 'pteplay.js')}" verify --fuzz 60 --seed 7 --ops 10 --kernel-opt ${wrongZeroPage}`;
+    const r = spawnSync('script', ['-qfec', cmd, '/dev/null'], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+    expect(r.status, r.stdout).toBe(1);
+    expect(r.stdout).toMatch(/\r\x1b\[Kverify: 50\/60 sequences, \d+ divergent\r\x1b\[Kverify: 60\/60 sequences, \d+ divergent/);
+    expect(r.stdout).toMatch(/\r\x1b\[Kverify: shrinking the first divergence \(seed \d+\): kreplay batch 1/);
+    expect(r.stdout).toMatch(/\r\x1b\[Kverify: host kernel /);
+  });
+
   it('a trace kreplay cannot run is exit 65 naming the record; a missing trace is exit 66', () => {
     const fork = pteplay(['verify', 'traces/scenarios/fork-parent.jsonl']);
     expect(fork.status).toBe(65);

@@ -28,6 +28,8 @@ export interface VerifyOptions {
   kernelOpts?: string[];
   /** Called after every batch of sequences. */
   onProgress?: (done: number, total: number, divergences: number) => void;
+  /** Called after every kreplay batch of the shrinking. */
+  onShrink?: (sequence: string | number, batches: number) => void;
 }
 
 /** One command of the minimised sequence with both answers. */
@@ -126,17 +128,19 @@ export async function runVerify(o: VerifyOptions): Promise<VerifySummary> {
     sequences: seqs.length, commands: seqs.reduce((n, s) => n + s.cmds.length, 0), divergent, first: null,
   };
   const found = first as { id: string | number; cmds: string[]; m: Mismatch } | null;
-  if (found !== null) summary.first = await minimise(found, backend, sim, back);
+  if (found !== null) summary.first = await minimise(found, backend, sim, back, (b) => o.onShrink?.(found.id, b));
   return summary;
 }
 
 /** Shrink the first divergence and answer each command of the result on both sides. */
 async function minimise(
   d: { id: string | number; cmds: string[]; m: Mismatch }, backend: VerifyBackend, sim: (cmds: string[]) => string[],
-  back: ((a: number) => number) | undefined,
+  back: ((a: number) => number) | undefined, onBatch: (batches: number) => void,
 ): Promise<Divergence> {
+  let batches = 0;
   const divergesAtEnd = async (lists: string[][]): Promise<boolean[]> => {
     const kernel = await backend.run(lists);
+    onBatch(++batches);
     return lists.map((cmds, i) => compare(cmds, kernel[i] ?? [], sim(cmds)).some((m) => m.index === cmds.length - 1));
   };
   const index = d.m.index < d.cmds.length ? d.m.index : d.cmds.length - 1;
