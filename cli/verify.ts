@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import { EXIT, UsageError } from '../src/errors.js';
-import { PROFILES } from '../src/kernel/profile.js';
+import { DEFAULT_PROFILE, PROFILES, resolveProfile } from '../src/kernel/profile.js';
 import { hostBackend, vmBackend } from '../src/verify/backend.js';
 import { formatProbe, formatVerify, probeJson } from '../src/verify/format.js';
 import { runVerify, type VerifyTarget } from '../src/verify/run-verify.js';
@@ -76,6 +76,11 @@ Examples:
       if (o.kernel !== undefined && !(o.kernel in PROFILES)) {
         throw new UsageError(`option --kernel: unknown profile "${o.kernel}" (expected one of ${Object.keys(PROFILES).join(', ')})`);
       }
+      try {
+        resolveProfile(o.kernel ?? DEFAULT_PROFILE, o.kernelOpt); // every profile has the same switches
+      } catch (e) {
+        throw new UsageError(`option --kernel-opt: ${(e as Error).message}`);
+      }
       if (t === null) {
         if (o.vm !== undefined) throw new UsageError('--probe asks this machine\'s kernel: give it without --vm');
         const probe = hostBackend().probe;
@@ -96,6 +101,7 @@ Examples:
       } finally {
         if (tty) process.stderr.write('\r\x1b[K');
       }
+      if (!o.json) for (const w of summary.warnings) process.stderr.write(`pteplay: warning: ${w}\n`);
       process.stdout.write(o.json ? `${JSON.stringify(summary, null, 2)}\n` : `${formatVerify(summary)}\n`);
       if (summary.first !== null) process.exitCode = EXIT.DIVERGENCE;
     });

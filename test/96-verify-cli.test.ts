@@ -23,10 +23,10 @@ const json = (stdout: string) => JSON.parse(stdout) as Record<string, any>;
 describe('pteplay verify: usage and unavailable backends', () => {
   it('needs exactly one of TRACE, --fuzz, --probe; --seed only with --fuzz; a known --kernel (exit 64)', () => {
     for (const args of [[], ['--fuzz', '2', 'traces/scenarios/vma-merge.jsonl'], ['--seed', '3', 'traces/scenarios/vma-merge.jsonl'],
-      ['--fuzz', '2', '--kernel', '5.4']]) {
+      ['--fuzz', '2', '--kernel', '5.4'], ['--fuzz', '1', '--kernel-opt', 'zero_pages=off']]) {
       const r = pteplay(['verify', ...args]);
       expect(r.status, args.join(' ')).toBe(64);
-      expect(r.stderr).toMatch(/^pteplay: .*(TRACE, --fuzz N or --probe|--seed and --ops|--fuzz|--kernel)/m);
+      expect(r.stderr).toMatch(/^pteplay: .*(TRACE, --fuzz N or --probe|--seed and --ops|--kernel: unknown profile "5\.4"|--kernel-opt: bad kernel option "zero_pages=off")/m);
       expect(r.stderr).not.toMatch(/\n\s+at /);
     }
   });
@@ -75,6 +75,18 @@ describe.skipIf(!usable.ok)(`pteplay verify on this machine's kernel (${usable.o
     expect(j.commands).toBeGreaterThan(20);
     expect(j.kernelOpts.includes('zero_page=off')).toBe(!hostZeroPage);
     expect(Object.keys(j.sysfs).sort()).toEqual(['swap', 'thp', 'thpZeroPage']);
+  });
+
+  it('a trace whose header asks for another THP mode than this machine\'s runs with the machine\'s, and says so', () => {
+    const host = /\[(\w+)\]/.exec(readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8'))![1]!;
+    const other = host === 'always' ? 'never' : 'always';
+    const trace = join(tmp, 'thp.jsonl');
+    writeFileSync(trace, `{"pteplay":"trace","version":1,"sysfs":{"thp":"${other}"}}\n` +
+      '{"op":"mmap","addr":"0x7f0000000000","len":4194304,"prot":"rw","flags":["private","anonymous","fixed"]}\n{"op":"write","addr":"0x7f0000200000"}\n');
+    const r = pteplay(['verify', trace]);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toBe(`pteplay: warning: ${trace} asks for THP ${other}; this kernel runs with ${host}, and so does the simulator here\n`);
+    expect(r.stdout).toContain(`thp ${host}`);
   });
 
   it('--fuzz N --seed S: N seeded sequences with no divergence', () => {

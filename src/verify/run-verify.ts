@@ -75,6 +75,8 @@ export interface VerifySummary {
   /** The sequences that diverge (trace path or seeds). */
   divergent: (string | number)[];
   first: Divergence | null;
+  /** What the user should know about the comparison (a trace that expects other machine settings). */
+  warnings: string[];
 }
 
 /** Sequences per kreplay process. */
@@ -94,8 +96,16 @@ export async function runVerify(o: VerifyOptions): Promise<VerifySummary> {
 
   let seqs: { id: string | number; cmds: string[] }[];
   let back: ((a: number) => number) | undefined;
+  const warnings: string[] = [];
   if (o.target.kind === 'trace') {
     const t = await traceCommands(o.target.path);
+    const want = t.sysfs ?? {};
+    if (want.thp !== undefined && want.thp !== backend.sysfs.thp) {
+      warnings.push(`${o.target.path} asks for THP ${want.thp}; this kernel runs with ${backend.sysfs.thp}, and so does the simulator here`);
+    }
+    if (want.thpZeroPage !== undefined && want.thpZeroPage !== backend.sysfs.thpZeroPage) {
+      warnings.push(`${o.target.path} asks for use_zero_page ${want.thpZeroPage ? 1 : 0}; this kernel runs with ${backend.sysfs.thpZeroPage ? 1 : 0}, and so does the simulator here`);
+    }
     seqs = [{ id: o.target.path, cmds: t.commands }];
     back = (a) => t.relocation.back(a);
   } else {
@@ -125,7 +135,7 @@ export async function runVerify(o: VerifyOptions): Promise<VerifySummary> {
     backend: backend.name, release: backend.release, profile, kernelOpts, unmodelled: probed.unmodelled, sysfs: backend.sysfs,
     mode: o.target.kind,
     ...(o.target.kind === 'trace' ? { trace: o.target.path } : { seed: o.target.seed, ops: o.target.ops }),
-    sequences: seqs.length, commands: seqs.reduce((n, s) => n + s.cmds.length, 0), divergent, first: null,
+    sequences: seqs.length, commands: seqs.reduce((n, s) => n + s.cmds.length, 0), divergent, first: null, warnings,
   };
   const found = first as { id: string | number; cmds: string[]; m: Mismatch } | null;
   if (found !== null) summary.first = await minimise(found, backend, sim, back, (b) => o.onShrink?.(found.id, b));

@@ -14,7 +14,7 @@ import { PAGE_SIZE } from '../mm/uapi.js';
 import { formatRecord } from '../trace/jsonl.js';
 import { openTrace } from '../trace/reader.js';
 import { recordsOfChunk } from '../trace/records.js';
-import type { TraceOp, TraceRecord } from '../trace/types.js';
+import type { SysfsSettings, TraceOp, TraceRecord } from '../trace/types.js';
 import { commandToOp, KREPLAY_BASE, recordToCommands } from './kreplay.js';
 import { Relocation } from './relocate.js';
 
@@ -25,6 +25,8 @@ const OBSERVE_ONLY = new Set(['reset', 'collect', 'mark']);
 
 export interface TraceCommands {
   commands: string[];
+  /** The machine settings the trace's header asks for. */
+  sysfs: SysfsSettings | undefined;
   relocation: Relocation;
   /** Records read, and how many were accesses. */
   records: number;
@@ -119,7 +121,7 @@ export async function traceCommands(path: string): Promise<TraceCommands> {
     pos++;
   }
   if (dirty) commands.push(...observe());
-  return { commands, relocation, records: records.length, accesses };
+  return { commands, sysfs: trace.header.sysfs, relocation, records: records.length, accesses };
 }
 
 /**
