@@ -183,6 +183,9 @@ describe('pteplay replay --swap', () => {
     expect(on).toMatch(/swap/);
     expect(off).not.toMatch(/swap/);
     expect(off).toMatch(/present/);
+    // The run keeps the setting (lane.config_json), so --resume and readers see it.
+    const q = pteplay(['sql', join(tmp, 'swap-off.db'), "select distinct json_extract(config_json, '$.sysfs.swap') as swap from lane", '--mode', 'json']);
+    expect(JSON.parse(q.stdout)).toEqual([{ swap: 0 }]);
   });
 
   it('a bad --swap value is exit 64', () => {
