@@ -3,10 +3,11 @@
  * kernel booted in qemu (the VM backend, `--vm VERSION`). Both run batches of kreplay command
  * lists and say which kernel answered and how the simulator must be set up to describe it.
  */
+import { spawnSync } from 'node:child_process';
 import { EXIT, PteplayError } from '../errors.js';
 import type { Sysfs } from '../mm/system.js';
 import { kreplayBinary, runKernel } from './kreplay.js';
-import { haveGcc, probedKernelOpts, probeHost, type HostProbe } from './probe.js';
+import { probedKernelOpts, probeHost, type HostProbe } from './probe.js';
 
 export interface VerifyBackend {
   name: 'host' | 'vm';
@@ -30,6 +31,11 @@ export class BackendUnavailable extends PteplayError {
     super(message, EXIT.UNAVAILABLE);
     this.name = 'BackendUnavailable';
   }
+}
+
+/** Is gcc on PATH (kreplay is built from source on first use)? */
+function haveGcc(): boolean {
+  return spawnSync('gcc', ['--version'], { stdio: 'ignore' }).status === 0;
 }
 
 /** Why kreplay cannot run on this machine, or null when it can. */

@@ -21,7 +21,6 @@
  * `pteplay replay` simulate this kernel: switches that differ from the chosen profile, spelled as
  * the kernel spells them.
  */
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { release as osRelease } from 'node:os';
 import { gunzipSync } from 'node:zlib';
@@ -206,9 +205,4 @@ export function probeTable(p: HostProbe): [string, string][] {
       : '0 (vm.nr_hugepages: a MAP_HUGETLB mmap fails with ENOMEM; the simulator always has hugetlb pages)'],
     ['swap device', p.sysfs.swap ? 'yes' : 'no (swap off: MADV_PAGEOUT and reclaim keep anonymous pages resident)'],
   ];
-}
-
-/** Is gcc on PATH (kreplay is built from source on first use)? */
-export function haveGcc(): boolean {
-  return spawnSync('gcc', ['--version'], { stdio: 'ignore' }).status === 0;
 }

@@ -28,9 +28,6 @@ export interface TraceCommands {
   /** The machine settings the trace's header asks for. */
   sysfs: SysfsSettings | undefined;
   relocation: Relocation;
-  /** Records read, and how many were accesses. */
-  records: number;
-  accesses: number;
 }
 
 /** The byte ranges a record touches (for the relocation). */
@@ -71,7 +68,6 @@ function moved(r: TraceRecord, f: (a: number) => number): TraceRecord {
 export async function traceCommands(path: string): Promise<TraceCommands> {
   const trace = await openTrace(path);
   const records: TraceRecord[] = [];
-  let accesses = 0;
   let pid: number | null = null;
   let pos = 0;
   const fail = (detail: string) => new PteplayError(`${path}: record ${pos}: ${detail}`, EXIT.DATA);
@@ -86,7 +82,6 @@ export async function traceCommands(path: string): Promise<TraceCommands> {
       }
       if (pid === null) pid = r.pid;
       else if (r.pid !== pid) throw fail(`process ${r.pid}: kreplay runs the records of one process (the trace's first is ${pid})`);
-      if (r.op === 'read' || r.op === 'write') accesses++;
       records.push(r);
       pos++;
     }
@@ -121,7 +116,7 @@ export async function traceCommands(path: string): Promise<TraceCommands> {
     pos++;
   }
   if (dirty) commands.push(...observe());
-  return { commands, sysfs: trace.header.sysfs, relocation, records: records.length, accesses };
+  return { commands, sysfs: trace.header.sysfs, relocation };
 }
 
 /**
