@@ -56,6 +56,15 @@ describe.skipIf(!usable.ok)(`kreplay differential (${usable.ok ? `real kernel, -
     expect(bad.map(([n, r]) => `${n}:\n${r.report}`).join('\n\n')).toBe('');
   });
 
+  it('the swap probe configures the simulator: MADV_PAGEOUT swaps anonymous pages out only with a swap device (shrink_folio_list, folio_alloc_swap)', () => {
+    const cmds = ['mmap 1024p 4p rw private|anonymous|fixed', 'write 1024p', 'write 1025p', 'madvise 1024p 2p pageout', 'pagemap 1024p 4', 'write 1024p', 'pagemap 1024p 4'];
+    const kernel = runKernel([cmds])[0]!;
+    const sysfs = machineSysfs();
+    expect(kernel[4]!.startsWith(sysfs.swap ? 'ok 1024+2:S' : 'ok 1024+2:PX')).toBe(true);
+    expect(compare(cmds, kernel, simRun(cmds, '6.18', sysfs, hostOpts))).toEqual([]);
+    expect(compare(cmds, kernel, simRun(cmds, '6.18', { ...sysfs, swap: !sysfs.swap }, hostOpts)).length).toBeGreaterThan(0);
+  });
+
   it('hand-written §3 sequences match the real kernel', () => {
     const names = Object.keys(CASES);
     const res = diffMany(names.map((n) => CASES[n]!));

@@ -23,6 +23,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
+import { release as osRelease } from 'node:os';
 import { join } from 'node:path';
 import { resolveProfile } from '../kernel/profile.js';
 import { PACKAGE_ROOT } from '../version.js';
@@ -290,12 +291,16 @@ export function softDirtyFromConfig(config: string): boolean | undefined {
   return /^CONFIG_MEM_SOFT_DIRTY=y$/m.test(config);
 }
 
-/** This machine's kernel config (/proc/config.gz), or '' when it is not readable. */
-function hostConfig(): string {
+/** This machine's kernel config (/proc/config.gz, else /boot/config-RELEASE), or '' when neither is readable. */
+export function hostConfig(): string {
   try {
-    return gunzipSync(readFileSync('/proc/config.gz')).toString('utf8');
+    return gunzipSync(readFileSync('/proc/config.gz')).toString('latin1');
   } catch {
-    return '';
+    try {
+      return readFileSync(`/boot/config-${osRelease()}`, 'latin1');
+    } catch {
+      return '';
+    }
   }
 }
 
