@@ -44,7 +44,7 @@ export function register(program: Command): void {
     .option('--probe', 'print which profile and switches describe this machine\'s kernel, and the replay arguments that simulate it')
     .option('--kernel <version>', `simulator profile: ${Object.keys(PROFILES).join(', ')} (default: the one nearest the kernel's release)`)
     .option('--kernel-opt <key=value>', 'override one simulator switch after the probed ones (repeatable), e.g. zero_page=on', collectRepeat, [])
-    .option('--vm <version>', 'run the kernel side in qemu on that kernel (e.g. 6.12) instead of this machine\'s kernel')
+    .option('--vm <version>', 'run the kernel side in qemu: 6.1 or 6.12 (the newest Debian package, kept in $PTEPLAY_KERNEL_CACHE, default ~/.cache/pteplay/kernels) or the path of a vmlinuz')
     .option('--json', 'print the result as JSON on stdout')
     .addHelpText('after', `
 The kernel side runs tools/kreplay (built with gcc on first use) on this machine's kernel: x86-64
@@ -62,7 +62,7 @@ then chunks and single commands before it while the same command still differs. 
 printed as kreplay commands with both answers and as trace records to save and replay.
 
 Exit status: 0 no divergence, 1 a divergence (the first one printed), 69 no kernel to check against
-(the message says what is missing); --vm gives 69 in this build (no VM backend yet).
+(the message says what is missing: qemu, a static busybox or gcc for --vm).
 
 Examples:
   pteplay verify traces/scenarios/vma-merge.jsonl
@@ -87,7 +87,7 @@ Examples:
         process.stdout.write(o.json ? `${JSON.stringify(probeJson(probe), null, 2)}\n` : `${formatProbe(probe)}\n`);
         return;
       }
-      const backend = o.vm !== undefined ? vmBackend(o.vm) : hostBackend();
+      const backend = o.vm !== undefined ? await vmBackend(o.vm) : hostBackend();
       const tty = process.stderr.isTTY && !o.json;
       const progress = (done: number, total: number, bad: number) => {
         if (tty && total > 1) process.stderr.write(`\r\x1b[Kverify: ${done}/${total} sequences, ${bad} divergent`);

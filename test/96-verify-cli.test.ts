@@ -11,6 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { pteplay, ROOT } from './helpers/cli.js';
 import { ZERO_PAGE_PROBE, kreplayUsable, runKernel } from '../src/verify/kreplay.js';
+import { cachedKernel, vmMissing } from '../src/verify/vm.js';
 
 const usable = kreplayUsable();
 const tmp = mkdtempSync(join(tmpdir(), 'pteplay-verify-'));
@@ -31,11 +32,25 @@ describe('pteplay verify: usage and unavailable backends', () => {
     }
   });
 
-  it('--vm is exit 69 (EX_UNAVAILABLE) in this build, saying so and what still works', () => {
-    const r = pteplay(['verify', '--vm', '6.12', '--fuzz', '2']);
+  it('--vm without qemu, a static busybox or gcc is exit 69 (EX_UNAVAILABLE) naming what to install', () => {
+    const r = spawnSync(process.execPath, [join(ROOT, 'dist', 'cli', 'pteplay.js'), 'verify', '--vm', '6.12', '--fuzz', '2'],
+      { encoding: 'utf8', env: { ...process.env, PATH: mkdtempSync(join(tmpdir(), 'pteplay-nopath-')) } });
     expect(r.status).toBe(69);
-    expect(r.stderr).toMatch(/^pteplay: --vm 6\.12: the VM backend is not available in this build; run pteplay verify without --vm/);
+    expect(r.stderr).toMatch(/^pteplay: cannot run the VM backend: qemu-system-x86_64, a static busybox \(busybox-static\), gcc not found; install them with: .*apt-get install qemu-system-x86 busybox-static/);
   });
+
+  // A real boot of Debian's 6.12 kernel in qemu (~15-30 s): `npm run test:vm` (PTEPLAY_VM_TESTS=1), with the package in the kernel cache.
+  it.skipIf(process.env.PTEPLAY_VM_TESTS !== '1' || vmMissing() !== null || cachedKernel('6.12') === null)('--vm 6.12 --fuzz 3: the same comparison in qemu, with soft-dirty compiled in', () => {
+    const r = pteplay(['verify', '--vm', '6.12', '--fuzz', '3', '--seed', '11', '--json']);
+    expect([0, 1], r.stderr).toContain(r.status);
+    const s = JSON.parse(r.stdout) as { backend: string; release: string; profile: string; kernelOpts: string[]; sequences: number; divergent: number[] };
+    expect(s.backend).toBe('vm');
+    expect(s.release).toMatch(/^6\.12\./);
+    expect(s.profile).toBe('6.12');
+    expect(s.kernelOpts).not.toContain('soft_dirty=off'); // Debian builds CONFIG_MEM_SOFT_DIRTY=y
+    expect(s.sequences).toBe(3);
+    expect(r.status).toBe(s.divergent.length > 0 ? 1 : 0);
+  }, 180_000);
 
   it('--help documents the exit codes, the probe and examples', () => {
     const r = pteplay(['verify', '--help']);

@@ -8,6 +8,8 @@ import { EXIT, PteplayError } from '../errors.js';
 import type { Sysfs } from '../mm/system.js';
 import { kreplayBinary, runKernel } from './kreplay.js';
 import { probedKernelOpts, probeHost, type HostProbe } from './probe.js';
+import { resolveKernel, runInVm, vmCommands, vmMissing } from './vm.js';
+import { resolveProfile } from '../kernel/profile.js';
 
 export interface VerifyBackend {
   name: 'host' | 'vm';
@@ -23,6 +25,10 @@ export interface VerifyBackend {
   kernelOpts(profile: string): { kernelOpts: string[]; unmodelled: string[] };
   /** Run command lists on the kernel: one list of result lines per command list. */
   run(traces: string[][]): Promise<string[][]>;
+  /** Command lists per run (a kreplay process, a VM boot). */
+  batch: number;
+  /** Rewrite a command list before both sides run it (the VM has no regular files). */
+  prepare?: (cmds: string[]) => string[];
 }
 
 /** The backend is missing something it needs: exit 69 (EX_UNAVAILABLE) with what to do. */
@@ -61,6 +67,7 @@ export function hostBackend(): VerifyBackend & { probe: HostProbe } {
     name: 'host', release: probe.release, profile: probe.profile, sysfs: probe.sysfs, userfaultfd: probe.userfaultfd, probe,
     kernelOpts: (profile) => probedKernelOpts(probe, profile),
     run: async (traces) => runKernel(traces),
+    batch: 50,
   };
 }
 
@@ -68,10 +75,24 @@ export function hostBackend(): VerifyBackend & { probe: HostProbe } {
 export const USERFAULTFD_DENIED = 'userfaultfd is not permitted for this user: run `sysctl vm.unprivileged_userfaultfd=1` or run as root';
 
 /**
- * A kernel booted in qemu (`--vm 6.12`). This build has no VM backend: exit 69, and the host
- * backend still works.
+ * A kernel booted in qemu (`--vm 6.12`, `--vm 6.1` or the path of a vmlinuz): the Debian package is
+ * taken from the kernel cache or downloaded, one boot probes it, and every batch runs in one boot.
+ * Regular files become memfds on both sides (the guest has no disk file system: {@link vmCommands}).
  */
-export function vmBackend(version: string): VerifyBackend {
-  throw new BackendUnavailable(`--vm ${version}: the VM backend is not available in this build; ` +
-    'run pteplay verify without --vm to check the model against this machine\'s kernel');
+export async function vmBackend(version: string): Promise<VerifyBackend> {
+  const missing = vmMissing();
+  if (missing !== null) throw new BackendUnavailable(missing);
+  const pkg = resolveKernel(version);
+  const probe = await runInVm({ kernel: pkg, traces: [] });
+  return {
+    name: 'vm', release: probe.release, profile: probe.profile, sysfs: probe.sysfs, userfaultfd: probe.uffd === 'ok',
+    batch: 1000,
+    prepare: vmCommands,
+    kernelOpts: (profile) => {
+      const base = resolveProfile(profile) as unknown as Record<string, boolean>;
+      // The probes name switches that are off on the guest; pass those the profile has on.
+      return { kernelOpts: probe.kernelOpts.filter((o) => base[o.replace(/=.*/, '').replace(/_([a-z])/g, (_, c: string) => c.toUpperCase())] !== false), unmodelled: [] };
+    },
+    run: async (traces) => (await runInVm({ kernel: pkg, traces })).outputs,
+  };
 }

@@ -79,9 +79,6 @@ export interface VerifySummary {
   warnings: string[];
 }
 
-/** Sequences per kreplay process. */
-const BATCH = 50;
-
 export async function runVerify(o: VerifyOptions): Promise<VerifySummary> {
   const { backend } = o;
   const profile = o.kernel ?? backend.profile;
@@ -113,14 +110,15 @@ export async function runVerify(o: VerifyOptions): Promise<VerifySummary> {
     const thp = backend.sysfs.thp !== 'never';
     seqs = Array.from({ length: sequences }, (_, i) => ({ id: seed + i, cmds: fuzzSequence(seed + i, ops, thp && (seed + i) % 3 !== 0) }));
   }
+  if (backend.prepare) seqs = seqs.map((s) => ({ id: s.id, cmds: backend.prepare!(s.cmds) }));
   if (!backend.userfaultfd && seqs.some((s) => s.cmds.some((c) => c.startsWith('userfaultfd ')))) {
     throw new BackendUnavailable(USERFAULTFD_DENIED);
   }
 
   const divergent: (string | number)[] = [];
   let first: { id: string | number; cmds: string[]; m: Mismatch } | null = null;
-  for (let i = 0; i < seqs.length; i += BATCH) {
-    const batch = seqs.slice(i, i + BATCH);
+  for (let i = 0; i < seqs.length; i += backend.batch) {
+    const batch = seqs.slice(i, i + backend.batch);
     const kernel = await backend.run(batch.map((s) => s.cmds));
     batch.forEach((s, j) => {
       const ms = compare(s.cmds, kernel[j] ?? [], sim(s.cmds));
@@ -128,7 +126,7 @@ export async function runVerify(o: VerifyOptions): Promise<VerifySummary> {
       divergent.push(s.id);
       first ??= { id: s.id, cmds: s.cmds, m: ms[0]! };
     });
-    o.onProgress?.(Math.min(i + BATCH, seqs.length), seqs.length, divergent.length);
+    o.onProgress?.(Math.min(i + backend.batch, seqs.length), seqs.length, divergent.length);
   }
 
   const summary: VerifySummary = {

@@ -24,10 +24,10 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { EXIT, PteplayError } from '../errors.js';
-import { PROFILES } from '../kernel/profile.js';
 import type { Sysfs } from '../mm/system.js';
 import { PACKAGE_ROOT } from '../version.js';
 import { kernelOptsFromProbes, kernelProbes, softDirtyFromConfig } from './kreplay.js';
+import { nearestProfile } from './probe.js';
 
 /** A kernel series with a Debian package and a simulator profile. */
 export const VM_SERIES = ['6.1', '6.12'] as const;
@@ -162,13 +162,6 @@ export function resolveKernel(spec: string): KernelPackage {
   return { name: spec, version: null, vmlinuz: spec, config: existsSync(cfg) && cfg !== spec ? readFileSync(cfg, 'utf8') : '' };
 }
 
-/** The simulator profile of a kernel release ("6.12.107+deb12-amd64" → "6.12"), or null. */
-export function profileForRelease(release: string): string | null {
-  const m = /^(\d+)\.(\d+)/.exec(release);
-  const key = m ? `${m[1]}.${m[2]}` : '';
-  return key in PROFILES ? key : null;
-}
-
 /** kreplay commands as the guest runs them: `file:NAME` objects become `memfd:file.NAME` (see above). */
 export function vmCommands(cmds: string[]): string[] {
   return cmds.map((c) => c.replace(/(^|\s)file:(\S+)/g, '$1memfd:file.$2'));
@@ -240,8 +233,8 @@ export interface VmRun {
   configSoftDirty: boolean | null;
   /** `--kernel-opt`s that describe the guest kernel beyond its profile (from the probes). */
   kernelOpts: string[];
-  /** The simulator profile of the release, or null when pteplay has none. */
-  profile: string | null;
+  /** The simulator profile nearest the release. */
+  profile: string;
   /** One list of result lines per trace, like runKernel. */
   outputs: string[][];
   /** Wall time of the boot and the batch. */
@@ -307,7 +300,7 @@ export async function runInVm(opts: { kernel: string | KernelPackage; traces: st
       package: pkg, release: raw.release ?? '?', build: raw.build ?? '?', sysfs, raw, uffd,
       configSoftDirty: sdConfig ?? null,
       kernelOpts: kernelOptsFromProbes(probes, thp !== 'never', sdConfig),
-      profile: profileForRelease(raw.release ?? ''),
+      profile: nearestProfile(raw.release ?? ''),
       outputs: rest.slice(kernelProbes(true).length),
       seconds: (Date.now() - t0) / 1000,
     };
