@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { DEFAULT_LANES, parseLaneList } from '../src/lanes/config.js';
-import { PROFILES, DEFAULT_PROFILE } from '../src/kernel/profile.js';
+import { DEFAULT_PROFILE, profileList } from '../src/kernel/profile.js';
 import { AUTO_INTERVALS, describePlan } from '../src/run/collect-plan.js';
 import { replay, type ReplaySummary } from '../src/run/replay.js';
 import { interruptedMessage } from '../src/run/run-target.js';
@@ -45,7 +45,7 @@ export function register(program: Command): void {
     .option('--interval <n|auto|none>', `collect and re-arm every N accesses; auto (default): ${AUTO_INTERVALS} intervals of the trace's time span ` +
       `(of its accesses when it has no time), or only the trace's own collects when it has some; none: only the trace's own`, parseInterval)
     .option('--interval-us <n>', 'collect and re-arm every N µs of trace time', parseCount('--interval-us'))
-    .option('--kernel <version>', `kernel profile: ${Object.keys(PROFILES).join(', ')}`, DEFAULT_PROFILE)
+    .option('--kernel <version>', `kernel profile: ${profileList()}`, DEFAULT_PROFILE)
     .option('--kernel-opt <key=value>', 'override one kernel switch (repeatable): key=on|off, e.g. zero_page=off (a kernel without the zero page, pvm_no_zero_page=1) or pagemapScanNoneIsWritten=false', collectRepeat, [])
     .option('--thp <mode>', 'transparent_hugepage/enabled: always, madvise, never (default: the trace header, else madvise)')
     .option('--swap <on|off>', 'a swap device exists: on (default) lets MADV_PAGEOUT and reclaim swap anonymous pages out; off keeps them ' +

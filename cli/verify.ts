@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import { EXIT, UsageError } from '../src/errors.js';
-import { DEFAULT_PROFILE, PROFILES, resolveProfile } from '../src/kernel/profile.js';
+import { DEFAULT_PROFILE, PROFILES, profileList, resolveProfile } from '../src/kernel/profile.js';
 import { hostBackend, vmBackend } from '../src/verify/backend.js';
 import { formatProbe, formatVerify, probeJson } from '../src/verify/format.js';
 import { runVerify, type VerifyTarget } from '../src/verify/run-verify.js';
@@ -42,7 +42,7 @@ export function register(program: Command): void {
     .option('--seed <s>', 'first seed of --fuzz (default 1; sequence i uses seed S+i)', parseCount('--seed'))
     .option('--ops <k>', 'operations per --fuzz sequence (default 40)', parseCount('--ops'))
     .option('--probe', 'print which profile and switches describe this machine\'s kernel, and the replay arguments that simulate it')
-    .option('--kernel <version>', `simulator profile: ${Object.keys(PROFILES).join(', ')} (default: the one nearest the kernel's release)`)
+    .option('--kernel <version>', `simulator profile: ${profileList()}; default: the one nearest the kernel's release`)
     .option('--kernel-opt <key=value>', 'override one simulator switch after the probed ones (repeatable), e.g. zero_page=on', collectRepeat, [])
     .option('--vm <version>', 'run the kernel side in qemu: 6.1 or 6.12 (the newest Debian package, kept in $PTEPLAY_KERNEL_CACHE, default ~/.cache/pteplay/kernels) or the path of a vmlinuz')
     .option('--json', 'print the result as JSON on stdout')

@@ -9,6 +9,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compareFixture, readFixture } from '../src/verify/fixtures.js';
+import { PROFILE_VERIFIED_ON, profileList } from '../src/kernel/profile.js';
 
 const DIR = join(import.meta.dirname, 'fixtures');
 const files = readdirSync(DIR).filter((d) => d.startsWith('kernel-') && !d.endsWith('.json'))
@@ -28,6 +29,14 @@ const OPEN: Record<string, Record<string, string>> = {
 };
 
 describe('recorded real-kernel answers (npm run verify:vm)', () => {
+  it('--kernel names, for each VM profile, the release its fixtures were recorded on', () => {
+    for (const f of files.map((x) => readFixture(join(DIR, x)))) {
+      const release = /^\d+\.\d+\.\d+/.exec(f.package.version ?? '')![0]; // 6.1.176 of Debian's 6.1.176-1 (uname -r: 6.1.0-50-amd64)
+      expect(PROFILE_VERIFIED_ON[f.profile]).toContain(release);
+      expect(profileList()).toContain(`${f.profile} (verified on Debian ${release} in qemu)`);
+    }
+  });
+
   it('fixtures of both VM kernels are present, soft-dirty compiled in', () => {
     const fx = files.map((f) => readFixture(join(DIR, f)));
     expect(new Set(fx.map((f) => f.profile))).toEqual(new Set(['6.1', '6.12']));

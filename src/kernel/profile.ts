@@ -171,6 +171,19 @@ export const PROFILES: Record<string, KernelProfile> = {
   'mm-2026': { ...V6_18, name: 'mm-2026', stickySoftDirtyMerge: true },
 };
 
+/** The real kernel each profile was checked against (docs/verified-kernels.md), for `--kernel`'s help. */
+export const PROFILE_VERIFIED_ON: Record<string, string> = {
+  '6.1': 'verified on Debian 6.1.176 in qemu',
+  '6.12': 'verified on Debian 6.12.118 in qemu',
+  '6.18.0': 'from the source: 6.18 before the 2026 PAGEMAP_SCAN fixes',
+  '6.18': 'verified on 6.18.44',
+  '6.19': 'from the source',
+  'mm-2026': 'from the source',
+};
+
+/** "6.1 (verified on …), 6.12 (…), …": the profiles as `--kernel` lists them. */
+export const profileList = (): string => Object.keys(PROFILES).map((n) => `${n} (${PROFILE_VERIFIED_ON[n] ?? 'from the source'})`).join(', ');
+
 export const DEFAULT_PROFILE = '6.18';
 
 const ON = new Set(['true', '1', 'on', 'yes']);
