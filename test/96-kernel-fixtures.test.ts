@@ -19,8 +19,6 @@ const files = readdirSync(DIR).filter((d) => d.startsWith('kernel-') && !d.endsW
 const OPEN: Record<string, Record<string, string>> = {
   '6.1.0-50-amd64': {
     'seed 52': 'UFFDIO_REGISTER of [unregistered piece][registered VMA]: 6.1 vma_merge does not merge the new piece with the next VMA',
-    'seed 108': 'MADV_POPULATE_READ over a hole and a VMA it cannot populate: 6.1 answers EINVAL, the simulator ENOMEM',
-    'seed 114': 'MADV_POPULATE_WRITE across a hole: 6.1 populates the VMAs after the hole too (ENOMEM at the end)',
   },
   '6.12.118+deb12-amd64': {
     'seed 75': 'UFFDIO_UNREGISTER across pieces of two contexts: 6.12 leaves the unregistered pieces unmerged',

@@ -74,6 +74,13 @@ export interface KernelProfile {
   /** khugepaged / MADV_COLLAPSE refuse a range without a writable PTE (SCAN_PAGE_RO); gone in v6.18
    *  ("mm: Enable khugepaged to operate on non-writable VMAs"; kreplay-checked on 6.18.44). */
   collapseNeedsWritable: boolean;
+  /**
+   * MADV_POPULATE_(READ|WRITE) stops at the first hole with ENOMEM (madvise_populate over the whole
+   * range, v6.10: 631426ba1d45 "make MADV_POPULATE_(READ|WRITE) handle VM_FAULT_RETRY properly").
+   * Before, it ran per VMA inside madvise_walk_vmas: a hole only made the final answer ENOMEM, the
+   * VMAs after it were populated too, and a later VMA's EINVAL won (checked in qemu on 6.1.176).
+   */
+  populateStopsAtHole: boolean;
   /** UFFDIO_UNREGISTER refuses (EINVAL) a range with VMAs of another userfaultfd ("userfaultfd:
    *  prevent unregistering VMAs through a different userfaultfd", v6.16-ish; kreplay-checked: on in
    *  6.18.44, absent in 6.12.118 and 6.1.176, which unregister the other context's VMAs). */
@@ -113,6 +120,7 @@ const V6_18: KernelProfile = {
   mremapMultiVma: true,
   longtermPinSharedFileRefused: true,
   collapseNeedsWritable: false,
+  populateStopsAtHole: true,
   uffdUnregisterChecksCtx: true,
   migrationEntryDirty: true,
 };
@@ -143,6 +151,7 @@ export const PROFILES: Record<string, KernelProfile> = {
     collapseNeedsWritable: true,
     uffdUnregisterChecksCtx: false,
     thpSplitCarriesDirty: false,
+    populateStopsAtHole: false,
   },
   /**
    * 6.12 LTS (Debian 13, RHEL 10): 6.18 without the switches that came later (guard markers v6.15,
