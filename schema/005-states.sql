@@ -27,6 +27,15 @@ CREATE TABLE pte_bit (
   description TEXT NOT NULL
 ) STRICT;
 
+-- The PAGEMAP_SCAN page categories (PAGE_IS_*, include/uapi/linux/fs.h): the bits of
+-- pagemap_scan_region.categories.
+CREATE TABLE page_category (
+  -- the bit's value (a power of two): 1 PAGE_IS_WPALLOWED ... 256 PAGE_IS_GUARD
+  bit   INTEGER PRIMARY KEY,
+  -- the name as traces spell it: wpallowed, written, file, present, swapped, pfnzero, huge, soft_dirty, guard
+  label TEXT NOT NULL
+) STRICT;
+
 -- Tracker kinds a lane can use (lane.tracker).
 CREATE TABLE tracker_kind (
   -- lane.tracker value

@@ -57,6 +57,11 @@ export interface KernelProfile {
   mremapRealignPmd: boolean;
   /** An equal-size MREMAP_FIXED move may span several VMAs and gaps (remap_move, v6.17). */
   mremapMultiVma: boolean;
+  /**
+   * UFFD_EVENT_REMAP's len is what moved: after a shrinking move, the new length (vma_remap_struct,
+   * v6.16; kreplay-checked on 6.18.44). Before, it is the syscall's page-aligned old_len.
+   */
+  remapEventLenMoved: boolean;
   /** FOLL_LONGTERM|FOLL_WRITE pins of shared regular-file mappings are refused (v6.4). */
   longtermPinSharedFileRefused: boolean;
   /** khugepaged / MADV_COLLAPSE refuse a range without a writable PTE (SCAN_PAGE_RO); gone in v6.18
@@ -87,6 +92,7 @@ const V6_18: KernelProfile = {
   writeprotectMultiVma: true,
   mremapRealignPmd: true,
   mremapMultiVma: true,
+  remapEventLenMoved: true,
   longtermPinSharedFileRefused: true,
   collapseNeedsWritable: false,
 };
@@ -113,6 +119,7 @@ export const PROFILES: Record<string, KernelProfile> = {
     writeprotectMultiVma: false,
     mremapRealignPmd: false,
     mremapMultiVma: false,
+    remapEventLenMoved: false,
     longtermPinSharedFileRefused: false,
     collapseNeedsWritable: true,
   },
