@@ -15,6 +15,7 @@ import { executeOp } from '../src/lanes/ops.js';
 import { ACCESS_OK, accessPage } from '../src/mm/access.js';
 import { PteEventSink } from '../src/mm/events.js';
 import { System, sysfsFrom } from '../src/mm/system.js';
+import { KIND_MASK, MARKER, NONE, PRESENT, SD, SWAP, UW } from '../src/mm/pte.js';
 import { PAGE_SIZE, TASK_SIZE_PAGES } from '../src/mm/uapi.js';
 import { PMB_EXCLUSIVE, PMB_FILE, PMB_GUARD, PMB_PRESENT, PMB_SOFT_DIRTY, PMB_SWAP, PMB_UFFD_WP, pagemapRuns } from '../src/trackers/pagemap.js';
 import { pagemapScan } from '../src/trackers/pagemap-scan.js';
@@ -163,6 +164,39 @@ describe('what pagemap_read and pagemap_scan records returned is stored', () => 
     expect(new Set(l0.flatMap((a) => (a.call === 'pagemap_read' ? a.rows.map((x) => x[2]) : []))).size).toBeGreaterThanOrEqual(5);
     expect(l1.filter((a) => a.call === 'PAGEMAP_SCAN')).toEqual([]);
     expect(l1).not.toEqual(l0);
+  });
+
+  it('per tracker lane: every stored entry agrees with the page table `pteplay state` rebuilds at that position', () => {
+    // The trackers' protocol (a collect every 2 accesses) re-arms each lane its own way, so the lanes'
+    // page tables and answers differ; `state` rebuilds them from the stored changes, another path.
+    const path = join(dir, 'trackers.db');
+    const lanes = ['soft-dirty', 'uffd-async'];
+    const r = pteplay(['replay', trace, '--db', path, '--lanes', lanes.join(','), '--interval', '2', '--keyframe-every', '3', '-q']);
+    expect(r.status, r.stderr).toBe(0);
+    const db = new Database(path, { readonly: true });
+    const answers = lanes.map((_, lane) => stored(db, lane).filter((a) => a.call === 'pagemap_read' && a.rows[0]![0]! === A / PAGE_SIZE));
+    db.close();
+    expect(answers[0]!.length).toBeGreaterThanOrEqual(2);
+    expect(answers[0]).not.toEqual(answers[1]); // soft-dirty bits versus uffd-wp bits
+    for (const [lane, name] of lanes.entries()) {
+      for (const a of answers[lane]!) {
+        const pages = a.rows.reduce((n, x) => n + x[1]!, 0);
+        const st = pteplay(['state', path, '--lane', name, '--pos', String(a.pos), '--pid', String(a.pid), '--range', `${hex(A)}+${pages}`, '--json']);
+        expect(st.status, st.stderr).toBe(0);
+        const runs = st.stdout.trim().split('\n').map((l) => JSON.parse(l) as { vpn: number; pages: number; state: number });
+        for (const [vpn, count, bits] of a.rows) {
+          for (let v = vpn!; v < vpn! + count!; v++) {
+            const s = runs.find((x) => x.vpn <= v && v < x.vpn + x.pages)?.state ?? 0;
+            const kind = s & KIND_MASK;
+            const where = `${name} pos ${a.pos} page +${v - A / PAGE_SIZE}: state ${s.toString(16)}, pagemap bits ${bits}`;
+            expect(!!(bits! & PMB_PRESENT), where).toBe(kind === PRESENT);
+            expect(!!(bits! & PMB_SWAP), where).toBe(kind === MARKER || kind === SWAP);
+            expect(!!(bits! & PMB_UFFD_WP), where).toBe(kind !== NONE && (s & UW) !== 0);
+            if (s & SD) expect(bits! & PMB_SOFT_DIRTY, where).toBeTruthy();
+          }
+        }
+      }
+    }
   });
 
   it('a read over more than the whole address space is stored as a few runs up to TASK_SIZE', () => {
