@@ -69,6 +69,11 @@ export interface KernelProfile {
   mremapRealignPmd: boolean;
   /** An equal-size MREMAP_FIXED move may span several VMAs and gaps (remap_move, v6.17). */
   mremapMultiVma: boolean;
+  /**
+   * UFFD_EVENT_REMAP's len is what moved: after a shrinking move, the new length (vma_remap_struct,
+   * v6.16; kreplay-checked on 6.18.44). Before, it is the syscall's page-aligned old_len.
+   */
+  remapEventLenMoved: boolean;
   /** FOLL_LONGTERM|FOLL_WRITE pins of shared regular-file mappings are refused (v6.4). */
   longtermPinSharedFileRefused: boolean;
   /** khugepaged / MADV_COLLAPSE refuse a range without a writable PTE (SCAN_PAGE_RO); gone in v6.18
@@ -118,6 +123,7 @@ const V6_18: KernelProfile = {
   writeprotectMultiVma: true,
   mremapRealignPmd: true,
   mremapMultiVma: true,
+  remapEventLenMoved: true,
   longtermPinSharedFileRefused: true,
   collapseNeedsWritable: false,
   populateStopsAtHole: true,
@@ -147,6 +153,7 @@ export const PROFILES: Record<string, KernelProfile> = {
     writeprotectMultiVma: false,
     mremapRealignPmd: false,
     mremapMultiVma: false,
+    remapEventLenMoved: false,
     longtermPinSharedFileRefused: false,
     collapseNeedsWritable: true,
     uffdUnregisterChecksCtx: false,
@@ -170,6 +177,7 @@ export const PROFILES: Record<string, KernelProfile> = {
     mremapMultiVma: false,
     collapseNeedsWritable: true,
     uffdUnregisterChecksCtx: false,
+    remapEventLenMoved: false,
   },
   /** 6.18 as released: before the 2026 PAGEMAP_SCAN none/hole fixes. */
   '6.18.0': { ...V6_18, name: '6.18.0', pagemapScanNoneIsWritten: false, pagemapScanHoleIsWritten: false },

@@ -29,7 +29,7 @@ import { UffdSyncDriver } from './drivers/uffd-sync.js';
 import { evaluate } from './evaluate.js';
 import { executeOp } from './ops.js';
 import { watchOtherConsumer } from './other-consumers.js';
-import { diffCounters, type CollectResult, type Counters, type Keyframe, type OpResult, type PteChangeBatch, type UffdMsgRow, type VmaChangeRow, CTR } from './results.js';
+import { diffCounters, type CollectResult, type Counters, type Keyframe, type OpResult, type PagemapAnswer, type PteChangeBatch, type UffdMsgRow, type VmaChangeRow, CTR } from './results.js';
 import { captureKeyframe, finalPages, vmaDiff, vmaSnapshot, type FinalRun } from './history.js';
 import { resetTruth } from './truth.js';
 
@@ -59,6 +59,8 @@ export interface LaneSinks {
   onCollect?: (c: CollectResult) => void;
   onVmaChanges?: (rows: VmaChangeRow[]) => void;
   onUffdMsg?: (m: UffdMsgRow) => void;
+  /** What a pagemap_read / pagemap_scan record of the trace returned (entries or regions). */
+  onPagemap?: (a: PagemapAnswer) => void;
   /** Keyframes of the page tables, at chunk ends, at least `keyframeEvery` change rows apart. */
   onKeyframe?: (k: Keyframe) => void;
   keyframeEvery?: number;
@@ -226,7 +228,7 @@ export class Lane implements UffdListener {
   onMessage(ctx: UffdCtx, msg: UffdMsg): void {
     this.sinks.onUffdMsg?.({
       lane: this.id, pos: this.sys.pos, pid: ctx.pid, ctx: ctx.id, event: msg.event, flags: msg.flags, vpn: msg.vpn,
-      vpn2: msg.vpn2, tid: msg.tid, time: this.timed ? msg.t : NaN,
+      vpn2: msg.vpn2, pages: msg.pages, tid: msg.tid, time: this.timed ? msg.t : NaN,
     });
     const monitors = this.sys.mms.get(ctx.pid)?.fds.get(MONITOR_FD) === ctx;
     if (msg.event === UFFD_EVENT_PAGEFAULT && monitors && this.driver instanceof UffdSyncDriver) {
@@ -318,7 +320,8 @@ export class Lane implements UffdListener {
     if (op.op === 'reset' || op.op === 'collect') this.protocol(op);
     else {
       const otherConsumer = watchOtherConsumer(this.sys, op);
-      executeOp(this.sys, op);
+      const answer = executeOp(this.sys, op);
+      if (answer !== null) this.sinks.onPagemap?.(answer);
       otherConsumer?.();
       // Syscalls edit tables, truth and frames directly, not only through setPte: flush every TLB.
       // (The tracker protocol changes entries through setPte and truth through resetTruth only.)

@@ -78,6 +78,8 @@ export function doMremap(mm: Mm, op: MremapOp): number {
       if (mm.vmas.splitRefused(dest, dest + newPages)) return fail('EINVAL');
       unmapRange(mm, dest, dest + newPages);
     }
+    // The REMAP event's len: the syscall's old_len, or (v6.16) what is left of it after the shrink.
+    const remapPages = sys.profile.remapEventLenMoved ? Math.min(oldPages, newPages) : oldPages;
     if (oldPages > newPages) {
       unmapRange(mm, start + newPages, start + oldPages);
       oldPages = newPages;
@@ -94,7 +96,7 @@ export function doMremap(mm: Mm, op: MremapOp): number {
       if (d === null) return fail('ENOMEM');
       dest = d;
     }
-    moveVma(mm, vma, start, oldPages, dest, newPages, dontunmap);
+    moveVma(mm, vma, start, oldPages, dest, newPages, dontunmap, remapPages);
     return ok(dest);
   }
   if (oldPages === newPages) return ok(start);
@@ -111,7 +113,7 @@ export function doMremap(mm: Mm, op: MremapOp): number {
   if (!maymove) return fail('ENOMEM');
   const dest = pickDest(mm, newPages, op.result);
   if (dest === null) return fail('ENOMEM');
-  moveVma(mm, vma, start, oldPages, dest, newPages, false);
+  moveVma(mm, vma, start, oldPages, dest, newPages, false, oldPages);
   return ok(dest);
 }
 
@@ -168,7 +170,7 @@ function remapMove(mm: Mm, start: number, pages: number, dest: number, dontunmap
     // boundaries), then move_vma.
     if (mm.vmas.splitRefused(to, to + len)) return fail('EINVAL');
     unmapRange(mm, to, to + len);
-    moveVma(mm, mm.vmas.find(addr)!, addr, len, to, len, dontunmap);
+    moveVma(mm, mm.vmas.find(addr)!, addr, len, to, len, dontunmap, len);
     if (!seen) first = to;
     seen = true;
     target = to + len;
@@ -273,9 +275,10 @@ function copyVma(mm: Mm, src: Vma, oldStart: number, dest: number, pages: number
 /**
  * move_vma: copy_vma, move_page_tables, mremap_userfaultfd_prep on the new VMA, then unmap the old
  * range (or, with DONTUNMAP, leave the old VMA mapped but empty) and queue UFFD_EVENT_REMAP
- * (mremap_userfaultfd_complete, before the old range's UNMAP events).
+ * (mremap_userfaultfd_complete, before the old range's UNMAP events) with len `remapPages`.
  */
-function moveVma(mm: Mm, src: Vma, start: number, oldPages: number, dest: number, newPages: number, dontunmap: boolean): void {
+function moveVma(mm: Mm, src: Vma, start: number, oldPages: number, dest: number, newPages: number, dontunmap: boolean,
+  remapPages: number): void {
   const sys = mm.sys;
   const ctx = src.uffd;
   // vma_has_uffd_without_event_remap(vma) of the source: decided before the new VMA is reset.
@@ -310,7 +313,7 @@ function moveVma(mm: Mm, src: Vma, start: number, oldPages: number, dest: number
     newVma.flags &= ~VM_UFFD_ALL;
     newVma.uffdWhy = Why.REGISTRATION_LOST;
   }
-  if (ctx !== null && !withoutRemap) queueRemapEvent(mm, ctx, start, dest);
+  if (ctx !== null && !withoutRemap) queueRemapEvent(mm, ctx, start, dest, remapPages);
   if (dontunmap) {
     // The old VMA stays (VM_LOCKED cleared; VM_ACCOUNT kept — kreplay-checked: it still merges with a new
     // private writable mapping); its pages moved away: private memory now reads zeros.

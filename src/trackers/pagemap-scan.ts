@@ -555,7 +555,7 @@ export function pagemapScan(mm: Mm, input: PmScanArg | PagemapScanOp): PagemapSc
   const args = argsText(arg);
   sys.count(CTR.pagemap_scan_calls);
   const fail = (errno: string, walkEnd = -1, regions: PageRegion[] = [], skipped: { start: number; end: number }[] = []): PagemapScanResult => {
-    sys.result(mm.pid, 'PAGEMAP_SCAN', args, -1, errno);
+    sys.result(mm.pid, 'PAGEMAP_SCAN', args, -1, errno, walkEnd >= 0 ? walkEnd / PAGE_SIZE : undefined);
     return { ret: -1, errno, walkEnd, walkEndWritten: walkEnd >= 0, regions, skipped };
   };
   // Kernels before v6.7 have no ioctl on the pagemap file: vfs_ioctl → -ENOTTY.
@@ -590,6 +590,6 @@ export function pagemapScan(mm: Mm, input: PmScanArg | PagemapScanOp): PagemapSc
   sys.count(CTR.pagemap_scan_entries, p.entries);
   sys.count(CTR.pagemap_scan_regions, p.out.length);
   if (ret < 0) return fail(ERRNO_NAMES[ret] ?? `E${-ret}`, walkEnd, p.out, skipped);
-  sys.result(mm.pid, 'PAGEMAP_SCAN', args, ret, null);
+  sys.result(mm.pid, 'PAGEMAP_SCAN', args, ret, null, walkEnd / PAGE_SIZE);
   return { ret, errno: null, walkEnd, walkEndWritten: true, regions: p.out, skipped };
 }

@@ -55,6 +55,14 @@ export const CASES: Record<string, string[]> = {
     'write 3073p', `mremap ${P + 2048}p 4p 4p maymove|fixed ${P + 2700}p`, 'messages', ...look(P + 2700, 4),
     `pagemap_scan ${P + 2700}p ${P + 2704}p 2 0 2 0 2 1024 0`, `uffdio_writeprotect 4 ${P + 2700}p 4p 1`, 'write 3724p', ...look(P + 2700, 4),
   ],
+  'UFFD_EVENT_REMAP from, to and len: shrinking, growing and DONTUNMAP moves': [
+    anon(P, 16), 'write 1024p', ...uffd(3, REMAP), `uffdio_register 3 ${P}p 16p 2`,
+    `mremap ${P}p 16p 8p maymove|fixed ${P + 100}p`, 'messages', 'maps',
+    anon(P + 512, 8), 'write 1536p', ...uffd(4, REMAP), `uffdio_register 4 ${P + 512}p 8p 2`, anon(P + 520, 1, 'r'),
+    `mremap ${P + 512}p 8p 16p maymove|fixed ${P + 600}p`, 'messages', 'maps',
+    anon(P + 1024, 8), ...uffd(5, REMAP), `uffdio_register 5 ${P + 1024}p 8p 2`,
+    `mremap ${P + 1024}p 8p 8p maymove|fixed|dontunmap ${P + 1100}p`, 'messages',
+  ],
   'D26 close(uffd) and UFFDIO_UNREGISTER mid-epoch': [
     anon(P, 4), 'write 1024p', 'write 1025p', ...uffd(3, ASYNC), ...arm(3, P, 4), 'close 3', ...look(P, 4),
     `pagemap_scan ${P}p ${P + 4}p 2 0 2 0 2 1024 0`, 'write 1025p', ...look(P, 4),

@@ -14,7 +14,8 @@
  *     is compared with a simulator set to `soft_dirty=off`, see {@link kernelOptsFromProbes});
  *   - PAGEMAP_SCAN ret, errno, walk_end, regions (PAGE_IS_SOFT_DIRTY included);
  *   - /proc/self/maps inside the reservation (VMA boundaries and permissions: merges and splits);
- *   - the uffd messages (page faults with their page and flags, and events).
+ *   - the uffd messages (page faults with their page and flags, and events: a REMAP with its from, to
+ *     and len).
  * A trace is compared only up to a command the simulator does not model (its result line starts
  * with UNMODELLED): MADV_COLLAPSE of a shmem/file range (collapse_file puts a PMD-sized folio in
  * the page cache and maps it with a PMD — no file THPs are modelled), after which every
@@ -361,7 +362,7 @@ export class SimReplay implements UffdListener {
       case UFFD_EVENT_PAGEFAULT:
         this.msgs.push(`pf:${relPage(msg.vpn)}:${msg.flags & UFFD_PAGEFAULT_FLAG_WRITE ? 'w' : 'r'}${msg.flags & UFFD_PAGEFAULT_FLAG_WP ? 'p' : ''}`);
         return;
-      case UFFD_EVENT_REMAP: this.msgs.push(`remap:${relPage(msg.vpn)}:${relPage(msg.vpn2)}:?`); break;
+      case UFFD_EVENT_REMAP: this.msgs.push(`remap:${relPage(msg.vpn)}:${relPage(msg.vpn2)}:${msg.pages}`); break;
       case UFFD_EVENT_REMOVE: this.msgs.push(`remove:${relPage(msg.vpn)}:${relPage(msg.vpn2)}`); break;
       case UFFD_EVENT_UNMAP: this.msgs.push(`unmap:${relPage(msg.vpn)}:${relPage(msg.vpn2)}`); break;
       case UFFD_EVENT_FORK: this.msgs.push('fork'); break;
@@ -483,17 +484,6 @@ export function simRun(cmds: string[], profile = '6.18', sysfs?: Sysfs, kernelOp
 
 /* ------------------------------------------------------------------ comparison */
 
-/** A result line normalised for comparison (the command decides what is ignored). */
-export function normalize(cmd: string, line: string | undefined): string {
-  if (line === undefined) return '(no result)';
-  const c = cmd.trim().split(/\s+/)[0];
-  if (c === 'messages' && line.startsWith('ok ')) {
-    // REMAP events: the simulator does not know the length; compare from and to only.
-    return 'ok ' + line.slice(3).split(',').filter(Boolean).map((m) => (m.startsWith('remap:') ? m.split(':').slice(0, 3).join(':') : m)).join(',');
-  }
-  return line;
-}
-
 export interface Mismatch {
   index: number;
   cmd: string;
@@ -510,8 +500,8 @@ export function compare(cmds: string[], kernel: string[], sim: string[]): Mismat
   const stop = sim.findIndex((l) => l.startsWith(UNMODELLED));
   if (stop >= 0) return compare(cmds.slice(0, stop), kernel.slice(0, stop), sim.slice(0, stop));
   for (let i = 0; i < cmds.length; i++) {
-    const k = normalize(cmds[i]!, kernel[i]);
-    const s = normalize(cmds[i]!, sim[i]);
+    const k = kernel[i] ?? '(no result)';
+    const s = sim[i] ?? '(no result)';
     if (k !== s) out.push({ index: i, cmd: cmds[i]!, kernel: kernel[i] ?? '(none)', sim: sim[i] ?? '(none)' });
   }
   const extra = kernel.slice(cmds.length);
