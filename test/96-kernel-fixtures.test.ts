@@ -21,7 +21,6 @@ const OPEN: Record<string, Record<string, string>> = {
     'seed 52': 'UFFDIO_REGISTER of [unregistered piece][registered VMA]: 6.1 vma_merge does not merge the new piece with the next VMA',
   },
   '6.12.118+deb12-amd64': {
-    'seed 75': 'UFFDIO_UNREGISTER across pieces of two contexts: 6.12 leaves the unregistered pieces unmerged',
     'seed 126': 'MREMAP_DONTUNMAP without FIXED from a PROT_NONE reservation range: 6.12 splits the reservation where the simulator does not',
   },
 };

@@ -86,6 +86,14 @@ export interface KernelProfile {
    * VMAs after it were populated too, and a later VMA's EINVAL won (checked in qemu on 6.1.176).
    */
   populateStopsAtHole: boolean;
+  /**
+   * A range with an anon_vma merges into a neighbour without one (is_mergeable_anon_vma case 1,
+   * "mm/vma: fix incorrectly disallowed anonymous VMA merges", v6.16). Before, the neighbour's empty
+   * anon_vma_chain is not list_is_singular, so only equal anon_vmas merge: a faulted range stays
+   * apart from an unfaulted VMA after mprotect, UFFDIO_(UN)REGISTER, madvise or an mremap move
+   * (checked in qemu: 6.1.176 and 6.12.118 keep them apart, 6.18.44 merges).
+   */
+  mergeFaultedIntoUnfaulted: boolean;
   /** UFFDIO_UNREGISTER refuses (EINVAL) a range with VMAs of another userfaultfd ("userfaultfd:
    *  prevent unregistering VMAs through a different userfaultfd", v6.16-ish; kreplay-checked: on in
    *  6.18.44, absent in 6.12.118 and 6.1.176, which unregister the other context's VMAs). */
@@ -127,6 +135,7 @@ const V6_18: KernelProfile = {
   longtermPinSharedFileRefused: true,
   collapseNeedsWritable: false,
   populateStopsAtHole: true,
+  mergeFaultedIntoUnfaulted: true,
   uffdUnregisterChecksCtx: true,
   migrationEntryDirty: true,
 };
@@ -159,6 +168,7 @@ export const PROFILES: Record<string, KernelProfile> = {
     uffdUnregisterChecksCtx: false,
     thpSplitCarriesDirty: false,
     populateStopsAtHole: false,
+    mergeFaultedIntoUnfaulted: false,
   },
   /**
    * 6.12 LTS (Debian 13, RHEL 10): 6.18 without the switches that came later (guard markers v6.15,
@@ -178,6 +188,7 @@ export const PROFILES: Record<string, KernelProfile> = {
     collapseNeedsWritable: true,
     uffdUnregisterChecksCtx: false,
     remapEventLenMoved: false,
+    mergeFaultedIntoUnfaulted: false,
   },
   /** 6.18 as released: before the 2026 PAGEMAP_SCAN none/hole fixes. */
   '6.18.0': { ...V6_18, name: '6.18.0', pagemapScanNoneIsWritten: false, pagemapScanHoleIsWritten: false },

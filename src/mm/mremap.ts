@@ -16,7 +16,7 @@ import {
 import { isHugeEntry, splitHugePmd } from './thp.js';
 import { queueRemapEvent } from '../trackers/uffd-events.js';
 import { MMAP_MIN_ADDR, PAGE_SIZE, PTRS_PER_PTE, TASK_SIZE_PAGES, UFFD_FEATURE_EVENT_REMAP } from './uapi.js';
-import { VM_LOCKED, VM_MAYSHARE, VM_PFNMAP, VM_SHARED, VM_SOFTDIRTY, VM_UFFD_ALL, Vma, anonVmasCompatible, canMerge } from './vma.js';
+import { VM_LOCKED, VM_MAYSHARE, VM_PFNMAP, VM_SHARED, VM_SOFTDIRTY, VM_UFFD_ALL, Vma, anonMergeableInto, anonVmasCompatible, canMerge } from './vma.js';
 
 type MremapOp = Extract<TraceOp, { op: 'mremap' }>;
 
@@ -204,7 +204,7 @@ function expandInPlace(mm: Mm, vma: Vma, newEnd: number): void {
   }
   vma.end = newEnd;
   const next = mm.vmas.startingAt(newEnd);
-  if (next !== null && canMerge(vma, next)) {
+  if (next !== null && canMerge(vma, next) && anonMergeableInto(mm.sys.profile.mergeFaultedIntoUnfaulted, vma.anonVma, next)) {
     materializeNewContent(mm, vma);
     materializeNewContent(mm, next);
     mm.vmas.absorb(vma, next, mergedFlags(mm, vma, next));
@@ -246,8 +246,10 @@ function copyVma(mm: Mm, src: Vma, oldStart: number, dest: number, pages: number
   cand.newContent = false;
   const prev = mm.vmas.endingAt(dest);
   const next = mm.vmas.startingAt(dest + pages);
-  const mergePrev = prev !== null && canMerge(prev, cand);
-  const mergeNext = next !== null && canMerge(cand, next) && (!mergePrev || anonVmasCompatible(prev!, next!));
+  // copy_vma → vma_merge_new_range with vmg->anon_vma = the moved VMA's.
+  const into = (tgt: Vma) => anonMergeableInto(mm.sys.profile.mergeFaultedIntoUnfaulted, cand.anonVma, tgt);
+  const mergePrev = prev !== null && canMerge(prev, cand) && into(prev);
+  const mergeNext = next !== null && canMerge(cand, next) && into(next) && (!mergePrev || anonVmasCompatible(prev!, next!));
   if (!mergePrev && !mergeNext) {
     mm.vmas.insert(cand);
     cand.obj?.mappings.add(cand);
