@@ -152,6 +152,23 @@ describe.skipIf(!usable.ok)(`pteplay verify on this machine's kernel (${usable.o
     expect(r.stdout).toMatch(/\r\x1b\[Kverify: host kernel /);
   });
 
+  it('clear_refs in a trace runs on the kernel too: no divergence with the probed soft-dirty setting, exit 1 with the other', () => {
+    const t = join(tmp, 'clear-refs.jsonl');
+    writeFileSync(t, [
+      '{"op":"mmap","addr":"0x7f0000000000","len":16384,"prot":"rw","flags":["private","anonymous","fixed"]}',
+      '{"op":"write","addr":"0x7f0000000000","size":8}', '{"op":"clear_refs","value":"4"}',
+      '{"op":"write","addr":"0x7f0000001000","size":8}', '{"op":"pagemap_read","offset":' + (0x7f0000000000 / 4096) * 8 + ',"count":32}',
+    ].join('\n') + '\n');
+    const ok = pteplay(['verify', t, '--json']);
+    expect(ok.status, ok.stderr).toBe(0);
+    const s = JSON.parse(ok.stdout) as { kernelOpts: string[]; divergent: unknown[] };
+    expect(s.divergent).toEqual([]);
+    const other = s.kernelOpts.includes('soft_dirty=off') ? 'soft_dirty=on' : 'soft_dirty=off';
+    const bad = pteplay(['verify', t, '--kernel-opt', other]);
+    expect(bad.status).toBe(1);
+    expect(bad.stdout).toMatch(/kernel: ok \d+\+\d+:[^D\n]*\n\s+sim: +ok \d+\+\d+:\S*D|kernel: ok \d+\+\d+:\S*D\S*\n\s+sim: +ok \d+\+\d+:[^D\n]*$/m); // the soft-dirty bit differs
+  });
+
   it('a trace kreplay cannot run is exit 65 naming the record; a missing trace is exit 66', () => {
     const fork = pteplay(['verify', 'traces/scenarios/fork-parent.jsonl']);
     expect(fork.status).toBe(65);

@@ -152,6 +152,9 @@ export function recordToCommands(r: TraceRecord): string[] {
     case 'pwrite':
       if (r.backing.kind === 'anon') throw new Error('pwrite to anon');
       return [`pwrite ${backingTxt(r.backing)} ${r.offset} ${r.len}`];
+    case 'clear_refs':
+      if (!/^\S+$/.test(r.value)) throw new Error(`clear_refs "${r.value}": not convertible`);
+      return [`clear_refs ${r.value}`];
     case 'mark': return [];
     default:
       throw new Error(`kreplay cannot run "${r.op}"`);
@@ -211,6 +214,7 @@ export function commandToOp(cmd: string): TraceOp | null {
         categoryAnyofMask: num(a[6]), returnMask: num(a[7]), vecLen: num(a[8]), maxPages: num(a[9]), ...(a[10] !== undefined ? { size: num(a[10]) } : {}),
       };
     case 'pwrite': return { op: 'pwrite', pid, backing: backing(a[1]), offset: num(a[2]), len: num(a[3]) };
+    case 'clear_refs': return { op: 'clear_refs', pid, value: a[1] ?? '' };
     default: return null;
   }
 }
@@ -442,7 +446,7 @@ export class SimReplay implements UffdListener {
       }
       case 'clear_refs': {
         this.results = [];
-        executeOp(this.sys, { op: 'clear_refs', pid: 1, value: cmd.trim().split(/\s+/)[1] ?? '' });
+        executeOp(this.sys, commandToOp(cmd)!);
         const res = this.results.pop();
         return res === undefined ? 'ok 0' : res.errno !== null ? `err ${res.errno}` : `ok ${res.ret}`;
       }

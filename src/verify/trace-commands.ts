@@ -19,7 +19,7 @@ import { commandToOp, KREPLAY_BASE, recordToCommands } from './kreplay.js';
 import { Relocation } from './relocate.js';
 
 /** Records kreplay cannot run on the real kernel (one process, no pins or DMA, no brk). */
-const UNSUPPORTED = new Set(['brk', 'exec', 'fork', 'exit', 'clear_refs', 'pin', 'unpin', 'dma_write']);
+const UNSUPPORTED = new Set(['brk', 'exec', 'fork', 'exit', 'pin', 'unpin', 'dma_write']);
 /** Records that mark a moment rather than do something: observed there. */
 const OBSERVE_ONLY = new Set(['reset', 'collect', 'mark']);
 
