@@ -30,7 +30,8 @@ for (const cmd of program.commands) {
 async function main(argv: string[]): Promise<number> {
   try {
     await program.parseAsync(argv);
-    return EXIT.OK;
+    // A command whose result is a status rather than an error (verify: 1 on a divergence) sets exitCode.
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.OK;
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0) return EXIT.OK;

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { DEFAULT_LANES, parseLaneList } from '../src/lanes/config.js';
-import { PROFILES, DEFAULT_PROFILE } from '../src/kernel/profile.js';
+import { DEFAULT_PROFILE, profileList } from '../src/kernel/profile.js';
 import { AUTO_INTERVALS, describePlan } from '../src/run/collect-plan.js';
 import { replay, type ReplaySummary } from '../src/run/replay.js';
 import { interruptedMessage } from '../src/run/run-target.js';
@@ -11,6 +11,16 @@ import { parseCount } from './options.js';
 import { phasedProgress, progressPrinter } from './progress.js';
 
 const collectRepeat = (v: string, prev: string[]) => [...prev, v];
+
+/** `--swap on|off` (also true/false, yes/no, 1/0). */
+function parseOnOff(name: string) {
+  return (value: string): boolean => {
+    const v = value.trim().toLowerCase();
+    if (['on', 'true', 'yes', '1'].includes(v)) return true;
+    if (['off', 'false', 'no', '0'].includes(v)) return false;
+    throw new UsageError(`option ${name}: expected on or off, got "${value}"`);
+  };
+}
 
 /** `--interval`: auto, none (= 0) or a number of accesses. */
 function parseInterval(value: string): number | 'auto' {
@@ -35,9 +45,11 @@ export function register(program: Command): void {
     .option('--interval <n|auto|none>', `collect and re-arm every N accesses; auto (default): ${AUTO_INTERVALS} intervals of the trace's time span ` +
       `(of its accesses when it has no time), or only the trace's own collects when it has some; none: only the trace's own`, parseInterval)
     .option('--interval-us <n>', 'collect and re-arm every N µs of trace time', parseCount('--interval-us'))
-    .option('--kernel <version>', `kernel profile: ${Object.keys(PROFILES).join(', ')}`, DEFAULT_PROFILE)
+    .option('--kernel <version>', `kernel profile: ${profileList()}`, DEFAULT_PROFILE)
     .option('--kernel-opt <key=value>', 'override one kernel switch (repeatable): key=on|off, e.g. zero_page=off (a kernel without the zero page, pvm_no_zero_page=1) or pagemapScanNoneIsWritten=false', collectRepeat, [])
     .option('--thp <mode>', 'transparent_hugepage/enabled: always, madvise, never (default: the trace header, else madvise)')
+    .option('--swap <on|off>', 'a swap device exists: on (default) lets MADV_PAGEOUT and reclaim swap anonymous pages out; off keeps them ' +
+      'resident, as on a machine without swap (pteplay verify --probe says which this machine is)', parseOnOff('--swap'))
     .option('--monitor-latency-us <n>', 'sync uffd monitor round trip in µs (default 20)', parseCount('--monitor-latency-us'))
     .option('--no-events', 'do not store individual PTE changes (collects, ops and costs only)')
     .option('--keyframe-every <n>', 'page-table keyframe every N change rows per lane, for time travel (0 = none)', parseCount('--keyframe-every'))
@@ -46,6 +58,11 @@ export function register(program: Command): void {
     .option('--json', 'print the summary as JSON on stdout')
     .option('-q, --quiet', 'no progress or summary on stderr')
     .addHelpText('after', `
+Machine settings: --thp and --swap describe the machine the trace replays on. Without them the
+trace header's THP mode (else madvise) and a swap device are assumed, whatever machine runs
+pteplay: a trace replays the same everywhere unless you ask. pteplay verify --probe prints the --kernel, --kernel-opt,
+--thp and --swap arguments that describe this machine's kernel.
+
 Collects: unless --interval none, accesses after the last collect are collected at the end of the
 trace, and with an interval each process is collected just before it exits. A trace with its own
 collect records keeps them: auto adds only that final collect, and only if accesses follow the last one.
@@ -59,6 +76,7 @@ Examples:
   pteplay replay traces/zipf.trace --db runs/zipf.db --interval 100000 --force
   pteplay replay traces/scenarios/vma-merge.jsonl --db runs/merge.db
   pteplay replay t.trace --lanes soft-dirty,uffd-async:read=generic --kernel 6.1
+  pteplay replay traces/scenarios/swap-anon.jsonl --swap off --kernel-opt zero_page=off
   pteplay replay t.trace --db runs/t.db --resume`)
     .action(async (trace: string, o) => {
       if (o.thp !== undefined && !['always', 'madvise', 'never'].includes(o.thp)) {
@@ -85,7 +103,7 @@ Examples:
       try {
         summary = await replay({
           trace, db, lanes: o.lanes, interval: o.interval, intervalUs: o.intervalUs, kernel: o.kernel, kernelOpts: o.kernelOpt,
-          sysfs: o.thp ? { thp: o.thp } : undefined,
+          sysfs: o.thp !== undefined || o.swap !== undefined ? { ...(o.thp ? { thp: o.thp } : {}), ...(o.swap !== undefined ? { swap: o.swap } : {}) } : undefined,
           monitorLatencyNs: o.monitorLatencyUs !== undefined ? o.monitorLatencyUs * 1000 : undefined,
           events: o.events, keyframeEvery: o.keyframeEvery, resume: o.resume === true, force: o.force === true, threads: o.threads,
           onProgress: progress ? (p) => progress.update(p.phase, { bytes: p.bytes, totalBytes: p.totalBytes, count: p.accesses }) : undefined,

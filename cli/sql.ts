@@ -100,7 +100,8 @@ Examples:
   pteplay sql run.db "SELECT * FROM v_false_positive WHERE vpn = :vpn" --param vpn=0x7f0000012
   pteplay sql run.db --file schema/queries/page-history.sql --param lane=soft-dirty --param vpn=0x7f0000012
   pteplay sql run.db "SELECT * FROM v_pte_change" --mode nl | jq -c .
-  pteplay sql run.db "SELECT * FROM v_dirty_rate" --mode csv > dirty.csv`)
+  pteplay sql run.db "SELECT * FROM v_dirty_rate" --mode csv > dirty.csv
+  pteplay sql run.db "SELECT * FROM pagemap_read_entry WHERE lane_id = 0 AND pos = 42"   # what a pagemap_read of the trace returned`)
     .action((db: string, sql: string | undefined, opts: SqlOptions) => {
       runSqlCommand(db, sql, opts, writeStdout, process.stdout.isTTY === true);
     });

@@ -1,4 +1,4 @@
--- pteplay run database, schema version 2: tables.
+-- pteplay run database, schema version 3: tables.
 --
 -- One file per run. A run replays one trace into several lanes; each lane is an independent simulated
 -- system with one dirty-page tracker configuration. Conventions:
@@ -10,11 +10,13 @@
 --   * names starting with `_` are internal helpers, not a stable interface.
 -- The views users query are in 002-views.sql; secondary indexes (003-indexes.sql) are built when the
 -- run finishes, not during the load.
--- PRAGMA user_version holds the schema version (2), as does meta.schema_version.
+-- PRAGMA user_version holds the schema version (3), as does meta.schema_version. Version 3 added
+-- pagemap_read_entry, pagemap_scan_region, op_result.walk_end_vpn and uffd_msg.pages; pteplay reads
+-- files of versions 1 and 2 too (without them).
 
 -- Run-level facts, one row per key. Keys written by pteplay:
 --   pteplay_version   version of pteplay that wrote the file
---   schema_version    2 (this file)
+--   schema_version    3 (this file)
 --   kernel_profile    kernel behaviour profile the lanes simulated (e.g. "6.12")
 --   trace_path        trace file as given on the command line
 --   trace_sha256      SHA-256 of the trace file (hex), '' when not computed
@@ -152,8 +154,68 @@ CREATE TABLE op_result (
   -- return value (address, number of regions, 0), -1 on error
   ret     INTEGER NOT NULL,
   -- errno name on failure (EINVAL, EPERM, ...), NULL on success
-  errno   TEXT
+  errno   TEXT,
+  -- PAGEMAP_SCAN: arg.walk_end as the kernel wrote it back, in pages (the end of the range, or where
+  -- the walk stopped when the vec or max_pages ran out); NULL for other calls and when the kernel did
+  -- not write it (argument errors, ENOTTY)
+  walk_end_vpn INTEGER
 ) STRICT;
+
+-- What each pagemap_read record of the trace returned, per lane (every lane has its own page tables):
+-- the 64-bit /proc/PID/pagemap entries as runs of consecutive pages with the same entry, in address
+-- order, covering every entry read (op_result.ret / 8 of them, from page offset / 8). The PFN field
+-- (bits 0-54) reads 0, as for a reader without CAP_SYS_ADMIN. The read's op_result row has the same
+-- lane_id and pos, origin 'trace'. The trackers' own pagemap reads are not stored here (their verdicts
+-- are in collect_page).
+CREATE TABLE pagemap_read_entry (
+  -- lane.lane_id
+  lane_id    INTEGER NOT NULL REFERENCES lane(lane_id),
+  -- trace position of the pagemap_read record
+  pos        INTEGER NOT NULL,
+  -- process whose pagemap was read
+  pid        INTEGER NOT NULL,
+  -- first page of the run
+  vpn        INTEGER NOT NULL,
+  -- number of pages (entries) in the run (>= 1)
+  count      INTEGER NOT NULL CHECK (count >= 1),
+  -- bit 63 PM_PRESENT: a page is mapped (PTE or huge PMD)
+  present    INTEGER NOT NULL CHECK (present IN (0, 1)),
+  -- bit 62 PM_SWAP: a swap or migration entry, or a PTE marker (uffd-wp, guard)
+  swap       INTEGER NOT NULL CHECK (swap IN (0, 1)),
+  -- bit 61 PM_FILE: a page-cache or shmem page (also the huge zero page), or a migration entry of one
+  file       INTEGER NOT NULL CHECK (file IN (0, 1)),
+  -- bit 58 PM_GUARD_REGION: a MADV_GUARD_INSTALL marker (v6.15)
+  guard      INTEGER NOT NULL CHECK (guard IN (0, 1)),
+  -- bit 57 PM_UFFD_WP: uffd-wp protected (PTE bit, swap bit or marker)
+  uffd_wp    INTEGER NOT NULL CHECK (uffd_wp IN (0, 1)),
+  -- bit 56 PM_MMAP_EXCLUSIVE: the page is mapped exactly once
+  exclusive  INTEGER NOT NULL CHECK (exclusive IN (0, 1)),
+  -- bit 55 PM_SOFT_DIRTY: the entry is soft-dirty, or the VMA has VM_SOFTDIRTY
+  soft_dirty INTEGER NOT NULL CHECK (soft_dirty IN (0, 1)),
+  PRIMARY KEY (lane_id, pos, vpn)
+) STRICT, WITHOUT ROWID;
+
+-- What each pagemap_scan record of the trace (ioctl PAGEMAP_SCAN) copied to its vec, per lane: the
+-- struct page_region entries in order (op_result.ret of them; after an EPERM the ones copied before the
+-- error). walk_end is op_result.walk_end_vpn of the row with the same lane_id and pos, origin 'trace'.
+-- The trackers' own scans are not stored here (their verdicts are in collect_page).
+CREATE TABLE pagemap_scan_region (
+  -- lane.lane_id
+  lane_id    INTEGER NOT NULL REFERENCES lane(lane_id),
+  -- trace position of the pagemap_scan record
+  pos        INTEGER NOT NULL,
+  -- process whose pagemap was scanned
+  pid        INTEGER NOT NULL,
+  -- index of the region in the vec (0-based)
+  idx        INTEGER NOT NULL,
+  -- first page of the region (page_region.start / 4096)
+  start_vpn  INTEGER NOT NULL,
+  -- page after the region's last page (page_region.end / 4096): the region is [start_vpn, end_vpn)
+  end_vpn    INTEGER NOT NULL,
+  -- page_region.categories: PAGE_IS_* bits, masked by the call's return_mask (page_category names them)
+  categories INTEGER NOT NULL,
+  PRIMARY KEY (lane_id, pos, idx)
+) STRICT, WITHOUT ROWID;
 
 -- One row per lane per collect: the tracker's answer compared with ground truth.
 -- GT_w = pages written since the tracker's last reset; GT_c = pages whose content may have changed.

@@ -1,4 +1,4 @@
--- pteplay run database, schema version 2: views (the interface for ad-hoc SQL).
+-- pteplay run database, schema version 3: views (the interface for ad-hoc SQL).
 -- Every column is documented in the comment above it. Views that expand run-length encoded rows
 -- (v_pte_change, v_false_positive, v_false_negative) read their whole base table; to look at one page,
 -- filter the base table by range instead (see schema/queries/page-history.sql).

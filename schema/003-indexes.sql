@@ -1,4 +1,4 @@
--- pteplay run database, schema version 2: secondary indexes.
+-- pteplay run database, schema version 3: secondary indexes.
 -- Built by RunStore.finish() after the load (maintaining them during the load costs 3-4x in insert rate,
 -- performance-notes.md), so a run that is still going or crashed may not have them.
 

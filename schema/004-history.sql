@@ -81,6 +81,9 @@ CREATE TABLE uffd_msg (
   vpn     INTEGER NOT NULL,
   -- REMAP: to; REMOVE/UNMAP: end page; FORK: child pid; PAGEFAULT: 0
   vpn2    INTEGER NOT NULL,
+  -- REMAP: len, the length the event reports in pages (the syscall's old_len; from v6.16 what moved of it); others 0.
+  -- Schema versions 1 and 2 do not have this column
+  pages   INTEGER NOT NULL,
   -- thread that faulted (PAGEFAULT)
   tid     INTEGER NOT NULL,
   -- trace time in ns, NULL when the trace has no time

@@ -27,6 +27,15 @@ CREATE TABLE pte_bit (
   description TEXT NOT NULL
 ) STRICT;
 
+-- The PAGEMAP_SCAN page categories (PAGE_IS_*, include/uapi/linux/fs.h): the bits of
+-- pagemap_scan_region.categories.
+CREATE TABLE page_category (
+  -- the bit's value (a power of two): 1 PAGE_IS_WPALLOWED ... 256 PAGE_IS_GUARD
+  bit   INTEGER PRIMARY KEY,
+  -- the name as traces spell it: wpallowed, written, file, present, swapped, pfnzero, huge, soft_dirty, guard
+  label TEXT NOT NULL
+) STRICT;
+
 -- Tracker kinds a lane can use (lane.tracker).
 CREATE TABLE tracker_kind (
   -- lane.tracker value
@@ -113,3 +122,35 @@ JOIN lane l ON l.lane_id = f.lane_id
 JOIN pte_state s ON s.state = f.state
 GROUP BY f.lane_id, f.pid, f.state
 ORDER BY f.lane_id, f.pid, pages DESC;
+
+-- One row per region a pagemap_scan record of the trace returned, with the lane's name, the categories
+-- by name and the call's outcome (its op_result row).
+CREATE VIEW v_pagemap_scan_region AS
+SELECT
+  -- lane.lane_id
+  r.lane_id AS lane_id,
+  -- lane name
+  l.name AS lane,
+  -- trace position of the pagemap_scan record
+  r.pos AS pos,
+  -- process whose pagemap was scanned
+  r.pid AS pid,
+  -- index of the region in the vec (0-based)
+  r.idx AS idx,
+  -- first page of the region
+  r.start_vpn AS start_vpn,
+  -- page after the region's last page
+  r.end_vpn AS end_vpn,
+  -- pages in the region
+  r.end_vpn - r.start_vpn AS pages,
+  -- the categories by name, in bit order and '|'-separated, e.g. "written|present"
+  (SELECT group_concat(c.label, '|') FROM page_category c WHERE (r.categories & c.bit) <> 0) AS categories,
+  -- the ioctl's return value: the number of regions, or -1 (then errno says why)
+  o.ret AS ret,
+  -- errno name when the ioctl failed (EPERM: the regions before the failure were copied), else NULL
+  o.errno AS errno,
+  -- arg.walk_end written back, in pages
+  o.walk_end_vpn AS walk_end_vpn
+FROM pagemap_scan_region r
+JOIN lane l ON l.lane_id = r.lane_id
+LEFT JOIN op_result o ON o.lane_id = r.lane_id AND o.pos = r.pos AND o.origin = 'trace' AND o.call = 'PAGEMAP_SCAN';

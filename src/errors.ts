@@ -5,12 +5,16 @@
 
 export const EXIT = {
   OK: 0,
+  /** pteplay verify: the real kernel and the simulator answered differently. */
+  DIVERGENCE: 1,
   /** The command line is wrong: unknown option, bad value, missing argument. */
   USAGE: 64,
   /** The input is malformed: a trace line or chunk that cannot be decoded, with its location. */
   DATA: 65,
   /** An input file does not exist or cannot be opened. */
   NO_INPUT: 66,
+  /** pteplay verify: no kernel to check against (not x86-64 Linux, no gcc, userfaultfd not permitted, no VM backend). */
+  UNAVAILABLE: 69,
   /** A bug in pteplay. */
   INTERNAL: 70,
   /** An output file cannot be created. */
@@ -24,9 +28,12 @@ export const EXIT = {
 
 export const EXIT_CODE_HELP = `Exit codes:
   0   success
+  1   pteplay verify: the real kernel and the simulator differ (the first difference is printed, minimised)
   64  usage error (unknown option, bad option value, missing argument)
   65  malformed input (the message names the file and the line or byte offset)
   66  input file missing or unreadable
+  69  pteplay verify: no kernel to check against (the message says what is missing: x86-64 Linux,
+      gcc, userfaultfd permission, the VM backend)
   70  internal error (a bug: please report it with the command line)
   73  cannot create an output file (or it exists and is not pteplay's to replace)
   74  I/O error while reading or writing (also stdout: a full disk, > /dev/full)

@@ -191,7 +191,7 @@ describe('fuzz: simulator invariants after every op of random sequences', () => 
         const end: TraceRecord = { op: 'collect', pid: 0, addr: 0, len: 0, reset: false, label: 'end' };
         yield { rec: end, what: describeRec(i, end) };
       }, cfg);
-    }), { numRuns: SIM_RUNS, seed: SEED });
+    }), { numRuns: SIM_RUNS, seed: SEED, ...(process.env.FUZZ_PATH ? { path: process.env.FUZZ_PATH } : {}) });
   });
 
   it('where the model claims exactness every lane reports exactly the written pages', { timeout: Math.max(60_000, SIM_RUNS * 1000) }, () => {
@@ -429,6 +429,21 @@ describe('fuzz regressions: every false page has a kernel cause', () => {
       '{"op":"madvise","addr":"0x200000002000","len":4096,"advice":"pageout"}',
       '{"op":"madvise","addr":"0x200000002000","len":4096,"advice":"free"}', '{"op":"collect"}',
     ], 'uffd-async:read=generic', '--kernel', '6.18.0')).toEqual({ 'uffd-async:read=generic fn': ['dontneed-zap'] });
+  });
+  it('a WP fault on a uffd the program closed but a fork child still holds is answered through the child\'s fd (no endless retry)', () => {
+    // fork copies the uffd fd; close(3) in the parent leaves the context (and the VMA's registration)
+    // alive. fd 4's UFFDIO_WRITEPROTECT arms the page (mwriteprotect_range checks only the VMA), so
+    // the store faults to the context of fd 3: the soft-dirty lane's stand-in monitor could not reach
+    // it through the parent and retried the store forever (stack overflow).
+    const c = causes([
+      mmap, '{"op":"write","addr":"0x200000001000"}', '{"op":"reset"}',
+      '{"op":"userfaultfd","fd":3}', '{"op":"uffdio_api","fd":3,"features":0}', '{"op":"userfaultfd","fd":4}',
+      '{"op":"uffdio_api","fd":4,"features":0}', '{"op":"fork","child":100}',
+      '{"op":"uffdio_register","fd":3,"start":"0x200000000000","len":16384,"mode":2}', '{"op":"close","fd":3}',
+      '{"op":"uffdio_writeprotect","fd":4,"start":"0x200000001000","len":4096,"mode":1}',
+      '{"op":"write","addr":"0x200000001000"}', '{"op":"collect"}',
+    ], 'soft-dirty', '--kernel', '6.1');
+    expect(c).toEqual({}); // the store landed and was seen: no false page
   });
   it('a reset of part of a hugetlb page cannot re-arm it (uffd-wp works per huge page): hugetlb-granularity, not other', () => {
     const c = causes([

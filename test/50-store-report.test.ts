@@ -11,6 +11,7 @@ import { formatText } from '../src/report/format-text.js';
 import { fmtNs, fmtRatio } from '../src/report/format-util.js';
 import type { ReportData } from '../src/report/types.js';
 import { RunReader } from '../src/store/reader.js';
+import { SCHEMA_VERSION } from '../src/store/schema.js';
 import { buildFixture, counters, SD_TOTAL, tempDir } from './50-store-fixture.js';
 
 let file: string;
@@ -48,7 +49,7 @@ describe('cost model', () => {
 
 describe('loadReport', () => {
   it('loads per-lane per-collect accuracy with causes, rates and faults', () => {
-    expect(data.run).toMatchObject({ status: 'complete', committedPos: 2500, kernelProfile: '6.12', schemaVersion: 2 });
+    expect(data.run).toMatchObject({ status: 'complete', committedPos: 2500, kernelProfile: '6.12', schemaVersion: SCHEMA_VERSION });
     expect(data.lanes.map((l) => l.name)).toEqual(['soft-dirty', 'uffd-async']);
     const [c0, c1] = data.lanes[0]!.collects;
     expect(c0).toMatchObject({ index: 0, label: 'epoch-1', reported: 6, trueW: 4, tp: 4, fp: 2, fn: 0, recall: 1,

@@ -3,13 +3,13 @@
  * and `replay --resume` finishes it with exactly the tables of an uninterrupted run.
  */
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, pteplay } from './helpers/cli.js';
-import { runDigests } from './helpers/run-digest.js';
+import { runDigests, runRowCounts } from './helpers/run-digest.js';
 
 /** The committed trace position of a run database (-1 before the first commit or when unreadable). */
 function committedPos(path: string): number {
@@ -37,6 +37,21 @@ function killAfterCommit(args: string[], db: string, pos: number): Promise<numbe
       resolve(code);
     });
   });
+}
+
+/** JSONL `text` with a whole-address-space pagemap_read and a PAGEMAP_SCAN of the churn region after every `every` lines. */
+function withPagemapRecords(text: string, every: number): string {
+  const lines = text.trimEnd().split('\n');
+  const out: string[] = [];
+  lines.forEach((line, i) => {
+    out.push(line);
+    if (i === 0 || i % every !== 0) return;
+    const t = (JSON.parse(line) as { t: number }).t;
+    out.push(JSON.stringify({ op: 'pagemap_read', offset: 0, count: 2 ** 40, t }));
+    out.push(JSON.stringify({ op: 'pagemap_scan', start: '0x7f0000000000', end: '0x7f0000800000', flags: 0, category_mask: ['present'],
+      return_mask: ['present', 'written', 'huge'], vec_len: 4096, t }));
+  });
+  return out.join('\n') + '\n';
 }
 
 let dir: string;
@@ -111,7 +126,8 @@ describe('replay killed with SIGKILL, then --resume', () => {
 /**
  * Item 4 of issue 13: a replay stopped at any moment can be resumed, also before its first chunk
  * commits (the setup is committed at once), and SIGINT/SIGTERM say how. A shorter trace than above
- * (4 chunks) keeps these runs fast.
+ * (4 chunks) keeps these runs fast. It reads pagemap and runs PAGEMAP_SCAN every 20000 records, so
+ * that the answers stored for them (issue 15 item 5) are in chunks before and after every stop.
  */
 describe('replay stopped early, or by SIGINT/SIGTERM, then --resume', () => {
   let small: string;
@@ -119,10 +135,14 @@ describe('replay stopped early, or by SIGINT/SIGTERM, then --resume', () => {
   const SMALL = ['--interval', '20000', '--keyframe-every', '20000', '-q'];
 
   beforeAll(() => {
-    small = join(dir, 'small.trace');
+    small = join(dir, 'small.jsonl');
     expect(pteplay(['gen', 'churn', '--pages', '2048', '--accesses', '200000', '--op-every', '5000', '--seed', '9', '-o', small]).status).toBe(0);
+    writeFileSync(small, withPagemapRecords(readFileSync(small, 'utf8'), 20_000));
     expect(pteplay(['replay', small, '--db', join(dir, 'small-full.db'), ...SMALL]).status).toBe(0);
     smallRef = runDigests(join(dir, 'small-full.db'));
+    const rows = runRowCounts(join(dir, 'small-full.db'));
+    expect(rows.pagemap_read_entry).toBeGreaterThan(0);
+    expect(rows.pagemap_scan_region).toBeGreaterThan(0);
   }, 120_000);
 
   /** Start a replay and send `signal` as soon as `ready()` holds (polled every 2 ms). */

@@ -46,7 +46,7 @@ describe('schema documentation', () => {
   it('documents every column of every public view in a comment above it', () => {
     const views = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'view' AND name NOT LIKE '\\_%' ESCAPE '\\'").all() as { name: string }[];
     expect(views.map((v) => v.name).sort()).toEqual(['v_collect_accuracy', 'v_cost_estimate', 'v_dirty_rate', 'v_false_by_cause',
-      'v_false_negative', 'v_false_positive', 'v_fault_cost', 'v_lane_summary', 'v_page_history', 'v_page_types', 'v_pte_change']);
+      'v_false_negative', 'v_false_positive', 'v_fault_cost', 'v_lane_summary', 'v_page_history', 'v_page_types', 'v_pagemap_scan_region', 'v_pte_change']);
     for (const { name } of views) {
       const lines = block(viewsSql, 'VIEW', name).split('\n');
       for (const col of db.prepare(`SELECT name FROM pragma_table_info(?)`).all(name) as { name: string }[]) {

@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { COUNTER_NAMES } from '../src/lanes/results.js';
 import { Path, PATH_LABELS, WHY_LABELS } from '../src/mm/cause.js';
 import { describePte } from '../src/mm/pte.js';
+import { SCHEMA_VERSION } from '../src/store/schema.js';
 import { RunStore } from '../src/store/writer.js';
 import { estimate } from '../src/report/cost-model.js';
 import { buildFixture, changes, SD_TOTAL, tempDir, UA_TOTAL } from './50-store-fixture.js';
@@ -25,14 +26,14 @@ describe('run database file', () => {
     expect(db.pragma('foreign_key_check')).toEqual([]);
   });
 
-  it('is a single self-contained file after finish, schema version 2', () => {
+  it(`is a single self-contained file after finish, schema version ${SCHEMA_VERSION}`, () => {
     expect(db.pragma('journal_mode', { simple: true })).toBe('delete');
-    expect(db.pragma('user_version', { simple: true })).toBe(2);
+    expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
   });
 
   it('records meta: status, committed position, trace and options', () => {
     const meta = Object.fromEntries(all('SELECT key, value FROM meta').map((r) => [r.key, r.value]));
-    expect(meta).toMatchObject({ schema_version: '2', status: 'complete', committed_pos: '2500', kernel_profile: '6.12',
+    expect(meta).toMatchObject({ schema_version: String(SCHEMA_VERSION), status: 'complete', committed_pos: '2500', kernel_profile: '6.12',
       trace_path: 'fixture.jsonl', pteplay_version: '0.1.0-test' });
     expect(JSON.parse(meta.options_json)).toEqual({ lanes: ['soft-dirty', 'uffd-async'], interval: 1000 });
     expect(Date.parse(meta.finished_at)).toBeGreaterThanOrEqual(Date.parse(meta.started_at));

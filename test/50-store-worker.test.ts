@@ -174,8 +174,8 @@ describe('WorkerStore', () => {
 describe('uffd messages cross to the worker packed into one Float64Array (row-pack.ts)', () => {
   it('stores every field exactly, NaN times as NULL and 48-bit page numbers included', async () => {
     const msgs: UffdMsgRow[] = [
-      { lane: 1, pos: 123456789, pid: 7, ctx: 3, event: 18, flags: 3, vpn: 34359738367, vpn2: 0, tid: 7001, time: NaN },
-      { lane: 0, pos: 0, pid: 1, ctx: 1, event: 20, flags: 0, vpn: 0x7f0000000, vpn2: 0x7f0000400, tid: 1, time: 1.5e12 },
+      { lane: 1, pos: 123456789, pid: 7, ctx: 3, event: 18, flags: 3, vpn: 34359738367, vpn2: 0, pages: 0, tid: 7001, time: NaN },
+      { lane: 0, pos: 0, pid: 1, ctx: 1, event: 20, flags: 0, vpn: 0x7f0000000, vpn2: 0x7f0000400, pages: 0x400, tid: 1, time: 1.5e12 },
     ];
     expect(packRows(msgs, UFFD_MSG_FIELDS).length).toBe(2 * UFFD_MSG_FIELDS.length);
     const s = await WorkerStore.create(join(tempDir(), 'msgs.db'), META);
@@ -185,7 +185,7 @@ describe('uffd messages cross to the worker packed into one Float64Array (row-pa
     await s.commit(1);
     await s.finish('complete');
     const db = new Database(s.path, { readonly: true });
-    const rows = db.prepare('SELECT lane_id lane, pos, pid, ctx, event, flags, vpn, vpn2, tid, time_ns time FROM uffd_msg ORDER BY msg_id').all();
+    const rows = db.prepare('SELECT lane_id lane, pos, pid, ctx, event, flags, vpn, vpn2, pages, tid, time_ns time FROM uffd_msg ORDER BY msg_id').all();
     db.close();
     expect(rows).toEqual(msgs.map((m) => ({ ...m, time: Number.isNaN(m.time) ? null : m.time })));
   });

@@ -202,8 +202,8 @@ class OtherRows {
   private writeMsgs(n: number, pos: number): void {
     const nf = UFFD_MSG_FIELDS.length;
     const data = new Float64Array(n * nf);
-    // A WP page fault of a sync lane: lane, pos, pid, ctx, event, flags, vpn, vpn2, tid, time.
-    const row = [0, pos, 1, 1, UFFD_EVENT_PAGEFAULT, 3, 0, 0, 1, pos * 10];
+    // A WP page fault of a sync lane: lane, pos, pid, ctx, event, flags, vpn, vpn2, pages, tid, time.
+    const row = [0, pos, 1, 1, UFFD_EVENT_PAGEFAULT, 3, 0, 0, 0, 1, pos * 10];
     for (let j = 0; j < n; j++) {
       row[0] = 1 + (j & 1);
       row[6] = 0x7f0000000 + this.msgs + j;

@@ -6,6 +6,15 @@
 export interface KernelProfile {
   name: string;
   /**
+   * CONFIG_MEM_SOFT_DIRTY (on in every profile; Debian's 6.1 and 6.12 kernels have it, verified in
+   * qemu). Off (`soft_dirty=off`, probed on the host: its 6.18.44 has it compiled out): _PAGE_SOFT_DIRTY
+   * and VM_SOFTDIRTY are 0, so pagemap bit 55 and PAGE_IS_SOFT_DIRTY always read 0,
+   * vma_soft_dirty_enabled() is false (no soft-dirty write-protection, shared mappings need no
+   * writenotify for it), and clear_refs 4 returns its byte count having done nothing
+   * (clear_soft_dirty / clear_soft_dirty_pmd are empty stubs in fs/proc/task_mmu.c).
+   */
+  softDirty: boolean;
+  /**
    * A read fault on private anon memory maps the shared zero page (do_anonymous_page) or the huge
    * zero page (do_huge_pmd_anonymous_page); MADV_POPULATE_READ faults the same way. Off where the
    * kernel forbids it at fault time (mm_forbids_zeropage(): s390 KVM guests with storage keys; the
@@ -37,7 +46,10 @@ export interface KernelProfile {
   /** PAGEMAP_SCAN reports holes (no page table) inside non-hugetlb uffd-wp VMAs as WRITTEN, and
    *  WP_MATCHING arms them with markers (2026 stable follow-up; present in 6.18.44, probed). */
   pagemapScanHoleIsWritten: boolean;
-  /** THP split carries the PMD dirty bit to the PTEs with pte_mkdirty, setting SD on x86 (v6.0). */
+  /** A PMD split (not a folio split: see migrationEntryDirty) carries the PMD dirty bit to the PTEs
+   *  with pte_mkdirty, setting SD on x86 (v6.0, reverted in v6.1-rc, back later). Checked in qemu:
+   *  6.12.118 carries it, 6.1.176 does not (a THP shared with a fork child, written: the PTEs of the
+   *  split read clean). */
   thpSplitCarriesDirty: boolean;
   /** pte_mkuffd_wp()/pmd_mkuffd_wp() also clear W (v6.2). */
   mkuffdWpClearsWrite: boolean;
@@ -57,15 +69,47 @@ export interface KernelProfile {
   mremapRealignPmd: boolean;
   /** An equal-size MREMAP_FIXED move may span several VMAs and gaps (remap_move, v6.17). */
   mremapMultiVma: boolean;
+  /**
+   * UFFD_EVENT_REMAP's len is what moved: after a shrinking move, the new length (vma_remap_struct,
+   * v6.16; kreplay-checked on 6.18.44). Before, it is the syscall's page-aligned old_len.
+   */
+  remapEventLenMoved: boolean;
   /** FOLL_LONGTERM|FOLL_WRITE pins of shared regular-file mappings are refused (v6.4). */
   longtermPinSharedFileRefused: boolean;
   /** khugepaged / MADV_COLLAPSE refuse a range without a writable PTE (SCAN_PAGE_RO); gone in v6.18
    *  ("mm: Enable khugepaged to operate on non-writable VMAs"; kreplay-checked on 6.18.44). */
   collapseNeedsWritable: boolean;
+  /**
+   * MADV_POPULATE_(READ|WRITE) stops at the first hole with ENOMEM (madvise_populate over the whole
+   * range, v6.10: 631426ba1d45 "make MADV_POPULATE_(READ|WRITE) handle VM_FAULT_RETRY properly").
+   * Before, it ran per VMA inside madvise_walk_vmas: a hole only made the final answer ENOMEM, the
+   * VMAs after it were populated too, and a later VMA's EINVAL won (checked in qemu on 6.1.176).
+   */
+  populateStopsAtHole: boolean;
+  /**
+   * A range with an anon_vma merges into a neighbour without one (is_mergeable_anon_vma case 1,
+   * "mm/vma: fix incorrectly disallowed anonymous VMA merges", v6.16). Before, the neighbour's empty
+   * anon_vma_chain is not list_is_singular, so only equal anon_vmas merge: a faulted range stays
+   * apart from an unfaulted VMA after mprotect, UFFDIO_(UN)REGISTER, madvise or an mremap move
+   * (checked in qemu: 6.1.176 and 6.12.118 keep them apart, 6.18.44 merges).
+   */
+  mergeFaultedIntoUnfaulted: boolean;
+  /** UFFDIO_UNREGISTER refuses (EINVAL) a range with VMAs of another userfaultfd ("userfaultfd:
+   *  prevent unregistering VMAs through a different userfaultfd", v6.16-ish; kreplay-checked: on in
+   *  6.18.44, absent in 6.12.118 and 6.1.176, which unregister the other context's VMAs). */
+  uffdUnregisterChecksCtx: boolean;
+  /**
+   * A folio split restores the PTEs from migration entries that carry the dirty bit
+   * (make_migration_entry_dirty → pte_mkdirty, which sets SD on x86) only where the swap entry has
+   * room for it (migration_entry_supports_ad(): not with the L1TF swap-offset limit, as in qemu's
+   * TCG CPU: probed). Off: a folio split keeps the PMD's soft-dirty, nothing more.
+   */
+  migrationEntryDirty: boolean;
 }
 
 const V6_18: KernelProfile = {
   name: '6.18',
+  softDirty: true,
   zeroPage: true,
   splitUnusedToZeroPage: true,
   wpUnpopulated: true,
@@ -87,8 +131,13 @@ const V6_18: KernelProfile = {
   writeprotectMultiVma: true,
   mremapRealignPmd: true,
   mremapMultiVma: true,
+  remapEventLenMoved: true,
   longtermPinSharedFileRefused: true,
   collapseNeedsWritable: false,
+  populateStopsAtHole: true,
+  mergeFaultedIntoUnfaulted: true,
+  uffdUnregisterChecksCtx: true,
+  migrationEntryDirty: true,
 };
 
 export const PROFILES: Record<string, KernelProfile> = {
@@ -113,8 +162,33 @@ export const PROFILES: Record<string, KernelProfile> = {
     writeprotectMultiVma: false,
     mremapRealignPmd: false,
     mremapMultiVma: false,
+    remapEventLenMoved: false,
     longtermPinSharedFileRefused: false,
     collapseNeedsWritable: true,
+    uffdUnregisterChecksCtx: false,
+    thpSplitCarriesDirty: false,
+    populateStopsAtHole: false,
+    mergeFaultedIntoUnfaulted: false,
+  },
+  /**
+   * 6.12 LTS (Debian 13, RHEL 10): 6.18 without the switches that came later (guard markers v6.15,
+   * PT_RECLAIM v6.14, the huge-zero write fault allocating a THP v6.15, multi-VMA mremap v6.17,
+   * collapse of read-only ranges v6.18, the unregister context check). Checked in qemu on Debian's
+   * 6.12.118 (tools/vm/record.mjs, test/96-kernel-fixtures.test.ts), whose stable backports have the
+   * mremap uffd-wp clearing, the huge zero PMD as PFNZERO and the 2026 PAGEMAP_SCAN none/hole
+   * WRITTEN fixes.
+   */
+  '6.12': {
+    ...V6_18,
+    name: '6.12',
+    guardMarkers: false,
+    ptReclaim: false,
+    hugeZeroWpAllocatesThp: false,
+    mremapMultiVma: false,
+    collapseNeedsWritable: true,
+    uffdUnregisterChecksCtx: false,
+    remapEventLenMoved: false,
+    mergeFaultedIntoUnfaulted: false,
   },
   /** 6.18 as released: before the 2026 PAGEMAP_SCAN none/hole fixes. */
   '6.18.0': { ...V6_18, name: '6.18.0', pagemapScanNoneIsWritten: false, pagemapScanHoleIsWritten: false },
@@ -124,6 +198,19 @@ export const PROFILES: Record<string, KernelProfile> = {
   /** The mm tree of 2026: 6.19 plus the PAGEMAP_SCAN none/hole WRITTEN fix. */
   'mm-2026': { ...V6_18, name: 'mm-2026', stickySoftDirtyMerge: true },
 };
+
+/** The real kernel each profile was checked against (docs/verified-kernels.md), for `--kernel`'s help. */
+export const PROFILE_VERIFIED_ON: Record<string, string> = {
+  '6.1': 'verified on Debian 6.1.176 in qemu',
+  '6.12': 'verified on Debian 6.12.118 in qemu',
+  '6.18.0': 'from the source: 6.18 before the 2026 PAGEMAP_SCAN fixes',
+  '6.18': 'verified on 6.18.44',
+  '6.19': 'from the source',
+  'mm-2026': 'from the source',
+};
+
+/** "6.1 (verified on …), 6.12 (…), …": the profiles as `--kernel` lists them. */
+export const profileList = (): string => Object.keys(PROFILES).map((n) => `${n} (${PROFILE_VERIFIED_ON[n] ?? 'from the source'})`).join(', ');
 
 export const DEFAULT_PROFILE = '6.18';
 

@@ -29,7 +29,7 @@ import { UffdSyncDriver } from './drivers/uffd-sync.js';
 import { evaluate } from './evaluate.js';
 import { executeOp } from './ops.js';
 import { watchOtherConsumer } from './other-consumers.js';
-import { diffCounters, type CollectResult, type Counters, type Keyframe, type OpResult, type PteChangeBatch, type UffdMsgRow, type VmaChangeRow, CTR } from './results.js';
+import { diffCounters, type CollectResult, type Counters, type Keyframe, type OpResult, type PagemapAnswer, type PteChangeBatch, type UffdMsgRow, type VmaChangeRow, CTR } from './results.js';
 import { captureKeyframe, finalPages, vmaDiff, vmaSnapshot, type FinalRun } from './history.js';
 import { resetTruth } from './truth.js';
 
@@ -59,6 +59,8 @@ export interface LaneSinks {
   onCollect?: (c: CollectResult) => void;
   onVmaChanges?: (rows: VmaChangeRow[]) => void;
   onUffdMsg?: (m: UffdMsgRow) => void;
+  /** What a pagemap_read / pagemap_scan record of the trace returned (entries or regions). */
+  onPagemap?: (a: PagemapAnswer) => void;
   /** Keyframes of the page tables, at chunk ends, at least `keyframeEvery` change rows apart. */
   onKeyframe?: (k: Keyframe) => void;
   keyframeEvery?: number;
@@ -226,7 +228,7 @@ export class Lane implements UffdListener {
   onMessage(ctx: UffdCtx, msg: UffdMsg): void {
     this.sinks.onUffdMsg?.({
       lane: this.id, pos: this.sys.pos, pid: ctx.pid, ctx: ctx.id, event: msg.event, flags: msg.flags, vpn: msg.vpn,
-      vpn2: msg.vpn2, tid: msg.tid, time: this.timed ? msg.t : NaN,
+      vpn2: msg.vpn2, pages: msg.pages, tid: msg.tid, time: this.timed ? msg.t : NaN,
     });
     const monitors = this.sys.mms.get(ctx.pid)?.fds.get(MONITOR_FD) === ctx;
     if (msg.event === UFFD_EVENT_PAGEFAULT && monitors && this.driver instanceof UffdSyncDriver) {
@@ -275,30 +277,50 @@ export class Lane implements UffdListener {
     const mm = this.sys.mms.get(b.pid);
     if (!mm) return;
     this.sys.charge(mm);
-    this.monitorUnprotect(b.ctx, b.vpn, Math.max(0, Math.min(b.due, this.sys.now) - b.t) || this.config.monitorLatencyNs);
-    this.access(mm, b.tid, b.vpn, b.last, b.write, b.kernel);
+    const unprotected = this.monitorUnprotect(b.ctx, b.vpn, Math.max(0, Math.min(b.due, this.sys.now) - b.t) || this.config.monitorLatencyNs);
+    // A thread whose context can no longer answer (no process holds a fd of it) sleeps on; one whose
+    // VMA left the context meanwhile was woken by the unregister (wake_userfault) and retries.
+    if (unprotected || mm.vmas.find(b.vpn)?.uffd !== b.ctx) this.access(mm, b.tid, b.vpn, b.last, b.write, b.kernel);
   }
 
-  /** read() + UFFDIO_WRITEPROTECT(mode 0) of one page by the monitor, with its costs; quiet in the op log. */
-  private monitorUnprotect(ctx: UffdCtx, vpn: number, stallNs: number): void {
+  /**
+   * read() + UFFDIO_WRITEPROTECT(mode 0) of one page by the monitor, with its costs; quiet in the op
+   * log. False when the page could not be un-protected (no fd reaches the context, or the ioctl failed).
+   */
+  private monitorUnprotect(ctx: UffdCtx, vpn: number, stallNs: number): boolean {
     const sys = this.sys;
     const owner = sys.mms.get(ctx.pid);
-    if (!owner) return;
+    if (!owner) return false;
     sys.count(CTR.monitor_syscalls, 2);
     sys.count(CTR.ctx_switches, 2);
     sys.count(CTR.stall_ns, stallNs);
+    ctx.queue.shift();
+    const handle = this.ctxHandle(ctx);
+    if (handle === null) return false;
     const saved = sys.origin;
     sys.origin = 'driver';
-    // A context created by fork (EVENT_FORK) has no fd of its own here: the monitor holds it as MONITOR_FD.
-    const fd = owner.fds.get(MONITOR_FD) === ctx ? MONITOR_FD : ctx.fd;
     sys.quiet = true;
     // UFFDIO_WRITEPROTECT of a hugetlb range must cover whole huge pages (EINVAL otherwise).
     const pages = owner.vmas.find(vpn)?.isHugetlb ? HPAGE_PMD_NR : 1;
     const first = vpn - (vpn % pages);
-    uffdioWriteprotect(owner, fd, first * PAGE_SIZE, pages * PAGE_SIZE, 0, Why.WRITE);
+    const r = uffdioWriteprotect(handle.mm, handle.fd, first * PAGE_SIZE, pages * PAGE_SIZE, 0, Why.WRITE);
     sys.quiet = false;
     sys.origin = saved;
-    ctx.queue.shift();
+    return r === 0;
+  }
+
+  /**
+   * A process and fd through which the monitor reaches `ctx` (the ioctl acts on the context's own mm
+   * whoever calls it): the owner's fd — MONITOR_FD for a context created by fork (EVENT_FORK) — else
+   * any process's, since fork copies fds and the uffd stays open in a child after the parent closed it.
+   */
+  private ctxHandle(ctx: UffdCtx): { mm: Mm; fd: number } | null {
+    const owner = this.sys.mms.get(ctx.pid);
+    if (owner?.fds.get(MONITOR_FD) === ctx) return { mm: owner, fd: MONITOR_FD };
+    for (const mm of owner ? [owner, ...this.sys.mms.values()] : this.sys.mms.values()) {
+      for (const [fd, c] of mm.fds) if (c === ctx) return { mm, fd };
+    }
+    return null;
   }
 
   /**
@@ -318,7 +340,8 @@ export class Lane implements UffdListener {
     if (op.op === 'reset' || op.op === 'collect') this.protocol(op);
     else {
       const otherConsumer = watchOtherConsumer(this.sys, op);
-      executeOp(this.sys, op);
+      const answer = executeOp(this.sys, op);
+      if (answer !== null) this.sinks.onPagemap?.(answer);
       otherConsumer?.();
       // Syscalls edit tables, truth and frames directly, not only through setPte: flush every TLB.
       // (The tracker protocol changes entries through setPte and truth through resetTruth only.)

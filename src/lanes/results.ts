@@ -114,6 +114,23 @@ export interface OpResult {
   ret: number;
   /** errno name on failure (EINVAL, ...), null on success. */
   errno: string | null;
+  /** PAGEMAP_SCAN: arg.walk_end as the kernel wrote it back, in pages; absent for other calls and when not written. */
+  walkEnd?: number;
+}
+
+/**
+ * What a pagemap_read or PAGEMAP_SCAN record of the trace returned to the caller (its ret and errno
+ * are in its OpResult), as runs in address order: run k covers pages vpn[k] .. vpn[k]+count[k]-1.
+ */
+export interface PagemapAnswer {
+  lane: number;
+  pos: number;
+  pid: number;
+  call: 'pagemap_read' | 'PAGEMAP_SCAN';
+  vpn: number[];
+  count: number[];
+  /** pagemap_read: the entries' PMB_* bit set (src/trackers/pagemap.ts); PAGEMAP_SCAN: the page_region's categories. */
+  value: number[];
 }
 
 /** One run of CollectPages as an object (collect-pages.ts collectPageRun). */
@@ -188,6 +205,8 @@ export interface UffdMsgRow {
   flags: number;
   vpn: number;
   vpn2: number;
+  /** REMAP: uffd_msg.arg.remap.len in pages; 0 for other events. */
+  pages: number;
   tid: number;
   time: number;
 }

@@ -147,7 +147,7 @@ export function doFault(f: VmFault, origUw: boolean, path: number): number {
 /** The PTE a read fault maps for page cache page `pfn` (mk_pte with vm_page_prot). */
 function readFaultEntry(mm: Mm, vma: Vma, pfn: number): number {
   let entry = PRESENT | A | pageKindOf(vma);
-  if (vmPageProtWritable(vma)) {
+  if (vmPageProtWritable(mm, vma)) {
     entry |= W;
     if (mm.sys.frames.flags[pfn]! & PF_DIRTY) entry |= D | SD;
   }
@@ -205,7 +205,7 @@ function doSwapPage(f: VmFault): number {
   const exclusive = (e & EXCL) !== 0 || frames.refs[pfn] === 1;
   if (exclusive) {
     entry |= EXCL;
-    if ((vma.flags & VM_WRITE) && !userfaultfdPteWp(vma, entry) && !pteNeedsSoftDirtyWp(vma, entry)) {
+    if ((vma.flags & VM_WRITE) && !userfaultfdPteWp(vma, entry) && !pteNeedsSoftDirtyWp(mm, vma, entry)) {
       entry |= W;
       if (f.write) entry |= D | SD;
     }

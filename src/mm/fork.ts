@@ -86,7 +86,7 @@ export function doFork(parent: Mm, childPid: number): number {
     let reg = forkCtxRegistry.get(sys);
     if (reg === undefined) forkCtxRegistry.set(sys, (reg = new Map()));
     reg.set(nctx.id, nctx);
-    const msg = { event: UFFD_EVENT_FORK, flags: 0, vpn: nctx.id, vpn2: childPid, tid: parent.pid, t: sys.now };
+    const msg = { event: UFFD_EVENT_FORK, flags: 0, vpn: nctx.id, vpn2: childPid, pages: 0, tid: parent.pid, t: sys.now };
     octx.queue.push(msg);
     sys.count(CTR.uffd_msgs);
     sys.uffdListener?.onMessage(octx, msg);

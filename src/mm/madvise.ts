@@ -75,8 +75,12 @@ export function doMadvise(mm: Mm, addr: number, len: number, advice: MadviseAdvi
   if (end === start) return done(null);
   switch (advice as MadviseAdvice) {
     case 'populate_read':
-    case 'populate_write':
-      return done(madvisePopulate(mm, start, end, advice === 'populate_write', tid));
+    case 'populate_write': {
+      const write = advice === 'populate_write';
+      if (sys.profile.populateStopsAtHole) return done(madvisePopulate(mm, start, end, write, tid));
+      // Before v6.10: per VMA inside madvise_walk_vmas (madvise_vma_behavior → madvise_populate).
+      return done(walkVmas(mm, start, end, (_v, lo, hi) => madvisePopulate(mm, lo, hi, write, tid)));
+    }
     case 'dontneed':
       return done(walkVmas(mm, start, end, (v, lo, hi) => madviseDontneed(mm, v, lo, hi)));
     case 'free':

@@ -14,7 +14,7 @@ import { queueUnmapEvent, noteLostRegistration, lostRegistrationWhy } from '../t
 import { HPAGE_PMD_NR, MMAP_MIN_ADDR, PAGE_SIZE, PTRS_PER_PTE, TASK_SIZE, TASK_SIZE_PAGES } from './uapi.js';
 import {
   VM_ACCESS, VM_ACCOUNT, VM_EXEC, VM_HUGETLB, VM_MAYEXEC, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, VM_NORESERVE, VM_READ, VM_SHARED,
-  VM_SOFTDIRTY, VM_WRITE, Vma, anonVmasCompatible, canMerge,
+  VM_SOFTDIRTY, VM_WRITE, Vma, anonMergeableInto, anonVmasCompatible, canMerge,
 } from './vma.js';
 import { ZAP_UNMAP, zapRange } from './zap.js';
 import { CTR } from '../lanes/results.js';
@@ -274,7 +274,7 @@ export function doMprotect(mm: Mm, addr: number, len: number, prot: Prot): numbe
       cur = mm.vmas.isolate(nstart, tmp).find((x) => x.start === nstart)!;
       cur.flags = newFlags;
       cur = mergeAfterFlagChange(mm, cur, newFlags);
-      changeProtection(mm, cur, nstart, tmp, vmaWantsManualPteWriteUpgrade(cur) ? MM_CP_TRY_CHANGE_WRITABLE : 0, Path.MPROTECT, Why.ARMED);
+      changeProtection(mm, cur, nstart, tmp, vmaWantsManualPteWriteUpgrade(mm, cur) ? MM_CP_TRY_CHANGE_WRITABLE : 0, Path.MPROTECT, Why.ARMED);
     }
     // tmp = vma_iter_end(): the walk resumes after the (merged) VMA.
     tmp = cur.end;
@@ -291,10 +291,13 @@ export function doMprotect(mm: Mm, addr: number, len: number, prot: Prot): numbe
  */
 export function mergeAfterFlagChange(mm: Mm, v: Vma, flags: number): Vma {
   const sticky = mm.sys.profile.stickySoftDirtyMerge;
+  const intoUnfaulted = mm.sys.profile.mergeFaultedIntoUnfaulted;
+  /** vmg->anon_vma: the modified range's, for both neighbours. */
+  const srcAnon = v.anonVma;
   let sd = flags & VM_SOFTDIRTY;
   let sdWhy = v.sdWhy;
   const prev = mm.vmas.endingAt(v.start);
-  if (prev !== null && canMerge(prev, v)) {
+  if (prev !== null && canMerge(prev, v) && anonMergeableInto(intoUnfaulted, srcAnon, prev)) {
     if (sticky && (prev.flags & VM_SOFTDIRTY)) {
       sd = VM_SOFTDIRTY;
       sdWhy = prev.sdWhy;
@@ -306,7 +309,7 @@ export function mergeAfterFlagChange(mm: Mm, v: Vma, flags: number): Vma {
     v = prev;
   }
   const next = mm.vmas.startingAt(v.end);
-  if (next !== null && canMerge(v, next)) {
+  if (next !== null && canMerge(v, next) && anonMergeableInto(intoUnfaulted, srcAnon, next)) {
     if (sticky && (next.flags & VM_SOFTDIRTY)) sd = VM_SOFTDIRTY;
     materializeNewContent(mm, v);
     materializeNewContent(mm, next);

@@ -27,10 +27,10 @@ export interface ChangeProtectionResult {
  * pte_modify(old, vma->vm_page_prot) for a present entry: the VMA's default protection replaces W and
  * PROTNONE; D, A, SD and UW are kept (_PAGE_CHG_MASK).
  */
-function pteModify(vma: Vma, e: number): number {
+function pteModify(mm: Mm, vma: Vma, e: number): number {
   let n = e & ~(W | PROTNONE);
   if ((vma.flags & VM_ACCESS) === 0) n |= PROTNONE;
-  else if (vmPageProtWritable(vma)) n |= W;
+  else if (vmPageProtWritable(mm, vma)) n |= W;
   return n;
 }
 
@@ -38,11 +38,11 @@ function pteModify(vma: Vma, e: number): number {
 function changeEntry(mm: Mm, vma: Vma, e: number, cp: number): number {
   const kind = e & KIND_MASK;
   if (kind === PRESENT) {
-    let n = pteModify(vma, e);
+    let n = pteModify(mm, vma, e);
     if (cp & MM_CP_UFFD_WP) n = mm.sys.profile.mkuffdWpClearsWrite ? pteMkUffdWp(n) : (n | UW) & ~W;
     else if (cp & MM_CP_UFFD_WP_RESOLVE) n &= ~UW;
     if ((cp & MM_CP_TRY_CHANGE_WRITABLE) && (n & (W | PROTNONE)) === 0 &&
-        canChangePteWritable(vma, n, !mm.sys.profile.privateUpgradeWithoutDirty)) n |= W;
+        canChangePteWritable(mm, vma, n, !mm.sys.profile.privateUpgradeWithoutDirty)) n |= W;
     return n;
   }
   if (kind === NONE) return (cp & MM_CP_UFFD_WP) && userfaultfdWpUseMarkers(vma) ? UFFD_WP_MARKER : e;

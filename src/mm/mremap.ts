@@ -16,7 +16,7 @@ import {
 import { isHugeEntry, splitHugePmd } from './thp.js';
 import { queueRemapEvent } from '../trackers/uffd-events.js';
 import { MMAP_MIN_ADDR, PAGE_SIZE, PTRS_PER_PTE, TASK_SIZE_PAGES, UFFD_FEATURE_EVENT_REMAP } from './uapi.js';
-import { VM_LOCKED, VM_MAYSHARE, VM_PFNMAP, VM_SHARED, VM_SOFTDIRTY, VM_UFFD_ALL, Vma, anonVmasCompatible, canMerge } from './vma.js';
+import { VM_LOCKED, VM_MAYSHARE, VM_PFNMAP, VM_SHARED, VM_SOFTDIRTY, VM_UFFD_ALL, Vma, anonMergeableInto, anonVmasCompatible, canMerge } from './vma.js';
 
 type MremapOp = Extract<TraceOp, { op: 'mremap' }>;
 
@@ -47,10 +47,12 @@ export function doMremap(mm: Mm, op: MremapOp): number {
   const newAddr = op.newAddr ?? 0;
   const impliesNew = fixed || dontunmap;
   if (impliesNew) {
-    if (newAddr % PAGE_SIZE !== 0) return fail('EINVAL');
-    if (newAddr / PAGE_SIZE > TASK_SIZE_PAGES - newPages) return fail('EINVAL');
     if (!maymove) return fail('EINVAL');
     if (dontunmap && oldPages !== newPages) return fail('EINVAL');
+    // Before v6.17 do_mremap looks the VMA up before mremap_to checks the new range (EFAULT first).
+    if (!sys.profile.mremapMultiVma && mm.vmas.find(start) === null) return fail('EFAULT');
+    if (newAddr % PAGE_SIZE !== 0) return fail('EINVAL');
+    if (newAddr / PAGE_SIZE > TASK_SIZE_PAGES - newPages) return fail('EINVAL');
     const ns = newAddr / PAGE_SIZE;
     if (start + oldPages > ns && ns + newPages > start) return fail('EINVAL');
   }
@@ -59,7 +61,12 @@ export function doMremap(mm: Mm, op: MremapOp): number {
     return remapMove(mm, start, oldPages, newAddr / PAGE_SIZE, dontunmap, fail, ok);
   }
   let vma = mm.vmas.find(start);
-  const err = checkPrepVma(vma, start, oldPages, newPages, impliesNew, dontunmap, newAddr / PAGE_SIZE);
+  // Before v6.17 mremap_to unmaps the destination and shrinks the source before vma_to_resize checks
+  // the source range (do_mremap only looked the VMA up): a move that fails EFAULT there has already
+  // unmapped its destination (kreplay-checked on 6.12.118). Since v6.17 check_prep_vma comes first.
+  const lateCheck = impliesNew && !sys.profile.mremapMultiVma;
+  if (lateCheck && vma === null) return fail('EFAULT');
+  const err = lateCheck ? null : checkPrepVma(vma, start, oldPages, newPages, impliesNew, dontunmap, newAddr / PAGE_SIZE);
   if (err !== null) return fail(err);
   if (vma === null) return fail('EFAULT');
 
@@ -71,11 +78,17 @@ export function doMremap(mm: Mm, op: MremapOp): number {
       if (mm.vmas.splitRefused(dest, dest + newPages)) return fail('EINVAL');
       unmapRange(mm, dest, dest + newPages);
     }
+    // The REMAP event's len: the syscall's old_len, or (v6.16) what is left of it after the shrink.
+    const remapPages = sys.profile.remapEventLenMoved ? Math.min(oldPages, newPages) : oldPages;
     if (oldPages > newPages) {
       unmapRange(mm, start + newPages, start + oldPages);
       oldPages = newPages;
     }
     vma = mm.vmas.find(start);
+    if (lateCheck) {
+      const late = checkPrepVma(vma, start, oldPages, newPages, impliesNew, dontunmap, newAddr / PAGE_SIZE);
+      if (late !== null) return fail(late);
+    }
     if (vma === null) return fail('EFAULT');
     if (fixed) dest = newAddr / PAGE_SIZE;
     else {
@@ -83,7 +96,7 @@ export function doMremap(mm: Mm, op: MremapOp): number {
       if (d === null) return fail('ENOMEM');
       dest = d;
     }
-    moveVma(mm, vma, start, oldPages, dest, newPages, dontunmap);
+    moveVma(mm, vma, start, oldPages, dest, newPages, dontunmap, remapPages);
     return ok(dest);
   }
   if (oldPages === newPages) return ok(start);
@@ -100,7 +113,7 @@ export function doMremap(mm: Mm, op: MremapOp): number {
   if (!maymove) return fail('ENOMEM');
   const dest = pickDest(mm, newPages, op.result);
   if (dest === null) return fail('ENOMEM');
-  moveVma(mm, vma, start, oldPages, dest, newPages, false);
+  moveVma(mm, vma, start, oldPages, dest, newPages, false, oldPages);
   return ok(dest);
 }
 
@@ -157,7 +170,7 @@ function remapMove(mm: Mm, start: number, pages: number, dest: number, dontunmap
     // boundaries), then move_vma.
     if (mm.vmas.splitRefused(to, to + len)) return fail('EINVAL');
     unmapRange(mm, to, to + len);
-    moveVma(mm, mm.vmas.find(addr)!, addr, len, to, len, dontunmap);
+    moveVma(mm, mm.vmas.find(addr)!, addr, len, to, len, dontunmap, len);
     if (!seen) first = to;
     seen = true;
     target = to + len;
@@ -191,7 +204,7 @@ function expandInPlace(mm: Mm, vma: Vma, newEnd: number): void {
   }
   vma.end = newEnd;
   const next = mm.vmas.startingAt(newEnd);
-  if (next !== null && canMerge(vma, next)) {
+  if (next !== null && canMerge(vma, next) && anonMergeableInto(mm.sys.profile.mergeFaultedIntoUnfaulted, vma.anonVma, next)) {
     materializeNewContent(mm, vma);
     materializeNewContent(mm, next);
     mm.vmas.absorb(vma, next, mergedFlags(mm, vma, next));
@@ -233,8 +246,10 @@ function copyVma(mm: Mm, src: Vma, oldStart: number, dest: number, pages: number
   cand.newContent = false;
   const prev = mm.vmas.endingAt(dest);
   const next = mm.vmas.startingAt(dest + pages);
-  const mergePrev = prev !== null && canMerge(prev, cand);
-  const mergeNext = next !== null && canMerge(cand, next) && (!mergePrev || anonVmasCompatible(prev!, next!));
+  // copy_vma → vma_merge_new_range with vmg->anon_vma = the moved VMA's.
+  const into = (tgt: Vma) => anonMergeableInto(mm.sys.profile.mergeFaultedIntoUnfaulted, cand.anonVma, tgt);
+  const mergePrev = prev !== null && canMerge(prev, cand) && into(prev);
+  const mergeNext = next !== null && canMerge(cand, next) && into(next) && (!mergePrev || anonVmasCompatible(prev!, next!));
   if (!mergePrev && !mergeNext) {
     mm.vmas.insert(cand);
     cand.obj?.mappings.add(cand);
@@ -262,9 +277,10 @@ function copyVma(mm: Mm, src: Vma, oldStart: number, dest: number, pages: number
 /**
  * move_vma: copy_vma, move_page_tables, mremap_userfaultfd_prep on the new VMA, then unmap the old
  * range (or, with DONTUNMAP, leave the old VMA mapped but empty) and queue UFFD_EVENT_REMAP
- * (mremap_userfaultfd_complete, before the old range's UNMAP events).
+ * (mremap_userfaultfd_complete, before the old range's UNMAP events) with len `remapPages`.
  */
-function moveVma(mm: Mm, src: Vma, start: number, oldPages: number, dest: number, newPages: number, dontunmap: boolean): void {
+function moveVma(mm: Mm, src: Vma, start: number, oldPages: number, dest: number, newPages: number, dontunmap: boolean,
+  remapPages: number): void {
   const sys = mm.sys;
   const ctx = src.uffd;
   // vma_has_uffd_without_event_remap(vma) of the source: decided before the new VMA is reset.
@@ -299,7 +315,7 @@ function moveVma(mm: Mm, src: Vma, start: number, oldPages: number, dest: number
     newVma.flags &= ~VM_UFFD_ALL;
     newVma.uffdWhy = Why.REGISTRATION_LOST;
   }
-  if (ctx !== null && !withoutRemap) queueRemapEvent(mm, ctx, start, dest);
+  if (ctx !== null && !withoutRemap) queueRemapEvent(mm, ctx, start, dest, remapPages);
   if (dontunmap) {
     // The old VMA stays (VM_LOCKED cleared; VM_ACCOUNT kept — kreplay-checked: it still merges with a new
     // private writable mapping); its pages moved away: private memory now reads zeros.

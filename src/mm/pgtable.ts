@@ -2,7 +2,7 @@ import { Path } from './cause.js';
 import type { Leaf } from './leaf.js';
 import type { Mm } from './mm.js';
 import { PTRS_PER_PTE } from './uapi.js';
-import { hasSoftDirty, hasUffdWp, KIND_MASK, PMD_TABLE, PRESENT, SWAP } from './pte.js';
+import { hasSoftDirty, hasUffdWp, KIND_MASK, PMD_TABLE, PRESENT, SD, SWAP } from './pte.js';
 import { CTR } from '../lanes/results.js';
 
 /** Marker for "this change says nothing new about why a tracker may be wrong". */
@@ -17,6 +17,8 @@ export const TLB_SINGLE_PAGE_FLUSH_CEILING = 33;
  */
 export function setPte(mm: Mm, leaf: Leaf, i: number, next: number, path: number, why: number): void {
   const old = leaf.pte[i]!;
+  // Without CONFIG_MEM_SOFT_DIRTY, _PAGE_SOFT_DIRTY and _PAGE_SWP_SOFT_DIRTY are 0.
+  if ((next & SD) !== 0 && !mm.sys.profile.softDirty) next &= ~SD;
   if (old === next) return;
   leaf.pte[i] = next;
   mm.tlb.invalidate(leaf.base + i);
@@ -32,6 +34,7 @@ export function setPte(mm: Mm, leaf: Leaf, i: number, next: number, path: number
 /** Set the PMD slot (a huge entry, PMD_TABLE or 0), with the same bookkeeping for all 512 pages. */
 export function setPmd(mm: Mm, leaf: Leaf, next: number, path: number, why: number): void {
   const old = leaf.pmd;
+  if ((next & SD) !== 0 && !mm.sys.profile.softDirty) next &= ~SD;
   if (old === next) return;
   leaf.pmd = next;
   mm.tlb.invalidateRange(leaf.base, PTRS_PER_PTE);

@@ -1,6 +1,7 @@
 /**
  * Derived predicates of kernel-semantics.md §1.2, each named after the kernel helper it models.
  */
+import type { Mm } from './mm.js';
 import { isUffdWpMarker, KIND_MASK, PG_ANON, PAGE_MASK, PRESENT, SD, UW, EXCL, D } from './pte.js';
 import {
   Vma, VM_HUGEPAGE, VM_HUGETLB, VM_MAYSHARE, VM_NOHUGEPAGE, VM_SHARED, VM_SOFTDIRTY, VM_UFFD_WP, VM_WRITE,
@@ -8,11 +9,17 @@ import {
 import type { Sysfs } from './system.js';
 import { PTRS_PER_PTE } from './uapi.js';
 
-/** mm/internal.h:vma_soft_dirty_enabled — tracking is on when VM_SOFTDIRTY is clear. */
-export const vmaSoftDirtyEnabled = (vma: Vma): boolean => (vma.flags & VM_SOFTDIRTY) === 0;
+/**
+ * mm/internal.h:vma_soft_dirty_enabled — tracking is on when VM_SOFTDIRTY is clear, and never
+ * without CONFIG_MEM_SOFT_DIRTY (VM_SOFTDIRTY is then 0: the IS_ENABLED check comes first).
+ */
+export const vmaSoftDirtyEnabled = (mm: Mm, vma: Vma): boolean => mm.sys.profile.softDirty && (vma.flags & VM_SOFTDIRTY) === 0;
+
+/** The VMA reads soft-dirty as a whole: VM_SOFTDIRTY, which is 0 without CONFIG_MEM_SOFT_DIRTY. */
+export const vmaSoftDirtyFlag = (mm: Mm, vma: Vma): boolean => mm.sys.profile.softDirty && (vma.flags & VM_SOFTDIRTY) !== 0;
 
 /** mm/internal.h:pte_needs_soft_dirty_wp. */
-export const pteNeedsSoftDirtyWp = (vma: Vma, pte: number): boolean => vmaSoftDirtyEnabled(vma) && (pte & SD) === 0;
+export const pteNeedsSoftDirtyWp = (mm: Mm, vma: Vma, pte: number): boolean => vmaSoftDirtyEnabled(mm, vma) && (pte & SD) === 0;
 
 /** include/linux/userfaultfd_k.h:userfaultfd_wp. */
 export const userfaultfdWp = (vma: Vma): boolean => (vma.flags & VM_UFFD_WP) !== 0;
@@ -35,29 +42,29 @@ export const userfaultfdWpUseMarkers = (vma: Vma): boolean =>
 const fileWantsWritenotify = (vma: Vma): boolean => vma.obj !== null && vma.obj.kind === 'file';
 
 /** mm/mmap.c:vma_wants_writenotify — shared writable mappings whose first write must fault. */
-export function vmaWantsWritenotify(vma: Vma): boolean {
+export function vmaWantsWritenotify(mm: Mm, vma: Vma): boolean {
   if ((vma.flags & (VM_WRITE | VM_SHARED)) !== (VM_WRITE | VM_SHARED)) return false;
   if (fileWantsWritenotify(vma)) return true;
-  if (vmaSoftDirtyEnabled(vma) && !vma.isHugetlb) return true;
+  if (vmaSoftDirtyEnabled(mm, vma) && !vma.isHugetlb) return true;
   if (userfaultfdWp(vma)) return true;
   return false;
 }
 
 /** vm_page_prot grants write: shared writable mappings without writenotify. Private mappings never (PAGE_COPY). */
-export const vmPageProtWritable = (vma: Vma): boolean =>
-  (vma.flags & (VM_WRITE | VM_SHARED)) === (VM_WRITE | VM_SHARED) && !vmaWantsWritenotify(vma);
+export const vmPageProtWritable = (mm: Mm, vma: Vma): boolean =>
+  (vma.flags & (VM_WRITE | VM_SHARED)) === (VM_WRITE | VM_SHARED) && !vmaWantsWritenotify(mm, vma);
 
 /** include/linux/mm.h:vma_wants_manual_pte_write_upgrade. */
-export const vmaWantsManualPteWriteUpgrade = (vma: Vma): boolean =>
-  (vma.flags & VM_SHARED) !== 0 ? vmaWantsWritenotify(vma) : (vma.flags & VM_WRITE) !== 0;
+export const vmaWantsManualPteWriteUpgrade = (mm: Mm, vma: Vma): boolean =>
+  (vma.flags & VM_SHARED) !== 0 ? vmaWantsWritenotify(mm, vma) : (vma.flags & VM_WRITE) !== 0;
 
 /**
  * mm/mprotect.c:can_change_pte_writable — may an upgrade (mprotect, un-WP) set W without a fault?
  * Never when soft-dirty or uffd-wp still needs to see the next write.
  */
-export function canChangePteWritable(vma: Vma, pte: number, needDirtyPrivate = false): boolean {
+export function canChangePteWritable(mm: Mm, vma: Vma, pte: number, needDirtyPrivate = false): boolean {
   if ((vma.flags & VM_WRITE) === 0) return false;
-  if (pteNeedsSoftDirtyWp(vma, pte)) return false;
+  if (pteNeedsSoftDirtyWp(mm, vma, pte)) return false;
   if (userfaultfdPteWp(vma, pte)) return false;
   if ((vma.flags & VM_SHARED) === 0) {
     // Private: only exclusive anon pages (PageAnonExclusive); before v6.2 also hardware-dirty ones.

@@ -125,12 +125,12 @@ export class System {
     return this.nextUffdId++;
   }
 
-  /** Record the outcome of a syscall (errno name or null). */
-  result(pid: number, call: string, args: string | (() => string), ret: number, errno: string | null): number {
+  /** Record the outcome of a syscall (errno name or null; for PAGEMAP_SCAN the walk_end written back, in pages). */
+  result(pid: number, call: string, args: string | (() => string), ret: number, errno: string | null, walkEnd?: number): number {
     this.count(CTR.syscalls);
     if (errno !== null) this.count(CTR.errors);
     if (this.opSink !== null && (!this.quiet || errno !== null)) {
-      this.opSink({ lane: this.lane, pos: this.pos, pid, origin: this.origin, call, args: typeof args === 'string' ? args : args(), ret, errno });
+      this.opSink({ lane: this.lane, pos: this.pos, pid, origin: this.origin, call, args: typeof args === 'string' ? args : args(), ret, errno, walkEnd });
     }
     return errno === null ? ret : -1;
   }

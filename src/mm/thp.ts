@@ -20,7 +20,7 @@ export const isHugeEntry = (pmd: number): boolean => pmd !== 0 && (pmd & PMD_TAB
  * The huge zero page becomes 512 zero-page PTEs (with UW when the PMD had it). Both build the PTEs
  * from vma->vm_page_prot (mk_pte / pfn_pte), so in a PROT_NONE VMA they are PROTNONE.
  */
-export function splitHugePmd(mm: Mm, leaf: Leaf, path: number = Path.SPLIT_HUGE_PMD): void {
+export function splitHugePmd(mm: Mm, leaf: Leaf, path: number = Path.SPLIT_HUGE_PMD, freeze = false): void {
   const pmd = leaf.pmd;
   if (!isHugeEntry(pmd) || (pmd & KIND_MASK) !== PRESENT) return;
   const sys = mm.sys;
@@ -30,7 +30,8 @@ export function splitHugePmd(mm: Mm, leaf: Leaf, path: number = Path.SPLIT_HUGE_
   if (zero) entry |= PG_ZERO;
   else {
     entry |= PG_ANON | (pmd & (W | SD | EXCL));
-    if (pmd & D) entry |= sys.profile.thpSplitCarriesDirty ? D | SD : 0;
+    // freeze (a folio split): the dirty bit comes back through the migration entry, if it has room.
+    if ((pmd & D) && (freeze ? sys.profile.migrationEntryDirty : sys.profile.thpSplitCarriesDirty)) entry |= D | SD;
   }
   const carried = !zero && (pmd & SD) === 0 && (entry & SD) !== 0;
   setPmd(mm, leaf, PMD_TABLE, path, NO_WHY);
@@ -47,7 +48,8 @@ export function splitHugePmd(mm: Mm, leaf: Leaf, path: number = Path.SPLIT_HUGE_
 
 /**
  * split_folio() of an anon PMD-sized folio to order 0 (mm/huge_memory.c:__folio_split): a PMD
- * mapping is split first (unmap_folio with TTU_SPLIT_HUGE_PMD), the subpages become small folios and
+ * mapping is split first (unmap_folio with TTU_SPLIT_HUGE_PMD: freeze, through migration entries,
+ * see profile.migrationEntryDirty), the subpages become small folios and
  * their migration entries are restored with the same bits — except that anon folios are remapped
  * with RMP_USE_SHARED_ZEROPAGE (v6.12): a subpage that holds no data is mapped to the shared zero
  * page instead and freed (mm/migrate.c:try_to_map_unused_to_zeropage, which keeps SD and UW of the
@@ -60,7 +62,7 @@ export function splitAnonFolio(mm: Mm, page: number): boolean {
   if (!frames.isLarge(page) || frames.maybePinned(page)) return false;
   const head = frames.head[page]!;
   for (const leaf of mm.leavesIn(0, TASK_SIZE_PAGES)) {
-    if (isHugeEntry(leaf.pmd) && (leaf.pmd & KIND_MASK) === PRESENT && leaf.pmdPfn === head) splitHugePmd(mm, leaf);
+    if (isHugeEntry(leaf.pmd) && (leaf.pmd & KIND_MASK) === PRESENT && leaf.pmdPfn === head) splitHugePmd(mm, leaf, Path.SPLIT_HUGE_PMD, true);
     if (leaf.pmd !== PMD_TABLE) continue;
     for (let i = 0; i < PTRS_PER_PTE; i++) {
       const e = leaf.pte[i]!;

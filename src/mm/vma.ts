@@ -138,6 +138,15 @@ export function canMerge(a: Vma, b: Vma): boolean {
 }
 
 /**
+ * is_mergeable_anon_vma before v6.16 (profile mergeFaultedIntoUnfaulted off): a range whose
+ * anon_vma is `srcAnon` merges into `tgt` without an anon_vma only when it has none either (the
+ * target's empty anon_vma_chain is not list_is_singular). canMerge covers the rest.
+ */
+export function anonMergeableInto(mergeFaultedIntoUnfaulted: boolean, srcAnon: number, tgt: Vma): boolean {
+  return mergeFaultedIntoUnfaulted || srcAnon === 0 || tgt.anonVma !== 0;
+}
+
+/**
  * are_anon_vmas_compatible: a range that merges with both `prev` and `next` (vma_merge_new_range,
  * can_vma_merge_right) needs their anon_vmas to agree — the two are not adjacent, so canMerge
  * does not apply to the pair.

@@ -172,6 +172,7 @@ export async function replay(o: ReplayOptions): Promise<ReplaySummary> {
     onCollect: (c) => collects$.next({ lane: config.name, c }),
     onVmaChanges: (rows) => store.writeVmaChanges(rows),
     onUffdMsg: (m) => store.writeUffdMsg(m),
+    onPagemap: (a) => store.writePagemap(a),
     onKeyframe: run.events === false ? undefined : (k) => store.writeKeyframe(k),
     keyframeEvery: run.keyframeEvery ?? 0,
     onFinalState: (runs) => store.writeFinalPages(id, runs),

@@ -5,7 +5,7 @@
  */
 import type { UffdMsgRow } from '../lanes/results.js';
 
-export const UFFD_MSG_FIELDS = ['lane', 'pos', 'pid', 'ctx', 'event', 'flags', 'vpn', 'vpn2', 'tid', 'time'] as const satisfies
+export const UFFD_MSG_FIELDS = ['lane', 'pos', 'pid', 'ctx', 'event', 'flags', 'vpn', 'vpn2', 'pages', 'tid', 'time'] as const satisfies
   readonly (keyof UffdMsgRow)[];
 
 /** `rows`' `fields`, row after row (numbers are exact in a double, NaN included). */

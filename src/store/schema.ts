@@ -8,15 +8,19 @@ import { fileURLToPath } from 'node:url';
 import type Database from 'better-sqlite3';
 import { PATH_LABELS, WHY_LABELS } from '../mm/cause.js';
 import { PTE_BIT_LABELS, describePte } from '../mm/pte.js';
-import { Errno } from '../mm/uapi.js';
+import { Errno, PAGE_CATEGORY_NAMES } from '../mm/uapi.js';
 import { TRACKER_KIND_HELP } from '../lanes/config.js';
 import { JSONL_OPS } from '../trace/json-fields.js';
 import { COUNTER_NAMES } from '../lanes/results.js';
 import { DEFAULT_COST_MODEL } from '../report/cost-model.js';
 import { counterGroup, counterUnit } from './counter-groups.js';
 
-/** 2: keyframe_leaf.ptes run-length encoded (src/store/pte-runs.ts); 1 stored the 512 words as they are. */
-export const SCHEMA_VERSION = 2;
+/**
+ * 3: what the trace's pagemap_read / PAGEMAP_SCAN records returned (pagemap_read_entry,
+ * pagemap_scan_region, op_result.walk_end_vpn) and uffd_msg.pages; 2: keyframe_leaf.ptes run-length
+ * encoded (src/store/pte-runs.ts); 1 stored the 512 words as they are.
+ */
+export const SCHEMA_VERSION = 3;
 /** Applied when the file is created, in order. */
 export const CREATE_FILES = ['001-run.sql', '002-views.sql', '004-history.sql', '005-states.sql'] as const;
 /** Applied by RunStore.finish(), after the load. */
@@ -64,6 +68,8 @@ function fillLookups(db: Database.Database): void {
   ['none', 'marker', 'present', 'swap'].forEach((k, i) => kind.run(i, k));
   const bit = db.prepare('INSERT INTO pte_bit (bit, label, description) VALUES (?, ?, ?)');
   for (const [b, label, d] of PTE_BIT_LABELS) bit.run(b, label, d);
+  const category = db.prepare('INSERT INTO page_category (bit, label) VALUES (?, ?)');
+  PAGE_CATEGORY_NAMES.forEach((n, i) => category.run(1 << i, n));
   const tracker = db.prepare('INSERT INTO tracker_kind (name, description) VALUES (?, ?)');
   for (const [n, d] of Object.entries(TRACKER_KIND_HELP)) tracker.run(n, d);
   const errno = db.prepare('INSERT INTO errno (name, code) VALUES (?, ?)');

@@ -24,7 +24,7 @@ export interface StoreWorkerData {
 /** A message to the worker: the byte count the poster added to IN_FLIGHT_BYTES for it, and the calls. */
 export type PostedMessage = [bytes: number, calls: StoreCall[]];
 
-type Method = 'addLane' | 'writeChanges' | 'writeOps' | 'writeCollect' | 'writeVmaChanges' | 'writeUffdMsgs' | 'writeKeyframe'
+type Method = 'addLane' | 'writeChanges' | 'writeOps' | 'writePagemap' | 'writeCollect' | 'writeVmaChanges' | 'writeUffdMsgs' | 'writeKeyframe'
   | 'writeFinalPages' | 'writeCounters' | 'commit' | 'finish' | 'abandon';
 
 /** One RunStore call: the method name and its arguments (writeUffdMsg calls travel as writeUffdMsgs of their packed rows). */

@@ -13,7 +13,7 @@
 import { Worker } from 'node:worker_threads';
 import { compiledModule } from '../workers/url.js';
 import type { FinalRun } from '../lanes/history.js';
-import type { CollectResult, Counters, Keyframe, OpResult, PteChangeBatch, UffdMsgRow, VmaChangeRow } from '../lanes/results.js';
+import type { CollectResult, Counters, Keyframe, OpResult, PagemapAnswer, PteChangeBatch, UffdMsgRow, VmaChangeRow } from '../lanes/results.js';
 import type { RunMetaInput, RunStatus } from './meta.js';
 import { packRows, UFFD_MSG_FIELDS } from './row-pack.js';
 import { deserializeError, serializeError, type SerializedError } from '../workers/errors.js';
@@ -168,6 +168,10 @@ export class WorkerStore {
     const { vpn, count, bits, why } = c.pages;
     const buffers = [vpn.buffer, count.buffer, bits.buffer, why.buffer];
     this.queue(['writeCollect', c], buffers, buffers.reduce((n, b) => n + b.byteLength, 0));
+  }
+
+  writePagemap(a: PagemapAnswer): void {
+    this.queue(['writePagemap', a]);
   }
 
   writeVmaChanges(rows: readonly VmaChangeRow[]): void {

@@ -19,11 +19,12 @@
 import { rmSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { EXIT, PteplayError } from '../errors.js';
-import type { CollectResult, Counters, Keyframe, OpResult, PteChangeBatch, UffdMsgRow, VmaChangeRow } from '../lanes/results.js';
+import type { CollectResult, Counters, Keyframe, OpResult, PagemapAnswer, PteChangeBatch, UffdMsgRow, VmaChangeRow } from '../lanes/results.js';
 import type { FinalRun } from '../lanes/history.js';
 import { COUNTER_NAMES } from '../lanes/results.js';
 import { CP_GT_C, CP_GT_W, CP_REPORTED } from '../lanes/collect-pages.js';
 import { PATH_LABELS, WHY_LABELS } from '../mm/cause.js';
+import { PMB_EXCLUSIVE, PMB_FILE, PMB_GUARD, PMB_PRESENT, PMB_SOFT_DIRTY, PMB_SWAP, PMB_UFFD_WP } from '../trackers/pagemap.js';
 import { BatchInsert } from './batch-insert.js';
 import { packRows, UFFD_MSG_FIELDS } from './row-pack.js';
 import { encodePteRuns } from './pte-runs.js';
@@ -80,6 +81,8 @@ export class RunStore {
   private readonly totals = new Map<number, Counters>();
   private readonly pte: BatchInsert;
   private readonly ops: BatchInsert;
+  private readonly pagemapEntries: BatchInsert;
+  private readonly scanRegions: BatchInsert;
   private readonly collects: BatchInsert;
   private readonly whys: BatchInsert;
   private readonly pages: BatchInsert;
@@ -104,7 +107,11 @@ export class RunStore {
     this.pte = new BatchInsert(db, 'INSERT INTO pte_change',
       ['lane_id', 'seq', 'pos', 'time_ns', 'pid', 'vpn', 'count', 'level', 'old', 'new', 'path']);
     this.ops = new BatchInsert(db, 'INSERT INTO op_result',
-      ['lane_id', 'pos', 'pid', 'origin', 'call', 'args', 'ret', 'errno']);
+      ['lane_id', 'pos', 'pid', 'origin', 'call', 'args', 'ret', 'errno', 'walk_end_vpn']);
+    this.pagemapEntries = new BatchInsert(db, 'INSERT INTO pagemap_read_entry',
+      ['lane_id', 'pos', 'pid', 'vpn', 'count', 'present', 'swap', 'file', 'guard', 'uffd_wp', 'exclusive', 'soft_dirty']);
+    this.scanRegions = new BatchInsert(db, 'INSERT INTO pagemap_scan_region',
+      ['lane_id', 'pos', 'pid', 'idx', 'start_vpn', 'end_vpn', 'categories']);
     this.collects = new BatchInsert(db, 'INSERT INTO collect',
       ['lane_id', 'collect_idx', 'pos', 'time_ns', 'pid', 'start_vpn', 'end_vpn', 'label', 'method',
         'interval_accesses', 'interval_ns', 'reported', 'true_w', 'true_c', 'tp', 'fp', 'fn', 'fp_c', 'fn_c', 'errors']);
@@ -116,12 +123,12 @@ export class RunStore {
     this.vmaChanges = new BatchInsert(db, 'INSERT INTO vma_change',
       ['lane_id', 'pos', 'pid', 'change', 'start_vpn', 'end_vpn', 'flags', 'backing', 'uffd_ctx']);
     this.uffdMsgs = new BatchInsert(db, 'INSERT INTO uffd_msg',
-      ['lane_id', 'pos', 'pid', 'ctx', 'event', 'flags', 'vpn', 'vpn2', 'tid', 'time_ns']);
+      ['lane_id', 'pos', 'pid', 'ctx', 'event', 'flags', 'vpn', 'vpn2', 'pages', 'tid', 'time_ns']);
     this.keyframes = new BatchInsert(db, 'INSERT INTO keyframe', ['lane_id', 'seq', 'pos', 'leaves']);
     this.keyframeLeaves = new BatchInsert(db, 'INSERT INTO keyframe_leaf', ['lane_id', 'seq', 'pid', 'slot', 'pmd', 'ptes']);
     this.finalPages = new BatchInsert(db, 'INSERT INTO final_page', ['lane_id', 'pid', 'vpn', 'count', 'level', 'state']);
     this.setMeta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
-    this.tables = [this.pte, this.ops, this.collects, this.whys, this.pages, this.costs, this.counterTotals, this.vmaChanges,
+    this.tables = [this.pte, this.ops, this.pagemapEntries, this.scanRegions, this.collects, this.whys, this.pages, this.costs, this.counterTotals, this.vmaChanges,
       this.uffdMsgs, this.keyframes, this.keyframeLeaves, this.finalPages];
   }
 
@@ -157,7 +164,7 @@ export class RunStore {
       for (const t of ['collect_why', 'collect_page', 'collect_cost']) {
         db.prepare(`DELETE FROM ${t} WHERE (lane_id, collect_idx) IN (SELECT lane_id, collect_idx FROM collect WHERE pos > ?)`).run(committedPos);
       }
-      for (const t of ['keyframe', 'collect', 'pte_change', 'op_result', 'vma_change', 'uffd_msg']) {
+      for (const t of ['keyframe', 'collect', 'pte_change', 'op_result', 'pagemap_read_entry', 'pagemap_scan_region', 'vma_change', 'uffd_msg']) {
         db.prepare(`DELETE FROM ${t} WHERE pos > ?`).run(committedPos);
       }
       db.exec('DELETE FROM counter_total');
@@ -272,7 +279,24 @@ export class RunStore {
     this.write(() => {
       for (const r of rows) {
         if (r.pos <= this.skipUpTo) continue;
-        this.ops.push(r.lane, r.pos, r.pid, r.origin, r.call, r.args, r.ret, r.errno);
+        this.ops.push(r.lane, r.pos, r.pid, r.origin, r.call, r.args, r.ret, r.errno, r.walkEnd ?? null);
+      }
+    });
+  }
+
+  /** Write what a pagemap_read (pagemap_read_entry) or PAGEMAP_SCAN (pagemap_scan_region) of the trace returned. */
+  writePagemap(a: PagemapAnswer): void {
+    this.checkLane(a.lane);
+    if (a.pos <= this.skipUpTo) return;
+    this.write(() => {
+      const { lane, pos, pid, vpn, count, value } = a;
+      for (let i = 0; i < vpn.length; i++) {
+        const v = value[i]!;
+        if (a.call === 'PAGEMAP_SCAN') this.scanRegions.push(lane, pos, pid, i, vpn[i]!, vpn[i]! + count[i]!, v);
+        else {
+          this.pagemapEntries.push(lane, pos, pid, vpn[i]!, count[i]!, bit(v, PMB_PRESENT), bit(v, PMB_SWAP), bit(v, PMB_FILE),
+            bit(v, PMB_GUARD), bit(v, PMB_UFFD_WP), bit(v, PMB_EXCLUSIVE), bit(v, PMB_SOFT_DIRTY));
+        }
       }
     });
   }
@@ -488,6 +512,7 @@ export class RunStore {
 }
 
 const orNull = (x: number): number | null => (Number.isFinite(x) ? x : null);
+const bit = (v: number, b: number): number => (v & b ? 1 : 0);
 
 /**
  * Remove an existing run database at `path` (and its journal files) so that create() starts afresh. Only

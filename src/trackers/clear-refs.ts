@@ -88,6 +88,8 @@ export function clearRefs(mm: Mm, value: string): number {
   if (type < CLEAR_REFS_ALL || type >= CLEAR_REFS_LAST) return sys.result(mm.pid, 'clear_refs', args, -1, 'EINVAL');
   if (mm.exited) return sys.result(mm.pid, 'clear_refs', args, count, null);
   if (type === CLEAR_REFS_MM_HIWATER_RSS) return sys.result(mm.pid, 'clear_refs', args, count, null);
+  // !CONFIG_MEM_SOFT_DIRTY: VM_SOFTDIRTY is 0 and clear_soft_dirty{,_pmd} are empty stubs.
+  if (type === CLEAR_REFS_SOFT_DIRTY && !sys.profile.softDirty) return sys.result(mm.pid, 'clear_refs', args, count, null);
 
   if (type === CLEAR_REFS_SOFT_DIRTY) {
     for (const vma of mm.vmas.list) {

@@ -25,6 +25,7 @@ export function handleUserfault(f: VmFault): number {
     // vmf->address: hugetlb faults report the huge page's start (no UFFD_FEATURE_EXACT_ADDRESS).
     vpn: f.vma.isHugetlb ? f.vpn - (f.vpn % HPAGE_PMD_NR) : f.vpn,
     vpn2: 0,
+    pages: 0,
     tid: f.tid,
     t: sys.now,
   };

@@ -27,7 +27,7 @@ import type { Mm } from '../mm/mm.js';
 import { hex } from '../mm/mmap.js';
 import { MM_CP_UFFD_WP, changeProtection } from '../mm/mprotect.js';
 import { flushTlbRange, setPmd, setPte } from '../mm/pgtable.js';
-import { userfaultfdWp, userfaultfdWpAsync, userfaultfdWpUseMarkers } from '../mm/predicates.js';
+import { userfaultfdWp, userfaultfdWpAsync, userfaultfdWpUseMarkers, vmaSoftDirtyFlag } from '../mm/predicates.js';
 import {
   GUARD, KIND_MASK, MARKER, MIGRATION, NONE, PAGE_MASK, PG_ANON, PG_ZERO, PMD_TABLE, PRESENT, SD, SWAP,
   UFFD_WP_MARKER, UW, pteMkUffdWp,
@@ -38,7 +38,7 @@ import {
   PAGE_IS_SWAPPED, PAGE_IS_WPALLOWED, PAGE_IS_WRITTEN, PAGE_SIZE, PM_SCAN_ARG_SIZE, PM_SCAN_CHECK_WPASYNC,
   PM_SCAN_WP_MATCHING, PTRS_PER_PTE, TASK_SIZE,
 } from '../mm/uapi.js';
-import { VM_PFNMAP, VM_SOFTDIRTY, type Vma } from '../mm/vma.js';
+import { VM_PFNMAP, type Vma } from '../mm/vma.js';
 import type { TraceOp } from '../trace/types.js';
 import { CTR } from '../lanes/results.js';
 
@@ -476,7 +476,7 @@ function testWalk(p: ScanState, vma: Vma): number {
   if (vma.flags & VM_PFNMAP) return 1;
   let category = 0;
   if (wpAllowed) category |= PAGE_IS_WPALLOWED;
-  if (vma.flags & VM_SOFTDIRTY) category |= PAGE_IS_SOFT_DIRTY;
+  if (vmaSoftDirtyFlag(p.mm, vma)) category |= PAGE_IS_SOFT_DIRTY;
   if (!p.interestingVma(category)) return 1;
   p.curVmaCategory = category;
   return 0;
@@ -555,7 +555,7 @@ export function pagemapScan(mm: Mm, input: PmScanArg | PagemapScanOp): PagemapSc
   const args = argsText(arg);
   sys.count(CTR.pagemap_scan_calls);
   const fail = (errno: string, walkEnd = -1, regions: PageRegion[] = [], skipped: { start: number; end: number }[] = []): PagemapScanResult => {
-    sys.result(mm.pid, 'PAGEMAP_SCAN', args, -1, errno);
+    sys.result(mm.pid, 'PAGEMAP_SCAN', args, -1, errno, walkEnd >= 0 ? walkEnd / PAGE_SIZE : undefined);
     return { ret: -1, errno, walkEnd, walkEndWritten: walkEnd >= 0, regions, skipped };
   };
   // Kernels before v6.7 have no ioctl on the pagemap file: vfs_ioctl → -ENOTTY.
@@ -590,6 +590,6 @@ export function pagemapScan(mm: Mm, input: PmScanArg | PagemapScanOp): PagemapSc
   sys.count(CTR.pagemap_scan_entries, p.entries);
   sys.count(CTR.pagemap_scan_regions, p.out.length);
   if (ret < 0) return fail(ERRNO_NAMES[ret] ?? `E${-ret}`, walkEnd, p.out, skipped);
-  sys.result(mm.pid, 'PAGEMAP_SCAN', args, ret, null);
+  sys.result(mm.pid, 'PAGEMAP_SCAN', args, ret, null, walkEnd / PAGE_SIZE);
   return { ret, errno: null, walkEnd, walkEndWritten: true, regions: p.out, skipped };
 }

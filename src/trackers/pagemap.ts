@@ -27,7 +27,8 @@ import { hex } from '../mm/mmap.js';
 import { GUARD, KIND_MASK, MIGRATION, NONE, PAGE_MASK, PG_ANON, PG_ZERO, PMD_TABLE, PRESENT, SD, UW } from '../mm/pte.js';
 import { isHugeEntry } from '../mm/thp.js';
 import { PTRS_PER_PTE, TASK_SIZE_PAGES } from '../mm/uapi.js';
-import { VM_PFNMAP, VM_SOFTDIRTY, type Vma } from '../mm/vma.js';
+import { vmaSoftDirtyFlag } from '../mm/predicates.js';
+import { VM_PFNMAP, type Vma } from '../mm/vma.js';
 import { CTR } from '../lanes/results.js';
 
 /* The pagemap bits as a small bit set (one byte per page). */
@@ -164,7 +165,7 @@ function hugetlbBits(mm: Mm, e: number, pfn: number): number {
 
 /** Pages [s, e) of `vma` (non-hugetlb), leaf by leaf; leaf-less slots are one run. */
 function vmaRange(mm: Mm, vma: Vma, s: number, e: number, out: RunCoalescer): void {
-  const vmaBits = vma.flags & VM_SOFTDIRTY ? PMB_SOFT_DIRTY : 0;
+  const vmaBits = vmaSoftDirtyFlag(mm, vma) ? PMB_SOFT_DIRTY : 0;
   if (vma.flags & VM_PFNMAP) {
     // walk_page_test: a VM_PFNMAP VMA goes to ->pte_hole.
     out.push(s, e - s, vmaBits);
@@ -268,17 +269,15 @@ export interface PagemapReadResult {
   vpn: number;
   /** Entries returned (ret / 8). */
   entries: number;
-  /** One PMB_* bit set per entry, unless a sink was given. */
-  bits?: Uint8Array;
 }
 
 /**
  * pread(pagemap_fd, buf, count, offset) → pagemap_read: offset and count must be multiples of 8
  * (EINVAL); the read stops at TASK_SIZE (entries beyond it are not returned); count 0 reads 0.
- * With `sink`, entries go to it as runs and no per-page array is made; otherwise `bits` holds them.
- * Counts pagemap_read_calls / pagemap_read_entries and records the call.
+ * The entries go to `sink` as runs in address order (never one value per page: a read may cover the
+ * whole address space). Counts pagemap_read_calls / pagemap_read_entries and records the call.
  */
-export function pagemapRead(mm: Mm, offset: number, count: number, sink?: PagemapEmit): PagemapReadResult {
+export function pagemapRead(mm: Mm, offset: number, count: number, sink: PagemapEmit): PagemapReadResult {
   const sys = mm.sys;
   const args = `offset=${hex(offset)}, count=${count}`;
   sys.count(CTR.pagemap_read_calls);
@@ -286,7 +285,7 @@ export function pagemapRead(mm: Mm, offset: number, count: number, sink?: Pagema
   // !mmget_not_zero(mm): an exited process reads 0 bytes, before any argument check.
   if (mm.exited) {
     sys.result(mm.pid, 'pagemap_read', args, 0, null);
-    return { ret: 0, errno: null, vpn: svpfn, entries: 0, bits: sink ? undefined : new Uint8Array(0) };
+    return { ret: 0, errno: null, vpn: svpfn, entries: 0 };
   }
   if (offset % 8 !== 0 || count % 8 !== 0 || offset < 0 || count < 0) {
     return { ret: sys.result(mm.pid, 'pagemap_read', args, -1, 'EINVAL'), errno: 'EINVAL', vpn: svpfn, entries: 0 };
@@ -297,21 +296,8 @@ export function pagemapRead(mm: Mm, offset: number, count: number, sink?: Pagema
     const end = Math.min(svpfn + count / 8, TASK_SIZE_PAGES);
     n = Math.max(0, end - svpfn);
   }
-  const res: PagemapReadResult = { ret: n * 8, errno: null, vpn: svpfn, entries: n };
-  if (n > 0) {
-    if (sink) {
-      pagemapRange(mm, svpfn, svpfn + n, sink);
-    } else {
-      const bits = new Uint8Array(n);
-      pagemapRange(mm, svpfn, svpfn + n, (vpn, k, b) => {
-        if (b !== 0) bits.fill(b, vpn - svpfn, vpn - svpfn + k);
-      });
-      res.bits = bits;
-    }
-  } else if (!sink) {
-    res.bits = new Uint8Array(0);
-  }
+  if (n > 0) pagemapRange(mm, svpfn, svpfn + n, sink);
   sys.count(CTR.pagemap_read_entries, n);
   sys.result(mm.pid, 'pagemap_read', args, n * 8, null);
-  return res;
+  return { ret: n * 8, errno: null, vpn: svpfn, entries: n };
 }

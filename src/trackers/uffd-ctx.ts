@@ -11,6 +11,8 @@ export interface UffdMsg {
   vpn: number;
   /** REMAP: to; REMOVE/UNMAP: end. */
   vpn2: number;
+  /** REMAP: len, in pages; 0 for other events. */
+  pages: number;
   tid: number;
   /** Trace time of the event (ns). */
   t: number;

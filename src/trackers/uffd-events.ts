@@ -8,8 +8,8 @@ import { CTR } from '../lanes/results.js';
 
 const MAX_LOST = 1024;
 
-function queue(mm: Mm, ctx: UffdCtx, event: number, vpn: number, vpn2: number): void {
-  const msg = { event, flags: 0, vpn, vpn2, tid: mm.pid, t: mm.sys.now };
+function queue(mm: Mm, ctx: UffdCtx, event: number, vpn: number, vpn2: number, pages = 0): void {
+  const msg = { event, flags: 0, vpn, vpn2, pages, tid: mm.pid, t: mm.sys.now };
   ctx.queue.push(msg);
   mm.sys.count(CTR.uffd_msgs);
   mm.sys.uffdListener?.onMessage(ctx, msg);
@@ -25,9 +25,9 @@ export function queueRemoveEvent(mm: Mm, v: Vma, start: number, end: number): vo
   if (v.uffd && (v.uffd.features & UFFD_FEATURE_EVENT_REMOVE)) queue(mm, v.uffd, UFFD_EVENT_REMOVE, start, end);
 }
 
-/** mremap_userfaultfd_complete: UFFD_EVENT_REMAP with UFFD_FEATURE_EVENT_REMAP. */
-export function queueRemapEvent(mm: Mm, ctx: UffdCtx, from: number, to: number): void {
-  if (ctx.features & UFFD_FEATURE_EVENT_REMAP) queue(mm, ctx, UFFD_EVENT_REMAP, from, to);
+/** mremap_userfaultfd_complete(from, to, len): UFFD_EVENT_REMAP with UFFD_FEATURE_EVENT_REMAP (len in pages). */
+export function queueRemapEvent(mm: Mm, ctx: UffdCtx, from: number, to: number, pages: number): void {
+  if (ctx.features & UFFD_FEATURE_EVENT_REMAP) queue(mm, ctx, UFFD_EVENT_REMAP, from, to, pages);
 }
 
 /** Remember that a WP-registered range was unmapped, to label a later mapping there (D4). */

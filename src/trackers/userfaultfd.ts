@@ -135,7 +135,7 @@ export function uffdioRegister(mm: Mm, fd: number, start: number, len: number, m
  */
 export function uffdWpRange(mm: Mm, vma: Vma, start: number, end: number, enable: boolean, path: number, why: number): number {
   let cp = enable ? MM_CP_UFFD_WP : MM_CP_UFFD_WP_RESOLVE;
-  if (!enable && vmaWantsManualPteWriteUpgrade(vma) && mm.sys.profile.uffdResolveMakesWritable) cp |= MM_CP_TRY_CHANGE_WRITABLE;
+  if (!enable && vmaWantsManualPteWriteUpgrade(mm, vma) && mm.sys.profile.uffdResolveMakesWritable) cp |= MM_CP_TRY_CHANGE_WRITABLE;
   const r = changeProtection(mm, vma, start, end, cp, path, why);
   return r.walked;
 }
@@ -192,9 +192,10 @@ function clearVma(mm: Mm, v: Vma, start: number, end: number, resetPtes: boolean
  * UFFDIO_UNREGISTER over [start, start+len) → userfaultfd_unregister: EINVAL when no VMA intersects
  * the range, when one of them fails vma_can_userfault(vma, vma->vm_flags, ctx's wp_async) — e.g.
  * an unregistered regular-file VMA — or is registered to another context (the "prevent
- * unregistering VMAs through a different userfaultfd" check, kreplay-probed on 6.18). Nothing is
- * changed then. Otherwise every VMA of this context in range is split at the range edges and
- * cleared (userfaultfd_clear_vma); VMAs without a context are skipped, not split.
+ * unregistering VMAs through a different userfaultfd" check, kreplay-probed on 6.18; without it,
+ * profile.uffdUnregisterChecksCtx off, another context's VMAs are unregistered too). Nothing is
+ * changed then. Otherwise every registered VMA in range is split at the range edges and cleared
+ * (userfaultfd_clear_vma); VMAs without a context are skipped, not split.
  */
 export function uffdioUnregister(mm: Mm, fd: number, start: number, len: number): number {
   const args = `fd=${fd}, ${hex(start)}+${len}`;
@@ -207,8 +208,9 @@ export function uffdioUnregister(mm: Mm, fd: number, start: number, len: number)
   const s = start / PAGE_SIZE;
   const e = s + len / PAGE_SIZE;
   const vmas = mm.vmas.intersecting(s, e);
+  const checksCtx = mm.sys.profile.uffdUnregisterChecksCtx;
   if (vmas.length === 0 || mm.vmas.splitRefused(s, e) ||
-      vmas.some((v) => !vmaCanUserfault(v, v.flags & VM_UFFD_ALL, ctx.wpAsync) || (v.uffd !== null && v.uffd !== ctx))) {
+      vmas.some((v) => !vmaCanUserfault(v, v.flags & VM_UFFD_ALL, ctx.wpAsync) || (checksCtx && v.uffd !== null && v.uffd !== ctx))) {
     return mm.sys.result(mm.pid, 'UFFDIO_UNREGISTER', args, -1, 'EINVAL');
   }
   for (let cursor = s; cursor < e;) {

@@ -20,7 +20,7 @@ import { deserializeError } from './errors.js';
 import { compiledModule } from './url.js';
 
 export const MAX_IN_FLIGHT = 4;
-const SINK_NAMES: SinkName[] = ['onChanges', 'onOp', 'onCollect', 'onVmaChanges', 'onUffdMsg', 'onKeyframe', 'onFinalState'];
+const SINK_NAMES: SinkName[] = ['onChanges', 'onOp', 'onCollect', 'onVmaChanges', 'onUffdMsg', 'onPagemap', 'onKeyframe', 'onFinalState'];
 
 /**
  * Worker threads for `lanes` lanes by default: one per core not `reserved` for other work (the store's

@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 
 /** Every table pteplay writes (lookup tables excluded), with its key order. */
 const TABLES: Record<string, string> = {
-  lane: 'lane_id', pte_change: 'lane_id, seq', op_result: 'op_id', collect: 'lane_id, collect_idx',
+  lane: 'lane_id', pte_change: 'lane_id, seq', op_result: 'op_id', pagemap_read_entry: 'lane_id, pos, vpn', pagemap_scan_region: 'lane_id, pos, idx', collect: 'lane_id, collect_idx',
   collect_why: 'lane_id, collect_idx, side, why', collect_page: 'lane_id, collect_idx, vpn', collect_cost: 'lane_id, collect_idx, counter',
   counter_total: 'lane_id, counter', vma_change: 'change_id', uffd_msg: 'msg_id', keyframe: 'lane_id, seq', keyframe_leaf: 'lane_id, seq, pid, slot', final_page: 'lane_id, pid, vpn',
 };

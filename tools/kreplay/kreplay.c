@@ -1,6 +1,6 @@
 /*
  * kreplay: run a line-oriented trace of mm / userfaultfd / pagemap operations on the REAL kernel
- * and print one result line per command. Used by test/helpers/kreplay.ts to diff the kernel
+ * and print one result line per command. Used by src/verify/kreplay.ts (pteplay verify, test/95-kreplay-diff.test.ts) to diff the kernel
  * against the pteplay simulator.
  *
  * Input (stdin): one command per line; '#' starts a comment; blank lines are ignored. A line
@@ -39,6 +39,13 @@
  *   messages                -> ok pf:<page>:<w|r>[p],remap:<from>:<to>:<len>,remove:<s>:<e>,
  *                              unmap:<s>:<e>,...  (received since the last "messages")
  *   pwrite memfd:NAME|file:NAME FOFF LEN
+ *   clear_refs VALUE        write(2) of VALUE to /proc/self/clear_refs (1-3 young, 4 soft-dirty, 5 hiwater)
+ *                           -> ok <bytes written> | err E
+ *   fork                    fork a child that only waits (its COW makes the parent's stores fault
+ *                           and copy); it lives until "reap" or the end of the trace -> ok <n children>
+ *   reap                    SIGKILL and wait for every forked child -> ok <n reaped>
+ *
+ * KREPLAY_FILEDIR (default /tmp) is where file:NAME objects are created (tmpfs in the VM: shmem).
  *
  * Results: "ok <value>", "err <ERRNO>", "sig <SIGNAME>", "bad <why>" (unparsable command).
  * Page numbers in results are relative to BASE; an address outside the reservation prints as
@@ -241,7 +248,8 @@ static int backing_fd(const char *spec)
 		fd = memfd_create(spec + 6, 0);
 	} else {
 		char path[128];
-		snprintf(path, sizeof path, "/tmp/kreplay-%d-%s", getpid(), spec + 5);
+		const char *dir = getenv("KREPLAY_FILEDIR");
+		snprintf(path, sizeof path, "%s/kreplay-%d-%s", dir && *dir ? dir : "/tmp", getpid(), spec + 5);
 		fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
 		if (fd >= 0)
 			unlink(path);
@@ -478,6 +486,21 @@ static void cmd_maps(void)
 		fclose(f);
 }
 
+#define MAXCHILD 16
+static pid_t children[MAXCHILD];
+static int nchildren;
+
+static int reap_children(void)
+{
+	int n = nchildren;
+	for (int i = 0; i < nchildren; i++) {
+		kill(children[i], SIGKILL);
+		waitpid(children[i], NULL, 0);
+	}
+	nchildren = 0;
+	return n;
+}
+
 static int real_ufd(long long fd)
 {
 	return fd >= 0 && fd < MAXUFD ? ufd[fd] : -1;
@@ -656,6 +679,40 @@ static void run_cmd(char **a, int n)
 		e = errno;
 		free(buf);
 		out_ret(r, e);
+	} else if (!strcmp(c, "clear_refs")) {
+		if (n < 2)
+			BAD();
+		int fd = open("/proc/self/clear_refs", O_WRONLY);
+		r = fd < 0 ? -1 : write(fd, a[1], strlen(a[1]));
+		e = errno;
+		if (fd >= 0)
+			close(fd);
+		out_ret(r, e);
+	} else if (!strcmp(c, "fork")) {
+		if (nchildren == MAXCHILD)
+			BAD();
+		int hold[2];
+		if (pipe(hold))
+			BAD();
+		pid_t pid = fork();
+		if (pid == 0) {
+			/* only this thread exists in the child: wait for SIGKILL without touching memory */
+			close(hold[1]);
+			char ch;
+			while (read(hold[0], &ch, 1) != 0)
+				;
+			_exit(0);
+		}
+		close(hold[0]);
+		e = errno;
+		if (pid < 0)
+			out_ret(-1, e);
+		else {
+			children[nchildren++] = pid;
+			out("ok %d", nchildren);
+		}
+	} else if (!strcmp(c, "reap")) {
+		out("ok %d", reap_children());
 	} else {
 		out("bad command");
 	}
@@ -696,6 +753,7 @@ static void run_trace(char **lines, int nlines)
 		run_cmd(a, n);
 		out_end();
 	}
+	reap_children();
 	mon_stop = 1;
 	pthread_join(thr, NULL);
 }

@@ -10,12 +10,12 @@
  *
  * What is compared, and what is ignored (environmental or compiled out on the probed kernel):
  *   - every command's ret / errno (mmap and mremap: the returned page, relative to the base);
- *   - pagemap bits 56, 57, 58, 61, 62, 63 — bit 55 is ignored: CONFIG_MEM_SOFT_DIRTY is off on
- *     the test machine, so the kernel never sets it, while the simulator always models soft-dirty;
- *   - PAGEMAP_SCAN ret, errno, walk_end, regions — PAGE_IS_SOFT_DIRTY (0x80) is masked out of the
- *     reported categories for the same reason (generators must not put it in the masks);
+ *   - pagemap bits 55, 56, 57, 58, 61, 62, 63 (bit 55 too: a kernel without CONFIG_MEM_SOFT_DIRTY
+ *     is compared with a simulator set to `soft_dirty=off`, see {@link kernelOptsFromProbes});
+ *   - PAGEMAP_SCAN ret, errno, walk_end, regions (PAGE_IS_SOFT_DIRTY included);
  *   - /proc/self/maps inside the reservation (VMA boundaries and permissions: merges and splits);
- *   - the uffd messages (page faults with their page and flags, and events).
+ *   - the uffd messages (page faults with their page and flags, and events: a REMAP with its from, to
+ *     and len).
  * A trace is compared only up to a command the simulator does not model (its result line starts
  * with UNMODELLED): MADV_COLLAPSE of a shmem/file range (collapse_file puts a PMD-sized folio in
  * the page cache and maps it with a PMD — no file THPs are modelled), after which every
@@ -23,29 +23,31 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { resolveProfile } from '../../src/kernel/profile.js';
-import { Why } from '../../src/mm/cause.js';
-import { ACCESS_OK, accessPage } from '../../src/mm/access.js';
-import { PteEventSink } from '../../src/mm/events.js';
-import { FAULT_BLOCKED, FAULT_EFAULT, FAULT_SIGBUS, FAULT_SIGSEGV } from '../../src/mm/fault.js';
-import type { Mm } from '../../src/mm/mm.js';
-import { System, type Sysfs, type UffdListener } from '../../src/mm/system.js';
+import { gunzipSync } from 'node:zlib';
+import { release as osRelease } from 'node:os';
+import { join } from 'node:path';
+import { resolveProfile } from '../kernel/profile.js';
+import { PACKAGE_ROOT } from '../version.js';
+import { Why } from '../mm/cause.js';
+import { ACCESS_OK, accessPage } from '../mm/access.js';
+import { PteEventSink } from '../mm/events.js';
+import { FAULT_BLOCKED, FAULT_EFAULT, FAULT_SIGBUS, FAULT_SIGSEGV } from '../mm/fault.js';
+import type { Mm } from '../mm/mm.js';
+import { System, type Sysfs, type UffdListener } from '../mm/system.js';
 import {
-  PAGE_SIZE, UFFD_EVENT_PAGEFAULT, UFFD_EVENT_REMAP, UFFD_EVENT_REMOVE, UFFD_EVENT_UNMAP, UFFD_PAGEFAULT_FLAG_WP,
+  PAGE_SIZE, UFFD_EVENT_FORK, UFFD_EVENT_PAGEFAULT, UFFD_EVENT_REMAP, UFFD_EVENT_REMOVE, UFFD_EVENT_UNMAP, UFFD_PAGEFAULT_FLAG_WP,
   UFFD_PAGEFAULT_FLAG_WRITE,
-} from '../../src/mm/uapi.js';
-import { VM_EXEC, VM_MAYSHARE, VM_READ, VM_WRITE } from '../../src/mm/vma.js';
-import { executeOp } from '../../src/lanes/ops.js';
-import type { OpResult } from '../../src/lanes/results.js';
-import { pagemapScan } from '../../src/trackers/pagemap-scan.js';
-import { PMB_EXCLUSIVE, PMB_FILE, PMB_GUARD, PMB_PRESENT, PMB_SOFT_DIRTY, PMB_SWAP, PMB_UFFD_WP, pagemapRuns } from '../../src/trackers/pagemap.js';
-import { uffdioWriteprotect } from '../../src/trackers/userfaultfd.js';
-import type { UffdCtx, UffdMsg } from '../../src/trackers/uffd-ctx.js';
+} from '../mm/uapi.js';
+import { VM_EXEC, VM_MAYSHARE, VM_READ, VM_WRITE } from '../mm/vma.js';
+import { executeOp } from '../lanes/ops.js';
+import type { OpResult } from '../lanes/results.js';
+import { pagemapScan } from '../trackers/pagemap-scan.js';
+import { PMB_EXCLUSIVE, PMB_FILE, PMB_GUARD, PMB_PRESENT, PMB_SOFT_DIRTY, PMB_SWAP, PMB_UFFD_WP, pagemapRuns } from '../trackers/pagemap.js';
+import { uffdioWriteprotect } from '../trackers/userfaultfd.js';
+import type { UffdCtx, UffdMsg } from '../trackers/uffd-ctx.js';
 import type {
   Backing, MadviseAdvice, MmapFlag, MremapFlag, Prot, TraceOp, TraceRecord, UffdFlag,
-} from '../../src/trace/types.js';
+} from '../trace/types.js';
 
 /** The reservation kreplay maps in every child (kreplay.c KREPLAY_BASE / REGION). */
 export const KREPLAY_BASE = 0x200000000000;
@@ -53,8 +55,7 @@ export const REGION_BYTES = 64 << 20;
 export const REGION_PAGES = REGION_BYTES / PAGE_SIZE;
 const BASE_VPN = KREPLAY_BASE / PAGE_SIZE;
 
-const here = dirname(fileURLToPath(import.meta.url));
-const ROOT = join(here, '..', '..');
+const ROOT = PACKAGE_ROOT;
 const SRC = join(ROOT, 'tools', 'kreplay', 'kreplay.c');
 const BIN = join(ROOT, 'tools', 'kreplay', 'kreplay');
 
@@ -151,6 +152,9 @@ export function recordToCommands(r: TraceRecord): string[] {
     case 'pwrite':
       if (r.backing.kind === 'anon') throw new Error('pwrite to anon');
       return [`pwrite ${backingTxt(r.backing)} ${r.offset} ${r.len}`];
+    case 'clear_refs':
+      if (!/^\S+$/.test(r.value)) throw new Error(`clear_refs "${r.value}": not convertible`);
+      return [`clear_refs ${r.value}`];
     case 'mark': return [];
     default:
       throw new Error(`kreplay cannot run "${r.op}"`);
@@ -210,6 +214,7 @@ export function commandToOp(cmd: string): TraceOp | null {
         categoryAnyofMask: num(a[6]), returnMask: num(a[7]), vecLen: num(a[8]), maxPages: num(a[9]), ...(a[10] !== undefined ? { size: num(a[10]) } : {}),
       };
     case 'pwrite': return { op: 'pwrite', pid, backing: backing(a[1]), offset: num(a[2]), len: num(a[3]) };
+    case 'clear_refs': return { op: 'clear_refs', pid, value: a[1] ?? '' };
     default: return null;
   }
 }
@@ -238,28 +243,80 @@ export const SPLIT_ZERO_PAGE_PROBE = [
   'mmap 2048p 512p rw private|anonymous|fixed', 'madvise 2048p 512p hugepage', 'write 2048p', 'madvise 2048p 256p cold', 'pagemap 2049p 1',
 ];
 
-let hostOpts: string[] | undefined;
+/** Soft-dirty probe: a store into a fresh private anon page reads soft-dirty (bit 55) unless compiled out. */
+export const SOFT_DIRTY_PROBE = ['mmap 1024p 1p rw private|anonymous|fixed', 'write 1024p', 'pagemap 1024p 1'];
+
+/** Migration-entry dirty probe: a THP stored to, soft-dirty cleared, then a folio split (COLD of half). */
+export const MIGRATION_DIRTY_PROBE = [
+  'mmap 2048p 512p rw private|anonymous|fixed', 'madvise 2048p 512p hugepage', 'write 2049p', 'clear_refs 4', 'madvise 2048p 256p cold', 'pagemap 2049p 1',
+];
+
+/** The probe traces {@link kernelOptsFromProbes} reads, in order (the THP probes only with THP on). */
+export function kernelProbes(thp: boolean): string[][] {
+  return thp ? [SOFT_DIRTY_PROBE, ZERO_PAGE_PROBE, SPLIT_ZERO_PAGE_PROBE, MIGRATION_DIRTY_PROBE] : [SOFT_DIRTY_PROBE, ZERO_PAGE_PROBE];
+}
 
 /**
- * Kernel options (`--kernel-opt`) that describe this machine's kernel beyond its release, probed on
- * the real kernel once. A read fault on never-touched private anon memory maps the shared zero page
- * (pagemap: present, not exclusive) unless the kernel forbids it at fault time (present and
- * exclusive: a fresh page), as with pvm_no_zero_page=1: `zero_page=off`. With THP on, a folio split
- * maps an unused subpage to the zero page (v6.12) unless mm_forbids_zeropage():
- * `split_unused_to_zero_page=off`. Empty where kreplay cannot run.
+ * Kernel options (`--kernel-opt`) that describe a kernel beyond its release, from its answers to
+ * {@link kernelProbes}. A store into a fresh page that does not read soft-dirty: CONFIG_MEM_SOFT_DIRTY
+ * is off, `soft_dirty=off` (`softDirtyConfig`, the kernel's own config where readable, decides
+ * instead). A read fault on never-touched private anon memory maps the shared zero page (pagemap:
+ * present, not exclusive) unless the kernel forbids it at fault time (present and exclusive: a fresh
+ * page), as with pvm_no_zero_page=1: `zero_page=off`. With THP on, a folio split maps an unused
+ * subpage to the zero page (v6.12) unless mm_forbids_zeropage(): `split_unused_to_zero_page=off`.
+ * A folio split that loses the dirty bit of a stored-to subpage after clear_refs 4:
+ * `migration_entry_dirty=off` (soft-dirty kernels with THP only).
  */
+export function kernelOptsFromProbes(outputs: string[][], thp: boolean, softDirtyConfig?: boolean): string[] {
+  const [sd, fault, split, migration] = outputs;
+  const flags = (lines: string[] | undefined, at: number, page: number): string => {
+    const m = new RegExp(`^ok ${page}\\+1:([A-Z]+)$`).exec(lines?.[at] ?? '');
+    if (!m) throw new Error(`kernel probe: unexpected answer ${JSON.stringify(lines)}`);
+    return m[1]!;
+  };
+  const softDirty = softDirtyConfig ?? flags(sd, 2, 1024).includes('D');
+  const opts = softDirty ? [] : ['soft_dirty=off'];
+  /** PX (exclusive, a fresh page): the option; P (the zero page): nothing. */
+  const zero = (lines: string[] | undefined, at: number, page: number, opt: string): string[] => {
+    const f = flags(lines, at, page).replace('D', '');
+    if (f === 'PX') return [opt];
+    if (f === 'P') return [];
+    throw new Error(`zero-page probe: unexpected kernel answer ${JSON.stringify(lines)}`);
+  };
+  opts.push(...zero(fault, 2, 1024, 'zero_page=off'));
+  if (thp) opts.push(...zero(split, 4, 2049, 'split_unused_to_zero_page=off'));
+  // Without soft-dirty the split's dirty carry-over is invisible (and so irrelevant).
+  if (thp && softDirty && !flags(migration, 5, 2049).includes('D')) opts.push('migration_entry_dirty=off');
+  return opts;
+}
+
+/** CONFIG_MEM_SOFT_DIRTY from a kernel config text (absent: the arch does not offer it); undefined for no config. */
+export function softDirtyFromConfig(config: string): boolean | undefined {
+  if (!/^CONFIG_/m.test(config)) return undefined;
+  return /^CONFIG_MEM_SOFT_DIRTY=y$/m.test(config);
+}
+
+/** This machine's kernel config (/proc/config.gz, else /boot/config-RELEASE), or '' when neither is readable. */
+export function hostConfig(): string {
+  try {
+    return gunzipSync(readFileSync('/proc/config.gz')).toString('latin1');
+  } catch {
+    try {
+      return readFileSync(`/boot/config-${osRelease()}`, 'latin1');
+    } catch {
+      return '';
+    }
+  }
+}
+
+let hostOpts: string[] | undefined;
+
+/** {@link kernelOptsFromProbes} for this machine's kernel, probed once; empty where kreplay cannot run. */
 export function hostKernelOpts(): string[] {
   if (hostOpts !== undefined) return hostOpts;
   if (kreplayBinary() === null) return (hostOpts = []);
   const thp = machineSysfs().thp !== 'never';
-  const [fault, split] = runKernel(thp ? [ZERO_PAGE_PROBE, SPLIT_ZERO_PAGE_PROBE] : [ZERO_PAGE_PROBE]);
-  const answer = (lines: string[] | undefined, at: number, page: number, opt: string): string[] => {
-    const pm = lines?.[at];
-    if (pm === `ok ${page}+1:PX`) return [opt];
-    if (pm === `ok ${page}+1:P`) return [];
-    throw new Error(`zero-page probe: unexpected kernel answer ${JSON.stringify(lines)}`);
-  };
-  hostOpts = [...answer(fault, 2, 1024, 'zero_page=off'), ...(thp ? answer(split, 4, 2049, 'split_unused_to_zero_page=off') : [])];
+  hostOpts = kernelOptsFromProbes(runKernel(kernelProbes(thp)), thp, softDirtyFromConfig(hostConfig()));
   return hostOpts;
 }
 
@@ -281,6 +338,9 @@ export class SimReplay implements UffdListener {
   readonly mm: Mm;
   private msgs: string[] = [];
   private results: OpResult[] = [];
+  /** Live children of `fork` (kreplay keeps them waiting until `reap` or the end of the trace). */
+  private children: number[] = [];
+  private nextPid = 2;
 
   constructor(profile = '6.18', sysfs: Sysfs = machineSysfs(), kernelOpts: string[] = hostKernelOpts()) {
     this.sys = new System(0, resolveProfile(profile, kernelOpts), sysfs, new PteEventSink(0, null));
@@ -306,9 +366,10 @@ export class SimReplay implements UffdListener {
       case UFFD_EVENT_PAGEFAULT:
         this.msgs.push(`pf:${relPage(msg.vpn)}:${msg.flags & UFFD_PAGEFAULT_FLAG_WRITE ? 'w' : 'r'}${msg.flags & UFFD_PAGEFAULT_FLAG_WP ? 'p' : ''}`);
         return;
-      case UFFD_EVENT_REMAP: this.msgs.push(`remap:${relPage(msg.vpn)}:${relPage(msg.vpn2)}:?`); break;
+      case UFFD_EVENT_REMAP: this.msgs.push(`remap:${relPage(msg.vpn)}:${relPage(msg.vpn2)}:${msg.pages}`); break;
       case UFFD_EVENT_REMOVE: this.msgs.push(`remove:${relPage(msg.vpn)}:${relPage(msg.vpn2)}`); break;
       case UFFD_EVENT_UNMAP: this.msgs.push(`unmap:${relPage(msg.vpn)}:${relPage(msg.vpn2)}`); break;
+      case UFFD_EVENT_FORK: this.msgs.push('fork'); break;
       default: this.msgs.push(`event${msg.event}`);
     }
     const i = ctx.queue.indexOf(msg);
@@ -371,6 +432,24 @@ export class SimReplay implements UffdListener {
         this.msgs = [];
         return 'ok ' + m;
       }
+      case 'fork': {
+        const child = this.nextPid++;
+        executeOp(this.sys, { op: 'fork', pid: 1, child });
+        this.children.push(child);
+        return `ok ${this.children.length}`;
+      }
+      case 'reap': {
+        const n = this.children.length;
+        for (const pid of this.children) executeOp(this.sys, { op: 'exit', pid });
+        this.children = [];
+        return `ok ${n}`;
+      }
+      case 'clear_refs': {
+        this.results = [];
+        executeOp(this.sys, commandToOp(cmd)!);
+        const res = this.results.pop();
+        return res === undefined ? 'ok 0' : res.errno !== null ? `err ${res.errno}` : `ok ${res.ret}`;
+      }
     }
     const op = commandToOp(cmd);
     if (op === null) return 'bad command';
@@ -409,44 +488,6 @@ export function simRun(cmds: string[], profile = '6.18', sysfs?: Sysfs, kernelOp
 
 /* ------------------------------------------------------------------ comparison */
 
-/** Pagemap runs with bit 55 dropped, re-merged: "page+count:flags,...". */
-function normPagemap(body: string): string {
-  if (!/^(-?\d+\+\d+:\S+)(,-?\d+\+\d+:\S+)*$/.test(body)) return body;
-  const runs = body.split(',').filter(Boolean).map((r) => /^(-?\d+)\+(\d+):(\S+)$/.exec(r)!);
-  const out: string[] = [];
-  let cur: { s: number; n: number; f: string } | null = null;
-  for (const m of runs) {
-    const s = Number(m[1]);
-    const n = Number(m[2]);
-    const f = m[3]!.replace('D', '') || '-';
-    if (cur && cur.f === f && cur.s + cur.n === s) cur.n += n;
-    else {
-      if (cur) out.push(`${cur.s}+${cur.n}:${cur.f}`);
-      cur = { s, n, f };
-    }
-  }
-  if (cur) out.push(`${cur.s}+${cur.n}:${cur.f}`);
-  return out.join(',');
-}
-
-/** Scan regions with PAGE_IS_SOFT_DIRTY dropped (adjacent regions are not re-merged: masks never include it). */
-function normScan(line: string): string {
-  return line.replace(/:([0-9a-f]+)(?=,|$)/g, (_m, c: string) => ':' + (parseInt(c, 16) & ~0x80).toString(16));
-}
-
-/** A result line normalised for comparison (the command decides what is ignored). */
-export function normalize(cmd: string, line: string | undefined): string {
-  if (line === undefined) return '(no result)';
-  const c = cmd.trim().split(/\s+/)[0];
-  if (c === 'pagemap' && line.startsWith('ok ')) return 'ok ' + normPagemap(line.slice(3));
-  if (c === 'pagemap_scan') return normScan(line);
-  if (c === 'messages' && line.startsWith('ok ')) {
-    // REMAP events: the simulator does not know the length; compare from and to only.
-    return 'ok ' + line.slice(3).split(',').filter(Boolean).map((m) => (m.startsWith('remap:') ? m.split(':').slice(0, 3).join(':') : m)).join(',');
-  }
-  return line;
-}
-
 export interface Mismatch {
   index: number;
   cmd: string;
@@ -463,8 +504,8 @@ export function compare(cmds: string[], kernel: string[], sim: string[]): Mismat
   const stop = sim.findIndex((l) => l.startsWith(UNMODELLED));
   if (stop >= 0) return compare(cmds.slice(0, stop), kernel.slice(0, stop), sim.slice(0, stop));
   for (let i = 0; i < cmds.length; i++) {
-    const k = normalize(cmds[i]!, kernel[i]);
-    const s = normalize(cmds[i]!, sim[i]);
+    const k = kernel[i] ?? '(no result)';
+    const s = sim[i] ?? '(no result)';
     if (k !== s) out.push({ index: i, cmd: cmds[i]!, kernel: kernel[i] ?? '(none)', sim: sim[i] ?? '(none)' });
   }
   const extra = kernel.slice(cmds.length);

@@ -2,7 +2,7 @@
  * The seeded sequence generator of the kreplay differential fuzz (test/95-kreplay-diff.test.ts):
  * kreplay commands over a 16-page region that straddles a PMD boundary, a 2 MiB THP-able region,
  * and their mremap destinations, with observations (pagemap of every window, the VMAs, the uffd
- * messages) after every operation.
+ * messages) after every operation; soft-dirty resets (clear_refs) and forks among the operations.
  */
 const anon = (off: number, n: number, prot = 'rw', extra = '') => `mmap ${off}p ${n}p ${prot} private|anonymous|fixed${extra}`;
 const ASYNC = 0x8000;
@@ -28,7 +28,12 @@ const T = 2048;
 const TD = 6144;
 const WINDOWS: [number, number][] = [[S - 4, 24], [D - 4, 24], [T, 512], [TD - 16, 544]];
 
-export function fuzzSequence(seed: number, nOps: number, thp: boolean): string[] {
+/**
+ * `guard`: the kernel knows PAGE_IS_GUARD (v6.15); without it every scan mask leaves 0x100 out (a
+ * 6.12 kernel refuses it with EINVAL, which would waste the observation).
+ */
+export function fuzzSequence(seed: number, nOps: number, thp: boolean, guard = true): string[] {
+  const cats = guard ? 0x1ff : 0xff;
   const r = rng(seed);
   const pick = <X>(xs: readonly X[]): X => xs[Math.floor(r() * xs.length)]!;
   const int = (lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
@@ -70,6 +75,10 @@ export function fuzzSequence(seed: number, nOps: number, thp: boolean): string[]
       cmds.push(`write ${page()}p`, 'messages');
     } else if (k < 0.25) {
       cmds.push(`read ${page()}p`);
+    } else if (k < 0.255) {
+      // Soft-dirty: the whole-mm reset (or another clear_refs type), a fork whose child shares the pages.
+      const j = r();
+      cmds.push(j < 0.7 ? 'clear_refs 4' : j < 0.8 ? `clear_refs ${pick(['1', '2', '3', '5', '0'])}` : j < 0.93 ? 'fork' : 'reap');
     } else if (k < 0.27) {
       // The kernel stores or loads for us (copy_to_user / copy_from_user): EFAULT instead of a signal.
       cmds.push(`${pick(['kwrite', 'kread'])} ${page()}p`, 'messages');
@@ -119,7 +128,8 @@ export function fuzzSequence(seed: number, nOps: number, thp: boolean): string[]
     } else {
       const [a, n] = range();
       const flags = pick([0, 0, 1, 1, 2, 3]);
-      const q = pick([[0, 2, 0, 2], [0, 0, 2, 2], [0, 0, 0, 0x17f], [2, 2, 0, 0x17f], [0, 8, 0, 0x1b], [0, 1, 0, 0x17f], [0, 0x20, 0, 0x17f], [0, 0, 0x50, 0x17f]] as const);
+      const q = pick([[0, 2, 0, 2], [0, 0, 2, 2], [0, 0, 0, 0x1ff], [2, 2, 0, 0x1ff], [0, 8, 0, 0x1b], [0, 1, 0, 0x1ff], [0, 0x20, 0, 0x1ff],
+        [0, 0, 0x50, 0x1ff], [0, 0x80, 0, 0x82], [0x80, 0x80, 0, 0xff], [0, 0, 0x82, 0x1ff]] as const).map((m) => m & cats);
       const vec = pick([1024, 1024, 0, 1, 2, 3]);
       const maxp = pick([0, 0, 0, 1, 3, 100]);
       const end = r() < 0.1 ? `0x${((a + n) * 4096 - 1).toString(16)}` : `${a + n}p`;
@@ -129,7 +139,7 @@ export function fuzzSequence(seed: number, nOps: number, thp: boolean): string[]
   }
   // Final readings: a full and a fast scan of every window.
   for (const [o, n] of WINDOWS.slice(0, thp ? 4 : 2)) {
-    cmds.push(`pagemap_scan ${o}p ${o + n}p 0 0 0 0 0x17f 1024 0`, `pagemap_scan ${o}p ${o + n}p 0 0 2 0 2 1024 0`);
+    cmds.push(`pagemap_scan ${o}p ${o + n}p 0 0 0 0 0x${cats.toString(16)} 1024 0`, `pagemap_scan ${o}p ${o + n}p 0 0 2 0 2 1024 0`);
   }
   cmds.push('messages');
   return cmds;
