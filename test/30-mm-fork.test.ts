@@ -10,7 +10,7 @@ import { VM_UFFD_WP } from '../src/mm/vma.js';
 import { doExit, doFork, forkedUffdCtx } from '../src/mm/fork.js';
 import { doPin } from '../src/mm/gup.js';
 import { doMadvise } from '../src/mm/madvise.js';
-import { COUNTER_INDEX } from '../src/lanes/results.js';
+import { COUNTER_INDEX } from '../src/mm/counters.js';
 import { UFFD_EVENT_FORK, UFFD_FEATURE_EVENT_FORK } from '../src/mm/uapi.js';
 import { uffdClose, uffdioRegister } from '../src/trackers/userfaultfd.js';
 import { PG, BV, setup, map, entry, leafOf, gt, sdWhy, uwWhy, has, store, clearRefs, armUffd, ASYNC } from './30-mm-helpers.js';

@@ -10,7 +10,7 @@ import { D, EXCL, PRESENT, SD, UW, W } from '../src/mm/pte.js';
 import type { Backing } from '../src/trace/types.js';
 import { doDmaWrite, doPin, doPwrite, doUnpin, pinnedPages } from '../src/mm/gup.js';
 import { doFork } from '../src/mm/fork.js';
-import { COUNTER_INDEX } from '../src/lanes/results.js';
+import { COUNTER_INDEX } from '../src/mm/counters.js';
 import { PG, BV, setup, map, entry, leafOf, gt, cWhy, has, store, load, clearRefs, armUffd } from './30-mm-helpers.js';
 
 describe('pin_user_pages (mm/gup.c, §2.1.10, D21)', () => {

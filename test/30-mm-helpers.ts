@@ -4,7 +4,7 @@
  */
 import { expect } from 'vitest';
 import { resolveProfile } from '../src/kernel/profile.js';
-import { COUNTER_INDEX, type CounterName } from '../src/lanes/results.js';
+import { COUNTER_INDEX, type CounterName } from '../src/mm/counters.js';
 import { resetTruth } from '../src/lanes/truth.js';
 import { ACCESS_OK, accessPage } from '../src/mm/access.js';
 import { PteEventSink } from '../src/mm/events.js';

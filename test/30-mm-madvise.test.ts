@@ -10,7 +10,7 @@ import { A, D, EXCL, KIND_MASK, MARKER, NONE, PMD_TABLE, PRESENT, SD, SWAP, UW, 
 import { UFFD_FEATURE_WP_UNPOPULATED } from '../src/mm/uapi.js';
 import { doMadvise } from '../src/mm/madvise.js';
 import { PF_LAZYFREE } from '../src/mm/frames.js';
-import { COUNTER_INDEX } from '../src/lanes/results.js';
+import { COUNTER_INDEX } from '../src/mm/counters.js';
 import { VM_HUGEPAGE, VM_LOCKED } from '../src/mm/vma.js';
 import { PG, BV, setup, map, entry, leafOf, gt, sdWhy, cWhy, has, store, load, clearRefs, armUffd, ASYNC } from './30-mm-helpers.js';
 

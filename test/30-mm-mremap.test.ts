@@ -10,7 +10,7 @@ import { D, KIND_MASK, MARKER, NONE, PMD_TABLE, PRESENT, SD, UW, W } from '../sr
 import { VM_SOFTDIRTY, VM_UFFD_WP } from '../src/mm/vma.js';
 import { doMremap } from '../src/mm/mremap.js';
 import { doMadvise } from '../src/mm/madvise.js';
-import { COUNTER_INDEX } from '../src/lanes/results.js';
+import { COUNTER_INDEX } from '../src/mm/counters.js';
 import { UFFD_EVENT_REMAP, UFFD_FEATURE_EVENT_REMAP } from '../src/mm/uapi.js';
 import type { MremapFlag } from '../src/trace/types.js';
 import { PG, BV, setup, map, entry, gt, sdWhy, uwWhy, cWhy, has, store, clearRefs, armUffd, ASYNC } from './30-mm-helpers.js';

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Path, Why } from '../src/mm/cause.js';
-import { COUNTER_INDEX, type CounterName } from '../src/lanes/results.js';
+import { COUNTER_INDEX, type CounterName } from '../src/mm/counters.js';
 import type { Mm } from '../src/mm/mm.js';
 import { NO_WHY, setPte } from '../src/mm/pgtable.js';
 import { A, D, EXCL, KIND_MASK, MARKER, PG_ZERO, PMD_TABLE, PRESENT, SD, SWAP, UW, W } from '../src/mm/pte.js';

@@ -21,7 +21,7 @@ import {
 } from '../src/mm/uapi.js';
 import { VM_HUGEPAGE } from '../src/mm/vma.js';
 import { ZAP_DONTNEED, zapRange } from '../src/mm/zap.js';
-import { COUNTER_INDEX, type CounterName } from '../src/lanes/results.js';
+import { COUNTER_INDEX, type CounterName } from '../src/mm/counters.js';
 import { pagemapScan, type PagemapScanResult, type PmScanArg } from '../src/trackers/pagemap-scan.js';
 import { PMB_NAMES, PMB_SOFT_DIRTY, pagemapRuns } from '../src/trackers/pagemap.js';
 import { uffdioApi, uffdioRegister, uffdioWriteprotect, uffdUserfaultfd } from '../src/trackers/userfaultfd.js';

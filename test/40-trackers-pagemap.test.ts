@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Path } from '../src/mm/cause.js';
-import { COUNTER_INDEX } from '../src/lanes/results.js';
+import { COUNTER_INDEX } from '../src/mm/counters.js';
 import type { Mm } from '../src/mm/mm.js';
 import { NO_WHY, clearPte, setPmd } from '../src/mm/pgtable.js';
 import { GUARD, MARKER, MIGRATION, PG_FILE, PG_ANON, PRESENT, SD, SWAP, UW } from '../src/mm/pte.js';

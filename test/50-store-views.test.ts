@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { COUNTER_NAMES } from '../src/lanes/results.js';
+import { COUNTER_NAMES } from '../src/mm/counters.js';
 import { Path, PATH_LABELS, WHY_LABELS } from '../src/mm/cause.js';
 import { describePte } from '../src/mm/pte.js';
 import { SCHEMA_VERSION } from '../src/store/schema.js';

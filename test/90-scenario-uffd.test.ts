@@ -14,7 +14,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { COUNTER_INDEX, type CounterName } from '../src/lanes/results.js';
+import { COUNTER_INDEX, type CounterName } from '../src/mm/counters.js';
 import type { Mm } from '../src/mm/mm.js';
 import { PMD_TABLE, UW, W } from '../src/mm/pte.js';
 import {

@@ -29,7 +29,10 @@ import { UffdSyncDriver } from './drivers/uffd-sync.js';
 import { evaluate } from './evaluate.js';
 import { executeOp } from './ops.js';
 import { watchOtherConsumer } from './other-consumers.js';
-import { diffCounters, type CollectResult, type Counters, type Keyframe, type OpResult, type PagemapAnswer, type PteChangeBatch, type UffdMsgRow, type VmaChangeRow, CTR } from './results.js';
+import type { CollectResult, Keyframe, PagemapAnswer, UffdMsgRow, VmaChangeRow } from './results.js';
+import { CTR, diffCounters, type Counters } from '../mm/counters.js';
+import type { PteChangeBatch } from '../mm/events.js';
+import type { OpResult } from '../mm/system.js';
 import { captureKeyframe, finalPages, vmaDiff, vmaSnapshot, type FinalRun } from './history.js';
 import { resetTruth } from './truth.js';
 

@@ -9,7 +9,7 @@ import { NO_WHY, setPmd, setPte } from './pgtable.js';
 import { A, D, KIND_MASK, PAGE_MASK, PG_ANON, PMD_TABLE, PRESENT, PROTNONE, W } from './pte.js';
 import { PTRS_PER_PTE } from './uapi.js';
 import { VM_EXEC, VM_READ, VM_SHARED, VM_WRITE, type Vma } from './vma.js';
-import { CTR } from '../lanes/results.js';
+import { CTR } from './counters.js';
 
 export const ACCESS_OK = -1;
 

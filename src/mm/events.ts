@@ -1,4 +1,3 @@
-import type { PteChangeBatch } from '../lanes/results.js';
 
 const BATCH_ROWS = 16384;
 
@@ -96,4 +95,27 @@ export class PteEventSink {
       new: b.new.slice(0, n), cause: b.cause.slice(0, n),
     });
   }
+}
+
+/**
+ * A batch of PTE/PMD change events from one lane, column by column. A run of `count` consecutive
+ * pages that made the identical transition at the same trace position is one row.
+ * State encoding: src/mm/pte.ts (documented in schema/).
+ */
+export interface PteChangeBatch {
+  lane: number;
+  n: number;
+  seq: Float64Array;
+  pos: Float64Array;
+  /** Trace time of the change in ns (NaN when the trace has no time). */
+  time: Float64Array;
+  pid: Int32Array;
+  vpn: Float64Array;
+  count: Int32Array;
+  /** 0 = PTE, 1 = PMD (huge entry or table presence). */
+  level: Uint8Array;
+  old: Uint32Array;
+  new: Uint32Array;
+  /** A Path code (src/mm/cause.ts). */
+  cause: Uint8Array;
 }

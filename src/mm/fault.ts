@@ -20,7 +20,7 @@ import {
 import { isHugeEntry, splitHugePmd } from './thp.js';
 import { HPAGE_PMD_NR, PTRS_PER_PTE } from './uapi.js';
 import { VM_MAYSHARE, VM_SHARED, VM_UFFD_MINOR, VM_UFFD_WP, VM_WRITE, findMergeableAnonVma, type Vma } from './vma.js';
-import { CTR } from '../lanes/results.js';
+import { CTR } from './counters.js';
 
 export const FAULT_DONE = 0;
 export const FAULT_BLOCKED = 1;

@@ -21,7 +21,7 @@ import {
   VM_DONTCOPY, VM_HUGETLB, VM_LOCKED, VM_PFNMAP, VM_SHARED, VM_SOFTDIRTY, VM_UFFD_ALL, VM_WRITE, Vma,
 } from './vma.js';
 import { ZAP_UNMAP, zapRange } from './zap.js';
-import { CTR } from '../lanes/results.js';
+import { CTR } from './counters.js';
 
 /**
  * Contexts created by dup_userfaultfd for fork children (UFFD_FEATURE_EVENT_FORK), by id. The

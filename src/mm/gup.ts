@@ -21,7 +21,7 @@ import type { System } from './system.js';
 import { isHugeEntry } from './thp.js';
 import { PAGE_SIZE, PTRS_PER_PTE } from './uapi.js';
 import { VM_MAYREAD, VM_PFNMAP, VM_READ, VM_SHARED, VM_UFFD_WP, VM_WRITE, type Vma } from './vma.js';
-import { CTR } from '../lanes/results.js';
+import { CTR } from './counters.js';
 
 /** Outcome of faulting one page in (faultinPage). */
 export const GUP_OK = 0;

@@ -12,7 +12,7 @@ import { userfaultfdWp, userfaultfdWpAsync } from './predicates.js';
 import { A, D, EXCL, KIND_MASK, MARKER, NONE, PG_ANON, PG_SHMEM, PRESENT, SD, UW, W, isUffdWpMarker, pteMkUffdWp } from './pte.js';
 import { HPAGE_PMD_NR } from './uapi.js';
 import { VM_SHARED, VM_WRITE } from './vma.js';
-import { CTR } from '../lanes/results.js';
+import { CTR } from './counters.js';
 
 export function hugetlbFault(f: VmFault): number {
   const { mm, vma, leaf } = f;

@@ -28,7 +28,7 @@ import {
 } from './vma.js';
 import { ZAP_DONTNEED, ZAP_REMOVE, zapRange } from './zap.js';
 import { markObjectPages } from './access.js';
-import { CTR } from '../lanes/results.js';
+import { CTR } from './counters.js';
 
 const ADVICES: readonly string[] = [
   'dontneed', 'free', 'remove', 'hugepage', 'nohugepage', 'populate_read', 'populate_write', 'pageout', 'collapse',

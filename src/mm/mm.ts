@@ -5,7 +5,7 @@ import type { System } from './system.js';
 import type { UffdCtx } from '../trackers/uffd-ctx.js';
 import { PTRS_PER_PTE } from './uapi.js';
 import { splitHugePmdIfNeeded } from './thp.js';
-import { newCounters, type Counters } from '../lanes/results.js';
+import { newCounters, type Counters } from './counters.js';
 
 /** Default mmap_base for the top-down allocator (below the stack, as on x86-64 without ASLR). */
 export const MMAP_BASE_VPN = 0x7ffff7fff000 / 4096;

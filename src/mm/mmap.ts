@@ -17,7 +17,7 @@ import {
   VM_SOFTDIRTY, VM_WRITE, Vma, anonMergeableInto, anonVmasCompatible, canMerge,
 } from './vma.js';
 import { ZAP_UNMAP, zapRange } from './zap.js';
-import { CTR } from '../lanes/results.js';
+import { CTR } from './counters.js';
 
 export const hex = (n: number): string => '0x' + n.toString(16);
 const pageAligned = (a: number): boolean => a % PAGE_SIZE === 0;

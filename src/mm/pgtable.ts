@@ -3,7 +3,7 @@ import type { Leaf } from './leaf.js';
 import type { Mm } from './mm.js';
 import { PTRS_PER_PTE } from './uapi.js';
 import { hasSoftDirty, hasUffdWp, KIND_MASK, PMD_TABLE, PRESENT, SD, SWAP } from './pte.js';
-import { CTR } from '../lanes/results.js';
+import { CTR } from './counters.js';
 
 /** Marker for "this change says nothing new about why a tracker may be wrong". */
 export const NO_WHY = -1;

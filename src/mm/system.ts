@@ -1,5 +1,5 @@
 import type { KernelProfile } from '../kernel/profile.js';
-import { newCounters, type Counters, type OpResult, CTR } from '../lanes/results.js';
+import { newCounters, type Counters, CTR } from './counters.js';
 import type { SysfsSettings } from '../trace/types.js';
 import { PteEventSink } from './events.js';
 import { PageFrames } from './frames.js';
@@ -134,4 +134,24 @@ export class System {
     }
     return errno === null ? ret : -1;
   }
+}
+
+/** The outcome of one op of the trace (or one syscall a lane's tracker driver issued). */
+export interface OpResult {
+  lane: number;
+  /** Trace position of the op (for driver calls: of the protocol op that caused them). */
+  pos: number;
+  pid: number;
+  /** 'trace' for ops in the trace, 'driver' for calls the lane's tracker protocol made. */
+  origin: 'trace' | 'driver';
+  /** Syscall name as the user knows it: mmap, clear_refs, UFFDIO_WRITEPROTECT, PAGEMAP_SCAN, ... */
+  call: string;
+  /** Arguments as a short text (for people; the trace has the exact values). */
+  args: string;
+  /** Return value (address, count of regions, 0) or -1 on error. */
+  ret: number;
+  /** errno name on failure (EINVAL, ...), null on success. */
+  errno: string | null;
+  /** PAGEMAP_SCAN: arg.walk_end as the kernel wrote it back, in pages; absent for other calls and when not written. */
+  walkEnd?: number;
 }

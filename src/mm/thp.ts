@@ -6,7 +6,7 @@ import { NO_WHY, clearPte, flushTlbRange, installPte, setPmd, setPte } from './p
 import { A, D, EXCL, KIND_MASK, NONE, PG_ANON, PG_ZERO, PAGE_MASK, PMD_TABLE, PRESENT, PROTNONE, SD, UW, W } from './pte.js';
 import { HPAGE_PMD_NR, PTRS_PER_PTE, TASK_SIZE_PAGES } from './uapi.js';
 import { VM_ACCESS, VM_LOCKED, type Vma } from './vma.js';
-import { CTR } from '../lanes/results.js';
+import { CTR } from './counters.js';
 
 /** The PROTNONE part of vma->vm_page_prot (a PROT_NONE VMA maps present entries _PAGE_PROTNONE). */
 const protNoneOf = (vma: Vma | null): number => (vma !== null && (vma.flags & VM_ACCESS) === 0 ? PROTNONE : 0);

@@ -4,7 +4,7 @@
  * (collect_cost, counter_total). Filters select lanes by name and collects by index.
  */
 import { UsageError } from '../errors.js';
-import { COUNTER_NAMES, newCounters, type CounterName, type Counters } from '../lanes/results.js';
+import { COUNTER_NAMES, newCounters, type CounterName, type Counters } from '../mm/counters.js';
 import type { RunReader } from '../store/reader.js';
 import { estimate } from './cost-model.js';
 import type { CollectReport, LaneReport, LaneSummary, ReportData } from './types.js';

@@ -15,8 +15,8 @@
  * simulated consequence of the round trip, not an extra cost), pte_writes (inside the walks and faults),
  * uffd_msgs (one per sync fault), syscalls/errors (bookkeeping).
  */
-import type { CounterName, Counters } from '../lanes/results.js';
-import { COUNTER_INDEX } from '../lanes/results.js';
+import type { CounterName, Counters } from '../mm/counters.js';
+import { COUNTER_INDEX } from '../mm/counters.js';
 
 /** Which side of Wine's "write-path ns / collect-path µs" figure an item belongs to. */
 export type CostSide = 'write' | 'collect';

@@ -3,7 +3,7 @@
  * over the report: fp_<cause>, fn_<cause> (in Why code order) and fault_<kind> (in counter order).
  * Empty field = null. Pure.
  */
-import { COUNTER_NAMES } from '../lanes/results.js';
+import { COUNTER_NAMES } from '../mm/counters.js';
 import { WHY_LABELS } from '../mm/cause.js';
 import type { CollectReport, LaneReport, ReportData } from './types.js';
 

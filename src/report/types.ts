@@ -3,7 +3,7 @@
  * JSON or CSV by pure formatters. Ratios and rates are null (never NaN) when their denominator is 0
  * or unknown; formatters print "-" for null.
  */
-import type { CounterName } from '../lanes/results.js';
+import type { CounterName } from '../mm/counters.js';
 import type { RunMeta } from '../store/meta.js';
 import type { CostEstimate } from './cost-model.js';
 

@@ -1,5 +1,5 @@
 /** Group and unit of each cost counter, as stored in the `counter` lookup table. */
-import type { CounterName } from '../lanes/results.js';
+import type { CounterName } from '../mm/counters.js';
 
 export type CounterGroup = 'fault' | 'uffd' | 'pgtable' | 'walk' | 'syscall';
 

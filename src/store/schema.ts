@@ -11,7 +11,7 @@ import { PTE_BIT_LABELS, describePte } from '../mm/pte.js';
 import { Errno, PAGE_CATEGORY_NAMES } from '../mm/uapi.js';
 import { TRACKER_KIND_HELP } from '../lanes/config.js';
 import { JSONL_OPS } from '../trace/json-fields.js';
-import { COUNTER_NAMES } from '../lanes/results.js';
+import { COUNTER_NAMES } from '../mm/counters.js';
 import { DEFAULT_COST_MODEL } from '../report/cost-model.js';
 import { counterGroup, counterUnit } from './counter-groups.js';
 

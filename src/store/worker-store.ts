@@ -13,7 +13,10 @@
 import { Worker } from 'node:worker_threads';
 import { compiledModule } from '../workers/url.js';
 import type { FinalRun } from '../lanes/history.js';
-import type { CollectResult, Counters, Keyframe, OpResult, PagemapAnswer, PteChangeBatch, UffdMsgRow, VmaChangeRow } from '../lanes/results.js';
+import type { CollectResult, Keyframe, PagemapAnswer, UffdMsgRow, VmaChangeRow } from '../lanes/results.js';
+import type { Counters } from '../mm/counters.js';
+import type { OpResult } from '../mm/system.js';
+import type { PteChangeBatch } from '../mm/events.js';
 import type { RunMetaInput, RunStatus } from './meta.js';
 import { packRows, UFFD_MSG_FIELDS } from './row-pack.js';
 import { deserializeError, serializeError, type SerializedError } from '../workers/errors.js';

@@ -19,9 +19,12 @@
 import { rmSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { EXIT, PteplayError } from '../errors.js';
-import type { CollectResult, Counters, Keyframe, OpResult, PagemapAnswer, PteChangeBatch, UffdMsgRow, VmaChangeRow } from '../lanes/results.js';
+import type { CollectResult, Keyframe, PagemapAnswer, UffdMsgRow, VmaChangeRow } from '../lanes/results.js';
+import type { Counters } from '../mm/counters.js';
+import type { OpResult } from '../mm/system.js';
+import type { PteChangeBatch } from '../mm/events.js';
 import type { FinalRun } from '../lanes/history.js';
-import { COUNTER_NAMES } from '../lanes/results.js';
+import { COUNTER_NAMES } from '../mm/counters.js';
 import { CP_GT_C, CP_GT_W, CP_REPORTED } from '../lanes/collect-pages.js';
 import { PATH_LABELS, WHY_LABELS } from '../mm/cause.js';
 import { PMB_EXCLUSIVE, PMB_FILE, PMB_GUARD, PMB_PRESENT, PMB_SOFT_DIRTY, PMB_SWAP, PMB_UFFD_WP } from '../trackers/pagemap.js';

@@ -22,7 +22,7 @@ import {
   CLEAR_REFS_SOFT_DIRTY, HPAGE_PMD_NR, PTRS_PER_PTE,
 } from '../mm/uapi.js';
 import { VM_PFNMAP, VM_SOFTDIRTY, type Vma } from '../mm/vma.js';
-import { CTR } from '../lanes/results.js';
+import { CTR } from '../mm/counters.js';
 
 /** PROC_NUMBUF: clear_refs_write copies at most sizeof(buffer) - 1 = 12 bytes. */
 const PROC_NUMBUF = 13;

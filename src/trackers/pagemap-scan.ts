@@ -40,7 +40,7 @@ import {
 } from '../mm/uapi.js';
 import { VM_PFNMAP, type Vma } from '../mm/vma.js';
 import type { TraceOp } from '../trace/types.js';
-import { CTR } from '../lanes/results.js';
+import { CTR } from '../mm/counters.js';
 
 /** struct pm_scan_arg (input part). The trace's pagemap_scan op has this shape. */
 export interface PmScanArg {

@@ -29,7 +29,7 @@ import { isHugeEntry } from '../mm/thp.js';
 import { PTRS_PER_PTE, TASK_SIZE_PAGES } from '../mm/uapi.js';
 import { vmaSoftDirtyFlag } from '../mm/predicates.js';
 import { VM_PFNMAP, type Vma } from '../mm/vma.js';
-import { CTR } from '../lanes/results.js';
+import { CTR } from '../mm/counters.js';
 
 /* The pagemap bits as a small bit set (one byte per page). */
 /** bit 55 PM_SOFT_DIRTY */

@@ -4,7 +4,7 @@ import type { Mm } from '../mm/mm.js';
 import { UFFD_EVENT_REMAP, UFFD_EVENT_REMOVE, UFFD_EVENT_UNMAP, UFFD_FEATURE_EVENT_REMAP, UFFD_FEATURE_EVENT_REMOVE, UFFD_FEATURE_EVENT_UNMAP } from '../mm/uapi.js';
 import { VM_UFFD_WP, type Vma } from '../mm/vma.js';
 import type { UffdCtx } from './uffd-ctx.js';
-import { CTR } from '../lanes/results.js';
+import { CTR } from '../mm/counters.js';
 
 const MAX_LOST = 1024;
 

@@ -40,7 +40,7 @@ import {
 } from '../mm/uapi.js';
 import { VM_EXEC, VM_MAYSHARE, VM_READ, VM_WRITE } from '../mm/vma.js';
 import { executeOp } from '../lanes/ops.js';
-import type { OpResult } from '../lanes/results.js';
+import type { OpResult } from '../mm/system.js';
 import { pagemapScan } from '../trackers/pagemap-scan.js';
 import { PMB_EXCLUSIVE, PMB_FILE, PMB_GUARD, PMB_PRESENT, PMB_SOFT_DIRTY, PMB_SWAP, PMB_UFFD_WP, pagemapRuns } from '../trackers/pagemap.js';
 import { uffdioWriteprotect } from '../trackers/userfaultfd.js';

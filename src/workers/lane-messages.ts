@@ -1,6 +1,6 @@
 /** What the lane pool (main thread) and a lane worker say to each other. */
 import type { LaneDefaults } from '../lanes/config.js';
-import type { Counters } from '../lanes/results.js';
+import type { Counters } from '../mm/counters.js';
 import type { LaneSinks } from '../lanes/lane.js';
 import type { SysfsSettings, TraceChunk } from '../trace/types.js';
 import type { SerializedError } from './errors.js';

@@ -12,7 +12,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { LaneDefaults } from '../lanes/config.js';
 import type { LaneSinks } from '../lanes/lane.js';
-import type { Counters } from '../lanes/results.js';
+import type { Counters } from '../mm/counters.js';
 import { REC_OP, type SysfsSettings, type TraceChunk } from '../trace/types.js';
 import type { ReplayProgress } from '../pipeline/replay-lanes.js';
 import type { FromWorker, SinkCall, SinkName, WorkerInit } from './lane-messages.js';

@@ -5,10 +5,11 @@
 import { DEFAULT_LANES, parseLaneSpec, type LaneDefaults } from '../../src/lanes/config.js';
 import { Lane } from '../../src/lanes/lane.js';
 import { collectPageRunAt } from '../../src/lanes/collect-pages.js';
-import type { CollectResult, OpResult } from '../../src/lanes/results.js';
+import type { CollectResult } from '../../src/lanes/results.js';
+import type { OpResult } from '../../src/mm/system.js';
 import { WHY_LABELS } from '../../src/mm/cause.js';
 import { openTrace } from '../../src/trace/reader.js';
-import { COUNTER_INDEX, type CounterName } from '../../src/lanes/results.js';
+import { COUNTER_INDEX, type CounterName } from '../../src/mm/counters.js';
 
 export interface ScenarioRun {
   lanes: Lane[];
