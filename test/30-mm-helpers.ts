@@ -19,7 +19,7 @@ import {
 } from '../src/mm/uapi.js';
 import type { Vma } from '../src/mm/vma.js';
 import { clearRefs as clearRefsWrite } from '../src/trackers/clear-refs.js';
-import type { UffdCtx } from '../src/trackers/uffd-ctx.js';
+import type { UffdCtx } from '../src/mm/uffd-ctx.js';
 import { uffdioApi, uffdioRegister, uffdioWriteprotect, uffdUserfaultfd } from '../src/trackers/userfaultfd.js';
 import type { Backing, MmapFlag, Prot } from '../src/trace/types.js';
 

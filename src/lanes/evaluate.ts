@@ -12,7 +12,7 @@ import type { CollectResult } from './results.js';
 import { CollectPagesBuilder, cpBits, type CollectPages } from './collect-pages.js';
 import type { TrackerKind } from './config.js';
 import type { PageRanges } from './ranges.js';
-import type { UffdCtx } from '../trackers/uffd-ctx.js';
+import type { UffdCtx } from '../mm/uffd-ctx.js';
 import { MONITOR_FD } from './drivers/uffd-monitor.js';
 
 /** The accuracy part of a collect result. */

@@ -19,7 +19,7 @@ import {
   HPAGE_PMD_NR, PAGE_SIZE, PTRS_PER_PTE, TASK_SIZE_PAGES, UFFD_EVENT_FORK, UFFD_EVENT_PAGEFAULT,
 } from '../mm/uapi.js';
 import { uffdioWriteprotect } from '../trackers/userfaultfd.js';
-import type { UffdCtx, UffdMsg } from '../trackers/uffd-ctx.js';
+import type { UffdCtx, UffdMsg } from '../mm/uffd-ctx.js';
 import { ACC_KERNEL, REC_OP, REC_WRITE, type SysfsSettings, type TraceChunk, type TraceOp } from '../trace/types.js';
 import type { LaneConfig } from './config.js';
 import { makeDriver } from './drivers/make.js';

@@ -3,7 +3,7 @@
  * Each handler updates the entry and returns a FAULT_* outcome; the access loop (access.ts)
  * retries the access until the hardware would let it through, counting one fault per pass.
  */
-import { handleUserfault } from '../trackers/handle-userfault.js';
+import { handleUserfault } from './handle-userfault.js';
 import { hugetlbFault } from './hugetlb.js';
 import { Path, Why } from './cause.js';
 import { PF_ANON, PF_DIRTY, PF_SWAPPED, ZERO_PFN } from './frames.js';

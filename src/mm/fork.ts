@@ -15,7 +15,7 @@ import {
 } from './pte.js';
 import type { System } from './system.js';
 import { isHugeEntry, splitHugePmd } from './thp.js';
-import { UffdCtx } from '../trackers/uffd-ctx.js';
+import { UffdCtx } from './uffd-ctx.js';
 import { HPAGE_PMD_NR, PTRS_PER_PTE, UFFD_EVENT_FORK, UFFD_FEATURE_EVENT_FORK } from './uapi.js';
 import {
   VM_DONTCOPY, VM_HUGETLB, VM_LOCKED, VM_PFNMAP, VM_SHARED, VM_SOFTDIRTY, VM_UFFD_ALL, VM_WRITE, Vma,

@@ -3,7 +3,7 @@
  * §2.1.9). A 2 MiB hugetlb page is one entry kept in the leaf's PMD slot; uffd-wp works on the whole
  * huge page, and soft-dirty is not maintained for hugetlb (pagemap reads VM_SOFTDIRTY only, §2.2.4).
  */
-import { handleUserfault } from '../trackers/handle-userfault.js';
+import { handleUserfault } from './handle-userfault.js';
 import { Path, Why } from './cause.js';
 import { FAULT_DONE, type VmFault } from './fault.js';
 import { PF_ANON, PF_DIRTY, PF_SHMEM } from './frames.js';

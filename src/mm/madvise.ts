@@ -20,7 +20,7 @@ import {
 } from './pte.js';
 import type { System } from './system.js';
 import { isHugeEntry, splitAnonFolio, splitHugePmd } from './thp.js';
-import { queueRemoveEvent } from '../trackers/uffd-events.js';
+import { queueRemoveEvent } from './uffd-events.js';
 import { HPAGE_PMD_NR, PAGE_SIZE, PTRS_PER_PTE } from './uapi.js';
 import {
   VM_ACCESS, VM_EXEC, VM_HUGEPAGE, VM_HUGETLB, VM_LOCKED, VM_MAYWRITE, VM_NOHUGEPAGE, VM_PFNMAP, VM_READ, VM_SHARED, VM_UFFD_ALL, VM_WRITE,

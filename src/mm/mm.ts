@@ -2,7 +2,7 @@ import { Leaf } from './leaf.js';
 import { Tlb } from './tlb.js';
 import { VmaList } from './vma.js';
 import type { System } from './system.js';
-import type { UffdCtx } from '../trackers/uffd-ctx.js';
+import type { UffdCtx } from './uffd-ctx.js';
 import { PTRS_PER_PTE } from './uapi.js';
 import { splitHugePmdIfNeeded } from './thp.js';
 import { newCounters, type Counters } from './counters.js';

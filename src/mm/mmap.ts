@@ -10,7 +10,7 @@ import { MMAP_BASE_VPN } from './mm.js';
 import { MM_CP_TRY_CHANGE_WRITABLE, changeProtection } from './mprotect.js';
 import { Path } from './cause.js';
 import { vmaWantsManualPteWriteUpgrade } from './predicates.js';
-import { queueUnmapEvent, noteLostRegistration, lostRegistrationWhy } from '../trackers/uffd-events.js';
+import { queueUnmapEvent, noteLostRegistration, lostRegistrationWhy } from './uffd-events.js';
 import { HPAGE_PMD_NR, MMAP_MIN_ADDR, PAGE_SIZE, PTRS_PER_PTE, TASK_SIZE, TASK_SIZE_PAGES } from './uapi.js';
 import {
   VM_ACCESS, VM_ACCOUNT, VM_EXEC, VM_HUGETLB, VM_MAYEXEC, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, VM_NORESERVE, VM_READ, VM_SHARED,

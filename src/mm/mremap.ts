@@ -14,7 +14,7 @@ import {
   KIND_MASK, NONE, PMD_TABLE, PRESENT, SD, UW, hasSoftDirty, hasUffdWp, isUffdWpMarker,
 } from './pte.js';
 import { isHugeEntry, splitHugePmd } from './thp.js';
-import { queueRemapEvent } from '../trackers/uffd-events.js';
+import { queueRemapEvent } from './uffd-events.js';
 import { MMAP_MIN_ADDR, PAGE_SIZE, PTRS_PER_PTE, TASK_SIZE_PAGES, UFFD_FEATURE_EVENT_REMAP } from './uapi.js';
 import { VM_LOCKED, VM_MAYSHARE, VM_PFNMAP, VM_SHARED, VM_SOFTDIRTY, VM_UFFD_ALL, Vma, anonMergeableInto, anonVmasCompatible, canMerge } from './vma.js';
 

@@ -5,7 +5,7 @@ import { PteEventSink } from './events.js';
 import { PageFrames } from './frames.js';
 import { Mm } from './mm.js';
 import { MemObject } from './object.js';
-import type { UffdCtx, UffdMsg } from '../trackers/uffd-ctx.js';
+import type { UffdCtx, UffdMsg } from './uffd-ctx.js';
 
 /** /sys/kernel/mm settings the simulator honours. */
 export interface Sysfs {

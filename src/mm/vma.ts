@@ -1,6 +1,6 @@
 import { Why, type WhyCode } from './cause.js';
 import type { MemObject } from './object.js';
-import type { UffdCtx } from '../trackers/uffd-ctx.js';
+import type { UffdCtx } from './uffd-ctx.js';
 import { HPAGE_PMD_NR } from './uapi.js';
 
 /* vm_flags (include/linux/mm.h names; the bit positions are pteplay's own). */

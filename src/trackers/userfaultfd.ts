@@ -14,7 +14,7 @@ import {
 } from '../mm/uapi.js';
 import { VM_MAYWRITE, VM_UFFD_ALL, VM_UFFD_MINOR, VM_UFFD_MISSING, VM_UFFD_WP, type Vma } from '../mm/vma.js';
 import type { UffdFlag } from '../trace/types.js';
-import { UffdCtx } from './uffd-ctx.js';
+import { UffdCtx } from '../mm/uffd-ctx.js';
 import { CTR } from '../mm/counters.js';
 
 /** Feature bits a kernel profile supports (UFFD_API_FEATURES masked by what the build has). */

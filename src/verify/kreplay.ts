@@ -44,7 +44,7 @@ import type { OpResult } from '../mm/system.js';
 import { pagemapScan } from '../trackers/pagemap-scan.js';
 import { PMB_EXCLUSIVE, PMB_FILE, PMB_GUARD, PMB_PRESENT, PMB_SOFT_DIRTY, PMB_SWAP, PMB_UFFD_WP, pagemapRuns } from '../trackers/pagemap.js';
 import { uffdioWriteprotect } from '../trackers/userfaultfd.js';
-import type { UffdCtx, UffdMsg } from '../trackers/uffd-ctx.js';
+import type { UffdCtx, UffdMsg } from '../mm/uffd-ctx.js';
 import type {
   Backing, MadviseAdvice, MmapFlag, MremapFlag, Prot, TraceOp, TraceRecord, UffdFlag,
 } from '../trace/types.js';

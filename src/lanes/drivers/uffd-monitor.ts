@@ -7,7 +7,7 @@ import { Why } from '../../mm/cause.js';
 import type { Mm } from '../../mm/mm.js';
 import { PAGE_SIZE, UFFD_API, UFFDIO_REGISTER_MODE_WP, UFFDIO_WRITEPROTECT_MODE_WP } from '../../mm/uapi.js';
 import { VM_UFFD_WP, type Vma } from '../../mm/vma.js';
-import type { UffdCtx } from '../../trackers/uffd-ctx.js';
+import type { UffdCtx } from '../../mm/uffd-ctx.js';
 import { uffdioApi, uffdioRegister, uffdioWriteprotect, uffdUserfaultfd } from '../../trackers/userfaultfd.js';
 
 /** The fd number the monitor's userfaultfd gets in every process (high, to stay clear of trace fds). */

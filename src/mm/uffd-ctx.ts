@@ -1,6 +1,6 @@
 import {
   UFFD_FEATURE_SIGBUS, UFFD_FEATURE_THREAD_ID, UFFD_FEATURE_WP_ASYNC, UFFD_FEATURE_WP_UNPOPULATED,
-} from '../mm/uapi.js';
+} from './uapi.js';
 
 /** A queued uffd message (struct uffd_msg). */
 export interface UffdMsg {

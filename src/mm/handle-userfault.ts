@@ -1,6 +1,6 @@
-import { FAULT_BLOCKED, FAULT_EFAULT, FAULT_SIGBUS, type VmFault } from '../mm/fault.js';
-import { HPAGE_PMD_NR, UFFD_EVENT_PAGEFAULT, UFFD_PAGEFAULT_FLAG_WP, UFFD_PAGEFAULT_FLAG_WRITE } from '../mm/uapi.js';
-import { CTR } from '../mm/counters.js';
+import { FAULT_BLOCKED, FAULT_EFAULT, FAULT_SIGBUS, type VmFault } from './fault.js';
+import { HPAGE_PMD_NR, UFFD_EVENT_PAGEFAULT, UFFD_PAGEFAULT_FLAG_WP, UFFD_PAGEFAULT_FLAG_WRITE } from './uapi.js';
+import { CTR } from './counters.js';
 
 /**
  * fs/userfaultfd.c:handle_userfault(vmf, VM_UFFD_WP) — sync mode (§2.6): queue a

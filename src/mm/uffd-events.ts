@@ -1,10 +1,10 @@
 /** Non-cooperative userfaultfd events (UNMAP, REMOVE, REMAP) and registration loss bookkeeping. */
-import { Why, type WhyCode } from '../mm/cause.js';
-import type { Mm } from '../mm/mm.js';
-import { UFFD_EVENT_REMAP, UFFD_EVENT_REMOVE, UFFD_EVENT_UNMAP, UFFD_FEATURE_EVENT_REMAP, UFFD_FEATURE_EVENT_REMOVE, UFFD_FEATURE_EVENT_UNMAP } from '../mm/uapi.js';
-import { VM_UFFD_WP, type Vma } from '../mm/vma.js';
+import { Why, type WhyCode } from './cause.js';
+import type { Mm } from './mm.js';
+import { UFFD_EVENT_REMAP, UFFD_EVENT_REMOVE, UFFD_EVENT_UNMAP, UFFD_FEATURE_EVENT_REMAP, UFFD_FEATURE_EVENT_REMOVE, UFFD_FEATURE_EVENT_UNMAP } from './uapi.js';
+import { VM_UFFD_WP, type Vma } from './vma.js';
 import type { UffdCtx } from './uffd-ctx.js';
-import { CTR } from '../mm/counters.js';
+import { CTR } from './counters.js';
 
 const MAX_LOST = 1024;
 
