@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ACCESS_OK } from '../src/mm/access.js';
-import { FAULT_BLOCKED, FAULT_SIGSEGV } from '../src/mm/fault.js';
+import { FAULT_BLOCKED, FAULT_SIGSEGV } from '../src/mm/fault-types.js';
 import { Why } from '../src/mm/cause.js';
 import { doMadvise } from '../src/mm/madvise.js';
 import { A, D, EXCL, MARKER, PG_ANON, PG_ZERO, PMD_TABLE, PRESENT, SD, UW, W } from '../src/mm/pte.js';

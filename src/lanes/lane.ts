@@ -6,7 +6,7 @@
  */
 import { Why } from '../mm/cause.js';
 import { ACCESS_OK, accessPage } from '../mm/access.js';
-import { FAULT_BLOCKED } from '../mm/fault.js';
+import { FAULT_BLOCKED } from '../mm/fault-types.js';
 import { PF_DATA } from '../mm/frames.js';
 import { GT_W } from '../mm/leaf.js';
 import { TLB_READ, TLB_WRITE } from '../mm/tlb.js';

@@ -1,5 +1,6 @@
 import { Path, Why } from './cause.js';
-import { FAULT_DONE, FAULT_SIGSEGV, handleMmFault } from './fault.js';
+import { handleMmFault } from './fault.js';
+import { FAULT_DONE, FAULT_SIGSEGV } from './fault-types.js';
 import { PF_DATA } from './frames.js';
 import { GT_C, GT_W, type Leaf } from './leaf.js';
 import type { Mm } from './mm.js';

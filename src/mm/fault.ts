@@ -21,26 +21,7 @@ import { isHugeEntry, splitHugePmd } from './thp.js';
 import { HPAGE_PMD_NR, PTRS_PER_PTE } from './uapi.js';
 import { VM_MAYSHARE, VM_SHARED, VM_UFFD_MINOR, VM_UFFD_WP, VM_WRITE, findMergeableAnonVma, type Vma } from './vma.js';
 import { CTR } from './counters.js';
-
-export const FAULT_DONE = 0;
-export const FAULT_BLOCKED = 1;
-export const FAULT_SIGBUS = 2;
-export const FAULT_EFAULT = 3;
-export const FAULT_SIGSEGV = 4;
-
-/** struct vm_fault, reduced to what the simulator needs. */
-export interface VmFault {
-  mm: Mm;
-  vma: Vma;
-  vpn: number;
-  leaf: Leaf;
-  /** Index of the page in its leaf. */
-  i: number;
-  write: boolean;
-  /** The access came from the kernel (copy_to_user, GUP): matters for UFFD_USER_MODE_ONLY. */
-  kernel: boolean;
-  tid: number;
-}
+import { FAULT_DONE, FAULT_SIGBUS, FAULT_SIGSEGV, type VmFault } from './fault-types.js';
 
 /** anon_vma_prepare(): reuse a neighbour's anon_vma (find_mergeable_anon_vma) or allocate one. */
 export function anonVmaPrepare(mm: Mm, vma: Vma): void {

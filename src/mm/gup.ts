@@ -9,7 +9,8 @@
  */
 import type { Backing } from '../trace/types.js';
 import { Path, Why } from './cause.js';
-import { FAULT_BLOCKED, FAULT_DONE, anonVmaPrepare, handleMmFault } from './fault.js';
+import { anonVmaPrepare, handleMmFault } from './fault.js';
+import { FAULT_BLOCKED, FAULT_DONE } from './fault-types.js';
 import { PF_ANON, PF_DIRTY } from './frames.js';
 import { GT_C, type Leaf } from './leaf.js';
 import type { Mm } from './mm.js';

@@ -1,4 +1,4 @@
-import { FAULT_BLOCKED, FAULT_EFAULT, FAULT_SIGBUS, type VmFault } from './fault.js';
+import { FAULT_BLOCKED, FAULT_EFAULT, FAULT_SIGBUS, type VmFault } from './fault-types.js';
 import { HPAGE_PMD_NR, UFFD_EVENT_PAGEFAULT, UFFD_PAGEFAULT_FLAG_WP, UFFD_PAGEFAULT_FLAG_WRITE } from './uapi.js';
 import { CTR } from './counters.js';
 

@@ -5,7 +5,7 @@
  */
 import { handleUserfault } from './handle-userfault.js';
 import { Path, Why } from './cause.js';
-import { FAULT_DONE, type VmFault } from './fault.js';
+import { FAULT_DONE, type VmFault } from './fault-types.js';
 import { PF_ANON, PF_DIRTY, PF_SHMEM } from './frames.js';
 import { setPmd } from './pgtable.js';
 import { userfaultfdWp, userfaultfdWpAsync } from './predicates.js';

@@ -31,7 +31,7 @@ import { PACKAGE_ROOT } from '../version.js';
 import { Why } from '../mm/cause.js';
 import { ACCESS_OK, accessPage } from '../mm/access.js';
 import { PteEventSink } from '../mm/events.js';
-import { FAULT_BLOCKED, FAULT_EFAULT, FAULT_SIGBUS, FAULT_SIGSEGV } from '../mm/fault.js';
+import { FAULT_BLOCKED, FAULT_EFAULT, FAULT_SIGBUS, FAULT_SIGSEGV } from '../mm/fault-types.js';
 import type { Mm } from '../mm/mm.js';
 import { System, type Sysfs, type UffdListener } from '../mm/system.js';
 import {
