@@ -12,16 +12,16 @@ import { Path, Why } from './cause.js';
 import { anonVmaPrepare, handleMmFault } from './fault.js';
 import { FAULT_BLOCKED, FAULT_DONE } from './fault-types.js';
 import { PF_ANON, PF_DIRTY } from './frames.js';
-import { GT_C, type Leaf } from './leaf.js';
+import { GT_C, GT_W, type Leaf } from './leaf.js';
 import type { Mm } from './mm.js';
 import { markObjectPages, markWritten } from './access.js';
-import { hex } from './mmap.js';
+import { hex } from './hex.js';
 import { NO_WHY, clearPte, flushTlbRange, installPte, setPte } from './pgtable.js';
 import { A, EXCL, KIND_MASK, PAGE_MASK, PG_ANON, PG_ZERO, PMD_TABLE, PRESENT, PROTNONE, SD, UW, W, pteMkUffdWp } from './pte.js';
 import type { System } from './system.js';
 import { isHugeEntry } from './thp.js';
 import { PAGE_SIZE, PTRS_PER_PTE } from './uapi.js';
-import { VM_MAYREAD, VM_PFNMAP, VM_READ, VM_SHARED, VM_UFFD_WP, VM_WRITE, type Vma } from './vma.js';
+import { VM_EXEC, VM_MAYREAD, VM_PFNMAP, VM_READ, VM_SHARED, VM_UFFD_WP, VM_WRITE, type Vma } from './vma.js';
 import { CTR } from './counters.js';
 
 /** Outcome of faulting one page in (faultinPage). */
@@ -306,4 +306,31 @@ export function releaseAllPins(mm: Mm): void {
   if (m === undefined) return;
   for (const vpn of [...m.keys()]) while (releasePin(mm, vpn));
   pinTable.delete(mm);
+}
+
+/**
+ * The write fault of a populate set the page's tracker reasons as for a store; nothing was stored
+ * (no GT_w), so a tracker that reports the page reports it because of the populate.
+ */
+export function labelPopulatedForWrite(mm: Mm, vpn: number): void {
+  const leaf = mm.leafOf(vpn);
+  if (leaf === undefined) return;
+  const i = vpn - leaf.base;
+  if ((leaf.gt[i]! & GT_W) !== 0) return;
+  if (leaf.sdWhy[i] === Why.WRITE) leaf.sdWhy[i] = Why.POPULATE_WRITE;
+  if (leaf.uwWhy[i] === Why.WRITE) leaf.uwWhy[i] = Why.POPULATE_WRITE;
+}
+
+/**
+ * mm/gup.c:__mm_populate → populate_vma_page_range for MAP_POPULATE: FOLL_WRITE only for private
+ * writable mappings (the caller passes it), otherwise a read fault with FOLL_FORCE when the VMA is
+ * accessible at all; VM_IO/VM_PFNMAP skipped; errors ignored (the rest of the VMA is skipped).
+ */
+export function mmPopulate(mm: Mm, vma: Vma, start: number, end: number, write: boolean): void {
+  if (vma.flags & VM_PFNMAP) return;
+  const force = !write && (vma.flags & (VM_READ | VM_WRITE | VM_EXEC)) !== 0;
+  for (let vpn = start; vpn < end; vpn++) {
+    if (faultinPage(mm, vpn, write, false, mm.pid, force) !== GUP_OK) return;
+    if (write) labelPopulatedForWrite(mm, vpn);
+  }
 }

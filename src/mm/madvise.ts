@@ -1,16 +1,15 @@
 /**
  * madvise(2) (mm/madvise.c; kernel-semantics.md §2.15, §2.17, §2.18; source notes Q5, Q8, Q14, Q15).
  * Results and errno values are recorded with System.result, never thrown.
- *
- * Importing this module also installs the MAP_POPULATE hook of mmap.ts (mm_populate).
  */
 import type { MadviseAdvice } from '../trace/types.js';
 import { Path, Why } from './cause.js';
 import { PF_ANON, PF_DATA, PF_DIRTY, PF_LAZYFREE, PF_SWAPPED } from './frames.js';
-import { faultinPage, GUP_BAD_VMA, GUP_BLOCKED, GUP_NO_VMA, GUP_OK } from './gup.js';
-import { GT_C, GT_W, type Leaf } from './leaf.js';
+import { faultinPage, GUP_BAD_VMA, GUP_BLOCKED, GUP_NO_VMA, GUP_OK, labelPopulatedForWrite } from './gup.js';
+import { GT_C, type Leaf } from './leaf.js';
 import type { Mm } from './mm.js';
-import { hex, mergeAfterFlagChange, setPopulate } from './mmap.js';
+import { mergeAfterFlagChange } from './mmap.js';
+import { hex } from './hex.js';
 import type { MemObject } from './object.js';
 import { NO_WHY, clearPte, flushTlbRange, setPmd, setPte } from './pgtable.js';
 import { userfaultfdWp } from './predicates.js';
@@ -23,7 +22,7 @@ import { isHugeEntry, splitAnonFolio, splitHugePmd } from './thp.js';
 import { queueRemoveEvent } from './uffd-events.js';
 import { HPAGE_PMD_NR, PAGE_SIZE, PTRS_PER_PTE } from './uapi.js';
 import {
-  VM_ACCESS, VM_EXEC, VM_HUGEPAGE, VM_HUGETLB, VM_LOCKED, VM_MAYWRITE, VM_NOHUGEPAGE, VM_PFNMAP, VM_READ, VM_SHARED, VM_UFFD_ALL, VM_WRITE,
+  VM_ACCESS, VM_HUGEPAGE, VM_HUGETLB, VM_LOCKED, VM_MAYWRITE, VM_NOHUGEPAGE, VM_PFNMAP, VM_SHARED, VM_UFFD_ALL, VM_WRITE,
   type Vma,
 } from './vma.js';
 import { ZAP_DONTNEED, ZAP_REMOVE, zapRange } from './zap.js';
@@ -129,33 +128,6 @@ function madvisePopulate(mm: Mm, start: number, end: number, write: boolean, tid
   return null;
 }
 
-/**
- * The write fault of a populate set the page's tracker reasons as for a store; nothing was stored
- * (no GT_w), so a tracker that reports the page reports it because of the populate.
- */
-function labelPopulatedForWrite(mm: Mm, vpn: number): void {
-  const leaf = mm.leafOf(vpn);
-  if (leaf === undefined) return;
-  const i = vpn - leaf.base;
-  if ((leaf.gt[i]! & GT_W) !== 0) return;
-  if (leaf.sdWhy[i] === Why.WRITE) leaf.sdWhy[i] = Why.POPULATE_WRITE;
-  if (leaf.uwWhy[i] === Why.WRITE) leaf.uwWhy[i] = Why.POPULATE_WRITE;
-}
-
-/**
- * mm/gup.c:__mm_populate → populate_vma_page_range for MAP_POPULATE: FOLL_WRITE only for private
- * writable mappings (the caller passes it), otherwise a read fault with FOLL_FORCE when the VMA is
- * accessible at all; VM_IO/VM_PFNMAP skipped; errors ignored (the rest of the VMA is skipped).
- */
-function mmPopulate(mm: Mm, vma: Vma, start: number, end: number, write: boolean): void {
-  if (vma.flags & VM_PFNMAP) return;
-  const force = !write && (vma.flags & (VM_READ | VM_WRITE | VM_EXEC)) !== 0;
-  for (let vpn = start; vpn < end; vpn++) {
-    if (faultinPage(mm, vpn, write, false, mm.pid, force) !== GUP_OK) return;
-    if (write) labelPopulatedForWrite(mm, vpn);
-  }
-}
-setPopulate(mmPopulate);
 
 /* ---------------------------------------------------------------- DONTNEED / FREE */
 

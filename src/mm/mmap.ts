@@ -2,6 +2,8 @@
  * mmap, munmap, brk and mprotect (mm/mmap.c, mm/vma.c, mm/mprotect.c; kernel-semantics.md §2.12,
  * §2.13, §2.19). Results and errno values are recorded with System.result, never thrown.
  */
+import { hex } from './hex.js';
+import { mmPopulate } from './gup.js';
 import type { Backing, MmapFlag, Prot, TraceOp } from '../trace/types.js';
 import { Why } from './cause.js';
 import { GT_C } from './leaf.js';
@@ -19,7 +21,6 @@ import {
 import { ZAP_UNMAP, zapRange } from './zap.js';
 import { CTR } from './counters.js';
 
-export const hex = (n: number): string => '0x' + n.toString(16);
 const pageAligned = (a: number): boolean => a % PAGE_SIZE === 0;
 const pagesOf = (len: number): number => Math.ceil(len / PAGE_SIZE);
 
@@ -155,14 +156,8 @@ export function doMmap(mm: Mm, op: Extract<TraceOp, { op: 'mmap' }>): number {
   const cand = new Vma(mm.pid, start, end, flags, obj, obj === null ? start : op.offset / PAGE_SIZE);
   cand.uffdWhy = lostRegistrationWhy(mm, start, end);
   const vma = insertMerging(mm, cand, Why.NEW_VMA);
-  if (has('populate')) populateRange(mm, vma, start, end, (flags & VM_WRITE) !== 0 && !shared);
+  if (has('populate')) mmPopulate(mm, vma, start, end, (flags & VM_WRITE) !== 0 && !shared);
   return sys.result(mm.pid, 'mmap', args, start * PAGE_SIZE, null);
-}
-
-/** MAP_POPULATE / MADV_POPULATE_*: fault every page in as the kernel's GUP does (kernel mode). */
-export let populateRange = (_mm: Mm, _vma: Vma, _start: number, _end: number, _write: boolean): void => {};
-export function setPopulate(fn: typeof populateRange): void {
-  populateRange = fn;
 }
 
 /**

@@ -8,7 +8,8 @@ import { GT_C } from './leaf.js';
 import type { Leaf } from './leaf.js';
 import type { Mm } from './mm.js';
 import { MMAP_BASE_VPN } from './mm.js';
-import { hex, markNewPages, materializeNewContent, unmapRange } from './mmap.js';
+import { markNewPages, materializeNewContent, unmapRange } from './mmap.js';
+import { hex } from './hex.js';
 import { NO_WHY, flushTlbRange, pteAlloc, setPmd, setPte } from './pgtable.js';
 import {
   KIND_MASK, NONE, PMD_TABLE, PRESENT, SD, UW, hasSoftDirty, hasUffdWp, isUffdWpMarker,

@@ -24,7 +24,7 @@
 import { Path, Why } from '../mm/cause.js';
 import type { Leaf } from '../mm/leaf.js';
 import type { Mm } from '../mm/mm.js';
-import { hex } from '../mm/mmap.js';
+import { hex } from '../mm/hex.js';
 import { MM_CP_UFFD_WP, changeProtection } from '../mm/mprotect.js';
 import { flushTlbRange, setPmd, setPte } from '../mm/pgtable.js';
 import { userfaultfdWp, userfaultfdWpAsync, userfaultfdWpUseMarkers, vmaSoftDirtyFlag } from '../mm/predicates.js';

@@ -23,7 +23,7 @@
  */
 import type { Leaf } from '../mm/leaf.js';
 import type { Mm } from '../mm/mm.js';
-import { hex } from '../mm/mmap.js';
+import { hex } from '../mm/hex.js';
 import { GUARD, KIND_MASK, MIGRATION, NONE, PAGE_MASK, PG_ANON, PG_ZERO, PMD_TABLE, PRESENT, SD, UW } from '../mm/pte.js';
 import { isHugeEntry } from '../mm/thp.js';
 import { PTRS_PER_PTE, TASK_SIZE_PAGES } from '../mm/uapi.js';

@@ -4,7 +4,8 @@
  */
 import { Path, Why } from '../mm/cause.js';
 import type { Mm } from '../mm/mm.js';
-import { hex, mergeAfterFlagChange } from '../mm/mmap.js';
+import { mergeAfterFlagChange } from '../mm/mmap.js';
+import { hex } from '../mm/hex.js';
 import { MM_CP_TRY_CHANGE_WRITABLE, MM_CP_UFFD_WP, MM_CP_UFFD_WP_RESOLVE, changeProtection } from '../mm/mprotect.js';
 import { vmaWantsManualPteWriteUpgrade } from '../mm/predicates.js';
 import {
