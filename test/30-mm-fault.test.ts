@@ -74,9 +74,9 @@ describe('fault path (kernel-semantics.md §2.1)', () => {
     tryStore(mm, BASE);
     armUffd(mm, v, UFFD_FEATURE_WP_ASYNC);
     expect(entry(mm, BASE) & (UW | W)).toBe(UW);
-    const before = faults(sys).fault_uffd_async;
+    const before = faults(sys).fault_uffd_async!;
     expect(tryStore(mm, BASE)).toBe(ACCESS_OK);
-    expect(faults(sys).fault_uffd_async - before).toBe(1);
+    expect(faults(sys).fault_uffd_async! - before).toBe(1);
     expect(entry(mm, BASE) & (UW | W | SD)).toBe(W | SD);
   });
 
@@ -87,8 +87,8 @@ describe('fault path (kernel-semantics.md §2.1)', () => {
     const f0 = faults(sys);
     expect(tryStore(mm, BASE + 2)).toBe(ACCESS_OK);
     const f1 = faults(sys);
-    expect(f1.fault_marker - f0.fault_marker).toBe(1);
-    expect(f1.fault_uffd_async - f0.fault_uffd_async).toBe(1);
+    expect(f1.fault_marker! - f0.fault_marker!).toBe(1);
+    expect(f1.fault_uffd_async! - f0.fault_uffd_async!).toBe(1);
     expect(entry(mm, BASE + 2) & (UW | W)).toBe(W);
   });
 
@@ -120,9 +120,9 @@ describe('hugetlb (kernel-semantics.md §2.1.9, D25)', () => {
     expect(leaf.pmd & (PRESENT | W)).toBe(PRESENT | W);
     armUffd(mm, v, UFFD_FEATURE_WP_ASYNC);
     expect(leaf.pmd & (UW | W)).toBe(UW);
-    const before = faults(sys).fault_uffd_async;
+    const before = faults(sys).fault_uffd_async!;
     expect(tryStore(mm, base + 7)).toBe(ACCESS_OK);
-    expect(faults(sys).fault_uffd_async - before).toBe(1);
+    expect(faults(sys).fault_uffd_async! - before).toBe(1);
     expect(leaf.pmd & (UW | W)).toBe(W);
   });
 });

@@ -68,7 +68,7 @@ describe('pagemap_read: the read(2) interface (§2.10)', () => {
     map(mm, BASE, 4);
     tryStore(mm, BASE + 1);
     const present: number[] = [];
-    const r = pagemapRead(mm, BASE * 8, 4 * 8, (vpn, n, bits) => present.push(...Array<number>(n).fill(bits & PMB_PRESENT)));
+    const r = pagemapRead(mm, BASE * 8, 4 * 8, (_vpn, n, bits) => present.push(...Array<number>(n).fill(bits & PMB_PRESENT)));
     expect(r.ret).toBe(32);
     expect(present).toEqual([0, PMB_PRESENT, 0, 0]);
     let tailPages = 0;

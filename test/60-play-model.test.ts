@@ -107,7 +107,7 @@ describe('vma-merge.jsonl (kernel-semantics.md §3 D3): open, step, seek', () =>
         expect(want).toHaveLength(5);
         const seq = src.seqAtPos(s.lanes[laneIdx]!.laneId, pos);
         const win = src.window(s.lanes[laneIdx]!.laneId, seq, 1, A, A + 5);
-        expect(want.map((w, k) => [win.entry(A + k).state, describePte(win.entry(A + k).state)])).toEqual(want.map((w) => [w.state, w.entry]));
+        expect(want.map((_w, k) => [win.entry(A + k).state, describePte(win.entry(A + k).state)])).toEqual(want.map((w) => [w.state, w.entry]));
         // And what the map shows is that state's cell (no collect verdict before position 7).
         if (pos < 7) expect(f.build(s).bands[0]!.lanes[laneIdx]).toEqual(want.map((w) => stateCell(w.state, s.lanes[laneIdx]!.tracker)));
       }

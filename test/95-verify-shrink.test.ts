@@ -125,7 +125,7 @@ describe('nearestProfile and the probed --kernel-opt values', () => {
   });
 
   const host: HostProbe = {
-    release: '6.18.44', profile: '6.18', zeroPage: false, splitUnusedToZeroPage: true, softDirty: false, softDirtySource: 'config',
+    release: '6.18.44', profile: '6.18', zeroPage: false, splitUnusedToZeroPage: true, softDirty: false, softDirtySource: 'config', migrationEntryDirty: null,
     userfaultfd: true, wpAsync: true, wpUnpopulated: true, pagemapScan: true, scanCategories: 0xff,
     sysfs: { thp: 'always', thpZeroPage: true, swap: false }, hugetlbPages: 0,
   };
