@@ -4,7 +4,8 @@
  * a pagemap_read or pagemap_scan returned besides its return value is handed back as a PagemapAnswer.
  */
 import { doMadvise } from '../mm/madvise.js';
-import { doBrk, doMmap, doMprotect, doMunmap } from '../mm/mmap.js';
+import { doBrk, doMmap, doMunmap } from '../mm/mmap.js';
+import { doMprotect } from '../mm/mprotect.js';
 import { hex } from '../mm/hex.js';
 import { doMremap } from '../mm/mremap.js';
 import { doExit, doFork, doSpawn } from '../mm/fork.js';

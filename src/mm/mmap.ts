@@ -9,13 +9,11 @@ import { Why } from './cause.js';
 import { GT_C } from './leaf.js';
 import type { Mm } from './mm.js';
 import { MMAP_BASE_VPN } from './mm.js';
-import { MM_CP_TRY_CHANGE_WRITABLE, changeProtection } from './mprotect.js';
 import { Path } from './cause.js';
-import { vmaWantsManualPteWriteUpgrade } from './predicates.js';
 import { queueUnmapEvent, noteLostRegistration, lostRegistrationWhy } from './uffd-events.js';
 import { HPAGE_PMD_NR, MMAP_MIN_ADDR, PAGE_SIZE, PTRS_PER_PTE, TASK_SIZE, TASK_SIZE_PAGES } from './uapi.js';
 import {
-  VM_ACCESS, VM_ACCOUNT, VM_EXEC, VM_HUGETLB, VM_MAYEXEC, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, VM_NORESERVE, VM_READ, VM_SHARED,
+  VM_ACCOUNT, VM_EXEC, VM_HUGETLB, VM_MAYEXEC, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, VM_NORESERVE, VM_READ, VM_SHARED,
   VM_SOFTDIRTY, VM_WRITE, Vma, anonMergeableInto, anonVmasCompatible, canMerge,
 } from './vma.js';
 import { ZAP_UNMAP, zapRange } from './zap.js';
@@ -215,68 +213,6 @@ export function doBrk(mm: Mm, addr: number): number {
   }
   mm.brk = newBrk;
   return done(newBrk * PAGE_SIZE);
-}
-
-/**
- * mprotect(2) → do_mprotect_pkey: ENOMEM unless a VMA contains the start; then VMA by VMA, in
- * address order: a gap before the VMA stops with ENOMEM, a permission the VMA may not have
- * (VM_MAY*) with EACCES — the VMAs before it keep their new protection. mprotect_fixup leaves a VMA
- * whose flags do not change alone (no split, no change_protection); otherwise it splits at the
- * edges, changes the flags, merges with the neighbours (vma_modify_flags: before v6.19 the merged
- * VMA takes the mprotected VMA's VM_SOFTDIRTY; since v6.19 it is sticky) and runs
- * change_protection over the piece, with MM_CP_TRY_CHANGE_WRITABLE where the VMA wants manual
- * upgrades. The walk goes on from the end of the (merged) VMA; a range that ends in a gap is ENOMEM.
- */
-export function doMprotect(mm: Mm, addr: number, len: number, prot: Prot): number {
-  const sys = mm.sys;
-  const args = `${hex(addr)}, ${len}, ${protText(prot)}`;
-  if (!pageAligned(addr)) return sys.result(mm.pid, 'mprotect', args, -1, 'EINVAL');
-  const start = addr / PAGE_SIZE;
-  const end = start + pagesOf(len);
-  if (end === start) return sys.result(mm.pid, 'mprotect', args, 0, null);
-  const want = protFlags(prot);
-  const first = mm.vmas.intersecting(start, end)[0];
-  if (first === undefined || first.start > start) return sys.result(mm.pid, 'mprotect', args, -1, 'ENOMEM');
-  let nstart = start;
-  let tmp = first.start;
-  let error: string | null = null;
-  while (nstart < end) {
-    const v = mm.vmas.intersecting(nstart, end)[0];
-    if (v === undefined) break;
-    if (v.start !== tmp) {
-      error = 'ENOMEM';
-      break;
-    }
-    // (newflags & ~(newflags >> 4)) & VM_ACCESS_FLAGS: each permission needs its VM_MAY* bit.
-    if (((want & VM_READ) && !(v.flags & VM_MAYREAD)) || ((want & VM_WRITE) && !(v.flags & VM_MAYWRITE)) ||
-        ((want & VM_EXEC) && !(v.flags & VM_MAYEXEC))) {
-      error = 'EACCES';
-      break;
-    }
-    tmp = Math.min(v.end, end);
-    let newFlags = (v.flags & ~VM_ACCESS) | want;
-    let cur = v;
-    if (newFlags !== v.flags) {
-      // mprotect_fixup accounting: a private mapping made writable is charged (VM_ACCOUNT); the
-      // charge is only dropped again for anonymous memory that never had an anon_vma.
-      if (newFlags & VM_WRITE) {
-        if (!(v.flags & (VM_ACCOUNT | VM_WRITE | VM_HUGETLB | VM_SHARED | VM_NORESERVE))) newFlags |= VM_ACCOUNT;
-      } else if ((v.flags & VM_ACCOUNT) && v.isAnon && v.anonVma === 0) newFlags &= ~VM_ACCOUNT;
-      if (mm.vmas.splitRefused(nstart, tmp)) {
-        error = 'EINVAL';
-        break;
-      }
-      cur = mm.vmas.isolate(nstart, tmp).find((x) => x.start === nstart)!;
-      cur.flags = newFlags;
-      cur = mergeAfterFlagChange(mm, cur, newFlags);
-      changeProtection(mm, cur, nstart, tmp, vmaWantsManualPteWriteUpgrade(mm, cur) ? MM_CP_TRY_CHANGE_WRITABLE : 0, Path.MPROTECT, Why.ARMED);
-    }
-    // tmp = vma_iter_end(): the walk resumes after the (merged) VMA.
-    tmp = cur.end;
-    nstart = tmp;
-  }
-  if (error === null && tmp < end) error = 'ENOMEM';
-  return sys.result(mm.pid, 'mprotect', args, error === null ? 0 : -1, error);
 }
 
 /**

@@ -6,11 +6,16 @@ import { Path, Why } from './cause.js';
 import type { Leaf } from './leaf.js';
 import type { Mm } from './mm.js';
 import { flushTlbRange, pteAlloc, setPmd, setPte } from './pgtable.js';
-import { canChangePteWritable, userfaultfdWpUseMarkers, vmPageProtWritable } from './predicates.js';
-import { KIND_MASK, MARKER, NONE, PRESENT, PROTNONE, SWAP, UFFD_WP_MARKER, UW, W, pteMkUffdWp } from './pte.js';
+import { pteNeedsSoftDirtyWp, userfaultfdPteWp, userfaultfdWpUseMarkers, vmPageProtWritable, vmaWantsManualPteWriteUpgrade } from './predicates.js';
+import type { Prot } from '../trace/types.js';
+import { hex } from './hex.js';
+import { mergeAfterFlagChange, protFlags, protText } from './mmap.js';
+import { D, EXCL, KIND_MASK, MARKER, NONE, PAGE_MASK, PG_ANON, PRESENT, PROTNONE, SWAP, UFFD_WP_MARKER, UW, W, pteMkUffdWp } from './pte.js';
 import { isHugeEntry, splitHugePmd } from './thp.js';
-import { PTRS_PER_PTE } from './uapi.js';
-import { VM_ACCESS, VM_HUGETLB, type Vma } from './vma.js';
+import { PAGE_SIZE, PTRS_PER_PTE } from './uapi.js';
+import {
+  VM_ACCESS, VM_ACCOUNT, VM_EXEC, VM_HUGETLB, VM_MAYEXEC, VM_MAYREAD, VM_MAYWRITE, VM_NORESERVE, VM_READ, VM_SHARED, VM_WRITE, type Vma,
+} from './vma.js';
 
 export const MM_CP_TRY_CHANGE_WRITABLE = 1;
 export const MM_CP_UFFD_WP = 4;
@@ -136,3 +141,80 @@ function changePteRange(mm: Mm, vma: Vma, leaf: Leaf, from: number, to: number, 
   return flush;
 }
 
+/**
+ * mm/mprotect.c:can_change_pte_writable — may an upgrade (mprotect, un-WP) set W without a fault?
+ * Never when soft-dirty or uffd-wp still needs to see the next write.
+ */
+export function canChangePteWritable(mm: Mm, vma: Vma, pte: number, needDirtyPrivate = false): boolean {
+  if ((vma.flags & VM_WRITE) === 0) return false;
+  if (pteNeedsSoftDirtyWp(mm, vma, pte)) return false;
+  if (userfaultfdPteWp(vma, pte)) return false;
+  if ((vma.flags & VM_SHARED) === 0) {
+    // Private: only exclusive anon pages (PageAnonExclusive); before v6.2 also hardware-dirty ones.
+    return (pte & PAGE_MASK) === PG_ANON && (pte & EXCL) !== 0 && (!needDirtyPrivate || (pte & D) !== 0);
+  }
+  // Shared: only if the PTE is already dirty (the filesystem already knows).
+  return (pte & D) !== 0;
+}
+
+/**
+ * mprotect(2) → do_mprotect_pkey: ENOMEM unless a VMA contains the start; then VMA by VMA, in
+ * address order: a gap before the VMA stops with ENOMEM, a permission the VMA may not have
+ * (VM_MAY*) with EACCES — the VMAs before it keep their new protection. mprotect_fixup leaves a VMA
+ * whose flags do not change alone (no split, no change_protection); otherwise it splits at the
+ * edges, changes the flags, merges with the neighbours (vma_modify_flags: before v6.19 the merged
+ * VMA takes the mprotected VMA's VM_SOFTDIRTY; since v6.19 it is sticky) and runs
+ * change_protection over the piece, with MM_CP_TRY_CHANGE_WRITABLE where the VMA wants manual
+ * upgrades. The walk goes on from the end of the (merged) VMA; a range that ends in a gap is ENOMEM.
+ */
+export function doMprotect(mm: Mm, addr: number, len: number, prot: Prot): number {
+  const sys = mm.sys;
+  const args = `${hex(addr)}, ${len}, ${protText(prot)}`;
+  if (addr % PAGE_SIZE !== 0) return sys.result(mm.pid, 'mprotect', args, -1, 'EINVAL');
+  const start = addr / PAGE_SIZE;
+  const end = start + Math.ceil(len / PAGE_SIZE);
+  if (end === start) return sys.result(mm.pid, 'mprotect', args, 0, null);
+  const want = protFlags(prot);
+  const first = mm.vmas.intersecting(start, end)[0];
+  if (first === undefined || first.start > start) return sys.result(mm.pid, 'mprotect', args, -1, 'ENOMEM');
+  let nstart = start;
+  let tmp = first.start;
+  let error: string | null = null;
+  while (nstart < end) {
+    const v = mm.vmas.intersecting(nstart, end)[0];
+    if (v === undefined) break;
+    if (v.start !== tmp) {
+      error = 'ENOMEM';
+      break;
+    }
+    // (newflags & ~(newflags >> 4)) & VM_ACCESS_FLAGS: each permission needs its VM_MAY* bit.
+    if (((want & VM_READ) && !(v.flags & VM_MAYREAD)) || ((want & VM_WRITE) && !(v.flags & VM_MAYWRITE)) ||
+        ((want & VM_EXEC) && !(v.flags & VM_MAYEXEC))) {
+      error = 'EACCES';
+      break;
+    }
+    tmp = Math.min(v.end, end);
+    let newFlags = (v.flags & ~VM_ACCESS) | want;
+    let cur = v;
+    if (newFlags !== v.flags) {
+      // mprotect_fixup accounting: a private mapping made writable is charged (VM_ACCOUNT); the
+      // charge is only dropped again for anonymous memory that never had an anon_vma.
+      if (newFlags & VM_WRITE) {
+        if (!(v.flags & (VM_ACCOUNT | VM_WRITE | VM_HUGETLB | VM_SHARED | VM_NORESERVE))) newFlags |= VM_ACCOUNT;
+      } else if ((v.flags & VM_ACCOUNT) && v.isAnon && v.anonVma === 0) newFlags &= ~VM_ACCOUNT;
+      if (mm.vmas.splitRefused(nstart, tmp)) {
+        error = 'EINVAL';
+        break;
+      }
+      cur = mm.vmas.isolate(nstart, tmp).find((x) => x.start === nstart)!;
+      cur.flags = newFlags;
+      cur = mergeAfterFlagChange(mm, cur, newFlags);
+      changeProtection(mm, cur, nstart, tmp, vmaWantsManualPteWriteUpgrade(mm, cur) ? MM_CP_TRY_CHANGE_WRITABLE : 0, Path.MPROTECT, Why.ARMED);
+    }
+    // tmp = vma_iter_end(): the walk resumes after the (merged) VMA.
+    tmp = cur.end;
+    nstart = tmp;
+  }
+  if (error === null && tmp < end) error = 'ENOMEM';
+  return sys.result(mm.pid, 'mprotect', args, error === null ? 0 : -1, error);
+}

@@ -2,7 +2,7 @@
  * Derived predicates of kernel-semantics.md §1.2, each named after the kernel helper it models.
  */
 import type { Mm } from './mm.js';
-import { isUffdWpMarker, KIND_MASK, PG_ANON, PAGE_MASK, PRESENT, SD, UW, EXCL, D } from './pte.js';
+import { isUffdWpMarker, KIND_MASK, PRESENT, SD, UW } from './pte.js';
 import {
   Vma, VM_HUGEPAGE, VM_HUGETLB, VM_MAYSHARE, VM_NOHUGEPAGE, VM_SHARED, VM_SOFTDIRTY, VM_UFFD_WP, VM_WRITE,
 } from './vma.js';
@@ -57,22 +57,6 @@ export const vmPageProtWritable = (mm: Mm, vma: Vma): boolean =>
 /** include/linux/mm.h:vma_wants_manual_pte_write_upgrade. */
 export const vmaWantsManualPteWriteUpgrade = (mm: Mm, vma: Vma): boolean =>
   (vma.flags & VM_SHARED) !== 0 ? vmaWantsWritenotify(mm, vma) : (vma.flags & VM_WRITE) !== 0;
-
-/**
- * mm/mprotect.c:can_change_pte_writable — may an upgrade (mprotect, un-WP) set W without a fault?
- * Never when soft-dirty or uffd-wp still needs to see the next write.
- */
-export function canChangePteWritable(mm: Mm, vma: Vma, pte: number, needDirtyPrivate = false): boolean {
-  if ((vma.flags & VM_WRITE) === 0) return false;
-  if (pteNeedsSoftDirtyWp(mm, vma, pte)) return false;
-  if (userfaultfdPteWp(vma, pte)) return false;
-  if ((vma.flags & VM_SHARED) === 0) {
-    // Private: only exclusive anon pages (PageAnonExclusive); before v6.2 also hardware-dirty ones.
-    return (pte & PAGE_MASK) === PG_ANON && (pte & EXCL) !== 0 && (!needDirtyPrivate || (pte & D) !== 0);
-  }
-  // Shared: only if the PTE is already dirty (the filesystem already knows).
-  return (pte & D) !== 0;
-}
 
 /** The marker or present entry carries uffd-wp protection (for fault-time decisions). */
 export const origPteUffdWp = (pte: number): boolean => isUffdWpMarker(pte) || ((pte & KIND_MASK) === PRESENT && (pte & UW) !== 0);
