@@ -4,7 +4,7 @@
  */
 import type { CollectPages } from './collect-pages.js';
 
-/** Cost counters, per lane (kernel-semantics.md §5.3). Names are the store's column labels. */
+/** Cost counters, per lane (docs/kernel-rules.md §5.3). Names are the store's column labels. */
 export const COUNTER_NAMES = [
   /* faults by kind */
   'fault_missing',        // do_anonymous_page / do_fault on pte_none (incl. huge PMD first touch)
