@@ -70,7 +70,7 @@ CREATE TABLE pte_level (
   label TEXT NOT NULL UNIQUE
 ) STRICT;
 
--- Lookup: the cost counters (src/lanes/results.ts COUNTER_NAMES, kernel-semantics.md §5.3).
+-- Lookup: the cost counters (src/lanes/results.ts COUNTER_NAMES, docs/kernel-rules.md §5.3).
 CREATE TABLE counter (
   -- counter name as used in collect_cost.counter and counter_total.counter, e.g. "fault_wp_reuse"
   name  TEXT PRIMARY KEY NOT NULL,

@@ -2,7 +2,7 @@
  * The churn generator, checked by an independent replay of its ops: a page-granular model of each
  * process's mappings (built only from the ops in the trace) must accept every access (mapped, and
  * writable for a store) and every op's preconditions; each `--ops` item, run alone, must produce
- * the op kinds and the situations of the divergences (kernel-semantics.md §3) it is there for.
+ * the op kinds and the situations of the divergences (docs/kernel-rules.md §3) it is there for.
  */
 import { describe, expect, it } from 'vitest';
 import { PAGE_SIZE } from '../src/mm/uapi.js';

@@ -9,7 +9,7 @@ import { armUffd, clearRefs, entry, faults, map, PG, sdWhy, setup, tryLoad, tryS
 
 const BASE = 0x7f0000000; // page number of 0x7f0000000000
 
-describe('fault path (kernel-semantics.md §2.1)', () => {
+describe('fault path (docs/kernel-rules.md §2.1)', () => {
   it('do_anonymous_page: a store maps an exclusive page W D SD; a load maps the zero page read-only (§2.1.3)', () => {
     const { mm } = setup();
     map(mm, BASE, 4);
@@ -110,7 +110,7 @@ describe('fault path (kernel-semantics.md §2.1)', () => {
   });
 });
 
-describe('hugetlb (kernel-semantics.md §2.1.9, D25)', () => {
+describe('hugetlb (docs/kernel-rules.md §2.1.9, D25)', () => {
   it('async uffd-wp on a 2 MiB hugetlb page: one store un-protects the whole huge page (huge_pte_clear_uffd_wp)', () => {
     const { sys, mm } = setup();
     const base = 0x7f0000000; // 2 MiB aligned page number

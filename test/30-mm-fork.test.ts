@@ -1,5 +1,5 @@
 /**
- * fork and exit against kernel rules: kernel-semantics.md §2.16, D12, D13, D21 (pinned early CoW);
+ * fork and exit against kernel rules: docs/kernel-rules.md §2.16, D12, D13, D21 (pinned early CoW);
  * docs/kernel-source-notes.md Q9; docs/kernel-probes.md D12.
  */
 import { describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
 /**
- * GUP pins, DMA and pwrite against kernel rules: kernel-semantics.md §2.1.10, D21, D22, D23;
+ * GUP pins, DMA and pwrite against kernel rules: docs/kernel-rules.md §2.1.10, D21, D22, D23;
  * docs/kernel-source-notes.md Q15.
  */
 import { describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
 /**
- * madvise(2) against kernel rules: kernel-semantics.md §2.15, §2.17, §2.18 and D7, D8, D9, D17–D20;
+ * madvise(2) against kernel rules: docs/kernel-rules.md §2.15, §2.17, §2.18 and D7, D8, D9, D17–D20;
  * docs/kernel-source-notes.md Q5, Q8, Q14, Q15; docs/kernel-probes.md M10.
  */
 import { describe, expect, it } from 'vitest';

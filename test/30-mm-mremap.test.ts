@@ -1,5 +1,5 @@
 /**
- * mremap(2) against kernel rules: kernel-semantics.md §2.14, D14, D15; docs/kernel-source-notes.md Q7;
+ * mremap(2) against kernel rules: docs/kernel-rules.md §2.14, D14, D15; docs/kernel-source-notes.md Q7;
  * docs/kernel-probes.md D14.
  */
 import { describe, expect, it } from 'vitest';

@@ -1,7 +1,7 @@
 /**
  * write(2) to /proc/PID/clear_refs (src/trackers/clear-refs.ts) against fs/proc/task_mmu.c:
  * clear_refs_write, clear_refs_test_walk, clear_refs_pte_range, clear_soft_dirty,
- * clear_soft_dirty_pmd and pte_is_pinned (kernel-semantics.md §2.2, D1, D17, D21, D27).
+ * clear_soft_dirty_pmd and pte_is_pinned (docs/kernel-rules.md §2.2, D1, D17, D21, D27).
  */
 import { describe, expect, it } from 'vitest';
 import { Path, Why } from '../src/mm/cause.js';

@@ -1,6 +1,6 @@
 /**
  * PAGEMAP_SCAN (src/trackers/pagemap-scan.ts) against fs/proc/task_mmu.c:do_pagemap_scan
- * (kernel-semantics.md §2.11) and against what the real 6.18.44 kernel did
+ * (docs/kernel-rules.md §2.11) and against what the real 6.18.44 kernel did
  * (test/fixtures/kernel-probes-6.18.json, docs/kernel-probes.md). Tests named "[probe X: step]"
  * replay the probe's setup and compare ret / errno / walk_end / regions (and pagemap runs) exactly.
  *

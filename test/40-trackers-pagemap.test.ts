@@ -1,7 +1,7 @@
 /**
  * /proc/PID/pagemap reads (src/trackers/pagemap.ts) against fs/proc/task_mmu.c:pagemap_read,
  * pagemap_pte_hole, pte_to_pagemap_entry, pagemap_pmd_range and pagemap_hugetlb_range
- * (kernel-semantics.md §2.10), and against the 6.18.44 probes where they read pagemap
+ * (docs/kernel-rules.md §2.10), and against the 6.18.44 probes where they read pagemap
  * (test/fixtures/kernel-probes-6.18.json; the probe kernel has no soft-dirty, so bit 55 is left out
  * of those comparisons).
  */

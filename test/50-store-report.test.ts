@@ -26,7 +26,7 @@ beforeAll(() => {
 });
 
 describe('cost model', () => {
-  it('derives its measured defaults from kernel-semantics.md §5.2 at 3 GHz', () => {
+  it('derives its measured defaults from docs/kernel-rules.md §5.2 at 3 GHz', () => {
     const ns = Object.fromEntries(DEFAULT_COST_MODEL.map((i) => [i.item, i.ns]));
     expect(ns.minor_fault).toBe(585); // 17,563k cycles / 10,000 pages / 3
     expect(ns.uffd_sync_round_trip).toBe(20132); // (62,152 - 1,756) cycles / 3

@@ -34,7 +34,7 @@ function press(s: PlaybackState, src: PlaybackReader, cmd: Command, key = ''): P
 
 const row = (f: ReturnType<FrameBuilder['build']>, lane: number): string => f.bands.map((b) => b.lanes[lane]!.map((c) => c).join(',')).join(';');
 
-describe('vma-merge.jsonl (kernel-semantics.md §3 D3): open, step, seek', () => {
+describe('vma-merge.jsonl (docs/kernel-rules.md §3 D3): open, step, seek', () => {
   let src: PlaybackReader;
   let db: string;
   beforeAll(() => {

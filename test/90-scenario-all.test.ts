@@ -7,7 +7,7 @@ const FILES = readdirSync(DIR).filter((f) => f.endsWith('.jsonl')).sort();
 const LANES = ['soft-dirty', 'uffd-sync', 'uffd-sync+unpop', 'uffd-async', 'uffd-async:read=generic', 'uffd-async:kernel=6.18.0'];
 
 describe('every bundled scenario', () => {
-  it('covers at least 20 divergences of kernel-semantics.md §3', () => {
+  it('covers at least 20 divergences of docs/kernel-rules.md §3', () => {
     expect(FILES.length).toBeGreaterThanOrEqual(20);
   });
 

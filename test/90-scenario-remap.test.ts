@@ -1,5 +1,5 @@
 /**
- * Scenario traces for kernel-semantics.md §3, group C (fork, mremap, THP, pins, aliases): D12–D18,
+ * Scenario traces for docs/kernel-rules.md §3, group C (fork, mremap, THP, pins, aliases): D12–D18,
  * D21, D23. Each describe replays one file of traces/scenarios/ through several lanes and states the
  * §3 table per page and per lane. Where the real 6.18.44 kernel (docs/kernel-probes.md, probe ids
  * in brackets) or the kernel source (docs/kernel-source-notes.md) refines §3, the test says so.

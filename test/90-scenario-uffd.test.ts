@@ -1,5 +1,5 @@
 /**
- * Scenario traces for kernel-semantics.md §3, group B (uffd / zap / reclaim): D7, D8, D9, D10, D11,
+ * Scenario traces for docs/kernel-rules.md §3, group B (uffd / zap / reclaim): D7, D8, D9, D10, D11,
  * D19, D20, D22, D26, D28. Each describe replays one file of traces/scenarios/ through several lanes
  * and asserts the per-page answer of every lane as §3 states it — or, where this machine's real
  * 6.18.44 kernel disagrees (docs/kernel-probes.md, test/fixtures/kernel-probes-6.18.json), as the

@@ -1,5 +1,5 @@
 /**
- * Scenario tests, group A: VMA and soft-dirty cases of kernel-semantics.md §3 (D1–D6, D27).
+ * Scenario tests, group A: VMA and soft-dirty cases of docs/kernel-rules.md §3 (D1–D6, D27).
  * Each scenario in traces/scenarios/ is replayed through the lanes; the per-page result of each lane
  * is asserted as §3 predicts, or as the kernel does where the probes (docs/kernel-probes.md,
  * test/fixtures/kernel-probes-6.18.json) or docs/kernel-source-notes.md say otherwise.

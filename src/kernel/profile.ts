@@ -1,5 +1,5 @@
 /**
- * Kernel profiles: version-gated behaviour (kernel-semantics.md §0.3 and appendix C) and the config
+ * Kernel profiles: version-gated behaviour (docs/kernel-rules.md §0.3) and the config
  * or boot switches that change what the mm does. A lane runs one profile; `--kernel` picks it and
  * `--kernel-opt key=value` overrides single switches (`zeroPage=false`, or `zero_page=off`).
  */

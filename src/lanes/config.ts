@@ -5,7 +5,7 @@ import { DEFAULT_SYSFS, type Sysfs } from '../mm/system.js';
 /** The mechanism a lane's tracker protocol uses. */
 export type TrackerKind = 'soft-dirty' | 'uffd-sync' | 'uffd-async' | 'none';
 
-/** How an async lane reads its dirty set (kernel-semantics.md §3 columns). */
+/** How an async lane reads its dirty set (docs/kernel-rules.md §3 columns). */
 export type AsyncRead = 'fast' | 'generic' | 'pagemap';
 
 export interface LaneConfig {
@@ -32,7 +32,7 @@ export const TRACKER_KIND_HELP: Record<TrackerKind, string> = {
   'uffd-async': 'UFFD_FEATURE_WP_ASYNC; PAGEMAP_SCAN(PAGE_IS_WRITTEN) with WP_MATCHING to read and re-arm (GetWriteWatch)',
   none: 'no tracker: ground truth and costs only',
 };
-/** Default sync round trip: ~62k cycles per tracked page at 3 GHz (kernel-semantics.md §5.2, process_memwatch thread). */
+/** Default sync round trip: ~62k cycles per tracked page at 3 GHz (docs/kernel-rules.md §5.2, process_memwatch thread). */
 export const DEFAULT_MONITOR_LATENCY_NS = 20_000;
 
 export interface LaneDefaults {

@@ -1,6 +1,6 @@
 /**
  * Compare a lane's reported dirty set with ground truth, page by page, and name the reason for every
- * false page (src/mm/cause.ts Why codes, kernel-semantics.md §3).
+ * false page (src/mm/cause.ts Why codes, docs/kernel-rules.md §3).
  */
 import { Why, WHY_LABELS } from '../mm/cause.js';
 import { GT_C, GT_W, type Leaf } from '../mm/leaf.js';

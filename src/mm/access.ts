@@ -16,7 +16,7 @@ export const ACCESS_OK = -1;
 
 /**
  * The MMU's view of one access: if the entry lets it through, set A (and D for a store) as the
- * hardware does — never SD, never UW (kernel-semantics.md §0.2, §2.1.1) — and return true.
+ * hardware does — never SD, never UW (docs/kernel-rules.md §0.2, §2.1.1) — and return true.
  */
 function hwAccess(mm: Mm, leaf: Leaf, i: number, write: boolean): boolean {
   const need = write ? A | D : A;

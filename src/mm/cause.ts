@@ -73,7 +73,7 @@ export const PATH_LABELS: Record<number, string> = Object.fromEntries(
 /**
  * Why a tracker's answer for a page is what it is when it differs from the truth. Kept per page and
  * per mechanism (soft-dirty, uffd-wp), set by the kernel path that made the tracker see a change that
- * was not a write, or lose one that was. Labels name the kernel rule (kernel-semantics.md §3).
+ * was not a write, or lose one that was. Labels name the kernel rule (docs/kernel-rules.md §3).
  */
 export const Why = {
   /** Armed by the last reset (clear_refs, WRITEPROTECT, WP_MATCHING scan): no reason yet. */

@@ -2,7 +2,7 @@
  * Cost counters the simulated kernel keeps per lane (sys.count): faults by kind, userfaultfd round
  * trips, page-table writes, TLB flushes, tracker walks. The store writes them; the report prices them.
  */
-/** Cost counters, per lane (kernel-semantics.md §5.3). Names are the store's column labels. */
+/** Cost counters, per lane (docs/kernel-rules.md §5.3). Names are the store's column labels. */
 export const COUNTER_NAMES = [
   /* faults by kind */
   'fault_missing',        // do_anonymous_page / do_fault on pte_none (incl. huge PMD first touch)

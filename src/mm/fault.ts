@@ -1,5 +1,5 @@
 /**
- * The page-fault path (mm/memory.c:handle_mm_fault and friends), kernel-semantics.md §2.1.
+ * The page-fault path (mm/memory.c:handle_mm_fault and friends), docs/kernel-rules.md §2.1.
  * Each handler updates the entry and returns a FAULT_* outcome; the access loop (access.ts)
  * retries the access until the hardware would let it through, counting one fault per pass.
  */

@@ -1,7 +1,7 @@
 /**
  * fork(2) and exit (kernel/fork.c:dup_mmap, fs/userfaultfd.c:dup_userfaultfd, mm/memory.c:
  * copy_page_range, mm/huge_memory.c:copy_huge_pmd, mm/hugetlb.c:copy_hugetlb_page_range;
- * kernel/exit.c → mm/mmap.c:exit_mmap; kernel-semantics.md §2.16, D12, D13; source notes Q9).
+ * kernel/exit.c → mm/mmap.c:exit_mmap; docs/kernel-rules.md §2.16, D12, D13; source notes Q9).
  */
 import { Path, Why } from './cause.js';
 import { PF_ANON, PF_DIRTY } from './frames.js';

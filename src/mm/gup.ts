@@ -1,6 +1,6 @@
 /**
  * get_user_pages / pin_user_pages (mm/gup.c), device DMA into pinned pages and pwrite(2) into a
- * page cache (kernel-semantics.md §2.1.10, D21–D23).
+ * page cache (docs/kernel-rules.md §2.1.10, D21–D23).
  *
  * GUP does not go through the MMU: follow_page_mask() looks at the entry and, when it does not allow
  * the access (none, marker, swap, read-only for FOLL_WRITE, a shared anon page for a read pin that

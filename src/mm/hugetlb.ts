@@ -1,5 +1,5 @@
 /**
- * hugetlb faults (mm/hugetlb.c:hugetlb_fault, hugetlb_no_page, hugetlb_wp; kernel-semantics.md
+ * hugetlb faults (mm/hugetlb.c:hugetlb_fault, hugetlb_no_page, hugetlb_wp; docs/kernel-rules.md
  * §2.1.9). A 2 MiB hugetlb page is one entry kept in the leaf's PMD slot; uffd-wp works on the whole
  * huge page, and soft-dirty is not maintained for hugetlb (pagemap reads VM_SOFTDIRTY only, §2.2.4).
  */

@@ -1,5 +1,5 @@
 /**
- * madvise(2) (mm/madvise.c; kernel-semantics.md §2.15, §2.17, §2.18; source notes Q5, Q8, Q14, Q15).
+ * madvise(2) (mm/madvise.c; docs/kernel-rules.md §2.15, §2.17, §2.18; source notes Q5, Q8, Q14, Q15).
  * Results and errno values are recorded with System.result, never thrown.
  */
 import type { MadviseAdvice } from '../trace/types.js';

@@ -1,5 +1,5 @@
 /**
- * mmap, munmap, brk and mprotect (mm/mmap.c, mm/vma.c, mm/mprotect.c; kernel-semantics.md §2.12,
+ * mmap, munmap, brk and mprotect (mm/mmap.c, mm/vma.c, mm/mprotect.c; docs/kernel-rules.md §2.12,
  * §2.13, §2.19). Results and errno values are recorded with System.result, never thrown.
  */
 import { hex } from './hex.js';

@@ -1,5 +1,5 @@
 /**
- * mm/mprotect.c:change_protection → change_pmd_range → change_pte_range (kernel-semantics.md §2.5.3,
+ * mm/mprotect.c:change_protection → change_pmd_range → change_pte_range (docs/kernel-rules.md §2.5.3,
  * §2.13): one walk serves mprotect, UFFDIO_WRITEPROTECT and uffd un-protect.
  */
 import { Path, Why } from './cause.js';

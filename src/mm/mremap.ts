@@ -1,6 +1,6 @@
 /**
  * mremap(2) (mm/mremap.c, mm/vma.c:copy_vma, fs/userfaultfd.c:mremap_userfaultfd_prep/complete;
- * kernel-semantics.md §2.14, D14, D15; source notes Q7). Results are recorded with System.result.
+ * docs/kernel-rules.md §2.14, D14, D15; source notes Q7). Results are recorded with System.result.
  */
 import type { TraceOp } from '../trace/types.js';
 import { Path, Why } from './cause.js';

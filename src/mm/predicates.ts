@@ -1,5 +1,5 @@
 /**
- * Derived predicates of kernel-semantics.md §1.2, each named after the kernel helper it models.
+ * Derived predicates of docs/kernel-rules.md §1.2, each named after the kernel helper it models.
  */
 import type { Mm } from './mm.js';
 import { isUffdWpMarker, KIND_MASK, PRESENT, SD, UW } from './pte.js';

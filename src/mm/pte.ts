@@ -1,5 +1,5 @@
 /**
- * Page-table entry state, packed in 16 bits (kernel-semantics.md §1.1). The same encoding is used for
+ * Page-table entry state, packed in 16 bits (docs/kernel-rules.md §1.1). The same encoding is used for
  * PTEs, huge PMD entries and hugetlb entries, and it is what the event store records as old/new state.
  *
  *   bits 0-1  kind: NONE (pte_none), MARKER (PTE marker, swap format), PRESENT, SWAP (swap or migration entry)
@@ -63,7 +63,7 @@ export const hasSoftDirty = (e: number): boolean => (e & KIND_MASK) !== NONE && 
 /** make a uffd-wp marker (make_pte_marker(PTE_MARKER_UFFD_WP)). */
 export const UFFD_WP_MARKER = MARKER | UW;
 
-/** pte_mkuffd_wp: on x86 since v6.2 it also write-protects (kernel-semantics.md §0.2). */
+/** pte_mkuffd_wp: on x86 since v6.2 it also write-protects (docs/kernel-rules.md §0.2). */
 export const pteMkUffdWp = (e: number): number => (e | UW) & ~W;
 
 /** The single-bit flags of a state word, for the store's lookup table. */

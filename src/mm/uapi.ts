@@ -1,6 +1,6 @@
 /**
  * UAPI constants, as in include/uapi/linux/userfaultfd.h, include/uapi/linux/fs.h and
- * fs/proc/task_mmu.c (kernel-semantics.md appendix A).
+ * fs/proc/task_mmu.c (docs/kernel-rules.md §0.4).
  */
 
 export const PAGE_SHIFT = 12;

@@ -18,7 +18,7 @@ export interface UffdMsg {
   t: number;
 }
 
-/** struct userfaultfd_ctx (kernel-semantics.md §1.4). */
+/** struct userfaultfd_ctx (docs/kernel-rules.md §1.4). */
 export class UffdCtx {
   apiDone = false;
   /** Effective features after UFFDIO_API. */

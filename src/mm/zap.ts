@@ -1,5 +1,5 @@
 /**
- * mm/memory.c:zap_page_range / zap_pte_range (kernel-semantics.md §2.12, §2.15): what unmapping,
+ * mm/memory.c:zap_page_range / zap_pte_range (docs/kernel-rules.md §2.12, §2.15): what unmapping,
  * MADV_DONTNEED and hole punching leave behind.
  */
 import { Path, Why } from './cause.js';

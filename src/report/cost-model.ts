@@ -3,7 +3,7 @@
  *
  * Every item charges `ns` for each unit of each of its counters. The numbers are estimates for a
  * ~3 GHz x86-64 machine; where a source gives cycles they are converted at an assumed 3 GHz
- * (1 cycle = 1/3 ns). Sources are kernel-semantics.md §5.2:
+ * (1 cycle = 1/3 ns). Sources are docs/kernel-rules.md §5.2:
  *   [M1] process_memwatch RFC thread (Aug 2022), rdtsc cycles for 10000 pages: soft-dirty get+clear
  *        prototype 17,563k; userfaultfd sync WP with a userspace handler 621,522k; mprotect+SIGSEGV 60,149k.
  *   [M2] PAGEMAP_SCAN fast-path patch (v6.7), benchmark over 8192 pages: get+WP 110 µs, WP only 80 µs.

@@ -34,7 +34,7 @@ const WORKLOADS: DemoWorkload[] = [
   },
 ];
 
-/** Bundled scenario files shown in the demo (kernel-semantics.md §3 cases with the clearest story). */
+/** Bundled scenario files shown in the demo (docs/kernel-rules.md §3 cases with the clearest story). */
 const SCENARIOS = ['vma-merge', 'dontneed-anon', 'thp-one-byte', 'mremap-move', 'fork-child'];
 
 export async function runDemo(out: (s: string) => void, runsDir = join(process.cwd(), 'runs')): Promise<void> {

@@ -1,5 +1,5 @@
 /**
- * write(2) to /proc/PID/clear_refs (fs/proc/task_mmu.c:clear_refs_write; kernel-semantics.md §2.2).
+ * write(2) to /proc/PID/clear_refs (fs/proc/task_mmu.c:clear_refs_write; docs/kernel-rules.md §2.2).
  *
  *   1 CLEAR_REFS_ALL, 2 CLEAR_REFS_ANON, 3 CLEAR_REFS_MAPPED: clear the young bit (A) of present
  *     entries that map a normal page (clear_refs_pte_range; the zero page has no folio);

@@ -1,6 +1,6 @@
 /**
  * ioctl(pagemap_fd, PAGEMAP_SCAN, &pm_scan_arg) — fs/proc/task_mmu.c:do_pagemap_scan and its page
- * walk (kernel-semantics.md §2.11, docs/kernel-source-notes.md Q10, docs/kernel-probes.md M1–M3, M7).
+ * walk (docs/kernel-rules.md §2.11, docs/kernel-source-notes.md Q10, docs/kernel-probes.md M1–M3, M7).
  *
  * The structure follows the kernel function by function:
  *   pagemap_scan_get_args      → validation (EINVAL/EFAULT order of §2.11.1)

@@ -1,5 +1,5 @@
 /**
- * Reading /proc/PID/pagemap (fs/proc/task_mmu.c:pagemap_read; kernel-semantics.md §2.10).
+ * Reading /proc/PID/pagemap (fs/proc/task_mmu.c:pagemap_read; docs/kernel-rules.md §2.10).
  *
  * Each page's 64-bit entry is represented by a small bit set (PMB_*) holding bits 55, 56, 57, 58,
  * 61, 62 and 63; bits 0–54 (the PFN or swap type/offset) always read 0 — the view of an opener

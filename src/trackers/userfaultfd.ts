@@ -1,6 +1,6 @@
 /**
  * The userfaultfd syscall and ioctls that matter for write-protect tracking (fs/userfaultfd.c,
- * mm/userfaultfd.c; kernel-semantics.md §2.3–§2.5, §2.8). Byte addresses in, errno recorded.
+ * mm/userfaultfd.c; docs/kernel-rules.md §2.3–§2.5, §2.8). Byte addresses in, errno recorded.
  */
 import { Path, Why } from '../mm/cause.js';
 import type { Mm } from '../mm/mm.js';

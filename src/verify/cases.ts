@@ -209,7 +209,7 @@ export const lookSd = (off: number, n: number): string[] => [
 ];
 
 /**
- * Soft-dirty rules (kernel-semantics.md §2.2), first checked against real kernels in qemu (6.1,
+ * Soft-dirty rules (docs/kernel-rules.md §2.2), first checked against real kernels in qemu (6.1,
  * 6.12; the host's 6.18.44 runs them with CONFIG_MEM_SOFT_DIRTY off: nothing ever reads soft-dirty
  * and clear_refs 4 write-protects nothing). Not covered: the pinned-page skip of clear_refs
  * (pte_is_pinned needs a FOLL_PIN from userspace: io_uring fixed buffers, which kreplay does not do).

@@ -1,6 +1,6 @@
 /**
  * Run a scenario trace through lanes in-process and read back per-page results, so that scenario
- * tests can state kernel-semantics.md §3's tables directly.
+ * tests can state docs/kernel-rules.md §3's tables directly.
  */
 import { DEFAULT_LANES, parseLaneSpec, type LaneDefaults } from '../../src/lanes/config.js';
 import { Lane } from '../../src/lanes/lane.js';

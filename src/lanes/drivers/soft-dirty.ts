@@ -9,7 +9,7 @@ import type { Reading, TrackerDriver } from './driver.js';
 import { readPagemapPages } from './pagemap-reading.js';
 
 /**
- * Soft-dirty tracking as CRIU does it (kernel-semantics.md §2.2, §2.10): reset writes "4" to
+ * Soft-dirty tracking as CRIU does it (docs/kernel-rules.md §2.2, §2.10): reset writes "4" to
  * /proc/pid/clear_refs — always the whole mm, whatever the range (D27) — and a collect reads
  * /proc/pid/pagemap over the VMAs in range and reports bit 55. Read-then-clear is not atomic (D24).
  */

@@ -15,7 +15,7 @@ import { readPagemapPages } from './pagemap-reading.js';
 const VEC_LEN = 512;
 
 /**
- * uffd-wp async tracking, GetWriteWatch-style (kernel-semantics.md §2.7, §2.11): the first reset
+ * uffd-wp async tracking, GetWriteWatch-style (docs/kernel-rules.md §2.7, §2.11): the first reset
  * registers and UFFDIO_WRITEPROTECTs; a collect is PAGEMAP_SCAN(category_mask = return_mask =
  * PAGE_IS_WRITTEN) — with PM_SCAN_WP_MATCHING when it also re-arms — and CHECK_WPASYNC so that a
  * VMA which lost its registration is noticed (EPERM); the scan is then repeated per registered span,

@@ -6,7 +6,7 @@ import type { Reading, TrackerDriver } from './driver.js';
 import { UffdMonitor } from './uffd-monitor.js';
 
 /**
- * uffd-wp sync tracking (kernel-semantics.md §2.6): reset = register new VMAs + UFFDIO_WRITEPROTECT;
+ * uffd-wp sync tracking (docs/kernel-rules.md §2.6): reset = register new VMAs + UFFDIO_WRITEPROTECT;
  * the dirty set is the pages of the WP fault messages the monitor read since the last reset (the
  * monitor un-protects each page after its latency; see Lane). Untracked pages are never reported.
  */

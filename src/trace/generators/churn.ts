@@ -1,7 +1,7 @@
 /**
  * `churn`: a mixed workload that also changes the address space every `opEvery` accesses, with an
  * episode drawn from a weighted menu (churn/menu.ts) designed to produce each divergence of
- * kernel-semantics.md §3 that involves an address-space operation. A model of the live mappings
+ * docs/kernel-rules.md §3 that involves an address-space operation. A model of the live mappings
  * (churn/space.ts) keeps every access on mapped memory whose protection allows it.
  */
 import { UsageError } from '../../errors.js';

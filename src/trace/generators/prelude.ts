@@ -1,5 +1,5 @@
 /**
- * The start every generated trace shares (kernel-semantics.md §3, common setup): the mmap that
+ * The start every generated trace shares (docs/kernel-rules.md §3, common setup): the mmap that
  * creates the main mapping (anonymous, private, read-write, MAP_FIXED at the base), an optional
  * warm-up pass that writes every page once so that trackers start from populated memory, then a
  * whole-process `reset` that arms tracking. Also the thread-id cycler, and the whole workload loop

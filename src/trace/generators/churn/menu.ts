@@ -1,5 +1,5 @@
 /**
- * The churn generator's menu of address-space operations, the divergences (kernel-semantics.md §3)
+ * The churn generator's menu of address-space operations, the divergences (docs/kernel-rules.md §3)
  * each one exercises, and the parser of `--ops name[:weight],...`.
  */
 import { UsageError } from '../../../errors.js';
