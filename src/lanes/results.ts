@@ -63,12 +63,6 @@ export const CTR: Readonly<Record<CounterName, number>> = COUNTER_INDEX;
 export type Counters = Float64Array;
 export const newCounters = (): Counters => new Float64Array(COUNTER_NAMES.length);
 
-export function countersToObject(c: Counters): Record<CounterName, number> {
-  const o = {} as Record<CounterName, number>;
-  COUNTER_NAMES.forEach((n, i) => (o[n] = c[i]!));
-  return o;
-}
-
 export function diffCounters(a: Counters, b: Counters): Counters {
   const d = new Float64Array(a.length);
   for (let i = 0; i < a.length; i++) d[i] = a[i]! - b[i]!;

@@ -345,10 +345,4 @@ function wpHugePmd(f: VmFault): number {
   return FAULT_DONE;
 }
 
-/** Make sure the slot of `vpn` has a PTE table (splitting a huge entry); used by range operations. */
-export function ensurePteTable(mm: Mm, leaf: Leaf, path: number): void {
-  if (isHugeEntry(leaf.pmd)) splitHugePmd(mm, leaf, path);
-  else if (leaf.pmd === 0) pteAlloc(mm, leaf, path);
-}
-
 export const slotOf = (vpn: number): number => Math.floor(vpn / PTRS_PER_PTE);

@@ -2,7 +2,7 @@
  * Derived predicates of kernel-semantics.md §1.2, each named after the kernel helper it models.
  */
 import type { Mm } from './mm.js';
-import { isUffdWpMarker, KIND_MASK, PG_ANON, PAGE_MASK, PRESENT, SD, UW, EXCL, D } from './pte.js';
+import { PG_ANON, PAGE_MASK, SD, UW, EXCL, D } from './pte.js';
 import {
   Vma, VM_HUGEPAGE, VM_HUGETLB, VM_MAYSHARE, VM_NOHUGEPAGE, VM_SHARED, VM_SOFTDIRTY, VM_UFFD_WP, VM_WRITE,
 } from './vma.js';
@@ -73,9 +73,6 @@ export function canChangePteWritable(mm: Mm, vma: Vma, pte: number, needDirtyPri
   // Shared: only if the PTE is already dirty (the filesystem already knows).
   return (pte & D) !== 0;
 }
-
-/** The marker or present entry carries uffd-wp protection (for fault-time decisions). */
-export const origPteUffdWp = (pte: number): boolean => isUffdWpMarker(pte) || ((pte & KIND_MASK) === PRESENT && (pte & UW) !== 0);
 
 /**
  * thp_vma_allowable_order(PMD_ORDER) + thp_vma_suitable_order for an anon fault in slot `slot`:
