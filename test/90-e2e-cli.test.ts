@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { pteplay, ROOT } from './helpers/cli.js';
 import { NODE_FLAGS } from '../src/node-flags.js';
+import { PROFILES, type KernelProfile } from '../src/kernel/profile.js';
 
 let dir: string;
 beforeAll(() => {
@@ -72,6 +73,19 @@ describe('--kernel-opt zero_page=off: a kernel without the zero page (pvm_no_zer
     const r = pteplay(['replay', join(ROOT, 'traces', 'scenarios', 'unpopulated-sync.jsonl'), '--db', join(dir, 'zpbad.db'), '--kernel-opt', 'zero_page=maybe']);
     expect(r.status).toBe(64);
     expect(r.stderr).toContain('zero_page=maybe');
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
+
+describe('--kernel profiles', () => {
+  it('every --kernel profile models something no other profile does (a copy would be a name without a model)', () => {
+    const switches = (p: KernelProfile) => JSON.stringify({ ...p, name: '' });
+    const names = Object.keys(PROFILES);
+    const twins = names.flatMap((a, i) => names.slice(i + 1).filter((b) => switches(PROFILES[a]!) === switches(PROFILES[b]!)).map((b) => `${a} = ${b}`));
+    expect(twins).toEqual([]);
+    const r = pteplay(['replay', join(ROOT, 'traces', 'scenarios', 'unpopulated-sync.jsonl'), '--db', join(dir, 'mm2026.db'), '--kernel', 'mm-2026']);
+    expect(r.status).toBe(64);
+    expect(r.stderr).toContain('unknown kernel profile "mm-2026"');
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
 });

@@ -195,8 +195,6 @@ export const PROFILES: Record<string, KernelProfile> = {
   /** 6.18 stable as probed on 6.18.44 (tools/probes, docs/kernel-probes.md). */
   '6.18': V6_18,
   '6.19': { ...V6_18, name: '6.19', stickySoftDirtyMerge: true },
-  /** The mm tree of 2026: 6.19 plus the PAGEMAP_SCAN none/hole WRITTEN fix. */
-  'mm-2026': { ...V6_18, name: 'mm-2026', stickySoftDirtyMerge: true },
 };
 
 /** The real kernel each profile was checked against (docs/verified-kernels.md), for `--kernel`'s help. */
@@ -206,7 +204,6 @@ export const PROFILE_VERIFIED_ON: Record<string, string> = {
   '6.18.0': 'from the source: 6.18 before the 2026 PAGEMAP_SCAN fixes',
   '6.18': 'verified on 6.18.44',
   '6.19': 'from the source',
-  'mm-2026': 'from the source',
 };
 
 /** "6.1 (verified on …), 6.12 (…), …": the profiles as `--kernel` lists them. */

@@ -7,7 +7,6 @@ import { handleUserfault } from './handle-userfault.js';
 import { hugetlbFault } from './hugetlb.js';
 import { Path, Why } from './cause.js';
 import { PF_ANON, PF_DIRTY, PF_SWAPPED, ZERO_PFN } from './frames.js';
-import type { Leaf } from './leaf.js';
 import type { Mm } from './mm.js';
 import { NO_WHY, clearPte, flushTlbRange, installPte, pteAlloc, setPmd, setPte } from './pgtable.js';
 import {
@@ -324,12 +323,6 @@ function wpHugePmd(f: VmFault): number {
     leaf.sdWhy[f.i] = Why.WRITE;
   }
   return FAULT_DONE;
-}
-
-/** Make sure the slot of `vpn` has a PTE table (splitting a huge entry); used by range operations. */
-export function ensurePteTable(mm: Mm, leaf: Leaf, path: number): void {
-  if (isHugeEntry(leaf.pmd)) splitHugePmd(mm, leaf, path);
-  else if (leaf.pmd === 0) pteAlloc(mm, leaf, path);
 }
 
 export const slotOf = (vpn: number): number => Math.floor(vpn / PTRS_PER_PTE);

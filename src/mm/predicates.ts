@@ -2,7 +2,7 @@
  * Derived predicates of docs/kernel-rules.md §1.2, each named after the kernel helper it models.
  */
 import type { Mm } from './mm.js';
-import { isUffdWpMarker, KIND_MASK, PRESENT, SD, UW } from './pte.js';
+import { SD, UW } from './pte.js';
 import {
   Vma, VM_HUGEPAGE, VM_HUGETLB, VM_MAYSHARE, VM_NOHUGEPAGE, VM_SHARED, VM_SOFTDIRTY, VM_UFFD_WP, VM_WRITE,
 } from './vma.js';
@@ -57,9 +57,6 @@ export const vmPageProtWritable = (mm: Mm, vma: Vma): boolean =>
 /** include/linux/mm.h:vma_wants_manual_pte_write_upgrade. */
 export const vmaWantsManualPteWriteUpgrade = (mm: Mm, vma: Vma): boolean =>
   (vma.flags & VM_SHARED) !== 0 ? vmaWantsWritenotify(mm, vma) : (vma.flags & VM_WRITE) !== 0;
-
-/** The marker or present entry carries uffd-wp protection (for fault-time decisions). */
-export const origPteUffdWp = (pte: number): boolean => isUffdWpMarker(pte) || ((pte & KIND_MASK) === PRESENT && (pte & UW) !== 0);
 
 /**
  * thp_vma_allowable_order(PMD_ORDER) + thp_vma_suitable_order for an anon fault in slot `slot`:

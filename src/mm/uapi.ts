@@ -104,14 +104,3 @@ export const Errno = {
 } as const;
 export type ErrnoName = keyof typeof Errno;
 
-/** Turn a list of names into a bit mask by their index in `names`; numbers pass through. */
-export function bitsFromNames(value: number | readonly string[], names: readonly string[], what: string): number {
-  if (typeof value === 'number') return value;
-  let bits = 0;
-  for (const name of value) {
-    const i = names.indexOf(name.toLowerCase());
-    if (i < 0) throw new RangeError(`unknown ${what} "${name}" (expected one of ${names.join(', ')})`);
-    bits |= 1 << i;
-  }
-  return bits;
-}

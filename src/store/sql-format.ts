@@ -27,9 +27,6 @@ export type SqlValue = null | bigint | number | string | Uint8Array;
 export const SQL_MODES = ['box', 'table', 'csv', 'json', 'nl'] as const;
 export type SqlMode = (typeof SQL_MODES)[number];
 
-/** Modes whose formatter returns every row as it is given (no buffering). */
-export const STREAMING_MODES: ReadonlySet<SqlMode> = new Set<SqlMode>(['csv', 'json', 'nl']);
-
 export interface RowFormatter {
   /** Text before the first row (header). */
   begin(): string;

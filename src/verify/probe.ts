@@ -57,7 +57,7 @@ export interface HostProbe {
   hugetlbPages: number;
 }
 
-/** A profile name as a version ([6, 18] for "6.18", [6, 18, 0] for "6.18.0"); null for "mm-2026". */
+/** A profile name as a version ([6, 18] for "6.18", [6, 18, 0] for "6.18.0"); null for a name that is not one. */
 function profileVersion(name: string): number[] | null {
   return /^\d+(\.\d+)+$/.test(name) ? name.split('.').map(Number) : null;
 }

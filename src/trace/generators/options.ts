@@ -85,8 +85,3 @@ export function resolveGenOptions(o: GenOptions): ResolvedGenOptions {
   const interval = o.interval === undefined ? undefined : requireInt('--interval', o.interval, 1);
   return { seed, pages, accesses, writeRatio, threads, base, accessSize, nsPerAccess, interval, warmup: o.warmup ?? true };
 }
-
-/** Round up to a multiple of `align` (a power of two or any positive integer). */
-export function roundUp(x: number, align: number): number {
-  return Math.ceil(x / align) * align;
-}
