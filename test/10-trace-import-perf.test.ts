@@ -131,6 +131,13 @@ describe('perf script lines', () => {
     expect(parseSampleAddr('page-faults', 'ffffffff821e8700 rep_stos_alternative+0x40 ([kernel.kallsyms])')).toBeNull();
   });
 
+  test('MADV_DONTNEED_LOCKED (24) imports as dontneed, as in the lackey importer (one ABI table: src/trace/linux-abi.ts)', async () => {
+    const text = `${Object.values(L).map((l) => (l === L.enterMadvX ? l.replace('behavior: 0x0000000c', 'behavior: 0x00000018') : l)).join('\n')}\n`;
+    const { imp, recs } = await importText(text);
+    expect(ops(recs, 'madvise').map((o) => (o as { advice: string }).advice)).toEqual(['dontneed', 'dontneed']);
+    expect(Object.keys(imp.summary().skipped).filter((k) => k.startsWith('madvise'))).toEqual([]);
+  });
+
   test('a hand-written session: every kind of line, in order', async () => {
     const { imp, recs } = await importText(`${Object.values(L).join('\n')}\n`);
     const s = imp.summary();
@@ -160,7 +167,7 @@ describe('perf script lines', () => {
     expect(st.failed.mmap).toBe(1);
     expect(ops(recs, 'mprotect')).toEqual([expect.objectContaining({ addr: 0x7f0000104000, len: 0x1000, prot: { read: false, write: false, exec: false } })]);
     expect(ops(recs, 'madvise')).toEqual([expect.objectContaining({ advice: 'dontneed', len: 0x1000 })]);
-    expect(s.skipped['madvise advice 12 (not modelled)']).toBe(1);
+    expect(s.skipped['madvise(mergeable): not modelled']).toBe(1); // the same reason lackey gives
     expect(ops(recs, 'mremap')).toEqual([expect.objectContaining({ addr: 0x7f0000100000, oldLen: 0x4000, newLen: 0x8000, flags: ['maymove'], result: 0x7f0000300000 })]);
     expect(ops(recs, 'munmap').filter((o) => o.pid === 100)).toEqual([expect.objectContaining({ addr: 0x7f0000104000, len: 0x2000 })]);
     // Processes: 100 is adopted (fork from pid 0: no process the recording did not have), forks 102 once

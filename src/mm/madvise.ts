@@ -2,7 +2,7 @@
  * madvise(2) (mm/madvise.c; docs/kernel-rules.md §2.15, §2.17, §2.18; source notes Q5, Q8, Q14, Q15).
  * Results and errno values are recorded with System.result, never thrown.
  */
-import type { MadviseAdvice } from '../trace/types.js';
+import { MADVISE_ADVICE, type MadviseAdvice } from '../trace/types.js';
 import { Path, Why } from './cause.js';
 import { PF_ANON, PF_DATA, PF_DIRTY, PF_LAZYFREE, PF_SWAPPED } from './frames.js';
 import { faultinPage, GUP_BAD_VMA, GUP_BLOCKED, GUP_NO_VMA, GUP_OK, labelPopulatedForWrite } from './gup.js';
@@ -29,10 +29,6 @@ import { ZAP_DONTNEED, ZAP_REMOVE, zapRange } from './zap.js';
 import { markObjectPages } from './access.js';
 import { CTR } from './counters.js';
 
-const ADVICES: readonly string[] = [
-  'dontneed', 'free', 'remove', 'hugepage', 'nohugepage', 'populate_read', 'populate_write', 'pageout', 'collapse',
-  'cold', 'willneed',
-];
 
 /** errno or null (success) of one VMA's part of the walk. */
 type Visit = (v: Vma, start: number, end: number) => string | null;
@@ -67,7 +63,7 @@ export function doMadvise(mm: Mm, addr: number, len: number, advice: MadviseAdvi
   const sys = mm.sys;
   const args = `${hex(addr)}, ${len}, ${advice}`;
   const done = (errno: string | null) => sys.result(mm.pid, 'madvise', args, errno === null ? 0 : -1, errno);
-  if (!ADVICES.includes(advice)) return done('EINVAL');
+  if (!(MADVISE_ADVICE as readonly string[]).includes(advice)) return done('EINVAL');
   if (addr % PAGE_SIZE !== 0 || len < 0) return done('EINVAL');
   const start = addr / PAGE_SIZE;
   const end = start + Math.ceil(len / PAGE_SIZE);

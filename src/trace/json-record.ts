@@ -12,17 +12,14 @@ import { describeValue, jsonType } from './addr.js';
 import { canonicalName, Fields } from './fields.js';
 import { COMMON_FIELDS, HEADER_FIELDS, isJsonOpName, JSONL_OPS, OP_FIELDS, SYSFS_FIELDS, type JsonOpName } from './json-fields.js';
 import type {
-  Backing, MadviseAdvice, MmapFlag, MremapFlag, Prot, SysfsSettings, TraceHeader, TraceOp, TraceRecord, UffdFlag,
+  Backing, MmapFlag, MremapFlag, Prot, SysfsSettings, TraceHeader, TraceOp, TraceRecord, UffdFlag,
 } from './types.js';
+import { MADVISE_ADVICE } from './types.js';
 
 export const MMAP_FLAGS: readonly MmapFlag[] = [
   'private', 'shared', 'anonymous', 'fixed', 'fixed_noreplace', 'populate', 'hugetlb', 'noreserve', 'growsdown',
 ];
 export const MREMAP_FLAGS: readonly MremapFlag[] = ['maymove', 'fixed', 'dontunmap'];
-export const MADVISE_ADVICE: readonly MadviseAdvice[] = [
-  'dontneed', 'free', 'remove', 'hugepage', 'nohugepage', 'populate_read', 'populate_write', 'pageout', 'collapse',
-  'cold', 'willneed',
-];
 export const UFFD_FLAGS: readonly UffdFlag[] = ['cloexec', 'nonblock', 'user_mode_only'];
 const THP_MODES = ['always', 'madvise', 'never'] as const;
 

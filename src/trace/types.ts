@@ -91,9 +91,12 @@ export type MmapFlag =
   | 'private' | 'shared' | 'anonymous' | 'fixed' | 'fixed_noreplace' | 'populate'
   | 'hugetlb' | 'noreserve' | 'growsdown';
 
-export type MadviseAdvice =
-  | 'dontneed' | 'free' | 'remove' | 'hugepage' | 'nohugepage' | 'populate_read'
-  | 'populate_write' | 'pageout' | 'collapse' | 'cold' | 'willneed';
+/** The madvise advices the simulator models (src/mm/madvise.ts); the importers skip the others. */
+export const MADVISE_ADVICE = [
+  'dontneed', 'free', 'remove', 'hugepage', 'nohugepage', 'populate_read', 'populate_write', 'pageout', 'collapse',
+  'cold', 'willneed',
+] as const;
+export type MadviseAdvice = (typeof MADVISE_ADVICE)[number];
 
 export type MremapFlag = 'maymove' | 'fixed' | 'dontunmap';
 

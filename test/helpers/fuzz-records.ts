@@ -5,7 +5,8 @@
  * and reading them back must give them back exactly.
  */
 import fc from 'fast-check';
-import { MADVISE_ADVICE, MMAP_FLAGS, MREMAP_FLAGS, UFFD_FLAGS } from '../../src/trace/json-record.js';
+import { MMAP_FLAGS, MREMAP_FLAGS, UFFD_FLAGS } from '../../src/trace/json-record.js';
+import { MADVISE_ADVICE } from '../../src/trace/types.js';
 import type { Backing, Prot, TraceHeader, TraceOp, TraceRecord } from '../../src/trace/types.js';
 
 /** A trace integer: mostly realistic, sometimes an edge. */

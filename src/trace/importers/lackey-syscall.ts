@@ -14,7 +14,6 @@
  * syscall number. Arguments print in each wrapper's own format: decimal or 0x-hex, pointers to
  * strings as `0x4034bb0(/path)`, fds of -1 as 4294967295. Failure values are errno numbers.
  */
-import type { MadviseAdvice, MmapFlag, MremapFlag, Prot } from '../types.js';
 
 export interface SyscallLine {
   pid: number;
@@ -118,51 +117,3 @@ export function stringArg(args: string): string | null {
   return m ? m[1]! : null;
 }
 
-export function protOf(n: number): Prot {
-  return { read: (n & 1) !== 0, write: (n & 2) !== 0, exec: (n & 4) !== 0 };
-}
-
-/** mmap(2) flags (x86-64 values) as the trace's flag names; bits without a trace meaning are dropped. */
-export function mmapFlagsOf(n: number): MmapFlag[] {
-  const f: MmapFlag[] = [];
-  const type = n & 0x0f;
-  if (type === 0x01 || type === 0x03) f.push('shared'); // MAP_SHARED, MAP_SHARED_VALIDATE
-  else if (type === 0x02) f.push('private');
-  if (n & 0x20) f.push('anonymous');
-  if (n & 0x10) f.push('fixed');
-  if (n & 0x100000) f.push('fixed_noreplace');
-  if (n & 0x8000) f.push('populate');
-  if (n & 0x40000) f.push('hugetlb');
-  if (n & 0x4000) f.push('noreserve');
-  if (n & 0x100) f.push('growsdown');
-  return f;
-}
-
-export function mremapFlagsOf(n: number): MremapFlag[] {
-  const f: MremapFlag[] = [];
-  if (n & 1) f.push('maymove');
-  if (n & 2) f.push('fixed');
-  if (n & 4) f.push('dontunmap');
-  return f;
-}
-
-/** MADV_* numbers (asm-generic/mman-common.h). */
-const ADVICE_NAMES: Record<number, string> = {
-  0: 'normal', 1: 'random', 2: 'sequential', 3: 'willneed', 4: 'dontneed', 8: 'free', 9: 'remove',
-  10: 'dontfork', 11: 'dofork', 12: 'mergeable', 13: 'unmergeable', 14: 'hugepage', 15: 'nohugepage',
-  16: 'dontdump', 17: 'dodump', 18: 'wipeonfork', 19: 'keeponfork', 20: 'cold', 21: 'pageout',
-  22: 'populate_read', 23: 'populate_write', 24: 'dontneed_locked', 25: 'collapse', 100: 'hwpoison',
-  101: 'soft_offline',
-};
-
-const MODELLED_ADVICE = new Set<string>([
-  'dontneed', 'free', 'remove', 'hugepage', 'nohugepage', 'populate_read', 'populate_write', 'pageout',
-  'collapse', 'cold', 'willneed',
-]);
-
-/** The trace's advice for MADV_* number n, or the name of an advice the model does not have. */
-export function adviceOf(n: number): { advice: MadviseAdvice } | { unmodelled: string } {
-  const name = ADVICE_NAMES[n] ?? `advice ${n}`;
-  if (name === 'dontneed_locked') return { advice: 'dontneed' };
-  return MODELLED_ADVICE.has(name) ? { advice: name as MadviseAdvice } : { unmodelled: name };
-}

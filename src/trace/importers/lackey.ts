@@ -41,6 +41,7 @@
  * Synthesised mappings are anonymous: file-backed text and data read as zero-fill pages; the dirty
  * outcome of the accesses is the same.
  */
+import { adviceOf, mmapFlagsOf, mremapFlagsOf, protOf } from '../linux-abi.js';
 import { basename } from 'node:path';
 import { TraceFormatError } from '../../errors.js';
 import { ChunkBuilder } from '../chunk.js';
@@ -50,7 +51,7 @@ import {
 } from '../types.js';
 import { AddressSpace, FROM_SYNTH, FROM_SYSCALL, PageSet } from './lackey-space.js';
 import {
-  adviceOf, asInt32, mmapFlagsOf, mremapFlagsOf, numericArgs, parseArrow, parseSyscallLine, protOf,
+  asInt32, numericArgs, parseArrow, parseSyscallLine,
   stringArg, type SyscallLine,
 } from './lackey-syscall.js';
 import { importLines } from './input.js';

@@ -31,13 +31,14 @@
  * event (at most {@link DEFER_MAX}): a process that execs shows them before `sched_process_exec`, and
  * they belong to the new mm, which the importer only knows about at that point.
  */
+import { MAP_ANONYMOUS, MAP_HUGETLB, MREMAP_DONTUNMAP, MREMAP_FIXED, adviceOf, mmapFlagsOf, mremapFlagsOf, protOf } from '../linux-abi.js';
 import { basename } from 'node:path';
 import { TraceFormatError } from '../../errors.js';
 import { ChunkBuilder } from '../chunk.js';
 import { openByteSource } from '../source.js';
 import {
   ACC_IFETCH, ACC_KERNEL, REC_READ, REC_WRITE,
-  type Backing, type MadviseAdvice, type MmapFlag, type MremapFlag, type Prot, type TraceChunk, type TraceHeader, type TraceOp,
+  type Backing, type MmapFlag, type TraceChunk, type TraceHeader, type TraceOp,
 } from '../types.js';
 import { importLines } from './input.js';
 import type { ImportedTrace, ImportOptions, ImportSummary, MalformedLine } from './types.js';
@@ -69,56 +70,8 @@ const PF_INSTR = 0x10;
 const CLONE_VM = 0x100;
 const CLONE_THREAD = 0x10000;
 
-/* mmap flags (x86-64 uapi) */
-const MAP_SHARED = 0x1;
-const MAP_PRIVATE = 0x2;
-const MAP_FIXED = 0x10;
-const MAP_ANONYMOUS = 0x20;
-const MAP_GROWSDOWN = 0x100;
-const MAP_NORESERVE = 0x4000;
-const MAP_POPULATE = 0x8000;
-const MAP_HUGETLB = 0x40000;
-const MAP_FIXED_NOREPLACE = 0x100000;
-
-/* mremap flags */
-const MREMAP_MAYMOVE = 1;
-const MREMAP_FIXED = 2;
-const MREMAP_DONTUNMAP = 4;
-
-/** madvise advice numbers the replay models (include/uapi/asm-generic/mman-common.h). */
-export const MADVISE_NAMES: Record<number, MadviseAdvice> = {
-  3: 'willneed', 4: 'dontneed', 8: 'free', 9: 'remove', 14: 'hugepage', 15: 'nohugepage', 20: 'cold',
-  21: 'pageout', 22: 'populate_read', 23: 'populate_write', 25: 'collapse',
-};
-
 const MM_SYSCALLS = new Set(['mmap', 'munmap', 'mprotect', 'madvise', 'mremap', 'brk']);
 
-export function decodeProt(p: number): Prot {
-  return { read: (p & 1) !== 0, write: (p & 2) !== 0, exec: (p & 4) !== 0 };
-}
-
-export function decodeMmapFlags(f: number): MmapFlag[] {
-  const out: MmapFlag[] = [];
-  // MAP_SHARED_VALIDATE (3) is a shared mapping.
-  if ((f & MAP_SHARED) !== 0) out.push('shared');
-  else if ((f & MAP_PRIVATE) !== 0) out.push('private');
-  if ((f & MAP_ANONYMOUS) !== 0) out.push('anonymous');
-  if ((f & MAP_FIXED) !== 0) out.push('fixed');
-  if ((f & MAP_FIXED_NOREPLACE) !== 0) out.push('fixed_noreplace');
-  if ((f & MAP_POPULATE) !== 0) out.push('populate');
-  if ((f & MAP_HUGETLB) !== 0) out.push('hugetlb');
-  if ((f & MAP_NORESERVE) !== 0) out.push('noreserve');
-  if ((f & MAP_GROWSDOWN) !== 0) out.push('growsdown');
-  return out;
-}
-
-export function decodeMremapFlags(f: number): MremapFlag[] {
-  const out: MremapFlag[] = [];
-  if ((f & MREMAP_MAYMOVE) !== 0) out.push('maymove');
-  if ((f & MREMAP_FIXED) !== 0) out.push('fixed');
-  if ((f & MREMAP_DONTUNMAP) !== 0) out.push('dontunmap');
-  return out;
-}
 
 /** The backing a PERF_RECORD_MMAP2 file name implies. */
 export function backingOfName(name: string): Backing {
@@ -396,7 +349,7 @@ class PerfImporter {
       const prot = PROT_R | PROT_W | ((flags & ACC_IFETCH) !== 0 ? PROT_X : 0);
       for (const [lo, hi] of synthRanges(p.vmas, page, page + 1)) {
         this.push({
-          op: 'mmap', pid, tid, addr: lo * PAGE, len: (hi - lo) * PAGE, prot: decodeProt(prot), flags: ['private', 'anonymous', 'fixed'],
+          op: 'mmap', pid, tid, addr: lo * PAGE, len: (hi - lo) * PAGE, prot: protOf(prot), flags: ['private', 'anonymous', 'fixed'],
           backing: { kind: 'anon' }, offset: 0, result: lo * PAGE, ...this.opTime(t),
         });
         p.vmas.add(lo, hi, prot, true);
@@ -571,10 +524,10 @@ class PerfImporter {
           : fl.mmapName !== undefined ? backingOfName(fl.mmapName)
           : { kind: 'file', name: `fd${fd >= 0x80000000 ? fd - 0x100000000 : fd}@${pid}` };
         const offset = backing.kind === 'anon' ? 0 : g('off');
-        const flags = decodeMmapFlags(flagsN);
+        const flags = mmapFlagsOf(flagsN);
         // A mapping of /dev/zero (or one perf names //anon) is anonymous memory: say so in the flags.
         if (backing.kind === 'anon' && !anon) flags.push('anonymous');
-        this.push({ op: 'mmap', ...base, addr: g('addr'), len, prot: decodeProt(protN), flags, backing, offset, result: ret });
+        this.push({ op: 'mmap', ...base, addr: g('addr'), len, prot: protOf(protN), flags, backing, offset, result: ret });
         let pages = pageUp(len);
         if ((flagsN & MAP_HUGETLB) !== 0) pages = Math.ceil(pages / 512) * 512;
         p.vmas.add(pageDown(ret), pageDown(ret) + pages, protN);
@@ -591,17 +544,17 @@ class PerfImporter {
         const addr = g('start');
         const len = g('len');
         const protN = g('prot') & 7;
-        this.push({ op: 'mprotect', ...base, addr, len, prot: decodeProt(protN) });
+        this.push({ op: 'mprotect', ...base, addr, len, prot: protOf(protN) });
         p.vmas.protect(pageDown(addr), pageUp(addr + len), protN);
         return;
       }
       case 'madvise': {
-        const advice = MADVISE_NAMES[g('behavior')];
-        if (advice === undefined) {
-          this.skip(`madvise advice ${g('behavior')} (not modelled)`);
+        const advice = adviceOf(g('behavior'));
+        if ('unmodelled' in advice) {
+          this.skip(`madvise(${advice.unmodelled}): not modelled`);
           return;
         }
-        this.push({ op: 'madvise', ...base, addr: g('start'), len: g('len_in'), advice });
+        this.push({ op: 'madvise', ...base, addr: g('start'), len: g('len_in'), advice: advice.advice });
         return;
       }
       case 'mremap': {
@@ -609,7 +562,7 @@ class PerfImporter {
         const oldLen = g('old_len');
         const newLen = g('new_len');
         const flagsN = g('flags');
-        const flags = decodeMremapFlags(flagsN);
+        const flags = mremapFlagsOf(flagsN);
         const op: Extract<TraceOp, { op: 'mremap' }> = { op: 'mremap', ...base, addr, oldLen, newLen, flags, result: ret };
         if ((flagsN & (MREMAP_FIXED | MREMAP_DONTUNMAP)) !== 0) op.newAddr = g('new_addr');
         this.push(op);
@@ -721,7 +674,7 @@ class PerfImporter {
       flags.push('fixed');
       const offset = backing.kind === 'anon' ? 0 : Math.max(0, rec.offset) + (gs - s) * PAGE;
       this.push({
-        op: 'mmap', pid, tid, addr: gs * PAGE, len: (ge - gs) * PAGE, prot: decodeProt(prot), flags,
+        op: 'mmap', pid, tid, addr: gs * PAGE, len: (ge - gs) * PAGE, prot: protOf(prot), flags,
         backing, offset, result: gs * PAGE, ...this.opTime(t),
       });
       p.vmas.add(gs, ge, prot);
@@ -730,7 +683,7 @@ class PerfImporter {
     }
     for (const part of p.vmas.covered(s, e)) {
       if (part.prot === prot) continue;
-      this.push({ op: 'mprotect', pid, tid, addr: part.start * PAGE, len: (part.end - part.start) * PAGE, prot: decodeProt(prot), ...this.opTime(t) });
+      this.push({ op: 'mprotect', pid, tid, addr: part.start * PAGE, len: (part.end - part.start) * PAGE, prot: protOf(prot), ...this.opTime(t) });
       p.vmas.protect(part.start, part.end, prot);
       this.stats.mmap2Mprotects++;
       did = true;
