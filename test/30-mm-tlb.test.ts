@@ -26,7 +26,7 @@ function replayOutputs(chunks: TraceChunk[], spec: string, tlb: boolean): string
   const lane = new Lane(0, parseLaneSpec(spec), undefined, {
     onChanges: (b) => {
       for (let i = 0; i < b.n; i++) {
-        out.push(`chg ${b.seq[i]} ${b.pos[i]} ${b.time[i]} ${b.pid[i]} ${b.vpn[i]} ${b.count[i]} ${b.level[i]} ${b.old[i]} ${b.new[i]} ${b.cause[i]}`);
+        out.push(`chg ${b.seq[i]} ${b.pos[i]} ${b.time[i]} ${b.pid[i]} ${b.vpn[i]} ${b.count[i]} ${b.level[i]} ${b.old[i]} ${b.new[i]} ${b.path[i]}`);
       }
     },
     onOp: (r) => out.push(`op ${JSON.stringify(r)}`),

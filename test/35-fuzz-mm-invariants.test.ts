@@ -111,7 +111,7 @@ function checkMarkerCreation(sys: System, b: PteChangeBatch, what: () => string)
   for (let r = 0; r < b.n; r++) {
     const next = b.new[r]!;
     if (!isUffdWpMarker(next) || isUffdWpMarker(b.old[r]!)) continue;
-    const path = b.cause[r]!;
+    const path = b.path[r]!;
     if (path === Path.MOVE_PTES || path === Path.MOVE_PMD) continue;
     const mm = sys.mms.get(b.pid[r]!);
     for (const vpn of [b.vpn[r]!, b.vpn[r]! + b.count[r]! - 1]) {

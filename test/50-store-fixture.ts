@@ -25,12 +25,12 @@ export function changes(lane: number, rows: Array<[seq: number, pos: number, vpn
   const n = rows.length;
   const b: PteChangeBatch = {
     lane, n, seq: new Float64Array(n), pos: new Float64Array(n), pid: new Int32Array(n), vpn: new Float64Array(n),
-    count: new Int32Array(n), level: new Uint8Array(n), old: new Uint32Array(n), new: new Uint32Array(n), cause: new Uint8Array(n),
+    count: new Int32Array(n), level: new Uint8Array(n), old: new Uint32Array(n), new: new Uint32Array(n), path: new Uint8Array(n),
     time: new Float64Array(n).fill(NaN),
   };
   rows.forEach(([seq, pos, vpn, count, level, old, nu, path], i) => {
     b.seq[i] = seq; b.pos[i] = pos; b.pid[i] = 1; b.vpn[i] = vpn; b.count[i] = count; b.level[i] = level;
-    b.old[i] = old; b.new[i] = nu; b.cause[i] = path;
+    b.old[i] = old; b.new[i] = nu; b.path[i] = path;
   });
   return b;
 }

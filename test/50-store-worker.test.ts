@@ -81,7 +81,7 @@ describe('WorkerStore', () => {
     const b = changes(0, [[0, 1, 100, 1, 0, 0, 1, Path.HW_ACCESS]]);
     s.writeChanges(b);
     await s.commit(1);
-    expect([b.seq.length, b.vpn.length, b.cause.length]).toEqual([0, 0, 0]);
+    expect([b.seq.length, b.vpn.length, b.path.length]).toEqual([0, 0, 0]);
     await s.finish('complete');
     const db = new Database(s.path, { readonly: true });
     expect(db.prepare('SELECT seq, pos, vpn FROM pte_change').raw().all()).toEqual([[0, 1, 100]]);
@@ -202,7 +202,7 @@ describe('bytes in flight to the store worker', () => {
     for (let c = 0; c < 100; c++) {
       // ~85 MB of batches in all: far more than the worker can insert while this loop runs.
       const b = changes(0, Array.from({ length: ROWS }, (_, i) => [c * ROWS + i, c, i, 1, 0, 0, 1, Path.HW_ACCESS]));
-      bytes = [b.seq, b.pos, b.time, b.pid, b.vpn, b.count, b.level, b.old, b.new, b.cause].reduce((n, a) => n + a.byteLength, 0);
+      bytes = [b.seq, b.pos, b.time, b.pid, b.vpn, b.count, b.level, b.old, b.new, b.path].reduce((n, a) => n + a.byteLength, 0);
       s.writeChanges(b);
       most = Math.max(most, s.bytesInFlight);
     }

@@ -144,7 +144,7 @@ export function bulkInsert(db: string, e: StoredRows, records: number, all = fal
     lane: 0, n: 0, seq: new Float64Array(F_BATCH), pos: new Float64Array(F_BATCH), time: new Float64Array(F_BATCH),
     pid: new Int32Array(F_BATCH).fill(1), vpn: new Float64Array(F_BATCH), count: new Int32Array(F_BATCH).fill(1),
     level: new Uint8Array(F_BATCH), old: new Uint32Array(F_BATCH), new: new Uint32Array(F_BATCH),
-    cause: new Uint8Array(F_BATCH).fill(Path.DO_FAULT),
+    path: new Uint8Array(F_BATCH).fill(Path.DO_FAULT),
   };
   const seq = new Float64Array(lanes);
   let written = 0;

@@ -14,7 +14,7 @@ function allocBatch(lane: number): PteChangeBatch {
     level: new Uint8Array(BATCH_ROWS),
     old: new Uint32Array(BATCH_ROWS),
     new: new Uint32Array(BATCH_ROWS),
-    cause: new Uint8Array(BATCH_ROWS),
+    path: new Uint8Array(BATCH_ROWS),
   };
 }
 
@@ -53,7 +53,7 @@ export class PteEventSink {
     const last = b.n - 1;
     if (
       last >= 0 && b.pos[last] === this.pos && b.pid[last] === pid && b.level[last] === level &&
-      b.old[last] === oldState && b.new[last] === newState && b.cause[last] === path &&
+      b.old[last] === oldState && b.new[last] === newState && b.path[last] === path &&
       b.vpn[last]! + b.count[last]! === vpn
     ) {
       b.count[last]!++;
@@ -71,7 +71,7 @@ export class PteEventSink {
     c.level[i] = level;
     c.old[i] = oldState;
     c.new[i] = newState;
-    c.cause[i] = path;
+    c.path[i] = path;
   }
 
   /**
@@ -92,7 +92,7 @@ export class PteEventSink {
     this.onBatch({
       lane: b.lane, n, seq: b.seq.slice(0, n), pos: b.pos.slice(0, n), time: b.time.slice(0, n), pid: b.pid.slice(0, n),
       vpn: b.vpn.slice(0, n), count: b.count.slice(0, n), level: b.level.slice(0, n), old: b.old.slice(0, n),
-      new: b.new.slice(0, n), cause: b.cause.slice(0, n),
+      new: b.new.slice(0, n), path: b.path.slice(0, n),
     });
   }
 }
@@ -116,6 +116,6 @@ export interface PteChangeBatch {
   level: Uint8Array;
   old: Uint32Array;
   new: Uint32Array;
-  /** A Path code (src/mm/cause.ts). */
-  cause: Uint8Array;
+  /** The kernel path that made the change: a Path code (src/mm/cause.ts); stored as pte_change.path. */
+  path: Uint8Array;
 }

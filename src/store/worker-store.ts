@@ -153,7 +153,7 @@ export class WorkerStore {
   /** RunStore.writeChanges; the batch's buffers move to the worker (its arrays are empty afterwards). */
   writeChanges(b: PteChangeBatch): void {
     const buffers = new Set<ArrayBuffer>();
-    for (const a of [b.seq, b.pos, b.time, b.pid, b.vpn, b.count, b.level, b.old, b.new, b.cause]) {
+    for (const a of [b.seq, b.pos, b.time, b.pid, b.vpn, b.count, b.level, b.old, b.new, b.path]) {
       if (a.buffer instanceof ArrayBuffer) buffers.add(a.buffer);
     }
     let bytes = 0;

@@ -253,8 +253,8 @@ export class RunStore {
           throw new Error(`RunStore.writeChanges: lane ${lane}: seq ${seq} at pos ${pos} after seq ${last.seq} at pos ${last.pos} ` +
             '(seq must increase, pos must not decrease)');
         }
-        if (LEVEL_OK[b.level[i]!] !== 1 || PATH_OK[b.cause[i]!] !== 1) {
-          throw new Error(`RunStore.writeChanges: lane ${lane} seq ${seq}: level ${b.level[i]} or path ${b.cause[i]} is not a known code`);
+        if (LEVEL_OK[b.level[i]!] !== 1 || PATH_OK[b.path[i]!] !== 1) {
+          throw new Error(`RunStore.writeChanges: lane ${lane} seq ${seq}: level ${b.level[i]} or path ${b.path[i]} is not a known code`);
         }
         last.seq = seq;
         last.pos = pos;
@@ -271,7 +271,7 @@ export class RunStore {
         v[k + 7] = b.level[i];
         v[k + 8] = b.old[i];
         v[k + 9] = b.new[i];
-        v[k + 10] = b.cause[i];
+        v[k + 10] = b.path[i];
       }
     });
   }
