@@ -12,7 +12,7 @@ import { fmtNs, fmtRatio } from '../src/report/format-util.js';
 import type { ReportData } from '../src/report/types.js';
 import { RunReader } from '../src/store/reader.js';
 import { SCHEMA_VERSION } from '../src/store/schema.js';
-import { buildFixture, counters, SD_TOTAL, tempDir } from './50-store-fixture.js';
+import { buildFixture, counters, SD_TOTAL, tempDir } from './helpers/store-fixture.js';
 
 let file: string;
 let data: ReportData;

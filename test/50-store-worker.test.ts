@@ -17,7 +17,7 @@ import { MAX_BYTES_IN_FLIGHT, MAX_COMMITS_IN_FLIGHT, POST_BYTES, WorkerStore } f
 import { RunStore } from '../src/store/writer.js';
 import { genChurn } from '../src/trace/generators/index.js';
 import { splitChunk } from '../src/trace/reader.js';
-import { changes, tempDir } from './50-store-fixture.js';
+import { changes, tempDir } from './helpers/store-fixture.js';
 import { runDigests, runRowCounts } from './helpers/run-digest.js';
 
 const META = { pteplayVersion: 't', kernelProfile: '6.12', tracePath: 't', traceSha256: '', options: {} };
