@@ -166,7 +166,10 @@ describe('pteplay report (cli/report.ts)', () => {
     const program = new Command('pteplay').exitOverride();
     register(program);
     const out: string[] = [];
-    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => (out.push(String(s)), true));
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
+      out.push(String(s));
+      return true;
+    });
     try {
       await program.parseAsync(['node', 'pteplay', 'report', file, '--json', '--lane', 'soft-dirty', '--collect', '0']);
     } finally {

@@ -163,7 +163,7 @@ describe('WorkerStore', () => {
     expect(s.commitsInFlight).toBe(N);
     await Promise.all(commits);
     // Commit c (the (c+1)-th) resolves only once the worker has done at least c+1-MAX commits of the N posted.
-    inFlightAtResolve.forEach((inFlight, c) => expect(N - inFlight, `commit ${c}`).toBeGreaterThanOrEqual(c + 1 - MAX_COMMITS_IN_FLIGHT));
+    for (const [c, inFlight] of inFlightAtResolve.entries()) expect(N - inFlight, `commit ${c}`).toBeGreaterThanOrEqual(c + 1 - MAX_COMMITS_IN_FLIGHT);
     expect(s.commitsInFlight).toBeLessThanOrEqual(MAX_COMMITS_IN_FLIGHT);
     await s.finish('complete');
     const db = new Database(join(s.path), { readonly: true });
