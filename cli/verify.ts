@@ -7,7 +7,7 @@ import { EXIT, UsageError } from '../src/errors.js';
 import { DEFAULT_PROFILE, PROFILES, profileList, resolveProfile } from '../src/kernel/profile.js';
 import { hostBackend, vmBackend } from '../src/verify/backend.js';
 import { formatProbe, formatVerify, probeJson } from '../src/verify/format.js';
-import { runVerify, type VerifyTarget } from '../src/verify/run-verify.js';
+import { runVerify, type VerifySummary, type VerifyTarget } from '../src/verify/run-verify.js';
 import { parseCount } from './options.js';
 
 const collectRepeat = (v: string, prev: string[]) => [...prev, v];
@@ -95,7 +95,7 @@ Examples:
       const shrinking = (seq: string | number, batches: number) => {
         if (tty) process.stderr.write(`\r\x1b[Kverify: shrinking the first divergence (${typeof seq === 'number' ? `seed ${seq}` : seq}): kreplay batch ${batches}`);
       };
-      let summary;
+      let summary: VerifySummary;
       try {
         summary = await runVerify({ target: t, backend, kernel: o.kernel, kernelOpts: o.kernelOpt, onProgress: progress, onShrink: shrinking });
       } finally {

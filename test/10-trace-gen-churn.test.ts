@@ -113,7 +113,7 @@ function replay(opts: ChurnOptions): Replay {
             }
             if (prevOp?.op === 'munmap' && prevOp.addr === op.addr && prevOp.len === op.len) fact('munmap.remap');
             const name = op.backing.kind === 'memfd' ? op.backing.name : undefined;
-            pagesOf(op.addr, op.len).forEach((p, j) => mm.set(p, { w: op.prot.write, memfd: name, fpage: op.offset / PAGE_SIZE + j, thp: false }));
+            for (const [j, p] of pagesOf(op.addr, op.len).entries()) mm.set(p, { w: op.prot.write, memfd: name, fpage: op.offset / PAGE_SIZE + j, thp: false });
             break;
           }
           case 'munmap':
@@ -141,7 +141,7 @@ function replay(opts: ChurnOptions): Replay {
             const moved = pagesOf(op.addr, op.oldLen).map((p) => mm.get(p)!);
             for (const p of pagesOf(op.addr, op.oldLen)) mm.delete(p);
             if (!free(op.newAddr!, op.newLen)) err(pos, 'mremap onto live memory');
-            pagesOf(op.newAddr!, op.newLen).forEach((p, j) => mm.set(p, moved[j]!));
+            for (const [j, p] of pagesOf(op.newAddr!, op.newLen).entries()) mm.set(p, moved[j]!);
             const host = mm.get(op.newAddr! / PAGE_SIZE - 1);
             if (host && !host.memfd && host.w) fact('mremap.adjacent');
             if (op.newAddr! % PMD !== 0) fact('mremap.pte');

@@ -368,7 +368,10 @@ describe('pteplay gen', () => {
     for (const c of program.commands) c.exitOverride();
     const err: string[] = [];
     const write = process.stderr.write.bind(process.stderr);
-    process.stderr.write = ((s: string) => (err.push(String(s)), true)) as typeof process.stderr.write;
+    process.stderr.write = ((s: string) => {
+      err.push(String(s));
+      return true;
+    }) as typeof process.stderr.write;
     try {
       await program.parseAsync(['node', 'pteplay', 'gen', ...args]);
     } finally {

@@ -208,7 +208,7 @@ const source = gunzipSync(readFileSync(FIXTURE)).toString('utf8');
 const srcLines = source.split('\n');
 const count = (re: RegExp) => srcLines.filter((l) => re.test(l)).length;
 const SRC = {
-  I: count(/^I  [0-9a-f]+,\d+$/), L: count(/^ L [0-9a-f]+,\d+$/), S: count(/^ S [0-9a-f]+,\d+$/), M: count(/^ M [0-9a-f]+,\d+$/),
+  I: count(/^I {2}[0-9a-f]+,\d+$/), L: count(/^ L [0-9a-f]+,\d+$/), S: count(/^ S [0-9a-f]+,\d+$/), M: count(/^ M [0-9a-f]+,\d+$/),
   mmaps: srcLines.map((l) => /sys_mmap \( (0x[0-9a-f]+), (\d+), (\d+), (\d+), (\d+), (\d+) \).*Success\((0x[0-9a-f]+)\)/.exec(l))
     .filter((m) => m !== null).map((m) => ({ addr: Number(m![1]), len: Number(m![2]), result: Number(m![7]) })),
   munmaps: count(/sys_munmap .*Success/),

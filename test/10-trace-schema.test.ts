@@ -53,7 +53,7 @@ function validate(s: Schema, v: unknown, path = '$'): string[] {
         }
         break;
       case 'items':
-        if (Array.isArray(v)) v.forEach((x, i) => errs.push(...validate(arg as Schema, x, `${path}[${i}]`)));
+        if (Array.isArray(v)) for (const [i, x] of v.entries()) errs.push(...validate(arg as Schema, x, `${path}[${i}]`));
         break;
       case 'anyOf':
         if (!(arg as Schema[]).some((a) => validate(a, v, path).length === 0)) errs.push(`${path}: matches none of anyOf`);

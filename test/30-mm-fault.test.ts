@@ -5,7 +5,7 @@ import { Why } from '../src/mm/cause.js';
 import { doMadvise } from '../src/mm/madvise.js';
 import { A, D, EXCL, MARKER, PG_ANON, PG_ZERO, PMD_TABLE, PRESENT, SD, UW, W } from '../src/mm/pte.js';
 import { UFFD_FEATURE_WP_ASYNC, UFFD_FEATURE_WP_UNPOPULATED } from '../src/mm/uapi.js';
-import { armUffd, clearRefs, entry, faults, map, PG, sdWhy, setup, tryLoad, tryStore } from './30-mm-helpers.js';
+import { armUffd, clearRefs, entry, faults, map, PG, sdWhy, setup, tryLoad, tryStore } from './helpers/mm.js';
 
 const BASE = 0x7f0000000; // page number of 0x7f0000000000
 

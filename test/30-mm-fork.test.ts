@@ -13,7 +13,7 @@ import { doMadvise } from '../src/mm/madvise.js';
 import { COUNTER_INDEX } from '../src/mm/counters.js';
 import { UFFD_EVENT_FORK, UFFD_FEATURE_EVENT_FORK } from '../src/mm/uapi.js';
 import { uffdClose, uffdioRegister } from '../src/trackers/userfaultfd.js';
-import { PG, BV, setup, map, entry, leafOf, gt, sdWhy, uwWhy, has, store, clearRefs, armUffd, ASYNC } from './30-mm-helpers.js';
+import { PG, BV, setup, map, entry, leafOf, gt, sdWhy, uwWhy, has, store, clearRefs, armUffd, ASYNC } from './helpers/mm.js';
 
 describe('fork: copy_page_range (§2.16, Q9)', () => {
   it('D12: the child inherits SD (fork-child), pages are shared read-only and old, not exclusive; UW dropped without EVENT_FORK', () => {

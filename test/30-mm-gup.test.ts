@@ -11,7 +11,7 @@ import type { Backing } from '../src/trace/types.js';
 import { doDmaWrite, doPin, doPwrite, doUnpin, pinnedPages } from '../src/mm/gup.js';
 import { doFork } from '../src/mm/fork.js';
 import { COUNTER_INDEX } from '../src/mm/counters.js';
-import { PG, BV, setup, map, entry, leafOf, gt, cWhy, has, store, load, clearRefs, armUffd } from './30-mm-helpers.js';
+import { PG, BV, setup, map, entry, leafOf, gt, cWhy, has, store, load, clearRefs, armUffd } from './helpers/mm.js';
 
 describe('pin_user_pages (mm/gup.c, §2.1.10, D21)', () => {
   it('a write pin faults in kernel mode (W D SD), sets MMF_HAS_PINNED and the folio pin count; truth: a kernel store', () => {

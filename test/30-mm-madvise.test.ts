@@ -12,7 +12,7 @@ import { doMadvise } from '../src/mm/madvise.js';
 import { PF_LAZYFREE } from '../src/mm/frames.js';
 import { COUNTER_INDEX } from '../src/mm/counters.js';
 import { VM_HUGEPAGE, VM_LOCKED } from '../src/mm/vma.js';
-import { PG, BV, setup, map, entry, leafOf, gt, sdWhy, cWhy, has, store, load, clearRefs, armUffd, ASYNC } from './30-mm-helpers.js';
+import { PG, BV, setup, map, entry, leafOf, gt, sdWhy, cWhy, has, store, load, clearRefs, armUffd, ASYNC } from './helpers/mm.js';
 
 describe('MADV_DONTNEED (§2.15, zap_page_range_single → zap_pte_range)', () => {
   it('D7: anon page zapped: PTE none, SD/UW gone, content truth GT_c (dontneed-zap), no GT_w', () => {

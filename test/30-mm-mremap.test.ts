@@ -13,7 +13,7 @@ import { doMadvise } from '../src/mm/madvise.js';
 import { COUNTER_INDEX } from '../src/mm/counters.js';
 import { UFFD_EVENT_REMAP, UFFD_FEATURE_EVENT_REMAP } from '../src/mm/uapi.js';
 import type { MremapFlag } from '../src/trace/types.js';
-import { PG, BV, setup, map, entry, gt, sdWhy, uwWhy, cWhy, has, store, clearRefs, armUffd, ASYNC } from './30-mm-helpers.js';
+import { PG, BV, setup, map, entry, gt, sdWhy, uwWhy, cWhy, has, store, clearRefs, armUffd, ASYNC } from './helpers/mm.js';
 
 function mremap(mm: Mm, addr: number, oldPages: number, newPages: number, flags: MremapFlag[], newAddr?: number): number {
   return doMremap(mm, { op: 'mremap', pid: mm.pid, addr: addr * PG, oldLen: oldPages * PG, newLen: newPages * PG, flags, newAddr: newAddr === undefined ? undefined : newAddr * PG });

@@ -14,7 +14,7 @@ import { VM_PFNMAP, VM_SOFTDIRTY } from '../src/mm/vma.js';
 import { clearRefs, kstrtoint } from '../src/trackers/clear-refs.js';
 import { PMB_SOFT_DIRTY, pagemapBits } from '../src/trackers/pagemap.js';
 import { uffdioApi, uffdioRegister, uffdioWriteprotect, uffdUserfaultfd } from '../src/trackers/userfaultfd.js';
-import { entry, map, setup, tryLoad, tryStore } from './30-mm-helpers.js';
+import { entry, map, setup, tryLoad, tryStore } from './helpers/mm.js';
 
 const BASE = 0x7f0000000; // page number of 0x7f0000000000 (2 MiB aligned)
 const PS = PAGE_SIZE;

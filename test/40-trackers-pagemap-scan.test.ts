@@ -25,7 +25,7 @@ import { COUNTER_INDEX, type CounterName } from '../src/mm/counters.js';
 import { pagemapScan, type PagemapScanResult, type PmScanArg } from '../src/trackers/pagemap-scan.js';
 import { PMB_NAMES, PMB_SOFT_DIRTY, pagemapRuns } from '../src/trackers/pagemap.js';
 import { uffdioApi, uffdioRegister, uffdioWriteprotect, uffdUserfaultfd } from '../src/trackers/userfaultfd.js';
-import { entry, map, setup, tryLoad, tryStore } from './30-mm-helpers.js';
+import { entry, map, setup, tryLoad, tryStore } from './helpers/mm.js';
 
 const BASE = 0x7f0000000; // page number of 0x7f0000000000 (2 MiB aligned)
 const PS = PAGE_SIZE;

@@ -20,7 +20,7 @@ import {
   pagemapBitsOf, pagemapEntry, pagemapRange, pagemapRead, pagemapRuns,
 } from '../src/trackers/pagemap.js';
 import { uffdioApi, uffdioRegister, uffdioWriteprotect, uffdUserfaultfd } from '../src/trackers/userfaultfd.js';
-import { map, setup, tryLoad, tryStore } from './30-mm-helpers.js';
+import { map, setup, tryLoad, tryStore } from './helpers/mm.js';
 
 const BASE = 0x7f0000000; // page number of 0x7f0000000000 (2 MiB aligned)
 const PS = PAGE_SIZE;

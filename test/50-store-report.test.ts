@@ -12,7 +12,7 @@ import { fmtNs, fmtRatio } from '../src/report/format-util.js';
 import type { ReportData } from '../src/report/types.js';
 import { RunReader } from '../src/store/reader.js';
 import { SCHEMA_VERSION } from '../src/store/schema.js';
-import { buildFixture, counters, SD_TOTAL, tempDir } from './50-store-fixture.js';
+import { buildFixture, counters, SD_TOTAL, tempDir } from './helpers/store-fixture.js';
 
 let file: string;
 let data: ReportData;
@@ -166,7 +166,10 @@ describe('pteplay report (cli/report.ts)', () => {
     const program = new Command('pteplay').exitOverride();
     register(program);
     const out: string[] = [];
-    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => (out.push(String(s)), true));
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
+      out.push(String(s));
+      return true;
+    });
     try {
       await program.parseAsync(['node', 'pteplay', 'report', file, '--json', '--lane', 'soft-dirty', '--collect', '0']);
     } finally {

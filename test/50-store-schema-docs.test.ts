@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CREATE_FILES, findSchemaDir } from '../src/store/schema.js';
-import { buildFixture, tempDir } from './50-store-fixture.js';
+import { buildFixture, tempDir } from './helpers/store-fixture.js';
 
 let db: Database.Database;
 const dir = findSchemaDir();

@@ -14,7 +14,7 @@ import { findSchemaDir } from '../src/store/schema.js';
 import { formatRows, SQL_MODES, type SqlMode } from '../src/store/sql-format.js';
 import { openReadOnly, parseParams, parseParamValue, querySql, runSql, splitSql, type QueryOptions } from '../src/store/sql.js';
 import { buildDatasetteMetadata, metadataText, type DatasetteMetadata } from '../tools/datasette-metadata.js';
-import { buildFixture, tempDir } from './50-store-fixture.js';
+import { buildFixture, tempDir } from './helpers/store-fixture.js';
 import { pteplay, ROOT } from './helpers/cli.js';
 
 let file: string;

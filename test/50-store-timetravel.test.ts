@@ -17,7 +17,7 @@ import { Rng } from '../src/trace/generators/rng.js';
 import { genChurn } from '../src/trace/generators/index.js';
 import { splitChunk } from '../src/trace/reader.js';
 import { Path } from '../src/mm/cause.js';
-import { changes } from './50-store-fixture.js';
+import { changes } from './helpers/store-fixture.js';
 import type { KeyframeLeaf } from '../src/lanes/results.js';
 
 const LANES = ['soft-dirty', 'uffd-sync+unpop', 'uffd-async'];

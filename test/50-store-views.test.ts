@@ -7,7 +7,7 @@ import { describePte } from '../src/mm/pte.js';
 import { SCHEMA_VERSION } from '../src/store/schema.js';
 import { RunStore } from '../src/store/writer.js';
 import { estimate } from '../src/report/cost-model.js';
-import { buildFixture, changes, SD_TOTAL, tempDir, UA_TOTAL } from './50-store-fixture.js';
+import { buildFixture, changes, SD_TOTAL, tempDir, UA_TOTAL } from './helpers/store-fixture.js';
 
 let db: Database.Database;
 let file: string;

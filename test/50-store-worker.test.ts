@@ -17,7 +17,7 @@ import { MAX_BYTES_IN_FLIGHT, MAX_COMMITS_IN_FLIGHT, POST_BYTES, WorkerStore } f
 import { RunStore } from '../src/store/writer.js';
 import { genChurn } from '../src/trace/generators/index.js';
 import { splitChunk } from '../src/trace/reader.js';
-import { changes, tempDir } from './50-store-fixture.js';
+import { changes, tempDir } from './helpers/store-fixture.js';
 import { runDigests, runRowCounts } from './helpers/run-digest.js';
 
 const META = { pteplayVersion: 't', kernelProfile: '6.12', tracePath: 't', traceSha256: '', options: {} };
@@ -163,7 +163,7 @@ describe('WorkerStore', () => {
     expect(s.commitsInFlight).toBe(N);
     await Promise.all(commits);
     // Commit c (the (c+1)-th) resolves only once the worker has done at least c+1-MAX commits of the N posted.
-    inFlightAtResolve.forEach((inFlight, c) => expect(N - inFlight, `commit ${c}`).toBeGreaterThanOrEqual(c + 1 - MAX_COMMITS_IN_FLIGHT));
+    for (const [c, inFlight] of inFlightAtResolve.entries()) expect(N - inFlight, `commit ${c}`).toBeGreaterThanOrEqual(c + 1 - MAX_COMMITS_IN_FLIGHT);
     expect(s.commitsInFlight).toBeLessThanOrEqual(MAX_COMMITS_IN_FLIGHT);
     await s.finish('complete');
     const db = new Database(join(s.path), { readonly: true });

@@ -7,7 +7,7 @@ import { Path } from '../src/mm/cause.js';
 import { RunReader } from '../src/store/reader.js';
 import { RunStore } from '../src/store/writer.js';
 import { collectPagesOf } from '../src/lanes/collect-pages.js';
-import { buildFixture, changes, SD_C0, tempDir } from './50-store-fixture.js';
+import { buildFixture, changes, SD_C0, tempDir } from './helpers/store-fixture.js';
 
 const META = { pteplayVersion: 't', kernelProfile: '6.12', tracePath: 't.jsonl', traceSha256: '', options: {} };
 

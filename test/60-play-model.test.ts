@@ -16,7 +16,7 @@ import { openState } from '../src/tui/model/open.js';
 import { reduce } from '../src/tui/model/reducer.js';
 import type { PlaybackState } from '../src/tui/model/state.js';
 import { pteplay } from './helpers/cli.js';
-import { tempDir } from './50-store-fixture.js';
+import { tempDir } from './helpers/store-fixture.js';
 
 const A = 0x7f0000000;
 const VIEW = { cols: 120, rows: 40 };

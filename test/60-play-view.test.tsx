@@ -12,7 +12,7 @@ import { helpLines, KEYMAP, keysLabel } from '../src/tui/keymap.js';
 import { openState } from '../src/tui/model/open.js';
 import type { Viewport } from '../src/tui/model/state.js';
 import { pteplay } from './helpers/cli.js';
-import { tempDir } from './50-store-fixture.js';
+import { tempDir } from './helpers/store-fixture.js';
 
 const tick = (ms = 30) => new Promise((r) => setTimeout(r, ms));
 

@@ -152,6 +152,7 @@ describe('conventions', () => {
     const r = spawnSync('script', ['-qfec', cmd, '/dev/null'], { encoding: 'utf8', timeout: 120_000 });
     expect(r.status, r.stdout).toBe(0);
     expect(r.stdout).toMatch(/replay: \d+\.\d MiB \/ \d+\.\d MiB +\d+\.\d%, \d+ accesses, \d+\.\d MiB\/s, \d+ acc\/s ETA \d+s/);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the progress line's carriage return and erase-line sequence (ESC [ K)
     expect(r.stdout).toMatch(/\r\x1b\[Kreplay: \d+ accesses, \d+ records, \d+ collects per lane/); // the summary replaces it
   });
 

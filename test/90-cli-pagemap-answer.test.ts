@@ -211,7 +211,7 @@ describe('what pagemap_read and pagemap_scan records returned is stored', () => 
     expect(op.ret).toBe(TASK_SIZE_PAGES * 8);
     expect(runs.length).toBeLessThan(50);
     expect(runs[0]!.vpn).toBe(0);
-    runs.forEach((x, i) => i > 0 && expect(x.vpn).toBe(runs[i - 1]!.vpn + runs[i - 1]!.count));
+    for (let i = 1; i < runs.length; i++) expect(runs[i]!.vpn).toBe(runs[i - 1]!.vpn + runs[i - 1]!.count);
     expect(runs.at(-1)!.vpn + runs.at(-1)!.count).toBe(TASK_SIZE_PAGES);
   });
 

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_KEYFRAME_EVERY } from '../src/run/replay.js';
 import type { SeekBenchResult } from '../src/bench/index.js';
 import { pteplay } from './helpers/cli.js';
-import { tempDir } from './50-store-fixture.js';
+import { tempDir } from './helpers/store-fixture.js';
 
 describe('pteplay bench --seek', () => {
   it('builds a zipf run of about --rows change rows (default keyframe policy) and times --seeks random seeks', () => {

@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { helpLines } from '../src/tui/keymap.js';
 import { ROOT, pteplay } from './helpers/cli.js';
-import { tempDir } from './50-store-fixture.js';
+import { tempDir } from './helpers/store-fixture.js';
 
 const dir = tempDir();
 let merge: string;

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, pteplay } from './helpers/cli.js';
-import { tempDir } from './50-store-fixture.js';
+import { tempDir } from './helpers/store-fixture.js';
 
 const hasTmux = spawnSync('tmux', ['-V']).status === 0;
 const dir = tempDir();

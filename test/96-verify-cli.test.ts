@@ -147,8 +147,11 @@ describe.skipIf(!usable.ok)(`pteplay verify on this machine's kernel (${usable.o
     const cmd = `"${process.execPath}" "${join(ROOT, 'dist', 'cli', 'pteplay.js')}" verify --fuzz 60 --seed 7 --ops 10 --kernel-opt ${wrongZeroPage}`;
     const r = spawnSync('script', ['-qfec', cmd, '/dev/null'], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
     expect(r.status, r.stdout).toBe(1);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the progress line's carriage return and erase-line sequence (ESC [ K)
     expect(r.stdout).toMatch(/\r\x1b\[Kverify: 50\/60 sequences, \d+ divergent\r\x1b\[Kverify: 60\/60 sequences, \d+ divergent/);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the progress line's carriage return and erase-line sequence (ESC [ K)
     expect(r.stdout).toMatch(/\r\x1b\[Kverify: shrinking the first divergence \(seed \d+\): kreplay batch 1/);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the progress line's carriage return and erase-line sequence (ESC [ K)
     expect(r.stdout).toMatch(/\r\x1b\[Kverify: host kernel /);
   });
 

@@ -9,7 +9,7 @@ import { DEFAULT_LANES, parseLaneSpec } from '../lanes/config.js';
 import { Lane } from '../lanes/lane.js';
 import { CP_GT_C, CP_GT_W, CP_REPORTED } from '../lanes/collect-pages.js';
 import { COUNTER_NAMES } from '../mm/counters.js';
-import { type PteChangeBatch } from '../mm/events.js';
+import type { PteChangeBatch } from '../mm/events.js';
 import { Path } from '../mm/cause.js';
 import { PAGE_SIZE, TASK_SIZE_PAGES, UFFD_EVENT_PAGEFAULT } from '../mm/uapi.js';
 import { injectProtocol } from '../pipeline/inject-protocol.js';
@@ -135,7 +135,7 @@ export function bulkInsert(db: string, e: StoredRows, records: number, all = fal
     pteplayVersion: PTEPLAY_VERSION, kernelProfile: 'bench', tracePath: '', traceSha256: '', options: {},
   });
   const lanes = DEFAULT_LANES.length;
-  DEFAULT_LANES.forEach((name, id) => store.addLane({ id, name, tracker: name }));
+  for (const [id, name] of DEFAULT_LANES.entries()) store.addLane({ id, name, tracker: name });
   const rows = e.pte_change;
   const chunks = Math.max(1, Math.ceil(records / CHUNK_RECORDS));
   const commitEvery = Math.max(F_BATCH, Math.ceil(rows / chunks));

@@ -62,8 +62,8 @@ export function vmaDiff(lane: number, pos: number, before: Map<string, VmaDesc>,
   const emit = (change: 'add' | 'remove', d: VmaDesc) =>
     rows.push({ lane, pos, pid: d.pid, change, startVpn: d.start, endVpn: d.end, flags: d.flags, backing: d.backing, uffdCtx: d.uffdCtx });
   const byAddr = (a: VmaDesc, b: VmaDesc) => a.pid - b.pid || a.start - b.start;
-  [...before].filter(([k]) => !after.has(k)).map(([, d]) => d).sort(byAddr).forEach((d) => emit('remove', d));
-  [...after].filter(([k]) => !before.has(k)).map(([, d]) => d).sort(byAddr).forEach((d) => emit('add', d));
+  for (const d of [...before].filter(([k]) => !after.has(k)).map(([, d]) => d).sort(byAddr)) emit('remove', d);
+  for (const d of [...after].filter(([k]) => !before.has(k)).map(([, d]) => d).sort(byAddr)) emit('add', d);
   return rows;
 }
 

@@ -130,7 +130,7 @@ export class Lane implements UffdListener {
           if ((mm.tlb.lookup(vpn) & need) === need || this.tlbFill(mm, vpn, need)) {
             mm.accesses++;
             fastAfterSlow = true;
-            if (times[i] === times[i]) this.timed = true;
+            if (!Number.isNaN(times[i]!)) this.timed = true;
             continue;
           }
         }
@@ -174,7 +174,7 @@ export class Lane implements UffdListener {
     sys.sink.pos = pos;
     const t = c.time[i]!;
     // Without trace time, the record number stands in for the clock (ordering only).
-    if (t === t) {
+    if (!Number.isNaN(t)) {
       sys.now = t;
       this.timed = true;
     } else sys.now = pos;
@@ -372,7 +372,7 @@ export class Lane implements UffdListener {
     // re-arm would be un-protected after it and go through unseen, its message logged in the old interval.
     this.drainBlocked();
     const now = this.sys.now;
-    const intervalNs = !this.timed ? NaN : this.lastCollectTime === this.lastCollectTime ? now - this.lastCollectTime : now;
+    const intervalNs = !this.timed ? NaN : !Number.isNaN(this.lastCollectTime) ? now - this.lastCollectTime : now;
     for (const mm of mms) {
       this.sys.charge(mm);
       if (op.op === 'reset') {

@@ -50,7 +50,7 @@ export const HEADER_FIELDS = ['pteplay', 'version', 'source', 'sysfs'] as const;
 export const SYSFS_FIELDS = ['thp', 'thp_zero_page'] as const;
 
 export function isJsonOpName(name: string): name is JsonOpName {
-  return Object.prototype.hasOwnProperty.call(OP_FIELDS, name);
+  return Object.hasOwn(OP_FIELDS, name);
 }
 
 /**

@@ -87,6 +87,7 @@ export function Player({ source, initial, file, viewport, color, onExit, pollMs 
   }, [viewport, apply]);
 
   // Playback: one step per tick, the next tick scheduled after this frame (never ahead of the screen).
+  // biome-ignore lint/correctness/useExhaustiveDependencies: state.pos is there to re-arm the timer after every step.
   useEffect(() => {
     if (!state.playing) return;
     const t = setTimeout(() => apply(playActions(ref.current, source)), playbackStep(state.speed).ms);

@@ -25,7 +25,9 @@ export function mapLines(f: FrameModel): string[] {
   for (const b of f.bands) {
     out.push(`${''.padEnd(LABEL_WIDTH)}${hexAddr(b.startVpn * 4096)}`);
     out.push(`${(f.truthExact ? 'truth' : 'truth~').padEnd(LABEL_WIDTH)}${glyphs(b.truth)}`);
-    f.lanes.forEach((l, i) => out.push(`${((i === f.focus ? '*' : ' ') + l.name).slice(0, LABEL_WIDTH - 1).padEnd(LABEL_WIDTH)}${glyphs(b.lanes[i]!)}`));
+    for (const [i, l] of f.lanes.entries()) {
+      out.push(`${((i === f.focus ? '*' : ' ') + l.name).slice(0, LABEL_WIDTH - 1).padEnd(LABEL_WIDTH)}${glyphs(b.lanes[i]!)}`);
+    }
   }
   return out;
 }

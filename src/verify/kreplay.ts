@@ -192,25 +192,25 @@ function backing(s: string | undefined): Backing {
 /** A command as a TraceOp with absolute addresses (null for the observation / access commands). */
 export function commandToOp(cmd: string): TraceOp | null {
   const a = cmd.trim().split(/\s+/);
-  const A = (i: number) => KREPLAY_BASE + num(a[i]);
+  const abs = (i: number) => KREPLAY_BASE + num(a[i]);
   const pid = 1;
   switch (a[0]) {
     case 'mmap':
-      return { op: 'mmap', pid, addr: A(1), len: num(a[2]), prot: prot(a[3]!), flags: list<MmapFlag>(a[4]!), backing: backing(a[5]), offset: a[6] ? num(a[6]) : 0 };
-    case 'munmap': return { op: 'munmap', pid, addr: A(1), len: num(a[2]) };
-    case 'mprotect': return { op: 'mprotect', pid, addr: A(1), len: num(a[2]), prot: prot(a[3]!) };
-    case 'madvise': return { op: 'madvise', pid, addr: A(1), len: num(a[2]), advice: a[3] as MadviseAdvice };
+      return { op: 'mmap', pid, addr: abs(1), len: num(a[2]), prot: prot(a[3]!), flags: list<MmapFlag>(a[4]!), backing: backing(a[5]), offset: a[6] ? num(a[6]) : 0 };
+    case 'munmap': return { op: 'munmap', pid, addr: abs(1), len: num(a[2]) };
+    case 'mprotect': return { op: 'mprotect', pid, addr: abs(1), len: num(a[2]), prot: prot(a[3]!) };
+    case 'madvise': return { op: 'madvise', pid, addr: abs(1), len: num(a[2]), advice: a[3] as MadviseAdvice };
     case 'mremap':
-      return { op: 'mremap', pid, addr: A(1), oldLen: num(a[2]), newLen: num(a[3]), flags: list<MremapFlag>(a[4]!), ...(a[5] !== undefined ? { newAddr: A(5) } : {}) };
+      return { op: 'mremap', pid, addr: abs(1), oldLen: num(a[2]), newLen: num(a[3]), flags: list<MremapFlag>(a[4]!), ...(a[5] !== undefined ? { newAddr: abs(5) } : {}) };
     case 'userfaultfd': return { op: 'userfaultfd', pid, fd: num(a[1]), flags: list<UffdFlag>(a[2]!) };
     case 'uffdio_api': return { op: 'uffdio_api', pid, fd: num(a[1]), api: num(a[2]), features: num(a[3]) };
-    case 'uffdio_register': return { op: 'uffdio_register', pid, fd: num(a[1]), start: A(2), len: num(a[3]), mode: num(a[4]) };
-    case 'uffdio_unregister': return { op: 'uffdio_unregister', pid, fd: num(a[1]), start: A(2), len: num(a[3]) };
-    case 'uffdio_writeprotect': return { op: 'uffdio_writeprotect', pid, fd: num(a[1]), start: A(2), len: num(a[3]), mode: num(a[4]) };
+    case 'uffdio_register': return { op: 'uffdio_register', pid, fd: num(a[1]), start: abs(2), len: num(a[3]), mode: num(a[4]) };
+    case 'uffdio_unregister': return { op: 'uffdio_unregister', pid, fd: num(a[1]), start: abs(2), len: num(a[3]) };
+    case 'uffdio_writeprotect': return { op: 'uffdio_writeprotect', pid, fd: num(a[1]), start: abs(2), len: num(a[3]), mode: num(a[4]) };
     case 'close': return { op: 'close', pid, fd: num(a[1]) };
     case 'pagemap_scan':
       return {
-        op: 'pagemap_scan', pid, start: A(1), end: A(2), flags: num(a[3]), categoryInverted: num(a[4]), categoryMask: num(a[5]),
+        op: 'pagemap_scan', pid, start: abs(1), end: abs(2), flags: num(a[3]), categoryInverted: num(a[4]), categoryMask: num(a[5]),
         categoryAnyofMask: num(a[6]), returnMask: num(a[7]), vecLen: num(a[8]), maxPages: num(a[9]), ...(a[10] !== undefined ? { size: num(a[10]) } : {}),
       };
     case 'pwrite': return { op: 'pwrite', pid, backing: backing(a[1]), offset: num(a[2]), len: num(a[3]) };

@@ -68,7 +68,7 @@ export function zipfTopShare(n: number, theta: number, k: number): number {
   let top = 0;
   let all = 0;
   for (let i = 1; i <= n; i++) {
-    const p = Math.pow(i, -theta);
+    const p = i ** -theta;
     all += p;
     if (i <= k) top += p;
   }

@@ -13,6 +13,7 @@
  *   `sort  6290/6290   5079.310742: page-faults:     556727a1d548 ...`   (perf record -d, -F +addr)
  *   `sort  6282 [001]  5077.849060: PERF_RECORD_MMAP2 6282/6282: [0x7fff31620000(0x21000) @ 0x7ffffffde000 00:00 0 0]: rw-p [stack]`
  */
+import type { Backing } from '../types.js';
 
 export interface PerfHeader {
   comm: string;
@@ -98,6 +99,13 @@ function hexValue(h: string): number {
 export function exitValue(rest: string): number {
   const m = /^\s*(-?0x[0-9a-fA-F]+|-?\d+)\b/.exec(rest);
   return m === null ? NaN : parseNum(m[1]);
+}
+
+/** The backing a PERF_RECORD_MMAP2 file name implies. */
+export function backingOfName(name: string): Backing {
+  if (name.startsWith('/memfd:') || name.startsWith('/dev/shm/') || name.startsWith('/SYSV')) return { kind: 'memfd', name };
+  if (name.startsWith('/') && !name.startsWith('//') && !name.startsWith('/dev/zero')) return { kind: 'file', name };
+  return { kind: 'anon' };
 }
 
 export interface Mmap2Record {

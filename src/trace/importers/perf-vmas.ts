@@ -8,6 +8,11 @@
 
 import type { Neighbour, SynthSpace } from './synth.js';
 
+export const PAGE = 4096;
+/** The page of an address, and the first page at or above it. */
+export const pageDown = (a: number) => Math.floor(a / PAGE);
+export const pageUp = (a: number) => Math.ceil(a / PAGE);
+
 /** PROT_* bits. */
 export const PROT_R = 1;
 export const PROT_W = 2;

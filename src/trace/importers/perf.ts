@@ -31,27 +31,27 @@
  * event (at most {@link DEFER_MAX}): a process that execs shows them before `sched_process_exec`, and
  * they belong to the new mm, which the importer only knows about at that point.
  */
-import { MAP_ANONYMOUS, MAP_HUGETLB, MREMAP_DONTUNMAP, MREMAP_FIXED, adviceOf, mmapFlagsOf, mremapFlagsOf, protOf } from '../linux-abi.js';
 import { basename } from 'node:path';
 import { TraceFormatError } from '../../errors.js';
+import { protOf } from '../linux-abi.js';
 import { ChunkBuilder } from '../chunk.js';
 import { openByteSource } from '../source.js';
 import {
   ACC_IFETCH, ACC_KERNEL, REC_READ, REC_WRITE,
-  type Backing, type MmapFlag, type TraceChunk, type TraceHeader, type TraceOp,
+  type MmapFlag, type TraceChunk, type TraceHeader, type TraceOp,
 } from '../types.js';
 import { importLines } from './input.js';
 import type { ImportedTrace, ImportOptions, ImportSummary, MalformedLine } from './types.js';
 import {
-  colonFields, exitValue, kvFields, parseHeader, parseMmapRecord, parseNum, parseSampleAddr, parseTaskRecord,
+  backingOfName, colonFields, exitValue, kvFields, parseHeader, parseMmapRecord, parseNum, parseSampleAddr, parseTaskRecord,
   type Mmap2Record, type PerfHeader,
 } from './perf-parse.js';
-import { PageCounter, PROT_R, PROT_W, PROT_X, RangeSet } from './perf-vmas.js';
+import { ENTER_FIELDS, EXIT_DECODERS, isMmCall, opArgs, returnsAddress, type MmCall, type SyscallProc } from './perf-syscalls.js';
+import { PAGE, PageCounter, PROT_R, PROT_W, PROT_X, pageDown, pageUp, RangeSet } from './perf-vmas.js';
 import { quoteLine } from './quote.js';
 import { SYNTH_GAP_PAGES, synthRanges } from './synth.js';
 import { badValue, isTraceId, isTraceUint } from './values.js';
 
-const PAGE = 4096;
 /** First address above user space (x86-64, 4-level paging). */
 export const USER_TOP = 0x0000800000000000;
 /** x86-64 TASK_SIZE: munmap(0, TASK_SIZE) drops a whole address space (exec). */
@@ -70,23 +70,12 @@ const PF_INSTR = 0x10;
 const CLONE_VM = 0x100;
 const CLONE_THREAD = 0x10000;
 
-const MM_SYSCALLS = new Set(['mmap', 'munmap', 'mprotect', 'madvise', 'mremap', 'brk']);
-
-
-/** The backing a PERF_RECORD_MMAP2 file name implies. */
-export function backingOfName(name: string): Backing {
-  if (name.startsWith('/memfd:') || name.startsWith('/dev/shm/') || name.startsWith('/SYSV')) return { kind: 'memfd', name };
-  if (name.startsWith('/') && !name.startsWith('//') && !name.startsWith('/dev/zero')) return { kind: 'file', name };
-  return { kind: 'anon' };
-}
 
 function permsProt(perms: string): number {
   if (perms === 'x') return PROT_R | PROT_X; // PERF_RECORD_MMAP (v1): executable mappings only
   return (perms.includes('r') ? PROT_R : 0) | (perms.includes('w') ? PROT_W : 0) | (perms.includes('x') ? PROT_X : 0);
 }
 
-const pageDown = (a: number) => Math.floor(a / PAGE);
-const pageUp = (a: number) => Math.ceil(a / PAGE);
 
 /** Detailed counters, beyond the summary (used by the tests and the notes). */
 export interface PerfImportStats {
@@ -118,20 +107,13 @@ export interface PerfImportStats {
   threads: number;
 }
 
-interface Proc {
-  vmas: RangeSet;
+interface Proc extends SyscallProc {
   /** Tids with held-back events. */
   deferredTids: Set<number>;
-  /** The exec op waiting for its heap start, if any. */
-  pendingExec: Extract<TraceOp, { op: 'exec' }> | null;
-  /** The heap start is known to the replay (an exec op carried it). */
-  brkKnown: boolean;
-  brkStart: number;
-  brkCur: number;
 }
 
 interface InFlight {
-  name: string;
+  name: MmCall;
   f: Map<string, string>;
   line: number;
   /** The file name of a PERF_RECORD_MMAP2 printed during this mmap. */
@@ -461,6 +443,7 @@ class PerfImporter {
 
   // ---- syscalls ------------------------------------------------------------------------------
 
+  /** A syscalls:sys_enter_* or sys_exit_* line: the enter is remembered per tid, the exit of a modelled call emits its ops. */
   private syscall(h: PerfHeader, name: string, text: string, lineNo: number): void {
     const enter = name.startsWith('sys_enter_');
     const exit = name.startsWith('sys_exit_');
@@ -468,23 +451,29 @@ class PerfImporter {
     const pid = this.admit(h);
     if (pid === null) return;
     this.flushTid(h.tid);
-    if ((!enter && !exit) || !MM_SYSCALLS.has(call)) {
+    if ((!enter && !exit) || !isMmCall(call)) {
       this.skip(`syscall ${call} (not modelled)`);
       return;
     }
-    if (enter) {
-      const f = colonFields(h.rest);
-      const need = ENTER_FIELDS[call]!;
-      if (!need.every((k) => f.has(k))) {
-        this.malformed(lineNo, text, `expected sys_enter_${call} fields ${need.map((k) => `${k}: 0x...`).join(', ')}`);
-        return;
-      }
-      const prev = this.inflight.get(h.tid);
-      if (prev !== undefined) this.skip(`sys_enter_${prev.name} without sys_exit`);
-      this.stats.enters[call] = (this.stats.enters[call] ?? 0) + 1;
-      this.inflight.set(h.tid, { name: call, f, line: lineNo });
+    if (enter) this.sysEnter(h, call, text, lineNo);
+    else this.sysExit(h, pid, call, text, lineNo);
+  }
+
+  private sysEnter(h: PerfHeader, call: MmCall, text: string, lineNo: number): void {
+    const f = colonFields(h.rest);
+    const need = ENTER_FIELDS[call];
+    if (!need.every((k) => f.has(k))) {
+      this.malformed(lineNo, text, `expected sys_enter_${call} fields ${need.map((k) => `${k}: 0x...`).join(', ')}`);
       return;
     }
+    const prev = this.inflight.get(h.tid);
+    if (prev !== undefined) this.skip(`sys_enter_${prev.name} without sys_exit`);
+    this.stats.enters[call] = (this.stats.enters[call] ?? 0) + 1;
+    this.inflight.set(h.tid, { name: call, f, line: lineNo });
+  }
+
+  /** The exit of the tid's call in flight: a failed call is counted, a successful one goes to its decoder (perf-syscalls.ts). */
+  private sysExit(h: PerfHeader, pid: number, call: MmCall, text: string, lineNo: number): void {
     const ret = exitValue(h.rest);
     if (Number.isNaN(ret)) {
       this.malformed(lineNo, text, `expected sys_exit_${call} return value 0x...`);
@@ -503,7 +492,7 @@ class PerfImporter {
       return;
     }
     // The call succeeded: its arguments and result become the op and must be trace integers.
-    const bad = badValue({ ...opArgs(call, fl.f), result: call === 'mmap' || call === 'mremap' || call === 'brk' ? ret : undefined });
+    const bad = badValue({ ...opArgs(call, fl.f), result: returnsAddress(call) ? ret : undefined });
     if (bad !== null) {
       this.malformed(lineNo, text, `sys_exit_${call} of the sys_enter_${call} at line ${fl.line}: ${bad}`);
       return;
@@ -511,94 +500,15 @@ class PerfImporter {
     const p = this.proc(pid, t);
     this.flushProc(pid);
     this.stats.fromSyscalls[call] = (this.stats.fromSyscalls[call] ?? 0) + 1;
-    const g = (k: string) => parseNum(fl.f.get(k));
-    const base = { pid, tid: h.tid, ...this.opTime(t) };
-    switch (call) {
-      case 'mmap': {
-        const flagsN = g('flags');
-        const len = g('len');
-        const protN = g('prot') & 7;
-        const anon = (flagsN & MAP_ANONYMOUS) !== 0;
-        const fd = g('fd');
-        const backing: Backing = anon ? { kind: 'anon' }
-          : fl.mmapName !== undefined ? backingOfName(fl.mmapName)
-          : { kind: 'file', name: `fd${fd >= 0x80000000 ? fd - 0x100000000 : fd}@${pid}` };
-        const offset = backing.kind === 'anon' ? 0 : g('off');
-        const flags = mmapFlagsOf(flagsN);
-        // A mapping of /dev/zero (or one perf names //anon) is anonymous memory: say so in the flags.
-        if (backing.kind === 'anon' && !anon) flags.push('anonymous');
-        this.push({ op: 'mmap', ...base, addr: g('addr'), len, prot: protOf(protN), flags, backing, offset, result: ret });
-        let pages = pageUp(len);
-        if ((flagsN & MAP_HUGETLB) !== 0) pages = Math.ceil(pages / 512) * 512;
-        p.vmas.add(pageDown(ret), pageDown(ret) + pages, protN);
-        return;
-      }
-      case 'munmap': {
-        const addr = g('addr');
-        const len = g('len');
-        this.push({ op: 'munmap', ...base, addr, len });
-        p.vmas.remove(pageDown(addr), pageUp(addr + len));
-        return;
-      }
-      case 'mprotect': {
-        const addr = g('start');
-        const len = g('len');
-        const protN = g('prot') & 7;
-        this.push({ op: 'mprotect', ...base, addr, len, prot: protOf(protN) });
-        p.vmas.protect(pageDown(addr), pageUp(addr + len), protN);
-        return;
-      }
-      case 'madvise': {
-        const advice = adviceOf(g('behavior'));
-        if ('unmodelled' in advice) {
-          this.skip(`madvise(${advice.unmodelled}): not modelled`);
-          return;
-        }
-        this.push({ op: 'madvise', ...base, addr: g('start'), len: g('len_in'), advice: advice.advice });
-        return;
-      }
-      case 'mremap': {
-        const addr = g('addr');
-        const oldLen = g('old_len');
-        const newLen = g('new_len');
-        const flagsN = g('flags');
-        const flags = mremapFlagsOf(flagsN);
-        const op: Extract<TraceOp, { op: 'mremap' }> = { op: 'mremap', ...base, addr, oldLen, newLen, flags, result: ret };
-        if ((flagsN & (MREMAP_FIXED | MREMAP_DONTUNMAP)) !== 0) op.newAddr = g('new_addr');
-        this.push(op);
-        const prot = p.vmas.find(pageDown(addr))?.prot ?? (PROT_R | PROT_W);
-        if ((flagsN & MREMAP_DONTUNMAP) === 0) p.vmas.remove(pageDown(addr), pageUp(addr + oldLen));
-        p.vmas.add(pageDown(ret), pageDown(ret) + pageUp(newLen), prot);
-        return;
-      }
-      case 'brk': {
-        const arg = g('brk');
-        if (arg === 0) {
-          if (p.pendingExec !== null) {
-            p.pendingExec.brkStart = ret;
-            p.pendingExec = null;
-            p.brkKnown = true;
-            p.brkStart = p.brkCur = ret;
-          } else if (!p.brkKnown) {
-            // No exec carried the heap start (the process ran before tracing began): set it now.
-            this.push({ op: 'exec', ...base, brkStart: ret });
-            p.brkKnown = true;
-            p.brkStart = p.brkCur = ret;
-          }
-        } else {
-          p.pendingExec = null;
-        }
-        this.push({ op: 'brk', ...base, addr: arg === 0 ? 0 : ret });
-        if (p.brkKnown && arg !== 0) {
-          const cur = pageUp(p.brkCur);
-          const next = pageUp(ret);
-          if (next > cur) p.vmas.add(cur, next, PROT_R | PROT_W);
-          else if (next < cur) p.vmas.remove(next, cur);
-          p.brkCur = ret;
-        }
-        return;
-      }
-    }
+    EXIT_DECODERS[call]({
+      p,
+      base: { pid, tid: h.tid, ...this.opTime(t) },
+      arg: (k) => parseNum(fl.f.get(k)),
+      ret,
+      mmapName: fl.mmapName,
+      push: (op) => this.push(op),
+      skip: (reason) => this.skip(reason),
+    });
   }
 
   // ---- mappings from PERF_RECORD_MMAP2 ---------------------------------------------------------
@@ -622,12 +532,8 @@ class PerfImporter {
         this.malformed(lineNo, text, `${ev}: ${bad}`);
         return;
       }
-      const hh: PerfHeader = { ...h, pid: rec.pid, tid: rec.tid };
-      const pid = this.mmPid(hh);
-      if (!this.keep(hh, pid)) {
-        this.skip('filtered out');
-        return;
-      }
+      const pid = this.admit({ ...h, pid: rec.pid, tid: rec.tid });
+      if (pid === null) return;
       const fl = this.inflight.get(rec.tid);
       if (fl !== undefined) {
         // The traced syscall's exit will say it: only remember the file name for an mmap.
@@ -644,13 +550,10 @@ class PerfImporter {
         this.malformed(lineNo, text, `expected ${ev}(pid:tid):(ppid:ptid)`);
         return;
       }
-      const hh: PerfHeader = { ...h, pid: ev === 'PERF_RECORD_FORK' ? r.ppid : r.pid, tid: ev === 'PERF_RECORD_FORK' ? r.ptid : r.tid };
-      const pid = this.mmPid(hh);
-      if (!this.keep(hh, pid)) {
-        this.skip('filtered out');
-        return;
-      }
-      if (ev === 'PERF_RECORD_FORK') {
+      const fork = ev === 'PERF_RECORD_FORK';
+      const pid = this.admit({ ...h, pid: fork ? r.ppid : r.pid, tid: fork ? r.ptid : r.tid });
+      if (pid === null) return;
+      if (fork) {
         if (this.created.has(r.tid)) return this.skip('PERF_RECORD_FORK (already seen as task_newtask)');
         const thread = r.pid === r.ppid;
         return this.spawn(pid, r.ptid, r.tid, thread, false, this.time(h.time));
@@ -693,30 +596,43 @@ class PerfImporter {
 
   // ---- processes -----------------------------------------------------------------------------
 
-  private newtask(h: PerfHeader, text: string, lineNo: number): void {
-    const f = kvFields(h.rest);
-    const child = parseNum(f.get('pid'));
-    const flags = parseNum(f.get('clone_flags'), true);
-    if (!isTraceId(child) || Number.isNaN(flags)) {
-      this.malformed(lineNo, text, 'expected pid=N comm=... clone_flags=<hex>');
-      return;
+  /**
+   * What every task event starts with: its `key=value` fields, read and checked by `read` (null: the
+   * line is malformed, `expected` says what it should hold), then the pid of the mm it belongs to.
+   * Null when the event ends here (counted as malformed, or skipped by the filters).
+   */
+  private taskEvent<T>(
+    h: PerfHeader, text: string, lineNo: number, expected: string, read: (f: Map<string, string>) => T | null,
+  ): [pid: number, fields: T] | null {
+    const fields = read(kvFields(h.rest));
+    if (fields === null) {
+      this.malformed(lineNo, text, expected);
+      return null;
     }
     const pid = this.admit(h);
-    if (pid === null) return;
+    return pid === null ? null : [pid, fields];
+  }
+
+  private newtask(h: PerfHeader, text: string, lineNo: number): void {
+    const ev = this.taskEvent(h, text, lineNo, 'expected pid=N comm=... clone_flags=<hex>', (f) => {
+      const child = parseNum(f.get('pid'));
+      const flags = parseNum(f.get('clone_flags'), true);
+      return isTraceId(child) && !Number.isNaN(flags) ? { child, flags } : null;
+    });
+    if (ev === null) return;
+    const [pid, { child, flags }] = ev;
     this.flushTid(h.tid);
     if (this.created.has(child)) return this.skip('task_newtask (already seen)');
     this.spawn(pid, h.tid, child, (flags & CLONE_VM) !== 0, (flags & CLONE_VM) !== 0 && (flags & CLONE_THREAD) === 0, this.time(h.time));
   }
 
   private schedFork(h: PerfHeader, text: string, lineNo: number): void {
-    const f = kvFields(h.rest);
-    const child = parseNum(f.get('child_pid'));
-    if (!isTraceId(child)) {
-      this.malformed(lineNo, text, 'expected comm=... pid=N child_comm=... child_pid=N');
-      return;
-    }
-    const pid = this.admit(h);
-    if (pid === null) return;
+    const ev = this.taskEvent(h, text, lineNo, 'expected comm=... pid=N child_comm=... child_pid=N', (f) => {
+      const child = parseNum(f.get('child_pid'));
+      return isTraceId(child) ? child : null;
+    });
+    if (ev === null) return;
+    const [pid, child] = ev;
     this.flushTid(h.tid);
     if (this.created.has(child)) return this.skip('sched_process_fork (already seen as task_newtask)');
     // Without task_newtask the clone flags are unknown: a fork (threads need task:task_newtask).
@@ -745,16 +661,14 @@ class PerfImporter {
   }
 
   private exec(h: PerfHeader, text: string, lineNo: number): void {
-    const f = kvFields(h.rest);
-    const newPid = parseNum(f.get('pid'));
-    const oldPid = parseNum(f.get('old_pid'));
-    if (!isTraceId(newPid) || !(Number.isNaN(oldPid) || isTraceId(oldPid))) {
-      this.malformed(lineNo, text, 'expected filename=... pid=N old_pid=N');
-      return;
-    }
-    const admitted = this.admit(h);
-    if (admitted === null) return;
-    let pid = admitted;
+    const ev = this.taskEvent(h, text, lineNo, 'expected filename=... pid=N old_pid=N', (f) => {
+      const newPid = parseNum(f.get('pid'));
+      const oldPid = parseNum(f.get('old_pid'));
+      return isTraceId(newPid) && (Number.isNaN(oldPid) || isTraceId(oldPid)) ? { newPid, oldPid } : null;
+    });
+    if (ev === null) return;
+    let [pid] = ev;
+    const { newPid, oldPid } = ev[1];
     const t = this.time(h.time);
     const tid = h.tid;
     let vfork = false;
@@ -786,16 +700,14 @@ class PerfImporter {
   }
 
   private exit(h: PerfHeader, text: string, lineNo: number): void {
-    const f = kvFields(h.rest);
-    const tid = parseNum(f.get('pid'));
-    if (!isTraceId(tid)) {
-      this.malformed(lineNo, text, 'expected comm=... pid=N prio=N [group_dead=true|false]');
-      return;
-    }
-    const pid = this.admit(h);
-    if (pid === null) return;
-    const gd = f.get('group_dead');
-    this.taskExit(pid, tid, gd === undefined ? undefined : gd === 'true', this.time(h.time));
+    const ev = this.taskEvent(h, text, lineNo, 'expected comm=... pid=N prio=N [group_dead=true|false]', (f) => {
+      const tid = parseNum(f.get('pid'));
+      const gd = f.get('group_dead');
+      return isTraceId(tid) ? { tid, groupDead: gd === undefined ? undefined : gd === 'true' } : null;
+    });
+    if (ev === null) return;
+    const [pid, { tid, groupDead }] = ev;
+    this.taskExit(pid, tid, groupDead, this.time(h.time));
   }
 
   private taskExit(pid: number, tid: number, groupDead: boolean | undefined, t: number): void {
@@ -879,31 +791,6 @@ class PerfImporter {
     };
   }
 }
-
-/** The sys_enter_* fields that become addresses, lengths and offsets of the op (they must be trace integers). */
-function opArgs(call: string, f: Map<string, string>): Record<string, number> {
-  const g = (k: string) => parseNum(f.get(k));
-  switch (call) {
-    case 'mmap': return { addr: g('addr'), len: g('len'), ...((g('flags') & MAP_ANONYMOUS) === 0 ? { off: g('off') } : {}) };
-    case 'munmap': return { addr: g('addr'), len: g('len') };
-    case 'mprotect': return { start: g('start'), len: g('len') };
-    case 'madvise': return { start: g('start'), len_in: g('len_in') };
-    case 'mremap': {
-      const used = (g('flags') & (MREMAP_FIXED | MREMAP_DONTUNMAP)) !== 0;
-      return { addr: g('addr'), old_len: g('old_len'), new_len: g('new_len'), ...(used ? { new_addr: g('new_addr') } : {}) };
-    }
-    default: return { brk: g('brk') };
-  }
-}
-
-const ENTER_FIELDS: Record<string, string[]> = {
-  mmap: ['addr', 'len', 'prot', 'flags', 'fd', 'off'],
-  munmap: ['addr', 'len'],
-  mprotect: ['start', 'len', 'prot'],
-  madvise: ['start', 'len_in', 'behavior'],
-  mremap: ['addr', 'old_len', 'new_len', 'flags'],
-  brk: ['brk'],
-};
 
 function newProc(): Proc {
   return { vmas: new RangeSet(), deferredTids: new Set(), pendingExec: null, brkKnown: false, brkStart: 0, brkCur: 0 };

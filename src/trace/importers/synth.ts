@@ -35,8 +35,8 @@ export function synthRanges(space: SynthSpace, start: number, end: number): Arra
     const below = space.below(a);
     const above = space.above(b - 1);
     return [
-      below && below.synth && a - below.end <= SYNTH_GAP_PAGES ? below.end : a,
-      above && above.synth && above.start - b <= SYNTH_GAP_PAGES ? above.start : b,
+      below?.synth && a - below.end <= SYNTH_GAP_PAGES ? below.end : a,
+      above?.synth && above.start - b <= SYNTH_GAP_PAGES ? above.start : b,
     ];
   });
 }

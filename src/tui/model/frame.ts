@@ -135,7 +135,7 @@ export class FrameBuilder {
     const verdictRuns = verdictOf ? s.lanes.map((l) => this.src.verdicts(l.laneId, verdictOf.idx, lo, hi)) : null;
     const truth = new Uint8Array(hi - lo);
     let truthExact = false;
-    if (verdictRuns && verdictRuns[0]) {
+    if (verdictRuns?.[0]) {
       for (const r of verdictRuns[0]) if (r.gtW) fillRun(truth, lo, hi, r, 1);
       truthExact = true;
     } else if (s.lanes.length) {

@@ -49,15 +49,21 @@ export function layout(v: Viewport, lanes: number, wantBands: number, vmas: numb
   // Two VMA lines are kept whatever the count, so that the bands (and the cursor's moves) do not depend on it.
   const s = { bands: 1, legend: 1, timeline: 3, panel: lanes + 3, vmas: 2, detail: 1 + lanes };
   const used = () => HEADER + HINT + s.bands * band + s.legend + s.timeline + s.panel + s.vmas + s.detail;
-  const shrink: Array<() => boolean> = [
-    () => (s.vmas > 0 ? (s.vmas--, true) : false),
-    () => (s.panel > 3 ? (s.panel--, true) : false),
-    () => (s.detail > 2 ? ((s.detail = 2), true) : false),
-    () => (s.timeline === 3 ? ((s.timeline = 2), true) : false),
-    () => (s.legend ? ((s.legend = 0), true) : false),
-    () => (s.panel > 0 ? ((s.panel = 0), true) : false),
-    () => (s.detail > 0 ? ((s.detail = 0), true) : false),
-    () => (s.timeline > 0 ? ((s.timeline = 0), true) : false),
+  /** A step that takes one line from part `k`, down to `min`; false when it has none left to give. */
+  const less = (k: keyof typeof s, min: number) => (): boolean => {
+    if (s[k] <= min) return false;
+    s[k]--;
+    return true;
+  };
+  /** A step that cuts part `k` to `max` lines; false when it is not taller. */
+  const cap = (k: keyof typeof s, max: number) => (): boolean => {
+    if (s[k] <= max) return false;
+    s[k] = max;
+    return true;
+  };
+  const shrink = [
+    less('vmas', 0), less('panel', 3), cap('detail', 2), cap('timeline', 2),
+    cap('legend', 0), cap('panel', 0), cap('detail', 0), cap('timeline', 0),
   ];
   for (const step of shrink) while (used() > height && step());
   const tooSmall = used() > height || v.cols < MIN_COLS;

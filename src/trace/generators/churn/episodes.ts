@@ -11,7 +11,7 @@ import { GEN_PID, PMD_SIZE, type ResolvedGenOptions } from '../options.js';
 import { anonMmap, PROT_R, PROT_RW } from '../prelude.js';
 import type { Rng } from '../rng.js';
 import type { ChurnOp } from './menu.js';
-import { AccessPicker, AddressSpace, type Region, type RegionKind } from './space.js';
+import { AccessPicker, type AddressSpace, type Region, type RegionKind } from './space.js';
 
 export type Step =
   | { op: OpInput }

@@ -5,13 +5,13 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type CollectResult } from '../src/lanes/results.js';
-import { COUNTER_INDEX, newCounters, type CounterName, type Counters } from '../src/mm/counters.js';
-import { type OpResult } from '../src/mm/system.js';
-import { type PteChangeBatch } from '../src/mm/events.js';
-import { collectPagesOf } from '../src/lanes/collect-pages.js';
-import { Path, Why } from '../src/mm/cause.js';
-import { RunStore } from '../src/store/writer.js';
+import type { CollectResult } from '../../src/lanes/results.js';
+import { COUNTER_INDEX, newCounters, type CounterName, type Counters } from '../../src/mm/counters.js';
+import type { OpResult } from '../../src/mm/system.js';
+import type { PteChangeBatch } from '../../src/mm/events.js';
+import { collectPagesOf } from '../../src/lanes/collect-pages.js';
+import { Path, Why } from '../../src/mm/cause.js';
+import { RunStore } from '../../src/store/writer.js';
 
 export const tempDir = (): string => mkdtempSync(join(tmpdir(), 'pteplay-store-'));
 

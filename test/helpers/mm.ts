@@ -1,27 +1,27 @@
 /**
- * Shared setup for the 30-mm-* tests: a real simulated system, mappings and accesses by page number,
+ * Shared setup for the 30-mm-* and 40-trackers-* tests: a real simulated system, mappings and accesses by page number,
  * entry and bookkeeping readers, and the tracker set-ups (clear_refs, uffd-wp) through the real calls.
  */
 import { expect } from 'vitest';
-import { resolveProfile } from '../src/kernel/profile.js';
-import { COUNTER_INDEX, type CounterName } from '../src/mm/counters.js';
-import { resetTruth } from '../src/lanes/truth.js';
-import { ACCESS_OK, accessPage } from '../src/mm/access.js';
-import { PteEventSink } from '../src/mm/events.js';
-import type { Leaf } from '../src/mm/leaf.js';
-import type { Mm } from '../src/mm/mm.js';
-import { doMmap } from '../src/mm/mmap.js';
-import { PMD_TABLE } from '../src/mm/pte.js';
-import { DEFAULT_SYSFS, System, type Sysfs } from '../src/mm/system.js';
+import { resolveProfile } from '../../src/kernel/profile.js';
+import { COUNTER_INDEX, type CounterName } from '../../src/mm/counters.js';
+import { resetTruth } from '../../src/lanes/truth.js';
+import { ACCESS_OK, accessPage } from '../../src/mm/access.js';
+import { PteEventSink } from '../../src/mm/events.js';
+import type { Leaf } from '../../src/mm/leaf.js';
+import type { Mm } from '../../src/mm/mm.js';
+import { doMmap } from '../../src/mm/mmap.js';
+import { PMD_TABLE } from '../../src/mm/pte.js';
+import { DEFAULT_SYSFS, System, type Sysfs } from '../../src/mm/system.js';
 import {
   PAGE_SIZE, TASK_SIZE_PAGES, UFFD_API, UFFD_FEATURE_WP_ASYNC, UFFD_FEATURE_WP_UNPOPULATED,
   UFFDIO_REGISTER_MODE_WP, UFFDIO_WRITEPROTECT_MODE_WP,
-} from '../src/mm/uapi.js';
-import type { Vma } from '../src/mm/vma.js';
-import { clearRefs as clearRefsWrite } from '../src/trackers/clear-refs.js';
-import type { UffdCtx } from '../src/mm/uffd-ctx.js';
-import { uffdioApi, uffdioRegister, uffdioWriteprotect, uffdUserfaultfd } from '../src/trackers/userfaultfd.js';
-import type { Backing, MmapFlag, Prot } from '../src/trace/types.js';
+} from '../../src/mm/uapi.js';
+import type { Vma } from '../../src/mm/vma.js';
+import { clearRefs as clearRefsWrite } from '../../src/trackers/clear-refs.js';
+import type { UffdCtx } from '../../src/mm/uffd-ctx.js';
+import { uffdioApi, uffdioRegister, uffdioWriteprotect, uffdUserfaultfd } from '../../src/trackers/userfaultfd.js';
+import type { Backing, MmapFlag, Prot } from '../../src/trace/types.js';
 
 export const PG = PAGE_SIZE;
 /** A 2 MiB-aligned test address (page number). */
