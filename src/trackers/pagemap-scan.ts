@@ -25,7 +25,6 @@ import { Path, Why } from '../mm/cause.js';
 import type { Leaf } from '../mm/leaf.js';
 import type { Mm } from '../mm/mm.js';
 import { hex } from '../mm/hex.js';
-import { MM_CP_UFFD_WP, changeProtection } from '../mm/mprotect.js';
 import { flushTlbRange, setPmd, setPte } from '../mm/pgtable.js';
 import { userfaultfdWp, userfaultfdWpAsync, userfaultfdWpUseMarkers, vmaSoftDirtyFlag } from '../mm/predicates.js';
 import {
@@ -41,6 +40,7 @@ import {
 import { VM_PFNMAP, type Vma } from '../mm/vma.js';
 import type { TraceOp } from '../trace/types.js';
 import { CTR } from '../mm/counters.js';
+import { uffdWpRange } from './userfaultfd.js';
 
 /** struct pm_scan_arg (input part). The trace's pagemap_scan op has this shape. */
 export interface PmScanArg {
@@ -461,8 +461,9 @@ function pteHole(p: ScanState, vma: Vma, addr: number, end: number): number {
   end = p.outEnd;
   if (addr === end) return ret;
   if (!p.wpMatching) return ret;
-  // uffd_wp_range(vma, addr, end - addr, true): populates page tables and installs markers.
-  changeProtection(p.mm, vma, addr, end, MM_CP_UFFD_WP, Path.PAGEMAP_SCAN_WP, Why.ARMED);
+  // Populates page tables and installs markers (change_protection with MM_CP_UFFD_WP); the model has
+  // no -ENOMEM to return.
+  uffdWpRange(p.mm, vma, addr, end, true, Path.PAGEMAP_SCAN_WP, Why.ARMED);
   return ret;
 }
 
