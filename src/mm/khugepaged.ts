@@ -8,8 +8,8 @@ import { PF_ANON, PF_DATA, PF_DIRTY } from './frames.js';
 import type { Mm } from './mm.js';
 import { NO_WHY, clearPte, flushTlbRange, setPmd } from './pgtable.js';
 import {
-  A, D, EXCL, GUARD, KIND_MASK, MARKER, MIGRATION, NONE, PAGE_MASK, PG_ANON, PG_ZERO, POISON, PRESENT, PROTNONE, SD, SWAP,
-  UW, W, hasSoftDirty,
+  A, D, EXCL, GUARD, KIND_MASK, MARKER, MIGRATION, NONE, PAGE_MASK, PG_ANON, PG_ZERO, POISON, PRESENT, PROTNONE, SD,
+  SWAP, UW, W, hasSoftDirty, isNone,
 } from './pte.js';
 import { isHugeEntry } from './thp.js';
 import { HPAGE_PMD_NR, PTRS_PER_PTE } from './uapi.js';
@@ -100,8 +100,8 @@ function collapseSlot(mm: Mm, v: Vma, slot: number): string {
     const e = leaf.pte[i]!;
     sdBefore[i] = hasSoftDirty(e) ? 1 : 0;
     // The copy holds the old page's data (none for a none entry or the zero page).
-    if ((e & KIND_MASK) !== NONE && (e & PAGE_MASK) !== PG_ZERO) frames.flags[base + i]! |= frames.flags[leaf.pfn[i]!]! & PF_DATA;
-    if ((e & KIND_MASK) !== NONE) clearPte(mm, leaf, i, NONE, Path.COLLAPSE, NO_WHY);
+    if (!isNone(e) && (e & PAGE_MASK) !== PG_ZERO) frames.flags[base + i]! |= frames.flags[leaf.pfn[i]!]! & PF_DATA;
+    if (!isNone(e)) clearPte(mm, leaf, i, NONE, Path.COLLAPSE, NO_WHY);
   }
   for (let k = 0; k < HPAGE_PMD_NR; k++) {
     frames.get(base + k);

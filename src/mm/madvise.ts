@@ -14,7 +14,9 @@ import { markContentGone, type Leaf } from './leaf.js';
 import type { Mm } from './mm.js';
 import { mergeAfterFlagChange } from './mmap.js';
 import { NO_WHY, clearPte, flushTlbRange, setPmd, setPte } from './pgtable.js';
-import { A, D, KIND_MASK, MARKER, MIGRATION, NONE, PAGE_MASK, PG_ANON, PG_ZERO, POISON, PRESENT, SWAP } from './pte.js';
+import {
+  A, D, KIND_MASK, MARKER, MIGRATION, NONE, PAGE_MASK, PG_ANON, PG_ZERO, POISON, SWAP, isPresent,
+} from './pte.js';
 import { isHugeEntry, splitAnonFolio } from './thp.js';
 import { hugetlbfsPunchHole, punchHole } from './truncate.js';
 import { queueRemoveEvent } from './uffd-events.js';
@@ -159,7 +161,7 @@ function madvisePmdRange(
     const b = Math.min(hi, leaf.base + PTRS_PER_PTE) - leaf.base;
     if (isHugeEntry(leaf.pmd)) {
       const pmd = leaf.pmd;
-      if ((pmd & KIND_MASK) !== PRESENT || (pmd & PAGE_MASK) === PG_ZERO) continue;
+      if (!isPresent(pmd) || (pmd & PAGE_MASK) === PG_ZERO) continue;
       if (frames.mapcount[leaf.pmdPfn]! > 1) continue; // folio_maybe_mapped_shared
       if (a === 0 && b === PTRS_PER_PTE) {
         huge(leaf, pmd);
@@ -186,12 +188,12 @@ function splitPartialFolios(mm: Mm, leaf: Leaf, a: number, b: number, whole: boo
   for (let i = a; i < b;) {
     const e = leaf.pte[i]!;
     const pfn = leaf.pfn[i]!;
-    if ((e & KIND_MASK) !== PRESENT || (e & PAGE_MASK) !== PG_ANON || !frames.isLarge(pfn)) {
+    if (!isPresent(e) || (e & PAGE_MASK) !== PG_ANON || !frames.isLarge(pfn)) {
       i++;
       continue;
     }
     let n = 1;
-    while (i + n < b && leaf.pfn[i + n] === pfn + n && (leaf.pte[i + n]! & KIND_MASK) === PRESENT) n++;
+    while (i + n < b && leaf.pfn[i + n] === pfn + n && isPresent(leaf.pte[i + n]!)) n++;
     const head = frames.head[pfn]!;
     let shared = false;
     for (let k = 0; k < HPAGE_PMD_NR && !shared; k++) shared = frames.mapcount[head + k]! > 1;
@@ -316,7 +318,7 @@ function madviseColdOrPageout(mm: Mm, v: Vma, lo: number, hi: number, pageout: b
   }, (leaf, a, b) => {
     for (let i = a; i < b; i++) {
       const e = leaf.pte[i]!;
-      if ((e & KIND_MASK) !== PRESENT || (e & PAGE_MASK) === PG_ZERO) continue;
+      if (!isPresent(e) || (e & PAGE_MASK) === PG_ZERO) continue;
       if (frames.mapcount[leaf.pfn[i]!]! > 1) continue;
       if (e & A) {
         setPte(mm, leaf, i, e & ~A, Path.RECLAIM, NO_WHY);

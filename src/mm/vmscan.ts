@@ -8,7 +8,7 @@ import { markContentGone, type Leaf } from './leaf.js';
 import type { Mm } from './mm.js';
 import { clearPte, setPte } from './pgtable.js';
 import { userfaultfdWp } from './predicates.js';
-import { D, EXCL, KIND_MASK, NONE, PAGE_MASK, PG_ANON, PG_ZERO, PRESENT, SD, SWAP, UFFD_WP_MARKER, UW } from './pte.js';
+import { D, EXCL, NONE, PAGE_MASK, PG_ANON, PG_ZERO, SD, SWAP, UFFD_WP_MARKER, UW, isPresent } from './pte.js';
 import { splitAnonFolio, splitHugePmd } from './thp.js';
 import { HPAGE_PMD_NR, PTRS_PER_PTE } from './uapi.js';
 import type { Vma } from './vma.js';
@@ -57,7 +57,7 @@ export function reclaimPage(mm: Mm, v: Vma, leaf: Leaf, i: number, flush: { n: n
   const sys = mm.sys;
   const frames = sys.frames;
   const e = leaf.pte[i]!;
-  if ((e & KIND_MASK) !== PRESENT || (e & PAGE_MASK) === PG_ZERO) return;
+  if (!isPresent(e) || (e & PAGE_MASK) === PG_ZERO) return;
   const pfn = leaf.pfn[i]!;
   if ((e & PAGE_MASK) === PG_ANON) {
     if (frames.flags[pfn]! & PF_LAZYFREE) {

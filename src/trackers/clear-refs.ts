@@ -15,7 +15,7 @@ import { Path, Why } from '../mm/cause.js';
 import type { Leaf } from '../mm/leaf.js';
 import type { Mm } from '../mm/mm.js';
 import { NO_WHY, flushTlbMm, flushTlbRange, setPmd, setPte } from '../mm/pgtable.js';
-import { A, KIND_MASK, NONE, PAGE_MASK, PG_ZERO, PRESENT, SD, W } from '../mm/pte.js';
+import { A, KIND_MASK, NONE, PAGE_MASK, PG_ZERO, PRESENT, SD, W, isPresent } from '../mm/pte.js';
 import { isHugeEntry } from '../mm/thp.js';
 import {
   CLEAR_REFS_ALL, CLEAR_REFS_ANON, CLEAR_REFS_LAST, CLEAR_REFS_MAPPED, CLEAR_REFS_MM_HIWATER_RSS,
@@ -177,7 +177,7 @@ function clearSoftDirtyPtes(mm: Mm, vma: Vma, leaf: Leaf, lo: number, hi: number
  */
 function clearSoftDirtyPmd(mm: Mm, leaf: Leaf): void {
   const pmd = leaf.pmd;
-  if ((pmd & KIND_MASK) === PRESENT) {
+  if (isPresent(pmd)) {
     setPmd(mm, leaf, pmd & ~(W | SD), Path.CLEAR_SOFT_DIRTY, Why.ARMED);
     flushTlbRange(mm, HPAGE_PMD_NR);
   } else {
@@ -191,7 +191,7 @@ function clearYoungPtes(mm: Mm, leaf: Leaf, lo: number, hi: number): void {
   const pte = leaf.pte;
   for (let i = lo; i < hi; i++) {
     const e = pte[i]!;
-    if ((e & KIND_MASK) !== PRESENT || (e & PAGE_MASK) === PG_ZERO || (e & A) === 0) continue;
+    if (!isPresent(e) || (e & PAGE_MASK) === PG_ZERO || (e & A) === 0) continue;
     setPte(mm, leaf, i, e & ~A, Path.CLEAR_REFS_YOUNG, NO_WHY);
   }
 }
@@ -199,6 +199,6 @@ function clearYoungPtes(mm: Mm, leaf: Leaf, lo: number, hi: number): void {
 /** clear_refs_pte_range, types 1–3, huge PMD: pmdp_test_and_clear_young when present. */
 function clearYoungPmd(mm: Mm, leaf: Leaf): void {
   const pmd = leaf.pmd;
-  if ((pmd & KIND_MASK) !== PRESENT || (pmd & A) === 0) return;
+  if (!isPresent(pmd) || (pmd & A) === 0) return;
   setPmd(mm, leaf, pmd & ~A, Path.CLEAR_REFS_YOUNG, NO_WHY);
 }

@@ -29,7 +29,7 @@ import { flushTlbRange, setPmd, setPte } from '../mm/pgtable.js';
 import { userfaultfdWp, userfaultfdWpAsync, userfaultfdWpUseMarkers, vmaSoftDirtyFlag } from '../mm/predicates.js';
 import {
   GUARD, KIND_MASK, MARKER, MIGRATION, NONE, PAGE_MASK, PG_ANON, PG_ZERO, PMD_TABLE, PRESENT, SD, SWAP,
-  UFFD_WP_MARKER, UW, pteMkUffdWp,
+  UFFD_WP_MARKER, UW, pteMkUffdWp, hasUffdWp,
 } from '../mm/pte.js';
 import { isHugeEntry, splitHugePmd } from '../mm/thp.js';
 import {
@@ -244,9 +244,6 @@ class ScanState {
   }
 }
 
-/** pte_present && pte_uffd_wp || pte_swp_uffd_wp_any (the fast paths' "already protected" test). */
-const isUffdWpAny = (e: number): boolean => (e & KIND_MASK) !== NONE && (e & UW) !== 0;
-
 /** pagemap_page_category for one PTE. */
 function pageCategory(p: ScanState, e: number): number {
   const kind = e & KIND_MASK;
@@ -378,7 +375,7 @@ function pmdEntry(p: ScanState, leaf: Leaf, start: number, end: number): number 
     // Fast path 1: exclusive WP of everything not yet protected; masks ignored, nothing counted.
     for (; i !== iEnd; i++) {
       const e = pte[i]!;
-      if (isUffdWpAny(e)) continue;
+      if (hasUffdWp(e)) continue;
       makeUffdWpPte(mm, leaf, i, e);
       if (flushStart < 0) flushStart = i;
     }
@@ -386,7 +383,7 @@ function pmdEntry(p: ScanState, leaf: Leaf, start: number, end: number): number 
     // Fast path 2: every entry that is not UW (pte_none included) is cur_vma_category | WRITTEN.
     for (; i < iEnd; i++) {
       const e = pte[i]!;
-      if (isUffdWpAny(e)) continue;
+      if (hasUffdWp(e)) continue;
       const addr = base + i;
       ret = p.output(p.curVmaCategory | PAGE_IS_WRITTEN, addr, addr + 1);
       if (p.outEnd === addr) break;
