@@ -13,6 +13,7 @@ import { madviseCollapse } from './khugepaged.js';
 import { markContentGone, type Leaf } from './leaf.js';
 import type { Mm } from './mm.js';
 import { mergeAfterFlagChange } from './mmap.js';
+import { walkPmdRange } from './pagewalk.js';
 import { NO_WHY, clearPte, flushTlbRange, setPmd, setPte } from './pgtable.js';
 import {
   A, D, KIND_MASK, MARKER, MIGRATION, NONE, PAGE_MASK, PG_ANON, PG_ZERO, POISON, SWAP, isPresent,
@@ -154,27 +155,26 @@ function madvisePmdRange(
   splitWhole = false,
 ): void {
   const frames = mm.sys.frames;
-  for (let slot = Math.floor(lo / PTRS_PER_PTE); slot * PTRS_PER_PTE < hi; slot++) {
-    const leaf = mm.leafAt(slot);
-    if (leaf === undefined || leaf.pmd === 0) continue;
-    const a = Math.max(lo, leaf.base) - leaf.base;
-    const b = Math.min(hi, leaf.base + PTRS_PER_PTE) - leaf.base;
+  walkPmdRange(mm, lo, hi, { pmdEntry(leaf, from, to) {
+    const a = from - leaf.base;
+    const b = to - leaf.base;
     if (isHugeEntry(leaf.pmd)) {
       const pmd = leaf.pmd;
-      if (!isPresent(pmd) || (pmd & PAGE_MASK) === PG_ZERO) continue;
-      if (frames.mapcount[leaf.pmdPfn]! > 1) continue; // folio_maybe_mapped_shared
+      if (!isPresent(pmd) || (pmd & PAGE_MASK) === PG_ZERO) return 0;
+      if (frames.mapcount[leaf.pmdPfn]! > 1) return 0; // folio_maybe_mapped_shared
       if (a === 0 && b === PTRS_PER_PTE) {
         huge(leaf, pmd);
-        continue;
+        return 0;
       }
       // A partially covered THP is split into small folios (split_folio in madvise_free_huge_pmd and
       // madvise_cold_or_pageout_pte_range); one that cannot be split is left alone.
-      if (!splitAnonFolio(mm, leaf.pmdPfn)) continue;
+      if (!splitAnonFolio(mm, leaf.pmdPfn)) return 0;
     } else {
       splitPartialFolios(mm, leaf, a, b, splitWhole);
     }
     ptes(leaf, a, b);
-  }
+    return 0;
+  } });
 }
 
 /**

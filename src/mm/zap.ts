@@ -4,6 +4,7 @@
  */
 import { Path, Why } from './cause.js';
 import { markContentGone } from './leaf.js';
+import { walkPmdRange } from './pagewalk.js';
 import type { Mm } from './mm.js';
 import { clearPte, flushTlbRange, pteFree, setPmd, tableEmpty } from './pgtable.js';
 import { userfaultfdWp } from './predicates.js';
@@ -27,17 +28,15 @@ export function zapRange(mm: Mm, vma: Vma, start: number, end: number, mode: num
   const why = WHYS[mode]!;
   let flush = 0;
   let zapped = 0;
-  for (let slot = Math.floor(start / PTRS_PER_PTE); slot * PTRS_PER_PTE < end; slot++) {
-    const leaf = mm.leafAt(slot);
-    if (leaf === undefined || leaf.pmd === 0) continue;
-    const lo = Math.max(start, leaf.base) - leaf.base;
-    const hi = Math.min(end, leaf.base + PTRS_PER_PTE) - leaf.base;
+  walkPmdRange(mm, start, end, { pmdEntry(leaf, a, b) {
+    const lo = a - leaf.base;
+    const hi = b - leaf.base;
     if (isHugeEntry(leaf.pmd)) {
       if (lo === 0 && hi === PTRS_PER_PTE) {
         // zap_huge_pmd: the whole THP goes.
         const kind = leaf.pmd & KIND_MASK;
         const zero = (leaf.pmd & PAGE_MASK) === PG_ZERO;
-        if (kind === MARKER && mode !== ZAP_UNMAP && !vma.isAnon) continue;
+        if (kind === MARKER && mode !== ZAP_UNMAP && !vma.isAnon) return 0;
         if ((kind === PRESENT || kind === SWAP) && !zero) {
           for (let k = 0; k < HPAGE_PMD_NR; k++) {
             mm.sys.frames.unmap(leaf.pmdPfn + k);
@@ -49,7 +48,7 @@ export function zapRange(mm: Mm, vma: Vma, start: number, end: number, mode: num
         leaf.pmdPfn = 0;
         setPmd(mm, leaf, 0, path, why);
         flush += HPAGE_PMD_NR;
-        continue;
+        return 0;
       }
       splitHugePmd(mm, leaf);
     }
@@ -84,7 +83,8 @@ export function zapRange(mm: Mm, vma: Vma, start: number, end: number, mode: num
     if (mode === ZAP_DONTNEED && mm.sys.profile.ptReclaim && lo === 0 && hi === PTRS_PER_PTE && tableEmpty(leaf)) {
       pteFree(mm, leaf, path);
     }
-  }
+    return 0;
+  } });
   if (flush > 0) flushTlbRange(mm, flush);
   return zapped;
 }
@@ -115,12 +115,9 @@ export function unmapMappingRange(sys: System, obj: MemObject, index: number, co
  */
 function zapPageCachePtes(mm: Mm, v: Vma, lo: number, hi: number): void {
   let flush = 0;
-  for (let slot = Math.floor(lo / PTRS_PER_PTE); slot * PTRS_PER_PTE < hi; slot++) {
-    const leaf = mm.leafAt(slot);
-    if (leaf === undefined || leaf.pmd === 0 || isHugeEntry(leaf.pmd)) continue;
-    const a = Math.max(lo, leaf.base) - leaf.base;
-    const b = Math.min(hi, leaf.base + PTRS_PER_PTE) - leaf.base;
-    for (let i = a; i < b; i++) {
+  walkPmdRange(mm, lo, hi, { pmdEntry(leaf, from, to) {
+    if (isHugeEntry(leaf.pmd)) return 0;
+    for (let i = from - leaf.base; i < to - leaf.base; i++) {
       const e = leaf.pte[i]!;
       const kind = e & KIND_MASK;
       if (kind !== PRESENT || (e & PAGE_MASK) === PG_ANON) continue;
@@ -128,7 +125,8 @@ function zapPageCachePtes(mm: Mm, v: Vma, lo: number, hi: number): void {
       clearPte(mm, leaf, i, marker ? UFFD_WP_MARKER : NONE, Path.ZAP_REMOVE, Why.MADV_REMOVE);
       flush++;
     }
-  }
+    return 0;
+  } });
   if (flush > 0) flushTlbRange(mm, flush);
 }
 

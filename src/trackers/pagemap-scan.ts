@@ -40,6 +40,7 @@ import {
 import { VM_PFNMAP, type Vma } from '../mm/vma.js';
 import type { TraceOp } from '../trace/types.js';
 import { CTR } from '../mm/counters.js';
+import { walkPmdRange } from '../mm/pagewalk.js';
 import { uffdWpRange } from './userfaultfd.js';
 
 /** struct pm_scan_arg (input part). The trace's pagemap_scan op has this shape. */
@@ -495,7 +496,10 @@ function walkPageRange(p: ScanState, start: number, end: number): number {
       if (p.wpMatching && (vma.flags & VM_PFNMAP) === 0) p.skipped.push({ start: s, end: e });
       continue;
     }
-    const r = vma.isHugetlb ? walkHugetlb(p, s, e) : walkVma(p, vma, s, e);
+    const r = vma.isHugetlb ? walkHugetlb(p, s, e) : walkPmdRange(mm, s, e, {
+      pmdEntry: (leaf, lo, hi) => pmdEntry(p, leaf, lo, hi),
+      pteHole: (lo, hi) => pteHole(p, vma, lo, hi),
+    });
     if (r !== 0) return r;
   }
   // Gaps between VMAs: pte_hole with no VMA reports nothing.
@@ -507,32 +511,6 @@ function walkHugetlb(p: ScanState, s: number, e: number): number {
     const lo = Math.max(s, slot * PTRS_PER_PTE);
     const hi = Math.min(e, (slot + 1) * PTRS_PER_PTE);
     const r = hugetlbEntry(p, p.mm.leafAt(slot), lo, hi);
-    if (r !== 0) return r;
-  }
-  return 0;
-}
-
-/**
- * walk_pmd_range over [s, e) of one VMA: pmd_none slots go to pte_hole (consecutive ones as one
- * call, which outputs and arms exactly what per-PMD calls would), the rest to pmd_entry.
- */
-function walkVma(p: ScanState, vma: Vma, s: number, e: number): number {
-  const mm = p.mm;
-  let pos = s;
-  for (const leaf of mm.leavesIn(s, e)) {
-    const lo = Math.max(s, leaf.base);
-    const hi = Math.min(e, leaf.base + PTRS_PER_PTE);
-    if (leaf.pmd === 0) continue; // part of the hole that ends at the next populated slot
-    if (pos < lo) {
-      const r = pteHole(p, vma, pos, lo);
-      if (r !== 0) return r;
-    }
-    pos = hi;
-    const r = pmdEntry(p, leaf, lo, hi);
-    if (r !== 0) return r;
-  }
-  if (pos < e) {
-    const r = pteHole(p, vma, pos, e);
     if (r !== 0) return r;
   }
   return 0;
