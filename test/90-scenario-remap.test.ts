@@ -315,7 +315,7 @@ describe('D18 thp-collapse.jsonl: MADV_COLLAPSE after reset (§2.18.2; collapse_
   // §3 D18 has no store after the reset. Then every PTE is read-only after clear_refs, and kernels with
   // the SCAN_PAGE_RO check in hpage_collapse_scan_pmd (6.1 … at least 6.17; removed by Dev Jain's Sept 2025
   // "mm: Enable khugepaged to operate on non-writable VMAs", release not confirmed) refuse the SD lane's
-  // collapse too (src/mm/madvise.ts models the check). The trace stores to page 0 first so that the SD
+  // collapse too (src/mm/khugepaged.ts models the check). The trace stores to page 0 first so that the SD
   // result does not depend on that check; the no-store variant is not asserted here.
   const lanes = ['soft-dirty', ...UFFD, 'soft-dirty:kernel=6.1'];
   let run: ScenarioRun;

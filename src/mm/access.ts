@@ -7,7 +7,7 @@ import type { Mm } from './mm.js';
 import type { MemObject } from './object.js';
 import type { System } from './system.js';
 import { NO_WHY, setPmd, setPte } from './pgtable.js';
-import { A, D, KIND_MASK, PAGE_MASK, PG_ANON, PMD_TABLE, PRESENT, PROTNONE, W } from './pte.js';
+import { A, D, KIND_MASK, PAGE_MASK, PG_ANON, PMD_TABLE, PRESENT, PROTNONE, W, isPresent } from './pte.js';
 import { PTRS_PER_PTE } from './uapi.js';
 import { VM_EXEC, VM_READ, VM_SHARED, VM_WRITE, type Vma } from './vma.js';
 import { CTR } from './counters.js';
@@ -95,7 +95,7 @@ export function markObjectPages(sys: System, obj: MemObject, index: number, coun
       const l = target.ensureLeaf(Math.floor(page / PTRS_PER_PTE));
       const j = page - l.base;
       const e = l.pte[j]!;
-      const cowed = (v.flags & VM_SHARED) === 0 && l.pmd === PMD_TABLE && (e & KIND_MASK) === PRESENT && (e & PAGE_MASK) === PG_ANON;
+      const cowed = (v.flags & VM_SHARED) === 0 && l.pmd === PMD_TABLE && isPresent(e) && (e & PAGE_MASK) === PG_ANON;
       if (cowed) continue;
       l.gt[j]! |= GT_C;
       l.cWhy[j] = why;

@@ -11,7 +11,8 @@ import type { Mm } from './mm.js';
 import { NO_WHY, flushTlbMm, installPte, pteAlloc, setPmd, setPte } from './pgtable.js';
 import { userfaultfdWp } from './predicates.js';
 import {
-  A, D, EXCL, GUARD, KIND_MASK, MARKER, MIGRATION, NONE, PAGE_MASK, PG_ANON, PG_ZERO, PMD_TABLE, POISON, PRESENT, SD, SWAP, UW, W,
+  A, D, EXCL, GUARD, KIND_MASK, MARKER, MIGRATION, NONE, PAGE_MASK, PG_ANON, PG_ZERO, PMD_TABLE, POISON, PRESENT, SD,
+  SWAP, UW, W, isPresent,
 } from './pte.js';
 import type { System } from './system.js';
 import { isHugeEntry, splitHugePmd } from './thp.js';
@@ -147,7 +148,7 @@ function copyPageRange(parent: Mm, child: Mm, dst: Vma, src: Vma): void {
       }
       // copy_huge_pmd: skipped for a non-anon child VMA (refilled on fault).
       if (!dst.isAnon) continue;
-      const present = (sl.pmd & KIND_MASK) === PRESENT;
+      const present = isPresent(sl.pmd);
       const zero = (sl.pmd & PAGE_MASK) === PG_ZERO;
       if (present && !zero && mustCopyEarly(parent, src, sl.pmd, sl.pmdPfn)) {
         // "Page maybe pinned: split and retry the fault on PTEs": copied at PTE level below.
@@ -234,7 +235,7 @@ function copyPte(parent: Mm, child: Mm, src: Vma, dst: Vma, sl: Leaf, dl: Leaf, 
 function copyHugePmd(parent: Mm, child: Mm, sl: Leaf, dstWp: boolean): void {
   const frames = parent.sys.frames;
   const pmd = sl.pmd;
-  if ((pmd & KIND_MASK) !== PRESENT) return; // PMD migration entries are not modelled
+  if (!isPresent(pmd)) return; // PMD migration entries are not modelled
   const zero = (pmd & PAGE_MASK) === PG_ZERO;
   if (!zero) {
     for (let k = 0; k < HPAGE_PMD_NR; k++) {

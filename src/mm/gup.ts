@@ -17,7 +17,9 @@ import type { Mm } from './mm.js';
 import { markObjectPages, markWritten } from './access.js';
 import { hex } from './hex.js';
 import { NO_WHY, clearPte, flushTlbRange, installPte, setPte } from './pgtable.js';
-import { A, EXCL, KIND_MASK, PAGE_MASK, PG_ANON, PG_ZERO, PMD_TABLE, PRESENT, PROTNONE, SD, UW, W, pteMkUffdWp } from './pte.js';
+import {
+  A, EXCL, KIND_MASK, PAGE_MASK, PG_ANON, PG_ZERO, PMD_TABLE, PRESENT, PROTNONE, SD, UW, W, pteMkUffdWp, isPresent,
+} from './pte.js';
 import type { System } from './system.js';
 import { isHugeEntry } from './thp.js';
 import { PAGE_SIZE, PTRS_PER_PTE } from './uapi.js';
@@ -44,11 +46,11 @@ function pageAt(mm: Mm, vpn: number): number {
   if (leaf === undefined) return -1;
   const i = vpn - leaf.base;
   if (isHugeEntry(leaf.pmd)) {
-    if ((leaf.pmd & KIND_MASK) !== PRESENT) return -1;
+    if (!isPresent(leaf.pmd)) return -1;
     return (leaf.pmd & PAGE_MASK) === PG_ZERO ? 0 : leaf.pmdPfn + i; // the huge zero page is page 0 here
   }
   if (leaf.pmd !== PMD_TABLE) return -1;
-  return (leaf.pte[i]! & KIND_MASK) === PRESENT ? leaf.pfn[i]! : -1;
+  return isPresent(leaf.pte[i]!) ? leaf.pfn[i]! : -1;
 }
 
 /**

@@ -38,3 +38,11 @@ export class Leaf {
     this.base = index * PTRS_PER_PTE;
   }
 }
+
+/** The content of pages [from, to) changed without a store through this mapping (GT_c), for `why`. */
+export function markContentGone(leaf: Leaf, from: number, to: number, why: number): void {
+  for (let i = from; i < to; i++) {
+    leaf.gt[i]! |= GT_C;
+    leaf.cWhy[i] = why;
+  }
+}

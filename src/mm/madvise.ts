@@ -1,34 +1,30 @@
 /**
- * madvise(2) (mm/madvise.c; docs/kernel-rules.md §2.15, §2.17, §2.18; source notes Q5, Q8, Q14, Q15).
- * Results and errno values are recorded with System.result, never thrown.
+ * madvise(2) (mm/madvise.c; docs/kernel-rules.md §2.15, §2.17, §2.18; source notes Q5, Q8, Q14, Q15):
+ * the dispatch and the advices mm/madvise.c keeps. Reclaim is in vmscan.ts, MADV_COLLAPSE in
+ * khugepaged.ts, the hole punch of MADV_REMOVE in truncate.ts. Results and errno values are recorded
+ * with System.result, never thrown.
  */
 import { MADVISE_ADVICE, type MadviseAdvice } from '../trace/types.js';
 import { Path, Why } from './cause.js';
-import { PF_ANON, PF_DATA, PF_DIRTY, PF_LAZYFREE, PF_SWAPPED } from './frames.js';
+import { PF_DIRTY, PF_LAZYFREE } from './frames.js';
 import { faultinPage, GUP_BAD_VMA, GUP_BLOCKED, GUP_NO_VMA, GUP_OK, labelPopulatedForWrite } from './gup.js';
-import { GT_C, type Leaf } from './leaf.js';
+import { hex } from './hex.js';
+import { madviseCollapse } from './khugepaged.js';
+import { markContentGone, type Leaf } from './leaf.js';
 import type { Mm } from './mm.js';
 import { mergeAfterFlagChange } from './mmap.js';
-import { hex } from './hex.js';
-import type { MemObject } from './object.js';
+import { walkPmdRange } from './pagewalk.js';
 import { NO_WHY, clearPte, flushTlbRange, setPmd, setPte } from './pgtable.js';
-import { userfaultfdWp } from './predicates.js';
 import {
-  A, D, EXCL, GUARD, KIND_MASK, MARKER, MIGRATION, NONE, PAGE_MASK, PG_ANON, PG_ZERO, POISON, PRESENT, PROTNONE, SD, SWAP,
-  UFFD_WP_MARKER, UW, W, hasSoftDirty,
+  A, D, KIND_MASK, MARKER, MIGRATION, NONE, PAGE_MASK, PG_ANON, PG_ZERO, POISON, SWAP, isPresent,
 } from './pte.js';
-import type { System } from './system.js';
-import { isHugeEntry, splitAnonFolio, splitHugePmd } from './thp.js';
+import { isHugeEntry, splitAnonFolio } from './thp.js';
+import { hugetlbfsPunchHole, punchHole } from './truncate.js';
 import { queueRemoveEvent } from './uffd-events.js';
 import { HPAGE_PMD_NR, PAGE_SIZE, PTRS_PER_PTE } from './uapi.js';
-import {
-  VM_ACCESS, VM_HUGEPAGE, VM_HUGETLB, VM_LOCKED, VM_MAYWRITE, VM_NOHUGEPAGE, VM_PFNMAP, VM_SHARED, VM_UFFD_ALL, VM_WRITE,
-  type Vma,
-} from './vma.js';
-import { ZAP_DONTNEED, ZAP_REMOVE, zapRange } from './zap.js';
-import { markObjectPages } from './access.js';
-import { CTR } from './counters.js';
-
+import { VM_HUGEPAGE, VM_HUGETLB, VM_LOCKED, VM_MAYWRITE, VM_NOHUGEPAGE, VM_PFNMAP, VM_SHARED, type Vma } from './vma.js';
+import { reclaimPage, reclaimThp } from './vmscan.js';
+import { ZAP_DONTNEED, zapRange } from './zap.js';
 
 /** errno or null (success) of one VMA's part of the walk. */
 type Visit = (v: Vma, start: number, end: number) => string | null;
@@ -159,27 +155,26 @@ function madvisePmdRange(
   splitWhole = false,
 ): void {
   const frames = mm.sys.frames;
-  for (let slot = Math.floor(lo / PTRS_PER_PTE); slot * PTRS_PER_PTE < hi; slot++) {
-    const leaf = mm.leafAt(slot);
-    if (leaf === undefined || leaf.pmd === 0) continue;
-    const a = Math.max(lo, leaf.base) - leaf.base;
-    const b = Math.min(hi, leaf.base + PTRS_PER_PTE) - leaf.base;
+  walkPmdRange(mm, lo, hi, { pmdEntry(leaf, from, to) {
+    const a = from - leaf.base;
+    const b = to - leaf.base;
     if (isHugeEntry(leaf.pmd)) {
       const pmd = leaf.pmd;
-      if ((pmd & KIND_MASK) !== PRESENT || (pmd & PAGE_MASK) === PG_ZERO) continue;
-      if (frames.mapcount[leaf.pmdPfn]! > 1) continue; // folio_maybe_mapped_shared
+      if (!isPresent(pmd) || (pmd & PAGE_MASK) === PG_ZERO) return 0;
+      if (frames.mapcount[leaf.pmdPfn]! > 1) return 0; // folio_maybe_mapped_shared
       if (a === 0 && b === PTRS_PER_PTE) {
         huge(leaf, pmd);
-        continue;
+        return 0;
       }
       // A partially covered THP is split into small folios (split_folio in madvise_free_huge_pmd and
       // madvise_cold_or_pageout_pte_range); one that cannot be split is left alone.
-      if (!splitAnonFolio(mm, leaf.pmdPfn)) continue;
+      if (!splitAnonFolio(mm, leaf.pmdPfn)) return 0;
     } else {
       splitPartialFolios(mm, leaf, a, b, splitWhole);
     }
     ptes(leaf, a, b);
-  }
+    return 0;
+  } });
 }
 
 /**
@@ -193,12 +188,12 @@ function splitPartialFolios(mm: Mm, leaf: Leaf, a: number, b: number, whole: boo
   for (let i = a; i < b;) {
     const e = leaf.pte[i]!;
     const pfn = leaf.pfn[i]!;
-    if ((e & KIND_MASK) !== PRESENT || (e & PAGE_MASK) !== PG_ANON || !frames.isLarge(pfn)) {
+    if (!isPresent(e) || (e & PAGE_MASK) !== PG_ANON || !frames.isLarge(pfn)) {
       i++;
       continue;
     }
     let n = 1;
-    while (i + n < b && leaf.pfn[i + n] === pfn + n && (leaf.pte[i + n]! & KIND_MASK) === PRESENT) n++;
+    while (i + n < b && leaf.pfn[i + n] === pfn + n && isPresent(leaf.pte[i + n]!)) n++;
     const head = frames.head[pfn]!;
     let shared = false;
     for (let k = 0; k < HPAGE_PMD_NR && !shared; k++) shared = frames.mapcount[head + k]! > 1;
@@ -241,7 +236,7 @@ function madviseFree(mm: Mm, v: Vma, lo: number, hi: number): string | null {
         // As in zapRange: a swap entry without UW flips no bit, but readers that treat the new
         // pte_none as "not written" now miss the page.
         leaf.uwWhy[i] = Why.DONTNEED_ZAP;
-        contentGone(leaf, i, Why.DONTNEED_ZAP);
+        markContentGone(leaf, i, i + 1, Why.DONTNEED_ZAP);
         continue;
       }
       if (kind === MARKER) {
@@ -265,11 +260,6 @@ function madviseFree(mm: Mm, v: Vma, lo: number, hi: number): string | null {
   return null;
 }
 
-function contentGone(leaf: Leaf, i: number, why: number): void {
-  leaf.gt[i]! |= GT_C;
-  leaf.cWhy[i] = why;
-}
-
 /* ---------------------------------------------------------------- REMOVE */
 
 /**
@@ -285,59 +275,9 @@ function madviseRemove(mm: Mm, v: Vma, lo: number, hi: number): string | null {
   if (obj === null) return 'EINVAL';
   if ((v.flags & (VM_SHARED | VM_MAYWRITE)) !== (VM_SHARED | VM_MAYWRITE)) return 'EACCES';
   queueRemoveEvent(mm, v, lo, hi);
-  if (v.isHugetlb) {
-    // hugetlbfs_punch_hole: only whole huge pages leave the file and the mappings; the partial
-    // pages around them are zeroed in place (hugetlbfs_zero_partial_page): their content only.
-    const hs = Math.min(hi, Math.ceil(lo / HPAGE_PMD_NR) * HPAGE_PMD_NR);
-    const he = Math.max(hs, Math.floor(hi / HPAGE_PMD_NR) * HPAGE_PMD_NR);
-    if (lo < hs) markObjectPages(mm.sys, obj, v.pgoffOf(lo), hs - lo, Why.MADV_REMOVE, null);
-    if (he < hi) markObjectPages(mm.sys, obj, v.pgoffOf(he), hi - he, Why.MADV_REMOVE, null);
-    if (hs < he) punchHole(mm.sys, obj, v.pgoffOf(hs), he - hs);
-    return null;
-  }
-  punchHole(mm.sys, obj, v.pgoffOf(lo), hi - lo);
+  if (v.isHugetlb) hugetlbfsPunchHole(mm.sys, obj, v, lo, hi);
+  else punchHole(mm.sys, obj, v.pgoffOf(lo), hi - lo);
   return null;
-}
-
-/** Hole punch of object pages [index, index+count): zap all mappings, mark their content, drop the cache pages. */
-export function punchHole(sys: System, obj: MemObject, index: number, count: number): void {
-  markObjectPages(sys, obj, index, count, Why.MADV_REMOVE, null);
-  for (const m of [...obj.mappings]) {
-    const target = sys.mms.get(m.pid);
-    if (target === undefined) continue;
-    const first = Math.max(index, m.pgoff);
-    const last = Math.min(index + count, m.pgoff + m.pages);
-    if (first >= last) continue;
-    const lo = m.start + (first - m.pgoff);
-    const hi = m.start + (last - m.pgoff);
-    if (m.flags & VM_SHARED) zapRange(target, m, lo, hi, ZAP_REMOVE);
-    else zapPageCachePtes(target, m, lo, hi);
-  }
-  obj.punch(sys.frames, index, count);
-}
-
-/**
- * The even_cows = false zap of a private file mapping: page cache PTEs go, CoW'd anon pages stay;
- * without ZAP_FLAG_DROP_MARKER uffd-wp markers stay and a UW page cache PTE leaves one while the VMA
- * is WP-registered (zap_install_uffd_wp_if_needed).
- */
-function zapPageCachePtes(mm: Mm, v: Vma, lo: number, hi: number): void {
-  let flush = 0;
-  for (let slot = Math.floor(lo / PTRS_PER_PTE); slot * PTRS_PER_PTE < hi; slot++) {
-    const leaf = mm.leafAt(slot);
-    if (leaf === undefined || leaf.pmd === 0 || isHugeEntry(leaf.pmd)) continue;
-    const a = Math.max(lo, leaf.base) - leaf.base;
-    const b = Math.min(hi, leaf.base + PTRS_PER_PTE) - leaf.base;
-    for (let i = a; i < b; i++) {
-      const e = leaf.pte[i]!;
-      const kind = e & KIND_MASK;
-      if (kind !== PRESENT || (e & PAGE_MASK) === PG_ANON) continue;
-      const marker = (e & UW) !== 0 && userfaultfdWp(v);
-      clearPte(mm, leaf, i, marker ? UFFD_WP_MARKER : NONE, Path.ZAP_REMOVE, Why.MADV_REMOVE);
-      flush++;
-    }
-  }
-  if (flush > 0) flushTlbRange(mm, flush);
 }
 
 /* ---------------------------------------------------------------- HUGEPAGE / NOHUGEPAGE */
@@ -363,7 +303,7 @@ function hugepageMadvise(mm: Mm, v: Vma, lo: number, hi: number, huge: boolean):
 /**
  * MADV_COLD / MADV_PAGEOUT → madvise_cold_or_pageout_pte_range (can_madv_lru_vma: not VM_LOCKED,
  * VM_PFNMAP or hugetlb, else EINVAL). Pages mapped more than once are skipped; the young bit is
- * cleared; a partially covered THP is split. PAGEOUT then reclaims each page (reclaimPage).
+ * cleared; a partially covered THP is split. PAGEOUT then reclaims each page (vmscan.ts: reclaimPage).
  */
 function madviseColdOrPageout(mm: Mm, v: Vma, lo: number, hi: number, pageout: boolean): string | null {
   if (v.flags & (VM_LOCKED | VM_PFNMAP | VM_HUGETLB)) return 'EINVAL';
@@ -378,7 +318,7 @@ function madviseColdOrPageout(mm: Mm, v: Vma, lo: number, hi: number, pageout: b
   }, (leaf, a, b) => {
     for (let i = a; i < b; i++) {
       const e = leaf.pte[i]!;
-      if ((e & KIND_MASK) !== PRESENT || (e & PAGE_MASK) === PG_ZERO) continue;
+      if (!isPresent(e) || (e & PAGE_MASK) === PG_ZERO) continue;
       if (frames.mapcount[leaf.pfn[i]!]! > 1) continue;
       if (e & A) {
         setPte(mm, leaf, i, e & ~A, Path.RECLAIM, NO_WHY);
@@ -391,183 +331,3 @@ function madviseColdOrPageout(mm: Mm, v: Vma, lo: number, hi: number, pageout: b
   return null;
 }
 
-/**
- * A whole PMD-mapped anon THP under reclaim: a clean lazyfree THP is discarded, otherwise it needs a
- * swap device and no pin (shrink_folio_list keeps it mapped). try_to_unmap(TTU_SPLIT_HUGE_PMD) splits
- * the PMD (a dirty PMD carries D → SD to all 512 PTEs) and the 512 PTEs become swap entries: the THP
- * is swapped as 512 entries after the split.
- */
-function reclaimThp(mm: Mm, v: Vma, leaf: Leaf, flush: { n: number }): void {
-  const sys = mm.sys;
-  const frames = sys.frames;
-  const head = leaf.pmdPfn;
-  if ((leaf.pmd & PAGE_MASK) !== PG_ANON) return;
-  const lazy = (frames.flags[head]! & PF_LAZYFREE) !== 0;
-  const clean = (leaf.pmd & D) === 0 && (frames.flags[head]! & PF_DIRTY) === 0;
-  if (lazy && !clean) {
-    for (let k = 0; k < HPAGE_PMD_NR; k++) frames.flags[head + k] = (frames.flags[head + k]! & ~PF_LAZYFREE) | PF_DIRTY;
-    return;
-  }
-  // Without a swap device folio_alloc_swap fails and shrink_folio_list falls back to
-  // split_folio_to_list; the small folios stay mapped (activate_locked_split).
-  if (!lazy && !sys.sysfs.swap) {
-    splitAnonFolio(mm, head);
-    return;
-  }
-  if (!lazy && frames.maybePinned(head)) return;
-  splitHugePmd(mm, leaf);
-  for (let i = 0; i < PTRS_PER_PTE; i++) reclaimPage(mm, v, leaf, i, flush);
-}
-
-/**
- * shrink_folio_list → try_to_unmap_one for one exclusively mapped page (§2.17, Q14):
- * - anon, lazyfree and clean (no PTE D, folio clean): discarded — PTE none, UW dropped (no marker for
- *   anon), content gone; lazyfree but dirty: the folio is swap-backed again and stays mapped;
- * - anon otherwise: only with a swap device and no pin; the swap entry keeps SD and UW
- *   (pte_swp_mksoft_dirty, pte_swp_mkuffd_wp) and exclusivity; the page is PF_SWAPPED;
- * - file/shmem (with or without swap, M10): the PTE is cleared and SD is lost (D goes to the folio);
- *   a UW PTE in a WP-registered VMA leaves a uffd-wp marker (pte_install_uffd_wp_if_needed). A clean
- *   folio that nothing else references is then dropped from the page cache (__remove_mapping), so a
- *   later fault-around does not map it; a dirty one is kept (pageout: shmem_writeout without swap
- *   redirties it; a regular file's is not written back from madvise). Swapping shmem out is not modelled.
- */
-function reclaimPage(mm: Mm, v: Vma, leaf: Leaf, i: number, flush: { n: number }): void {
-  const sys = mm.sys;
-  const frames = sys.frames;
-  const e = leaf.pte[i]!;
-  if ((e & KIND_MASK) !== PRESENT || (e & PAGE_MASK) === PG_ZERO) return;
-  const pfn = leaf.pfn[i]!;
-  if ((e & PAGE_MASK) === PG_ANON) {
-    if (frames.flags[pfn]! & PF_LAZYFREE) {
-      // Discard only if clean and nobody else holds a reference (ref_count == 1 + map_count: no pin).
-      if ((e & D) === 0 && (frames.flags[pfn]! & PF_DIRTY) === 0 && !frames.maybePinned(pfn)) {
-        clearPte(mm, leaf, i, NONE, Path.RECLAIM, Why.RECLAIM);
-        contentGone(leaf, i, Why.RECLAIM);
-        flush.n++;
-      } else {
-        frames.flags[pfn] = (frames.flags[pfn]! & ~PF_LAZYFREE) | PF_DIRTY;
-      }
-      return;
-    }
-    if (!sys.sysfs.swap || frames.maybePinned(pfn)) return;
-    const swp = SWAP | (e & (SD | UW | EXCL));
-    frames.unmap(pfn);
-    frames.flags[pfn] = (frames.flags[pfn]! | PF_SWAPPED) & ~PF_DIRTY;
-    setPte(mm, leaf, i, swp, Path.RECLAIM, Why.RECLAIM);
-    flush.n++;
-    return;
-  }
-  if (e & D) frames.flags[pfn]! |= PF_DIRTY;
-  const marker = (e & UW) !== 0 && userfaultfdWp(v) && !v.isAnon;
-  clearPte(mm, leaf, i, marker ? UFFD_WP_MARKER : NONE, Path.RECLAIM, Why.RECLAIM);
-  // pte_none without a UW flip: attribute a later "not written" reading (generic path) to reclaim.
-  if (!marker) leaf.uwWhy[i] = Why.RECLAIM;
-  flush.n++;
-  const obj = v.obj;
-  const owner = frames.ownerOf(pfn);
-  if (obj !== null && owner?.obj === obj.id && (frames.flags[pfn]! & PF_DIRTY) === 0 && frames.refs[pfn] === 1 &&
-      !frames.maybePinned(pfn)) obj.punch(frames, owner.index, 1);
-}
-
-/* ---------------------------------------------------------------- COLLAPSE */
-
-const SCAN_SUCCEED = 'succeed';
-/** The scan results madvise_collapse continues after (the rest stop the walk); errno per madvise_collapse_errno. */
-const SCAN_ERRNO: Record<string, [continueScan: boolean, errno: string]> = {
-  pmd_null: [true, 'EINVAL'],
-  pte_non_present: [true, 'EINVAL'],
-  pte_uffd_wp: [true, 'EINVAL'],
-  page_ro: [true, 'EINVAL'],
-  page_count: [true, 'EAGAIN'],
-  exceed_none_pte: [false, 'EBUSY'],
-};
-
-/**
- * MADV_COLLAPSE → madvise_collapse (anon VMAs; file/shmem collapse is not modelled and fails with
- * EINVAL): thp_vma_allowable_order with forced collapse (sysfs ignored; VM_NOHUGEPAGE, hugetlb,
- * VM_PFNMAP, a VMA too small for an aligned 2 MiB range and one without anon_vma refused: EINVAL), then hpage_collapse_scan_pmd + collapse_huge_page for every 2 MiB slot
- * fully inside the range. A slot already PMD-mapped counts as done. Refusals continue with the next
- * slot and the call fails with madvise_collapse_errno of the last one: SCAN_PTE_UFFD_WP (a UW PTE or
- * uffd-wp marker / swap-UW entry), SCAN_PAGE_RO (no writable PTE: profile collapseNeedsWritable, up
- * to 6.17; 6.18 collapses read-only and PROT_NONE ranges too) and SCAN_PMD_NULL give EINVAL, a pinned page
- * (SCAN_PAGE_COUNT) EAGAIN; a none/zero PTE in a uffd-armed VMA (SCAN_EXCEED_NONE_PTE) stops with EBUSY.
- */
-function madviseCollapse(mm: Mm, v: Vma, lo: number, hi: number): string | null {
-  if (!v.isAnon) return 'EINVAL';
-  if (v.flags & (VM_NOHUGEPAGE | VM_HUGETLB | VM_PFNMAP)) return 'EINVAL';
-  // __thp_vma_allowable_orders without TVA_IN_PF: the VMA must hold a whole aligned PMD range
-  // (thp_vma_suitable_order at vm_end - HPAGE_PMD_SIZE), and a VMA without an anon_vma (never
-  // write-faulted) is refused — only smaps and page faults accept it.
-  if (Math.floor((v.end - HPAGE_PMD_NR) / HPAGE_PMD_NR) * HPAGE_PMD_NR < v.start) return 'EINVAL';
-  if (v.anonVma === 0) return 'EINVAL';
-  const hstart = Math.ceil(lo / HPAGE_PMD_NR) * HPAGE_PMD_NR;
-  const hend = Math.floor(hi / HPAGE_PMD_NR) * HPAGE_PMD_NR;
-  // A range inside one 2 MiB slot that touches neither of its edges: hstart > hend, and the
-  // unsigned (hend - hstart) >> HPAGE_PMD_SHIFT never equals thps = 0 → madvise_collapse_errno(SCAN_FAIL).
-  if (hstart > hend) return 'EINVAL';
-  let thps = 0;
-  let last: string | null = null;
-  for (let s = hstart; s < hend; s += HPAGE_PMD_NR) {
-    const r = collapseSlot(mm, v, s / HPAGE_PMD_NR);
-    if (r === SCAN_SUCCEED) {
-      thps++;
-      continue;
-    }
-    last = r;
-    if (!SCAN_ERRNO[r]![0]) break;
-  }
-  if (thps === (hend - hstart) / HPAGE_PMD_NR || last === null) return null;
-  return SCAN_ERRNO[last]![1];
-}
-
-/** hpage_collapse_scan_pmd, then collapse_huge_page: one slot. */
-function collapseSlot(mm: Mm, v: Vma, slot: number): string {
-  const sys = mm.sys;
-  const frames = sys.frames;
-  const leaf = mm.leafAt(slot);
-  if (leaf === undefined || leaf.pmd === 0) return 'pmd_null';
-  if (isHugeEntry(leaf.pmd)) return SCAN_SUCCEED; // SCAN_PMD_MAPPED
-  const armed = (v.flags & VM_UFFD_ALL) !== 0; // userfaultfd_armed
-  let writable = false;
-  for (let i = 0; i < PTRS_PER_PTE; i++) {
-    const e = leaf.pte[i]!;
-    const kind = e & KIND_MASK;
-    if (kind === SWAP || kind === MARKER) {
-      if (e & UW) return 'pte_uffd_wp'; // pte_swp_uffd_wp_any: swap-UW or a uffd-wp marker
-      if (kind === MARKER || (e & (GUARD | POISON | MIGRATION))) return 'pte_non_present';
-      continue;
-    }
-    if (kind === NONE || (e & PAGE_MASK) === PG_ZERO) {
-      if (armed) return 'exceed_none_pte';
-      continue;
-    }
-    if (e & UW) return 'pte_uffd_wp';
-    if (frames.maybePinned(leaf.pfn[i]!)) return 'page_count';
-    if (e & W) writable = true;
-  }
-  if (!writable && sys.profile.collapseNeedsWritable) return 'page_ro';
-  // collapse_huge_page: swap in, copy into a new PMD folio, free the old pages, map the PMD
-  // maybe_pmd_mkwrite(pmd_mkdirty(folio_mk_pmd(vm_page_prot))) — SD on all 512 subpages; PROTNONE
-  // in a PROT_NONE VMA.
-  if (v.anonVma === 0) v.anonVma = sys.newAnonVma();
-  const base = frames.allocLarge(HPAGE_PMD_NR, PF_ANON | PF_DIRTY);
-  const sdBefore = new Uint8Array(PTRS_PER_PTE);
-  for (let i = 0; i < PTRS_PER_PTE; i++) {
-    const e = leaf.pte[i]!;
-    sdBefore[i] = hasSoftDirty(e) ? 1 : 0;
-    // The copy holds the old page's data (none for a none entry or the zero page).
-    if ((e & KIND_MASK) !== NONE && (e & PAGE_MASK) !== PG_ZERO) frames.flags[base + i]! |= frames.flags[leaf.pfn[i]!]! & PF_DATA;
-    if ((e & KIND_MASK) !== NONE) clearPte(mm, leaf, i, NONE, Path.COLLAPSE, NO_WHY);
-  }
-  for (let k = 0; k < HPAGE_PMD_NR; k++) {
-    frames.get(base + k);
-    frames.map(base + k);
-  }
-  leaf.pmdPfn = base;
-  const prot = v.flags & VM_WRITE ? W : (v.flags & VM_ACCESS) === 0 ? PROTNONE : 0;
-  setPmd(mm, leaf, PRESENT | PG_ANON | A | D | SD | EXCL | prot, Path.COLLAPSE, NO_WHY);
-  for (let i = 0; i < PTRS_PER_PTE; i++) if (!sdBefore[i]) leaf.sdWhy[i] = Why.COLLAPSE;
-  sys.count(CTR.thp_collapse);
-  flushTlbRange(mm, HPAGE_PMD_NR);
-  return SCAN_SUCCEED;
-}

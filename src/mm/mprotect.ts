@@ -10,7 +10,10 @@ import { pteNeedsSoftDirtyWp, userfaultfdPteWp, userfaultfdWpUseMarkers, vmPageP
 import type { Prot } from '../trace/types.js';
 import { hex } from './hex.js';
 import { mergeAfterFlagChange, protFlags, protText } from './mmap.js';
-import { D, EXCL, KIND_MASK, MARKER, NONE, PAGE_MASK, PG_ANON, PRESENT, PROTNONE, SWAP, UFFD_WP_MARKER, UW, W, pteMkUffdWp } from './pte.js';
+import {
+  D, EXCL, KIND_MASK, MARKER, NONE, PAGE_MASK, PG_ANON, PRESENT, PROTNONE, SWAP, UFFD_WP_MARKER, UW, W, pteMkUffdWp,
+  isPresent, isNone,
+} from './pte.js';
 import { isHugeEntry, splitHugePmd } from './thp.js';
 import { PAGE_SIZE, PTRS_PER_PTE } from './uapi.js';
 import {
@@ -131,10 +134,10 @@ function changePteRange(mm: Mm, vma: Vma, leaf: Leaf, from: number, to: number, 
     }
     const n = lastN;
     if (n === e) {
-      if (uffdWp && (e & KIND_MASK) === NONE) leaf.uwWhy[i] = Why.UNPOPULATED;
+      if (uffdWp && isNone(e)) leaf.uwWhy[i] = Why.UNPOPULATED;
       continue;
     }
-    if ((e & KIND_MASK) === PRESENT && (e & W) && !(n & W)) flush++;
+    if (isPresent(e) && (e & W) && !(n & W)) flush++;
     setPte(mm, leaf, i, n, path, why);
     res.changed++;
   }

@@ -11,9 +11,7 @@ import { MMAP_BASE_VPN } from './mm.js';
 import { markNewPages, materializeNewContent, unmapRange } from './mmap.js';
 import { hex } from './hex.js';
 import { NO_WHY, flushTlbRange, pteAlloc, setPmd, setPte } from './pgtable.js';
-import {
-  KIND_MASK, NONE, PMD_TABLE, PRESENT, SD, UW, hasSoftDirty, hasUffdWp, isUffdWpMarker,
-} from './pte.js';
+import { NONE, PMD_TABLE, SD, UW, hasSoftDirty, hasUffdWp, isUffdWpMarker, isPresent, isNone } from './pte.js';
 import { isHugeEntry, splitHugePmd } from './thp.js';
 import { queueRemapEvent } from './uffd-events.js';
 import { MMAP_MIN_ADDR, PAGE_SIZE, PTRS_PER_PTE, TASK_SIZE_PAGES, UFFD_FEATURE_EVENT_REMAP } from './uapi.js';
@@ -381,10 +379,10 @@ function movePtes(mm: Mm, src: Leaf, a: number, dst: Leaf, b: number, n: number,
     const i = a + k;
     const j = b + k;
     const e = src.pte[i]!;
-    if ((e & KIND_MASK) === NONE) continue;
+    if (isNone(e)) continue;
     const pfn = src.pfn[i]!;
     const uwWhy = src.uwWhy[i]!;
-    if ((e & KIND_MASK) === PRESENT) present = true;
+    if (isPresent(e)) present = true;
     src.pfn[i] = 0;
     setPte(mm, src, i, NONE, Path.MOVE_PTES, NO_WHY);
     movedAway(src, i);
@@ -427,8 +425,8 @@ function moveNormalPmd(mm: Mm, src: Leaf, dst: Leaf): void {
   for (let i = 0; i < PTRS_PER_PTE; i++) {
     const e = src.pte[i]!;
     dst.sdWhy[i] = hasSoftDirty(e) ? Why.MREMAP_MOVE : src.sdWhy[i]!;
-    dst.uwWhy[i] = (e & KIND_MASK) !== NONE && !hasUffdWp(e) ? Why.MREMAP_MOVE : src.uwWhy[i]!;
-    if ((e & KIND_MASK) !== NONE) movedAway(src, i);
+    dst.uwWhy[i] = !isNone(e) && !hasUffdWp(e) ? Why.MREMAP_MOVE : src.uwWhy[i]!;
+    if (!isNone(e)) movedAway(src, i);
   }
   src.pte.fill(0);
   src.pfn.fill(0);
@@ -444,7 +442,7 @@ function moveNormalPmd(mm: Mm, src: Leaf, dst: Leaf): void {
  */
 function moveHugePmd(mm: Mm, src: Leaf, dst: Leaf, clearUw: boolean, hugetlb: boolean): void {
   const e = src.pmd;
-  const present = (e & KIND_MASK) === PRESENT;
+  const present = isPresent(e);
   let next = hugetlb ? e : e | SD;
   if (clearUw) next &= ~UW;
   const sdWhy = src.sdWhy.slice();

@@ -2,7 +2,7 @@ import { Path } from './cause.js';
 import type { Leaf } from './leaf.js';
 import type { Mm } from './mm.js';
 import { PTRS_PER_PTE } from './uapi.js';
-import { hasSoftDirty, hasUffdWp, KIND_MASK, PMD_TABLE, PRESENT, SD, SWAP } from './pte.js';
+import { hasSoftDirty, hasUffdWp, KIND_MASK, PMD_TABLE, PRESENT, SD, SWAP, isPresent, isNone } from './pte.js';
 import { CTR } from './counters.js';
 
 /** Marker for "this change says nothing new about why a tracker may be wrong". */
@@ -57,7 +57,7 @@ export function setPmd(mm: Mm, leaf: Leaf, next: number, path: number, why: numb
 export function installPte(mm: Mm, leaf: Leaf, i: number, entry: number, pfn: number, path: number, why: number): void {
   const frames = mm.sys.frames;
   frames.get(pfn);
-  if ((entry & KIND_MASK) === PRESENT) frames.map(pfn);
+  if (isPresent(entry)) frames.map(pfn);
   leaf.pfn[i] = pfn;
   mm.tlb.invalidate(leaf.base + i);
   setPte(mm, leaf, i, entry, path, why);
@@ -94,7 +94,7 @@ export function pteFree(mm: Mm, leaf: Leaf, path: number): void {
 /** Every PTE of the table is pte_none. */
 export function tableEmpty(leaf: Leaf): boolean {
   const p = leaf.pte;
-  for (let i = 0; i < p.length; i++) if ((p[i]! & KIND_MASK) !== 0) return false;
+  for (let i = 0; i < p.length; i++) if (!isNone(p[i]!)) return false;
   return true;
 }
 

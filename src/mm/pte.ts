@@ -46,14 +46,12 @@ export const PROTNONE = 1 << 13;
 /** PMD slot flag: a PTE table is installed (pmd_present && !pmd_trans_huge). */
 export const PMD_TABLE = 1 << 15;
 
-export const kindOf = (e: number): number => e & KIND_MASK;
+/** pte_none(). */
 export const isNone = (e: number): boolean => (e & KIND_MASK) === NONE;
+/** pte_present() (a PROTNONE entry is present too, as on x86). */
 export const isPresent = (e: number): boolean => (e & KIND_MASK) === PRESENT;
-/** is_swap_pte(): any non-none, non-present entry (real swap, migration, markers). */
-export const isSwapFormat = (e: number): boolean => (e & KIND_MASK) === SWAP || (e & KIND_MASK) === MARKER;
+/** pte_marker_uffd_wp(): a uffd-wp marker (not a swap entry with UW). */
 export const isUffdWpMarker = (e: number): boolean => (e & KIND_MASK) === MARKER && (e & UW) !== 0;
-export const pageOf = (e: number): number => e & PAGE_MASK;
-export const isZeroPage = (e: number): boolean => (e & KIND_MASK) === PRESENT && (e & PAGE_MASK) === PG_ZERO;
 
 /** pte_uffd_wp / pte_swp_uffd_wp_any: the entry carries uffd-wp protection in any form. */
 export const hasUffdWp = (e: number): boolean => (e & KIND_MASK) !== NONE && (e & UW) !== 0;

@@ -3,7 +3,9 @@ import type { Leaf } from './leaf.js';
 import type { Mm } from './mm.js';
 import { PF_DATA, PF_LARGE, ZERO_PFN } from './frames.js';
 import { NO_WHY, clearPte, flushTlbRange, installPte, setPmd, setPte } from './pgtable.js';
-import { A, D, EXCL, KIND_MASK, NONE, PG_ANON, PG_ZERO, PAGE_MASK, PMD_TABLE, PRESENT, PROTNONE, SD, UW, W } from './pte.js';
+import {
+  A, D, EXCL, NONE, PG_ANON, PG_ZERO, PAGE_MASK, PMD_TABLE, PRESENT, PROTNONE, SD, UW, W, isPresent,
+} from './pte.js';
 import { HPAGE_PMD_NR, PTRS_PER_PTE, TASK_SIZE_PAGES } from './uapi.js';
 import { VM_ACCESS, VM_LOCKED, type Vma } from './vma.js';
 import { CTR } from './counters.js';
@@ -22,7 +24,7 @@ export const isHugeEntry = (pmd: number): boolean => pmd !== 0 && (pmd & PMD_TAB
  */
 export function splitHugePmd(mm: Mm, leaf: Leaf, path: number = Path.SPLIT_HUGE_PMD, freeze = false): void {
   const pmd = leaf.pmd;
-  if (!isHugeEntry(pmd) || (pmd & KIND_MASK) !== PRESENT) return;
+  if (!isHugeEntry(pmd) || !isPresent(pmd)) return;
   const sys = mm.sys;
   sys.count(CTR.thp_split);
   const zero = (pmd & PAGE_MASK) === PG_ZERO;
@@ -62,12 +64,12 @@ export function splitAnonFolio(mm: Mm, page: number): boolean {
   if (!frames.isLarge(page) || frames.maybePinned(page)) return false;
   const head = frames.head[page]!;
   for (const leaf of mm.leavesIn(0, TASK_SIZE_PAGES)) {
-    if (isHugeEntry(leaf.pmd) && (leaf.pmd & KIND_MASK) === PRESENT && leaf.pmdPfn === head) splitHugePmd(mm, leaf, Path.SPLIT_HUGE_PMD, true);
+    if (isHugeEntry(leaf.pmd) && isPresent(leaf.pmd) && leaf.pmdPfn === head) splitHugePmd(mm, leaf, Path.SPLIT_HUGE_PMD, true);
     if (leaf.pmd !== PMD_TABLE) continue;
     for (let i = 0; i < PTRS_PER_PTE; i++) {
       const e = leaf.pte[i]!;
       const pfn = leaf.pfn[i]!;
-      if ((e & KIND_MASK) !== PRESENT || (e & PAGE_MASK) !== PG_ANON || pfn < head || pfn >= head + HPAGE_PMD_NR) continue;
+      if (!isPresent(e) || (e & PAGE_MASK) !== PG_ANON || pfn < head || pfn >= head + HPAGE_PMD_NR) continue;
       if ((frames.flags[pfn]! & PF_DATA) || !mm.sys.profile.splitUnusedToZeroPage) continue;
       const vma = mm.vmas.find(leaf.base + i);
       if (vma === null || (vma.flags & VM_LOCKED)) continue;

@@ -1,16 +1,19 @@
 /**
- * mm/memory.c:zap_page_range / zap_pte_range (docs/kernel-rules.md §2.12, §2.15): what unmapping,
- * MADV_DONTNEED and hole punching leave behind.
+ * mm/memory.c:zap_page_range / zap_pte_range, unmap_mapping_range (docs/kernel-rules.md §2.12, §2.15):
+ * what unmapping, MADV_DONTNEED and hole punching leave behind.
  */
 import { Path, Why } from './cause.js';
-import { GT_C } from './leaf.js';
+import { markContentGone } from './leaf.js';
+import { walkPmdRange } from './pagewalk.js';
 import type { Mm } from './mm.js';
 import { clearPte, flushTlbRange, pteFree, setPmd, tableEmpty } from './pgtable.js';
 import { userfaultfdWp } from './predicates.js';
-import { KIND_MASK, MARKER, NONE, PG_ZERO, PAGE_MASK, PRESENT, SWAP, UFFD_WP_MARKER, UW } from './pte.js';
+import { KIND_MASK, MARKER, NONE, PG_ANON, PG_ZERO, PAGE_MASK, PRESENT, SWAP, UFFD_WP_MARKER, UW } from './pte.js';
 import { isHugeEntry, splitHugePmd } from './thp.js';
 import { HPAGE_PMD_NR, PTRS_PER_PTE } from './uapi.js';
-import type { Vma } from './vma.js';
+import type { MemObject } from './object.js';
+import type { System } from './system.js';
+import { VM_SHARED, type Vma } from './vma.js';
 
 export const ZAP_UNMAP = 0;
 export const ZAP_DONTNEED = 1;
@@ -25,17 +28,15 @@ export function zapRange(mm: Mm, vma: Vma, start: number, end: number, mode: num
   const why = WHYS[mode]!;
   let flush = 0;
   let zapped = 0;
-  for (let slot = Math.floor(start / PTRS_PER_PTE); slot * PTRS_PER_PTE < end; slot++) {
-    const leaf = mm.leafAt(slot);
-    if (leaf === undefined || leaf.pmd === 0) continue;
-    const lo = Math.max(start, leaf.base) - leaf.base;
-    const hi = Math.min(end, leaf.base + PTRS_PER_PTE) - leaf.base;
+  walkPmdRange(mm, start, end, { pmdEntry(leaf, a, b) {
+    const lo = a - leaf.base;
+    const hi = b - leaf.base;
     if (isHugeEntry(leaf.pmd)) {
       if (lo === 0 && hi === PTRS_PER_PTE) {
         // zap_huge_pmd: the whole THP goes.
         const kind = leaf.pmd & KIND_MASK;
         const zero = (leaf.pmd & PAGE_MASK) === PG_ZERO;
-        if (kind === MARKER && mode !== ZAP_UNMAP && !vma.isAnon) continue;
+        if (kind === MARKER && mode !== ZAP_UNMAP && !vma.isAnon) return 0;
         if ((kind === PRESENT || kind === SWAP) && !zero) {
           for (let k = 0; k < HPAGE_PMD_NR; k++) {
             mm.sys.frames.unmap(leaf.pmdPfn + k);
@@ -47,7 +48,7 @@ export function zapRange(mm: Mm, vma: Vma, start: number, end: number, mode: num
         leaf.pmdPfn = 0;
         setPmd(mm, leaf, 0, path, why);
         flush += HPAGE_PMD_NR;
-        continue;
+        return 0;
       }
       splitHugePmd(mm, leaf);
     }
@@ -73,6 +74,7 @@ export function zapRange(mm: Mm, vma: Vma, start: number, end: number, mode: num
       if (!keepMarker) leaf.uwWhy[i] = why;
       if (hadContent) {
         zapped++;
+        // Anon memory zapped by MADV_DONTNEED reads back as zeros: the content changed (GT_c).
         if (mode === ZAP_DONTNEED && vma.isAnon) markContentGone(leaf, i, i + 1, why);
       }
     }
@@ -81,16 +83,50 @@ export function zapRange(mm: Mm, vma: Vma, start: number, end: number, mode: num
     if (mode === ZAP_DONTNEED && mm.sys.profile.ptReclaim && lo === 0 && hi === PTRS_PER_PTE && tableEmpty(leaf)) {
       pteFree(mm, leaf, path);
     }
-  }
+    return 0;
+  } });
   if (flush > 0) flushTlbRange(mm, flush);
   return zapped;
 }
 
-/** Anon memory zapped by MADV_DONTNEED reads back as zeros: the content changed (GT_c). */
-function markContentGone(leaf: { gt: Uint8Array; cWhy: Uint8Array }, from: number, to: number, why: number): void {
-  for (let i = from; i < to; i++) {
-    leaf.gt[i]! |= GT_C;
-    leaf.cWhy[i] = why;
+/**
+ * mm/memory.c:unmap_mapping_range(mapping, index, count, even_cows = false) — the hole punch's zap of
+ * object pages [index, index+count) in every mapping of `obj`: shared mappings lose them as
+ * zapRange(ZAP_REMOVE) does, private ones only their page cache PTEs (zapPageCachePtes).
+ */
+export function unmapMappingRange(sys: System, obj: MemObject, index: number, count: number): void {
+  for (const m of [...obj.mappings]) {
+    const target = sys.mms.get(m.pid);
+    if (target === undefined) continue;
+    const first = Math.max(index, m.pgoff);
+    const last = Math.min(index + count, m.pgoff + m.pages);
+    if (first >= last) continue;
+    const lo = m.start + (first - m.pgoff);
+    const hi = m.start + (last - m.pgoff);
+    if (m.flags & VM_SHARED) zapRange(target, m, lo, hi, ZAP_REMOVE);
+    else zapPageCachePtes(target, m, lo, hi);
   }
+}
+
+/**
+ * The even_cows = false zap of a private file mapping: page cache PTEs go, CoW'd anon pages stay;
+ * without ZAP_FLAG_DROP_MARKER uffd-wp markers stay and a UW page cache PTE leaves one while the VMA
+ * is WP-registered (zap_install_uffd_wp_if_needed).
+ */
+function zapPageCachePtes(mm: Mm, v: Vma, lo: number, hi: number): void {
+  let flush = 0;
+  walkPmdRange(mm, lo, hi, { pmdEntry(leaf, from, to) {
+    if (isHugeEntry(leaf.pmd)) return 0;
+    for (let i = from - leaf.base; i < to - leaf.base; i++) {
+      const e = leaf.pte[i]!;
+      const kind = e & KIND_MASK;
+      if (kind !== PRESENT || (e & PAGE_MASK) === PG_ANON) continue;
+      const marker = (e & UW) !== 0 && userfaultfdWp(v);
+      clearPte(mm, leaf, i, marker ? UFFD_WP_MARKER : NONE, Path.ZAP_REMOVE, Why.MADV_REMOVE);
+      flush++;
+    }
+    return 0;
+  } });
+  if (flush > 0) flushTlbRange(mm, flush);
 }
 

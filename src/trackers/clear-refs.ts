@@ -15,14 +15,15 @@ import { Path, Why } from '../mm/cause.js';
 import type { Leaf } from '../mm/leaf.js';
 import type { Mm } from '../mm/mm.js';
 import { NO_WHY, flushTlbMm, flushTlbRange, setPmd, setPte } from '../mm/pgtable.js';
-import { A, KIND_MASK, NONE, PAGE_MASK, PG_ZERO, PRESENT, SD, W } from '../mm/pte.js';
+import { A, KIND_MASK, NONE, PAGE_MASK, PG_ZERO, PRESENT, SD, W, isPresent } from '../mm/pte.js';
 import { isHugeEntry } from '../mm/thp.js';
 import {
   CLEAR_REFS_ALL, CLEAR_REFS_ANON, CLEAR_REFS_LAST, CLEAR_REFS_MAPPED, CLEAR_REFS_MM_HIWATER_RSS,
-  CLEAR_REFS_SOFT_DIRTY, HPAGE_PMD_NR, PTRS_PER_PTE,
+  CLEAR_REFS_SOFT_DIRTY, HPAGE_PMD_NR,
 } from '../mm/uapi.js';
 import { VM_PFNMAP, VM_SOFTDIRTY, type Vma } from '../mm/vma.js';
 import { CTR } from '../mm/counters.js';
+import { walkPmdRange } from '../mm/pagewalk.js';
 
 /** PROC_NUMBUF: clear_refs_write copies at most sizeof(buffer) - 1 = 12 bytes. */
 const PROC_NUMBUF = 13;
@@ -103,20 +104,21 @@ export function clearRefs(mm: Mm, value: string): number {
     if (!clearRefsTestWalk(vma, type)) continue;
     // No hugetlb_entry in clear_refs_walk_ops: hugetlb VMAs are not walked (§2.2.4).
     if (vma.isHugetlb) continue;
-    for (const leaf of mm.leavesIn(vma.start, vma.end)) {
-      if (leaf.pmd === 0) continue; // pmd_none: no pte_hole callback
-      const lo = Math.max(vma.start, leaf.base) - leaf.base;
-      const hi = Math.min(vma.end, leaf.base + PTRS_PER_PTE) - leaf.base;
+    // clear_refs_pte_range as pmd_entry; no pte_hole callback.
+    walkPmdRange(mm, vma.start, vma.end, { pmdEntry(leaf, from, to) {
       if (isHugeEntry(leaf.pmd)) {
         visited++;
         if (type === CLEAR_REFS_SOFT_DIRTY) clearSoftDirtyPmd(mm, leaf);
         else clearYoungPmd(mm, leaf);
-        continue;
+        return 0;
       }
+      const lo = from - leaf.base;
+      const hi = to - leaf.base;
       visited += hi - lo;
       if (type === CLEAR_REFS_SOFT_DIRTY) clearSoftDirtyPtes(mm, vma, leaf, lo, hi);
       else clearYoungPtes(mm, leaf, lo, hi);
-    }
+      return 0;
+    } });
   }
   sys.count(CTR.clear_refs_entries, visited);
   if (type === CLEAR_REFS_SOFT_DIRTY) {
@@ -177,7 +179,7 @@ function clearSoftDirtyPtes(mm: Mm, vma: Vma, leaf: Leaf, lo: number, hi: number
  */
 function clearSoftDirtyPmd(mm: Mm, leaf: Leaf): void {
   const pmd = leaf.pmd;
-  if ((pmd & KIND_MASK) === PRESENT) {
+  if (isPresent(pmd)) {
     setPmd(mm, leaf, pmd & ~(W | SD), Path.CLEAR_SOFT_DIRTY, Why.ARMED);
     flushTlbRange(mm, HPAGE_PMD_NR);
   } else {
@@ -191,7 +193,7 @@ function clearYoungPtes(mm: Mm, leaf: Leaf, lo: number, hi: number): void {
   const pte = leaf.pte;
   for (let i = lo; i < hi; i++) {
     const e = pte[i]!;
-    if ((e & KIND_MASK) !== PRESENT || (e & PAGE_MASK) === PG_ZERO || (e & A) === 0) continue;
+    if (!isPresent(e) || (e & PAGE_MASK) === PG_ZERO || (e & A) === 0) continue;
     setPte(mm, leaf, i, e & ~A, Path.CLEAR_REFS_YOUNG, NO_WHY);
   }
 }
@@ -199,6 +201,6 @@ function clearYoungPtes(mm: Mm, leaf: Leaf, lo: number, hi: number): void {
 /** clear_refs_pte_range, types 1–3, huge PMD: pmdp_test_and_clear_young when present. */
 function clearYoungPmd(mm: Mm, leaf: Leaf): void {
   const pmd = leaf.pmd;
-  if ((pmd & KIND_MASK) !== PRESENT || (pmd & A) === 0) return;
+  if (!isPresent(pmd) || (pmd & A) === 0) return;
   setPmd(mm, leaf, pmd & ~A, Path.CLEAR_REFS_YOUNG, NO_WHY);
 }

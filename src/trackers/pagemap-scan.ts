@@ -25,12 +25,11 @@ import { Path, Why } from '../mm/cause.js';
 import type { Leaf } from '../mm/leaf.js';
 import type { Mm } from '../mm/mm.js';
 import { hex } from '../mm/hex.js';
-import { MM_CP_UFFD_WP, changeProtection } from '../mm/mprotect.js';
 import { flushTlbRange, setPmd, setPte } from '../mm/pgtable.js';
 import { userfaultfdWp, userfaultfdWpAsync, userfaultfdWpUseMarkers, vmaSoftDirtyFlag } from '../mm/predicates.js';
 import {
   GUARD, KIND_MASK, MARKER, MIGRATION, NONE, PAGE_MASK, PG_ANON, PG_ZERO, PMD_TABLE, PRESENT, SD, SWAP,
-  UFFD_WP_MARKER, UW, pteMkUffdWp,
+  UFFD_WP_MARKER, UW, pteMkUffdWp, hasUffdWp,
 } from '../mm/pte.js';
 import { isHugeEntry, splitHugePmd } from '../mm/thp.js';
 import {
@@ -41,6 +40,8 @@ import {
 import { VM_PFNMAP, type Vma } from '../mm/vma.js';
 import type { TraceOp } from '../trace/types.js';
 import { CTR } from '../mm/counters.js';
+import { walkPmdRange } from '../mm/pagewalk.js';
+import { uffdWpRange } from './userfaultfd.js';
 
 /** struct pm_scan_arg (input part). The trace's pagemap_scan op has this shape. */
 export interface PmScanArg {
@@ -244,9 +245,6 @@ class ScanState {
   }
 }
 
-/** pte_present && pte_uffd_wp || pte_swp_uffd_wp_any (the fast paths' "already protected" test). */
-const isUffdWpAny = (e: number): boolean => (e & KIND_MASK) !== NONE && (e & UW) !== 0;
-
 /** pagemap_page_category for one PTE. */
 function pageCategory(p: ScanState, e: number): number {
   const kind = e & KIND_MASK;
@@ -378,7 +376,7 @@ function pmdEntry(p: ScanState, leaf: Leaf, start: number, end: number): number 
     // Fast path 1: exclusive WP of everything not yet protected; masks ignored, nothing counted.
     for (; i !== iEnd; i++) {
       const e = pte[i]!;
-      if (isUffdWpAny(e)) continue;
+      if (hasUffdWp(e)) continue;
       makeUffdWpPte(mm, leaf, i, e);
       if (flushStart < 0) flushStart = i;
     }
@@ -386,7 +384,7 @@ function pmdEntry(p: ScanState, leaf: Leaf, start: number, end: number): number 
     // Fast path 2: every entry that is not UW (pte_none included) is cur_vma_category | WRITTEN.
     for (; i < iEnd; i++) {
       const e = pte[i]!;
-      if (isUffdWpAny(e)) continue;
+      if (hasUffdWp(e)) continue;
       const addr = base + i;
       ret = p.output(p.curVmaCategory | PAGE_IS_WRITTEN, addr, addr + 1);
       if (p.outEnd === addr) break;
@@ -461,8 +459,9 @@ function pteHole(p: ScanState, vma: Vma, addr: number, end: number): number {
   end = p.outEnd;
   if (addr === end) return ret;
   if (!p.wpMatching) return ret;
-  // uffd_wp_range(vma, addr, end - addr, true): populates page tables and installs markers.
-  changeProtection(p.mm, vma, addr, end, MM_CP_UFFD_WP, Path.PAGEMAP_SCAN_WP, Why.ARMED);
+  // Populates page tables and installs markers (change_protection with MM_CP_UFFD_WP); the model has
+  // no -ENOMEM to return.
+  uffdWpRange(p.mm, vma, addr, end, true, Path.PAGEMAP_SCAN_WP, Why.ARMED);
   return ret;
 }
 
@@ -497,7 +496,10 @@ function walkPageRange(p: ScanState, start: number, end: number): number {
       if (p.wpMatching && (vma.flags & VM_PFNMAP) === 0) p.skipped.push({ start: s, end: e });
       continue;
     }
-    const r = vma.isHugetlb ? walkHugetlb(p, s, e) : walkVma(p, vma, s, e);
+    const r = vma.isHugetlb ? walkHugetlb(p, s, e) : walkPmdRange(mm, s, e, {
+      pmdEntry: (leaf, lo, hi) => pmdEntry(p, leaf, lo, hi),
+      pteHole: (lo, hi) => pteHole(p, vma, lo, hi),
+    });
     if (r !== 0) return r;
   }
   // Gaps between VMAs: pte_hole with no VMA reports nothing.
@@ -509,32 +511,6 @@ function walkHugetlb(p: ScanState, s: number, e: number): number {
     const lo = Math.max(s, slot * PTRS_PER_PTE);
     const hi = Math.min(e, (slot + 1) * PTRS_PER_PTE);
     const r = hugetlbEntry(p, p.mm.leafAt(slot), lo, hi);
-    if (r !== 0) return r;
-  }
-  return 0;
-}
-
-/**
- * walk_pmd_range over [s, e) of one VMA: pmd_none slots go to pte_hole (consecutive ones as one
- * call, which outputs and arms exactly what per-PMD calls would), the rest to pmd_entry.
- */
-function walkVma(p: ScanState, vma: Vma, s: number, e: number): number {
-  const mm = p.mm;
-  let pos = s;
-  for (const leaf of mm.leavesIn(s, e)) {
-    const lo = Math.max(s, leaf.base);
-    const hi = Math.min(e, leaf.base + PTRS_PER_PTE);
-    if (leaf.pmd === 0) continue; // part of the hole that ends at the next populated slot
-    if (pos < lo) {
-      const r = pteHole(p, vma, pos, lo);
-      if (r !== 0) return r;
-    }
-    pos = hi;
-    const r = pmdEntry(p, leaf, lo, hi);
-    if (r !== 0) return r;
-  }
-  if (pos < e) {
-    const r = pteHole(p, vma, pos, e);
     if (r !== 0) return r;
   }
   return 0;

@@ -24,7 +24,9 @@
 import type { Leaf } from '../mm/leaf.js';
 import type { Mm } from '../mm/mm.js';
 import { hex } from '../mm/hex.js';
-import { GUARD, KIND_MASK, MIGRATION, NONE, PAGE_MASK, PG_ANON, PG_ZERO, PMD_TABLE, PRESENT, SD, UW } from '../mm/pte.js';
+import {
+  GUARD, KIND_MASK, MIGRATION, NONE, PAGE_MASK, PG_ANON, PG_ZERO, PMD_TABLE, PRESENT, SD, UW, isPresent,
+} from '../mm/pte.js';
 import { isHugeEntry } from '../mm/thp.js';
 import { PTRS_PER_PTE, TASK_SIZE_PAGES } from '../mm/uapi.js';
 import { vmaSoftDirtyFlag } from '../mm/predicates.js';
@@ -195,7 +197,7 @@ function vmaRange(mm: Mm, vma: Vma, s: number, e: number, out: RunCoalescer): vo
     }
     if (isHugeEntry(pmd)) {
       const b = hugePmdBits(pmd) | vmaBits;
-      if ((pmd & KIND_MASK) !== PRESENT || (pmd & PAGE_MASK) === PG_ZERO) {
+      if (!isPresent(pmd) || (pmd & PAGE_MASK) === PG_ZERO) {
         // No per-subpage exclusivity (migration entry; the huge zero folio has no mapcount).
         out.push(lo, hi - lo, b);
         continue;
