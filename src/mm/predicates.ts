@@ -4,7 +4,7 @@
 import type { Mm } from './mm.js';
 import { SD, UW } from './pte.js';
 import {
-  Vma, VM_HUGEPAGE, VM_HUGETLB, VM_MAYSHARE, VM_NOHUGEPAGE, VM_SHARED, VM_SOFTDIRTY, VM_UFFD_WP, VM_WRITE,
+  type Vma, VM_HUGEPAGE, VM_HUGETLB, VM_MAYSHARE, VM_NOHUGEPAGE, VM_SHARED, VM_SOFTDIRTY, VM_UFFD_WP, VM_WRITE,
 } from './vma.js';
 import type { Sysfs } from './system.js';
 import { PTRS_PER_PTE } from './uapi.js';
@@ -25,14 +25,14 @@ export const pteNeedsSoftDirtyWp = (mm: Mm, vma: Vma, pte: number): boolean => v
 export const userfaultfdWp = (vma: Vma): boolean => (vma.flags & VM_UFFD_WP) !== 0;
 
 /** userfaultfd_wp_async. */
-export const userfaultfdWpAsync = (vma: Vma): boolean => vma.uffd !== null && vma.uffd.wpAsync;
+export const userfaultfdWpAsync = (vma: Vma): boolean => vma.uffd?.wpAsync === true;
 
 /** userfaultfd_pte_wp: the fault path only honours UW inside a WP-registered VMA. */
 export const userfaultfdPteWp = (vma: Vma, pte: number): boolean => userfaultfdWp(vma) && (pte & UW) !== 0;
 
 /** userfaultfd_wp_unpopulated. */
 export const userfaultfdWpUnpopulated = (vma: Vma): boolean =>
-  userfaultfdWp(vma) && vma.uffd !== null && vma.uffd.wpUnpopulated;
+  userfaultfdWp(vma) && vma.uffd?.wpUnpopulated === true;
 
 /** userfaultfd_wp_use_markers: file, shmem and hugetlb always; anon only with WP_UNPOPULATED. */
 export const userfaultfdWpUseMarkers = (vma: Vma): boolean =>

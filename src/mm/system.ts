@@ -1,7 +1,7 @@
 import type { KernelProfile } from '../kernel/profile.js';
 import { newCounters, type Counters, CTR } from './counters.js';
 import type { SysfsSettings } from '../trace/types.js';
-import { PteEventSink } from './events.js';
+import type { PteEventSink } from './events.js';
 import { PageFrames } from './frames.js';
 import { Mm } from './mm.js';
 import { MemObject } from './object.js';

@@ -107,7 +107,7 @@ export function uffdioRegister(mm: Mm, fd: number, start: number, len: number, m
     if (!vmaCanUserfault(v, vmFlags, ctx.wpAsync)) return fail('EINVAL');
     if (!(v.flags & VM_MAYWRITE)) return fail('EPERM');
     if (v.uffd !== null && v.uffd !== ctx) return fail('EBUSY');
-    if (v.isHugetlb && (e < v.end ? e : v.end) % HPAGE_PMD_NR !== 0) return fail('EINVAL');
+    if (v.isHugetlb && Math.min(e, v.end) % HPAGE_PMD_NR !== 0) return fail('EINVAL');
   }
   // userfaultfd_register_range: VMA by VMA; one already registered to this context with these modes
   // is left alone (no split); the walk resumes after the (possibly merged) VMA.
