@@ -171,6 +171,9 @@ export async function replay(o: ReplayOptions): Promise<ReplaySummary> {
   try {
     if (threads > 1) pool = new LanePool(run.lanes!.map((spec, id) => ({ id, spec, sinks: sinksOf(configs[id]!, id) })), run, trace.header.sysfs, threads);
     const lanes = pool === null ? configs.map((config, id) => new Lane(id, config, trace.header.sysfs, sinksOf(config, id))) : [];
+    // RxJS per chunk, never per access. from(): the async chunk iterator as the source, pulled only when
+    // paced() lets it (backpressure from the store); tap: the commit at each chunk's end, in stream order;
+    // lastValueFrom: the whole stream as one promise of the final progress (errors reject it).
     const last = await lastValueFrom(
       from(paced(trace.chunks)).pipe(
         injectProtocol({ every: plan.interval, everyNs: plan.intervalUs * 1000, mode: plan.protocol }),
