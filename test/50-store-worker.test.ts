@@ -10,8 +10,8 @@ import { EXIT, PteplayError } from '../src/errors.js';
 import { parseLaneSpec } from '../src/lanes/config.js';
 import { Lane } from '../src/lanes/lane.js';
 import type { UffdMsgRow } from '../src/lanes/results.js';
-import type { OpResult } from '../src/mm/system.js';
 import { Path } from '../src/mm/cause.js';
+import { storeSinks, type StoreAppenders } from '../src/store/lane-sinks.js';
 import { packRows, UFFD_MSG_FIELDS } from '../src/store/row-pack.js';
 import { MAX_BYTES_IN_FLIGHT, MAX_COMMITS_IN_FLIGHT, POST_BYTES, WorkerStore } from '../src/store/worker-store.js';
 import { RunStore } from '../src/store/writer.js';
@@ -23,25 +23,18 @@ import { runDigests, runRowCounts } from './helpers/run-digest.js';
 const META = { pteplayVersion: 't', kernelProfile: '6.12', tracePath: 't', traceSha256: '', options: {} };
 
 /** What RunStore and WorkerStore have in common (commit returns void or a promise). */
-type Store = Pick<RunStore, 'addLane' | 'writeChanges' | 'writeOps' | 'writeCollect' | 'writeVmaChanges' | 'writeUffdMsg'
-  | 'writeKeyframe' | 'writeFinalPages' | 'writeCounters'> & { commit(pos: number): unknown; finish(s: 'complete'): unknown };
+type Store = StoreAppenders & Pick<RunStore, 'addLane' | 'writeCounters'> & { commit(pos: number): unknown; finish(s: 'complete'): unknown };
 
 /** Replay a churn trace through three lanes into `store` the way `pteplay replay` does (every kind of row). */
 async function feed(store: Store): Promise<void> {
-  const ops: OpResult[] = [];
   const lanes = ['soft-dirty', 'uffd-sync+unpop', 'uffd-async'].map((spec, id) => {
     const config = parseLaneSpec(spec);
     store.addLane({ id, name: config.name, tracker: config.tracker, config });
-    return new Lane(id, config, undefined, {
-      onChanges: (b) => store.writeChanges(b), onOp: (r) => ops.push(r), onCollect: (c) => store.writeCollect(c),
-      onVmaChanges: (rows) => store.writeVmaChanges(rows), onUffdMsg: (m) => store.writeUffdMsg(m),
-      onKeyframe: (k) => store.writeKeyframe(k), keyframeEvery: 500, onFinalState: (runs) => store.writeFinalPages(id, runs),
-    });
+    return new Lane(id, config, undefined, storeSinks(store, id, { keyframeEvery: 500 }));
   });
   for (const big of genChurn({ seed: 5, pages: 1024, accesses: 40_000, opEvery: 300, interval: 5_000 })) {
     for (const c of splitChunk(big, 4001)) {
       for (const l of lanes) l.processChunk(c);
-      store.writeOps(ops.splice(0));
       await store.commit(c.pos0 + c.n - 1);
     }
   }
@@ -49,7 +42,6 @@ async function feed(store: Store): Promise<void> {
     l.finish();
     store.writeCounters(l.id, l.sys.counters);
   }
-  store.writeOps(ops.splice(0));
   await store.finish('complete');
 }
 

@@ -4,9 +4,13 @@
  * `pteplay state` prints there (and time-travel.ts rebuilds), entry by entry.
  */
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { describePte } from '../src/mm/pte.js';
+import type { UffdMsgRow } from '../src/lanes/results.js';
+import { UFFD_EVENT_PAGEFAULT, UFFD_EVENT_REMAP } from '../src/mm/uapi.js';
 import { PlaybackReader } from '../src/store/playback-reader.js';
+import { RunStore } from '../src/store/writer.js';
 import { entryAt, rebuildState } from '../src/store/time-travel.js';
 import { Rng } from '../src/trace/generators/rng.js';
 import { Cell, stateCell } from '../src/tui/model/cells.js';
@@ -251,5 +255,37 @@ describe('a churn run with keyframes: windows moved forward, rebuilt from keyfra
     expect(f.bands[0]!.lanes[laneIdx]).toEqual([v.reported ? Cell.FP : Cell.FN]);
     expect(f.bands[0]!.truth).toEqual([v.gtW ? Cell.T_WRITTEN : Cell.T_CLEAN]);
     expect(f.events.some((l) => l.text.includes(`cause ${v.why}`))).toBe(true);
+  });
+});
+
+describe('PlaybackReader.msgsAt: a stored uffd message is the lane\'s UffdMsgRow', () => {
+  const msgs: UffdMsgRow[] = [
+    { lane: 0, pos: 5, pid: 1, ctx: 1, event: UFFD_EVENT_REMAP, flags: 0, vpn: A, vpn2: A + 0x100, pages: 7, tid: 1, time: 1500 },
+    { lane: 0, pos: 5, pid: 1, ctx: 1, event: UFFD_EVENT_PAGEFAULT, flags: 3, vpn: A + 0x100, vpn2: 0, pages: 0, tid: 2, time: NaN },
+  ];
+  const build = (path: string): void => {
+    const s = RunStore.create(path, { pteplayVersion: 't', kernelProfile: '6.18', tracePath: 't', traceSha256: '', options: {} }, [{ name: 'uffd-sync', tracker: 'uffd-sync' }]);
+    for (const m of msgs) s.writeUffdMsg(m);
+    s.commit(5);
+    s.finish('complete');
+  };
+
+  it('with the REMAP length (pages) and the time (NaN when unknown)', () => {
+    const db = join(tempDir(), 'msgs.db');
+    build(db);
+    const src = PlaybackReader.open(db);
+    expect(src.msgsAt(0, 5, 10)).toEqual({ total: 2, rows: msgs.map(({ lane, ...m }) => ({ laneId: lane, ...m })) });
+    src.close();
+  });
+
+  it('pages 0 in a file of schema version 2 (no uffd_msg.pages)', () => {
+    const db = join(tempDir(), 'v2.db');
+    build(db);
+    const w = new Database(db);
+    w.exec("ALTER TABLE uffd_msg DROP COLUMN pages; UPDATE meta SET value = '2' WHERE key = 'schema_version'");
+    w.close();
+    const src = PlaybackReader.open(db);
+    expect(src.msgsAt(0, 5, 10).rows.map((m) => m.pages)).toEqual([0, 0]);
+    src.close();
   });
 });

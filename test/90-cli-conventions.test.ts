@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { Command } from 'commander';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { COMMANDS } from '../cli/commands.js';
@@ -171,6 +172,38 @@ describe('conventions', () => {
       oneLine(r.stderr);
       expect(r.stderr).toContain('is a directory');
       expect(r.stderr).not.toContain('disk I/O');
+    }
+  });
+
+  it('report, state, play and sql open a run database alike: the same line and exit code for a missing, foreign, corrupt or newer file', () => {
+    const d = join(dir, 'openers');
+    mkdirSync(d);
+    const at = (name: string) => join(d, name);
+    writeFileSync(at('text.db'), 'hello\n');
+    writeFileSync(at('trunc.db'), readFileSync(db).subarray(0, 4096));
+    writeFileSync(at('newer.db'), readFileSync(db));
+    const newer = new Database(at('newer.db'));
+    newer.prepare("UPDATE meta SET value = '99' WHERE key = 'schema_version'").run();
+    newer.close();
+    const other = new Database(at('other.db'));
+    other.exec('CREATE TABLE t (x)');
+    other.close();
+    const run = (cmd: string, f: string) => pteplay(cmd === 'sql' ? ['sql', at(f), 'SELECT 1'] : cmd === 'state' ? ['state', at(f), '--range', '0x1000+1']
+      : cmd === 'play' ? ['play', at(f), '--plain'] : ['report', at(f)]);
+    const cases: [string, number, string, string?][] = [
+      ['nope.db', 66, 'no such run database'],
+      ['text.db', 65, 'not a pteplay run database (file is not a database)', 'cannot read: file is not a database'],
+      ['trunc.db', 65, 'not a pteplay run database (database disk image is malformed)', 'cannot read: database disk image is malformed'],
+      ['newer.db', 65, 'run database schema version 99 is not supported (this pteplay reads 1..3)'],
+      ['other.db', 65, 'not a pteplay run database (no meta table)'],
+    ];
+    for (const [f, code, message, sqlMessage] of cases) {
+      for (const cmd of ['report', 'state', 'play', 'sql']) {
+        // `pteplay sql` reads any SQLite file: only a file SQLite cannot read is an error.
+        if (cmd === 'sql' && (f === 'newer.db' || f === 'other.db')) continue;
+        const r = run(cmd, f);
+        expect([r.status, r.stderr], `${cmd} ${f}`).toEqual([code, `pteplay: ${at(f)}: ${cmd === 'sql' ? sqlMessage ?? message : message}\n`]);
+      }
     }
   });
 

@@ -88,6 +88,7 @@ export async function replayNoStore(path: string, specs: readonly string[], thre
   const trace = await openTrace(path);
   const chunks = from(trace.chunks).pipe(injectProtocol({ every: 0, everyNs: 0 }));
   const none = { records: 0, accesses: 0, lastPos: -1 };
+  // lastValueFrom: the replay's operators (src/pipeline) run over the chunk stream as `pteplay replay` runs them.
   if (specs.length > 1 && threads > 1) {
     const pool = new LanePool(specs.map((spec, id) => ({ id, spec, sinks: {} })), {}, trace.header.sysfs, threads);
     try {

@@ -38,6 +38,8 @@ const finalCollect = (pid: number, label: string): TraceOp => ({ op: 'collect', 
  *    `collect` without re-arm (label "end") is appended to the last chunk when accesses follow the last
  *    collect, so that it commits with the trace's last records.
  */
+// Why an operator: it shapes the chunk stream itself, holding each chunk back until the next arrives
+// and appending the tail collect when the stream completes, which a per-chunk function cannot see.
 export function injectProtocol(o: InjectOptions): OperatorFunction<TraceChunk, TraceChunk> {
   const mode = o.mode ?? (o.every > 0 || o.everyNs > 0 ? 'interval' : 'none');
   if (mode === 'none') return (source) => source;

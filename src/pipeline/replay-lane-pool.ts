@@ -8,6 +8,9 @@ import type { ReplayProgress } from './replay-lanes.js';
  * in flight), and progress is emitted once a chunk's outputs were all delivered to the sinks, in the
  * same order as an in-process replay.
  */
+// Why an operator: backpressure and a decoupled output. concatMap waits on submit() while MAX_IN_FLIGHT
+// chunks are out, progress is emitted when the workers' outputs arrive (not per input chunk), and the
+// stream completes only after drain().
 export function replayLanePool(pool: LanePool): OperatorFunction<TraceChunk, ReplayProgress> {
   return (source) =>
     new Observable<ReplayProgress>((sub) => {

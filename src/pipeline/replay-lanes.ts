@@ -14,6 +14,8 @@ export interface ReplayProgress {
  * Execute each chunk in every lane, lane after lane: lanes are independent systems, so each runs
  * the whole chunk in its own tight loop over the shared columns. Emits cumulative progress.
  */
+// Why an operator: it does not earn it on its own (a synchronous map of one chunk to its progress); it
+// is one so that it and replayLanePool, which does shape the stream, are interchangeable in replay's pipe.
 export function replayLanes(lanes: Lane[]): OperatorFunction<TraceChunk, ReplayProgress> {
   const progress: ReplayProgress = { records: 0, accesses: 0, lastPos: -1 };
   return map((c) => {

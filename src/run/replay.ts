@@ -3,17 +3,16 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { Subject, from, lastValueFrom, tap } from 'rxjs';
+import { from, lastValueFrom, tap } from 'rxjs';
 import { EXIT, ioReason, PteplayError } from '../errors.js';
 import { checkLaneNames, DEFAULT_LANES, parseLaneSpec, type LaneConfig, type LaneDefaults } from '../lanes/config.js';
 import { Lane, type LaneSinks } from '../lanes/lane.js';
 import type { CollectResult } from '../lanes/results.js';
-import type { OpResult } from '../mm/system.js';
-import type { PteChangeBatch } from '../mm/events.js';
 import { injectProtocol } from '../pipeline/inject-protocol.js';
 import { replayLanePool } from '../pipeline/replay-lane-pool.js';
 import { replayLanes } from '../pipeline/replay-lanes.js';
 import { NO_COLLECT_WARNING } from '../report/accuracy.js';
+import { storeSinks } from '../store/lane-sinks.js';
 import { RunReader } from '../store/reader.js';
 import { WorkerStore } from '../store/worker-store.js';
 import { openTrace } from '../trace/reader.js';
@@ -155,29 +154,15 @@ export async function replay(o: ReplayOptions): Promise<ReplaySummary> {
       yield c;
     }
   }
-  // Every lane's outputs leave it as observables; the store (and anything else) subscribes.
-  const changes$ = new Subject<PteChangeBatch>();
-  const ops$ = new Subject<OpResult>();
-  const collects$ = new Subject<{ lane: string; c: CollectResult }>();
+  // Every lane's outputs go straight to the store's appenders (src/store/lane-sinks.ts).
   let collects = 0;
-  const pendingOps: OpResult[] = [];
-  changes$.subscribe((b) => store.writeChanges(b));
-  ops$.subscribe((r) => pendingOps.push(r));
-  collects$.subscribe(({ lane, c }) => {
-    collects++;
-    o.onCollect?.(lane, c);
-    store.writeCollect(c); // its page arrays move to the store's worker
-  });
-  const sinksOf = (config: LaneConfig, id: number): LaneSinks => ({
-    onChanges: run.events === false ? undefined : (b) => changes$.next(b),
-    onOp: (r) => ops$.next(r),
-    onCollect: (c) => collects$.next({ lane: config.name, c }),
-    onVmaChanges: (rows) => store.writeVmaChanges(rows),
-    onUffdMsg: (m) => store.writeUffdMsg(m),
-    onPagemap: (a) => store.writePagemap(a),
-    onKeyframe: run.events === false ? undefined : (k) => store.writeKeyframe(k),
+  const sinksOf = (config: LaneConfig, id: number): LaneSinks => storeSinks(store, id, {
+    events: run.events !== false,
     keyframeEvery: run.keyframeEvery ?? 0,
-    onFinalState: (runs) => store.writeFinalPages(id, runs),
+    onCollect: (c) => {
+      collects++;
+      o.onCollect?.(config.name, c);
+    },
   });
   // Lanes run in worker threads when there are cores to spare besides the store's writer (each worker
   // costs an isolate and copies of every chunk); the stored rows are the same either way.
@@ -186,12 +171,14 @@ export async function replay(o: ReplayOptions): Promise<ReplaySummary> {
   try {
     if (threads > 1) pool = new LanePool(run.lanes!.map((spec, id) => ({ id, spec, sinks: sinksOf(configs[id]!, id) })), run, trace.header.sysfs, threads);
     const lanes = pool === null ? configs.map((config, id) => new Lane(id, config, trace.header.sysfs, sinksOf(config, id))) : [];
+    // RxJS per chunk, never per access. from(): the async chunk iterator as the source, pulled only when
+    // paced() lets it (backpressure from the store); tap: the commit at each chunk's end, in stream order;
+    // lastValueFrom: the whole stream as one promise of the final progress (errors reject it).
     const last = await lastValueFrom(
       from(paced(trace.chunks)).pipe(
         injectProtocol({ every: plan.interval, everyNs: plan.intervalUs * 1000, mode: plan.protocol }),
         pool !== null ? replayLanePool(pool) : replayLanes(lanes),
         tap((p) => {
-          store.writeOps(pendingOps.splice(0));
           caughtUp = store.commit(p.lastPos);
           o.onProgress?.({ phase: 'replay', bytes: trace.bytesRead(), totalBytes: trace.fileBytes, accesses: p.accesses });
         }),
@@ -207,7 +194,6 @@ export async function replay(o: ReplayOptions): Promise<ReplaySummary> {
         store.writeCounters(lane.id, lane.sys.counters);
       }
     }
-    store.writeOps(pendingOps.splice(0));
     await store.finish('complete');
     if (collects === 0) warnings.push(NO_COLLECT_WARNING);
     return { records: last.records, accesses: last.accesses, collects, lanes: configs, db: o.db, resumedAfter, plan, warnings };

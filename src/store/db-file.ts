@@ -74,6 +74,30 @@ export function requireDbFile(path: string): void {
   if (!st.isFile()) throw new PteplayError(`${path}: is not a regular file, not a run database`, EXIT.NO_INPUT);
 }
 
+/**
+ * Open a run database to read: `path` read-only (SQLITE_OPEN_READONLY: any write through it fails), after
+ * requireDbFile, then read its schema once so a file SQLite cannot read fails here, not at the first query.
+ * Missing, a directory or unopenable: PteplayError(EXIT.NO_INPUT); not a SQLite database or corrupt:
+ * PteplayError(EXIT.DATA) with the message `unreadable(SQLite's reason)`. The one opener of the readers
+ * (`pteplay sql`, RunReader for report, state and play).
+ */
+export function openReadOnly(path: string, unreadable = (why: string) => `${path}: cannot read: ${why}`): Database.Database {
+  requireDbFile(path);
+  let db: Database.Database;
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true });
+  } catch (err) {
+    throw new PteplayError(`${path}: cannot open: ${(err as Error).message}`, EXIT.NO_INPUT);
+  }
+  try {
+    db.prepare('SELECT count(*) FROM sqlite_schema').get();
+  } catch (err) {
+    db.close();
+    throw new PteplayError(unreadable((err as Error).message), EXIT.DATA);
+  }
+  return db;
+}
+
 export function hasSqliteMagic(path: string): boolean {
   const buf = Buffer.alloc(16);
   let fd: number | undefined;

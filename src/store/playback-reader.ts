@@ -19,6 +19,7 @@ import { decodePtes } from './pte-runs.js';
 import { seqAtPos } from './time-travel.js';
 import { PTRS_PER_PTE } from '../mm/uapi.js';
 import type { RunStatus } from './meta.js';
+import type { CollectResult, UffdMsgRow } from '../lanes/results.js';
 
 export interface PlaybackRun {
   path: string;
@@ -31,16 +32,8 @@ export interface PlaybackRun {
   lanes: LaneRow[];
 }
 
-export interface CollectLaneFigures {
-  laneId: number;
-  reported: number;
-  trueW: number;
-  trueC: number;
-  tp: number;
-  fp: number;
-  fn: number;
-  errors: string[];
-}
+/** A lane's figures of one collect: the lane's own CollectResult fields, as stored (laneId: its lane). */
+export type CollectLaneFigures = Pick<CollectResult, 'reported' | 'trueW' | 'trueC' | 'tp' | 'fp' | 'fn' | 'errors'> & { laneId: number };
 
 /** One collect (the same index in every lane) with every lane's figures. */
 export interface CollectPoint {
@@ -78,17 +71,8 @@ export interface OpRow {
   errno: string | null;
 }
 
-export interface MsgRow {
-  laneId: number;
-  pos: number;
-  pid: number;
-  ctx: number;
-  event: number;
-  flags: number;
-  vpn: number;
-  vpn2: number;
-  tid: number;
-}
+/** A stored uffd message: the lane's UffdMsgRow (laneId: its lane; pages 0 in files of schema versions 1 and 2). */
+export type MsgRow = Omit<UffdMsgRow, 'lane'> & { laneId: number };
 
 export interface VmaRow {
   startVpn: number;
@@ -318,10 +302,13 @@ export class PlaybackReader {
 
   /** userfaultfd messages a lane queued at position `pos`. */
   msgsAt(laneId: number, pos: number, limit: number): Limited<MsgRow> {
-    const rows = this.rowsAt<{ lane_id: number; pos: number; pid: number; ctx: number; event: number; flags: number; vpn: number; vpn2: number; tid: number }>(
-      'uffd_msg', 'msg_id', 'lane_id, pos, pid, ctx, event, flags, vpn, vpn2, tid', laneId, pos, limit);
-    return { total: rows.total, rows: rows.rows.map((r) => ({ laneId: r.lane_id, pos: r.pos, pid: r.pid, ctx: r.ctx, event: r.event, flags: r.flags, vpn: r.vpn, vpn2: r.vpn2, tid: r.tid })) };
+    const pages = this.schemaVersion >= 3 ? 'pages' : '0 AS pages';
+    const rows = this.rowsAt<{ lane_id: number; pos: number; pid: number; ctx: number; event: number; flags: number; vpn: number; vpn2: number; pages: number;
+      tid: number; time_ns: number | null }>('uffd_msg', 'msg_id', `lane_id, pos, pid, ctx, event, flags, vpn, vpn2, ${pages}, tid, time_ns`, laneId, pos, limit);
+    return { total: rows.total, rows: rows.rows.map((r) => ({ laneId: r.lane_id, pos: r.pos, pid: r.pid, ctx: r.ctx, event: r.event, flags: r.flags, vpn: r.vpn,
+      vpn2: r.vpn2, pages: r.pages, tid: r.tid, time: r.time_ns ?? NaN })) };
   }
+
 
   /** The VMAs of `pid` in a lane after position `pos`, by address. */
   vmasAt(laneId: number, pid: number, pos: number): VmaRow[] {

@@ -1,10 +1,11 @@
 /**
- * RunReader: opens a run database read-only (writes through it fail with SQLITE_READONLY) and checks
- * that it is a pteplay run database this version understands.
+ * RunReader: opens a run database read-only (db-file.ts openReadOnly, the opener `pteplay sql` uses too:
+ * writes through it fail with SQLITE_READONLY) and checks that it is a pteplay run database this
+ * version understands.
  */
 import Database from 'better-sqlite3';
 import { EXIT, PteplayError } from '../errors.js';
-import { requireDbFile } from './db-file.js';
+import { openReadOnly } from './db-file.js';
 import { metaFromRows, type RunMeta } from './meta.js';
 import { SCHEMA_VERSION } from './schema.js';
 
@@ -23,13 +24,8 @@ export class RunReader {
    * not a pteplay run database (or has a newer schema) is PteplayError(EXIT.DATA).
    */
   static open(path: string): RunReader {
-    requireDbFile(path);
-    let db: Database.Database;
-    try {
-      db = new Database(path, { readonly: true, fileMustExist: true });
-    } catch (err) {
-      throw new PteplayError(`${path}: cannot open: ${(err as Error).message}`, EXIT.NO_INPUT);
-    }
+    const notARun = (why: string) => `${path}: not a pteplay run database (${why})`;
+    const db = openReadOnly(path, notARun);
     let version: number;
     try {
       const hasMeta = db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'meta'").get();
@@ -38,7 +34,7 @@ export class RunReader {
       version = Number(row?.value);
     } catch (err) {
       db.close();
-      throw new PteplayError(`${path}: not a pteplay run database (${(err as Error).message})`, EXIT.DATA);
+      throw new PteplayError(notARun((err as Error).message), EXIT.DATA);
     }
     if (!(version >= 1 && version <= SCHEMA_VERSION)) {
       db.close();

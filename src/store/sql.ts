@@ -20,7 +20,7 @@
  */
 import Database from 'better-sqlite3';
 import { EXIT, PteplayError, UsageError } from '../errors.js';
-import { requireDbFile } from './db-file.js';
+import { openReadOnly } from './db-file.js';
 import { createFormatter, type SqlMode, type SqlValue } from './sql-format.js';
 
 /** A parameter value as bound: integers as bigint (exact beyond 2^53), NULL, or text. */
@@ -147,24 +147,6 @@ export function splitSql(sql: string): SqlText[] {
 /** Words that start a statement that writes (used when such a statement does not even prepare). */
 const WRITE_KEYWORDS = new Set(['INSERT', 'UPDATE', 'DELETE', 'REPLACE', 'CREATE', 'DROP', 'ALTER', 'ATTACH', 'DETACH',
   'VACUUM', 'ANALYZE', 'REINDEX']);
-
-/** Open `path` read-only. Missing, a directory or unopenable: EXIT.NO_INPUT (66); not a SQLite file: EXIT.DATA (65). */
-export function openReadOnly(path: string): Database.Database {
-  requireDbFile(path);
-  let db: Database.Database;
-  try {
-    db = new Database(path, { readonly: true, fileMustExist: true });
-  } catch (err) {
-    throw new PteplayError(`${path}: cannot open: ${(err as Error).message}`, EXIT.NO_INPUT);
-  }
-  try {
-    db.prepare('SELECT count(*) FROM sqlite_schema').get();
-  } catch (err) {
-    db.close();
-    throw new PteplayError(`${path}: cannot read: ${(err as Error).message}`, EXIT.DATA);
-  }
-  return db;
-}
 
 export interface QueryOptions {
   mode: SqlMode;

@@ -24,10 +24,13 @@ export interface StoreWorkerData {
 /** A message to the worker: the byte count the poster added to IN_FLIGHT_BYTES for it, and the calls. */
 export type PostedMessage = [bytes: number, calls: StoreCall[]];
 
-type Method = 'addLane' | 'writeChanges' | 'writeOps' | 'writePagemap' | 'writeCollect' | 'writeVmaChanges' | 'writeUffdMsgs' | 'writeKeyframe'
-  | 'writeFinalPages' | 'writeCounters' | 'commit' | 'finish' | 'abandon';
+/** RunStore's public methods: the worker applies any of them by name, so a new write method needs nothing here. */
+type Method = { [K in keyof RunStore]: RunStore[K] extends (...args: never[]) => unknown ? K : never }[keyof RunStore];
 
-/** One RunStore call: the method name and its arguments (writeUffdMsg calls travel as writeUffdMsgs of their packed rows). */
+/**
+ * One RunStore call: the method name and its arguments (WorkerStore sends writeUffdMsg calls as
+ * writeUffdMsgs of their packed rows, and writeOp calls as one writeOps per commit).
+ */
 export type StoreCall = { [M in Method]: [M, ...Parameters<RunStore[M]>] }[Method];
 
 export type WorkerReply =

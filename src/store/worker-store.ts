@@ -52,6 +52,8 @@ function quiet<T>(p: Promise<T>): Promise<T> {
 
 export class WorkerStore {
   private outbox: StoreCall[] = [];
+  /** Op results since the last commit: posted as one writeOps call before it. */
+  private ops: OpResult[] = [];
   /** uffd messages since the last call of another kind: posted as one packed call. */
   private uffdMsgs: UffdMsgRow[] = [];
   private transfer: ArrayBuffer[] = [];
@@ -161,8 +163,10 @@ export class WorkerStore {
     this.queue(['writeChanges', b], buffers, bytes);
   }
 
-  writeOps(rows: readonly OpResult[]): void {
-    if (rows.length > 0) this.queue(['writeOps', rows]);
+  /** RunStore.writeOp, held until the next commit and sent as one writeOps call (an op is a small object). */
+  writeOp(r: OpResult): void {
+    this.checkOpen();
+    this.ops.push(r);
   }
 
   /** RunStore.writeCollect; the page runs' buffers move to the worker (c.pages is empty afterwards). */
@@ -207,6 +211,7 @@ export class WorkerStore {
    * MAX_COMMITS_IN_FLIGHT commits behind; rejects with the worker's error if an earlier call failed.
    */
   commit(pos: number): Promise<void> {
+    this.queueOps();
     this.queue(['commit', pos]);
     this.post();
     this.commitsPosted++;
@@ -231,6 +236,7 @@ export class WorkerStore {
   }
 
   private close(call: StoreCall): Promise<SerializedError | undefined> {
+    this.queueOps();
     this.queue(call);
     this.post();
     this.closing = true;
@@ -248,6 +254,13 @@ export class WorkerStore {
     if (transfer) for (const t of transfer) this.transfer.push(t);
     this.outboxBytes += bytes;
     if (this.outbox.length >= POST_CALLS || this.outboxBytes >= POST_BYTES) this.post();
+  }
+
+  private queueOps(): void {
+    if (this.ops.length === 0) return;
+    const rows = this.ops;
+    this.ops = [];
+    this.queue(['writeOps', rows]);
   }
 
   private packUffdMsgs(): void {

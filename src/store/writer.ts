@@ -34,6 +34,7 @@ import { encodePteRuns } from './pte-runs.js';
 import { inspectDbPath } from './db-file.js';
 import { META_KEYS, type RunMetaInput, type RunStatus } from './meta.js';
 import { applySchema, INDEX_FILE, readSchemaFile, SCHEMA_VERSION } from './schema.js';
+import { resumeDeletes, TABLES, type TableName } from './tables.js';
 
 const WHY_CODE: ReadonlyMap<string, number> = new Map(Object.entries(WHY_LABELS).map(([c, l]) => [l, Number(c)]));
 
@@ -54,7 +55,7 @@ const LOAD_PRAGMAS = ['journal_mode = WAL', 'synchronous = OFF', 'foreign_keys =
  * before its parent's statement runs. The large tables' codes are checked as rows are written (below;
  * lanes by checkLane); the other tables are checked with PRAGMA foreign_key_check in finish().
  */
-const CHECKED_PER_ROW = ['pte_change', 'collect_page'];
+const CHECKED_PER_ROW: readonly string[] = TABLES.filter((t) => 'checkedPerRow' in t).map((t) => t.name);
 const codeTable = (codes: Iterable<string | number>): Uint8Array => {
   const t = new Uint8Array(256);
   for (const c of codes) t[Number(c)] = 1;
@@ -82,22 +83,8 @@ export class RunStore {
    */
   private readonly lanes = new Map<number, { seq: number; pos: number }>();
   private readonly totals = new Map<number, Counters>();
-  private readonly pte: BatchInsert;
-  private readonly ops: BatchInsert;
-  private readonly pagemapEntries: BatchInsert;
-  private readonly scanRegions: BatchInsert;
-  private readonly collects: BatchInsert;
-  private readonly whys: BatchInsert;
-  private readonly pages: BatchInsert;
-  private readonly costs: BatchInsert;
-  private readonly counterTotals: BatchInsert;
-  private readonly vmaChanges: BatchInsert;
-  private readonly uffdMsgs: BatchInsert;
-  private readonly keyframes: BatchInsert;
-  private readonly keyframeLeaves: BatchInsert;
-  private readonly finalPages: BatchInsert;
-  /** Every table written through a BatchInsert, in the order they are flushed (parents first). */
-  private readonly tables: BatchInsert[];
+  /** One BatchInsert per table of the registry (tables.ts), flushed in its order (parents first). */
+  private readonly ins: Record<TableName, BatchInsert>;
   private readonly setMeta: Database.Statement;
   private closed = false;
   /**
@@ -107,32 +94,9 @@ export class RunStore {
   private skipUpTo = -1;
 
   private constructor(private readonly db: Database.Database, readonly path: string) {
-    this.pte = new BatchInsert(db, 'INSERT INTO pte_change',
-      ['lane_id', 'seq', 'pos', 'time_ns', 'pid', 'vpn', 'count', 'level', 'old', 'new', 'path']);
-    this.ops = new BatchInsert(db, 'INSERT INTO op_result',
-      ['lane_id', 'pos', 'pid', 'origin', 'call', 'args', 'ret', 'errno', 'walk_end_vpn']);
-    this.pagemapEntries = new BatchInsert(db, 'INSERT INTO pagemap_read_entry',
-      ['lane_id', 'pos', 'pid', 'vpn', 'count', 'present', 'swap', 'file', 'guard', 'uffd_wp', 'exclusive', 'soft_dirty']);
-    this.scanRegions = new BatchInsert(db, 'INSERT INTO pagemap_scan_region',
-      ['lane_id', 'pos', 'pid', 'idx', 'start_vpn', 'end_vpn', 'categories']);
-    this.collects = new BatchInsert(db, 'INSERT INTO collect',
-      ['lane_id', 'collect_idx', 'pos', 'time_ns', 'pid', 'start_vpn', 'end_vpn', 'label', 'method',
-        'interval_accesses', 'interval_ns', 'reported', 'true_w', 'true_c', 'tp', 'fp', 'fn', 'fp_c', 'fn_c', 'errors']);
-    this.whys = new BatchInsert(db, 'INSERT INTO collect_why', ['lane_id', 'collect_idx', 'side', 'why', 'pages']);
-    this.pages = new BatchInsert(db, 'INSERT INTO collect_page',
-      ['lane_id', 'collect_idx', 'vpn', 'count', 'reported', 'gt_w', 'gt_c', 'why']);
-    this.costs = new BatchInsert(db, 'INSERT INTO collect_cost', ['lane_id', 'collect_idx', 'counter', 'value']);
-    this.counterTotals = new BatchInsert(db, 'INSERT OR REPLACE INTO counter_total', ['lane_id', 'counter', 'value']);
-    this.vmaChanges = new BatchInsert(db, 'INSERT INTO vma_change',
-      ['lane_id', 'pos', 'pid', 'change', 'start_vpn', 'end_vpn', 'flags', 'backing', 'uffd_ctx']);
-    this.uffdMsgs = new BatchInsert(db, 'INSERT INTO uffd_msg',
-      ['lane_id', 'pos', 'pid', 'ctx', 'event', 'flags', 'vpn', 'vpn2', 'pages', 'tid', 'time_ns']);
-    this.keyframes = new BatchInsert(db, 'INSERT INTO keyframe', ['lane_id', 'seq', 'pos', 'leaves']);
-    this.keyframeLeaves = new BatchInsert(db, 'INSERT INTO keyframe_leaf', ['lane_id', 'seq', 'pid', 'slot', 'pmd', 'ptes']);
-    this.finalPages = new BatchInsert(db, 'INSERT INTO final_page', ['lane_id', 'pid', 'vpn', 'count', 'level', 'state']);
+    this.ins = Object.fromEntries(TABLES.map((t) =>
+      [t.name, new BatchInsert(db, `INSERT${'replace' in t ? ' OR REPLACE' : ''} INTO ${t.name}`, t.columns)])) as Record<TableName, BatchInsert>;
     this.setMeta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
-    this.tables = [this.pte, this.ops, this.pagemapEntries, this.scanRegions, this.collects, this.whys, this.pages, this.costs, this.counterTotals, this.vmaChanges,
-      this.uffdMsgs, this.keyframes, this.keyframeLeaves, this.finalPages];
   }
 
   /**
@@ -162,16 +126,10 @@ export class RunStore {
     const committedPos = Number(meta(META_KEYS.committedPos) || -1);
     for (const p of LOAD_PRAGMAS) db.pragma(p);
     db.transaction(() => {
-      // Children first: keyframe_leaf and the collect_* tables reference their parent rows.
-      db.prepare('DELETE FROM keyframe_leaf WHERE (lane_id, seq) IN (SELECT lane_id, seq FROM keyframe WHERE pos > ?)').run(committedPos);
-      for (const t of ['collect_why', 'collect_page', 'collect_cost']) {
-        db.prepare(`DELETE FROM ${t} WHERE (lane_id, collect_idx) IN (SELECT lane_id, collect_idx FROM collect WHERE pos > ?)`).run(committedPos);
+      for (const { sql, byPos } of resumeDeletes()) {
+        if (byPos) db.prepare(sql).run(committedPos);
+        else db.exec(sql);
       }
-      for (const t of ['keyframe', 'collect', 'pte_change', 'op_result', 'pagemap_read_entry', 'pagemap_scan_region', 'vma_change', 'uffd_msg']) {
-        db.prepare(`DELETE FROM ${t} WHERE pos > ?`).run(committedPos);
-      }
-      db.exec('DELETE FROM counter_total');
-      db.exec('DELETE FROM final_page');
     })();
     const store = new RunStore(db, path);
     store.skipUpTo = committedPos;
@@ -242,7 +200,7 @@ export class RunStore {
   writeChanges(b: PteChangeBatch): void {
     this.checkLane(b.lane);
     this.write(() => {
-      const ins = this.pte;
+      const ins = this.ins.pte_change;
       const v = ins.params; // hot path: the row's values go straight into the statement's parameters
       const lane = b.lane;
       const last = this.lanes.get(lane)!;
@@ -276,13 +234,18 @@ export class RunStore {
     });
   }
 
+  /** Write one op result. */
+  writeOp(r: OpResult): void {
+    this.writeOps([r]);
+  }
+
   /** Write op results (any lanes). */
   writeOps(rows: readonly OpResult[]): void {
     for (const r of rows) this.checkLane(r.lane);
     this.write(() => {
       for (const r of rows) {
         if (r.pos <= this.skipUpTo) continue;
-        this.ops.push(r.lane, r.pos, r.pid, r.origin, r.call, r.args, r.ret, r.errno, r.walkEnd ?? null);
+        this.ins.op_result.push(r.lane, r.pos, r.pid, r.origin, r.call, r.args, r.ret, r.errno, r.walkEnd ?? null);
       }
     });
   }
@@ -295,9 +258,9 @@ export class RunStore {
       const { lane, pos, pid, vpn, count, value } = a;
       for (let i = 0; i < vpn.length; i++) {
         const v = value[i]!;
-        if (a.call === 'PAGEMAP_SCAN') this.scanRegions.push(lane, pos, pid, i, vpn[i]!, vpn[i]! + count[i]!, v);
+        if (a.call === 'PAGEMAP_SCAN') this.ins.pagemap_scan_region.push(lane, pos, pid, i, vpn[i]!, vpn[i]! + count[i]!, v);
         else {
-          this.pagemapEntries.push(lane, pos, pid, vpn[i]!, count[i]!, bit(v, PMB_PRESENT), bit(v, PMB_SWAP), bit(v, PMB_FILE),
+          this.ins.pagemap_read_entry.push(lane, pos, pid, vpn[i]!, count[i]!, bit(v, PMB_PRESENT), bit(v, PMB_SWAP), bit(v, PMB_FILE),
             bit(v, PMB_GUARD), bit(v, PMB_UFFD_WP), bit(v, PMB_EXCLUSIVE), bit(v, PMB_SOFT_DIRTY));
         }
       }
@@ -309,7 +272,7 @@ export class RunStore {
     this.checkLane(c.lane);
     if (c.pos <= this.skipUpTo) return;
     this.write(() => {
-      this.collects.push(c.lane, c.index, c.pos, orNull(c.time), c.pid, c.startVpn, c.endVpn, c.label, c.method,
+      this.ins.collect.push(c.lane, c.index, c.pos, orNull(c.time), c.pid, c.startVpn, c.endVpn, c.label, c.method,
         c.intervalAccesses, orNull(c.intervalNs), c.reported, c.trueW, c.trueC, c.tp, c.fp, c.fn, c.fpC, c.fnC,
         JSON.stringify(c.errors));
       for (const [side, byWhy] of [['fp', c.fpWhy], ['fn', c.fnWhy]] as const) {
@@ -317,14 +280,14 @@ export class RunStore {
           if (!pages) continue;
           const code = WHY_CODE.get(label);
           if (code === undefined) throw new Error(`RunStore.writeCollect: unknown cause "${label}" in ${side}Why of lane ${c.lane}`);
-          this.whys.push(c.lane, c.index, side, code, pages);
+          this.ins.collect_why.push(c.lane, c.index, side, code, pages);
         }
       }
       const { n, vpn, count, bits, why } = c.pages;
-      const v = this.pages.params;
+      const v = this.ins.collect_page.params;
       for (let i = 0; i < n; i++) {
         if (WHY_OK[why[i]!] !== 1) throw new Error(`RunStore.writeCollect: unknown why code ${why[i]} in the pages of lane ${c.lane}`);
-        const k = this.pages.slot();
+        const k = this.ins.collect_page.slot();
         v[k] = c.lane;
         v[k + 1] = c.index;
         v[k + 2] = vpn[i];
@@ -334,7 +297,7 @@ export class RunStore {
         v[k + 6] = bits[i]! & CP_GT_C ? 1 : 0;
         v[k + 7] = why[i];
       }
-      COUNTER_NAMES.forEach((n, i) => this.costs.push(c.lane, c.index, n, c.cost[i]!));
+      COUNTER_NAMES.forEach((n, i) => this.ins.collect_cost.push(c.lane, c.index, n, c.cost[i]!));
     });
   }
 
@@ -344,7 +307,7 @@ export class RunStore {
     this.write(() => {
       for (const r of rows) {
         if (r.pos <= this.skipUpTo) continue;
-        this.vmaChanges.push(r.lane, r.pos, r.pid, r.change, r.startVpn, r.endVpn, r.flags, r.backing, r.uffdCtx);
+        this.ins.vma_change.push(r.lane, r.pos, r.pid, r.change, r.startVpn, r.endVpn, r.flags, r.backing, r.uffdCtx);
       }
     });
   }
@@ -359,7 +322,7 @@ export class RunStore {
     const nf = UFFD_MSG_FIELDS.length;
     for (let k = 0; k < data.length; k += nf) this.checkLane(data[k]!);
     this.write(() => {
-      const ins = this.uffdMsgs;
+      const ins = this.ins.uffd_msg;
       const v = ins.params;
       for (let k = 0; k < data.length; k += nf) {
         if (data[k + 1]! <= this.skipUpTo) continue;
@@ -375,9 +338,9 @@ export class RunStore {
     this.checkLane(k.lane);
     if (k.pos <= this.skipUpTo) return;
     this.write(() => {
-      this.keyframes.push(k.lane, k.seq, k.pos, k.leaves.length);
+      this.ins.keyframe.push(k.lane, k.seq, k.pos, k.leaves.length);
       for (const l of k.leaves) {
-        this.keyframeLeaves.push(k.lane, k.seq, l.pid, l.slot, l.pmd, l.ptes === null ? null : encodePteRuns(l.ptes));
+        this.ins.keyframe_leaf.push(k.lane, k.seq, l.pid, l.slot, l.pmd, l.ptes === null ? null : encodePteRuns(l.ptes));
       }
     });
   }
@@ -386,7 +349,7 @@ export class RunStore {
   writeFinalPages(lane: number, runs: readonly FinalRun[]): void {
     this.checkLane(lane);
     this.write(() => {
-      for (const r of runs) this.finalPages.push(lane, r.pid, r.vpn, r.count, r.level, r.state);
+      for (const r of runs) this.ins.final_page.push(lane, r.pid, r.vpn, r.count, r.level, r.state);
     });
   }
 
@@ -473,9 +436,9 @@ export class RunStore {
   /** Write the rows still held by the BatchInserts, then commit (with `pos` as committed_pos if given). */
   private commitAll(pos?: number, extra?: () => void): void {
     this.write(() => {
-      for (const [lane, c] of this.totals) COUNTER_NAMES.forEach((n, i) => this.counterTotals.push(lane, n, c[i]!));
+      for (const [lane, c] of this.totals) COUNTER_NAMES.forEach((n, i) => this.ins.counter_total.push(lane, n, c[i]!));
       this.totals.clear();
-      for (const b of this.tables) b.flush();
+      for (const t of TABLES) this.ins[t.name].flush();
       if (pos !== undefined) this.setMeta.run(META_KEYS.committedPos, String(pos));
       extra?.();
       this.db.exec('COMMIT');
@@ -494,7 +457,7 @@ export class RunStore {
   }
 
   private rollback(): void {
-    for (const b of this.tables) b.clear();
+    for (const t of TABLES) this.ins[t.name].clear();
     this.totals.clear();
     // SQLite rolls back by itself after some errors (SQLITE_FULL, SQLITE_IOERR, ...).
     if (this.db.open && this.db.inTransaction) this.db.exec('ROLLBACK');

@@ -20,7 +20,11 @@ import { deserializeError } from './errors.js';
 import { compiledModule } from './url.js';
 
 export const MAX_IN_FLIGHT = 4;
-const SINK_NAMES: SinkName[] = ['onChanges', 'onOp', 'onCollect', 'onVmaChanges', 'onUffdMsg', 'onPagemap', 'onKeyframe', 'onFinalState'];
+
+/** The sinks a lane listens to: its members that are functions (the workers record calls to exactly these). */
+function sinkNames(sinks: LaneSinks): SinkName[] {
+  return (Object.keys(sinks) as (keyof LaneSinks)[]).filter((k): k is SinkName => typeof sinks[k] === 'function');
+}
 
 /**
  * Worker threads for `lanes` lanes by default: one per core not `reserved` for other work (the store's
@@ -69,7 +73,7 @@ export class LanePool {
     this.groups = Array.from({ length: n }, (_, w) => lanes.map((_, k) => k).filter((k) => k % n === w));
     const script = compiledModule(import.meta.url, './lane-worker');
     for (const group of this.groups) {
-      const sinks = SINK_NAMES.filter((s) => group.some((k) => lanes[k]!.sinks[s] !== undefined));
+      const sinks = [...new Set(group.flatMap((k) => sinkNames(lanes[k]!.sinks)))];
       const init: WorkerInit = {
         lanes: group.map((k) => ({ id: lanes[k]!.id, spec: lanes[k]!.spec })),
         defaults, sysfs, sinks, keyframeEvery: lanes[group[0]!]!.sinks.keyframeEvery ?? 0,

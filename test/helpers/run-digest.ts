@@ -1,19 +1,23 @@
 /** A digest per table of a run database, to compare two runs row for row. */
 import { createHash } from 'node:crypto';
 import Database from 'better-sqlite3';
+import { TABLES } from '../../src/store/tables.js';
 
-/** Every table pteplay writes (lookup tables excluded), with its key order. */
-const TABLES: Record<string, string> = {
-  lane: 'lane_id', pte_change: 'lane_id, seq', op_result: 'op_id', pagemap_read_entry: 'lane_id, pos, vpn', pagemap_scan_region: 'lane_id, pos, idx', collect: 'lane_id, collect_idx',
-  collect_why: 'lane_id, collect_idx, side, why', collect_page: 'lane_id, collect_idx, vpn', collect_cost: 'lane_id, collect_idx, counter',
-  counter_total: 'lane_id, counter', vma_change: 'change_id', uffd_msg: 'msg_id', keyframe: 'lane_id, seq', keyframe_leaf: 'lane_id, seq, pid, slot', final_page: 'lane_id, pid, vpn',
-};
+/** Every table pteplay writes (lookup tables excluded): `lane` and the registry's tables (src/store/tables.ts). */
+const TABLE_NAMES = ['lane', ...TABLES.map((t) => t.name)];
+
+/** A table's primary key columns in key order (a rowid table: its INTEGER PRIMARY KEY). */
+function keyOf(db: Database.Database, table: string): string {
+  const pk = db.prepare('SELECT name FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk').pluck().all(table) as string[];
+  return pk.join(', ');
+}
 
 /** A digest per table of everything but the run's wall-clock timestamps; `meta` as its rows. */
 export function runDigests(path: string): Record<string, string> {
   const db = new Database(path, { readonly: true });
   const out: Record<string, string> = {};
-  for (const [t, key] of Object.entries(TABLES)) {
+  for (const t of TABLE_NAMES) {
+    const key = keyOf(db, t);
     const h = createHash('sha256');
     for (const row of db.prepare(`SELECT * FROM ${t} ORDER BY ${key}`).raw().iterate()) h.update(JSON.stringify(row, (_k, v) => (Buffer.isBuffer(v) ? v.toString('hex') : v)));
     out[t] = h.digest('hex').slice(0, 16);
@@ -26,7 +30,7 @@ export function runDigests(path: string): Record<string, string> {
 /** Rows per table (same tables as runDigests). */
 export function runRowCounts(path: string): Record<string, number> {
   const db = new Database(path, { readonly: true });
-  const out = Object.fromEntries(Object.keys(TABLES).map((t) => [t, db.prepare(`SELECT count(*) FROM ${t}`).pluck().get() as number]));
+  const out = Object.fromEntries(TABLE_NAMES.map((t) => [t, db.prepare(`SELECT count(*) FROM ${t}`).pluck().get() as number]));
   db.close();
   return out;
 }
