@@ -6,7 +6,7 @@
  * it committed its setup) is simply (re)created, also with --resume.
  */
 import { EXIT, PteplayError } from '../errors.js';
-import { inspectDbPath } from '../store/db-file.js';
+import { type DbPath, inspectDbPath } from '../store/db-file.js';
 
 export type RunTarget =
   /** nothingToResume: --resume of a path where nothing was stored; a new run, with the options given. */
@@ -37,7 +37,7 @@ export function runTarget(db: string, o: { force?: boolean; resume?: boolean }):
 
 /** The line replay prints when SIGINT/SIGTERM stops it: what was kept, and the command that continues. */
 export function interruptedMessage(signal: string, trace: string, db: string): string {
-  let at;
+  let at: DbPath | null;
   try {
     at = inspectDbPath(db);
   } catch {

@@ -3,7 +3,7 @@
  * directory ("disk I/O error") or a file that is not a database ("file is not a database") do not tell
  * the user what is wrong, and opening a path read-write creates or changes it.
  */
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, openSync, readSync, type Stats, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { EXIT, ioReason, PteplayError } from '../errors.js';
 import { META_KEYS, type RunStatus } from './meta.js';
@@ -25,7 +25,7 @@ const SQLITE_MAGIC = 'SQLite format 3\0';
 
 /** Classify `path` (read-only; never creates or changes it). Unreadable: PteplayError(EXIT.NO_INPUT). */
 export function inspectDbPath(path: string): DbPath {
-  let st;
+  let st: Stats;
   try {
     st = statSync(path);
   } catch (e) {
@@ -63,7 +63,7 @@ export function inspectDbPath(path: string): DbPath {
 
 /** A run database to read must be a regular file: otherwise a one-line PteplayError(EXIT.NO_INPUT). */
 export function requireDbFile(path: string): void {
-  let st;
+  let st: Stats;
   try {
     st = statSync(path);
   } catch (e) {

@@ -3,7 +3,7 @@
  * writes through it fail with SQLITE_READONLY) and checks that it is a pteplay run database this
  * version understands.
  */
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { EXIT, PteplayError } from '../errors.js';
 import { openReadOnly } from './db-file.js';
 import { metaFromRows, type RunMeta } from './meta.js';

@@ -61,15 +61,21 @@ function fillLookups(db: Database.Database): void {
   level.run(0, 'pte');
   level.run(1, 'pmd');
   const counter = db.prepare('INSERT INTO counter (name, ord, grp, unit) VALUES (?, ?, ?, ?)');
-  COUNTER_NAMES.forEach((n, i) => counter.run(n, i, counterGroup(n), counterUnit(n)));
+  COUNTER_NAMES.forEach((n, i) => {
+    counter.run(n, i, counterGroup(n), counterUnit(n));
+  });
   const state = db.prepare('INSERT INTO pte_state (state, label) VALUES (?, ?)');
   for (let w = 0; w < 65536; w++) state.run(w, describePte(w));
   const kind = db.prepare('INSERT INTO entry_kind (code, label) VALUES (?, ?)');
-  ['none', 'marker', 'present', 'swap'].forEach((k, i) => kind.run(i, k));
+  ['none', 'marker', 'present', 'swap'].forEach((k, i) => {
+    kind.run(i, k);
+  });
   const bit = db.prepare('INSERT INTO pte_bit (bit, label, description) VALUES (?, ?, ?)');
   for (const [b, label, d] of PTE_BIT_LABELS) bit.run(b, label, d);
   const category = db.prepare('INSERT INTO page_category (bit, label) VALUES (?, ?)');
-  PAGE_CATEGORY_NAMES.forEach((n, i) => category.run(1 << i, n));
+  PAGE_CATEGORY_NAMES.forEach((n, i) => {
+    category.run(1 << i, n);
+  });
   const tracker = db.prepare('INSERT INTO tracker_kind (name, description) VALUES (?, ?)');
   for (const [n, d] of Object.entries(TRACKER_KIND_HELP)) tracker.run(n, d);
   const errno = db.prepare('INSERT INTO errno (name, code) VALUES (?, ?)');

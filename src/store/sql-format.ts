@@ -142,6 +142,7 @@ const BOX: BoxChars = { h: '─', v: '│', tl: '┌', tm: '┬', tr: '┐', ml:
 
 /** Control characters would break the grid: show them escaped, one row per line. */
 function cellText(v: SqlValue): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
   return valueText(v, 'NULL').replace(/[\x00-\x1f\x7f]/g, (c) =>
     c === '\n' ? '\\n' : c === '\t' ? '\\t' : c === '\r' ? '\\r' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }

@@ -222,7 +222,7 @@ export class RunStore {
         v[k] = lane;
         v[k + 1] = seq;
         v[k + 2] = pos;
-        v[k + 3] = t === t ? t : null;
+        v[k + 3] = Number.isNaN(t) ? null : t;
         v[k + 4] = b.pid[i];
         v[k + 5] = b.vpn[i];
         v[k + 6] = b.count[i];
@@ -297,7 +297,9 @@ export class RunStore {
         v[k + 6] = bits[i]! & CP_GT_C ? 1 : 0;
         v[k + 7] = why[i];
       }
-      COUNTER_NAMES.forEach((n, i) => this.ins.collect_cost.push(c.lane, c.index, n, c.cost[i]!));
+      COUNTER_NAMES.forEach((n, i) => {
+        this.ins.collect_cost.push(c.lane, c.index, n, c.cost[i]!);
+      });
     });
   }
 
@@ -436,7 +438,11 @@ export class RunStore {
   /** Write the rows still held by the BatchInserts, then commit (with `pos` as committed_pos if given). */
   private commitAll(pos?: number, extra?: () => void): void {
     this.write(() => {
-      for (const [lane, c] of this.totals) COUNTER_NAMES.forEach((n, i) => this.ins.counter_total.push(lane, n, c[i]!));
+      for (const [lane, c] of this.totals) {
+        COUNTER_NAMES.forEach((n, i) => {
+          this.ins.counter_total.push(lane, n, c[i]!);
+        });
+      }
       this.totals.clear();
       for (const t of TABLES) this.ins[t.name].flush();
       if (pos !== undefined) this.setMeta.run(META_KEYS.committedPos, String(pos));

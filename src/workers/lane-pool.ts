@@ -127,7 +127,11 @@ export class LanePool {
     const counters = new Map<number, Counters>();
     const byWorker = this.finished;
     this.deliver(byWorker.map((f) => f.calls));
-    byWorker.forEach((f, w) => this.groups[w]!.forEach((k, j) => counters.set(this.lanes[k]!.id, f.counters[j]!)));
+    byWorker.forEach((f, w) => {
+      this.groups[w]!.forEach((k, j) => {
+        counters.set(this.lanes[k]!.id, f.counters[j]!);
+      });
+    });
     await this.close();
     return counters;
   }
@@ -166,7 +170,11 @@ export class LanePool {
   /** Hand the recorded calls to the real sinks, lane by lane in lane order. */
   private deliver(byWorker: SinkCall[][][]): void {
     const perLane: SinkCall[][] = [];
-    byWorker.forEach((calls, w) => this.groups[w]!.forEach((k, j) => (perLane[k] = calls[j]!)));
+    byWorker.forEach((calls, w) => {
+      this.groups[w]!.forEach((k, j) => {
+        perLane[k] = calls[j]!;
+      });
+    });
     perLane.forEach((calls, k) => {
       const sinks = this.lanes[k]!.sinks as Record<SinkName, ((x: unknown) => void) | undefined>;
       for (const [name, arg] of calls) sinks[name]?.(arg);
