@@ -200,6 +200,35 @@ describe.skipIf(!usable.ok)(`pteplay verify on this machine's kernel (${usable.o
   });
 });
 
+describe('pteplay replay --thp', () => {
+  // A trace whose header asks for THP "always", with one store into an aligned 2 MiB anonymous range.
+  const trace = join(tmp, 'thp-always.jsonl');
+  writeFileSync(trace, [
+    '{"pteplay":"trace","version":1,"source":"thp precedence","sysfs":{"thp":"always"}}',
+    '{"op":"mmap","addr":"0x7f0000000000","len":4194304,"prot":"rw","flags":["private","anonymous","fixed"]}',
+    '{"op":"write","addr":"0x7f0000000000"}',
+  ].join('\n'));
+  /** The level of the entry mapping the written page, and the THP mode the run stored. */
+  const run = (args: string[]): { level: string; thp: string } => {
+    const db = join(tmp, `thp-${args.join('')}.db`);
+    const r = pteplay(['replay', trace, '--db', db, '-q', '--lanes', 'soft-dirty', ...args]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const s = pteplay(['state', db, '--lane', 'soft-dirty', '--range', '0x7f0000000000+1', '--json']);
+    const q = pteplay(['sql', db, "select json_extract(config_json, '$.sysfs.thp') as thp from lane", '--mode', 'json']);
+    return { level: JSON.parse(s.stdout).level, thp: JSON.parse(q.stdout)[0].thp };
+  };
+
+  it('the option describes the machine: it wins over the trace header, which wins over the default', () => {
+    // do_huge_pmd_anonymous_page maps a PMD THP only where thp_vma_allowable_order allows it.
+    expect(run([])).toEqual({ level: 'pmd', thp: 'always' });
+    expect(run(['--thp', 'never'])).toEqual({ level: 'pte', thp: 'never' });
+    expect(run(['--thp', 'madvise'])).toEqual({ level: 'pte', thp: 'madvise' });
+    // The same with the lanes in worker threads.
+    expect(run(['--thp', 'never', '--threads', '2', '--lanes', 'soft-dirty,uffd-async'])).toEqual({ level: 'pte', thp: 'never' });
+  });
+});
+
 describe('pteplay replay --swap', () => {
   /** The soft-dirty lane's entry of the first page after the trace (MADV_PAGEOUT of pages 0 and 1). */
   const entry = (swap: string): string => {

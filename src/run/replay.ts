@@ -114,7 +114,7 @@ export async function replay(o: ReplayOptions): Promise<ReplaySummary> {
     keyframeEvery: o.keyframeEvery ?? DEFAULT_KEYFRAME_EVERY,
     kernel: o.kernel, kernelOpts: o.kernelOpts, sysfs: o.sysfs, monitorLatencyNs: o.monitorLatencyNs,
   };
-  const givenConfigs = laneConfigs(given); // usage errors before anything is read or written
+  laneConfigs(given); // usage errors before anything is read or written
   const target = runTarget(o.db, o);
   const resume = target.action === 'resume';
   const warnings: string[] = [];
@@ -122,13 +122,16 @@ export async function replay(o: ReplayOptions): Promise<ReplaySummary> {
     warnings.push(`${o.db} held no stored run (the replay stopped before it began): replayed from the start with the options given`);
   }
   const run = resume ? await resumeOptions(o) : given;
-  const configs = resume ? laneConfigs(run) : givenConfigs;
   if (!resume) {
     const scanned = (bytes: number, totalBytes: number) => o.onProgress?.({ phase: 'scan', bytes, totalBytes, accesses: 0 });
     Object.assign(run, await collectPlan(o.trace, o, scanned));
   }
   const plan = storedPlan(run);
   const trace = await openTrace(o.trace);
+  // The machine the lanes run on: --thp/--swap as given, else what the trace header asks, else the
+  // defaults. Resolved here once, so the lanes (here or in workers) and lane.config_json agree.
+  const machine: RunOptions = { ...run, sysfs: { ...trace.header.sysfs, ...run.sysfs } };
+  const configs = laneConfigs(machine);
   // The store writes in a worker thread while the lanes simulate (here or in their own workers).
   let store: WorkerStore;
   let resumedAfter: number | null = null;
@@ -169,8 +172,8 @@ export async function replay(o: ReplayOptions): Promise<ReplaySummary> {
   const threads = Math.min(o.threads ?? defaultLaneThreads(configs.length, run.events === false ? 0 : 1), configs.length);
   let pool: LanePool | null = null;
   try {
-    if (threads > 1) pool = new LanePool(run.lanes!.map((spec, id) => ({ id, spec, sinks: sinksOf(configs[id]!, id) })), run, trace.header.sysfs, threads);
-    const lanes = pool === null ? configs.map((config, id) => new Lane(id, config, trace.header.sysfs, sinksOf(config, id))) : [];
+    if (threads > 1) pool = new LanePool(run.lanes!.map((spec, id) => ({ id, spec, sinks: sinksOf(configs[id]!, id) })), machine, undefined, threads);
+    const lanes = pool === null ? configs.map((config, id) => new Lane(id, config, undefined, sinksOf(config, id))) : [];
     // RxJS per chunk, never per access. from(): the async chunk iterator as the source, pulled only when
     // paced() lets it (backpressure from the store); tap: the commit at each chunk's end, in stream order;
     // lastValueFrom: the whole stream as one promise of the final progress (errors reject it).
