@@ -1,8 +1,18 @@
 /** `pteplay bench`: throughput of decode, plain loop, replay (1 and 4 lanes), stored replay and SQLite insert. */
 import { Option, type Command } from 'commander';
 import {
-  BENCH_DEFAULTS, BENCH_QUICK, F_ROWS, MEMORY_DEFAULT_ACCESSES, SEEK_DEFAULT_ROWS, defaultInterval, formatBench, formatMemoryBench, formatSeekBench,
-  runBench, runMemoryBench, runSeekBench,
+  BENCH_DEFAULTS,
+  BENCH_QUICK,
+  F_ROWS,
+  MEMORY_DEFAULT_ACCESSES,
+  SEEK_DEFAULT_ROWS,
+  defaultInterval,
+  formatBench,
+  formatMemoryBench,
+  formatSeekBench,
+  runBench,
+  runMemoryBench,
+  runSeekBench,
 } from '../src/bench/index.js';
 import { UsageError } from '../src/errors.js';
 import { parseCount } from './options.js';
@@ -11,15 +21,36 @@ export function register(program: Command): void {
   program
     .command('bench')
     .description('measure replay throughput against the input (decode), compute and storage limits, side by side in one run')
-    .option('--accesses <n>', `workload accesses of the generated zipf trace (default ${BENCH_DEFAULTS.accesses}; --quick ${BENCH_QUICK.accesses})`, parseCount('--accesses'))
+    .option(
+      '--accesses <n>',
+      `workload accesses of the generated zipf trace (default ${BENCH_DEFAULTS.accesses}; --quick ${BENCH_QUICK.accesses})`,
+      parseCount('--accesses'),
+    )
     .option('--pages <n>', `pages of the mapping (default ${BENCH_DEFAULTS.pages}; --quick ${BENCH_QUICK.pages})`, parseCount('--pages'))
-    .option('--reps <n>', `repetitions per measurement, median reported (default ${BENCH_DEFAULTS.reps}; --quick ${BENCH_QUICK.reps})`, parseCount('--reps'))
+    .option(
+      '--reps <n>',
+      `repetitions per measurement, median reported (default ${BENCH_DEFAULTS.reps}; --quick ${BENCH_QUICK.reps})`,
+      parseCount('--reps'),
+    )
     .option('--interval <n>', 'collect every N accesses (default accesses / 20)', parseCount('--interval'))
-    .option('--threads <n>', 'worker threads for the lanes of D (default: one per core, at most 4) and of E (default: as replay)', parseCount('--threads'))
-    .addOption(new Option('--f-rows <what>', 'what F inserts: E\'s pte_change rows (the issue\'s storage limit), or all: also as many collect_page and uffd_msg rows as E stored')
-      .choices(F_ROWS).default('changes'))
+    .option(
+      '--threads <n>',
+      'worker threads for the lanes of D (default: one per core, at most 4) and of E (default: as replay)',
+      parseCount('--threads'),
+    )
+    .addOption(
+      new Option(
+        '--f-rows <what>',
+        "what F inserts: E's pte_change rows (the issue's storage limit), or all: also as many collect_page and uffd_msg rows as E stored",
+      )
+        .choices(F_ROWS)
+        .default('changes'),
+    )
     .option('--quick', 'a small trace (for tests and smoke runs)')
-    .option('--memory', `instead of the table: peak RSS of E at --accesses (default ${MEMORY_DEFAULT_ACCESSES}) and at 10 times as many, same pages and interval`)
+    .option(
+      '--memory',
+      `instead of the table: peak RSS of E at --accesses (default ${MEMORY_DEFAULT_ACCESSES}) and at 10 times as many, same pages and interval`,
+    )
     .option('--seek', `instead of the table: random seeks of pteplay play on a run of --rows change rows (default ${SEEK_DEFAULT_ROWS}), or on --db`)
     .option('--db <file>', '--seek: measure this run database instead of building one')
     .option('--rows <n>', '--seek: change rows of the run to build', parseCount('--rows'))
@@ -28,7 +59,9 @@ export function register(program: Command): void {
     .option('--keep <file>', '--seek: keep the built run database at this path')
     .option('--json', 'print the result as JSON on stdout')
     .option('-q, --quiet', 'no progress on stderr')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Stages (rates are trace accesses per second, warm-up included):
   A  read + msgpack decode of the trace file, touching every access (input limit)
   B  one bit-or per access on a Uint8Array indexed by page (compute limit)
@@ -42,7 +75,8 @@ Stages (rates are trace accesses per second, warm-up included):
   state  every lane's page states over a 512-page window at a random position (keyframe + changes)
   frame  all the player draws after such a jump
   pteplay bench --seek                           build a ~10 M-row run (a few minutes), then 200 seeks
-  pteplay bench --seek --db runs/demo-zipf.db    measure an existing run`)
+  pteplay bench --seek --db runs/demo-zipf.db    measure an existing run`,
+    )
     .action(async (o) => {
       const base = o.quick ? BENCH_QUICK : BENCH_DEFAULTS;
       const accesses: number = o.accesses ?? (o.memory ? MEMORY_DEFAULT_ACCESSES : base.accesses);
@@ -58,7 +92,15 @@ Stages (rates are trace accesses per second, warm-up included):
       if (o.seek) {
         if (o.seeks !== undefined && o.seeks < 1) throw new UsageError('option --seeks: expected at least 1');
         if (o.rows !== undefined && o.rows < 1) throw new UsageError('option --rows: expected at least 1');
-        const r = await runSeekBench({ db: o.db, rows: o.rows ?? SEEK_DEFAULT_ROWS, pages, seeks: o.seeks ?? 200, keyframeEvery: o.keyframeEvery, keep: o.keep, log });
+        const r = await runSeekBench({
+          db: o.db,
+          rows: o.rows ?? SEEK_DEFAULT_ROWS,
+          pages,
+          seeks: o.seeks ?? 200,
+          keyframeEvery: o.keyframeEvery,
+          keep: o.keep,
+          log,
+        });
         process.stdout.write(o.json ? `${JSON.stringify(r, null, 2)}\n` : `${formatSeekBench(r)}\n`);
         return;
       }

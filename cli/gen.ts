@@ -68,11 +68,14 @@ export function register(program: Command): void {
   program
     .command('gen')
     .description('Generate a seeded, reproducible synthetic trace: mmap, warm-up writes, reset, then the workload.')
-    .addHelpText('after', '\nKinds:\n' +
-      GEN_KINDS.map((k) => `  ${k.padEnd(9)} ${GEN_KIND_HELP[k]}`).join('\n') +
-      '\n\nchurn --ops items (name or name:weight, comma-separated; default all), [default weight]:\n' +
-      CHURN_OPS.map((k) => `  ${k.padEnd(9)} [${DEFAULT_WEIGHTS[k]}] ${CHURN_OP_HELP[k]}`).join('\n') +
-      '\n\nThe header records the full command line that regenerates the trace.')
+    .addHelpText(
+      'after',
+      '\nKinds:\n' +
+        GEN_KINDS.map((k) => `  ${k.padEnd(9)} ${GEN_KIND_HELP[k]}`).join('\n') +
+        '\n\nchurn --ops items (name or name:weight, comma-separated; default all), [default weight]:\n' +
+        CHURN_OPS.map((k) => `  ${k.padEnd(9)} [${DEFAULT_WEIGHTS[k]}] ${CHURN_OP_HELP[k]}`).join('\n') +
+        '\n\nThe header records the full command line that regenerates the trace.',
+    )
     .argument('<kind>', `workload kind: ${GEN_KINDS.join(', ')}`)
     .requiredOption('-o, --output <file>', 'output trace (.jsonl → JSON Lines, else msgpack, e.g. .ptrace; .gz compresses; - for stdout)')
     .option('--pages <n>', `pages of the main mapping (default ${DEFAULT_PAGES})`, parseCount('--pages'))
@@ -96,7 +99,8 @@ export function register(program: Command): void {
     .addOption(new Option('--format <format>', 'output format (default: from the file name)').choices(['jsonl', 'msgpack']))
     .option('--json', 'print the summary as JSON on stdout (not with -o -)')
     .action(async (kindArg: string, opts: GenCliOptions) => {
-      if (opts.json && opts.output === '-') throw new UsageError('gen: --json prints the summary on stdout, where -o - writes the trace: give -o a file');
+      if (opts.json && opts.output === '-')
+        throw new UsageError('gen: --json prints the summary on stdout, where -o - writes the trace: give -o a file');
       if (!(GEN_KINDS as readonly string[]).includes(kindArg)) {
         throw new UsageError(`gen: unknown kind "${kindArg}" (expected one of ${GEN_KINDS.join(', ')})`);
       }
@@ -122,8 +126,10 @@ export function register(program: Command): void {
         process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
         return;
       }
-      process.stderr.write(`pteplay gen: ${kind} → ${opts.output === '-' ? 'stdout' : opts.output}: ${records} records ` +
-        `(${counts.accesses} accesses, ${counts.ops} ops), ${format}, ${formatBytes(bytes)}, ${secs.toFixed(1)} s\n`);
+      process.stderr.write(
+        `pteplay gen: ${kind} → ${opts.output === '-' ? 'stdout' : opts.output}: ${records} records ` +
+          `(${counts.accesses} accesses, ${counts.ops} ops), ${format}, ${formatBytes(bytes)}, ${secs.toFixed(1)} s\n`,
+      );
     });
 }
 
@@ -142,9 +148,17 @@ export function resolveCli(kind: GenKind, opts: Omit<GenCliOptions, 'output' | '
     warmup: opts.warmup,
   };
   const o = resolveGenOptions(options);
-  const args = [`pteplay gen ${kind}`, `--pages ${o.pages}`, `--accesses ${o.accesses}`, `--seed ${o.seed}`,
-    `--write-ratio ${o.writeRatio}`, `--threads ${o.threads}`, `--base 0x${o.base.toString(16)}`,
-    `--access-size ${o.accessSize}`, `--ns-per-access ${o.nsPerAccess}`];
+  const args = [
+    `pteplay gen ${kind}`,
+    `--pages ${o.pages}`,
+    `--accesses ${o.accesses}`,
+    `--seed ${o.seed}`,
+    `--write-ratio ${o.writeRatio}`,
+    `--threads ${o.threads}`,
+    `--base 0x${o.base.toString(16)}`,
+    `--access-size ${o.accessSize}`,
+    `--ns-per-access ${o.nsPerAccess}`,
+  ];
   if (o.interval !== undefined) args.push(`--interval ${o.interval}`);
   if (!o.warmup) args.push('--no-warmup');
   switch (kind) {

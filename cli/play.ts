@@ -40,19 +40,29 @@ function colorWanted(o: PlayOptions): boolean {
 export function register(program: Command): void {
   program
     .command('play')
-    .description('watch a run\'s page tables change: step and seek through time, lanes side by side against the truth\n' +
-      '(a terminal UI; without a terminal, a plain-text summary of where it opens)')
+    .description(
+      "watch a run's page tables change: step and seek through time, lanes side by side against the truth\n" +
+        '(a terminal UI; without a terminal, a plain-text summary of where it opens)',
+    )
     .argument('<db>', 'run database written by `pteplay replay` (also one a replay is still writing: shown LIVE, followed)')
     .option('--lanes <list>', 'comma-separated lane names to show, in this order (default: every lane of the run)')
-    .option('--range <addr+pages>', 'pages to show, e.g. 0x7f0000000000+512 (default: the VMA of the first false page, at most 512 pages)', parseRange)
+    .option(
+      '--range <addr+pages>',
+      'pages to show, e.g. 0x7f0000000000+512 (default: the VMA of the first false page, at most 512 pages)',
+      parseRange,
+    )
     .option('--at <pos>', 'open at this trace position (default: the first collect with a false page; a live run: its end)', parseCount('--at'))
-    .option('--pid <n>', 'process to show (default: the collect\'s, else 1)', parseCount('--pid'))
+    .option('--pid <n>', "process to show (default: the collect's, else 1)", parseCount('--pid'))
     .option('--plain', 'print the plain-text summary even on a terminal')
     .option('--json', 'print the summary as JSON')
     .option('--no-color', 'no colours (also NO_COLOR=1 or TERM=dumb); glyphs alone tell every state apart')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Keys:
-${helpLines().map((l) => `  ${l}`).join('\n')}
+${helpLines()
+  .map((l) => `  ${l}`)
+  .join('\n')}
 
 Map glyphs: . none  m uffd-wp marker  o present clean  W written since the reset (uffd lanes)  S soft-dirty
   p uffd-wp protected  s swap; at a collect: # reported and written (TP)  + false positive  - false negative.
@@ -64,14 +74,21 @@ Examples:
   pteplay replay traces/scenarios/vma-merge.jsonl --db runs/merge.db && pteplay play runs/merge.db
   pteplay play runs/demo-churn.db --lanes soft-dirty,uffd-async --range 0x7f0000000000+512
   pteplay play runs/demo-zipf.db --at 120000
-  pteplay play runs/demo-zipf.db | cat`)
+  pteplay play runs/demo-zipf.db | cat`,
+    )
     .action(async (db: string, o: PlayOptions) => {
       if (o.json && o.plain) throw new UsageError('options --json and --plain cannot be used together');
       const source = PlaybackReader.open(db);
       try {
         const tty = !!process.stdin.isTTY && !!process.stdout.isTTY && !o.json && !o.plain;
         const initial = openState(source, {
-          lanes: o.lanes?.split(',').map((s) => s.trim()).filter(Boolean), at: o.at, range: o.range, pid: o.pid,
+          lanes: o.lanes
+            ?.split(',')
+            .map((s) => s.trim())
+            .filter(Boolean),
+          at: o.at,
+          range: o.range,
+          pid: o.pid,
           viewport: tty ? terminalSize(process.stdout) : SUMMARY_VIEW,
         });
         if (!tty) {

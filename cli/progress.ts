@@ -41,8 +41,10 @@ export function progressPrinter(label: string, unit: string, rateUnit: string): 
       const rate = (p.bytes - first.bytes) / secs;
       const pct = p.totalBytes > 0 ? ` ${Math.min(100, (100 * p.bytes) / p.totalBytes).toFixed(1)}%` : '';
       const eta = p.totalBytes > 0 && rate > 0 ? ` ETA ${fmtSecs(Math.max(0, (p.totalBytes - p.bytes) / rate))}` : '';
-      process.stderr.write(`\r\x1b[K${label}: ${mib(p.bytes)}${p.totalBytes > 0 ? ` / ${mib(p.totalBytes)}` : ''}${pct}, ` +
-        `${p.count} ${unit}, ${mib(rate)}/s, ${Math.round((p.count - first.count) / secs)} ${rateUnit}/s${eta}`);
+      process.stderr.write(
+        `\r\x1b[K${label}: ${mib(p.bytes)}${p.totalBytes > 0 ? ` / ${mib(p.totalBytes)}` : ''}${pct}, ` +
+          `${p.count} ${unit}, ${mib(rate)}/s, ${Math.round((p.count - first.count) / secs)} ${rateUnit}/s${eta}`,
+      );
       shown = true;
     },
     done() {

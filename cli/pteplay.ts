@@ -9,8 +9,10 @@ import { PTEPLAY_VERSION } from '../src/version.js';
 import { COMMANDS } from './commands.js';
 
 const program = new Command('pteplay')
-  .description('Replay memory-access traces through a simulated Linux MM and compare dirty-page trackers:\n' +
-    'soft-dirty, userfaultfd-wp (sync) and userfaultfd-wp async with PAGEMAP_SCAN.')
+  .description(
+    'Replay memory-access traces through a simulated Linux MM and compare dirty-page trackers:\n' +
+      'soft-dirty, userfaultfd-wp (sync) and userfaultfd-wp async with PAGEMAP_SCAN.',
+  )
   .version(PTEPLAY_VERSION, '-V, --version', 'print the version and exit')
   .addHelpText('after', `\n${EXIT_CODE_HELP}`)
   .showHelpAfterError('(run with --help for usage)')

@@ -41,23 +41,49 @@ export function register(program: Command): void {
     .argument('<trace>', 'trace file (.jsonl, pteplay msgpack, optionally .gz)')
     .option('--db <file>', 'run database to create (default runs/<trace name>.db); an existing run is replaced only with --force')
     .option('--force', 'replace the run already stored in --db (never a file that is not a pteplay run)')
-    .option('--lanes <list>', `comma-separated lane specs (default ${DEFAULT_LANES.join(',')}); options after ':' e.g. uffd-async:read=generic; names must differ (soft-dirty:name=sd2)`, parseLaneList)
-    .option('--interval <n|auto|none>', `collect and re-arm every N accesses; auto (default): ${AUTO_INTERVALS} intervals of the trace's time span ` +
-      `(of its accesses when it has no time), or only the trace's own collects when it has some; none: only the trace's own`, parseInterval)
+    .option(
+      '--lanes <list>',
+      `comma-separated lane specs (default ${DEFAULT_LANES.join(',')}); options after ':' e.g. uffd-async:read=generic; names must differ (soft-dirty:name=sd2)`,
+      parseLaneList,
+    )
+    .option(
+      '--interval <n|auto|none>',
+      `collect and re-arm every N accesses; auto (default): ${AUTO_INTERVALS} intervals of the trace's time span ` +
+        `(of its accesses when it has no time), or only the trace's own collects when it has some; none: only the trace's own`,
+      parseInterval,
+    )
     .option('--interval-us <n>', 'collect and re-arm every N µs of trace time', parseCount('--interval-us'))
     .option('--kernel <version>', `kernel profile: ${profileList()}`, DEFAULT_PROFILE)
-    .option('--kernel-opt <key=value>', 'override one kernel switch (repeatable): key=on|off, e.g. zero_page=off (a kernel without the zero page, pvm_no_zero_page=1) or pagemapScanNoneIsWritten=false', collectRepeat, [])
+    .option(
+      '--kernel-opt <key=value>',
+      'override one kernel switch (repeatable): key=on|off, e.g. zero_page=off (a kernel without the zero page, pvm_no_zero_page=1) or pagemapScanNoneIsWritten=false',
+      collectRepeat,
+      [],
+    )
     .option('--thp <mode>', 'transparent_hugepage/enabled: always, madvise, never (default: the trace header, else madvise)')
-    .option('--swap <on|off>', 'a swap device exists: on (default) lets MADV_PAGEOUT and reclaim swap anonymous pages out; off keeps them ' +
-      'resident, as on a machine without swap (pteplay verify --probe says which this machine is)', parseOnOff('--swap'))
+    .option(
+      '--swap <on|off>',
+      'a swap device exists: on (default) lets MADV_PAGEOUT and reclaim swap anonymous pages out; off keeps them ' +
+        'resident, as on a machine without swap (pteplay verify --probe says which this machine is)',
+      parseOnOff('--swap'),
+    )
     .option('--monitor-latency-us <n>', 'sync uffd monitor round trip in µs (default 20)', parseCount('--monitor-latency-us'))
     .option('--no-events', 'do not store individual PTE changes (collects, ops and costs only)')
     .option('--keyframe-every <n>', 'page-table keyframe every N change rows per lane, for time travel (0 = none)', parseCount('--keyframe-every'))
-    .option('--threads <n>', 'worker threads for the lanes (default: one per core besides the store writer\'s, at most one per lane; 1: none)', parseCount('--threads'))
-    .option('--resume', 'continue an interrupted run in --db (its stored options are used; the trace must be the same file); where nothing was stored yet, start it with the options given')
+    .option(
+      '--threads <n>',
+      "worker threads for the lanes (default: one per core besides the store writer's, at most one per lane; 1: none)",
+      parseCount('--threads'),
+    )
+    .option(
+      '--resume',
+      'continue an interrupted run in --db (its stored options are used; the trace must be the same file); where nothing was stored yet, start it with the options given',
+    )
     .option('--json', 'print the summary as JSON on stdout')
     .option('-q, --quiet', 'no progress or summary on stderr')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Machine settings: --thp and --swap describe the machine the trace replays on. Without them the
 trace header's THP mode (else madvise) and a swap device are assumed, whatever machine runs
 pteplay: a trace replays the same everywhere unless you ask. pteplay verify --probe prints the --kernel, --kernel-opt,
@@ -77,7 +103,8 @@ Examples:
   pteplay replay traces/scenarios/vma-merge.jsonl --db runs/merge.db
   pteplay replay t.trace --lanes soft-dirty,uffd-async:read=generic --kernel 6.1
   pteplay replay traces/scenarios/swap-anon.jsonl --swap off --kernel-opt zero_page=off
-  pteplay replay t.trace --db runs/t.db --resume`)
+  pteplay replay t.trace --db runs/t.db --resume`,
+    )
     .action(async (trace: string, o) => {
       if (o.thp !== undefined && !['always', 'madvise', 'never'].includes(o.thp)) {
         throw new UsageError(`option --thp: expected always, madvise or never, got "${o.thp}"`);
@@ -92,7 +119,9 @@ Examples:
       makeParentDir(db);
       const started = Date.now();
       const tty = process.stderr.isTTY && !o.quiet;
-      const progress = tty ? phasedProgress((phase) => progressPrinter(phase === 'scan' ? 'replay: scanning the trace' : 'replay', 'accesses', 'acc')) : null;
+      const progress = tty
+        ? phasedProgress((phase) => progressPrinter(phase === 'scan' ? 'replay: scanning the trace' : 'replay', 'accesses', 'acc'))
+        : null;
       const onSignal = (signal: NodeJS.Signals) => {
         progress?.done();
         process.stderr.write(`pteplay: ${interruptedMessage(signal, trace, db)}\n`);
@@ -102,10 +131,23 @@ Examples:
       let summary: ReplaySummary;
       try {
         summary = await replay({
-          trace, db, lanes: o.lanes, interval: o.interval, intervalUs: o.intervalUs, kernel: o.kernel, kernelOpts: o.kernelOpt,
-          sysfs: o.thp !== undefined || o.swap !== undefined ? { ...(o.thp ? { thp: o.thp } : {}), ...(o.swap !== undefined ? { swap: o.swap } : {}) } : undefined,
+          trace,
+          db,
+          lanes: o.lanes,
+          interval: o.interval,
+          intervalUs: o.intervalUs,
+          kernel: o.kernel,
+          kernelOpts: o.kernelOpt,
+          sysfs:
+            o.thp !== undefined || o.swap !== undefined
+              ? { ...(o.thp ? { thp: o.thp } : {}), ...(o.swap !== undefined ? { swap: o.swap } : {}) }
+              : undefined,
           monitorLatencyNs: o.monitorLatencyUs !== undefined ? o.monitorLatencyUs * 1000 : undefined,
-          events: o.events, keyframeEvery: o.keyframeEvery, resume: o.resume === true, force: o.force === true, threads: o.threads,
+          events: o.events,
+          keyframeEvery: o.keyframeEvery,
+          resume: o.resume === true,
+          force: o.force === true,
+          threads: o.threads,
           onProgress: progress ? (p) => progress.update(p.phase, { bytes: p.bytes, totalBytes: p.totalBytes, count: p.accesses }) : undefined,
         });
       } finally {
@@ -131,14 +173,23 @@ function makeParentDir(db: string): void {
 function summaryLine(s: ReplaySummary, seconds: number): string {
   const resumed = s.resumedAfter !== null ? ` (resumed after trace position ${s.resumedAfter})` : '';
   const perLane = s.collects % s.lanes.length === 0 ? `${s.collects / s.lanes.length} collects per lane` : `${s.collects} collects`;
-  return `replay${resumed}: ${s.accesses} accesses, ${s.records} records, ${perLane} (${describePlan(s.plan)}), ` +
-    `${s.lanes.length} lane${s.lanes.length === 1 ? '' : 's'} (${s.lanes.map((l) => l.name).join(', ')}) in ${seconds.toFixed(1)} s -> ${s.db}`;
+  return (
+    `replay${resumed}: ${s.accesses} accesses, ${s.records} records, ${perLane} (${describePlan(s.plan)}), ` +
+    `${s.lanes.length} lane${s.lanes.length === 1 ? '' : 's'} (${s.lanes.map((l) => l.name).join(', ')}) in ${seconds.toFixed(1)} s -> ${s.db}`
+  );
 }
 
 function summaryJson(s: ReplaySummary, trace: string, seconds: number) {
   return {
-    trace, db: s.db, records: s.records, accesses: s.accesses, collects: s.collects,
-    lanes: s.lanes.map((l) => l.name), plan: { ...s.plan, description: describePlan(s.plan) },
-    resumedAfter: s.resumedAfter, seconds, warnings: s.warnings,
+    trace,
+    db: s.db,
+    records: s.records,
+    accesses: s.accesses,
+    collects: s.collects,
+    lanes: s.lanes.map((l) => l.name),
+    plan: { ...s.plan, description: describePlan(s.plan) },
+    resumedAfter: s.resumedAfter,
+    seconds,
+    warnings: s.warnings,
   };
 }

@@ -34,19 +34,24 @@ export function runReport(db: string, opts: ReportOptions): { text: string; stde
 export function register(program: Command): void {
   program
     .command('report')
-    .description('Print per-lane, per-collect accuracy (reported vs true, TP/FP/FN by cause), dirty MiB and MiB/s per\n'
-      + 'interval, faults by kind and estimated time from a run database.')
+    .description(
+      'Print per-lane, per-collect accuracy (reported vs true, TP/FP/FN by cause), dirty MiB and MiB/s per\n' +
+        'interval, faults by kind and estimated time from a run database.',
+    )
     .argument('<db>', 'run database written by `pteplay replay`')
     .option('--json', 'print the report as one JSON document')
     .option('--csv', 'print one CSV row per lane per collect')
     .option('--lane <name>', 'only this lane (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--collect <n>', 'only collect number N (0-based)', parseCount('--collect'))
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Examples:
   pteplay report run.db
   pteplay report run.db --lane soft-dirty --lane uffd-async --collect 3
   pteplay report run.db --csv > run.csv
-  sqlite3 run.db 'SELECT * FROM v_collect_accuracy'`)
+  sqlite3 run.db 'SELECT * FROM v_collect_accuracy'`,
+    )
     .action((db: string, opts: ReportOptions) => {
       const { text, stderrWarnings } = runReport(db, opts);
       process.stdout.write(text);

@@ -52,8 +52,7 @@ export function writeStdout(s: string): void {
 }
 
 /** Run the command and write its output to `write` (exported for tests). */
-export function runSqlCommand(db: string, sql: string | undefined, opts: SqlOptions, write: (s: string) => void,
-  isTty = false): QueryResult {
+export function runSqlCommand(db: string, sql: string | undefined, opts: SqlOptions, write: (s: string) => void, isTty = false): QueryResult {
   const text = sqlText(sql, opts.file);
   const params = parseParams(opts.param);
   return runSql(db, text, { mode: opts.mode ?? (isTty ? 'box' : 'table'), params, write });
@@ -62,16 +61,24 @@ export function runSqlCommand(db: string, sql: string | undefined, opts: SqlOpti
 export function register(program: Command): void {
   program
     .command('sql')
-    .description('Run SQL against a run database, read-only, and print the rows of the last statement that returns rows. '
-      + 'Query the documented views (v_collect_accuracy, v_false_positive, v_pte_change, v_dirty_rate, ...) or the '
-      + 'canned queries in schema/queries/*.sql.')
+    .description(
+      'Run SQL against a run database, read-only, and print the rows of the last statement that returns rows. ' +
+        'Query the documented views (v_collect_accuracy, v_false_positive, v_pte_change, v_dirty_rate, ...) or the ' +
+        'canned queries in schema/queries/*.sql.',
+    )
     .argument('<db>', 'run database written by `pteplay replay`')
     .argument('[sql]', 'SQL text; several statements separated by ";" run in order')
     .addOption(new Option('--mode <mode>', 'output mode (default: box on a terminal, table otherwise)').choices(SQL_MODES))
-    .option('--param <name=value>', "bind :name (repeatable): decimal or 0x-hex integers bind as INTEGER, null as NULL, "
-      + "'quoted' or anything else as TEXT", (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option(
+      '--param <name=value>',
+      'bind :name (repeatable): decimal or 0x-hex integers bind as INTEGER, null as NULL, ' + "'quoted' or anything else as TEXT",
+      (v: string, prev: string[]) => [...prev, v],
+      [] as string[],
+    )
     .option('--file <query.sql>', 'read the SQL from a file (- for stdin) instead of the argument')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Modes (like sqlite3 / sqlite-utils):
   box    Unicode box drawing (default on a terminal)
   table  aligned columns with a header rule (default when piped)
@@ -101,7 +108,8 @@ Examples:
   pteplay sql run.db --file schema/queries/page-history.sql --param lane=soft-dirty --param vpn=0x7f0000012
   pteplay sql run.db "SELECT * FROM v_pte_change" --mode nl | jq -c .
   pteplay sql run.db "SELECT * FROM v_dirty_rate" --mode csv > dirty.csv
-  pteplay sql run.db "SELECT * FROM pagemap_read_entry WHERE lane_id = 0 AND pos = 42"   # what a pagemap_read of the trace returned`)
+  pteplay sql run.db "SELECT * FROM pagemap_read_entry WHERE lane_id = 0 AND pos = 42"   # what a pagemap_read of the trace returned`,
+    )
     .action((db: string, sql: string | undefined, opts: SqlOptions) => {
       runSqlCommand(db, sql, opts, writeStdout, process.stdout.isTTY === true);
     });

@@ -18,22 +18,36 @@ function parseRange(v: string): { vpn: number; pages: number } {
   return r;
 }
 
-interface StateOptions { range: { vpn: number; pages: number }; lane?: string; at?: number; pos?: number; pid?: number; json?: boolean }
+interface StateOptions {
+  range: { vpn: number; pages: number };
+  lane?: string;
+  at?: number;
+  pos?: number;
+  pid?: number;
+  json?: boolean;
+}
 
 export function register(program: Command): void {
   program
     .command('state')
-    .description('page-table entries of one lane at any point of a run (time travel: nearest keyframe + stored changes), ' +
-      'one line per run of consecutive pages with the same entry')
+    .description(
+      'page-table entries of one lane at any point of a run (time travel: nearest keyframe + stored changes), ' +
+        'one line per run of consecutive pages with the same entry',
+    )
     .argument('<db>', 'run database (replayed without --no-events)')
     .requiredOption('--range <addr+pages>', 'pages to show, e.g. 0x7f0000000000+64 (any size within user space)', parseRange)
     .option('--lane <name>', 'lane name (default: the first lane)')
-    .option('--at <seq>', 'after PTE change row SEQ of the lane (default: the end of the run, or just before the process ' +
-      'exited if it did)', parseCount('--at'))
+    .option(
+      '--at <seq>',
+      'after PTE change row SEQ of the lane (default: the end of the run, or just before the process ' + 'exited if it did)',
+      parseCount('--at'),
+    )
     .option('--pos <n>', 'after trace position N instead of a change row', parseCount('--pos'))
     .option('--pid <n>', 'process (default: the main process of the run, the first one that mapped memory)', parseCount('--pid'))
     .option('--json', 'one JSON object per run: lane, seq, pid, vpn, addr, pages, level, state, entry')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Refused with exit 64: an --at or --pos past the end of the run (the message gives the valid range), a --pid
 the run does not have (the message lists its processes), a range beyond user space. Exit 65: a run replayed
 with --no-events (it stored no page-table changes).
@@ -41,15 +55,21 @@ with --no-events (it stored no page-table changes).
 Examples:
   pteplay state runs/zipf.db --lane uffd-async --at 123456 --range 0x7f0000000000+64
   pteplay state runs/merge.db --pos 5 --range 0x7f0000000000+5 --json
-  pteplay state runs/sqlite3.db --range 0x0+34359738367      # every mapping of the main process, as runs`)
+  pteplay state runs/sqlite3.db --range 0x0+34359738367      # every mapping of the main process, as runs`,
+    )
     .action((db: string, o: StateOptions) => {
       const reader = RunReader.open(db);
       try {
         const a = queryState(reader, { ...o.range, lane: o.lane, at: o.at, pos: o.pos, pid: o.pid });
-        const when = a.beforeExit ? ` (just before the process exited at trace position ${a.exitPos})`
-          : a.exitPos !== null ? ` (the process exits at trace position ${a.exitPos}: no mappings from there on)` : '';
-        let out = o.json ? '' : `lane ${a.lane.name}, pid ${a.pid}, after change row ${a.seq} of ${a.last}${when}\n` +
-          'address           vpn         pages        level  state   entry\n';
+        const when = a.beforeExit
+          ? ` (just before the process exited at trace position ${a.exitPos})`
+          : a.exitPos !== null
+            ? ` (the process exits at trace position ${a.exitPos}: no mappings from there on)`
+            : '';
+        let out = o.json
+          ? ''
+          : `lane ${a.lane.name}, pid ${a.pid}, after change row ${a.seq} of ${a.last}${when}\n` +
+            'address           vpn         pages        level  state   entry\n';
         for (const r of a.runs) {
           const addr = '0x' + (r.vpn * PAGE_SIZE).toString(16);
           const level = r.level ? 'pmd' : 'pte';

@@ -34,19 +34,26 @@ function target(trace: string | undefined, o: VerifyCliOptions): VerifyTarget {
 export function register(program: Command): void {
   program
     .command('verify')
-    .description('check the simulator against a real kernel: run a trace\'s ops (or random op sequences) on the kernel and in the\n' +
-      'simulator, compare every return value, errno, pagemap bit, PAGEMAP_SCAN region, VMA and uffd message,\n' +
-      'and print the first difference shrunk to a minimal op sequence')
+    .description(
+      "check the simulator against a real kernel: run a trace's ops (or random op sequences) on the kernel and in the\n" +
+        'simulator, compare every return value, errno, pagemap bit, PAGEMAP_SCAN region, VMA and uffd message,\n' +
+        'and print the first difference shrunk to a minimal op sequence',
+    )
     .argument('[trace]', 'trace file to run (one process; its memory is moved into a 64 MiB window)')
     .option('--fuzz <n>', 'run N seeded random op sequences instead of a trace', parseCount('--fuzz'))
     .option('--seed <s>', 'first seed of --fuzz (default 1; sequence i uses seed S+i)', parseCount('--seed'))
     .option('--ops <k>', 'operations per --fuzz sequence (default 40)', parseCount('--ops'))
-    .option('--probe', 'print which profile and switches describe this machine\'s kernel, and the replay arguments that simulate it')
+    .option('--probe', "print which profile and switches describe this machine's kernel, and the replay arguments that simulate it")
     .option('--kernel <version>', `simulator profile: ${profileList()}; default: the one nearest the kernel's release`)
     .option('--kernel-opt <key=value>', 'override one simulator switch after the probed ones (repeatable), e.g. zero_page=on', collectRepeat, [])
-    .option('--vm <version>', 'run the kernel side in qemu: 6.1 or 6.12 (the newest Debian package, kept in $PTEPLAY_KERNEL_CACHE, default ~/.cache/pteplay/kernels) or the path of a vmlinuz')
+    .option(
+      '--vm <version>',
+      'run the kernel side in qemu: 6.1 or 6.12 (the newest Debian package, kept in $PTEPLAY_KERNEL_CACHE, default ~/.cache/pteplay/kernels) or the path of a vmlinuz',
+    )
     .option('--json', 'print the result as JSON on stdout')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 The kernel side runs tools/kreplay (built with gcc on first use) on this machine's kernel: x86-64
 Linux, and userfaultfd must be permitted (root, or sysctl vm.unprivileged_userfaultfd=1) for
 sequences that use it. The simulator is set up to describe that kernel: the profile nearest its
@@ -69,7 +76,8 @@ Examples:
   pteplay verify --fuzz 200 --seed 7
   pteplay verify --fuzz 20 --ops 80 --json > verify.json
   pteplay verify --probe
-  pteplay verify --fuzz 50 --kernel-opt zero_page=on     # a model this host contradicts: exit 1`)
+  pteplay verify --fuzz 50 --kernel-opt zero_page=on     # a model this host contradicts: exit 1`,
+    )
     .action(async (trace: string | undefined, o: VerifyCliOptions) => {
       const t = o.probe ? null : target(trace, o);
       if (o.probe && (trace !== undefined || o.fuzz !== undefined)) target(trace, o);
@@ -82,7 +90,7 @@ Examples:
         throw new UsageError(`option --kernel-opt: ${(e as Error).message}`);
       }
       if (t === null) {
-        if (o.vm !== undefined) throw new UsageError('--probe asks this machine\'s kernel: give it without --vm');
+        if (o.vm !== undefined) throw new UsageError("--probe asks this machine's kernel: give it without --vm");
         const probe = hostBackend().probe;
         process.stdout.write(o.json ? `${JSON.stringify(probeJson(probe), null, 2)}\n` : `${formatProbe(probe)}\n`);
         return;
@@ -93,7 +101,10 @@ Examples:
         if (tty && total > 1) process.stderr.write(`\r\x1b[Kverify: ${done}/${total} sequences, ${bad} divergent`);
       };
       const shrinking = (seq: string | number, batches: number) => {
-        if (tty) process.stderr.write(`\r\x1b[Kverify: shrinking the first divergence (${typeof seq === 'number' ? `seed ${seq}` : seq}): kreplay batch ${batches}`);
+        if (tty)
+          process.stderr.write(
+            `\r\x1b[Kverify: shrinking the first divergence (${typeof seq === 'number' ? `seed ${seq}` : seq}): kreplay batch ${batches}`,
+          );
       };
       let summary: VerifySummary;
       try {

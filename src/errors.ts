@@ -44,20 +44,33 @@ A reader that closes the pipe early (pteplay ... | head) ends the command quietl
 export function ioReason(e: unknown): string {
   const err = e as NodeJS.ErrnoException;
   switch (err?.code) {
-    case 'ENOENT': return 'no such file or directory';
-    case 'EACCES': return 'permission denied';
-    case 'EISDIR': return 'is a directory';
-    case 'ENOTDIR': return 'a parent is not a directory';
-    case 'EEXIST': return 'a file of that name is in the way';
-    case 'EMFILE': case 'ENFILE': return 'too many open files';
-    case 'ENOSPC': return 'no space left on device';
-    case 'EROFS': return 'read-only file system';
-    default: return (err?.message ?? String(e)).replace(/\s+/g, ' ');
+    case 'ENOENT':
+      return 'no such file or directory';
+    case 'EACCES':
+      return 'permission denied';
+    case 'EISDIR':
+      return 'is a directory';
+    case 'ENOTDIR':
+      return 'a parent is not a directory';
+    case 'EEXIST':
+      return 'a file of that name is in the way';
+    case 'EMFILE':
+    case 'ENFILE':
+      return 'too many open files';
+    case 'ENOSPC':
+      return 'no space left on device';
+    case 'EROFS':
+      return 'read-only file system';
+    default:
+      return (err?.message ?? String(e)).replace(/\s+/g, ' ');
   }
 }
 
 export class PteplayError extends Error {
-  constructor(message: string, readonly exitCode: number) {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
     super(message);
     this.name = 'PteplayError';
   }
@@ -65,7 +78,11 @@ export class PteplayError extends Error {
 
 /** A malformed trace record: names the file and the line (JSONL) or byte offset (binary). */
 export class TraceFormatError extends PteplayError {
-  constructor(readonly file: string, readonly where: string, detail: string) {
+  constructor(
+    readonly file: string,
+    readonly where: string,
+    detail: string,
+  ) {
     super(`${file}:${where}: ${detail}`, EXIT.DATA);
     this.name = 'TraceFormatError';
   }

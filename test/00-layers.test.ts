@@ -16,8 +16,19 @@ function layer(file: string): number {
   const dir = /^src\/([^/]+)\//.exec(file)?.[1];
   if (file.startsWith('cli/')) return 9;
   const ranks: Record<string, number> = {
-    kernel: 0, mm: 1, trackers: 2, trace: 3, lanes: 4, pipeline: 5, workers: 5, store: 6, report: 6, tui: 6,
-    run: 7, bench: 7, verify: 7,
+    kernel: 0,
+    mm: 1,
+    trackers: 2,
+    trace: 3,
+    lanes: 4,
+    pipeline: 5,
+    workers: 5,
+    store: 6,
+    report: 6,
+    tui: 6,
+    run: 7,
+    bench: 7,
+    verify: 7,
   };
   const r = dir === undefined ? undefined : ranks[dir];
   if (r === undefined) throw new Error(`${file}: no layer (add its directory to test/00-layers.test.ts and docs/architecture.md)`);
@@ -35,7 +46,11 @@ const walk = (d: string): void => {
 walk('src');
 walk('cli');
 
-interface Edge { from: string; to: string; typeOnly: boolean }
+interface Edge {
+  from: string;
+  to: string;
+  typeOnly: boolean;
+}
 const edges: Edge[] = files.flatMap((f) => {
   const text = readFileSync(join(ROOT, f), 'utf8');
   return [...text.matchAll(/^(?:import|export)\s+(type\s+)?[^'";]*?from\s+'(\.[^']+)'/gm)].map((m) => {

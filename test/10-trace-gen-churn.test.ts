@@ -113,7 +113,8 @@ function replay(opts: ChurnOptions): Replay {
             }
             if (prevOp?.op === 'munmap' && prevOp.addr === op.addr && prevOp.len === op.len) fact('munmap.remap');
             const name = op.backing.kind === 'memfd' ? op.backing.name : undefined;
-            for (const [j, p] of pagesOf(op.addr, op.len).entries()) mm.set(p, { w: op.prot.write, memfd: name, fpage: op.offset / PAGE_SIZE + j, thp: false });
+            for (const [j, p] of pagesOf(op.addr, op.len).entries())
+              mm.set(p, { w: op.prot.write, memfd: name, fpage: op.offset / PAGE_SIZE + j, thp: false });
             break;
           }
           case 'munmap':
@@ -127,9 +128,17 @@ function replay(opts: ChurnOptions): Replay {
             const first = op.addr / PAGE_SIZE;
             const last = first + op.len / PAGE_SIZE - 1;
             const was = mm.get(first)?.w;
-            if (!op.prot.write && mm.get(first - 1)?.w === was && mm.get(last + 1)?.w === was && mm.has(first - 1) && mm.has(last + 1)) fact('mprotect.split');
-            if (op.prot.write && mprotectRO && prevOp === mprotectRO && mprotectRO.op === 'mprotect' &&
-              mprotectRO.addr === op.addr && mprotectRO.len === op.len) pendingRoundTrip = [op.addr, op.addr + op.len];
+            if (!op.prot.write && mm.get(first - 1)?.w === was && mm.get(last + 1)?.w === was && mm.has(first - 1) && mm.has(last + 1))
+              fact('mprotect.split');
+            if (
+              op.prot.write &&
+              mprotectRO &&
+              prevOp === mprotectRO &&
+              mprotectRO.op === 'mprotect' &&
+              mprotectRO.addr === op.addr &&
+              mprotectRO.len === op.len
+            )
+              pendingRoundTrip = [op.addr, op.addr + op.len];
             mprotectRO = op.prot.write ? undefined : op;
             for (const p of pagesOf(op.addr, op.len)) mm.get(p)!.w = op.prot.write;
             break;
@@ -283,9 +292,18 @@ const EXPECT: Record<ChurnOp, string[]> = {
 };
 
 const OPS_OF: Record<ChurnOp, string[]> = {
-  mmap: ['mmap'], munmap: ['munmap'], mprotect: ['mprotect'], dontneed: ['madvise'], mremap: ['mremap'],
-  fork: ['fork', 'exit'], brk: ['exec', 'brk'], thp: ['madvise'], shmem: ['madvise'], pin: ['pin', 'dma_write', 'unpin'],
-  kernel: [], alias: ['pwrite'],
+  mmap: ['mmap'],
+  munmap: ['munmap'],
+  mprotect: ['mprotect'],
+  dontneed: ['madvise'],
+  mremap: ['mremap'],
+  fork: ['fork', 'exit'],
+  brk: ['exec', 'brk'],
+  thp: ['madvise'],
+  shmem: ['madvise'],
+  pin: ['pin', 'dma_write', 'unpin'],
+  kernel: [],
+  alias: ['pwrite'],
 };
 
 describe('churn', () => {

@@ -13,7 +13,15 @@ import { UsageError } from '../src/errors.js';
 import { PAGE_SIZE } from '../src/mm/uapi.js';
 import { CHUNK_RECORDS } from '../src/trace/chunk.js';
 import {
-  genChurn, genPhased, genSeq, genThreads, genUniform, genZipf, GENERATORS, GEN_KINDS, type AnyGenOptions,
+  genChurn,
+  genPhased,
+  genSeq,
+  genThreads,
+  genUniform,
+  genZipf,
+  GENERATORS,
+  GEN_KINDS,
+  type AnyGenOptions,
 } from '../src/trace/generators/index.js';
 import { DEFAULT_BASE } from '../src/trace/generators/options.js';
 import { Rng } from '../src/trace/generators/rng.js';
@@ -77,8 +85,9 @@ describe('Rng (xoshiro128** seeded by splitmix32)', () => {
   it('matches the reference C implementation', () => {
     // Reference values from Vigna's xoshiro128starstar.c with s = {1, 2, 3, 4}.
     const r = Rng.fromState(1, 2, 3, 4);
-    expect(Array.from({ length: 10 }, () => r.u32())).toEqual(
-      [11520, 0, 5927040, 70819200, 2031721883, 1637235492, 1287239034, 3734860849, 3729100597, 4258142804]);
+    expect(Array.from({ length: 10 }, () => r.u32())).toEqual([
+      11520, 0, 5927040, 70819200, 2031721883, 1637235492, 1287239034, 3734860849, 3729100597, 4258142804,
+    ]);
     // The same C code seeded by splitmix32(42) for the four state words.
     const q = new Rng(42);
     expect(Array.from({ length: 5 }, () => q.u32())).toEqual([2837322924, 544945897, 479756282, 3500138142, 339756180]);
@@ -161,8 +170,17 @@ describe.each(GEN_KINDS)('generator %s', (kind) => {
     const f = flatten(gen(opts));
     const firstMmap = f.op.findIndex((o) => o?.op === 'mmap');
     const mm = f.op[firstMmap]!;
-    expect(mm).toEqual({ op: 'mmap', pid: 1, t: 0, addr: DEFAULT_BASE, len: 512 * PAGE_SIZE,
-      prot: { read: true, write: true, exec: false }, flags: ['private', 'anonymous', 'fixed'], backing: { kind: 'anon' }, offset: 0 });
+    expect(mm).toEqual({
+      op: 'mmap',
+      pid: 1,
+      t: 0,
+      addr: DEFAULT_BASE,
+      len: 512 * PAGE_SIZE,
+      prot: { read: true, write: true, exec: false },
+      flags: ['private', 'anonymous', 'fixed'],
+      backing: { kind: 'anon' },
+      offset: 0,
+    });
     // Only an exec (churn with brk) may precede it.
     for (let i = 0; i < firstMmap; i++) expect(f.op[i]?.op).toBe('exec');
     const warm = f.addr.slice(firstMmap + 1, firstMmap + 1 + 512);
@@ -209,9 +227,13 @@ describe.each(GEN_KINDS)('generator %s', (kind) => {
         const bad: string[] = [];
         for (const i of w) {
           const a = f.addr[i]!;
-          const ok = a >= DEFAULT_BASE && a + 64 <= DEFAULT_BASE + 512 * PAGE_SIZE && a % 64 === 0 &&
+          const ok =
+            a >= DEFAULT_BASE &&
+            a + 64 <= DEFAULT_BASE + 512 * PAGE_SIZE &&
+            a % 64 === 0 &&
             Math.floor(a / PAGE_SIZE) === Math.floor((a + 63) / PAGE_SIZE) && // never spans pages
-            f.size[i] === 64 && (f.kind[i] === REC_WRITE || f.kind[i] === REC_READ);
+            f.size[i] === 64 &&
+            (f.kind[i] === REC_WRITE || f.kind[i] === REC_READ);
           if (!ok) bad.push(`#${i}: 0x${a.toString(16)} size ${f.size[i]} kind ${f.kind[i]}`);
           if (f.kind[i] === REC_WRITE) writes++;
         }
@@ -225,14 +247,14 @@ describe.each(GEN_KINDS)('generator %s', (kind) => {
 describe('kind-specific shape', () => {
   it('seq sweeps the pages in order, wrapping', () => {
     const f = flatten(genSeq({ ...base, accesses: 1200 }));
-    const pages = workload(f).map((i) => (f.addr[i]! - DEFAULT_BASE) / PAGE_SIZE | 0);
+    const pages = workload(f).map((i) => ((f.addr[i]! - DEFAULT_BASE) / PAGE_SIZE) | 0);
     expect(pages).toEqual(Array.from({ length: 1200 }, (_, i) => i % 512));
   });
 
   it('uniform covers the pages evenly', () => {
     const f = flatten(genUniform({ ...base, accesses: 512 * 200 }));
     const counts = new Array<number>(512).fill(0);
-    for (const i of workload(f)) counts[(f.addr[i]! - DEFAULT_BASE) / PAGE_SIZE | 0]!++;
+    for (const i of workload(f)) counts[((f.addr[i]! - DEFAULT_BASE) / PAGE_SIZE) | 0]!++;
     const chi2 = counts.reduce((s, c) => s + (c - 200) ** 2 / 200, 0);
     expect(chi2).toBeLessThan(650); // 511 degrees of freedom: mean 511, sd 32
   });
@@ -243,7 +265,7 @@ describe('kind-specific shape', () => {
     for (const theta of [0.99, 0.8]) {
       const f = flatten(genZipf({ seed: 5, pages, accesses, theta }));
       const counts = new Float64Array(pages);
-      for (const i of workload(f)) counts[(f.addr[i]! - DEFAULT_BASE) / PAGE_SIZE | 0]!++;
+      for (const i of workload(f)) counts[((f.addr[i]! - DEFAULT_BASE) / PAGE_SIZE) | 0]!++;
       const sorted = Array.from(counts).sort((a, b) => b - a);
       const top = sorted.slice(0, 100).reduce((s, c) => s + c, 0) / accesses;
       const expected = zipfTopShare(pages, theta, 100);
@@ -275,7 +297,7 @@ describe('kind-specific shape', () => {
         inPhase = 0;
         continue;
       }
-      const p = (f.addr[i]! - DEFAULT_BASE) / PAGE_SIZE | 0;
+      const p = ((f.addr[i]! - DEFAULT_BASE) / PAGE_SIZE) | 0;
       expect(p >= window![0] && p <= window![1]).toBe(true);
       inPhase++;
     }
@@ -292,7 +314,7 @@ describe('kind-specific shape', () => {
       const tid = f.tid[i]!;
       expect(tid).toBe(1000 + (Math.floor(j / 4) % 3));
       expect(f.pid[i]).toBe(1);
-      const p = (f.addr[i]! - DEFAULT_BASE) / PAGE_SIZE | 0;
+      const p = ((f.addr[i]! - DEFAULT_BASE) / PAGE_SIZE) | 0;
       if (p < 128) sharedHits.set(tid, (sharedHits.get(tid) ?? 0) + 1);
       else expect(Math.floor((p - 128) / slice)).toBe(tid - 1000);
     });
@@ -387,8 +409,10 @@ describe('pteplay gen', () => {
     const t = await openTrace(out1);
     expect(t.format).toBe('msgpack');
     const source = t.header.source!;
-    expect(source).toBe('pteplay gen zipf --pages 2000 --accesses 30000 --seed 3 --write-ratio 0.5 --threads 1 ' +
-      '--base 0x7f0000000000 --access-size 8 --ns-per-access 10 --theta 0.8');
+    expect(source).toBe(
+      'pteplay gen zipf --pages 2000 --accesses 30000 --seed 3 --write-ratio 0.5 --threads 1 ' +
+        '--base 0x7f0000000000 --access-size 8 --ns-per-access 10 --theta 0.8',
+    );
     const direct = flatten(genZipf({ seed: 3, pages: 2000, accesses: 30000, theta: 0.8 }));
     let n = 0;
     const addrs: number[] = [];
@@ -410,7 +434,7 @@ describe('pteplay gen', () => {
     expect(t.header.source).toMatch(/--no-warmup --op-every 50 --ops mremap,fork$/);
     const out2 = join(dir, 'd.jsonl');
     await gen([...t.header.source!.split(' ').slice(2), '-o', out2]);
-    expect((await readFile(out2, 'utf8'))).toBe(await readFile(out1, 'utf8'));
+    expect(await readFile(out2, 'utf8')).toBe(await readFile(out1, 'utf8'));
   });
 
   it('rejects bad values with a UsageError naming the option (exit 64), before creating the file', async () => {

@@ -29,9 +29,11 @@ function randomBytes(len: number, seed = 12345): Buffer {
   const b = Buffer.alloc(len);
   let x = seed;
   for (let i = 0; i < len; i++) {
-    x ^= x << 13; x >>>= 0;
+    x ^= x << 13;
+    x >>>= 0;
     x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
+    x ^= x << 5;
+    x >>>= 0;
     b[i] = x & 0xff;
   }
   return b;

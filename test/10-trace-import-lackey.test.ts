@@ -94,12 +94,20 @@ describe('lackey lines', () => {
     const shown = recs.map((r) => {
       if (isAccess(r)) return `${r.op} ${r.addr.toString(16)},${r.size}${r.ifetch ? ' ifetch' : ''}${r.kernel ? ' kernel' : ''}`;
       switch (r.op) {
-        case 'mmap': return `mmap ${r.addr.toString(16)} ${r.len} ${r.flags.join('|')} ${r.backing.kind === 'anon' ? 'anon' : `${r.backing.kind}:${r.backing.name}`} -> ${r.result!.toString(16)}`;
-        case 'munmap': case 'mprotect': case 'madvise': return `${r.op} ${r.addr.toString(16)} ${r.len}`;
-        case 'mremap': return `mremap ${r.addr.toString(16)} ${r.oldLen}->${r.newLen} ${r.flags.join('|')} ${r.newAddr?.toString(16)} -> ${r.result!.toString(16)}`;
-        case 'brk': return `brk ${r.addr.toString(16)}`;
-        case 'exec': return `exec brk_start=${r.brkStart!.toString(16)}`;
-        default: return r.op;
+        case 'mmap':
+          return `mmap ${r.addr.toString(16)} ${r.len} ${r.flags.join('|')} ${r.backing.kind === 'anon' ? 'anon' : `${r.backing.kind}:${r.backing.name}`} -> ${r.result!.toString(16)}`;
+        case 'munmap':
+        case 'mprotect':
+        case 'madvise':
+          return `${r.op} ${r.addr.toString(16)} ${r.len}`;
+        case 'mremap':
+          return `mremap ${r.addr.toString(16)} ${r.oldLen}->${r.newLen} ${r.flags.join('|')} ${r.newAddr?.toString(16)} -> ${r.result!.toString(16)}`;
+        case 'brk':
+          return `brk ${r.addr.toString(16)}`;
+        case 'exec':
+          return `exec brk_start=${r.brkStart!.toString(16)}`;
+        default:
+          return r.op;
       }
     });
     expect(shown).toEqual([
@@ -137,7 +145,12 @@ describe('lackey lines', () => {
   it('counts what it skipped and explains what it invented', () => {
     expect(summary).toMatchObject({
       // 31 lines (the text ends with a newline); pages: 401, 10000-10001, 20003, 600, 30000 and two stack pages.
-      importer: 'lackey', lines: 31, reads: 3, writes: 7, pages: 8, malformed: 0,
+      importer: 'lackey',
+      lines: 31,
+      reads: 3,
+      writes: 7,
+      pages: 8,
+      malformed: 0,
       ops: { exec: 1, brk: 2, mmap: 5, madvise: 1, mprotect: 1, mremap: 1, munmap: 1 },
       // munmap EINVAL and the unimplemented call; the openat and exit_group lines.
       skipped: { 'valgrind message': 5, 'failed syscall': 2, 'syscall not modelled': 2 },
@@ -160,15 +173,29 @@ describe('lackey lines', () => {
 
   it('widens a synthesised mapping over a small hole, and says so without SYSCALL lines', async () => {
     const gap = SYNTH_GAP_PAGES * PAGE;
-    const text = [' S 7f0000000000,8', ` S ${(0x7f0000000000 + PAGE + gap).toString(16)},8`, ` L ${(0x7f0000000000 + 2 * PAGE + 2 * gap).toString(16)},8`, ''].join('\n');
+    const text = [
+      ' S 7f0000000000,8',
+      ` S ${(0x7f0000000000 + PAGE + gap).toString(16)},8`,
+      ` L ${(0x7f0000000000 + 2 * PAGE + 2 * gap).toString(16)},8`,
+      '',
+    ].join('\n');
     const { recs: r, summary: s } = await importAll(tmp('gap.txt', text));
     const mmaps = r.filter((x): x is Extract<TraceOp, { op: 'mmap' }> => x.op === 'mmap').map((m) => [m.addr.toString(16), m.len / PAGE]);
     // Each page is SYNTH_GAP_PAGES pages above the previous one: each hole is filled.
-    expect(mmaps).toEqual([['7f0000000000', 1], ['7f0000001000', SYNTH_GAP_PAGES + 1], [(0x7f0000000000 + (SYNTH_GAP_PAGES + 2) * PAGE).toString(16), SYNTH_GAP_PAGES + 1]]);
+    expect(mmaps).toEqual([
+      ['7f0000000000', 1],
+      ['7f0000001000', SYNTH_GAP_PAGES + 1],
+      [(0x7f0000000000 + (SYNTH_GAP_PAGES + 2) * PAGE).toString(16), SYNTH_GAP_PAGES + 1],
+    ]);
     // One more page with a hole of SYNTH_GAP_PAGES + 1: a mapping of its own.
     const far = ` S ${(0x7f0000000000 + (4 + 3 * SYNTH_GAP_PAGES) * PAGE).toString(16)},8`;
     const { recs: r2 } = await importAll(tmp('gap2.txt', `${text}${far}\n`));
-    expect(r2.filter((x) => x.op === 'mmap').map((m) => (m as Extract<TraceOp, { op: 'mmap' }>).len / PAGE)).toEqual([1, SYNTH_GAP_PAGES + 1, SYNTH_GAP_PAGES + 1, 1]);
+    expect(r2.filter((x) => x.op === 'mmap').map((m) => (m as Extract<TraceOp, { op: 'mmap' }>).len / PAGE)).toEqual([
+      1,
+      SYNTH_GAP_PAGES + 1,
+      SYNTH_GAP_PAGES + 1,
+      1,
+    ]);
     expect(s.notes.join('\n')).toMatch(/no SYSCALL lines .* every mapping is synthesised/);
     expect(s.notes.join('\n')).toMatch(/user-mode accesses only/);
   });
@@ -208,9 +235,14 @@ const source = gunzipSync(readFileSync(FIXTURE)).toString('utf8');
 const srcLines = source.split('\n');
 const count = (re: RegExp) => srcLines.filter((l) => re.test(l)).length;
 const SRC = {
-  I: count(/^I {2}[0-9a-f]+,\d+$/), L: count(/^ L [0-9a-f]+,\d+$/), S: count(/^ S [0-9a-f]+,\d+$/), M: count(/^ M [0-9a-f]+,\d+$/),
-  mmaps: srcLines.map((l) => /sys_mmap \( (0x[0-9a-f]+), (\d+), (\d+), (\d+), (\d+), (\d+) \).*Success\((0x[0-9a-f]+)\)/.exec(l))
-    .filter((m) => m !== null).map((m) => ({ addr: Number(m![1]), len: Number(m![2]), result: Number(m![7]) })),
+  I: count(/^I {2}[0-9a-f]+,\d+$/),
+  L: count(/^ L [0-9a-f]+,\d+$/),
+  S: count(/^ S [0-9a-f]+,\d+$/),
+  M: count(/^ M [0-9a-f]+,\d+$/),
+  mmaps: srcLines
+    .map((l) => /sys_mmap \( (0x[0-9a-f]+), (\d+), (\d+), (\d+), (\d+), (\d+) \).*Success\((0x[0-9a-f]+)\)/.exec(l))
+    .filter((m) => m !== null)
+    .map((m) => ({ addr: Number(m![1]), len: Number(m![2]), result: Number(m![7]) })),
   munmaps: count(/sys_munmap .*Success/),
   reads: srcLines.filter((l) => /sys_(read|pread64) \(/.test(l)).length,
 };
@@ -251,7 +283,8 @@ describe('real fixture: valgrind lackey of traces/real/mmap-demo.c', () => {
   it('every successful mmap of the log is an op, in order, placed where the kernel put it', () => {
     const mmaps = recs.filter((r): r is Extract<TraceOp, { op: 'mmap' }> => r.op === 'mmap');
     let k = 0;
-    for (const m of mmaps) if (k < SRC.mmaps.length && m.result === SRC.mmaps[k]!.result && m.addr === SRC.mmaps[k]!.addr && m.len === SRC.mmaps[k]!.len) k++;
+    for (const m of mmaps)
+      if (k < SRC.mmaps.length && m.result === SRC.mmaps[k]!.result && m.addr === SRC.mmaps[k]!.addr && m.len === SRC.mmaps[k]!.len) k++;
     expect(k).toBe(SRC.mmaps.length);
     expect(recs.filter((r) => r.op === 'munmap').length).toBeGreaterThanOrEqual(SRC.munmaps);
     for (const op of ['mprotect', 'madvise', 'mremap', 'brk', 'exec']) expect(summary.ops[op], op).toBeGreaterThan(0);
@@ -266,8 +299,16 @@ describe('real fixture: valgrind lackey of traces/real/mmap-demo.c', () => {
     const synth = recs.filter((r): r is Extract<TraceOp, { op: 'mmap' }> => r.op === 'mmap' && !logged.has(r.result!));
     expect(synth.length).toBeGreaterThan(0);
     // The executable (non-PIE load base 0x108000 under valgrind), ld.so (0x4000000) and the client stack (below 0x2000000000).
-    const areas = [[0x100000, 0x200000], [0x4000000, 0x4035000], [0x1ff0000000, 0x2000000000]];
-    for (const m of synth) expect(areas.some(([a, b]) => m.addr >= a! && m.addr + m.len <= b!), m.addr.toString(16)).toBe(true);
+    const areas = [
+      [0x100000, 0x200000],
+      [0x4000000, 0x4035000],
+      [0x1ff0000000, 0x2000000000],
+    ];
+    for (const m of synth)
+      expect(
+        areas.some(([a, b]) => m.addr >= a! && m.addr + m.len <= b!),
+        m.addr.toString(16),
+      ).toBe(true);
     // valgrind's own text is loaded at 0x58000000 on amd64 Linux: lackey shows no access there.
     expect(recs.filter(isAccess).some((a) => a.addr >= 0x58000000 && a.addr < 0x60000000)).toBe(false);
     expect(summary.notes.join('\n')).toMatch(/synthesised for accesses outside every mapping the SYSCALL lines show/);

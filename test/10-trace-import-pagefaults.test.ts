@@ -17,7 +17,10 @@ import { pteplay } from './helpers/cli.js';
 
 const FIXTURE = join(import.meta.dirname, '..', 'traces', 'real', 'sort-page-faults.perf.txt.gz');
 const tmp = mkdtempSync(join(tmpdir(), 'pteplay-pagefaults-'));
-const lines = gunzipSync(readFileSync(FIXTURE)).toString('utf8').split('\n').filter((l) => l.includes(' page-faults: '));
+const lines = gunzipSync(readFileSync(FIXTURE))
+  .toString('utf8')
+  .split('\n')
+  .filter((l) => l.includes(' page-faults: '));
 /** The data address of each sample: the first hex token after the event. */
 const pages = lines.map((l) => Math.floor(parseInt(/page-faults:\s+([0-9a-f]+)\s/.exec(l)![1]!, 16) / 4096));
 

@@ -40,14 +40,16 @@ async function importText(text: string, opts = {}): Promise<{ imp: PerfImport; r
   return { imp, recs: await records(imp) };
 }
 
-const accesses = (recs: TraceRecord[]) => recs.filter((r): r is Extract<TraceRecord, { op: 'read' | 'write' }> => r.op === 'read' || r.op === 'write');
+const accesses = (recs: TraceRecord[]) =>
+  recs.filter((r): r is Extract<TraceRecord, { op: 'read' | 'write' }> => r.op === 'read' || r.op === 'write');
 const ops = (recs: TraceRecord[], name: string) => recs.filter((r) => r.op === name) as Array<Record<string, unknown>>;
 
 // A small hand-written session in perf's default layout: a process running before tracing (pid 100).
 const L = {
   mmap2Stack: '   app   100 [000]  10.000000: PERF_RECORD_MMAP2 100/100: [0x7ffd00000000(0x21000) @ 0x7ffffffde000 00:00 0 0]: rw-p [stack]',
   mmap2Lib: '   app   100 [000]  10.000001: PERF_RECORD_MMAP2 100/100: [0x7f0000001000(0x3000) @ 0x1000 fe:00 338944 0]: r-xp /usr/lib/libfoo.so',
-  enterMmap: '   app   100 [000]  10.000010:      syscalls:sys_enter_mmap: addr: 0x00000000, len: 0x00004000, prot: 0x00000003, flags: 0x00000022, fd: 0xffffffff, off: 0x00000000',
+  enterMmap:
+    '   app   100 [000]  10.000010:      syscalls:sys_enter_mmap: addr: 0x00000000, len: 0x00004000, prot: 0x00000003, flags: 0x00000022, fd: 0xffffffff, off: 0x00000000',
   exitMmap: '   app   100 [000]  10.000011:       syscalls:sys_exit_mmap: 0x7f0000100000',
   read: '   app   100 [000]  10.000020:   exceptions:page_fault_user: address=0x7f0000100010 ip=0x401000 error_code=0x4',
   write: '   app   100 [000]  10.000021:   exceptions:page_fault_user: address=0x7f0000101010 ip=0x401000 error_code=0x6',
@@ -55,9 +57,11 @@ const L = {
   kernelUser: '   app   100 [000]  10.000023: exceptions:page_fault_kernel: address=0x7f0000102000 ip=_copy_to_user error_code=0x2',
   kernelKernel: '   app   100 [000]  10.000024: exceptions:page_fault_kernel: address=0xffff888000001000 ip=memcpy error_code=0x0',
   kernelSym: '   app   100 [000]  10.000025: exceptions:page_fault_kernel: address=init_task+0x10 ip=memcpy error_code=0x0',
-  enterFail: '   app   100 [000]  10.000030:      syscalls:sys_enter_mmap: addr: 0x00000000, len: 0x10000000000, prot: 0x00000003, flags: 0x00000022, fd: 0xffffffff, off: 0x00000000',
+  enterFail:
+    '   app   100 [000]  10.000030:      syscalls:sys_enter_mmap: addr: 0x00000000, len: 0x10000000000, prot: 0x00000003, flags: 0x00000022, fd: 0xffffffff, off: 0x00000000',
   exitFail: '   app   100 [000]  10.000031:       syscalls:sys_exit_mmap: 0xfffffffffffffff4',
-  enterFile: '   app   100 [000]  10.000040:      syscalls:sys_enter_mmap: addr: 0x00000000, len: 0x00002000, prot: 0x00000001, flags: 0x00000001, fd: 0x00000003, off: 0x00001000',
+  enterFile:
+    '   app   100 [000]  10.000040:      syscalls:sys_enter_mmap: addr: 0x00000000, len: 0x00002000, prot: 0x00000001, flags: 0x00000001, fd: 0x00000003, off: 0x00001000',
   exitFile: '   app   100 [000]  10.000041:       syscalls:sys_exit_mmap: 0x7f0000104000',
   enterProt: '   app   100 [000]  10.000050:  syscalls:sys_enter_mprotect: start: 0x7f0000104000, len: 0x00001000, prot: 0x00000000',
   exitProt: '   app   100 [000]  10.000051:   syscalls:sys_exit_mprotect: 0x0',
@@ -65,7 +69,8 @@ const L = {
   exitMadv: '   app   100 [000]  10.000061:    syscalls:sys_exit_madvise: 0x0',
   enterMadvX: '   app   100 [000]  10.000062:   syscalls:sys_enter_madvise: start: 0x7f0000101000, len_in: 0x00001000, behavior: 0x0000000c',
   exitMadvX: '   app   100 [000]  10.000063:    syscalls:sys_exit_madvise: 0x0',
-  enterRemap: '   app   100 [000]  10.000070:    syscalls:sys_enter_mremap: addr: 0x7f0000100000, old_len: 0x00004000, new_len: 0x00008000, flags: 0x00000001, new_addr: 0x00000000',
+  enterRemap:
+    '   app   100 [000]  10.000070:    syscalls:sys_enter_mremap: addr: 0x7f0000100000, old_len: 0x00004000, new_len: 0x00008000, flags: 0x00000001, new_addr: 0x00000000',
   exitRemap: '   app   100 [000]  10.000071:     syscalls:sys_exit_mremap: 0x7f0000300000',
   enterUnmap: '   app   100 [000]  10.000080:    syscalls:sys_enter_munmap: addr: 0x7f0000104000, len: 0x00002000',
   exitUnmap: '   app   100 [000]  10.000081:     syscalls:sys_exit_munmap: 0x0',
@@ -118,10 +123,22 @@ describe('perf script lines', () => {
   });
 
   test('PERF_RECORD_MMAP2 and samples with addr / data_src', () => {
-    const h = parseHeader('            sort  6282 [001]  5077.849060: PERF_RECORD_MMAP2 6282/6283: [0x7fff31620000(0x21000) @ 0x7ffffffde000 00:00 0 0]: rw-p [stack]')!;
+    const h = parseHeader(
+      '            sort  6282 [001]  5077.849060: PERF_RECORD_MMAP2 6282/6283: [0x7fff31620000(0x21000) @ 0x7ffffffde000 00:00 0 0]: rw-p [stack]',
+    )!;
     expect(h.event).toBe('PERF_RECORD_MMAP2');
-    expect(parseMmapRecord(h.rest)).toEqual({ pid: 6282, tid: 6283, addr: 0x7fff31620000, len: 0x21000, offset: 0x7ffffffde000, perms: 'rw-p', name: '[stack]' });
-    const s = parseHeader('  sort  6290  5079.310742:          1 page-faults:     556727a1d548 [unknown] (/usr/bin/sort) ffffffff821e8700 rep_stos_alternative+0x40 ([kernel.kallsyms])')!;
+    expect(parseMmapRecord(h.rest)).toEqual({
+      pid: 6282,
+      tid: 6283,
+      addr: 0x7fff31620000,
+      len: 0x21000,
+      offset: 0x7ffffffde000,
+      perms: 'rw-p',
+      name: '[stack]',
+    });
+    const s = parseHeader(
+      '  sort  6290  5079.310742:          1 page-faults:     556727a1d548 [unknown] (/usr/bin/sort) ffffffff821e8700 rep_stos_alternative+0x40 ([kernel.kallsyms])',
+    )!;
     expect(s.event).toBe('page-faults');
     expect(parseSampleAddr(s.event, s.rest)).toMatchObject({ addr: 0x556727a1d548, store: false });
     const m = parseHeader('  a  7/7  1.0: cpu/mem-stores/P:     7fc0c5e1a110 |OP STORE|LVL L1 hit|SNP None| 7fc0c5e017ad _dl_start')!;
@@ -132,7 +149,9 @@ describe('perf script lines', () => {
   });
 
   test('MADV_DONTNEED_LOCKED (24) imports as dontneed, as in the lackey importer (one ABI table: src/trace/linux-abi.ts)', async () => {
-    const text = `${Object.values(L).map((l) => (l === L.enterMadvX ? l.replace('behavior: 0x0000000c', 'behavior: 0x00000018') : l)).join('\n')}\n`;
+    const text = `${Object.values(L)
+      .map((l) => (l === L.enterMadvX ? l.replace('behavior: 0x0000000c', 'behavior: 0x00000018') : l))
+      .join('\n')}\n`;
     const { imp, recs } = await importText(text);
     expect(ops(recs, 'madvise').map((o) => (o as { advice: string }).advice)).toEqual(['dontneed', 'dontneed']);
     expect(Object.keys(imp.summary().skipped).filter((k) => k.startsWith('madvise'))).toEqual([]);
@@ -160,15 +179,32 @@ describe('perf script lines', () => {
     expect(st.threads).toBe(1);
     // Ops.
     const mm = ops(recs, 'mmap');
-    expect(mm.find((o) => o.result === 0x7f0000100000)).toMatchObject({ len: 0x4000, flags: ['private', 'anonymous'], backing: { kind: 'anon' }, prot: { read: true, write: true, exec: false } });
-    expect(mm.find((o) => o.result === 0x7f0000104000)).toMatchObject({ flags: ['shared'], backing: { kind: 'file', name: 'fd3@100' }, offset: 0x1000 });
-    expect(mm.find((o) => o.result === 0x7f0000001000)).toMatchObject({ backing: { kind: 'file', name: '/usr/lib/libfoo.so' }, prot: { read: true, write: false, exec: true }, offset: 0x1000 });
+    expect(mm.find((o) => o.result === 0x7f0000100000)).toMatchObject({
+      len: 0x4000,
+      flags: ['private', 'anonymous'],
+      backing: { kind: 'anon' },
+      prot: { read: true, write: true, exec: false },
+    });
+    expect(mm.find((o) => o.result === 0x7f0000104000)).toMatchObject({
+      flags: ['shared'],
+      backing: { kind: 'file', name: 'fd3@100' },
+      offset: 0x1000,
+    });
+    expect(mm.find((o) => o.result === 0x7f0000001000)).toMatchObject({
+      backing: { kind: 'file', name: '/usr/lib/libfoo.so' },
+      prot: { read: true, write: false, exec: true },
+      offset: 0x1000,
+    });
     expect(s.skipped['failed mmap']).toBe(1);
     expect(st.failed.mmap).toBe(1);
-    expect(ops(recs, 'mprotect')).toEqual([expect.objectContaining({ addr: 0x7f0000104000, len: 0x1000, prot: { read: false, write: false, exec: false } })]);
+    expect(ops(recs, 'mprotect')).toEqual([
+      expect.objectContaining({ addr: 0x7f0000104000, len: 0x1000, prot: { read: false, write: false, exec: false } }),
+    ]);
     expect(ops(recs, 'madvise')).toEqual([expect.objectContaining({ advice: 'dontneed', len: 0x1000 })]);
     expect(s.skipped['madvise(mergeable): not modelled']).toBe(1); // the same reason lackey gives
-    expect(ops(recs, 'mremap')).toEqual([expect.objectContaining({ addr: 0x7f0000100000, oldLen: 0x4000, newLen: 0x8000, flags: ['maymove'], result: 0x7f0000300000 })]);
+    expect(ops(recs, 'mremap')).toEqual([
+      expect.objectContaining({ addr: 0x7f0000100000, oldLen: 0x4000, newLen: 0x8000, flags: ['maymove'], result: 0x7f0000300000 }),
+    ]);
     expect(ops(recs, 'munmap').filter((o) => o.pid === 100)).toEqual([expect.objectContaining({ addr: 0x7f0000104000, len: 0x2000 })]);
     // Processes: 100 is adopted (fork from pid 0: no process the recording did not have), forks 102 once
     // (task_newtask; sched_process_fork deduplicated).
@@ -209,8 +245,9 @@ describe('perf script lines', () => {
   test('-F layouts with pid/tid and no comm or cpu give the same trace', async () => {
     const def = Object.values(L).join('\n');
     // pid/tid columns, no comm, no cpu (perf script -F pid,tid,time,event,trace).
-    const f = Object.values(L).map((line) => line
-      .replace(/^\s*\S+\s+(\d+)\s+\[\d+\]/, (_m, tid: string) => ` ${tid === '101' ? '100' : tid}/${tid} `)).join('\n');
+    const f = Object.values(L)
+      .map((line) => line.replace(/^\s*\S+\s+(\d+)\s+\[\d+\]/, (_m, tid: string) => ` ${tid === '101' ? '100' : tid}/${tid} `))
+      .join('\n');
     const a = await importText(def);
     const b = await importText(f);
     expect(b.imp.summary().malformed).toBe(0);
@@ -230,11 +267,16 @@ describe('perf script lines', () => {
   });
 
   test('malformed lines: counted with line numbers, or the first one stops a strict import', async () => {
-    const lines = [L.read.replace('10.000020', '10.000019'), L.enterMmap, L.exitMmap, L.read,
+    const lines = [
+      L.read.replace('10.000020', '10.000019'),
+      L.enterMmap,
+      L.exitMmap,
+      L.read,
       '   app   100 [000]  10.000030:   exceptions:page_fault_user: address=0x7f00', // truncated
       L.write.replace('error_code=0x6', 'error_code=zz'), // garbled field
       'this is not perf output',
-      L.ifetch];
+      L.ifetch,
+    ];
     const { imp } = await importText(lines.join('\n'));
     const s = imp.summary();
     expect(s.malformed).toBe(3);
@@ -250,7 +292,12 @@ describe('perf script lines', () => {
 
 // ---- the real fixtures -------------------------------------------------------------------------
 
-const FIXTURES = ['sqlite3-inserts.perf.txt.gz', 'python3-list-threads.perf.txt.gz', 'sh-sort-uniq.perf.txt', 'sh-sort-uniq.F-pid-tid-time.perf.txt.gz'];
+const FIXTURES = [
+  'sqlite3-inserts.perf.txt.gz',
+  'python3-list-threads.perf.txt.gz',
+  'sh-sort-uniq.perf.txt',
+  'sh-sort-uniq.F-pid-tid-time.perf.txt.gz',
+];
 
 function sourceLines(name: string): string[] {
   const buf = readFileSync(join(REAL, name));
@@ -284,8 +331,10 @@ describe.each(FIXTURES)('real fixture %s', (name) => {
     expect(st.userFaults).toBe(pfu);
     expect(st.kernelFaults).toBe(pfkUser);
     expect(s.reads + s.writes).toBe(pfu + pfkUser);
-    expect(grepEvent(src, 'exceptions:page_fault_user', (l) => /error_code=0x[0-9a-f]*[2367abef]$/.test(l.trim()))
-      + grepEvent(src, 'exceptions:page_fault_kernel', (l) => userAddr(l) && /error_code=0x[0-9a-f]*[2367abef]$/.test(l.trim()))).toBe(s.writes);
+    expect(
+      grepEvent(src, 'exceptions:page_fault_user', (l) => /error_code=0x[0-9a-f]*[2367abef]$/.test(l.trim())) +
+        grepEvent(src, 'exceptions:page_fault_kernel', (l) => userAddr(l) && /error_code=0x[0-9a-f]*[2367abef]$/.test(l.trim())),
+    ).toBe(s.writes);
 
     // Every sys_enter of a modelled call pairs with its sys_exit; failed ones are counted, not emitted.
     for (const call of ['mmap', 'munmap', 'mprotect', 'mremap', 'brk', 'madvise']) {
@@ -323,10 +372,16 @@ describe.each(FIXTURES)('real fixture %s', (name) => {
     await records(imp);
     const s = imp.summary();
     // The tid column is the first number (or pid/tid): the process's own threads are tids listed by task_newtask with CLONE_VM.
-    const tids = new Set([pid, ...src.filter((l) => /task:task_newtask: .*clone_flags=[0-9a-f]*[13579bdf][0-9a-f]{2}\b/.test(l) && (idOf(l) === pid))
-      .map((l) => Number(/ pid=(\d+)/.exec(l)![1]))]);
+    const tids = new Set([
+      pid,
+      ...src
+        .filter((l) => /task:task_newtask: .*clone_flags=[0-9a-f]*[13579bdf][0-9a-f]{2}\b/.test(l) && idOf(l) === pid)
+        .map((l) => Number(/ pid=(\d+)/.exec(l)![1])),
+    ]);
     const mine = (l: string) => tids.has(idOf(l));
-    expect(s.reads + s.writes).toBe(grepEvent(src, 'exceptions:page_fault_user', mine) + grepEvent(src, 'exceptions:page_fault_kernel', (l) => mine(l) && userAddr(l)));
+    expect(s.reads + s.writes).toBe(
+      grepEvent(src, 'exceptions:page_fault_user', mine) + grepEvent(src, 'exceptions:page_fault_kernel', (l) => mine(l) && userAddr(l)),
+    );
   });
 });
 
@@ -353,7 +408,9 @@ test('without the MMAP2 records (perf script without --show-mmap-events) mapping
   const st = imp.stats();
   expect(st.synthesized).toBeGreaterThan(0);
   expect(imp.summary().notes.join(' ')).toMatch(/synthesised/);
-  expect(imp.summary().reads + imp.summary().writes).toBe(grepEvent(src, 'exceptions:page_fault_user') + grepEvent(src, 'exceptions:page_fault_kernel', userAddr));
+  expect(imp.summary().reads + imp.summary().writes).toBe(
+    grepEvent(src, 'exceptions:page_fault_user') + grepEvent(src, 'exceptions:page_fault_kernel', userAddr),
+  );
   const run = await runScenario(out, ['soft-dirty']);
   // One-page mappings where the exec'd image, stack and vdso are touched: still no SIGSEGV, no failed op.
   expect(counter(run, 'soft-dirty', 'fault_sigsegv')).toBe(0);
@@ -403,7 +460,10 @@ describe('pteplay import (in-process)', () => {
     const out = join(tmp, 'cli.ptrace');
     const writes: string[] = [];
     const orig = process.stdout.write.bind(process.stdout);
-    process.stdout.write = ((s: string) => { writes.push(String(s)); return true; }) as typeof process.stdout.write;
+    process.stdout.write = ((s: string) => {
+      writes.push(String(s));
+      return true;
+    }) as typeof process.stdout.write;
     try {
       await runCli(['import', 'perf', join(REAL, 'sqlite3-inserts.perf.txt.gz'), '-o', out, '--json']);
     } finally {

@@ -32,14 +32,18 @@ describe('JSONL: skipped lines and the header', () => {
 
   it('parses the header with its sysfs settings in camelCase', () => {
     expect(parse('{"pteplay":"trace","version":1,"source":"gen","sysfs":{"thp":"always","thp_zero_page":false}}')).toEqual({
-      pteplay: 'trace', version: 1, source: 'gen', sysfs: { thp: 'always', thpZeroPage: false },
+      pteplay: 'trace',
+      version: 1,
+      source: 'gen',
+      sysfs: { thp: 'always', thpZeroPage: false },
     });
   });
 
   it('rejects an unsupported version and unknown header keys', () => {
     expect(errorOf('{"pteplay":"trace","version":2}')).toBe('t.jsonl:line 7: header: field "version": this pteplay reads version 1, found 2');
-    expect(errorOf('{"pteplay":"trace","version":1,"sysfs":{"thp":"sometimes"}}'))
-      .toBe('t.jsonl:line 7: header sysfs: field "thp": expected one of always, madvise, never, found "sometimes"');
+    expect(errorOf('{"pteplay":"trace","version":1,"sysfs":{"thp":"sometimes"}}')).toBe(
+      't.jsonl:line 7: header sysfs: field "thp": expected one of always, madvise, never, found "sometimes"',
+    );
     expect(errorOf('{"pteplay":"trace","version":1,"author":"me"}')).toMatch(/^t\.jsonl:line 7: header: unknown field "author"/);
   });
 });
@@ -51,8 +55,15 @@ describe('JSONL: accesses', () => {
   });
 
   it('reads kernel and ifetch flags and the time', () => {
-    expect(rec('{"op":"write","addr":"0x7f0000001000","size":8,"pid":1,"tid":2,"t":1234,"kernel":true}'))
-      .toEqual({ op: 'write', pid: 1, tid: 2, t: 1234, addr: 0x7f0000001000, size: 8, kernel: true });
+    expect(rec('{"op":"write","addr":"0x7f0000001000","size":8,"pid":1,"tid":2,"t":1234,"kernel":true}')).toEqual({
+      op: 'write',
+      pid: 1,
+      tid: 2,
+      t: 1234,
+      addr: 0x7f0000001000,
+      size: 8,
+      kernel: true,
+    });
     expect(rec('{"op":"read","addr":"0x400000","ifetch":true}')).toMatchObject({ ifetch: true, kernel: false });
   });
 
@@ -87,34 +98,81 @@ describe('JSONL: ops', () => {
     expect([...seen].sort()).toEqual([...JSONL_OPS].sort());
     // TraceOp names (types.ts) plus read/write: a compile-time list kept in step with the union.
     const vocabulary: Record<TraceOp['op'] | 'read' | 'write', true> = {
-      read: true, write: true, mmap: true, munmap: true, mprotect: true, mremap: true, madvise: true, brk: true,
-      exec: true, fork: true, exit: true, clear_refs: true, userfaultfd: true, uffdio_api: true, uffdio_register: true,
-      uffdio_unregister: true, uffdio_writeprotect: true, close: true, pagemap_scan: true, pagemap_read: true, pin: true,
-      unpin: true, dma_write: true, pwrite: true, reset: true, collect: true, mark: true,
+      read: true,
+      write: true,
+      mmap: true,
+      munmap: true,
+      mprotect: true,
+      mremap: true,
+      madvise: true,
+      brk: true,
+      exec: true,
+      fork: true,
+      exit: true,
+      clear_refs: true,
+      userfaultfd: true,
+      uffdio_api: true,
+      uffdio_register: true,
+      uffdio_unregister: true,
+      uffdio_writeprotect: true,
+      close: true,
+      pagemap_scan: true,
+      pagemap_read: true,
+      pin: true,
+      unpin: true,
+      dma_write: true,
+      pwrite: true,
+      reset: true,
+      collect: true,
+      mark: true,
     };
     expect([...JSONL_OPS].sort()).toEqual(Object.keys(vocabulary).sort());
   });
 
   it('mmap: backing, prot spellings, flag prefixes and defaults', () => {
     expect(rec('{"op":"mmap","len":8192,"prot":"rw","flags":["private","anonymous"]}')).toEqual({
-      op: 'mmap', pid: 1, addr: 0, len: 8192, prot: { read: true, write: true, exec: false },
-      flags: ['private', 'anonymous'], backing: { kind: 'anon' }, offset: 0,
+      op: 'mmap',
+      pid: 1,
+      addr: 0,
+      len: 8192,
+      prot: { read: true, write: true, exec: false },
+      flags: ['private', 'anonymous'],
+      backing: { kind: 'anon' },
+      offset: 0,
     });
-    expect(rec('{"op":"mmap","addr":"0x10000","len":4096,"prot":["READ","exec"],"flags":["MAP_SHARED"],"file":"f","offset":8192,"result":"0x20000","t":5}'))
-      .toEqual({
-        op: 'mmap', pid: 1, t: 5, addr: 0x10000, len: 4096, prot: { read: true, write: false, exec: true },
-        flags: ['shared'], backing: { kind: 'file', name: 'f' }, offset: 8192, result: 0x20000,
-      });
+    expect(
+      rec(
+        '{"op":"mmap","addr":"0x10000","len":4096,"prot":["READ","exec"],"flags":["MAP_SHARED"],"file":"f","offset":8192,"result":"0x20000","t":5}',
+      ),
+    ).toEqual({
+      op: 'mmap',
+      pid: 1,
+      t: 5,
+      addr: 0x10000,
+      len: 4096,
+      prot: { read: true, write: false, exec: true },
+      flags: ['shared'],
+      backing: { kind: 'file', name: 'f' },
+      offset: 8192,
+      result: 0x20000,
+    });
     expect(rec('{"op":"mmap","len":4096,"prot":"","flags":["shared"],"memfd":"m"}')).toMatchObject({
-      prot: { read: false, write: false, exec: false }, backing: { kind: 'memfd', name: 'm' },
+      prot: { read: false, write: false, exec: false },
+      backing: { kind: 'memfd', name: 'm' },
     });
     expect(rec('{"op":"mprotect","addr":0,"len":4096,"prot":"xr"}')).toMatchObject({ prot: { read: true, write: false, exec: true } });
     expect(rec('{"op":"mprotect","addr":0,"len":4096,"prot":"NONE"}')).toMatchObject({ prot: { read: false, write: false, exec: false } });
   });
 
   it('mremap, madvise, brk, exec, fork, exit', () => {
-    expect(rec('{"op":"mremap","addr":"0x1000","old_len":4096,"new_len":8192}'))
-      .toEqual({ op: 'mremap', pid: 1, addr: 0x1000, oldLen: 4096, newLen: 8192, flags: [] });
+    expect(rec('{"op":"mremap","addr":"0x1000","old_len":4096,"new_len":8192}')).toEqual({
+      op: 'mremap',
+      pid: 1,
+      addr: 0x1000,
+      oldLen: 4096,
+      newLen: 8192,
+      flags: [],
+    });
     expect(rec('{"op":"madvise","addr":0,"len":4096,"advice":"MADV_PAGEOUT"}')).toMatchObject({ advice: 'pageout' });
     expect(rec('{"op":"madvise","addr":0,"len":4096,"advice":"Populate_Write"}')).toMatchObject({ advice: 'populate_write' });
     expect(rec('{"op":"brk","addr":0}')).toEqual({ op: 'brk', pid: 1, addr: 0 });
@@ -125,25 +183,46 @@ describe('JSONL: ops', () => {
 
   it('userfaultfd ioctls: names or raw numbers for features and modes, kernel prefixes allowed', () => {
     expect(rec('{"op":"uffdio_api","fd":3}')).toEqual({ op: 'uffdio_api', pid: 1, fd: 3, api: 0xaa, features: 0 });
-    expect(rec('{"op":"uffdio_api","fd":3,"features":["UFFD_FEATURE_WP_ASYNC","wp_unpopulated"]}'))
-      .toMatchObject({ features: (1 << 15) | (1 << 13) });
+    expect(rec('{"op":"uffdio_api","fd":3,"features":["UFFD_FEATURE_WP_ASYNC","wp_unpopulated"]}')).toMatchObject({
+      features: (1 << 15) | (1 << 13),
+    });
     expect(rec('{"op":"uffdio_api","fd":3,"features":"0x8000"}')).toMatchObject({ features: 0x8000 });
     expect(rec('{"op":"uffdio_register","fd":3,"start":0,"len":4096,"mode":["missing","wp"]}')).toMatchObject({ mode: 3 });
     expect(rec('{"op":"uffdio_writeprotect","fd":3,"start":0,"len":4096,"mode":["wp","dontwake"]}')).toMatchObject({ mode: 3 });
     expect(rec('{"op":"uffdio_writeprotect","fd":3,"start":0,"len":4096}')).toMatchObject({ mode: 0 });
-    expect(rec('{"op":"userfaultfd","fd":4,"flags":["O_CLOEXEC","UFFD_USER_MODE_ONLY"]}'))
-      .toEqual({ op: 'userfaultfd', pid: 1, fd: 4, flags: ['cloexec', 'user_mode_only'] });
+    expect(rec('{"op":"userfaultfd","fd":4,"flags":["O_CLOEXEC","UFFD_USER_MODE_ONLY"]}')).toEqual({
+      op: 'userfaultfd',
+      pid: 1,
+      fd: 4,
+      flags: ['cloexec', 'user_mode_only'],
+    });
   });
 
   it('pagemap_scan defaults and masks; pagemap_read in bytes or pages; clear_refs value as a string', () => {
     expect(rec('{"op":"pagemap_scan","start":"0x1000","end":"0x3000"}')).toEqual({
-      op: 'pagemap_scan', pid: 1, start: 0x1000, end: 0x3000, flags: 0, categoryInverted: 0, categoryMask: 0,
-      categoryAnyofMask: 0, returnMask: 0, vecLen: 512, maxPages: 0,
+      op: 'pagemap_scan',
+      pid: 1,
+      start: 0x1000,
+      end: 0x3000,
+      flags: 0,
+      categoryInverted: 0,
+      categoryMask: 0,
+      categoryAnyofMask: 0,
+      returnMask: 0,
+      vecLen: 512,
+      maxPages: 0,
     });
-    expect(rec('{"op":"pagemap_scan","start":0,"end":4096,"flags":["PM_SCAN_WP_MATCHING","check_wpasync"],"category_mask":["PAGE_IS_WRITTEN"],"return_mask":["written","soft_dirty"],"size":96}'))
-      .toMatchObject({ flags: 3, categoryMask: 2, returnMask: 2 | 128, size: 96 });
-    expect(rec('{"op":"pagemap_read","addr":"0x7f0000001000","pages":2}'))
-      .toEqual({ op: 'pagemap_read', pid: 1, offset: 8 * 0x7f0000001, count: 16 });
+    expect(
+      rec(
+        '{"op":"pagemap_scan","start":0,"end":4096,"flags":["PM_SCAN_WP_MATCHING","check_wpasync"],"category_mask":["PAGE_IS_WRITTEN"],"return_mask":["written","soft_dirty"],"size":96}',
+      ),
+    ).toMatchObject({ flags: 3, categoryMask: 2, returnMask: 2 | 128, size: 96 });
+    expect(rec('{"op":"pagemap_read","addr":"0x7f0000001000","pages":2}')).toEqual({
+      op: 'pagemap_read',
+      pid: 1,
+      offset: 8 * 0x7f0000001,
+      count: 16,
+    });
     expect(rec('{"op":"clear_refs","value":4}')).toEqual({ op: 'clear_refs', pid: 1, value: '4' });
     expect(rec('{"op":"clear_refs","value":" 4\\n"}')).toMatchObject({ value: ' 4\n' });
   });
@@ -171,14 +250,18 @@ describe('JSONL: canonical form', () => {
   });
 
   it('writes hex addresses, names for masks and omits defaults of accesses', () => {
-    expect(formatRecord(rec('{"op":"write","addr":139637976731648,"size":8,"kernel":false}')))
-      .toBe('{"op":"write","addr":"0x7f0000001000","size":8,"pid":1}');
-    expect(formatRecord(rec('{"op":"read","addr":"0x10","pid":2,"tid":3,"t":5,"kernel":true,"ifetch":true}')))
-      .toBe('{"op":"read","addr":"0x10","size":1,"pid":2,"tid":3,"t":5,"kernel":true,"ifetch":true}');
-    expect(formatRecord(rec('{"op":"mmap","len":8192,"prot":["write","read"],"flags":["anonymous","private"],"pid":1}')))
-      .toBe('{"op":"mmap","addr":"0x0","len":8192,"prot":"rw","flags":["anonymous","private"],"offset":0,"pid":1}');
-    expect(formatRecord(rec('{"op":"uffdio_api","fd":3,"features":32768}')))
-      .toBe('{"op":"uffdio_api","fd":3,"api":170,"features":["wp_async"],"pid":1}');
+    expect(formatRecord(rec('{"op":"write","addr":139637976731648,"size":8,"kernel":false}'))).toBe(
+      '{"op":"write","addr":"0x7f0000001000","size":8,"pid":1}',
+    );
+    expect(formatRecord(rec('{"op":"read","addr":"0x10","pid":2,"tid":3,"t":5,"kernel":true,"ifetch":true}'))).toBe(
+      '{"op":"read","addr":"0x10","size":1,"pid":2,"tid":3,"t":5,"kernel":true,"ifetch":true}',
+    );
+    expect(formatRecord(rec('{"op":"mmap","len":8192,"prot":["write","read"],"flags":["anonymous","private"],"pid":1}'))).toBe(
+      '{"op":"mmap","addr":"0x0","len":8192,"prot":"rw","flags":["anonymous","private"],"offset":0,"pid":1}',
+    );
+    expect(formatRecord(rec('{"op":"uffdio_api","fd":3,"features":32768}'))).toBe(
+      '{"op":"uffdio_api","fd":3,"api":170,"features":["wp_async"],"pid":1}',
+    );
   });
 
   it('keeps a mask as a number when a set bit has no name', () => {
@@ -196,13 +279,21 @@ describe('JSONL: the fast path for canonical access lines', () => {
     const lines: string[] = [];
     for (let i = 0; i < 2000; i++) {
       const r: TraceRecord = {
-        op: i % 2 ? 'write' : 'read', pid: 1 + (i % 3), tid: 1 + (i % 5), t: i % 7 ? i * 1000.25 : NaN,
-        addr: Math.floor(Math.random() * 2 ** 47), size: 1 + (i % 4096), kernel: i % 11 === 0,
+        op: i % 2 ? 'write' : 'read',
+        pid: 1 + (i % 3),
+        tid: 1 + (i % 5),
+        t: i % 7 ? i * 1000.25 : NaN,
+        addr: Math.floor(Math.random() * 2 ** 47),
+        size: 1 + (i % 4096),
+        kernel: i % 11 === 0,
       };
       if (i % 13 === 0) r.ifetch = true;
       lines.push(formatRecord(r));
     }
-    lines.push('{"op":"read","addr":"0x0","size":1,"pid":0}', '{"op":"write","addr":"0xfffffffffffff","size":4294967295,"pid":2147483647,"tid":2147483647,"t":1e+21}\r');
+    lines.push(
+      '{"op":"read","addr":"0x0","size":1,"pid":0}',
+      '{"op":"write","addr":"0xfffffffffffff","size":4294967295,"pid":2147483647,"tid":2147483647,"t":1e+21}\r',
+    );
     for (const line of lines) {
       const fast = parseCanonicalAccess(line);
       expect(fast, line).not.toBeNull();
@@ -225,8 +316,12 @@ describe('JSONL: the fast path for canonical access lines', () => {
     }
     expect(rec('{"op":"write","addr":"0x10000000000000","size":1,"pid":1}')).toMatchObject({ addr: 2 ** 52 });
     expect(rec(' {"op":"write","addr":"0x1000","size":1,"pid":1}')).toMatchObject({ addr: 0x1000 });
-    expect(errorOf('{"op":"write","addr":"0x1000","size":4294967296,"pid":1}')).toContain('field "size": expected an integer no larger than 4294967295');
-    expect(errorOf('{"op":"write","addr":"0x1000","size":1,"pid":1,"t":1e999}')).toContain('field "t": expected a non-negative number of ns, found Infinity');
+    expect(errorOf('{"op":"write","addr":"0x1000","size":4294967296,"pid":1}')).toContain(
+      'field "size": expected an integer no larger than 4294967295',
+    );
+    expect(errorOf('{"op":"write","addr":"0x1000","size":1,"pid":1,"t":1e999}')).toContain(
+      'field "t": expected a non-negative number of ns, found Infinity',
+    );
     expect(errorOf('{"op":"write","addr":"0x1000","size":1,"pid":1}x')).toContain('invalid JSON');
   });
 });
@@ -239,7 +334,10 @@ describe('JSONL: errors name the file, the line, the field, what was expected an
     ['{"op":"store","addr":1}', 'unknown op "store" (expected one of: read, write, mmap'],
     ['{"op":"write","addr":1,"len":4}', 'write: unknown field "len" (write takes: op, pid, tid, t, addr, size, kernel, ifetch)'],
     ['{"op":"write"}', 'write: missing required field "addr"'],
-    ['{"op":"write","addr":"abc"}', 'write: field "addr": expected a non-negative integer (number, "0x..." hex or decimal string), found "abc" (not a "0x..." hex or decimal string)'],
+    [
+      '{"op":"write","addr":"abc"}',
+      'write: field "addr": expected a non-negative integer (number, "0x..." hex or decimal string), found "abc" (not a "0x..." hex or decimal string)',
+    ],
     ['{"op":"write","addr":-4096}', 'found -4096 (negative)'],
     ['{"op":"write","addr":1.5}', 'found 1.5 (not a whole number)'],
     ['{"op":"write","addr":"0xffffffffff600000"}', 'found "0xffffffffff600000" (beyond 2^53-1 (not exact in a double))'],
@@ -254,7 +352,10 @@ describe('JSONL: errors name the file, the line, the field, what was expected an
     ['{"op":"mmap","len":4096,"prot":"rw","flags":["shared"],"file":"f","memfd":"m"}', 'mmap: give either "file" or "memfd", not both'],
     ['{"op":"mmap","len":4096,"prot":"rwz","flags":["private","anonymous"]}', 'mmap: field "prot": expected a string of r/w/x letters'],
     ['{"op":"mmap","len":4096,"flags":["private","anonymous"]}', 'mmap: missing required field "prot"'],
-    ['{"op":"mmap","len":4096,"prot":"r","flags":["private","anon"]}', 'mmap: field "flags": unknown name "anon" (expected any of: private, shared, anonymous'],
+    [
+      '{"op":"mmap","len":4096,"prot":"r","flags":["private","anon"]}',
+      'mmap: field "flags": unknown name "anon" (expected any of: private, shared, anonymous',
+    ],
     ['{"op":"mmap","len":4096,"prot":"r","flags":"private"}', 'mmap: field "flags": expected an array of names'],
     ['{"op":"madvise","addr":0,"len":4096,"advice":"MADV_SEQUENTIAL"}', 'madvise: field "advice": expected one of dontneed, free'],
     ['{"op":"uffdio_api","fd":3,"features":["wp_sync"]}', 'uffdio_api: field "features": unknown name "wp_sync" (expected any of: pagefault_flag_wp'],

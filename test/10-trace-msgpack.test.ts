@@ -6,9 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { rmSync } from 'node:fs';
 import { EXIT, TraceFormatError } from '../src/errors.js';
 import { allocChunk, ChunkBuilder } from '../src/trace/chunk.js';
-import {
-  decodeChunkFrame, decodeHeaderFrame, encodeChunkFrame, encodeFrame, encodeHeaderFrame, MAGIC_BYTES,
-} from '../src/trace/msgpack.js';
+import { decodeChunkFrame, decodeHeaderFrame, encodeChunkFrame, encodeFrame, encodeHeaderFrame, MAGIC_BYTES } from '../src/trace/msgpack.js';
 import { openTrace } from '../src/trace/reader.js';
 import { recordsOfChunk } from '../src/trace/records.js';
 import { REC_OP, REC_READ, REC_WRITE, type TraceChunk, type TraceHeader, type TraceOp } from '../src/trace/types.js';
@@ -18,12 +16,30 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const HEADER: TraceHeader = { pteplay: 'trace', version: 1, source: 'test', sysfs: { thp: 'always', thpZeroPage: false } };
 const MMAP: TraceOp = {
-  op: 'mmap', pid: 1, addr: 0x7f0000000000, len: 1 << 21, prot: { read: true, write: true, exec: false },
-  flags: ['private', 'anonymous'], backing: { kind: 'anon' }, offset: 0, result: 0x7f0000000000,
+  op: 'mmap',
+  pid: 1,
+  addr: 0x7f0000000000,
+  len: 1 << 21,
+  prot: { read: true, write: true, exec: false },
+  flags: ['private', 'anonymous'],
+  backing: { kind: 'anon' },
+  offset: 0,
+  result: 0x7f0000000000,
 };
 const SCAN: TraceOp = {
-  op: 'pagemap_scan', pid: 2, tid: 5, t: 99, start: 0x7f0000000000, end: 0x7f0000200000, flags: 3, categoryInverted: 0,
-  categoryMask: 2, categoryAnyofMask: 0, returnMask: 2, vecLen: 512, maxPages: 0,
+  op: 'pagemap_scan',
+  pid: 2,
+  tid: 5,
+  t: 99,
+  start: 0x7f0000000000,
+  end: 0x7f0000200000,
+  flags: 3,
+  categoryInverted: 0,
+  categoryMask: 2,
+  categoryAnyofMask: 0,
+  returnMask: 2,
+  vecLen: 512,
+  maxPages: 0,
 };
 
 /** A chunk with room for more records than it holds (as a reused buffer would have). */
@@ -76,7 +92,7 @@ describe('msgpack frames', () => {
     expect(d.ops).toEqual([MMAP, SCAN]);
   });
 
-  it('columns are plain msgpack bins with the typed arrays\' little-endian bytes (readable without pteplay)', () => {
+  it("columns are plain msgpack bins with the typed arrays' little-endian bytes (readable without pteplay)", () => {
     const c = sampleChunk();
     const raw = new Unpackr({ useRecords: false }).unpack(body(encodeChunkFrame(c))) as Record<string, Uint8Array>;
     const addr = raw.addr!;
@@ -112,8 +128,7 @@ describe('msgpack: malformed chunks name the byte offset and the problem', () =>
   it('a column of the wrong length', () => {
     const o = raw();
     o.time = (o.time as Uint8Array).subarray(0, 39);
-    expect(errorOf(() => decode(o)).message).toBe(
-      'x.ptrace:byte offset 1234: chunk frame: column "time" has 39 bytes, expected 40 (5 records × 8)');
+    expect(errorOf(() => decode(o)).message).toBe('x.ptrace:byte offset 1234: chunk frame: column "time" has 39 bytes, expected 40 (5 records × 8)');
   });
 
   it('a column that is not binary (for example a typed array packed as an array)', () => {
@@ -139,7 +154,8 @@ describe('msgpack: malformed chunks name the byte offset and the problem', () =>
     const o = raw();
     o.ops = [{ ...MMAP, len: -1 }, SCAN];
     expect(errorOf(() => decode(o)).message).toBe(
-      'x.ptrace:byte offset 1234: chunk record 0 (index 0): op 0: mmap: field "len": expected a non-negative integer (number, "0x..." hex or decimal string), found -1 (negative)');
+      'x.ptrace:byte offset 1234: chunk record 0 (index 0): op 0: mmap: field "len": expected a non-negative integer (number, "0x..." hex or decimal string), found -1 (negative)',
+    );
     const p = raw();
     p.ops = [{ ...MMAP, old_len: 4 }, SCAN];
     expect(errorOf(() => decode(p)).message).toContain('op 0: mmap: unknown field "old_len"');
@@ -161,10 +177,13 @@ describe('msgpack: malformed chunks name the byte offset and the problem', () =>
   });
 
   it('garbage that is not msgpack, and msgpack that is not a map', () => {
-    expect(errorOf(() => decodeChunkFrame(Buffer.from([0x85, 0xa1]), 'x', 8, 0)).message).toMatch(/^x:byte offset 8: chunk frame: undecodable msgpack/);
+    expect(errorOf(() => decodeChunkFrame(Buffer.from([0x85, 0xa1]), 'x', 8, 0)).message).toMatch(
+      /^x:byte offset 8: chunk frame: undecodable msgpack/,
+    );
     expect(errorOf(() => decodeChunkFrame(plain.pack([1, 2]), 'x', 8, 0)).message).toContain('expected a msgpack map, found an array');
-    expect(errorOf(() => decodeHeaderFrame(plain.pack({ pteplay: 'trace', version: 3 }), 'x', 8)).message)
-      .toBe('x:byte offset 8: header: field "version": this pteplay reads version 1, found 3');
+    expect(errorOf(() => decodeHeaderFrame(plain.pack({ pteplay: 'trace', version: 3 }), 'x', 8)).message).toBe(
+      'x:byte offset 8: header: field "version": this pteplay reads version 1, found 3',
+    );
   });
 });
 
@@ -197,7 +216,10 @@ describe('msgpack files: truncation and magic', () => {
 
   it('reads a well-formed file', async () => {
     const chunks = await readAll(file('good.ptrace', good));
-    expect(chunks.map((c) => [c.pos0, c.n])).toEqual([[0, 5], [5, 5]]);
+    expect(chunks.map((c) => [c.pos0, c.n])).toEqual([
+      [0, 5],
+      [5, 5],
+    ]);
     expect(chunks[1]!.kind[4]).toBe(REC_OP);
   });
 

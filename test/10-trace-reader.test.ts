@@ -36,10 +36,12 @@ const recordsOf = (chunks: TraceChunk[]): TraceRecord[] => chunks.flatMap((c) =>
 
 /** The canonical text of a JSONL file: records only, one canonical line each. */
 function canonicalLines(path: string): string[] {
-  return readFileSync(path, 'utf8').split('\n').flatMap((line, i) => {
-    const r = parseRecord(line, i + 1, path);
-    return r === null ? [] : [formatRecord(r)];
-  });
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .flatMap((line, i) => {
+      const r = parseRecord(line, i + 1, path);
+      return r === null ? [] : [formatRecord(r)];
+    });
 }
 
 async function failure(p: Promise<unknown>): Promise<PteplayError> {
@@ -188,7 +190,7 @@ describe('round trips between the encodings', () => {
     expect(readFileSync(out, 'utf8').split('\n')[0]).toBe(formatRecord(a.header));
   });
 
-  it('splits binary chunks larger than the reader\'s chunk size, keeping ops with their records', async () => {
+  it("splits binary chunks larger than the reader's chunk size, keeping ops with their records", async () => {
     const a = await readAll(FIXTURE);
     expect(a.chunks).toHaveLength(1);
     const bin = tmp('split.ptrace');

@@ -16,7 +16,14 @@ function validate(s: Schema, v: unknown, path = '$'): string[] {
   const typeOf = (x: unknown) => (x === null ? 'null' : Array.isArray(x) ? 'array' : typeof x);
   for (const [k, arg] of Object.entries(s)) {
     switch (k) {
-      case '$schema': case '$id': case 'title': case 'description': case 'default': case '$defs': case 'examples': break;
+      case '$schema':
+      case '$id':
+      case 'title':
+      case 'description':
+      case 'default':
+      case '$defs':
+      case 'examples':
+        break;
       case '$ref': {
         const m = /^#\/\$defs\/(.+)$/.exec(arg as string);
         if (!m || !defs[m[1]!]) throw new Error(`bad $ref ${String(arg)}`);
@@ -30,12 +37,24 @@ function validate(s: Schema, v: unknown, path = '$'): string[] {
         if (!ok) errs.push(`${path}: expected ${types.join('|')}, found ${t}`);
         break;
       }
-      case 'const': if (v !== arg) errs.push(`${path}: expected ${JSON.stringify(arg)}`); break;
-      case 'enum': if (!(arg as unknown[]).includes(v)) errs.push(`${path}: not in enum`); break;
-      case 'pattern': if (typeof v === 'string' && !new RegExp(arg as string, 'u').test(v)) errs.push(`${path}: does not match ${String(arg)}`); break;
-      case 'minimum': if (typeof v === 'number' && v < (arg as number)) errs.push(`${path}: below ${String(arg)}`); break;
-      case 'maximum': if (typeof v === 'number' && v > (arg as number)) errs.push(`${path}: above ${String(arg)}`); break;
-      case 'minLength': if (typeof v === 'string' && v.length < (arg as number)) errs.push(`${path}: too short`); break;
+      case 'const':
+        if (v !== arg) errs.push(`${path}: expected ${JSON.stringify(arg)}`);
+        break;
+      case 'enum':
+        if (!(arg as unknown[]).includes(v)) errs.push(`${path}: not in enum`);
+        break;
+      case 'pattern':
+        if (typeof v === 'string' && !new RegExp(arg as string, 'u').test(v)) errs.push(`${path}: does not match ${String(arg)}`);
+        break;
+      case 'minimum':
+        if (typeof v === 'number' && v < (arg as number)) errs.push(`${path}: below ${String(arg)}`);
+        break;
+      case 'maximum':
+        if (typeof v === 'number' && v > (arg as number)) errs.push(`${path}: above ${String(arg)}`);
+        break;
+      case 'minLength':
+        if (typeof v === 'string' && v.length < (arg as number)) errs.push(`${path}: too short`);
+        break;
       case 'required':
         if (typeOf(v) === 'object') for (const r of arg as string[]) if (!(r in (v as object))) errs.push(`${path}: missing ${r}`);
         break;
@@ -63,8 +82,11 @@ function validate(s: Schema, v: unknown, path = '$'): string[] {
         if (n !== 1) errs.push(`${path}: matches ${n} of oneOf`);
         break;
       }
-      case 'not': if (validate(arg as Schema, v, path).length === 0) errs.push(`${path}: matches "not"`); break;
-      default: throw new Error(`schema keyword ${k} not supported by the test validator`);
+      case 'not':
+        if (validate(arg as Schema, v, path).length === 0) errs.push(`${path}: matches "not"`);
+        break;
+      default:
+        throw new Error(`schema keyword ${k} not supported by the test validator`);
     }
   }
   return errs;
@@ -72,14 +94,20 @@ function validate(s: Schema, v: unknown, path = '$'): string[] {
 
 /** Every record line of a JSONL file with its line number. */
 function recordLines(path: string): Array<[number, string]> {
-  return readFileSync(path, 'utf8').split('\n').flatMap((line, i) => (isSkippedLine(line) ? [] : [[i + 1, line] as [number, string]]));
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .flatMap((line, i) => (isSkippedLine(line) ? [] : [[i + 1, line] as [number, string]]));
 }
 
 const SAMPLE_FILES = [
   new URL('./fixtures/trace/all-ops.jsonl', import.meta.url).pathname,
   ...(() => {
     const dir = new URL('../traces/scenarios/', import.meta.url).pathname;
-    return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.jsonl')).map((f) => dir + f) : [];
+    return existsSync(dir)
+      ? readdirSync(dir)
+          .filter((f) => f.endsWith('.jsonl'))
+          .map((f) => dir + f)
+      : [];
   })(),
 ];
 
@@ -90,7 +118,7 @@ describe('schema/trace.schema.json', () => {
     expect(refs).toEqual(['#/$defs/header', ...JSONL_OPS.map((op) => `#/$defs/op_${op}`)]);
   });
 
-  it('lists exactly the parser\'s ops and, for each, exactly the keys the parser takes, each described', () => {
+  it("lists exactly the parser's ops and, for each, exactly the keys the parser takes, each described", () => {
     for (const op of JSONL_OPS) {
       const d = defs[`op_${op}`]!;
       const props = d.properties as Record<string, Schema>;
@@ -99,11 +127,12 @@ describe('schema/trace.schema.json', () => {
       expect(typeof d.description).toBe('string');
       for (const [key, p] of Object.entries(props)) {
         if (key === 'op') continue;
-        const described = typeof p.description === 'string' || (typeof p.$ref === 'string' && typeof defs[(p.$ref as string).slice(8)]?.description === 'string');
+        const described =
+          typeof p.description === 'string' || (typeof p.$ref === 'string' && typeof defs[(p.$ref as string).slice(8)]?.description === 'string');
         expect(described, `${op}.${key} has a description`).toBe(true);
       }
     }
-    expect(Object.keys((defs.header!.properties as object)).sort()).toEqual([...HEADER_FIELDS].sort());
+    expect(Object.keys(defs.header!.properties as object).sort()).toEqual([...HEADER_FIELDS].sort());
   });
 
   it.each(SAMPLE_FILES)('every record line of %s validates and parses', (file) => {

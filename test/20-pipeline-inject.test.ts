@@ -57,7 +57,11 @@ describe('injectProtocol (the --interval protocol)', () => {
       { op: 'collect', pos: 9, label: 'end' },
     ]);
     // Original records keep their trace positions; nothing is lost.
-    const accesses = out.flatMap((c) => Array.from({ length: c.n }, (_, i) => i).filter((i) => c.kind[i] !== REC_OP).map((i) => c.posCol![i]!));
+    const accesses = out.flatMap((c) =>
+      Array.from({ length: c.n }, (_, i) => i)
+        .filter((i) => c.kind[i] !== REC_OP)
+        .map((i) => c.posCol![i]!),
+    );
     expect(accesses).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   });
 
@@ -75,7 +79,11 @@ describe('injectProtocol (the --interval protocol)', () => {
   it('collects whenever trace time crosses a multiple of --interval-us', async () => {
     // Accesses at t = 0, 10, ..., 90 ns; a boundary every 25 ns.
     const out = await run(chunks(10, 16), 0, 25);
-    expect(opsOf(out).filter((o) => o.op === 'collect').map((o) => o.pos)).toEqual([3, 5, 8, 9]);
+    expect(
+      opsOf(out)
+        .filter((o) => o.op === 'collect')
+        .map((o) => o.pos),
+    ).toEqual([3, 5, 8, 9]);
   });
 
   it('collects the tail in the last chunk (it commits with the last records), without re-arming', async () => {
@@ -92,11 +100,18 @@ describe('injectProtocol (the --interval protocol)', () => {
     expect(opsOf(out)).toEqual([
       { op: 'exit', pos: 0 }, // before the first access: nothing armed, nothing to collect
       { op: 'reset', pos: 1 },
-      { op: 'collect', pos: 3, label: 'exit' }, { op: 'exit', pos: 3 },
-      { op: 'collect', pos: 5, label: 'exit' }, { op: 'exit', pos: 5 },
+      { op: 'collect', pos: 3, label: 'exit' },
+      { op: 'exit', pos: 3 },
+      { op: 'collect', pos: 5, label: 'exit' },
+      { op: 'exit', pos: 5 },
       { op: 'collect', pos: 5, label: 'end' },
     ]);
-    expect(out.flatMap((c) => c.ops).filter((o) => o.op === 'collect').map((o) => o.pid)).toEqual([2, 1, 0]);
+    expect(
+      out
+        .flatMap((c) => c.ops)
+        .filter((o) => o.op === 'collect')
+        .map((o) => o.pid),
+    ).toEqual([2, 1, 0]);
   });
 
   it("mode 'tail' keeps the trace's own collects and adds one at the end only when accesses follow the last", async () => {

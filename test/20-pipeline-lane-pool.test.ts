@@ -16,10 +16,17 @@ const SPECS = ['soft-dirty', 'uffd-sync', 'uffd-sync+unpop', 'uffd-async', 'uffd
 
 /** Sinks that serialise every call (typed arrays as plain arrays) into `log`, tagged with the lane. */
 function loggingSinks(lane: number, log: string[]): LaneSinks {
-  const rec = (name: string) => (x: unknown) => log.push(`${lane} ${name} ${JSON.stringify(x, (_k, v) => (ArrayBuffer.isView(v) ? [...(v as Uint8Array)] : v))}`);
+  const rec = (name: string) => (x: unknown) =>
+    log.push(`${lane} ${name} ${JSON.stringify(x, (_k, v) => (ArrayBuffer.isView(v) ? [...(v as Uint8Array)] : v))}`);
   return {
-    onChanges: rec('changes'), onOp: rec('op'), onCollect: rec('collect'), onVmaChanges: rec('vma'), onUffdMsg: rec('msg'),
-    onKeyframe: rec('keyframe'), keyframeEvery: 500, onFinalState: rec('final'),
+    onChanges: rec('changes'),
+    onOp: rec('op'),
+    onCollect: rec('collect'),
+    onVmaChanges: rec('vma'),
+    onUffdMsg: rec('msg'),
+    onKeyframe: rec('keyframe'),
+    keyframeEvery: 500,
+    onFinalState: rec('final'),
   };
 }
 
@@ -34,7 +41,12 @@ async function inProcess(chunks: TraceChunk[]): Promise<{ log: string[]; counter
 
 async function inPool(chunks: TraceChunk[], threads: number): Promise<{ log: string[]; counters: number[][]; maxInFlight: number }> {
   const log: string[] = [];
-  const pool = new LanePool(SPECS.map((spec, id) => ({ id, spec, sinks: loggingSinks(id, log) })), {}, undefined, threads);
+  const pool = new LanePool(
+    SPECS.map((spec, id) => ({ id, spec, sinks: loggingSinks(id, log) })),
+    {},
+    undefined,
+    threads,
+  );
   let maxInFlight = 0;
   async function* source() {
     for (const c of chunks) {
@@ -58,8 +70,16 @@ function rechunk(chunks: Iterable<TraceChunk>, size: number): TraceChunk[] {
       let ops = 0;
       for (let i = s; i < e; i++) if (c.kind[i] === 2) ops++;
       out.push({
-        n: e - s, pos0: c.pos0 + s, kind: c.kind.slice(s, e), flags: c.flags.slice(s, e), pid: c.pid.slice(s, e), tid: c.tid.slice(s, e),
-        time: c.time.slice(s, e), addr: c.addr.slice(s, e), size: c.size.slice(s, e), ops: c.ops.slice(op, op + ops),
+        n: e - s,
+        pos0: c.pos0 + s,
+        kind: c.kind.slice(s, e),
+        flags: c.flags.slice(s, e),
+        pid: c.pid.slice(s, e),
+        tid: c.tid.slice(s, e),
+        time: c.time.slice(s, e),
+        addr: c.addr.slice(s, e),
+        size: c.size.slice(s, e),
+        ops: c.ops.slice(op, op + ops),
       });
       op += ops;
     }
@@ -90,7 +110,9 @@ describe('lanes in worker threads', () => {
     const pool = new LanePool([{ id: 0, spec: 'soft-dirty', sinks: loggingSinks(0, log) }], {}, undefined, 1);
     const seen: { p: ReplayProgress; calls: number }[] = [];
     await new Promise<void>((resolve, reject) => {
-      from(chunks).pipe(replayLanePool(pool)).subscribe({ next: (p) => seen.push({ p: { ...p }, calls: log.length }), error: reject, complete: resolve });
+      from(chunks)
+        .pipe(replayLanePool(pool))
+        .subscribe({ next: (p) => seen.push({ p: { ...p }, calls: log.length }), error: reject, complete: resolve });
     });
     await pool.finish();
     expect(seen.length).toBe(chunks.length);

@@ -52,12 +52,19 @@ describe('fault path (docs/kernel-rules.md §2.1)', () => {
   });
 
   it('folio split: unused subpages become the zero page (try_to_map_unused_to_zeropage, v6.12) unless split_unused_to_zero_page=off (mm_forbids_zeropage) or on 6.1', () => {
-    for (const [profile, opts, zero] of [['6.18', [], true], ['6.18', ['zero_page=off'], true], ['6.18', ['zero_page=off', 'split_unused_to_zero_page=off'], false], ['6.1', [], false]] as const) {
+    for (const [profile, opts, zero] of [
+      ['6.18', [], true],
+      ['6.18', ['zero_page=off'], true],
+      ['6.18', ['zero_page=off', 'split_unused_to_zero_page=off'], false],
+      ['6.1', [], false],
+    ] as const) {
       const { mm } = setup(profile, { thp: 'always' }, [...opts]);
       map(mm, BASE, 512);
       expect(tryStore(mm, BASE)).toBe(ACCESS_OK);
       expect(doMadvise(mm, BASE * PG, 256 * PG, 'cold')).toBe(0);
-      expect(`${profile} ${opts.join(',')}: ${entry(mm, BASE + 1) & PG_ZERO ? 'zero' : 'kept'}`).toBe(`${profile} ${opts.join(',')}: ${zero ? 'zero' : 'kept'}`);
+      expect(`${profile} ${opts.join(',')}: ${entry(mm, BASE + 1) & PG_ZERO ? 'zero' : 'kept'}`).toBe(
+        `${profile} ${opts.join(',')}: ${zero ? 'zero' : 'kept'}`,
+      );
       expect(entry(mm, BASE) & PG_ZERO).toBe(0);
     }
   });

@@ -218,7 +218,10 @@ describe('MADV_COLLAPSE (§2.18.2: hpage_collapse_scan_pmd + collapse_huge_page)
 
   it('refused when no PTE is writable (SCAN_PAGE_RO → EINVAL, up to 6.17), e.g. right after clear_refs; 6.18 collapses', () => {
     // 6.18: "mm: Enable khugepaged to operate on non-writable VMAs" (kreplay: read-only and PROT_NONE collapse).
-    for (const [profile, collapses] of [['6.1', false], ['6.18', true]] as const) {
+    for (const [profile, collapses] of [
+      ['6.1', false],
+      ['6.18', true],
+    ] as const) {
       const { mm } = setup(profile);
       map(mm, BV, 512);
       for (let p = 0; p < 512; p++) store(mm, BV + p);

@@ -16,7 +16,15 @@ import type { MremapFlag } from '../src/trace/types.js';
 import { PG, BV, setup, map, entry, gt, sdWhy, uwWhy, cWhy, has, store, clearRefs, armUffd, ASYNC } from './helpers/mm.js';
 
 function mremap(mm: Mm, addr: number, oldPages: number, newPages: number, flags: MremapFlag[], newAddr?: number): number {
-  return doMremap(mm, { op: 'mremap', pid: mm.pid, addr: addr * PG, oldLen: oldPages * PG, newLen: newPages * PG, flags, newAddr: newAddr === undefined ? undefined : newAddr * PG });
+  return doMremap(mm, {
+    op: 'mremap',
+    pid: mm.pid,
+    addr: addr * PG,
+    oldLen: oldPages * PG,
+    newLen: newPages * PG,
+    flags,
+    newAddr: newAddr === undefined ? undefined : newAddr * PG,
+  });
 }
 
 describe('mremap: PTE-level move (§2.14 move_ptes / move_soft_dirty_pte, D14)', () => {
@@ -108,7 +116,10 @@ describe('mremap: whole-table and THP moves (§2.14 move_normal_pmd / move_huge_
   });
 
   it('D15 coupling: a uffd VMA without EVENT_REMAP falls back to move_ptes on 6.18 (SD=1), not on 6.1', () => {
-    for (const [prof, sd] of [['6.18', SD], ['6.1', 0]] as const) {
+    for (const [prof, sd] of [
+      ['6.18', SD],
+      ['6.1', 0],
+    ] as const) {
       const { mm } = setup(prof);
       const v = map(mm, BV, 512);
       for (let p = 0; p < 512; p++) store(mm, BV + p);
@@ -121,7 +132,10 @@ describe('mremap: whole-table and THP moves (§2.14 move_normal_pmd / move_huge_
   });
 
   it('6.18 try_realign_addr (v6.7): mutually PMD-aligned VMA starts move the first table whole (SD 0), the tail by move_ptes (SD 1); 6.1 moves all by PTE', () => {
-    for (const [prof, headSd] of [['6.18', 0], ['6.1', SD]] as const) {
+    for (const [prof, headSd] of [
+      ['6.18', 0],
+      ['6.1', SD],
+    ] as const) {
       const { mm } = setup(prof);
       map(mm, BV + 256, 512);
       for (let p = 0; p < 512; p++) store(mm, BV + 256 + p);

@@ -23,18 +23,26 @@ const LANES = ['soft-dirty', 'uffd-sync', 'uffd-sync+unpop', 'uffd-async', 'uffd
 /** Everything a lane hands out, serialised in order. */
 function replayOutputs(chunks: TraceChunk[], spec: string, tlb: boolean): string[] {
   const out: string[] = [];
-  const lane = new Lane(0, parseLaneSpec(spec), undefined, {
-    onChanges: (b) => {
-      for (let i = 0; i < b.n; i++) {
-        out.push(`chg ${b.seq[i]} ${b.pos[i]} ${b.time[i]} ${b.pid[i]} ${b.vpn[i]} ${b.count[i]} ${b.level[i]} ${b.old[i]} ${b.new[i]} ${b.path[i]}`);
-      }
+  const lane = new Lane(
+    0,
+    parseLaneSpec(spec),
+    undefined,
+    {
+      onChanges: (b) => {
+        for (let i = 0; i < b.n; i++) {
+          out.push(
+            `chg ${b.seq[i]} ${b.pos[i]} ${b.time[i]} ${b.pid[i]} ${b.vpn[i]} ${b.count[i]} ${b.level[i]} ${b.old[i]} ${b.new[i]} ${b.path[i]}`,
+          );
+        }
+      },
+      onOp: (r) => out.push(`op ${JSON.stringify(r)}`),
+      onCollect: (c) => out.push(`collect ${JSON.stringify({ ...c, cost: [...c.cost] })}`),
+      onVmaChanges: (rows) => out.push(`vma ${JSON.stringify(rows)}`),
+      onUffdMsg: (m) => out.push(`msg ${JSON.stringify(m)}`),
+      onFinalState: (runs) => out.push(`final ${JSON.stringify(runs)}`),
     },
-    onOp: (r) => out.push(`op ${JSON.stringify(r)}`),
-    onCollect: (c) => out.push(`collect ${JSON.stringify({ ...c, cost: [...c.cost] })}`),
-    onVmaChanges: (rows) => out.push(`vma ${JSON.stringify(rows)}`),
-    onUffdMsg: (m) => out.push(`msg ${JSON.stringify(m)}`),
-    onFinalState: (runs) => out.push(`final ${JSON.stringify(runs)}`),
-  }, tlb);
+    tlb,
+  );
   for (const c of chunks) lane.processChunk(c);
   lane.finish();
   out.push(`counters ${[...lane.sys.counters].join(',')}`);
@@ -71,22 +79,45 @@ const load = (addr: string) => ({ op: 'read', pid: 1, addr });
 
 describe('the TLB fast path changes no output', () => {
   it('a page whose table mremap moved away faults at its old address (ops flush the TLB)', async () => {
-    expectSameWithAndWithoutTlb(await traceOf([
-      mmap2M, store(A), store(A), load(A), store(A),
-      { op: 'mremap', pid: 1, addr: A, old_len: 2097152, new_len: 2097152, flags: ['maymove', 'fixed'], new_addr: B },
-      load(A), store(A), load(B), store(B),
-    ]));
+    expectSameWithAndWithoutTlb(
+      await traceOf([
+        mmap2M,
+        store(A),
+        store(A),
+        load(A),
+        store(A),
+        { op: 'mremap', pid: 1, addr: A, old_len: 2097152, new_len: 2097152, flags: ['maymove', 'fixed'], new_addr: B },
+        load(A),
+        store(A),
+        load(B),
+        store(B),
+      ]),
+    );
   });
 
   it('a pinned page clear_refs leaves writable is still a new store after the reset (resetTruth invalidates)', async () => {
-    expectSameWithAndWithoutTlb(await traceOf([
-      mmap2M, store(A), store(A), store(A),
-      { op: 'pin', pid: 1, addr: A, len: 4096, write: true, longterm: true },
-      store(A), store(A), { op: 'reset' }, store(A), store(A), { op: 'collect', pid: 1, label: 'after' },
-    ]));
+    expectSameWithAndWithoutTlb(
+      await traceOf([
+        mmap2M,
+        store(A),
+        store(A),
+        store(A),
+        { op: 'pin', pid: 1, addr: A, len: 4096, write: true, longterm: true },
+        store(A),
+        store(A),
+        { op: 'reset' },
+        store(A),
+        store(A),
+        { op: 'collect', pid: 1, label: 'after' },
+      ]),
+    );
   });
 
-  it.each(readdirSync(SCENARIOS).filter((f) => f.endsWith('.jsonl')).sort())('scenario %s', async (file) => {
+  it.each(
+    readdirSync(SCENARIOS)
+      .filter((f) => f.endsWith('.jsonl'))
+      .sort(),
+  )('scenario %s', async (file) => {
     expectSameWithAndWithoutTlb(await chunksOf(`${SCENARIOS}/${file}`));
   });
 

@@ -120,7 +120,10 @@ describe('clear_refs 4: soft-dirty reset (§2.2.2)', () => {
     sys.opSink = (o) => got.push([o.call, o.ret, o.errno]);
     clearRefs(mm, '4');
     clearRefs(mm, '9');
-    expect(got).toEqual([['clear_refs', 1, null], ['clear_refs', -1, 'EINVAL']]);
+    expect(got).toEqual([
+      ['clear_refs', 1, null],
+      ['clear_refs', -1, 'EINVAL'],
+    ]);
   });
 
   it('D21: a pinned writable page of a COW mapping is skipped (pte_is_pinned): W and SD stay, sdWhy = PINNED', () => {

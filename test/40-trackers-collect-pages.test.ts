@@ -24,7 +24,8 @@ describe('CollectPages', () => {
 
   it('holds thousands of runs (growth) and finds the run covering any page, or none in a gap', () => {
     const runs: CollectPageRun[] = [];
-    for (let i = 0; i < 3000; i++) runs.push({ vpn: 0x7f0000000 + i * 4, count: 1 + (i % 3), reported: (i % 2) as 0 | 1, gtW: 1, gtC: 0, why: i % 7 });
+    for (let i = 0; i < 3000; i++)
+      runs.push({ vpn: 0x7f0000000 + i * 4, count: 1 + (i % 3), reported: (i % 2) as 0 | 1, gtW: 1, gtC: 0, why: i % 7 });
     const p = collectPagesOf(runs);
     expect(p.n).toBe(3000);
     for (const i of [0, 1, 255, 256, 257, 1999, 2999]) {

@@ -7,7 +7,7 @@ import { PageBitmap } from '../src/lanes/page-bitmap.js';
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 }
 
 function rangesOf(set: Set<number>, start: number, end: number): number[] {

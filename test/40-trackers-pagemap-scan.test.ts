@@ -15,9 +15,21 @@ import type { Mm } from '../src/mm/mm.js';
 import { NO_WHY, clearPte } from '../src/mm/pgtable.js';
 import { A, D, EXCL, GUARD, MARKER, NONE, PMD_TABLE, PRESENT, SD, UW, W } from '../src/mm/pte.js';
 import {
-  PAGE_CATEGORY_NAMES, PAGE_IS_FILE, PAGE_IS_GUARD, PAGE_IS_HUGE, PAGE_IS_PRESENT, PAGE_IS_SOFT_DIRTY,
-  PAGE_IS_SWAPPED, PAGE_IS_WPALLOWED, PAGE_IS_WRITTEN, PAGE_SIZE, PM_SCAN_CHECK_WPASYNC, PM_SCAN_WP_MATCHING, UFFD_API,
-  UFFD_FEATURE_WP_ASYNC, UFFD_FEATURE_WP_UNPOPULATED,
+  PAGE_CATEGORY_NAMES,
+  PAGE_IS_FILE,
+  PAGE_IS_GUARD,
+  PAGE_IS_HUGE,
+  PAGE_IS_PRESENT,
+  PAGE_IS_SOFT_DIRTY,
+  PAGE_IS_SWAPPED,
+  PAGE_IS_WPALLOWED,
+  PAGE_IS_WRITTEN,
+  PAGE_SIZE,
+  PM_SCAN_CHECK_WPASYNC,
+  PM_SCAN_WP_MATCHING,
+  UFFD_API,
+  UFFD_FEATURE_WP_ASYNC,
+  UFFD_FEATURE_WP_UNPOPULATED,
 } from '../src/mm/uapi.js';
 import { VM_HUGEPAGE } from '../src/mm/vma.js';
 import { ZAP_DONTNEED, zapRange } from '../src/mm/zap.js';
@@ -63,8 +75,16 @@ function fx(r: PagemapScanResult, base = BASE): unknown {
 
 function scan(mm: Mm, start: number, end: number, a: Partial<PmScanArg> = {}): PagemapScanResult {
   return pagemapScan(mm, {
-    start: start * PS, end: end * PS, flags: 0, categoryInverted: 0, categoryMask: 0, categoryAnyofMask: 0,
-    returnMask: 0, vecLen: 1024, maxPages: 0, ...a,
+    start: start * PS,
+    end: end * PS,
+    flags: 0,
+    categoryInverted: 0,
+    categoryMask: 0,
+    categoryAnyofMask: 0,
+    returnMask: 0,
+    vecLen: 1024,
+    maxPages: 0,
+    ...a,
   });
 }
 const FAST: Partial<PmScanArg> = { categoryMask: PAGE_IS_WRITTEN, returnMask: PAGE_IS_WRITTEN };
@@ -78,7 +98,9 @@ const full = (mm: Mm, n: number, a: Partial<PmScanArg> = {}, base = BASE) => sca
 function pm(mm: Mm, n: number, base = BASE): [number, number, string[]][] {
   const out: [number, number, string[]][] = [];
   for (const r of pagemapRuns(mm, base, base + n)) {
-    const names = PMB_NAMES.filter(([b]) => r.bits & b & ~PMB_SOFT_DIRTY).map(([, s]) => s).sort();
+    const names = PMB_NAMES.filter(([b]) => r.bits & b & ~PMB_SOFT_DIRTY)
+      .map(([, s]) => s)
+      .sort();
     const last = out[out.length - 1];
     if (last && last[1] === r.start - base && last[2].join() === names.join()) last[1] = r.end - base;
     else out.push([r.start - base, r.end - base, names]);
@@ -144,7 +166,18 @@ describe('PAGEMAP_SCAN argument handling (§2.11.1 pagemap_scan_get_args)', () =
       expect(fast(mm, 8, { [k]: 1 << 9 }).errno, k).toBe('EINVAL');
     }
     // unaligned start (EINVAL) wins over end < start (EFAULT)
-    expect(pagemapScan(mm, { ...FAST, start: BASE * PS + 1, end: BASE * PS - PS, flags: 0, categoryInverted: 0, categoryAnyofMask: 0, vecLen: 4, maxPages: 0 } as PmScanArg).errno).toBe('EINVAL');
+    expect(
+      pagemapScan(mm, {
+        ...FAST,
+        start: BASE * PS + 1,
+        end: BASE * PS - PS,
+        flags: 0,
+        categoryInverted: 0,
+        categoryAnyofMask: 0,
+        vecLen: 4,
+        maxPages: 0,
+      } as PmScanArg).errno,
+    ).toBe('EINVAL');
     expect(scan(mm, BASE + 4, BASE + 2, FAST).errno).toBe('EFAULT');
     // EFAULT (range) is checked before vec NULL with vec_len
     expect(scan(mm, BASE + 4, BASE + 2, { ...FAST, vec: 0, vecLen: 1 }).errno).toBe('EFAULT');
@@ -194,10 +227,19 @@ describe('PAGEMAP_SCAN argument handling (§2.11.1 pagemap_scan_get_args)', () =
       ['return_mask PRESENT only (merge on masked categories)', { returnMask: PAGE_IS_PRESENT }],
       ['return_mask PRESENT|WRITTEN', { returnMask: PAGE_IS_PRESENT | PAGE_IS_WRITTEN }],
       ['return_mask 0', { returnMask: 0 }],
-      ['inverted WRITTEN, mask WRITTEN (unwritten pages)', { categoryInverted: PAGE_IS_WRITTEN, categoryMask: PAGE_IS_WRITTEN, returnMask: FULL_MASK }],
-      ['inverted WRITTEN, mask WRITTEN, return WRITTEN', { categoryInverted: PAGE_IS_WRITTEN, categoryMask: PAGE_IS_WRITTEN, returnMask: PAGE_IS_WRITTEN }],
+      [
+        'inverted WRITTEN, mask WRITTEN (unwritten pages)',
+        { categoryInverted: PAGE_IS_WRITTEN, categoryMask: PAGE_IS_WRITTEN, returnMask: FULL_MASK },
+      ],
+      [
+        'inverted WRITTEN, mask WRITTEN, return WRITTEN',
+        { categoryInverted: PAGE_IS_WRITTEN, categoryMask: PAGE_IS_WRITTEN, returnMask: PAGE_IS_WRITTEN },
+      ],
       ['mask WPALLOWED', { categoryMask: PAGE_IS_WPALLOWED, returnMask: FULL_MASK }],
-      ['inverted+mask WPALLOWED (excludes async VMA)', { categoryInverted: PAGE_IS_WPALLOWED, categoryMask: PAGE_IS_WPALLOWED, returnMask: FULL_MASK }],
+      [
+        'inverted+mask WPALLOWED (excludes async VMA)',
+        { categoryInverted: PAGE_IS_WPALLOWED, categoryMask: PAGE_IS_WPALLOWED, returnMask: FULL_MASK },
+      ],
       ['anyof WRITTEN|SWAPPED', { categoryAnyofMask: PAGE_IS_WRITTEN | PAGE_IS_SWAPPED, returnMask: FULL_MASK }],
       ['fast with CHECK_WPASYNC only (async VMA)', { ...FAST, flags: PM_SCAN_CHECK_WPASYNC }],
       ['fast WP_MATCHING, max_pages 1', { ...FAST, flags: PM_SCAN_WP_MATCHING, maxPages: 1 }],
@@ -216,8 +258,16 @@ describe('PAGEMAP_SCAN argument handling (§2.11.1 pagemap_scan_get_args)', () =
         const o = obs('SCANARGS', step);
         if (o.scan) {
           const r = pagemapScan(mm, {
-            start: B, end: B + 8 * PS, flags: 0, categoryInverted: 0, categoryMask: 0, categoryAnyofMask: 0, returnMask: 0,
-            vecLen: 1024, maxPages: 0, ...a,
+            start: B,
+            end: B + 8 * PS,
+            flags: 0,
+            categoryInverted: 0,
+            categoryMask: 0,
+            categoryAnyofMask: 0,
+            returnMask: 0,
+            vecLen: 1024,
+            maxPages: 0,
+            ...a,
           });
           expect(fx(r)).toEqual(o.scan);
         } else {
@@ -332,7 +382,8 @@ describe('D1 and per-VMA filter (§2.11.2 pagemap_scan_test_walk)', () => {
     // A fresh VMA has VM_SOFTDIRTY: every page (none and holes too) carries SOFT_DIRTY.
     const r = scan(mm, BASE, BASE + 4, { returnMask: PAGE_IS_SOFT_DIRTY | PAGE_IS_PRESENT });
     expect(r.regions.map((g) => [g.start / PS - BASE, g.end / PS - BASE, g.categories])).toEqual([
-      [0, 1, PAGE_IS_SOFT_DIRTY | PAGE_IS_PRESENT], [1, 4, PAGE_IS_SOFT_DIRTY],
+      [0, 1, PAGE_IS_SOFT_DIRTY | PAGE_IS_PRESENT],
+      [1, 4, PAGE_IS_SOFT_DIRTY],
     ]);
     expect(scan(mm, BASE, BASE + 4, { categoryMask: PAGE_IS_WPALLOWED, returnMask: ALL }).ret).toBe(0);
   });
@@ -359,20 +410,26 @@ describe('pte_none vs holes (§2.11.4, §2.11.5; probes M1–M3)', () => {
   it('[probe HOLES: A pure re-protect] WP_MATCHING vec_len 0 marks none PTEs and arms the hole (allocates a table)', () => {
     const { sys, mm } = holesA();
     const tables = counter(sys, 'pte_tables_alloc');
-    expect(fx(fast(mm, 1024, { flags: PM_SCAN_WP_MATCHING, vecLen: 0 }))).toEqual(obs('HOLES', 'A: WP_MATCHING vec_len=0 (pure re-protect) over whole region').scan);
+    expect(fx(fast(mm, 1024, { flags: PM_SCAN_WP_MATCHING, vecLen: 0 }))).toEqual(
+      obs('HOLES', 'A: WP_MATCHING vec_len=0 (pure re-protect) over whole region').scan,
+    );
     expect(counter(sys, 'pte_tables_alloc') - tables).toBe(1); // VmPTE +4 kB
     expectReadings(mm, 'HOLES', 'A: after pure re-protect', 1024);
   });
 
   it('[probe HOLES: A2] fast-path WP_MATCHING returns [4,1024) written and protects it all', () => {
     const { mm } = holesA();
-    expect(fx(fast(mm, 1024, { flags: PM_SCAN_WP_MATCHING }))).toEqual(obs('HOLES', 'A2: same setup as A; WP_MATCHING with WRITTEN fast query (vec_len 1024)').scan);
+    expect(fx(fast(mm, 1024, { flags: PM_SCAN_WP_MATCHING }))).toEqual(
+      obs('HOLES', 'A2: same setup as A; WP_MATCHING with WRITTEN fast query (vec_len 1024)').scan,
+    );
     expectReadings(mm, 'HOLES', 'A2: after fast-path WP_MATCHING', 1024);
   });
 
   it('[probe HOLES: A3] generic WP_MATCHING without masks', () => {
     const { mm } = holesA();
-    expect(fx(scan(mm, BASE, BASE + 1024, { flags: PM_SCAN_WP_MATCHING, returnMask: FULL_MASK }))).toEqual(obs('HOLES', 'A3: same setup as A; WP_MATCHING, no masks, return_mask=all (vec_len 1024)').scan);
+    expect(fx(scan(mm, BASE, BASE + 1024, { flags: PM_SCAN_WP_MATCHING, returnMask: FULL_MASK }))).toEqual(
+      obs('HOLES', 'A3: same setup as A; WP_MATCHING, no masks, return_mask=all (vec_len 1024)').scan,
+    );
     expectReadings(mm, 'HOLES', 'A3: after generic WP_MATCHING', 1024);
   });
 
@@ -389,7 +446,9 @@ describe('pte_none vs holes (§2.11.4, §2.11.5; probes M1–M3)', () => {
     expect(mm.leafAt(BASE / 512 + 1)?.pmd ?? 0).toBe(0);
     expectReadings(mm, 'HOLES', 'B: after DONTNEEDs', 1024);
     const tables = counter(sys, 'pte_tables_alloc');
-    expect(fx(fast(mm, 1024, { flags: PM_SCAN_WP_MATCHING, vecLen: 0 }))).toEqual(obs('HOLES', 'B: WP_MATCHING vec_len=0 (pure re-protect) over whole region').scan);
+    expect(fx(fast(mm, 1024, { flags: PM_SCAN_WP_MATCHING, vecLen: 0 }))).toEqual(
+      obs('HOLES', 'B: WP_MATCHING vec_len=0 (pure re-protect) over whole region').scan,
+    );
     expect(counter(sys, 'pte_tables_alloc') - tables).toBe(1);
     expectReadings(mm, 'HOLES', 'B: after pure re-protect', 1024);
   });
@@ -399,7 +458,13 @@ describe('pte_none vs holes (§2.11.4, §2.11.5; probes M1–M3)', () => {
     expect(fx(fast(mm, 1024))).toEqual({ ret: 1, errno: null, walk_end: 1024, regions: [[4, 512, ['written']]] });
     expect(fx(gen(mm, 1024))).toEqual({ ret: 0, errno: null, walk_end: 1024, regions: [] });
     expect(fx(full(mm, 1024))).toEqual({
-      ret: 2, errno: null, walk_end: 1024, regions: [[0, 4, ['wpallowed', 'swapped']], [4, 1024, ['wpallowed']]],
+      ret: 2,
+      errno: null,
+      walk_end: 1024,
+      regions: [
+        [0, 4, ['wpallowed', 'swapped']],
+        [4, 1024, ['wpallowed']],
+      ],
     });
   });
 
@@ -428,7 +493,15 @@ describe('pte_none vs holes (§2.11.4, §2.11.5; probes M1–M3)', () => {
       } else {
         expect(fx(fast(mm, 2))).toEqual({ ret: 1, errno: null, walk_end: 2, regions: [[0, 1, ['written']]] });
         expect(fx(gen(mm, 2))).toEqual({ ret: 0, errno: null, walk_end: 2, regions: [] });
-        expect(fx(full(mm, 2))).toEqual({ ret: 2, errno: null, walk_end: 2, regions: [[0, 1, ['wpallowed']], [1, 2, ['wpallowed', 'present']]] });
+        expect(fx(full(mm, 2))).toEqual({
+          ret: 2,
+          errno: null,
+          walk_end: 2,
+          regions: [
+            [0, 1, ['wpallowed']],
+            [1, 2, ['wpallowed', 'present']],
+          ],
+        });
       }
       tryStore(mm, BASE);
       expectReadings(mm, 'D7/D8', 'async: after store P', 2);
@@ -529,7 +602,10 @@ describe('output: regions, max_pages, vec_len and the bounce buffer (§2.11.3)',
     fast(mm, 4);
     fast(mm, 4, { flags: PM_SCAN_CHECK_WPASYNC });
     const scans = results.filter((r) => r.call === 'PAGEMAP_SCAN');
-    expect(scans.map((r) => [r.ret, r.errno])).toEqual([[1, null], [-1, 'EPERM']]);
+    expect(scans.map((r) => [r.ret, r.errno])).toEqual([
+      [1, null],
+      [-1, 'EPERM'],
+    ]);
   });
 });
 

@@ -16,8 +16,20 @@ import { PAGE_SIZE, TASK_SIZE_PAGES, UFFD_API, UFFD_FEATURE_WP_ASYNC } from '../
 import { VM_HUGETLB, VM_PFNMAP, VM_SOFTDIRTY } from '../src/mm/vma.js';
 import { clearRefs } from '../src/trackers/clear-refs.js';
 import {
-  PMB_EXCLUSIVE, PMB_FILE, PMB_GUARD, PMB_NAMES, PMB_PRESENT, PMB_SOFT_DIRTY, PMB_SWAP, PMB_UFFD_WP, pagemapBits,
-  pagemapBitsOf, pagemapEntry, pagemapRange, pagemapRead, pagemapRuns,
+  PMB_EXCLUSIVE,
+  PMB_FILE,
+  PMB_GUARD,
+  PMB_NAMES,
+  PMB_PRESENT,
+  PMB_SOFT_DIRTY,
+  PMB_SWAP,
+  PMB_UFFD_WP,
+  pagemapBits,
+  pagemapBitsOf,
+  pagemapEntry,
+  pagemapRange,
+  pagemapRead,
+  pagemapRuns,
 } from '../src/trackers/pagemap.js';
 import { uffdioApi, uffdioRegister, uffdioWriteprotect, uffdUserfaultfd } from '../src/trackers/userfaultfd.js';
 import { map, setup, tryLoad, tryStore } from './helpers/mm.js';
@@ -37,7 +49,9 @@ function fixturePagemap(caseId: string, step: string): [number, number, string[]
 function pm(mm: Mm, n: number, base = BASE): [number, number, string[]][] {
   const out: [number, number, string[]][] = [];
   for (const r of pagemapRuns(mm, base, base + n)) {
-    const names = PMB_NAMES.filter(([b]) => r.bits & b & ~PMB_SOFT_DIRTY).map(([, s]) => s).sort();
+    const names = PMB_NAMES.filter(([b]) => r.bits & b & ~PMB_SOFT_DIRTY)
+      .map(([, s]) => s)
+      .sort();
     const last = out[out.length - 1];
     if (last && last[1] === r.start - base && last[2].join() === names.join()) last[1] = r.end - base;
     else out.push([r.start - base, r.end - base, names]);
@@ -211,7 +225,10 @@ describe('entry bits (pte_to_pagemap_entry, pagemap_pte_hole, pagemap_pmd_range)
     leaf.pte[2] = SWAP | MIGRATION | PG_FILE;
     leaf.pte[3] = SWAP | MIGRATION | PG_ANON;
     expect([0, 1, 2, 3].map((i) => pagemapBits(mm, BASE + i))).toEqual([
-      PMB_SWAP | PMB_SOFT_DIRTY, PMB_SWAP | PMB_UFFD_WP, PMB_SWAP | PMB_FILE, PMB_SWAP,
+      PMB_SWAP | PMB_SOFT_DIRTY,
+      PMB_SWAP | PMB_UFFD_WP,
+      PMB_SWAP | PMB_FILE,
+      PMB_SWAP,
     ]);
   });
 

@@ -52,9 +52,21 @@ describe('loadReport', () => {
     expect(data.run).toMatchObject({ status: 'complete', committedPos: 2500, kernelProfile: '6.12', schemaVersion: SCHEMA_VERSION });
     expect(data.lanes.map((l) => l.name)).toEqual(['soft-dirty', 'uffd-async']);
     const [c0, c1] = data.lanes[0]!.collects;
-    expect(c0).toMatchObject({ index: 0, label: 'epoch-1', reported: 6, trueW: 4, tp: 4, fp: 2, fn: 0, recall: 1,
-      intervalAccesses: 1000, intervalNs: 2e6, fpByCause: { 'new-vma-softdirty': 2 }, fnByCause: {},
-      faults: { missing: 2, wp_reuse: 4 } });
+    expect(c0).toMatchObject({
+      index: 0,
+      label: 'epoch-1',
+      reported: 6,
+      trueW: 4,
+      tp: 4,
+      fp: 2,
+      fn: 0,
+      recall: 1,
+      intervalAccesses: 1000,
+      intervalNs: 2e6,
+      fpByCause: { 'new-vma-softdirty': 2 },
+      fnByCause: {},
+      faults: { missing: 2, wp_reuse: 4 },
+    });
     expect(c0!.precision).toBeCloseTo(2 / 3, 12);
     expect(c0!.reportedMiBps).toBeCloseTo(11.71875, 9);
     expect(c1).toMatchObject({ label: null, precision: null, recall: null, reportedMiBps: null, intervalNs: null, timeNs: null });
@@ -66,8 +78,17 @@ describe('loadReport', () => {
     expect(l.scope).toBe('run');
     expect(l.faults).toEqual({ missing: 3, wp_reuse: 4 }); // the total has one fault after the last collect
     expect(l.estimate).toEqual(estimate(SD_TOTAL));
-    expect(l.summary).toMatchObject({ collects: 2, reported: 6, trueW: 4, tp: 4, fp: 2, fn: 0, recall: 1, faults: 7,
-      fpByCause: { 'new-vma-softdirty': 2 } });
+    expect(l.summary).toMatchObject({
+      collects: 2,
+      reported: 6,
+      trueW: 4,
+      tp: 4,
+      fp: 2,
+      fn: 0,
+      recall: 1,
+      faults: 7,
+      fpByCause: { 'new-vma-softdirty': 2 },
+    });
     expect(l.summary.writeNsPerPage).toBeCloseTo(estimate(SD_TOTAL).writeNs / 4, 9);
     expect(l.summary.collectUsPerCollect).toBeCloseTo(estimate(SD_TOTAL).collectNs / 2 / 1000, 9);
   });
@@ -93,11 +114,31 @@ describe('formatText', () => {
     expect(t).not.toMatch(/NaN|undefined|Infinity/);
     const row = lines.find((l) => /^\s+0\s+epoch-1/.test(l) && l.includes('0.667'))!;
     // collect label pos interval reported true_w TP FP FN FP_c FN_c precision recall MiB MiB/s
-    expect(row.trim().split(/\s{2,}/)).toEqual(['0', 'epoch-1', '1000', '1000 acc / 2.00 ms', '6', '4', '4', '2', '0', '2', '0',
-      '0.667', '1.000', '0.02', '11.72']);
+    expect(row.trim().split(/\s{2,}/)).toEqual([
+      '0',
+      'epoch-1',
+      '1000',
+      '1000 acc / 2.00 ms',
+      '6',
+      '4',
+      '4',
+      '2',
+      '0',
+      '2',
+      '0',
+      '0.667',
+      '1.000',
+      '0.02',
+      '11.72',
+    ]);
     const noTime = lines.find((l) => /^\s+1\s+-\s+2000/.test(l))!;
     expect(noTime).toContain('1000 acc / - ms');
-    expect(noTime.trim().split(/\s{2,}/).slice(-4)).toEqual(['-', '-', '0.00', '-']);
+    expect(
+      noTime
+        .trim()
+        .split(/\s{2,}/)
+        .slice(-4),
+    ).toEqual(['-', '-', '0.00', '-']);
     expect(t).toContain('FP by cause: new-vma-softdirty 2');
     expect(t).toContain('FN by cause: unpopulated-no-marker 1');
     expect(t).toContain('errors: EPERM');
@@ -105,7 +146,10 @@ describe('formatText', () => {
     const e = estimate(SD_TOTAL);
     expect(t).toContain(`estimated time (whole run): ${fmtNs(e.totalNs)} = write path ${fmtNs(e.writeNs)}`);
     const summary = lines.slice(lines.findIndex((l) => l.startsWith('Summary')));
-    const sd = summary.find((l) => l.trim().startsWith('soft-dirty'))!.trim().split(/\s{2,}/);
+    const sd = summary
+      .find((l) => l.trim().startsWith('soft-dirty'))!
+      .trim()
+      .split(/\s{2,}/);
     expect(sd.slice(0, 11)).toEqual(['soft-dirty', 'soft-dirty', '2', '6', '4', '4', '2', '0', '0.667', '1.000', '7']);
     expect(sd[11]).toBe(String(Math.round(e.writeNs / 4)));
   });

@@ -48,8 +48,18 @@ function withPagemapRecords(text: string, every: number): string {
     if (i === 0 || i % every !== 0) return;
     const t = (JSON.parse(line) as { t: number }).t;
     out.push(JSON.stringify({ op: 'pagemap_read', offset: 0, count: 2 ** 40, t }));
-    out.push(JSON.stringify({ op: 'pagemap_scan', start: '0x7f0000000000', end: '0x7f0000800000', flags: 0, category_mask: ['present'],
-      return_mask: ['present', 'written', 'huge'], vec_len: 4096, t }));
+    out.push(
+      JSON.stringify({
+        op: 'pagemap_scan',
+        start: '0x7f0000000000',
+        end: '0x7f0000800000',
+        flags: 0,
+        category_mask: ['present'],
+        return_mask: ['present', 'written', 'huge'],
+        vec_len: 4096,
+        t,
+      }),
+    );
   });
   return out.join('\n') + '\n';
 }
@@ -80,22 +90,26 @@ describe('replay with the lanes in worker threads', () => {
 });
 
 describe('replay killed with SIGKILL, then --resume', () => {
-  it.each([100_000, 300_000, 600_000])('killed after committing position %i: consistent, marked incomplete, and resumed to identical tables', async (pos) => {
-    const db = join(dir, `killed-${pos}.db`);
-    const code = await killAfterCommit(['replay', trace, '--db', db, ...RUN], db, pos);
-    const sql = new Database(db, { readonly: true });
-    expect(sql.pragma('integrity_check', { simple: true })).toBe('ok');
-    const status = sql.prepare("SELECT value FROM meta WHERE key = 'status'").pluck().get();
-    const committed = Number(sql.prepare("SELECT value FROM meta WHERE key = 'committed_pos'").pluck().get());
-    sql.close();
-    if (code === 0) return; // finished before the kill on a fast machine: nothing to resume
-    expect(status).toBe('running');
-    expect(committed).toBeGreaterThanOrEqual(pos);
-    const r = pteplay(['replay', trace, '--db', db, '--resume']);
-    expect(r.status, r.stderr).toBe(0);
-    expect(r.stderr).toContain('resumed after trace position');
-    expect(runDigests(db)).toEqual(reference);
-  }, 120_000);
+  it.each([100_000, 300_000, 600_000])(
+    'killed after committing position %i: consistent, marked incomplete, and resumed to identical tables',
+    async (pos) => {
+      const db = join(dir, `killed-${pos}.db`);
+      const code = await killAfterCommit(['replay', trace, '--db', db, ...RUN], db, pos);
+      const sql = new Database(db, { readonly: true });
+      expect(sql.pragma('integrity_check', { simple: true })).toBe('ok');
+      const status = sql.prepare("SELECT value FROM meta WHERE key = 'status'").pluck().get();
+      const committed = Number(sql.prepare("SELECT value FROM meta WHERE key = 'committed_pos'").pluck().get());
+      sql.close();
+      if (code === 0) return; // finished before the kill on a fast machine: nothing to resume
+      expect(status).toBe('running');
+      expect(committed).toBeGreaterThanOrEqual(pos);
+      const r = pteplay(['replay', trace, '--db', db, '--resume']);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stderr).toContain('resumed after trace position');
+      expect(runDigests(db)).toEqual(reference);
+    },
+    120_000,
+  );
 
   it('refuses to resume a complete run, or with another trace', () => {
     expect(pteplay(['replay', trace, '--db', join(dir, 'full.db'), '--resume']).status).toBe(64);
@@ -148,10 +162,13 @@ describe('replay stopped early, or by SIGINT/SIGTERM, then --resume', () => {
   /** Start a replay and send `signal` as soon as `ready()` holds (polled every 2 ms). */
   function stopWhen(db: string, ready: () => boolean, signal: NodeJS.Signals): Promise<{ code: number | null; stderr: string }> {
     return new Promise((resolve) => {
-      const p = spawn(process.execPath, [join(ROOT, 'dist', 'cli', 'pteplay.js'), 'replay', small, '--db', db, ...SMALL],
-        { stdio: ['ignore', 'ignore', 'pipe'] });
+      const p = spawn(process.execPath, [join(ROOT, 'dist', 'cli', 'pteplay.js'), 'replay', small, '--db', db, ...SMALL], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
       let stderr = '';
-      p.stderr.on('data', (b: Buffer) => { stderr += b.toString(); });
+      p.stderr.on('data', (b: Buffer) => {
+        stderr += b.toString();
+      });
       let sent = false;
       const poll = setInterval(() => {
         if (!sent && ready()) {

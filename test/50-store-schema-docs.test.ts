@@ -38,15 +38,34 @@ describe('schema documentation', () => {
         expect(i, `${name}.${col.name} declared`).toBeGreaterThan(0);
         expect(commentedBefore(lines, i), `${name}.${col.name} documented`).toBe(true);
       }
-      expect(tablesSql.slice(0, tablesSql.indexOf(`CREATE TABLE ${name} `)).trimEnd().split('\n').at(-1)!.startsWith('--'),
-        `table ${name} documented`).toBe(true);
+      expect(
+        tablesSql
+          .slice(0, tablesSql.indexOf(`CREATE TABLE ${name} `))
+          .trimEnd()
+          .split('\n')
+          .at(-1)!
+          .startsWith('--'),
+        `table ${name} documented`,
+      ).toBe(true);
     }
   });
 
   it('documents every column of every public view in a comment above it', () => {
     const views = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'view' AND name NOT LIKE '\\_%' ESCAPE '\\'").all() as { name: string }[];
-    expect(views.map((v) => v.name).sort()).toEqual(['v_collect_accuracy', 'v_cost_estimate', 'v_dirty_rate', 'v_false_by_cause',
-      'v_false_negative', 'v_false_positive', 'v_fault_cost', 'v_lane_summary', 'v_page_history', 'v_page_types', 'v_pagemap_scan_region', 'v_pte_change']);
+    expect(views.map((v) => v.name).sort()).toEqual([
+      'v_collect_accuracy',
+      'v_cost_estimate',
+      'v_dirty_rate',
+      'v_false_by_cause',
+      'v_false_negative',
+      'v_false_positive',
+      'v_fault_cost',
+      'v_lane_summary',
+      'v_page_history',
+      'v_page_types',
+      'v_pagemap_scan_region',
+      'v_pte_change',
+    ]);
     for (const { name } of views) {
       const lines = block(viewsSql, 'VIEW', name).split('\n');
       for (const col of db.prepare(`SELECT name FROM pragma_table_info(?)`).all(name) as { name: string }[]) {
@@ -75,8 +94,12 @@ describe('canned queries (schema/queries)', () => {
     expect(db.prepare(q('page-history.sql')).all({ lane: 'soft-dirty', vpn: 0x1001 })).toEqual([
       { seq: 0, pos: 10, pid: 1, level: 'pte', old: 0, new: 0x23e, path: 'do_anonymous_page', run_first_vpn: 0x1000, run_pages: 3 },
     ]);
-    expect(db.prepare(q('page-history.sql')).all({ lane: 'soft-dirty', vpn: 0x2000 + 511 }).map((r: any) => r.path))
-      .toEqual(['do_huge_pmd_anonymous_page']);
+    expect(
+      db
+        .prepare(q('page-history.sql'))
+        .all({ lane: 'soft-dirty', vpn: 0x2000 + 511 })
+        .map((r: any) => r.path),
+    ).toEqual(['do_huge_pmd_anonymous_page']);
     expect(db.prepare(q('page-history.sql')).all({ lane: 'soft-dirty', vpn: 0x2000 + 512 })).toEqual([]);
   });
 

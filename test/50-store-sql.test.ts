@@ -29,7 +29,13 @@ beforeAll(() => {
 /** Run `sql` on the fixture and return what it printed. */
 function sql(text: string, mode: SqlMode, params: QueryOptions['params'] = {}): string {
   let out = '';
-  runSql(file, text, { mode, params, write: (s) => { out += s; } });
+  runSql(file, text, {
+    mode,
+    params,
+    write: (s) => {
+      out += s;
+    },
+  });
   return out;
 }
 
@@ -49,66 +55,84 @@ const Q = 'SELECT lane_id, lane, collect_idx, label, precision FROM v_collect_ac
 
 describe('output modes: exact text', () => {
   it('box (the TTY default)', () => {
-    expect(sql(Q, 'box')).toBe([
-      '┌─────────┬────────────┬─────────────┬─────────┬────────────────────┐',
-      '│ lane_id │ lane       │ collect_idx │ label   │          precision │',
-      '├─────────┼────────────┼─────────────┼─────────┼────────────────────┤',
-      '│       0 │ soft-dirty │           0 │ epoch-1 │ 0.6666666666666666 │',
-      '│       0 │ soft-dirty │           1 │ NULL    │               NULL │',
-      '│       1 │ uffd-async │           0 │ epoch-1 │                1.0 │',
-      '│       1 │ uffd-async │           1 │ NULL    │               NULL │',
-      '└─────────┴────────────┴─────────────┴─────────┴────────────────────┘',
-      ''].join('\n'));
+    expect(sql(Q, 'box')).toBe(
+      [
+        '┌─────────┬────────────┬─────────────┬─────────┬────────────────────┐',
+        '│ lane_id │ lane       │ collect_idx │ label   │          precision │',
+        '├─────────┼────────────┼─────────────┼─────────┼────────────────────┤',
+        '│       0 │ soft-dirty │           0 │ epoch-1 │ 0.6666666666666666 │',
+        '│       0 │ soft-dirty │           1 │ NULL    │               NULL │',
+        '│       1 │ uffd-async │           0 │ epoch-1 │                1.0 │',
+        '│       1 │ uffd-async │           1 │ NULL    │               NULL │',
+        '└─────────┴────────────┴─────────────┴─────────┴────────────────────┘',
+        '',
+      ].join('\n'),
+    );
   });
 
   it('table (the default when piped)', () => {
-    expect(sql(Q, 'table')).toBe([
-      'lane_id  lane        collect_idx  label             precision',
-      '-------  ----------  -----------  -------  ------------------',
-      '      0  soft-dirty            0  epoch-1  0.6666666666666666',
-      '      0  soft-dirty            1  NULL                   NULL',
-      '      1  uffd-async            0  epoch-1                 1.0',
-      '      1  uffd-async            1  NULL                   NULL',
-      ''].join('\n'));
+    expect(sql(Q, 'table')).toBe(
+      [
+        'lane_id  lane        collect_idx  label             precision',
+        '-------  ----------  -----------  -------  ------------------',
+        '      0  soft-dirty            0  epoch-1  0.6666666666666666',
+        '      0  soft-dirty            1  NULL                   NULL',
+        '      1  uffd-async            0  epoch-1                 1.0',
+        '      1  uffd-async            1  NULL                   NULL',
+        '',
+      ].join('\n'),
+    );
   });
 
   it('csv: RFC 4180 with a header row, CRLF, NULL as an empty field', () => {
-    expect(sql(Q, 'csv')).toBe([
-      'lane_id,lane,collect_idx,label,precision',
-      '0,soft-dirty,0,epoch-1,0.6666666666666666',
-      '0,soft-dirty,1,,',
-      '1,uffd-async,0,epoch-1,1.0',
-      '1,uffd-async,1,,',
-      ''].join('\r\n'));
-    expect(sql(`SELECT 'a,b' AS "x,y", 'say "hi"' AS q, 'two' || char(10) || 'lines' AS nl, '' AS empty, x'00ff' AS b`, 'csv'))
-      .toBe('"x,y",q,nl,empty,b\r\n"a,b","say ""hi""","two\nlines",,x\'00ff\'\r\n');
+    expect(sql(Q, 'csv')).toBe(
+      [
+        'lane_id,lane,collect_idx,label,precision',
+        '0,soft-dirty,0,epoch-1,0.6666666666666666',
+        '0,soft-dirty,1,,',
+        '1,uffd-async,0,epoch-1,1.0',
+        '1,uffd-async,1,,',
+        '',
+      ].join('\r\n'),
+    );
+    expect(sql(`SELECT 'a,b' AS "x,y", 'say "hi"' AS q, 'two' || char(10) || 'lines' AS nl, '' AS empty, x'00ff' AS b`, 'csv')).toBe(
+      '"x,y",q,nl,empty,b\r\n"a,b","say ""hi""","two\nlines",,x\'00ff\'\r\n',
+    );
   });
 
   it('json: one array of objects, one per line', () => {
     const out = sql(Q, 'json');
-    expect(out).toBe([
-      '[{"lane_id":0,"lane":"soft-dirty","collect_idx":0,"label":"epoch-1","precision":0.6666666666666666},',
-      '{"lane_id":0,"lane":"soft-dirty","collect_idx":1,"label":null,"precision":null},',
-      '{"lane_id":1,"lane":"uffd-async","collect_idx":0,"label":"epoch-1","precision":1.0},',
-      '{"lane_id":1,"lane":"uffd-async","collect_idx":1,"label":null,"precision":null}]',
-      ''].join('\n'));
+    expect(out).toBe(
+      [
+        '[{"lane_id":0,"lane":"soft-dirty","collect_idx":0,"label":"epoch-1","precision":0.6666666666666666},',
+        '{"lane_id":0,"lane":"soft-dirty","collect_idx":1,"label":null,"precision":null},',
+        '{"lane_id":1,"lane":"uffd-async","collect_idx":0,"label":"epoch-1","precision":1.0},',
+        '{"lane_id":1,"lane":"uffd-async","collect_idx":1,"label":null,"precision":null}]',
+        '',
+      ].join('\n'),
+    );
     expect(JSON.parse(out)).toHaveLength(4);
     expect(sql('SELECT 1 AS a WHERE 0', 'json')).toBe('[]\n');
   });
 
   it('nl: one JSON object per line', () => {
-    expect(sql(Q, 'nl')).toBe([
-      '{"lane_id":0,"lane":"soft-dirty","collect_idx":0,"label":"epoch-1","precision":0.6666666666666666}',
-      '{"lane_id":0,"lane":"soft-dirty","collect_idx":1,"label":null,"precision":null}',
-      '{"lane_id":1,"lane":"uffd-async","collect_idx":0,"label":"epoch-1","precision":1.0}',
-      '{"lane_id":1,"lane":"uffd-async","collect_idx":1,"label":null,"precision":null}',
-      ''].join('\n'));
+    expect(sql(Q, 'nl')).toBe(
+      [
+        '{"lane_id":0,"lane":"soft-dirty","collect_idx":0,"label":"epoch-1","precision":0.6666666666666666}',
+        '{"lane_id":0,"lane":"soft-dirty","collect_idx":1,"label":null,"precision":null}',
+        '{"lane_id":1,"lane":"uffd-async","collect_idx":0,"label":"epoch-1","precision":1.0}',
+        '{"lane_id":1,"lane":"uffd-async","collect_idx":1,"label":null,"precision":null}',
+        '',
+      ].join('\n'),
+    );
     expect(sql('SELECT 1 AS a WHERE 0', 'nl')).toBe('');
   });
 
   it('an empty result still prints the header in box, table and csv', () => {
     expect(sql('SELECT lane_id, name FROM lane WHERE 0', 'table')).toBe('lane_id  name\n-------  ----\n');
-    expect(sql('SELECT lane_id, name FROM lane WHERE 0', 'box')).toBe('┌─────────┬──────┐\n│ lane_id │ name │\n├─────────┼──────┤\n└─────────┴──────┘\n');
+    expect(sql('SELECT lane_id, name FROM lane WHERE 0', 'box')).toBe(
+      '┌─────────┬──────┐\n│ lane_id │ name │\n├─────────┼──────┤\n└─────────┴──────┘\n',
+    );
     expect(sql('SELECT lane_id, name FROM lane WHERE 0', 'csv')).toBe('lane_id,name\r\n');
   });
 
@@ -137,8 +161,7 @@ describe('integers beyond 2^53', () => {
   });
 
   it('binds them exactly from --param', () => {
-    expect(sql('SELECT :v + 1 AS n, typeof(:v) AS t', 'csv', parseParams(['v=0x7fffffffffffff00'])))
-      .toBe('n,t\r\n9223372036854775553,integer\r\n');
+    expect(sql('SELECT :v + 1 AS n, typeof(:v) AS t', 'csv', parseParams(['v=0x7fffffffffffff00']))).toBe('n,t\r\n9223372036854775553,integer\r\n');
   });
 });
 
@@ -161,13 +184,15 @@ describe('parameters', () => {
   it('runs the page-history canned query with a hex vpn', () => {
     const text = readFileSync(join(findSchemaDir(), 'queries', 'page-history.sql'), 'utf8');
     expect(sql(text, 'csv', parseParams(['lane=soft-dirty', 'vpn=0x1001']))).toBe(
-      'seq,pos,pid,level,old,new,path,run_first_vpn,run_pages\r\n0,10,1,pte,0,574,do_anonymous_page,4096,3\r\n');
+      'seq,pos,pid,level,old,new,path,run_first_vpn,run_pages\r\n0,10,1,pte,0,574,do_anonymous_page,4096,3\r\n',
+    );
     expect(sql(text, 'csv', parseParams(['lane=soft-dirty', 'vpn=0x2000']))).toContain(',do_huge_pmd_anonymous_page,8192,512\r\n');
   });
 
   it('types the values: typeof() sees integer, null and text', () => {
-    expect(sql('SELECT typeof(:a) a, typeof(:b) b, typeof(:c) c', 'csv', parseParams(['a=0x10', 'b=null', 'c=0x1g'])))
-      .toBe('a,b,c\r\ninteger,null,text\r\n');
+    expect(sql('SELECT typeof(:a) a, typeof(:b) b, typeof(:c) c', 'csv', parseParams(['a=0x10', 'b=null', 'c=0x1g']))).toBe(
+      'a,b,c\r\ninteger,null,text\r\n',
+    );
   });
 
   it('a missing parameter is a usage error naming it; so is an unused one and ?', () => {
@@ -202,7 +227,15 @@ describe('read-only', () => {
     const before = sha(file);
     const mtime = statSync(file).mtimeMs;
     let out = '';
-    const e = thrown(() => runSql(file, text, { mode: 'csv', write: (s) => { out += s; }, dbName: 'runs/x.db' }));
+    const e = thrown(() =>
+      runSql(file, text, {
+        mode: 'csv',
+        write: (s) => {
+          out += s;
+        },
+        dbName: 'runs/x.db',
+      }),
+    );
     expect(e.exitCode).toBe(EXIT.DATA);
     expect(e.message).toBe(`runs/x.db is opened read-only: INSERT/UPDATE/DDL are refused; copy the file to experiment (refused: ${shown})`);
     expect(e.message).not.toContain('\n');
@@ -237,17 +270,21 @@ describe('statements, errors', () => {
 
   it('splits at ; outside strings, quoted names and comments', () => {
     const s = splitSql(`SELECT 'a;b' AS "x;y" -- c;d\n; /* e;f */ SELECT :p, @q, $r [g;h]; ;  -- only a comment;`);
-    expect(s.map((x) => [x.keyword, x.params])).toEqual([['SELECT', []], ['SELECT', ['p', 'q', 'r']]]);
+    expect(s.map((x) => [x.keyword, x.params])).toEqual([
+      ['SELECT', []],
+      ['SELECT', ['p', 'q', 'r']],
+    ]);
     expect(sql("SELECT 'a;b' AS s;", 'csv')).toBe('s\r\na;b\r\n');
     expect(thrown(() => sql(' -- nothing\n ; ', 'csv')).exitCode).toBe(EXIT.USAGE);
   });
 
-  it('a SQLite error is exit 65 with SQLite\'s message and the statement number', () => {
+  it("a SQLite error is exit 65 with SQLite's message and the statement number", () => {
     const e = thrown(() => runSql(file, 'SELEC 1', { mode: 'csv', write: () => {}, dbName: 'run.db' }));
     expect(e.exitCode).toBe(EXIT.DATA);
     expect(e.message).toBe('run.db: SQL error: near "SELEC": syntax error');
-    expect(thrown(() => runSql(file, 'SELECT 1; SELECT nope FROM lane', { mode: 'csv', write: () => {}, dbName: 'run.db' })).message)
-      .toBe('run.db: SQL error in statement 2 of 2: no such column: nope');
+    expect(thrown(() => runSql(file, 'SELECT 1; SELECT nope FROM lane', { mode: 'csv', write: () => {}, dbName: 'run.db' })).message).toBe(
+      'run.db: SQL error in statement 2 of 2: no such column: nope',
+    );
   });
 
   it('a missing database is exit 66; a file that is not SQLite is exit 65', () => {
@@ -269,12 +306,20 @@ describe('streaming a 100k-row result', () => {
   function stream(mode: SqlMode): { out: string; ticksAtWrites: number[]; chunks: number[] } {
     const db = openReadOnly(file);
     let ticks = 0;
-    db.function('tick', { deterministic: false }, () => ++ticks > 0 ? 1 : 0);
+    db.function('tick', { deterministic: false }, () => (++ticks > 0 ? 1 : 0));
     const ticksAtWrites: number[] = [];
     const chunks: number[] = [];
     let out = '';
     try {
-      querySql(db, BIG, { mode, dbName: 'run.db', write: (s) => { ticksAtWrites.push(ticks); chunks.push(s.length); out += s; } });
+      querySql(db, BIG, {
+        mode,
+        dbName: 'run.db',
+        write: (s) => {
+          ticksAtWrites.push(ticks);
+          chunks.push(s.length);
+          out += s;
+        },
+      });
     } finally {
       db.close();
     }
@@ -310,12 +355,21 @@ describe('a real run (replay of traces/scenarios/vma-merge.jsonl)', () => {
     const pteRows = (direct.prepare('SELECT count(*) AS n FROM v_pte_change').get() as { n: number }).n;
     direct.close();
     let out = '';
-    runSql(db, 'SELECT lane, collect_idx, reported, fp, fn FROM v_collect_accuracy ORDER BY lane_id, collect_idx',
-      { mode: 'json', write: (s) => { out += s; } });
+    runSql(db, 'SELECT lane, collect_idx, reported, fp, fn FROM v_collect_accuracy ORDER BY lane_id, collect_idx', {
+      mode: 'json',
+      write: (s) => {
+        out += s;
+      },
+    });
     expect(JSON.parse(out)).toEqual(expected);
     expect(expected.length).toBeGreaterThan(0);
     let nl = '';
-    runSql(db, 'SELECT * FROM v_pte_change', { mode: 'nl', write: (s) => { nl += s; } });
+    runSql(db, 'SELECT * FROM v_pte_change', {
+      mode: 'nl',
+      write: (s) => {
+        nl += s;
+      },
+    });
     expect(nl.split('\n').filter(Boolean)).toHaveLength(pteRows);
   });
 });
@@ -335,7 +389,8 @@ describe('Datasette metadata (schema/datasette-metadata.json)', () => {
   it('describes every table and view of the schema and every column of them', () => {
     const db = new Database(file, { readonly: true });
     try {
-      const objects = db.prepare("SELECT name FROM sqlite_schema WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%' ORDER BY name")
+      const objects = db
+        .prepare("SELECT name FROM sqlite_schema WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%' ORDER BY name")
         .all() as { name: string }[];
       expect(objects.length).toBeGreaterThanOrEqual(20);
       expect(Object.keys(run.tables).sort()).toEqual(objects.map((o) => o.name).sort());
@@ -358,8 +413,13 @@ describe('Datasette metadata (schema/datasette-metadata.json)', () => {
     expect(meta.title).toBe('pteplay run database');
     expect(run.tables.path!.label_column).toBe('label');
     expect(run.tables.why!.label_column).toBe('label');
-    expect(run.tables.v_dirty_rate!.units).toEqual({ interval_ms: 'ms', reported_mib: 'MiB', reported_mib_s: 'MiB/s',
-      written_mib: 'MiB', written_mib_s: 'MiB/s' });
+    expect(run.tables.v_dirty_rate!.units).toEqual({
+      interval_ms: 'ms',
+      reported_mib: 'MiB',
+      reported_mib_s: 'MiB/s',
+      written_mib: 'MiB',
+      written_mib_s: 'MiB/s',
+    });
     expect(run.tables.collect!.units).toMatchObject({ time_ns: 'ns', interval_ns: 'ns' });
     expect(run.tables.cost_model!.units).toEqual({ ns_each: 'ns' });
     expect(run.tables.lane!.columns.tracker).toMatch(/^tracker mechanism/);
@@ -396,11 +456,22 @@ describe('CLI: pteplay sql (built dist)', () => {
   });
 
   it.runIf(registered)('binds --param (hex vpn) and reads --file', () => {
-    const r = pteplay(['sql', file, '--file', 'schema/queries/page-history.sql', '--param', 'lane=soft-dirty', '--param', 'vpn=0x1001',
-      '--mode', 'json']);
+    const r = pteplay([
+      'sql',
+      file,
+      '--file',
+      'schema/queries/page-history.sql',
+      '--param',
+      'lane=soft-dirty',
+      '--param',
+      'vpn=0x1001',
+      '--mode',
+      'json',
+    ]);
     expect(r.status).toBe(0);
-    expect(JSON.parse(r.stdout)).toEqual([{ seq: 0, pos: 10, pid: 1, level: 'pte', old: 0, new: 0x23e, path: 'do_anonymous_page',
-      run_first_vpn: 0x1000, run_pages: 3 }]);
+    expect(JSON.parse(r.stdout)).toEqual([
+      { seq: 0, pos: 10, pid: 1, level: 'pte', old: 0, new: 0x23e, path: 'do_anonymous_page', run_first_vpn: 0x1000, run_pages: 3 },
+    ]);
   });
 
   it.runIf(registered)('refuses writes (65) and leaves the file unchanged', () => {

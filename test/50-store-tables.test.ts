@@ -12,10 +12,28 @@ import { applySchema, findSchemaDir } from '../src/store/schema.js';
 import { resumeDeletes, TABLES, type StoredTable } from '../src/store/tables.js';
 
 /** Tables the schema creates that are not filled row by row during a replay (meta, lane, lookups of schema.ts). */
-const SETUP_TABLES = ['meta', 'lane', 'path', 'why', 'pte_level', 'counter', 'cost_model', 'pte_state', 'entry_kind', 'pte_bit', 'page_category',
-  'tracker_kind', 'errno', 'op_kind'];
+const SETUP_TABLES = [
+  'meta',
+  'lane',
+  'path',
+  'why',
+  'pte_level',
+  'counter',
+  'cost_model',
+  'pte_state',
+  'entry_kind',
+  'pte_bit',
+  'page_category',
+  'tracker_kind',
+  'errno',
+  'op_kind',
+];
 
-interface ColumnInfo { name: string; type: string; pk: number }
+interface ColumnInfo {
+  name: string;
+  type: string;
+  pk: number;
+}
 
 function schemaDb(): Database.Database {
   const db = new Database(':memory:');
@@ -33,7 +51,10 @@ describe('table registry (src/store/tables.ts)', () => {
     for (const t of registry) {
       const cols = columnsOf(t.name);
       expect(cols.length, `${t.name} exists in schema/*.sql`).toBeGreaterThan(0);
-      expect(cols.map((c) => c.name), t.name).toEqual([...(t.rowid ? [t.rowid] : []), ...t.columns]);
+      expect(
+        cols.map((c) => c.name),
+        t.name,
+      ).toEqual([...(t.rowid ? [t.rowid] : []), ...t.columns]);
       if (t.rowid) expect([cols[0]!.type, cols[0]!.pk], `${t.name}.${t.rowid} is an INTEGER PRIMARY KEY`).toEqual(['INTEGER', 1]);
     }
   });
@@ -57,20 +78,28 @@ describe('table registry (src/store/tables.ts)', () => {
         expect(names.indexOf(parent.name), `${parent.name} is flushed before ${t.name}`).toBeLessThan(names.indexOf(t.name));
         for (const k of t.resume.key) {
           expect(cols, `${t.name}.${k}`).toContain(k);
-          expect(columnsOf(parent.name).map((c) => c.name), `${parent.name}.${k}`).toContain(k);
+          expect(
+            columnsOf(parent.name).map((c) => c.name),
+            `${parent.name}.${k}`,
+          ).toContain(k);
         }
       }
     }
     // Every statement is valid SQL on the schema, and a child's delete runs before its parent's.
     const sqls = resumeDeletes().map((d) => d.sql);
     for (const sql of sqls) expect(() => db.prepare(sql), sql).not.toThrow();
-    expect(sqls.findIndex((s) => s.startsWith('DELETE FROM collect_page '))).toBeLessThan(sqls.findIndex((s) => s.startsWith('DELETE FROM collect ')));
-    expect(sqls.findIndex((s) => s.startsWith('DELETE FROM keyframe_leaf '))).toBeLessThan(sqls.findIndex((s) => s.startsWith('DELETE FROM keyframe ')));
+    expect(sqls.findIndex((s) => s.startsWith('DELETE FROM collect_page '))).toBeLessThan(
+      sqls.findIndex((s) => s.startsWith('DELETE FROM collect ')),
+    );
+    expect(sqls.findIndex((s) => s.startsWith('DELETE FROM keyframe_leaf '))).toBeLessThan(
+      sqls.findIndex((s) => s.startsWith('DELETE FROM keyframe ')),
+    );
   });
 
   it('is described table by table and column by column in schema/datasette-metadata.json', () => {
-    const meta = JSON.parse(readFileSync(join(findSchemaDir(), 'datasette-metadata.json'), 'utf8')) as
-      { databases: Record<string, { tables: Record<string, { description: string; columns: Record<string, string> }> }> };
+    const meta = JSON.parse(readFileSync(join(findSchemaDir(), 'datasette-metadata.json'), 'utf8')) as {
+      databases: Record<string, { tables: Record<string, { description: string; columns: Record<string, string> }> }>;
+    };
     const tables = Object.values(meta.databases)[0]!.tables;
     for (const t of registry) {
       expect(tables[t.name]?.description, `${t.name} described`).toBeTruthy();

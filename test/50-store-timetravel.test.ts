@@ -22,7 +22,11 @@ import type { KeyframeLeaf } from '../src/lanes/results.js';
 
 const LANES = ['soft-dirty', 'uffd-sync+unpop', 'uffd-async'];
 
-interface Point { lane: number; seq: number; leaves: KeyframeLeaf[] }
+interface Point {
+  lane: number;
+  seq: number;
+  leaves: KeyframeLeaf[];
+}
 
 function replayWithProbes(seed: number, db: string): Point[] {
   const store = RunStore.create(db, { pteplayVersion: 'test', kernelProfile: '6.18', tracePath: 'gen', traceSha256: '', options: {} });
@@ -101,8 +105,22 @@ describe('seqAtPos (binary search over the primary key)', () => {
     const store = RunStore.create(db, { pteplayVersion: 'test', kernelProfile: '6.18', tracePath: 'gen', traceSha256: '', options: {} });
     store.addLane({ name: 'a', tracker: 'soft-dirty' });
     store.addLane({ name: 'empty', tracker: 'soft-dirty' });
-    const rows = [[0, 3], [1, 3], [4, 3], [5, 8], [9, 9], [10, 9], [11, 20], [30, 21]] as const;
-    store.writeChanges(changes(0, rows.map(([seq, pos]) => [seq, pos, 0x1000 + seq, 1, 0, 0, 1, Path.HW_ACCESS])));
+    const rows = [
+      [0, 3],
+      [1, 3],
+      [4, 3],
+      [5, 8],
+      [9, 9],
+      [10, 9],
+      [11, 20],
+      [30, 21],
+    ] as const;
+    store.writeChanges(
+      changes(
+        0,
+        rows.map(([seq, pos]) => [seq, pos, 0x1000 + seq, 1, 0, 0, 1, Path.HW_ACCESS]),
+      ),
+    );
     store.finish('complete');
     const sql = new Database(db, { readonly: true });
     for (let p = -1; p <= 23; p++) {

@@ -33,15 +33,24 @@ describe('run database file', () => {
 
   it('records meta: status, committed position, trace and options', () => {
     const meta = Object.fromEntries(all('SELECT key, value FROM meta').map((r) => [r.key, r.value]));
-    expect(meta).toMatchObject({ schema_version: String(SCHEMA_VERSION), status: 'complete', committed_pos: '2500', kernel_profile: '6.12',
-      trace_path: 'fixture.jsonl', pteplay_version: '0.1.0-test' });
+    expect(meta).toMatchObject({
+      schema_version: String(SCHEMA_VERSION),
+      status: 'complete',
+      committed_pos: '2500',
+      kernel_profile: '6.12',
+      trace_path: 'fixture.jsonl',
+      pteplay_version: '0.1.0-test',
+    });
     expect(JSON.parse(meta.options_json)).toEqual({ lanes: ['soft-dirty', 'uffd-async'], interval: 1000 });
     expect(Date.parse(meta.finished_at)).toBeGreaterThanOrEqual(Date.parse(meta.started_at));
   });
 
   it('fills lookup tables from the code label maps', () => {
     expect(all('SELECT code, label FROM path ORDER BY code')).toEqual(
-      Object.entries(PATH_LABELS).map(([c, l]) => ({ code: Number(c), label: l })).sort((a, b) => a.code - b.code));
+      Object.entries(PATH_LABELS)
+        .map(([c, l]) => ({ code: Number(c), label: l }))
+        .sort((a, b) => a.code - b.code),
+    );
     expect(get('SELECT COUNT(*) n FROM why').n).toBe(Object.keys(WHY_LABELS).length);
     expect(get('SELECT label FROM why WHERE code = 2').label).toBe('new-vma-softdirty');
     expect(all('SELECT name FROM counter ORDER BY ord').map((r) => r.name)).toEqual([...COUNTER_NAMES]);
@@ -57,23 +66,43 @@ describe('run database file', () => {
   });
 
   it('builds the secondary indexes at finish', () => {
-    expect(all("SELECT name FROM sqlite_schema WHERE type = 'index' AND name LIKE 'pte_change_by_%' ORDER BY name").map((r) => r.name))
-      .toEqual(['pte_change_by_vpn']);
+    expect(all("SELECT name FROM sqlite_schema WHERE type = 'index' AND name LIKE 'pte_change_by_%' ORDER BY name").map((r) => r.name)).toEqual([
+      'pte_change_by_vpn',
+    ]);
   });
 });
 
 describe('v_pte_change', () => {
   it('expands a 3-page run into 3 rows with the path and level labels', () => {
-    const rows = all('SELECT lane, seq, pos, vpn, pages, level, old, new, old_state, new_state, path_code, path FROM v_pte_change WHERE lane_id = 0 AND seq = 0 ORDER BY vpn');
-    expect(rows).toEqual([0x1000, 0x1001, 0x1002].map((vpn) => ({ lane: 'soft-dirty', seq: 0, pos: 10, vpn, pages: 1, level: 'pte',
-      old: 0, new: 0x23e, old_state: 'none', new_state: 'present anon W D A SD excl', path_code: 2, path: 'do_anonymous_page' })));
+    const rows = all(
+      'SELECT lane, seq, pos, vpn, pages, level, old, new, old_state, new_state, path_code, path FROM v_pte_change WHERE lane_id = 0 AND seq = 0 ORDER BY vpn',
+    );
+    expect(rows).toEqual(
+      [0x1000, 0x1001, 0x1002].map((vpn) => ({
+        lane: 'soft-dirty',
+        seq: 0,
+        pos: 10,
+        vpn,
+        pages: 1,
+        level: 'pte',
+        old: 0,
+        new: 0x23e,
+        old_state: 'none',
+        new_state: 'present anon W D A SD excl',
+        path_code: 2,
+        path: 'do_anonymous_page',
+      })),
+    );
   });
 
   it('expands every run: 3 + 1 PTE pages and 1 PMD slot in lane 0, 2 in lane 1', () => {
     expect(all('SELECT lane_id, COUNT(*) n FROM v_pte_change GROUP BY lane_id ORDER BY lane_id')).toEqual([
-      { lane_id: 0, n: 5 }, { lane_id: 1, n: 2 }]);
-    expect(all('SELECT vpn, pages, level, new_state, path FROM v_pte_change WHERE lane_id = 0 AND seq = 2'))
-      .toEqual([{ vpn: 0x2000, pages: 512, level: 'pmd', new_state: 'present anon W D A', path: 'do_huge_pmd_anonymous_page' }]);
+      { lane_id: 0, n: 5 },
+      { lane_id: 1, n: 2 },
+    ]);
+    expect(all('SELECT vpn, pages, level, new_state, path FROM v_pte_change WHERE lane_id = 0 AND seq = 2')).toEqual([
+      { vpn: 0x2000, pages: 512, level: 'pmd', new_state: 'present anon W D A', path: 'do_huge_pmd_anonymous_page' },
+    ]);
   });
 
   it('steps PMD runs by 512 pages', () => {
@@ -84,7 +113,8 @@ describe('v_pte_change', () => {
     s.finish('complete');
     const d = new Database(f, { readonly: true });
     expect(d.prepare('SELECT vpn, old_state, new_state FROM v_pte_change ORDER BY vpn').all()).toEqual(
-      [0x400, 0x600, 0x800].map((vpn) => ({ vpn, old_state: 'table', new_state: 'none' })));
+      [0x400, 0x600, 0x800].map((vpn) => ({ vpn, old_state: 'table', new_state: 'none' })),
+    );
     d.close();
   });
 
@@ -92,15 +122,20 @@ describe('v_pte_change', () => {
     const f = join(tempDir(), 'states.db');
     const s = RunStore.create(f, { pteplayVersion: 't', kernelProfile: 'k', tracePath: 't', traceSha256: '', options: {} });
     s.addLane({ name: 'a', tracker: 'soft-dirty' });
-    const rows = Array.from({ length: 65536 }, (_, e) => [e, 0, e, 1, 0, e, 0, Path.HW_ACCESS] as
-      [number, number, number, number, number, number, number, number]);
+    const rows = Array.from(
+      { length: 65536 },
+      (_, e) => [e, 0, e, 1, 0, e, 0, Path.HW_ACCESS] as [number, number, number, number, number, number, number, number],
+    );
     s.writeChanges(changes(0, rows));
     s.finish('complete');
     const d = new Database(f, { readonly: true });
     const got = d.prepare('SELECT old, old_state FROM v_pte_change').all() as { old: number; old_state: string }[];
     d.close();
     expect(got.length).toBe(65536);
-    const wrong = got.filter((r) => r.old_state !== describePte(r.old)).slice(0, 5).map((r) => [r.old, r.old_state, describePte(r.old)]);
+    const wrong = got
+      .filter((r) => r.old_state !== describePte(r.old))
+      .slice(0, 5)
+      .map((r) => [r.old, r.old_state, describePte(r.old)]);
     expect(wrong).toEqual([]);
   });
 
@@ -114,7 +149,9 @@ describe('v_pte_change', () => {
 
 describe('v_collect_accuracy', () => {
   it('computes precision and recall, NULL on empty denominators', () => {
-    const rows = all('SELECT lane, collect_idx, reported, true_w, tp, fp, fn, precision, recall, errors FROM v_collect_accuracy ORDER BY lane_id, collect_idx');
+    const rows = all(
+      'SELECT lane, collect_idx, reported, true_w, tp, fp, fn, precision, recall, errors FROM v_collect_accuracy ORDER BY lane_id, collect_idx',
+    );
     expect(rows).toEqual([
       { lane: 'soft-dirty', collect_idx: 0, reported: 6, true_w: 4, tp: 4, fp: 2, fn: 0, precision: 4 / 6, recall: 1, errors: '[]' },
       { lane: 'soft-dirty', collect_idx: 1, reported: 0, true_w: 0, tp: 0, fp: 0, fn: 0, precision: null, recall: null, errors: '[]' },
@@ -157,16 +194,18 @@ describe('v_dirty_rate', () => {
   it('gives pages, MiB and MiB/s with the interval length', () => {
     const r = get('SELECT * FROM v_dirty_rate WHERE lane_id = 0 AND collect_idx = 0');
     // 6 pages = 6 * 4096 B = 0.0234375 MiB over 2 ms = 11.71875 MiB/s; 4 written pages = 7.8125 MiB/s
-    expect(r).toMatchObject({ lane: 'soft-dirty', label: 'epoch-1', interval_accesses: 1000, interval_ms: 2,
-      reported_pages: 6, written_pages: 4 });
+    expect(r).toMatchObject({ lane: 'soft-dirty', label: 'epoch-1', interval_accesses: 1000, interval_ms: 2, reported_pages: 6, written_pages: 4 });
     expect(r.reported_mib).toBeCloseTo(0.0234375, 12);
     expect(r.reported_mib_s).toBeCloseTo(11.71875, 9);
     expect(r.written_mib_s).toBeCloseTo(7.8125, 9);
   });
 
   it('has NULL rate and interval_ms when the trace has no time', () => {
-    expect(get('SELECT interval_ms, reported_mib_s, written_mib_s FROM v_dirty_rate WHERE lane_id = 0 AND collect_idx = 1'))
-      .toEqual({ interval_ms: null, reported_mib_s: null, written_mib_s: null });
+    expect(get('SELECT interval_ms, reported_mib_s, written_mib_s FROM v_dirty_rate WHERE lane_id = 0 AND collect_idx = 1')).toEqual({
+      interval_ms: null,
+      reported_mib_s: null,
+      written_mib_s: null,
+    });
   });
 });
 
@@ -184,7 +223,10 @@ describe('v_fault_cost, v_cost_estimate, v_lane_summary', () => {
   });
 
   it('prices counters the same way as cost-model.estimate()', () => {
-    for (const [lane, totals] of [[0, SD_TOTAL], [1, UA_TOTAL]] as const) {
+    for (const [lane, totals] of [
+      [0, SD_TOTAL],
+      [1, UA_TOTAL],
+    ] as const) {
       const e = estimate(totals);
       const sql = get('SELECT SUM(est_ns) total FROM v_cost_estimate WHERE lane_id = ?', lane).total;
       expect(sql).toBeCloseTo(e.totalNs, 6);

@@ -61,7 +61,17 @@ describe('WorkerStore', () => {
     await feed(RunStore.create(join(d, 'thread.db'), META));
     await feed(await WorkerStore.create(join(d, 'worker.db'), META));
     const counts = runRowCounts(join(d, 'worker.db'));
-    for (const t of ['pte_change', 'op_result', 'collect', 'collect_page', 'vma_change', 'uffd_msg', 'keyframe_leaf', 'final_page', 'counter_total']) {
+    for (const t of [
+      'pte_change',
+      'op_result',
+      'collect',
+      'collect_page',
+      'vma_change',
+      'uffd_msg',
+      'keyframe_leaf',
+      'final_page',
+      'counter_total',
+    ]) {
       expect(counts[t], t).toBeGreaterThan(0);
     }
     expect(runDigests(join(d, 'worker.db'))).toEqual(runDigests(join(d, 'thread.db')));
@@ -116,8 +126,10 @@ describe('WorkerStore', () => {
     await expect(s.commit(9)).rejects.toBe(err);
     await expect(s.finish('complete')).rejects.toBe(err);
     const db = new Database(f, { readonly: true });
-    expect(db.prepare("SELECT key, value FROM meta WHERE key IN ('status', 'committed_pos') ORDER BY key").raw().all())
-      .toEqual([['committed_pos', '1'], ['status', 'failed']]);
+    expect(db.prepare("SELECT key, value FROM meta WHERE key IN ('status', 'committed_pos') ORDER BY key").raw().all()).toEqual([
+      ['committed_pos', '1'],
+      ['status', 'failed'],
+    ]);
     expect(db.prepare('SELECT seq FROM pte_change').pluck().all()).toEqual([0]);
     db.close();
   });
@@ -147,15 +159,27 @@ describe('WorkerStore', () => {
     const inFlightAtResolve: number[] = [];
     const commits: Promise<void>[] = [];
     for (let c = 0; c < N; c++) {
-      s.writeChanges(changes(0, Array.from({ length: ROWS }, (_, i) =>
-        [c * ROWS + i, c, i, 1, 0, 0, 1, Path.HW_ACCESS] as [number, number, number, number, number, number, number, number])));
-      commits.push(s.commit(c).then(() => { inFlightAtResolve[c] = s.commitsInFlight; }));
+      s.writeChanges(
+        changes(
+          0,
+          Array.from(
+            { length: ROWS },
+            (_, i) => [c * ROWS + i, c, i, 1, 0, 0, 1, Path.HW_ACCESS] as [number, number, number, number, number, number, number, number],
+          ),
+        ),
+      );
+      commits.push(
+        s.commit(c).then(() => {
+          inFlightAtResolve[c] = s.commitsInFlight;
+        }),
+      );
     }
     // Replies arrive through this thread's event loop, which has not run yet.
     expect(s.commitsInFlight).toBe(N);
     await Promise.all(commits);
     // Commit c (the (c+1)-th) resolves only once the worker has done at least c+1-MAX commits of the N posted.
-    for (const [c, inFlight] of inFlightAtResolve.entries()) expect(N - inFlight, `commit ${c}`).toBeGreaterThanOrEqual(c + 1 - MAX_COMMITS_IN_FLIGHT);
+    for (const [c, inFlight] of inFlightAtResolve.entries())
+      expect(N - inFlight, `commit ${c}`).toBeGreaterThanOrEqual(c + 1 - MAX_COMMITS_IN_FLIGHT);
     expect(s.commitsInFlight).toBeLessThanOrEqual(MAX_COMMITS_IN_FLIGHT);
     await s.finish('complete');
     const db = new Database(join(s.path), { readonly: true });
@@ -178,7 +202,9 @@ describe('uffd messages cross to the worker packed into one Float64Array (row-pa
     await s.commit(1);
     await s.finish('complete');
     const db = new Database(s.path, { readonly: true });
-    const rows = db.prepare('SELECT lane_id lane, pos, pid, ctx, event, flags, vpn, vpn2, pages, tid, time_ns time FROM uffd_msg ORDER BY msg_id').all();
+    const rows = db
+      .prepare('SELECT lane_id lane, pos, pid, ctx, event, flags, vpn, vpn2, pages, tid, time_ns time FROM uffd_msg ORDER BY msg_id')
+      .all();
     db.close();
     expect(rows).toEqual(msgs.map((m) => ({ ...m, time: Number.isNaN(m.time) ? null : m.time })));
   });
@@ -193,7 +219,10 @@ describe('bytes in flight to the store worker', () => {
     let bytes = 0;
     for (let c = 0; c < 100; c++) {
       // ~85 MB of batches in all: far more than the worker can insert while this loop runs.
-      const b = changes(0, Array.from({ length: ROWS }, (_, i) => [c * ROWS + i, c, i, 1, 0, 0, 1, Path.HW_ACCESS]));
+      const b = changes(
+        0,
+        Array.from({ length: ROWS }, (_, i) => [c * ROWS + i, c, i, 1, 0, 0, 1, Path.HW_ACCESS]),
+      );
       bytes = [b.seq, b.pos, b.time, b.pid, b.vpn, b.count, b.level, b.old, b.new, b.path].reduce((n, a) => n + a.byteLength, 0);
       s.writeChanges(b);
       most = Math.max(most, s.bytesInFlight);

@@ -55,14 +55,19 @@ describe('RunStore writes', () => {
     let seq = 0;
     // 7 batches of 3,571 rows: 24,997 rows, not a multiple of the statement size
     for (let b = 0; b < 7; b++) {
-      const rows = Array.from({ length: 3571 }, () => [seq, seq, seq * 4, 1 + (seq++ % 3), 0, 0, 1, Path.HW_ACCESS] as
-        [number, number, number, number, number, number, number, number]);
+      const rows = Array.from(
+        { length: 3571 },
+        () => [seq, seq, seq * 4, 1 + (seq++ % 3), 0, 0, 1, Path.HW_ACCESS] as [number, number, number, number, number, number, number, number],
+      );
       s.writeChanges(changes(0, rows));
     }
     s.finish('complete');
     const db = new Database(f, { readonly: true });
-    expect(db.prepare('SELECT COUNT(*) n, SUM(count) pages, MAX(seq) last FROM pte_change').get())
-      .toEqual({ n: 24997, pages: 24997 * 2 - 1, last: 24996 });
+    expect(db.prepare('SELECT COUNT(*) n, SUM(count) pages, MAX(seq) last FROM pte_change').get()).toEqual({
+      n: 24997,
+      pages: 24997 * 2 - 1,
+      last: 24996,
+    });
     expect(db.prepare('SELECT vpn FROM pte_change WHERE seq = 12345').get()).toEqual({ vpn: 12345 * 4 });
     db.close();
   });
@@ -91,7 +96,15 @@ describe('RunStore writes', () => {
       const f = join(tempDir(), `finish-${withReader}.db`);
       const s = RunStore.create(f, META);
       s.addLane({ name: 'a', tracker: 'soft-dirty' });
-      s.writeChanges(changes(0, Array.from({ length: 1000 }, (_, k) => [k, k, 100 + k, 1, 0, 0, 1, Path.HW_ACCESS] as [number, number, number, number, number, number, number, number])));
+      s.writeChanges(
+        changes(
+          0,
+          Array.from(
+            { length: 1000 },
+            (_, k) => [k, k, 100 + k, 1, 0, 0, 1, Path.HW_ACCESS] as [number, number, number, number, number, number, number, number],
+          ),
+        ),
+      );
       s.commit(999);
       const reader = withReader ? new Database(f, { readonly: true }) : null;
       reader?.exec('BEGIN');
@@ -130,7 +143,12 @@ describe('RunStore writes', () => {
     const s = RunStore.create(join(tempDir(), 'order.db'), META);
     s.addLane({ name: 'a', tracker: 'soft-dirty' });
     s.addLane({ name: 'b', tracker: 'soft-dirty' });
-    s.writeChanges(changes(0, [[0, 5, 100, 1, 0, 0, 1, Path.HW_ACCESS], [2, 5, 101, 1, 0, 0, 1, Path.HW_ACCESS]]));
+    s.writeChanges(
+      changes(0, [
+        [0, 5, 100, 1, 0, 0, 1, Path.HW_ACCESS],
+        [2, 5, 101, 1, 0, 0, 1, Path.HW_ACCESS],
+      ]),
+    );
     s.writeChanges(changes(1, [[0, 1, 100, 1, 0, 0, 1, Path.HW_ACCESS]]));
     expect(() => s.writeChanges(changes(0, [[2, 6, 102, 1, 0, 0, 1, Path.HW_ACCESS]]))).toThrow(/seq 2 at pos 6 after seq 2 at pos 5/);
     expect(() => s.writeChanges(changes(0, [[1, 6, 102, 1, 0, 0, 1, Path.HW_ACCESS]]))).toThrow(/seq must increase/);
@@ -169,8 +187,9 @@ describe('RunStore references (foreign keys are checked by the store, not per ro
     s.writeChanges(changes(0, [[1, 2, 101, 1, 0, 0, 1, Path.HW_ACCESS]]));
     expect(() => s.writeChanges(changes(0, [[2, 2, 102, 1, 0, 0, 1, 255]]))).toThrow(/path 255 is not a known code/);
     expect(() => s.writeChanges(changes(0, [[2, 2, 102, 1, 2, 0, 1, Path.HW_ACCESS]]))).toThrow(/level 2 or path/);
-    expect(() => s.writeCollect({ ...SD_C0, pages: collectPagesOf([{ vpn: 1, count: 1, reported: 1, gtW: 1, gtC: 1, why: 200 }]) }))
-      .toThrow(/unknown why code 200/);
+    expect(() => s.writeCollect({ ...SD_C0, pages: collectPagesOf([{ vpn: 1, count: 1, reported: 1, gtW: 1, gtC: 1, why: 200 }]) })).toThrow(
+      /unknown why code 200/,
+    );
     s.finish('failed');
     const db = new Database(f, { readonly: true });
     expect(db.prepare('SELECT seq FROM pte_change').pluck().all()).toEqual([0]);

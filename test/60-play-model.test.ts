@@ -48,7 +48,7 @@ describe('vma-merge.jsonl (docs/kernel-rules.md §3 D3): open, step, seek', () =
     return () => src.close();
   });
 
-  it('opens on the first collect with a false page, on the merged VMA, with soft-dirty\'s five false positives and their cause', () => {
+  it("opens on the first collect with a false page, on the merged VMA, with soft-dirty's five false positives and their cause", () => {
     const s = openState(src, { viewport: VIEW });
     expect(s.pos).toBe(7); // the collect "after" is record 7
     expect(s.range).toEqual({ lo: A, pages: 5 });
@@ -58,7 +58,8 @@ describe('vma-merge.jsonl (docs/kernel-rules.md §3 D3): open, step, seek', () =
     expect(f.bands[0]!.truth).toEqual(Array(5).fill(Cell.T_CLEAN));
     expect(f.bands[0]!.lanes[0]).toEqual(Array(5).fill(Cell.FP));
     // uffd lanes: A0..A3 stay write-protected, N is an untouched separate VMA.
-    for (const lane of [1, 2, 3]) expect(f.bands[0]!.lanes[lane]).toEqual([Cell.PROTECTED, Cell.PROTECTED, Cell.PROTECTED, Cell.PROTECTED, Cell.NONE]);
+    for (const lane of [1, 2, 3])
+      expect(f.bands[0]!.lanes[lane]).toEqual([Cell.PROTECTED, Cell.PROTECTED, Cell.PROTECTED, Cell.PROTECTED, Cell.NONE]);
     expect(f.events.map((l) => l.text)).toContain('0x7f0000000000 soft-dirty: false positive, cause vma-merge-softdirty');
     expect(f.counters.find((l) => l.text.startsWith('soft-dirty'))?.text).toMatch(/rep 5 true 0 TP 0 FP 5 FN 0/);
     expect(f.vmas.map((l) => l.text.trim())).toEqual([expect.stringMatching(/^> ?0 0x7f0000000000-0x7f0000005000 5p anon .*\[VM_SOFTDIRTY\]$/)]);
@@ -106,7 +107,10 @@ describe('vma-merge.jsonl (docs/kernel-rules.md §3 D3): open, step, seek', () =
         const out = pteplay(['state', db, '--lane', lane, '--pos', String(pos), '--range', '0x7f0000000000+5', '--json']);
         expect(out.status).toBe(0);
         // One JSON object per run of pages with the same entry: expand the runs to pages.
-        const want = out.stdout.trim().split('\n').map((l) => JSON.parse(l) as { state: number; entry: string; pages: number })
+        const want = out.stdout
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as { state: number; entry: string; pages: number })
           .flatMap((r) => Array<typeof r>(r.pages).fill(r));
         expect(want).toHaveLength(5);
         const seq = src.seqAtPos(s.lanes[laneIdx]!.laneId, pos);
@@ -118,7 +122,7 @@ describe('vma-merge.jsonl (docs/kernel-rules.md §3 D3): open, step, seek', () =
     }
   });
 
-  it('n / N find the cursor page\'s changes; marks; speed; Tab; filters; go to', () => {
+  it("n / N find the cursor page's changes; marks; speed; Tab; filters; go to", () => {
     let s = reduce(openState(src, { viewport: VIEW }), { type: 'seek', pos: 0 });
     s = press(s, src, 'nextPageChange');
     expect(s.pos).toBe(1); // first touch of A0 (do_anonymous_page)
@@ -229,7 +233,10 @@ describe('a churn run with keyframes: windows moved forward, rebuilt from keyfra
 
   it('] and [ visit exactly the collects with a false page in the shown lanes, in order', () => {
     const ids = src.run().lanes.map((l) => l.laneId);
-    const want = src.collects().filter((c) => c.lanes.some((l) => ids.includes(l.laneId) && l.fp + l.fn > 0)).map((c) => c.pos);
+    const want = src
+      .collects()
+      .filter((c) => c.lanes.some((l) => ids.includes(l.laneId) && l.fp + l.fn > 0))
+      .map((c) => c.pos);
     expect(want.length).toBeGreaterThan(1);
     let s = reduce(openState(src, { viewport: VIEW }), { type: 'seek', pos: 0 });
     const got: number[] = [];
@@ -258,13 +265,15 @@ describe('a churn run with keyframes: windows moved forward, rebuilt from keyfra
   });
 });
 
-describe('PlaybackReader.msgsAt: a stored uffd message is the lane\'s UffdMsgRow', () => {
+describe("PlaybackReader.msgsAt: a stored uffd message is the lane's UffdMsgRow", () => {
   const msgs: UffdMsgRow[] = [
     { lane: 0, pos: 5, pid: 1, ctx: 1, event: UFFD_EVENT_REMAP, flags: 0, vpn: A, vpn2: A + 0x100, pages: 7, tid: 1, time: 1500 },
     { lane: 0, pos: 5, pid: 1, ctx: 1, event: UFFD_EVENT_PAGEFAULT, flags: 3, vpn: A + 0x100, vpn2: 0, pages: 0, tid: 2, time: NaN },
   ];
   const build = (path: string): void => {
-    const s = RunStore.create(path, { pteplayVersion: 't', kernelProfile: '6.18', tracePath: 't', traceSha256: '', options: {} }, [{ name: 'uffd-sync', tracker: 'uffd-sync' }]);
+    const s = RunStore.create(path, { pteplayVersion: 't', kernelProfile: '6.18', tracePath: 't', traceSha256: '', options: {} }, [
+      { name: 'uffd-sync', tracker: 'uffd-sync' },
+    ]);
     for (const m of msgs) s.writeUffdMsg(m);
     s.commit(5);
     s.finish('complete');

@@ -37,8 +37,16 @@ function replayed(trace: string, name: string, extra: string[] = []): string {
 async function player(db: string, viewport: Viewport = { cols: 100, rows: 40 }, opts: { at?: number; range?: { vpn: number; pages: number } } = {}) {
   const source = PlaybackReader.open(db);
   const exits: ExitCode[] = [];
-  const app = render(<Player source={source} initial={openState(source, { viewport, ...opts })} file={db} viewport={viewport} color={false}
-    onExit={(c) => exits.push(c)} />);
+  const app = render(
+    <Player
+      source={source}
+      initial={openState(source, { viewport, ...opts })}
+      file={db}
+      viewport={viewport}
+      color={false}
+      onExit={(c) => exits.push(c)}
+    />,
+  );
   open.push({ source, unmount: app.unmount });
   await settled(app.frames);
   const keys = async (...ks: string[]) => {
@@ -150,7 +158,7 @@ describe('pteplay play screen on vma-merge.jsonl', () => {
     expect(f).toContain('@3/7');
   });
 
-  it('Space plays (PLAYING) and pauses; + and - change the speed; m and \' mark and return', async () => {
+  it("Space plays (PLAYING) and pauses; + and - change the speed; m and ' mark and return", async () => {
     const { keys } = await player(merge, undefined, { at: 0 });
     let f = await keys('+', '+', '=');
     expect(f).toContain('speed 8x');
@@ -186,7 +194,13 @@ describe('frame height', () => {
     churn = replayed(trace, 'churn.db', ['--interval', '4000']);
   });
 
-  it.each([[100, 40], [100, 24], [100, 16], [60, 10], [100, 6]])('never taller than rows - 1 at %i x %i, on a busy collect and with help open', async (cols, rows) => {
+  it.each([
+    [100, 40],
+    [100, 24],
+    [100, 16],
+    [60, 10],
+    [100, 6],
+  ])('never taller than rows - 1 at %i x %i, on a busy collect and with help open', async (cols, rows) => {
     const { frame, keys } = await player(churn, { cols, rows });
     const lines = (s: string) => s.split('\n').length;
     expect(lines(frame())).toBeLessThanOrEqual(rows - 1);
@@ -202,7 +216,11 @@ describe('frame height', () => {
     const pages = Number(m[1]);
     const ppc = Number(m[2]);
     expect(ppc).toBeGreaterThan(1);
-    const cells = f.split('\n').filter((l) => l.startsWith('truth')).map((l) => l.slice(17).trimEnd()).join('');
+    const cells = f
+      .split('\n')
+      .filter((l) => l.startsWith('truth'))
+      .map((l) => l.slice(17).trimEnd())
+      .join('');
     expect(cells.length).toBe(Math.ceil(pages / ppc));
   });
 });
@@ -210,8 +228,37 @@ describe('frame height', () => {
 describe('keymap', () => {
   it('binds every key the issue lists', () => {
     const labels = KEYMAP.map(keysLabel).join(' | ');
-    for (const k of ['Space', '.', ',', 'n', 'N', '→', '←', 'Shift-→', 'Shift-←', '0-9', 'g', 'G', ']', '[', 'm', "'", '+', '=', '-', 'Tab', '/', ':', '?', 'q', 'Esc',
-      'h', 'j', 'k', 'l']) {
+    for (const k of [
+      'Space',
+      '.',
+      ',',
+      'n',
+      'N',
+      '→',
+      '←',
+      'Shift-→',
+      'Shift-←',
+      '0-9',
+      'g',
+      'G',
+      ']',
+      '[',
+      'm',
+      "'",
+      '+',
+      '=',
+      '-',
+      'Tab',
+      '/',
+      ':',
+      '?',
+      'q',
+      'Esc',
+      'h',
+      'j',
+      'k',
+      'l',
+    ]) {
       expect(labels.split(/ \| | \/ /)).toContain(k);
     }
   });

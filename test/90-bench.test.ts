@@ -8,7 +8,12 @@ import { bulkInsert, countStoredRows } from '../src/bench/stages.js';
 import { pteplay, ROOT } from './helpers/cli.js';
 
 const STAGES = ['A', 'B', 'C', 'D', 'E', 'F'] as const;
-const RATIOS: [string, string, string][] = [['C/A', 'C', 'A'], ['D/A', 'D', 'A'], ['E/A', 'E', 'A'], ['E/F', 'E', 'F']];
+const RATIOS: [string, string, string][] = [
+  ['C/A', 'C', 'A'],
+  ['D/A', 'D', 'A'],
+  ['E/A', 'E', 'A'],
+  ['E/F', 'E', 'F'],
+];
 
 describe('pteplay bench', () => {
   it('--quick --json reports six positive rates, consistent ratios and a peak RSS', () => {
@@ -49,7 +54,7 @@ describe('pteplay bench', () => {
     expect(j.peakRssE).toBeGreaterThan(10 * 1024 * 1024);
   }, 60_000);
 
-  it('F inserts E\'s pte_change rows, and with --f-rows all as many collect_page and uffd_msg rows and collects too', () => {
+  it("F inserts E's pte_change rows, and with --f-rows all as many collect_page and uffd_msg rows and collects too", () => {
     const dir = mkdtempSync(join(tmpdir(), 'pteplay-bench-f-'));
     try {
       const db = join(dir, 'f.db');
@@ -71,8 +76,11 @@ describe('pteplay bench', () => {
     const r = pteplay(['bench', '--memory', '--accesses', '3000', '--pages', '512', '--json', '--quiet']);
     expect(r.status, r.stderr).toBe(0);
     const m = JSON.parse(r.stdout) as {
-      pages: number; interval: number; growth: number;
-      small: { accesses: number; maxRss: number; seconds: number }; large: { accesses: number; maxRss: number; seconds: number };
+      pages: number;
+      interval: number;
+      growth: number;
+      small: { accesses: number; maxRss: number; seconds: number };
+      large: { accesses: number; maxRss: number; seconds: number };
     };
     expect(m.pages).toBe(512);
     // Access records include the warm-up write of every page.
@@ -88,9 +96,10 @@ describe('pteplay bench', () => {
 });
 
 describe('peak RSS of a child replay (src/bench/peak-rss.ts)', () => {
-  it('is the child\'s own: a parent holding 400 MiB does not show in it, as it does in getrusage maxRSS', () => {
+  it("is the child's own: a parent holding 400 MiB does not show in it, as it does in getrusage maxRSS", () => {
     const held = Buffer.alloc(400 << 20, 1);
-    const script = `import { peakRss } from ${JSON.stringify(join(ROOT, 'dist/src/bench/peak-rss.js'))};` +
+    const script =
+      `import { peakRss } from ${JSON.stringify(join(ROOT, 'dist/src/bench/peak-rss.js'))};` +
       'console.log(JSON.stringify({ peak: peakRss(), maxRss: process.resourceUsage().maxRSS * 1024 }));';
     const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);

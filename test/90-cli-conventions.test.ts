@@ -86,7 +86,9 @@ describe('write errors on stdout: one line, exit 74; a closed pipe: quiet, exit 
     ['convert -', () => ['convert', trace, '-']],
     ['report --csv', () => ['report', db, '--csv']],
   ])('%s | head -c 100', (_name, args) => {
-    const cmd = `"${process.execPath}" "${CLI}" ${args().map((a) => `'${a}'`).join(' ')} 2>"${dir}/epipe.err" | head -c 100 >/dev/null; echo "\${PIPESTATUS[0]}"`;
+    const cmd = `"${process.execPath}" "${CLI}" ${args()
+      .map((a) => `'${a}'`)
+      .join(' ')} 2>"${dir}/epipe.err" | head -c 100 >/dev/null; echo "\${PIPESTATUS[0]}"`;
     const r = spawnSync('bash', ['-c', cmd], { encoding: 'utf8' });
     expect(r.stdout.trim()).toBe('0');
     expect(readFileSync(join(dir, 'epipe.err'), 'utf8')).toBe('');
@@ -119,7 +121,14 @@ describe('conventions', () => {
     const r = pteplay(['replay', trace, '--db', out, '--interval', '400', '--json']);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toBe('');
-    const s = JSON.parse(r.stdout) as { db: string; accesses: number; collects: number; lanes: string[]; plan: { interval: number }; warnings: string[] };
+    const s = JSON.parse(r.stdout) as {
+      db: string;
+      accesses: number;
+      collects: number;
+      lanes: string[];
+      plan: { interval: number };
+      warnings: string[];
+    };
     expect(s).toMatchObject({ db: out, lanes: ['soft-dirty', 'uffd-sync', 'uffd-sync+unpop', 'uffd-async'], plan: { interval: 400 }, warnings: [] });
     const report = JSON.parse(pteplay(['report', out, '--json']).stdout) as { lanes: { summary: { collects: number } }[] };
     expect(s.collects).toBe(report.lanes.reduce((n, l) => n + l.summary.collects, 0));
@@ -138,8 +147,12 @@ describe('conventions', () => {
     expect(gs.accesses + gs.ops).toBe(gs.records);
     const c = pteplay(['convert', g, join(dir, 'g.trace'), '--json']);
     expect(c.status, c.stderr).toBe(0);
-    expect(JSON.parse(c.stdout)).toMatchObject({ inputFormat: 'jsonl', outputFormat: 'msgpack', records: gs.records,
-      outputBytes: readFileSync(join(dir, 'g.trace')).length });
+    expect(JSON.parse(c.stdout)).toMatchObject({
+      inputFormat: 'jsonl',
+      outputFormat: 'msgpack',
+      records: gs.records,
+      outputBytes: readFileSync(join(dir, 'g.trace')).length,
+    });
     expect(pteplay(['gen', 'seq', '-o', '-', '--json']).status).toBe(64);
     expect(pteplay(['convert', g, '-', '--json']).status).toBe(64);
   });
@@ -166,7 +179,11 @@ describe('conventions', () => {
   it('report, sql and state of a directory say so in one line (exit 66), not "disk I/O error"', () => {
     const d = join(dir, 'a-directory');
     mkdirSync(d);
-    for (const args of [['report', d], ['sql', d, 'select 1'], ['state', d, '--range', '0x1000+1']]) {
+    for (const args of [
+      ['report', d],
+      ['sql', d, 'select 1'],
+      ['state', d, '--range', '0x1000+1'],
+    ]) {
       const r = pteplay(args);
       expect(r.status, args[0]).toBe(66);
       oneLine(r.stderr);
@@ -188,8 +205,16 @@ describe('conventions', () => {
     const other = new Database(at('other.db'));
     other.exec('CREATE TABLE t (x)');
     other.close();
-    const run = (cmd: string, f: string) => pteplay(cmd === 'sql' ? ['sql', at(f), 'SELECT 1'] : cmd === 'state' ? ['state', at(f), '--range', '0x1000+1']
-      : cmd === 'play' ? ['play', at(f), '--plain'] : ['report', at(f)]);
+    const run = (cmd: string, f: string) =>
+      pteplay(
+        cmd === 'sql'
+          ? ['sql', at(f), 'SELECT 1']
+          : cmd === 'state'
+            ? ['state', at(f), '--range', '0x1000+1']
+            : cmd === 'play'
+              ? ['play', at(f), '--plain']
+              : ['report', at(f)],
+      );
     const cases: [string, number, string, string?][] = [
       ['nope.db', 66, 'no such run database'],
       ['text.db', 65, 'not a pteplay run database (file is not a database)', 'cannot read: file is not a database'],
@@ -202,7 +227,7 @@ describe('conventions', () => {
         // `pteplay sql` reads any SQLite file: only a file SQLite cannot read is an error.
         if (cmd === 'sql' && (f === 'newer.db' || f === 'other.db')) continue;
         const r = run(cmd, f);
-        expect([r.status, r.stderr], `${cmd} ${f}`).toEqual([code, `pteplay: ${at(f)}: ${cmd === 'sql' ? sqlMessage ?? message : message}\n`]);
+        expect([r.status, r.stderr], `${cmd} ${f}`).toEqual([code, `pteplay: ${at(f)}: ${cmd === 'sql' ? (sqlMessage ?? message) : message}\n`]);
       }
     }
   });

@@ -35,8 +35,10 @@ function replayed(trace: string, name: string, args: string[] = []): Replayed {
   expect(r.status, r.stderr).toBe(0);
   const s = JSON.parse(r.stdout) as Omit<Replayed, 'lanes' | 'labels'>;
   const sql = new Database(db, { readonly: true });
-  const rows = sql.prepare(`SELECT l.name, count(c.collect_idx) AS collects, coalesce(sum(c.interval_accesses), 0) AS covered
-    FROM lane l LEFT JOIN collect c USING (lane_id) GROUP BY l.lane_id`).all() as { name: string; collects: number; covered: number }[];
+  const rows = sql
+    .prepare(`SELECT l.name, count(c.collect_idx) AS collects, coalesce(sum(c.interval_accesses), 0) AS covered
+    FROM lane l LEFT JOIN collect c USING (lane_id) GROUP BY l.lane_id`)
+    .all() as { name: string; collects: number; covered: number }[];
   const labels = sql.prepare('SELECT DISTINCT label FROM collect WHERE lane_id = 0 ORDER BY label').pluck().all() as string[];
   sql.close();
   return { ...s, db, labels, lanes: Object.fromEntries(rows.map((x) => [x.name, { collects: x.collects, covered: x.covered }])) };
@@ -72,7 +74,10 @@ describe('replay without --interval (auto) on a real perf trace', () => {
   });
 
   it('--interval N also collects the last partial interval, and a trace shorter than N still gets its collect', () => {
-    for (const [n, min] of [[500, 4], [1_000_000, 1]] as const) {
+    for (const [n, min] of [
+      [500, 4],
+      [1_000_000, 1],
+    ] as const) {
       const r = replayed(sort, `n${n}`, ['--interval', String(n)]);
       expect(r.plan).toMatchObject({ protocol: 'interval', interval: n });
       everyLane(r, (l) => {
@@ -120,11 +125,18 @@ describe('auto on other traces', () => {
 
   it('a trace with its own collects gets one more, at the end, for accesses after its last', () => {
     const f = join(dir, 'after-last.jsonl');
-    writeFileSync(f, [
-      '{"op":"mmap","addr":"0x7f0000000000","len":16384,"prot":"rw","flags":["private","anonymous","fixed"]}',
-      '{"op":"reset"}', '{"op":"write","addr":"0x7f0000000000"}', '{"op":"collect","reset":true,"label":"mine"}',
-      '{"op":"write","addr":"0x7f0000001000"}', '{"op":"write","addr":"0x7f0000002000"}', '',
-    ].join('\n'));
+    writeFileSync(
+      f,
+      [
+        '{"op":"mmap","addr":"0x7f0000000000","len":16384,"prot":"rw","flags":["private","anonymous","fixed"]}',
+        '{"op":"reset"}',
+        '{"op":"write","addr":"0x7f0000000000"}',
+        '{"op":"collect","reset":true,"label":"mine"}',
+        '{"op":"write","addr":"0x7f0000001000"}',
+        '{"op":"write","addr":"0x7f0000002000"}',
+        '',
+      ].join('\n'),
+    );
     const r = replayed(f, 'after-last');
     everyLane(r, (l) => {
       expect(l.collects).toBe(2);

@@ -51,8 +51,25 @@ const RECORDS = [
   { op: 'pagemap_read', offset: (A / PAGE_SIZE) * 8, count: 16 * 8 },
   { op: 'pagemap_scan', start: hex(A), end: hex(T + (4 << 20)), flags: 0, category_mask: [], return_mask: ALL, vec_len: 64 },
   { op: 'pagemap_scan', start: hex(A), end: hex(T + (4 << 20)), flags: 0, category_mask: ['present'], return_mask: ['present', 'huge'], vec_len: 1 },
-  { op: 'pagemap_scan', start: hex(A), end: hex(A + 16 * PAGE_SIZE), flags: ['wp_matching'], category_mask: ['written'], return_mask: ['written'], vec_len: 8, max_pages: 2 },
-  { op: 'pagemap_scan', start: hex(A), end: hex(F + 4 * PAGE_SIZE), flags: ['wp_matching', 'check_wpasync'], category_mask: ['written'], return_mask: ['written'], vec_len: 8 },
+  {
+    op: 'pagemap_scan',
+    start: hex(A),
+    end: hex(A + 16 * PAGE_SIZE),
+    flags: ['wp_matching'],
+    category_mask: ['written'],
+    return_mask: ['written'],
+    vec_len: 8,
+    max_pages: 2,
+  },
+  {
+    op: 'pagemap_scan',
+    start: hex(A),
+    end: hex(F + 4 * PAGE_SIZE),
+    flags: ['wp_matching', 'check_wpasync'],
+    category_mask: ['written'],
+    return_mask: ['written'],
+    vec_len: 8,
+  },
   { op: 'pagemap_read', addr: hex(A), pages: 16 },
   { op: 'pagemap_read', offset: 3, count: 8 },
   { op: 'pagemap_read', pid: 9, addr: hex(A), pages: 1 },
@@ -107,7 +124,8 @@ async function reference(file: string, spec: string): Promise<Answer[]> {
         const r = pagemapScan(mm, op);
         const rows = r.regions.map((g) => [g.start / PAGE_SIZE, g.end / PAGE_SIZE, g.categories]);
         // An argument error (or no ioctl: ENOTTY) writes nothing back; EPERM writes walk_end and the regions before it.
-        if (r.errno === null || r.walkEndWritten) out.push({ pos: sys.pos, pid: op.pid, call: 'PAGEMAP_SCAN', rows, walkEnd: r.walkEndWritten ? r.walkEnd / PAGE_SIZE : null });
+        if (r.errno === null || r.walkEndWritten)
+          out.push({ pos: sys.pos, pid: op.pid, call: 'PAGEMAP_SCAN', rows, walkEnd: r.walkEndWritten ? r.walkEnd / PAGE_SIZE : null });
       } else executeOp(sys, op);
       for (const m of sys.mms.values()) m.tlb.flush();
     }
@@ -117,18 +135,29 @@ async function reference(file: string, spec: string): Promise<Answer[]> {
 
 /** The same, read back from a run database for one lane. */
 function stored(db: Database.Database, lane: number): Answer[] {
-  const ops = db.prepare(`SELECT pos, pid, call, walk_end_vpn FROM op_result WHERE lane_id = ? AND origin = 'trace'
-    AND call IN ('pagemap_read', 'PAGEMAP_SCAN') AND (errno IS NULL OR walk_end_vpn IS NOT NULL) ORDER BY op_id`).all(lane) as { pos: number; pid: number; call: string; walk_end_vpn: number | null }[];
+  const ops = db
+    .prepare(`SELECT pos, pid, call, walk_end_vpn FROM op_result WHERE lane_id = ? AND origin = 'trace'
+    AND call IN ('pagemap_read', 'PAGEMAP_SCAN') AND (errno IS NULL OR walk_end_vpn IS NOT NULL) ORDER BY op_id`)
+    .all(lane) as { pos: number; pid: number; call: string; walk_end_vpn: number | null }[];
   const reads = db.prepare('SELECT * FROM pagemap_read_entry WHERE lane_id = ? AND pos = ? ORDER BY vpn');
   const scans = db.prepare('SELECT start_vpn, end_vpn, categories FROM pagemap_scan_region WHERE lane_id = ? AND pos = ? ORDER BY idx').raw();
   const bits = (r: Record<string, number>) =>
-    (r.present ? PMB_PRESENT : 0) | (r.swap ? PMB_SWAP : 0) | (r.file ? PMB_FILE : 0) | (r.guard ? PMB_GUARD : 0) |
-    (r.uffd_wp ? PMB_UFFD_WP : 0) | (r.exclusive ? PMB_EXCLUSIVE : 0) | (r.soft_dirty ? PMB_SOFT_DIRTY : 0);
+    (r.present ? PMB_PRESENT : 0) |
+    (r.swap ? PMB_SWAP : 0) |
+    (r.file ? PMB_FILE : 0) |
+    (r.guard ? PMB_GUARD : 0) |
+    (r.uffd_wp ? PMB_UFFD_WP : 0) |
+    (r.exclusive ? PMB_EXCLUSIVE : 0) |
+    (r.soft_dirty ? PMB_SOFT_DIRTY : 0);
   return ops.map((o) => ({
-    pos: o.pos, pid: o.pid, call: o.call, walkEnd: o.walk_end_vpn,
-    rows: o.call === 'pagemap_read'
-      ? (reads.all(lane, o.pos) as Record<string, number>[]).map((r) => [r.vpn!, r.count!, bits(r)])
-      : scans.all(lane, o.pos) as number[][],
+    pos: o.pos,
+    pid: o.pid,
+    call: o.call,
+    walkEnd: o.walk_end_vpn,
+    rows:
+      o.call === 'pagemap_read'
+        ? (reads.all(lane, o.pos) as Record<string, number>[]).map((r) => [r.vpn!, r.count!, bits(r)])
+        : (scans.all(lane, o.pos) as number[][]),
   }));
 }
 
@@ -143,7 +172,7 @@ beforeAll(() => {
 });
 
 describe('what pagemap_read and pagemap_scan records returned is stored', () => {
-  it('per lane: the entries as runs, the regions and walk_end equal the simulator\'s pagemap walk and PAGEMAP_SCAN at that record', async () => {
+  it("per lane: the entries as runs, the regions and walk_end equal the simulator's pagemap walk and PAGEMAP_SCAN at that record", async () => {
     const path = join(dir, 'run.db');
     const r = pteplay(['replay', trace, '--db', path, '--lanes', LANES.join(','), '--interval', 'none', '-q']);
     expect(r.status, r.stderr).toBe(0);
@@ -157,7 +186,9 @@ describe('what pagemap_read and pagemap_scan records returned is stored', () => 
     // The record set exercises what the tables must hold: several runs and bits, regions, a walk_end
     // short of the range, and answers that differ between the lanes' kernels (6.1: no PAGEMAP_SCAN).
     const [l0, l1] = got as [Answer[], Answer[]];
-    const ends = RECORDS.filter((x) => 'op' in x && x.op === 'pagemap_scan').map((x) => Math.ceil(parseInt((x as { end: string }).end, 16) / PAGE_SIZE));
+    const ends = RECORDS.filter((x) => 'op' in x && x.op === 'pagemap_scan').map((x) =>
+      Math.ceil(parseInt((x as { end: string }).end, 16) / PAGE_SIZE),
+    );
     const scans = l0.filter((a) => a.call === 'PAGEMAP_SCAN');
     expect(scans.length).toBeGreaterThanOrEqual(3);
     expect(scans.some((a, i) => a.walkEnd !== null && a.walkEnd < ends[i]!)).toBe(true);
@@ -181,9 +212,24 @@ describe('what pagemap_read and pagemap_scan records returned is stored', () => 
     for (const [lane, name] of lanes.entries()) {
       for (const a of answers[lane]!) {
         const pages = a.rows.reduce((n, x) => n + x[1]!, 0);
-        const st = pteplay(['state', path, '--lane', name, '--pos', String(a.pos), '--pid', String(a.pid), '--range', `${hex(A)}+${pages}`, '--json']);
+        const st = pteplay([
+          'state',
+          path,
+          '--lane',
+          name,
+          '--pos',
+          String(a.pos),
+          '--pid',
+          String(a.pid),
+          '--range',
+          `${hex(A)}+${pages}`,
+          '--json',
+        ]);
         expect(st.status, st.stderr).toBe(0);
-        const runs = st.stdout.trim().split('\n').map((l) => JSON.parse(l) as { vpn: number; pages: number; state: number });
+        const runs = st.stdout
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as { vpn: number; pages: number; state: number });
         for (const [vpn, count, bits] of a.rows) {
           for (let v = vpn!; v < vpn! + count!; v++) {
             const s = runs.find((x) => x.vpn <= v && v < x.vpn + x.pages)?.state ?? 0;
@@ -239,7 +285,7 @@ describe('what pagemap_read and pagemap_scan records returned is stored', () => 
 });
 
 describe('UFFD_EVENT_REMAP is stored with its len (uffd_msg.pages)', () => {
-  it('a shrinking move reports what moved from 6.16 on (6.18) and the syscall\'s old_len before (6.1)', () => {
+  it("a shrinking move reports what moved from 6.16 on (6.18) and the syscall's old_len before (6.1)", () => {
     const path = join(dir, 'remap.db');
     const r = pteplay(['replay', trace, '--db', path, '--lanes', LANES.join(','), '--interval', 'none', '-q']);
     expect(r.status, r.stderr).toBe(0);

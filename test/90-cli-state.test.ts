@@ -19,8 +19,22 @@ const noEvents = join(tmp, 'no-events.db');
 /** x86-64 user space in pages (TASK_SIZE / 4096). */
 const USER_PAGES = 0x7ffffffff;
 
-interface Run { lane: string; seq: number; pid: number; vpn: number; addr: string; pages: number; level: string; state: number; entry: string }
-const parseRuns = (out: string): Run[] => out.trim().split('\n').map((l) => JSON.parse(l) as Run);
+interface Run {
+  lane: string;
+  seq: number;
+  pid: number;
+  vpn: number;
+  addr: string;
+  pages: number;
+  level: string;
+  state: number;
+  entry: string;
+}
+const parseRuns = (out: string): Run[] =>
+  out
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Run);
 /** Present (non-none) pages as merged runs [vpn, pages, state]. */
 function merged(runs: Array<{ vpn: number; pages: number; state: number }>): Array<[number, number, number]> {
   const out: Array<[number, number, number]> = [];
@@ -43,7 +57,10 @@ beforeAll(() => {
   expect(pteplay(['replay', trace, '--db', db, ...lanes]).status).toBe(0);
   expect(pteplay(['replay', trace, '--db', noEvents, '--no-events', ...lanes]).status).toBe(0);
   const sql = new Database(db, { readonly: true });
-  tracedPid = sql.prepare("SELECT child FROM (SELECT CAST(substr(args, 7) AS INTEGER) AS child FROM op_result WHERE call = 'fork' AND pid = 0)").pluck().get() as number;
+  tracedPid = sql
+    .prepare("SELECT child FROM (SELECT CAST(substr(args, 7) AS INTEGER) AS child FROM op_result WHERE call = 'fork' AND pid = 0)")
+    .pluck()
+    .get() as number;
   lastSeq = sql.prepare('SELECT max(seq) FROM pte_change WHERE lane_id = 0').pluck().get() as number;
   lastPos = Number(sql.prepare("SELECT value FROM meta WHERE key = 'committed_pos'").pluck().get());
   sql.close();
@@ -51,7 +68,7 @@ beforeAll(() => {
 });
 
 describe('pteplay state', () => {
-  test('defaults to the trace\'s main process just before it exits; the whole address space comes out as runs', () => {
+  test("defaults to the trace's main process just before it exits; the whole address space comes out as runs", () => {
     const r = pteplay(['state', db, '--range', `0x0+${USER_PAGES}`, '--json']);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
@@ -72,7 +89,8 @@ describe('pteplay state', () => {
     }
     expect(next).toBe(USER_PAGES);
     // What is present is what the stored PTE changes up to that row say (no huge entries in this run).
-    const rows = sql.prepare('SELECT vpn, count, level, new FROM pte_change WHERE lane_id = 0 AND pid = ? AND seq <= ? ORDER BY seq')
+    const rows = sql
+      .prepare('SELECT vpn, count, level, new FROM pte_change WHERE lane_id = 0 AND pid = ? AND seq <= ? ORDER BY seq')
       .all(tracedPid, seq) as Array<{ vpn: number; count: number; level: number; new: number }>;
     sql.close();
     const pte = new Map<number, number>();
@@ -80,7 +98,10 @@ describe('pteplay state', () => {
       if (c.level === 0) for (let k = 0; k < c.count; k++) pte.set(c.vpn + k, c.new);
       else expect(c.new & 3, 'no huge PMD entry').not.toBe(2);
     }
-    const present = [...pte].filter(([, s]) => s !== 0).sort((a, b) => a[0] - b[0]).map(([vpn, state]) => ({ vpn, pages: 1, state }));
+    const present = [...pte]
+      .filter(([, s]) => s !== 0)
+      .sort((a, b) => a[0] - b[0])
+      .map(([vpn, state]) => ({ vpn, pages: 1, state }));
     expect(present.length).toBeGreaterThan(100);
     expect(merged(runs)).toEqual(merged(present));
 

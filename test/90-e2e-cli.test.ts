@@ -23,7 +23,10 @@ describe('pteplay CLI errors: one line, documented exit code', () => {
 
   it('a malformed event exits 65 with its file and line number', () => {
     const f = join(dir, 'bad.jsonl');
-    writeFileSync(f, '{"op":"mmap","addr":"0x7f0000000000","len":4096,"prot":"rw","flags":["private","anonymous","fixed"]}\n{"op":"write","addr":"0xZZ"}\n');
+    writeFileSync(
+      f,
+      '{"op":"mmap","addr":"0x7f0000000000","len":4096,"prot":"rw","flags":["private","anonymous","fixed"]}\n{"op":"write","addr":"0xZZ"}\n',
+    );
     const r = pteplay(['replay', f, '--db', join(dir, 'bad.db')]);
     expect(r.status).toBe(65);
     expect(r.stderr).toMatch(/bad\.jsonl:line 2/);
@@ -48,7 +51,11 @@ describe('pteplay CLI errors: one line, documented exit code', () => {
 describe('--kernel-opt zero_page=off: a kernel without the zero page (pvm_no_zero_page=1), end to end', () => {
   const fps = (db: string): { lane: string; collect_label: string; cause: string }[] => {
     const sql = new Database(db, { readonly: true });
-    const rows = sql.prepare('select lane, collect_label, cause from v_false_positive order by lane, collect_idx, vpn').all() as { lane: string; collect_label: string; cause: string }[];
+    const rows = sql.prepare('select lane, collect_label, cause from v_false_positive order by lane, collect_idx, vpn').all() as {
+      lane: string;
+      collect_label: string;
+      cause: string;
+    }[];
     sql.close();
     return rows;
   };
@@ -70,7 +77,14 @@ describe('--kernel-opt zero_page=off: a kernel without the zero page (pvm_no_zer
   });
 
   it('a value that is not on/off exits 64 naming the option', () => {
-    const r = pteplay(['replay', join(ROOT, 'traces', 'scenarios', 'unpopulated-sync.jsonl'), '--db', join(dir, 'zpbad.db'), '--kernel-opt', 'zero_page=maybe']);
+    const r = pteplay([
+      'replay',
+      join(ROOT, 'traces', 'scenarios', 'unpopulated-sync.jsonl'),
+      '--db',
+      join(dir, 'zpbad.db'),
+      '--kernel-opt',
+      'zero_page=maybe',
+    ]);
     expect(r.status).toBe(64);
     expect(r.stderr).toContain('zero_page=maybe');
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
@@ -81,7 +95,12 @@ describe('--kernel profiles', () => {
   it('every --kernel profile models something no other profile does (a copy would be a name without a model)', () => {
     const switches = (p: KernelProfile) => JSON.stringify({ ...p, name: '' });
     const names = Object.keys(PROFILES);
-    const twins = names.flatMap((a, i) => names.slice(i + 1).filter((b) => switches(PROFILES[a]!) === switches(PROFILES[b]!)).map((b) => `${a} = ${b}`));
+    const twins = names.flatMap((a, i) =>
+      names
+        .slice(i + 1)
+        .filter((b) => switches(PROFILES[a]!) === switches(PROFILES[b]!))
+        .map((b) => `${a} = ${b}`),
+    );
     expect(twins).toEqual([]);
     const r = pteplay(['replay', join(ROOT, 'traces', 'scenarios', 'unpopulated-sync.jsonl'), '--db', join(dir, 'mm2026.db'), '--kernel', 'mm-2026']);
     expect(r.status).toBe(64);
@@ -94,11 +113,20 @@ describe('mmap errno as the kernel returns it (kreplay-checked: test/95-kreplay-
   it('MAP_FIXED and MAP_FIXED_NOREPLACE beyond TASK_SIZE are ENOMEM, also when unaligned (__get_unmapped_area); an unaligned fixed address below it EINVAL', () => {
     const f = join(dir, 'task-size.jsonl');
     const m = (addr: string, flag: string) => `{"op":"mmap","addr":"${addr}","len":4096,"prot":"rw","flags":["private","anonymous","${flag}"]}`;
-    writeFileSync(f, [m('0x800000000000', 'fixed'), m('0x7ffffffff000', 'fixed_noreplace'), m('0x7ffffffff001', 'fixed'), m('0x7f0000000001', 'fixed')].join('\n') + '\n');
+    writeFileSync(
+      f,
+      [m('0x800000000000', 'fixed'), m('0x7ffffffff000', 'fixed_noreplace'), m('0x7ffffffff001', 'fixed'), m('0x7f0000000001', 'fixed')].join('\n') +
+        '\n',
+    );
     const db = join(dir, 'task-size.db');
     expect(pteplay(['replay', f, '--db', db, '--lanes', 'soft-dirty', '-q']).status).toBe(0);
     const sql = new Database(db, { readonly: true });
-    expect(sql.prepare("select errno from op_result where call = 'mmap' order by pos").pluck().all()).toEqual(['ENOMEM', 'ENOMEM', 'ENOMEM', 'EINVAL']);
+    expect(sql.prepare("select errno from op_result where call = 'mmap' order by pos").pluck().all()).toEqual([
+      'ENOMEM',
+      'ENOMEM',
+      'ENOMEM',
+      'EINVAL',
+    ]);
     sql.close();
   });
 });

@@ -38,7 +38,15 @@ async function accessPids(trace: string): Promise<Map<number, number>> {
   return out;
 }
 
-interface Row { lane_id: number; collect_idx: number; pos: number; pid: number; label: string | null; interval_accesses: number; interval_ns: number | null }
+interface Row {
+  lane_id: number;
+  collect_idx: number;
+  pos: number;
+  pid: number;
+  label: string | null;
+  interval_accesses: number;
+  interval_ns: number | null;
+}
 
 describe('perf import + replay --interval: per-interval figures on the traced process', () => {
   test('sqlite3 (one process): every collect row is the traced pid, carries its accesses, time and faults', async () => {
@@ -49,7 +57,9 @@ describe('perf import + replay --interval: per-interval figures on the traced pr
     const traced = [...tracedPids][0]!;
     expect(traced).not.toBe(1);
 
-    const rows = db.prepare('SELECT lane_id, collect_idx, pos, pid, label, interval_accesses, interval_ns FROM collect ORDER BY lane_id, collect_idx').all() as Row[];
+    const rows = db
+      .prepare('SELECT lane_id, collect_idx, pos, pid, label, interval_accesses, interval_ns FROM collect ORDER BY lane_id, collect_idx')
+      .all() as Row[];
     expect(rows.length).toBeGreaterThanOrEqual(2 * Math.floor(accesses.size / 500));
     // No row for a process the recording never had.
     expect([...new Set(rows.map((r) => r.pid))]).toEqual([traced]);
@@ -71,9 +81,11 @@ describe('perf import + replay --interval: per-interval figures on the traced pr
     expect(nullRates).toBe(0);
     // The faults of each interval are on its row: every access of a page-fault trace is a first touch or a
     // protection fault, so no interval of 500 of them is fault-free.
-    const faultless = db.prepare(`
+    const faultless = db
+      .prepare(`
       SELECT c.lane_id, c.collect_idx FROM collect c
-      WHERE (SELECT sum(value) FROM collect_cost k WHERE k.lane_id = c.lane_id AND k.collect_idx = c.collect_idx AND k.counter LIKE 'fault_%') = 0`).all();
+      WHERE (SELECT sum(value) FROM collect_cost k WHERE k.lane_id = c.lane_id AND k.collect_idx = c.collect_idx AND k.counter LIKE 'fault_%') = 0`)
+      .all();
     expect(faultless).toEqual([]);
     // compare-lanes.sql shows an interval and a rate on every row.
     const cmp = pteplay(['sql', db.name, '--file', join(import.meta.dirname, '..', 'schema', 'queries', 'compare-lanes.sql'), '--mode', 'json']);
@@ -90,7 +102,9 @@ describe('perf import + replay --interval: per-interval figures on the traced pr
   test('sh | sort | uniq (four processes): each row counts the accesses its own process made in the interval', async () => {
     const { trace, db } = importAndReplay('sh-sort-uniq.perf.txt', 300);
     const accesses = await accessPids(trace);
-    const rows = db.prepare('SELECT lane_id, collect_idx, pos, pid, label, interval_accesses, interval_ns FROM collect WHERE lane_id = 0 ORDER BY collect_idx').all() as Row[];
+    const rows = db
+      .prepare('SELECT lane_id, collect_idx, pos, pid, label, interval_accesses, interval_ns FROM collect WHERE lane_id = 0 ORDER BY collect_idx')
+      .all() as Row[];
     const pidsInTrace = new Set(accesses.values());
     expect(pidsInTrace.size).toBe(4);
     expect(rows.every((r) => pidsInTrace.has(r.pid))).toBe(true);
@@ -100,8 +114,12 @@ describe('perf import + replay --interval: per-interval figures on the traced pr
     const opPositions = [...new Set(rows.map((r) => r.pos))].sort((a, b) => a - b);
     const exits = rows.filter((r) => r.label === 'exit');
     expect(new Set(exits.map((r) => r.pid))).toEqual(pidsInTrace);
-    expect(rows.filter((r) => r.label !== 'exit' && r.label !== 'end').map((r) => r.pos).filter((p, i, a) => a.indexOf(p) === i).length)
-      .toBe(Math.floor(accesses.size / 300));
+    expect(
+      rows
+        .filter((r) => r.label !== 'exit' && r.label !== 'end')
+        .map((r) => r.pos)
+        .filter((p, i, a) => a.indexOf(p) === i).length,
+    ).toBe(Math.floor(accesses.size / 300));
     let checked = 0;
     const prev = new Map<number, number>();
     for (const r of [...rows].sort((a, b) => a.pos - b.pos || a.collect_idx - b.collect_idx)) {

@@ -29,7 +29,7 @@ function expectError(r: ReturnType<typeof pteplay>, code: number, text: RegExp):
 }
 
 describe('pteplay play without a terminal', () => {
-  it('piped: prints the summary of the frame it opens on (exit 0), soft-dirty\'s false positives and their cause', () => {
+  it("piped: prints the summary of the frame it opens on (exit 0), soft-dirty's false positives and their cause", () => {
     const r = pteplay(['play', merge]);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
@@ -44,7 +44,9 @@ describe('pteplay play without a terminal', () => {
   it('--json: the same frame as JSON, rows as glyph strings', () => {
     const r = pteplay(['play', merge, '--json', '--lanes', 'uffd-async,soft-dirty', '--at', '6']);
     expect(r.status).toBe(0);
-    const j = JSON.parse(r.stdout) as { frame: { pos: number; truth: string; lanes: Record<string, string>; verdictsOfCollect: number | null; legend: Record<string, string> } };
+    const j = JSON.parse(r.stdout) as {
+      frame: { pos: number; truth: string; lanes: Record<string, string>; verdictsOfCollect: number | null; legend: Record<string, string> };
+    };
     expect(j.frame.pos).toBe(6);
     expect(j.frame.verdictsOfCollect).toBeNull();
     // Not at a collect: the range is the VMA of uffd-async's (the first shown lane's) first change, A without N.
@@ -60,7 +62,7 @@ describe('pteplay play without a terminal', () => {
     expect(r.stdout).not.toContain('uffd-sync ');
   });
 
-  it('the README\'s play section lists every key of the keymap', () => {
+  it("the README's play section lists every key of the keymap", () => {
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
     const section = readme.slice(readme.indexOf('## Watching a run: `pteplay play`'), readme.indexOf('## What each lane does'));
     for (const line of helpLines()) expect(section).toContain(line);

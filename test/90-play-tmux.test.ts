@@ -42,7 +42,11 @@ function start(name: string, args: string[]): void {
 
 /** The cells of the map row labelled `label` on a screen. */
 const row = (text: string, label: string): string | undefined =>
-  text.split('\n').find((l) => l.startsWith(label.padEnd(17)))?.slice(17).trimEnd();
+  text
+    .split('\n')
+    .find((l) => l.startsWith(label.padEnd(17)))
+    ?.slice(17)
+    .trimEnd();
 
 let merge: string;
 beforeAll(() => {
@@ -122,7 +126,9 @@ describe.skipIf(!hasTmux)(`pteplay play under tmux${hasTmux ? '' : ' (skipped: t
           const status = db.prepare("SELECT value FROM meta WHERE key = 'status'").pluck().get();
           db.close();
           if (status === 'running') break;
-        } catch { /* not created yet */ }
+        } catch {
+          /* not created yet */
+        }
       }
       await new Promise((r) => setTimeout(r, 50));
     }

@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { runScenario } from './helpers/scenario.js';
 
 const DIR = 'traces/scenarios';
-const FILES = readdirSync(DIR).filter((f) => f.endsWith('.jsonl')).sort();
+const FILES = readdirSync(DIR)
+  .filter((f) => f.endsWith('.jsonl'))
+  .sort();
 const LANES = ['soft-dirty', 'uffd-sync', 'uffd-sync+unpop', 'uffd-async', 'uffd-async:read=generic', 'uffd-async:kernel=6.18.0'];
 
 describe('every bundled scenario', () => {

@@ -41,7 +41,7 @@ function whyCounts(why: string[]): Record<string, number> {
 /** The cause label a collect gives page `vpn` (also for GT_c-only mismatches, which pagesOf leaves blank). */
 function causeAt(c: CollectResult, vpn: number): string {
   const r = collectPageRunAt(c.pages, vpn);
-  return r ? WHY_LABELS[r.why] ?? String(r.why) : '';
+  return r ? (WHY_LABELS[r.why] ?? String(r.why)) : '';
 }
 
 function laneOf(run: ScenarioRun, name: string) {
@@ -88,7 +88,10 @@ describe('D12 fork-child.jsonl: fork seen from the child (§2.16; copy_page_rang
     // §3 D12 column "uffd with EVENT_FORK: 1 (FP, inherited UW=0)" is the UW/WRITTEN reading: the async lane.
     // [probe D12] EVENT_FORK: Q keeps UW in the child, P (written in the parent) reads written.
     expect(pagesOf(collectOf(run, 'uffd-async:features=2', 'child'), BASE, 2)).toEqual({
-      reported: '10', gtW: '00', gtC: '00', why: ['fork-child', ''],
+      reported: '10',
+      gtW: '00',
+      gtC: '00',
+      why: ['fork-child', ''],
     });
     // A sync monitor reports messages; the child took no WP fault.
     for (const lane of ['uffd-sync:features=2', 'uffd-sync+unpop:features=2']) {
@@ -98,11 +101,17 @@ describe('D12 fork-child.jsonl: fork seen from the child (§2.16; copy_page_rang
 
   it('child stores to Q: SD sees it; without EVENT_FORK no uffd tracker does (FN fork-child); with it the child context does', () => {
     expect(pagesOf(collectOf(run, 'soft-dirty', 'child-store'), BASE, 2)).toEqual({
-      reported: '11', gtW: '01', gtC: '01', why: ['fork-child', ''],
+      reported: '11',
+      gtW: '01',
+      gtC: '01',
+      why: ['fork-child', ''],
     });
     for (const lane of UFFD) {
       expect(pagesOf(collectOf(run, lane, 'child-store'), BASE, 2), lane).toEqual({
-        reported: '00', gtW: '01', gtC: '01', why: ['', 'fork-child'],
+        reported: '00',
+        gtW: '01',
+        gtC: '01',
+        why: ['', 'fork-child'],
       });
     }
     expect(pagesOf(collectOf(run, 'uffd-async:features=2', 'child-store'), BASE, 2).reported).toBe('11');
@@ -112,7 +121,9 @@ describe('D12 fork-child.jsonl: fork seen from the child (§2.16; copy_page_rang
       expect(errorsOf(run, lane), lane).toEqual([]);
       // The monitor's un-protect reached the child's context: Q is writable, UW clear, and the child's
       // store took exactly one WP fault (the parent's store to P took the other).
-      const q = laneOf(run, lane).sys.mm(2)!.leafOf(BASE + 1)!;
+      const q = laneOf(run, lane)
+        .sys.mm(2)!
+        .leafOf(BASE + 1)!;
       expect(q.pte[BASE + 1 - q.base]! & UW, lane).toBe(0);
       expect(counter(run, lane, 'fault_uffd_sync'), lane).toBe(2);
     }
@@ -143,7 +154,10 @@ describe('D14 mremap-move.jsonl: PTE-level mremap, no stores (§2.14; move_ptes 
   it('at the new addresses: GT_w 0, GT_c 1; SD 1 on every page (FP mremap-move), 6.18 and 6.1 alike', () => {
     for (const lane of ['soft-dirty', 'soft-dirty:kernel=6.1']) {
       expect(pagesOf(collectOf(run, lane, 'after'), NEW, 4), lane).toEqual({
-        reported: '1111', gtW: '0000', gtC: '1111', why: Array(4).fill('mremap-move'),
+        reported: '1111',
+        gtW: '0000',
+        gtC: '1111',
+        why: Array(4).fill('mremap-move'),
       });
     }
   });
@@ -181,7 +195,10 @@ describe('D14 mremap-move.jsonl: PTE-level mremap, no stores (§2.14; move_ptes 
   it('without EVENT_REMAP the later store is missed (FN): mremap-move on 6.18 (UW cleared), registration-lost on 6.1', () => {
     for (const lane of UFFD) {
       expect(pagesOf(collectOf(run, lane, 'store'), NEW, 4), lane).toEqual({
-        reported: '0000', gtW: '0010', gtC: '1111', why: ['', '', 'mremap-move', ''],
+        reported: '0000',
+        gtW: '0010',
+        gtC: '1111',
+        why: ['', '', 'mremap-move', ''],
       });
     }
     expect(pagesOf(collectOf(run, 'uffd-sync:kernel=6.1', 'store'), NEW, 4).why).toEqual(['', '', 'registration-lost', '']);
@@ -275,7 +292,14 @@ describe('D16 thp-one-byte.jsonl: one-byte store into a PMD THP (§2.1.8, §2.18
 });
 
 describe('D17 thp-split-carry.jsonl: THP split after clear_refs, no stores (§2.18.1; __split_huge_pmd_locked pte_mkdirty sets SD on x86; not in 6.1.176, profile thpSplitCarriesDirty)', () => {
-  const lanes = ['soft-dirty', ...UFFD, 'uffd-async:read=generic', 'uffd-async:read=pagemap', 'uffd-async:kernel=6.18.0,read=generic', 'soft-dirty:kernel=6.1'];
+  const lanes = [
+    'soft-dirty',
+    ...UFFD,
+    'uffd-async:read=generic',
+    'uffd-async:read=pagemap',
+    'uffd-async:kernel=6.18.0,read=generic',
+    'soft-dirty:kernel=6.1',
+  ];
   let run: ScenarioRun;
   beforeAll(async () => {
     run = await runScenario(`${DIR}/thp-split-carry.jsonl`, lanes);
@@ -363,7 +387,10 @@ describe('D21 pinned-page.jsonl: writable long-term pin (§2.2.2 clear_soft_dirt
 
   it('epoch 2 (P untouched, Q stored): SD still reports P (FP pinned-page); every lane reports Q', () => {
     expect(pagesOf(collectOf(run, 'soft-dirty', 'epoch2'), BASE, 2)).toEqual({
-      reported: '11', gtW: '01', gtC: '01', why: ['pinned-page', ''],
+      reported: '11',
+      gtW: '01',
+      gtC: '01',
+      why: ['pinned-page', ''],
     });
     expect(reportedByLane(run, 'epoch2', BASE, 2)).toEqual(Object.fromEntries(UFFD.map((l) => [l, '01']).concat([['soft-dirty', '11']])));
   });

@@ -18,8 +18,16 @@ import { COUNTER_INDEX, type CounterName } from '../src/mm/counters.js';
 import type { Mm } from '../src/mm/mm.js';
 import { PMD_TABLE, UW, W } from '../src/mm/pte.js';
 import {
-  PAGE_IS_PFNZERO, PAGE_IS_PRESENT, PAGE_IS_SWAPPED, PAGE_IS_WPALLOWED, PAGE_IS_WRITTEN, PAGE_SIZE, PM_SCAN_ARG_SIZE,
-  PM_SCAN_CHECK_WPASYNC, PM_SCAN_WP_MATCHING, PTRS_PER_PTE,
+  PAGE_IS_PFNZERO,
+  PAGE_IS_PRESENT,
+  PAGE_IS_SWAPPED,
+  PAGE_IS_WPALLOWED,
+  PAGE_IS_WRITTEN,
+  PAGE_SIZE,
+  PM_SCAN_ARG_SIZE,
+  PM_SCAN_CHECK_WPASYNC,
+  PM_SCAN_WP_MATCHING,
+  PTRS_PER_PTE,
 } from '../src/mm/uapi.js';
 import { pagemapScan, type PageRegion } from '../src/trackers/pagemap-scan.js';
 import { describePagemapBits, pagemapBits } from '../src/trackers/pagemap.js';
@@ -41,8 +49,7 @@ const PM0 = 'uffd-async:read=pagemap,kernel=6.18.0';
 const ALL = [SD, SYNC, SYNC_U, FAST, GEN, PM, FAST0, GEN0, PM0];
 const ASYNC_READINGS = [FAST, GEN, PM, FAST0, GEN0, PM0];
 
-const rep = (run: ScenarioRun, lane: string, label: string, vpn: number, n: number): string =>
-  pagesOf(collectOf(run, lane, label), vpn, n).reported;
+const rep = (run: ScenarioRun, lane: string, label: string, vpn: number, n: number): string => pagesOf(collectOf(run, lane, label), vpn, n).reported;
 
 /** Reported string of every lane in `lanes`: { lane: '10' }. */
 const reps = (run: ScenarioRun, lanes: string[], label: string, vpn: number, n: number): Record<string, string> =>
@@ -51,8 +58,7 @@ const reps = (run: ScenarioRun, lanes: string[], label: string, vpn: number, n: 
 const same = (lanes: string[], v: string): Record<string, string> => Object.fromEntries(lanes.map((l) => [l, v]));
 
 /** A counter over the interval that ends at the collect `label`. */
-const cost = (run: ScenarioRun, lane: string, label: string, name: CounterName): number =>
-  collectOf(run, lane, label).cost[COUNTER_INDEX[name]]!;
+const cost = (run: ScenarioRun, lane: string, label: string, name: CounterName): number => collectOf(run, lane, label).cost[COUNTER_INDEX[name]]!;
 
 const mmOf = (run: ScenarioRun, lane: string): Mm => run.lanes.find((l) => l.config.name === lane)!.sys.mm(1)!;
 
@@ -62,23 +68,35 @@ const mmOf = (run: ScenarioRun, lane: string): Mm => run.lanes.find((l) => l.con
  * bit 55 into every entry (§2.10) — and the probed kernel had soft-dirty compiled out.
  */
 const bits = (run: ScenarioRun, lane: string, vpn: number): string[] =>
-  describePagemapBits(pagemapBits(mmOf(run, lane), vpn)).filter((b) => lane === SD || b !== 'soft_dirty').sort();
+  describePagemapBits(pagemapBits(mmOf(run, lane), vpn))
+    .filter((b) => lane === SD || b !== 'soft_dirty')
+    .sort();
 
 /** PAGEMAP_SCAN on a lane's process at the end of the run (byte addresses of pages [vpn, vpn+n)). */
 function scan(run: ScenarioRun, lane: string, vpn: number, n: number, flags: number, mask: number, returnMask: number) {
   return pagemapScan(mmOf(run, lane), {
-    start: vpn * PAGE_SIZE, end: (vpn + n) * PAGE_SIZE, flags, categoryInverted: 0, categoryMask: mask,
-    categoryAnyofMask: 0, returnMask, vecLen: 512, maxPages: 0, size: PM_SCAN_ARG_SIZE,
+    start: vpn * PAGE_SIZE,
+    end: (vpn + n) * PAGE_SIZE,
+    flags,
+    categoryInverted: 0,
+    categoryMask: mask,
+    categoryAnyofMask: 0,
+    returnMask,
+    vecLen: 512,
+    maxPages: 0,
+    size: PM_SCAN_ARG_SIZE,
   });
 }
 
 /** Regions as [first page - V, end page - V, categories]. */
-const regions = (rs: PageRegion[]): [number, number, number][] =>
-  rs.map((r) => [r.start / PAGE_SIZE - V, r.end / PAGE_SIZE - V, r.categories]);
+const regions = (rs: PageRegion[]): [number, number, number][] => rs.map((r) => [r.start / PAGE_SIZE - V, r.end / PAGE_SIZE - V, r.categories]);
 
 /** Trace ops a lane executed, as "CALL ret errno". */
 const traceOps = (run: ScenarioRun, lane: string, call: string): string[] =>
-  run.ops.get(lane)!.filter((o) => o.origin === 'trace' && o.call === call).map((o) => `${o.ret}${o.errno ? ' ' + o.errno : ''}`);
+  run.ops
+    .get(lane)!
+    .filter((o) => o.origin === 'trace' && o.call === call)
+    .map((o) => `${o.ret}${o.errno ? ' ' + o.errno : ''}`);
 
 /**
  * A written shmem page P whose PTE is gone (MADV_DONTNEED zap or reclaim), Q never written: soft-dirty
@@ -89,9 +107,15 @@ function expectShmemPGone(run: ScenarioRun, why: string): void {
   const t = pagesOf(collectOf(run, SD, 'after'), V, 2);
   expect([t.gtW, t.gtC]).toEqual(['10', '10']);
   expect(reps(run, ALL, 'after', V, 2)).toEqual({
-    [SD]: '00', [SYNC]: '10', [SYNC_U]: '10',
-    [FAST]: '10', [GEN]: '10', [PM]: '10',
-    [FAST0]: '10', [GEN0]: '00', [PM0]: '10',
+    [SD]: '00',
+    [SYNC]: '10',
+    [SYNC_U]: '10',
+    [FAST]: '10',
+    [GEN]: '10',
+    [PM]: '10',
+    [FAST0]: '10',
+    [GEN0]: '00',
+    [PM0]: '10',
   });
   expect(pagesOf(collectOf(run, SD, 'after'), V, 1).why).toEqual([why]);
   expect(pagesOf(collectOf(run, GEN0, 'after'), V, 1).why).toEqual([why]);
@@ -115,11 +139,17 @@ describe('D7 dontneed-anon: MADV_DONTNEED on anon, no store (§2.15; mm/memory.c
     expect([p.gtW, p.gtC]).toEqual(['0000', '1000']);
   });
 
-  it('P (pte_none in a live table): SD 0, SYNC 0; ASYNC-pm 1 and fast 1; gen 1 on 6.18 (probe D7/D8, M1 = gen\'), 0 on 6.18.0 (§3 D7 column gen)', () => {
+  it("P (pte_none in a live table): SD 0, SYNC 0; ASYNC-pm 1 and fast 1; gen 1 on 6.18 (probe D7/D8, M1 = gen'), 0 on 6.18.0 (§3 D7 column gen)", () => {
     expect(reps(run, ALL, 'after', V, 4)).toEqual({
-      [SD]: '0000', [SYNC]: '0000', [SYNC_U]: '0000',
-      [FAST]: '1000', [GEN]: '1000', [PM]: '1000',
-      [FAST0]: '1000', [GEN0]: '0000', [PM0]: '1000',
+      [SD]: '0000',
+      [SYNC]: '0000',
+      [SYNC_U]: '0000',
+      [FAST]: '1000',
+      [GEN]: '1000',
+      [PM]: '1000',
+      [FAST0]: '1000',
+      [GEN0]: '0000',
+      [PM0]: '1000',
     });
     // The FP against GT_w is the zap's doing.
     expect(pagesOf(collectOf(run, FAST0, 'after'), V, 1).why).toEqual(['dontneed-zap']);
@@ -135,8 +165,12 @@ describe('D7 dontneed-anon: MADV_DONTNEED on anon, no store (§2.15; mm/memory.c
   it('Y (whole PMD zapped: PT_RECLAIM frees the table, a hole): fast 0 and gen 0 on 6.18.0 (§3 D7 note), all 1 on 6.18 (probe HOLES B, M2); pagemap bit 57 is 0 in a hole', () => {
     for (const lane of ASYNC_READINGS) expect(mmOf(run, lane).leafAt(Y / PTRS_PER_PTE)?.pmd ?? 0).toBe(0);
     expect(reps(run, ASYNC_READINGS, 'after', Y, 8)).toEqual({
-      [FAST]: '11111111', [GEN]: '11111111', [PM]: '11111111',
-      [FAST0]: '00000000', [GEN0]: '00000000', [PM0]: '11111111',
+      [FAST]: '11111111',
+      [GEN]: '11111111',
+      [PM]: '11111111',
+      [FAST0]: '00000000',
+      [GEN0]: '00000000',
+      [PM0]: '11111111',
     });
     // Only Y0..Y3 held data; the never-written rest of the hole is reported too (FP vs both truths).
     expect(pagesOf(collectOf(run, FAST, 'after'), Y, 8).gtC).toBe('11110000');
@@ -150,7 +184,10 @@ describe('D8 dontneed-then-store: MADV_DONTNEED on anon, then a store (zap_insta
   it('after the store: GT_w 1; SD 1; SYNC 0 (FN, dontneed-zap) with and without WP_UNPOPULATED; ASYNC 1 in every reading', () => {
     expect(pagesOf(collectOf(run, SD, 'after'), V, 2).gtW).toBe('10');
     expect(reps(run, ALL, 'after', V, 2)).toEqual({
-      ...same(ASYNC_READINGS, '10'), [SD]: '10', [SYNC]: '00', [SYNC_U]: '00',
+      ...same(ASYNC_READINGS, '10'),
+      [SD]: '10',
+      [SYNC]: '00',
+      [SYNC_U]: '00',
     });
     expect(pagesOf(collectOf(run, SYNC, 'after'), V, 1).why).toEqual(['dontneed-zap']);
     expect(pagesOf(collectOf(run, SYNC_U, 'after'), V, 1).why).toEqual(['dontneed-zap']);
@@ -318,7 +355,7 @@ describe('D19 swap-anon: anon swap-out and swap-in agree (§2.17; try_to_unmap_o
     expect([t.gtW, t.gtC]).toEqual(['10', '10']);
   });
 
-  it('the store swaps P in and takes the tracker\'s write-protect path (do_swap_page -> do_wp_page)', () => {
+  it("the store swaps P in and takes the tracker's write-protect path (do_swap_page -> do_wp_page)", () => {
     for (const lane of ALL) expect(cost(run, lane, 'after', 'fault_swapin'), lane).toBe(1);
     expect(cost(run, SD, 'after', 'fault_wp_reuse')).toBe(1); // pte_needs_soft_dirty_wp kept it read-only
     expect(cost(run, SYNC, 'after', 'fault_uffd_sync')).toBe(1);
@@ -394,7 +431,7 @@ describe('D22 kernel-store-user-mode-only: kernel store on a UFFD_USER_MODE_ONLY
     expect(rep(run, SD, 'after', V, 2) + rep(run, SD, 'after', B, 2)).toBe('0110');
   });
 
-  it('the lanes\' own uffd monitors cannot take over VMAs another uffd owns (userfaultfd_register: EBUSY)', () => {
+  it("the lanes' own uffd monitors cannot take over VMAs another uffd owns (userfaultfd_register: EBUSY)", () => {
     expect(errorsOf(run, SYNC)).toEqual(['UFFDIO_REGISTER EBUSY', 'UFFDIO_REGISTER EBUSY']);
     expect(errorsOf(run, SD)).toEqual([]);
   });
@@ -446,7 +483,7 @@ describe('D28 scan-mixed-vmas: PAGEMAP_SCAN over [async A][unregistered B][async
   const A = PAGE_IS_WRITTEN;
   const uw = (run: ScenarioRun) => [0, 1, 2, 3, 4, 5].map((i) => (bits(run, LANE, V + i).includes('uffd_wp') ? 1 : 0)).join('');
 
-  it('the trace\'s own scans: EPERM, then 2 regions, then 1 region', () => {
+  it("the trace's own scans: EPERM, then 2 regions, then 1 region", () => {
     expect(errorsOf(full, LANE)).toEqual(['PAGEMAP_SCAN EPERM']);
     expect(traceOps(full, LANE, 'PAGEMAP_SCAN')).toEqual(['-1 EPERM', '2', '1']);
   });
@@ -472,7 +509,10 @@ describe('D28 scan-mixed-vmas: PAGEMAP_SCAN over [async A][unregistered B][async
     const run = await fresh();
     const r = scan(run, LANE, V, 6, PM_SCAN_WP_MATCHING, A, A);
     expect([r.ret, r.errno]).toEqual([2, null]);
-    expect(regions(r.regions)).toEqual([[0, 2, A], [4, 6, A]]);
+    expect(regions(r.regions)).toEqual([
+      [0, 2, A],
+      [4, 6, A],
+    ]);
     expect(uw(run)).toBe('110011');
   });
 

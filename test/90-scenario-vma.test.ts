@@ -28,7 +28,9 @@ const ASYNC_SCAN = ['uffd-async', 'uffd-async:read=generic'];
 const mmOf = (run: ScenarioRun, lane: string): Mm => run.lanes.find((l: Lane) => l.config.name === lane)!.sys.mm(1)!;
 /** The VMAs of pid 1 over [vpn, vpn+n) as "start-end" page offsets from `vpn`. */
 const vmasOf = (run: ScenarioRun, lane: string, vpn: number, n: number): string[] =>
-  mmOf(run, lane).vmas.intersecting(vpn, vpn + n).map((v) => `${v.start - vpn}-${v.end - vpn}`);
+  mmOf(run, lane)
+    .vmas.intersecting(vpn, vpn + n)
+    .map((v) => `${v.start - vpn}-${v.end - vpn}`);
 const all = (lanes: string[], s: string) => Object.fromEntries(lanes.map((l) => [l, s]));
 /** reportedByLane restricted to `lanes`. */
 const reportedOf = (run: ScenarioRun, label: string, vpn: number, n: number, lanes: string[]) =>
@@ -271,19 +273,27 @@ function mergeScenario(file: string, title: string, names: { v618: string; v619:
 }
 
 // kernel-source-notes.md Q13: newflags come from the mprotected VMA, vm_flags_reset_once(vma, newflags).
-mergeScenario('merge-mprotect.jsonl', 'D6 merge-mprotect.jsonl: mprotect-induced merge with a VM_SOFTDIRTY neighbour (mprotect_fixup; soft-dirty.c:test_merge)', {
-  v618: '6.18: the merged VMA takes the mprotected VMA\'s (X\'s, clean) VM_SOFTDIRTY: X and Y read 0 (Y is a FN vs GT_c)',
-  v619: '6.19: VM_SOFTDIRTY is sticky on merge: X (FP, "vma-merge-softdirty") and Y read 1',
-  uffd: 'uffd: X is registered, Y is not, so they do not merge; nothing is written, nothing reported',
-});
+mergeScenario(
+  'merge-mprotect.jsonl',
+  'D6 merge-mprotect.jsonl: mprotect-induced merge with a VM_SOFTDIRTY neighbour (mprotect_fixup; soft-dirty.c:test_merge)',
+  {
+    v618: "6.18: the merged VMA takes the mprotected VMA's (X's, clean) VM_SOFTDIRTY: X and Y read 0 (Y is a FN vs GT_c)",
+    v619: '6.19: VM_SOFTDIRTY is sticky on merge: X (FP, "vma-merge-softdirty") and Y read 1',
+    uffd: 'uffd: X is registered, Y is not, so they do not merge; nothing is written, nothing reported',
+  },
+);
 
 // copy_vma expands X (vma_merge_new_range, target = prev) and sets no VM_SOFTDIRTY; Y's pages were
 // never faulted, so move_soft_dirty_pte has nothing to mark. Q13 verified this for mprotect only.
-mergeScenario('merge-mremap.jsonl', 'D6 merge-mremap.jsonl: mremap-induced merge of a VM_SOFTDIRTY VMA into a clean one (copy_vma → vma_merge_new_range; soft-dirty.c:test_merge)', {
-  v618: '6.18: the merge target X keeps its own (clean) flags: X and Y read 0 — the selftest fails on <6.19',
-  v619: '6.19: VM_SOFTDIRTY propagates: X (FP, "vma-merge-softdirty") and Y read 1',
-  uffd: 'uffd: X is registered and Y is not: no merge, nothing reported',
-});
+mergeScenario(
+  'merge-mremap.jsonl',
+  'D6 merge-mremap.jsonl: mremap-induced merge of a VM_SOFTDIRTY VMA into a clean one (copy_vma → vma_merge_new_range; soft-dirty.c:test_merge)',
+  {
+    v618: '6.18: the merge target X keeps its own (clean) flags: X and Y read 0 — the selftest fails on <6.19',
+    v619: '6.19: VM_SOFTDIRTY propagates: X (FP, "vma-merge-softdirty") and Y read 1',
+    uffd: 'uffd: X is registered and Y is not: no merge, nothing reported',
+  },
+);
 
 describe('D27 clear-refs-two-consumers.jsonl: clear_refs is whole-mm (clear_refs_write walks every VMA); uffd-wp resets are range-scoped', async () => {
   const lanes = ['soft-dirty', 'uffd-sync', 'uffd-sync+unpop', 'uffd-async'];

@@ -19,7 +19,17 @@ import type { TraceChunk, TraceRecord } from '../src/trace/types.js';
 import { writeTrace } from '../src/trace/writer.js';
 import { pteplay, type CliResult } from './helpers/cli.js';
 import {
-  checkValidChunks, fixtureLines, FUZZ_MODE, FuzzInputs, fuzzParams, joinArb, joinLines, lineMutation, mutateLines, windowArb, windowOf,
+  checkValidChunks,
+  fixtureLines,
+  FUZZ_MODE,
+  FuzzInputs,
+  fuzzParams,
+  joinArb,
+  joinLines,
+  lineMutation,
+  mutateLines,
+  windowArb,
+  windowOf,
 } from './helpers/fuzz.js';
 import { LACKEY, lackeySparse } from './helpers/fuzz-import.js';
 import type { LineMutation } from './helpers/fuzz.js';
@@ -71,8 +81,8 @@ const timeout = (perCase: number) => Math.max(120_000, CLI_RUNS * perCase * 3);
 
 describe('fuzz: pteplay import with mutated real recordings', () => {
   it('import perf: a documented exit, one line on failure, and a valid trace on success', { timeout: timeout(1000) }, async () => {
-    await fc.assert(fc.asyncProperty(fc.constantFrom(...PERF), windowArb(400), muts, joinArb, fc.boolean(),
-      async (fixture, w, m, j, strict) => {
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...PERF), windowArb(400), muts, joinArb, fc.boolean(), async (fixture, w, m, j, strict) => {
         const input = file('in.perf.txt');
         writeFileSync(input, joinLines(mutateLines(windowOf(fixtureLines(fixture), w), m), j));
         const out = file('out.ptrace');
@@ -80,12 +90,14 @@ describe('fuzz: pteplay import with mutated real recordings', () => {
         checkCli(r, 'import perf');
         if (r.status === 0) await readRecords(out);
         else expect(r.stderr).toContain(input);
-      }), fuzzParams(1, CLI_RUNS));
+      }),
+      fuzzParams(1, CLI_RUNS),
+    );
   });
 
   it('import lackey: a documented exit, one line on failure, and a valid trace on success', { timeout: timeout(1000) }, async () => {
-    await fc.assert(fc.asyncProperty(fc.constantFrom('sparse', 'dense'), windowArb(400), muts, joinArb, fc.boolean(),
-      async (pool, w, m, j, strict) => {
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom('sparse', 'dense'), windowArb(400), muts, joinArb, fc.boolean(), async (pool, w, m, j, strict) => {
         const input = file('in.lackey.txt');
         writeFileSync(input, joinLines(mutateLines(windowOf(pool === 'sparse' ? lackeySparse() : fixtureLines(LACKEY), w), m), j));
         const out = file('out.ptrace');
@@ -93,7 +105,9 @@ describe('fuzz: pteplay import with mutated real recordings', () => {
         checkCli(r, 'import lackey');
         if (r.status === 0) await readRecords(out);
         else expect(r.stderr).toContain(input);
-      }), fuzzParams(1, CLI_RUNS));
+      }),
+      fuzzParams(1, CLI_RUNS),
+    );
   });
 });
 
@@ -105,7 +119,9 @@ async function tracePools(): Promise<string[][]> {
   const r = pteplay(['import', 'perf', join('traces', 'real', 'sqlite3-inserts.perf.txt.gz'), '-o', imported]);
   expect(r.status).toBe(0);
   traceLines = [
-    ...['vma-merge', 'uffd-close', 'fork-child', 'thp-split-carry', 'mremap-move', 'scan-mixed-vmas'].map((s) => fixtureLines(`traces/scenarios/${s}.jsonl`)),
+    ...['vma-merge', 'uffd-close', 'fork-child', 'thp-split-carry', 'mremap-move', 'scan-mixed-vmas'].map((s) =>
+      fixtureLines(`traces/scenarios/${s}.jsonl`),
+    ),
     (await readRecords(imported)).map(formatRecord),
   ];
   return traceLines;
@@ -127,28 +143,37 @@ async function mutatedTrace(pool: number, w: { start: number; len: number }, m: 
 
 describe('fuzz: pteplay convert and replay with mutated traces', () => {
   it('convert: exits 0 exactly when the reader accepts the input, and writes the same records', { timeout: timeout(800) }, async () => {
-    await fc.assert(fc.asyncProperty(fc.nat(), windowArb(300), muts, fc.boolean(), fc.constantFrom('out.ptrace', 'out.jsonl', 'out.jsonl.gz'),
-      async (pool, w, m, binary, outName) => {
-        const input = await mutatedTrace(pool, w, m, binary);
-        const out = file(outName);
-        const r = pteplay(['convert', input, out]);
-        checkCli(r, 'convert');
-        const v = await readerVerdict(input);
-        if ('error' in v) {
-          expect(r.status).toBe(65);
-          // (through UTF-8, as stderr carries it: V8's JSON message may quote half a surrogate pair)
-          expect(r.stderr).toBe(`pteplay: ${Buffer.from(v.error).toString()}\n`);
-          expect(existsSync(out), 'no half-written output').toBe(false);
-        } else {
-          expect(r.status).toBe(0);
-          expect(await readRecords(out)).toEqual(v.records);
-        }
-      }), fuzzParams(1, CLI_RUNS));
+    await fc.assert(
+      fc.asyncProperty(
+        fc.nat(),
+        windowArb(300),
+        muts,
+        fc.boolean(),
+        fc.constantFrom('out.ptrace', 'out.jsonl', 'out.jsonl.gz'),
+        async (pool, w, m, binary, outName) => {
+          const input = await mutatedTrace(pool, w, m, binary);
+          const out = file(outName);
+          const r = pteplay(['convert', input, out]);
+          checkCli(r, 'convert');
+          const v = await readerVerdict(input);
+          if ('error' in v) {
+            expect(r.status).toBe(65);
+            // (through UTF-8, as stderr carries it: V8's JSON message may quote half a surrogate pair)
+            expect(r.stderr).toBe(`pteplay: ${Buffer.from(v.error).toString()}\n`);
+            expect(existsSync(out), 'no half-written output').toBe(false);
+          } else {
+            expect(r.status).toBe(0);
+            expect(await readRecords(out)).toEqual(v.records);
+          }
+        },
+      ),
+      fuzzParams(1, CLI_RUNS),
+    );
   });
 
   it('replay: exits 0 exactly when the reader accepts the trace (a malformed one: 65, its location)', { timeout: timeout(2500) }, async () => {
-    await fc.assert(fc.asyncProperty(fc.nat(), windowArb(200), muts, fc.boolean(),
-      async (pool, w, m, binary) => {
+    await fc.assert(
+      fc.asyncProperty(fc.nat(), windowArb(200), muts, fc.boolean(), async (pool, w, m, binary) => {
         const input = await mutatedTrace(pool, w, m, binary);
         const db = file('run.db');
         const r = pteplay(['replay', input, '--db', db]);
@@ -161,7 +186,9 @@ describe('fuzz: pteplay convert and replay with mutated traces', () => {
           expect(r.status, r.stderr).toBe(0);
           expect(existsSync(db)).toBe(true);
         }
-      }), fuzzParams(1, Math.max(1, Math.round(CLI_RUNS * 0.75))));
+      }),
+      fuzzParams(1, Math.max(1, Math.round(CLI_RUNS * 0.75))),
+    );
   });
 });
 
@@ -192,23 +219,29 @@ describe('fuzz regressions through the CLI: an imported trace always reads back'
   it('perf: a tid of 2^64-1, a mmap of 2^64 bytes that succeeded, a mmap of /dev/zero', { timeout: 60_000 }, async () => {
     const real = fixtureLines('traces/real/sh-sort-uniq.perf.txt').slice(1, 40);
     const at = (rest: string) => `              sh 19469 [001]  5507.800000: ${rest}`;
-    await check('perf', [
-      ...real,
-      real[6]!.replace(' 19469 [001]', ' 18446744073709551615 [001]'),
-      at('syscalls:sys_enter_mmap: addr: 0x00000000, len: 0xffffffffffffffff, prot: 0x00000003, flags: 0x00000022, fd: 0xffffffff, off: 0x00000000'),
-      at('syscalls:sys_exit_mmap: 0x7f0000100000'),
-      at('syscalls:sys_enter_mmap: addr: 0x00000000, len: 0x00002000, prot: 0x00000003, flags: 0x00000002, fd: 0x00000003, off: 0x00000000'),
-      at('PERF_RECORD_MMAP2 19469/19469: [0x7f0000200000(0x2000) @ 0 00:06 4 0]: rw-p /dev/zero'),
-      at('syscalls:sys_exit_mmap: 0x7f0000200000'),
-    ], [40, 42]);
+    await check(
+      'perf',
+      [
+        ...real,
+        real[6]!.replace(' 19469 [001]', ' 18446744073709551615 [001]'),
+        at(
+          'syscalls:sys_enter_mmap: addr: 0x00000000, len: 0xffffffffffffffff, prot: 0x00000003, flags: 0x00000022, fd: 0xffffffff, off: 0x00000000',
+        ),
+        at('syscalls:sys_exit_mmap: 0x7f0000100000'),
+        at('syscalls:sys_enter_mmap: addr: 0x00000000, len: 0x00002000, prot: 0x00000003, flags: 0x00000002, fd: 0x00000003, off: 0x00000000'),
+        at('PERF_RECORD_MMAP2 19469/19469: [0x7f0000200000(0x2000) @ 0 00:06 4 0]: rw-p /dev/zero'),
+        at('syscalls:sys_exit_mmap: 0x7f0000200000'),
+      ],
+      [40, 42],
+    );
   });
 
   it('lackey: an access of size 0, an mmap at -0x1000', { timeout: 60_000 }, async () => {
     const real = fixtureLines('traces/real/lackey-mmap-demo.txt.gz').slice(0, 30);
-    await check('lackey', [
-      ...real,
-      'I  0401ab70,0',
-      'SYSCALL[10830,1](9) sys_mmap ( -0x1000, 8192, 3, 34, 4294967295, 0 ) --> [pre-success] Success(0x4835000)',
-    ], [31, 32]);
+    await check(
+      'lackey',
+      [...real, 'I  0401ab70,0', 'SYSCALL[10830,1](9) sys_mmap ( -0x1000, 8192, 3, 34, 4294967295, 0 ) --> [pre-success] Success(0x4835000)'],
+      [31, 32],
+    );
   });
 });

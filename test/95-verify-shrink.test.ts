@@ -64,8 +64,19 @@ describe('shrinkDivergence', () => {
 
   it('drops what follows the divergent command, the pure observations and the unrelated ops, in few kreplay batches', async () => {
     const cmds = [
-      'mmap 2048p 1p rw private|anonymous|fixed', 'maps', cause[0]!, 'write 2048p', 'pagemap 2048p 1', 'messages',
-      'pagemap_scan 1024p 1028p 0 0 0 0 0x7f 16 0', 'madvise 2048p 1p dontneed', cause[1]!, 'maps', 'pagemap 1024p 4', 'write 1024p', 'maps',
+      'mmap 2048p 1p rw private|anonymous|fixed',
+      'maps',
+      cause[0]!,
+      'write 2048p',
+      'pagemap 2048p 1',
+      'messages',
+      'pagemap_scan 1024p 1028p 0 0 0 0 0x7f 16 0',
+      'madvise 2048p 1p dontneed',
+      cause[1]!,
+      'maps',
+      'pagemap 1024p 4',
+      'write 1024p',
+      'maps',
     ];
     const lists: string[][] = [];
     let batches = 0;
@@ -97,7 +108,10 @@ describe('Relocation', () => {
   it('packs the 2 MiB slots a trace uses into the reservation, keeping offsets in a slot, clusters apart', () => {
     const a = 0x7f0000000000 + 0x3000;
     const b = 0x555500000000 + MiB + 0x5000;
-    const r = Relocation.of([[a, a + 4 * MiB], [b, b + 0x1000]]);
+    const r = Relocation.of([
+      [a, a + 4 * MiB],
+      [b, b + 0x1000],
+    ]);
     // b's cluster is lower in the address space: it comes first.
     expect(r.to(b)).toBe(KREPLAY_BASE + MiB + 0x5000);
     expect(r.to(a)).toBe(KREPLAY_BASE + 4 * MiB + 0x3000); // one slot for b, one free slot
@@ -105,12 +119,17 @@ describe('Relocation', () => {
     expect(r.to(a) % (2 * MiB)).toBe(a % (2 * MiB));
     expect(r.back(r.to(a))).toBe(a);
     expect(r.back(r.to(b + 0x1000))).toBe(b + 0x1000);
-    expect(r.windows()).toEqual([[0, 512], [512 * 2, 512 * 3]]);
+    expect(r.windows()).toEqual([
+      [0, 512],
+      [512 * 2, 512 * 3],
+    ]);
   });
 
   it('refuses a trace whose memory does not fit in 64 MiB, saying how much it needs', () => {
     expect(() => Relocation.of([[0x10000000, 0x10000000 + 70 * MiB]])).toThrow(/needs 70 MiB in 1 region.*64 MiB reservation/);
-    expect(() => Relocation.of(Array.from({ length: 17 }, (_, i) => [i * 1024 * MiB, i * 1024 * MiB + 4096] as const))).toThrow(/needs 66 MiB in 17 regions?/);
+    expect(() => Relocation.of(Array.from({ length: 17 }, (_, i) => [i * 1024 * MiB, i * 1024 * MiB + 4096] as const))).toThrow(
+      /needs 66 MiB in 17 regions?/,
+    );
   });
 });
 
@@ -125,9 +144,20 @@ describe('nearestProfile and the probed --kernel-opt values', () => {
   });
 
   const host: HostProbe = {
-    release: '6.18.44', profile: '6.18', zeroPage: false, splitUnusedToZeroPage: true, softDirty: false, softDirtySource: 'config', migrationEntryDirty: null,
-    userfaultfd: true, wpAsync: true, wpUnpopulated: true, pagemapScan: true, scanCategories: 0xff,
-    sysfs: { thp: 'always', thpZeroPage: true, swap: false }, hugetlbPages: 0,
+    release: '6.18.44',
+    profile: '6.18',
+    zeroPage: false,
+    splitUnusedToZeroPage: true,
+    softDirty: false,
+    softDirtySource: 'config',
+    migrationEntryDirty: null,
+    userfaultfd: true,
+    wpAsync: true,
+    wpUnpopulated: true,
+    pagemapScan: true,
+    scanCategories: 0xff,
+    sysfs: { thp: 'always', thpZeroPage: true, swap: false },
+    hugetlbPages: 0,
   };
 
   it('names the switches that differ from the profile, as the kernel spells them, and the replay arguments', () => {

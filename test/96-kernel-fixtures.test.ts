@@ -12,7 +12,8 @@ import { compareFixture, readFixture } from '../src/verify/fixtures.js';
 import { PROFILE_VERIFIED_ON, profileList } from '../src/kernel/profile.js';
 
 const DIR = join(import.meta.dirname, 'fixtures');
-const files = readdirSync(DIR).filter((d) => d.startsWith('kernel-') && !d.endsWith('.json'))
+const files = readdirSync(DIR)
+  .filter((d) => d.startsWith('kernel-') && !d.endsWith('.json'))
   .flatMap((d) => readdirSync(join(DIR, d)).map((f) => join(d, f)));
 
 /** release → sequence name → the rule believed to be behind it (docs/verified-kernels.md). */

@@ -23,45 +23,76 @@ const json = (stdout: string) => JSON.parse(stdout) as Record<string, any>;
 
 describe('pteplay verify: usage and unavailable backends', () => {
   it('needs exactly one of TRACE, --fuzz, --probe; --seed only with --fuzz; a known --kernel (exit 64)', () => {
-    for (const args of [[], ['--fuzz', '2', 'traces/scenarios/vma-merge.jsonl'], ['--seed', '3', 'traces/scenarios/vma-merge.jsonl'],
-      ['--fuzz', '2', '--kernel', '5.4'], ['--fuzz', '1', '--kernel-opt', 'zero_pages=off']]) {
+    for (const args of [
+      [],
+      ['--fuzz', '2', 'traces/scenarios/vma-merge.jsonl'],
+      ['--seed', '3', 'traces/scenarios/vma-merge.jsonl'],
+      ['--fuzz', '2', '--kernel', '5.4'],
+      ['--fuzz', '1', '--kernel-opt', 'zero_pages=off'],
+    ]) {
       const r = pteplay(['verify', ...args]);
       expect(r.status, args.join(' ')).toBe(64);
-      expect(r.stderr).toMatch(/^pteplay: .*(TRACE, --fuzz N or --probe|--seed and --ops|--kernel: unknown profile "5\.4"|--kernel-opt: bad kernel option "zero_pages=off")/m);
+      expect(r.stderr).toMatch(
+        /^pteplay: .*(TRACE, --fuzz N or --probe|--seed and --ops|--kernel: unknown profile "5\.4"|--kernel-opt: bad kernel option "zero_pages=off")/m,
+      );
       expect(r.stderr).not.toMatch(/\n\s+at /);
     }
   });
 
   it('--vm without qemu, a static busybox or gcc is exit 69 (EX_UNAVAILABLE) naming what to install', () => {
-    const r = spawnSync(process.execPath, [join(ROOT, 'dist', 'cli', 'pteplay.js'), 'verify', '--vm', '6.12', '--fuzz', '2'],
-      { encoding: 'utf8', env: { ...process.env, PATH: mkdtempSync(join(tmpdir(), 'pteplay-nopath-')) } });
+    const r = spawnSync(process.execPath, [join(ROOT, 'dist', 'cli', 'pteplay.js'), 'verify', '--vm', '6.12', '--fuzz', '2'], {
+      encoding: 'utf8',
+      env: { ...process.env, PATH: mkdtempSync(join(tmpdir(), 'pteplay-nopath-')) },
+    });
     expect(r.status).toBe(69);
-    expect(r.stderr).toMatch(/^pteplay: cannot run the VM backend: qemu-system-x86_64, a static busybox \(busybox-static\), gcc not found; install them with: .*apt-get install qemu-system-x86 busybox-static/);
+    expect(r.stderr).toMatch(
+      /^pteplay: cannot run the VM backend: qemu-system-x86_64, a static busybox \(busybox-static\), gcc not found; install them with: .*apt-get install qemu-system-x86 busybox-static/,
+    );
   });
 
   // A real boot of Debian's 6.12 kernel in qemu (~15-30 s): `npm run test:vm` (PTEPLAY_VM_TESTS=1), with the package in the kernel cache.
-  it.skipIf(process.env.PTEPLAY_VM_TESTS !== '1' || vmMissing() !== null || cachedKernel('6.12') === null)('--vm 6.12 --fuzz 3: the same comparison in qemu, with soft-dirty compiled in', () => {
-    const r = pteplay(['verify', '--vm', '6.12', '--fuzz', '3', '--seed', '11', '--json']);
-    expect([0, 1], r.stderr).toContain(r.status);
-    const s = JSON.parse(r.stdout) as { backend: string; release: string; profile: string; kernelOpts: string[]; sequences: number; divergent: number[] };
-    expect(s.backend).toBe('vm');
-    expect(s.release).toMatch(/^6\.12\./);
-    expect(s.profile).toBe('6.12');
-    expect(s.kernelOpts).not.toContain('soft_dirty=off'); // Debian builds CONFIG_MEM_SOFT_DIRTY=y
-    expect(s.sequences).toBe(3);
-    expect(r.status).toBe(s.divergent.length > 0 ? 1 : 0);
-  }, 180_000);
+  it.skipIf(process.env.PTEPLAY_VM_TESTS !== '1' || vmMissing() !== null || cachedKernel('6.12') === null)(
+    '--vm 6.12 --fuzz 3: the same comparison in qemu, with soft-dirty compiled in',
+    () => {
+      const r = pteplay(['verify', '--vm', '6.12', '--fuzz', '3', '--seed', '11', '--json']);
+      expect([0, 1], r.stderr).toContain(r.status);
+      const s = JSON.parse(r.stdout) as {
+        backend: string;
+        release: string;
+        profile: string;
+        kernelOpts: string[];
+        sequences: number;
+        divergent: number[];
+      };
+      expect(s.backend).toBe('vm');
+      expect(s.release).toMatch(/^6\.12\./);
+      expect(s.profile).toBe('6.12');
+      expect(s.kernelOpts).not.toContain('soft_dirty=off'); // Debian builds CONFIG_MEM_SOFT_DIRTY=y
+      expect(s.sequences).toBe(3);
+      expect(r.status).toBe(s.divergent.length > 0 ? 1 : 0);
+    },
+    180_000,
+  );
 
   it('--help documents the exit codes, the probe and examples', () => {
     const r = pteplay(['verify', '--help']);
     expect(r.status).toBe(0);
-    for (const s of ['--fuzz <n>', '--probe', '--kernel-opt', '--vm <version>', '0 no divergence, 1 a divergence', '69 no kernel',
-      'pteplay verify --fuzz 200 --seed 7', 'vm.unprivileged_userfaultfd']) expect(r.stdout).toContain(s);
+    for (const s of [
+      '--fuzz <n>',
+      '--probe',
+      '--kernel-opt',
+      '--vm <version>',
+      '0 no divergence, 1 a divergence',
+      '69 no kernel',
+      'pteplay verify --fuzz 200 --seed 7',
+      'vm.unprivileged_userfaultfd',
+    ])
+      expect(r.stdout).toContain(s);
   });
 });
 
 describe.skipIf(!usable.ok)(`pteplay verify on this machine's kernel (${usable.ok ? 'kreplay usable' : usable.why})`, () => {
-  it('--probe names this kernel\'s zero-page switch, the profile and the replay arguments (table and --json)', () => {
+  it("--probe names this kernel's zero-page switch, the profile and the replay arguments (table and --json)", () => {
     const r = pteplay(['verify', '--probe']);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^release\s+\S+/m);
@@ -92,12 +123,15 @@ describe.skipIf(!usable.ok)(`pteplay verify on this machine's kernel (${usable.o
     expect(Object.keys(j.sysfs).sort()).toEqual(['swap', 'thp', 'thpZeroPage']);
   });
 
-  it('a trace whose header asks for another THP mode than this machine\'s runs with the machine\'s, and says so', () => {
+  it("a trace whose header asks for another THP mode than this machine's runs with the machine's, and says so", () => {
     const host = /\[(\w+)\]/.exec(readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8'))![1]!;
     const other = host === 'always' ? 'never' : 'always';
     const trace = join(tmp, 'thp.jsonl');
-    writeFileSync(trace, `{"pteplay":"trace","version":1,"sysfs":{"thp":"${other}"}}\n` +
-      '{"op":"mmap","addr":"0x7f0000000000","len":4194304,"prot":"rw","flags":["private","anonymous","fixed"]}\n{"op":"write","addr":"0x7f0000200000"}\n');
+    writeFileSync(
+      trace,
+      `{"pteplay":"trace","version":1,"sysfs":{"thp":"${other}"}}\n` +
+        '{"op":"mmap","addr":"0x7f0000000000","len":4194304,"prot":"rw","flags":["private","anonymous","fixed"]}\n{"op":"write","addr":"0x7f0000200000"}\n',
+    );
     const r = pteplay(['verify', trace]);
     expect(r.status).toBe(0);
     expect(r.stderr).toBe(`pteplay: warning: ${trace} asks for THP ${other}; this kernel runs with ${host}, and so does the simulator here\n`);
@@ -157,11 +191,16 @@ describe.skipIf(!usable.ok)(`pteplay verify on this machine's kernel (${usable.o
 
   it('clear_refs in a trace runs on the kernel too: no divergence with the probed soft-dirty setting, exit 1 with the other', () => {
     const t = join(tmp, 'clear-refs.jsonl');
-    writeFileSync(t, [
-      '{"op":"mmap","addr":"0x7f0000000000","len":16384,"prot":"rw","flags":["private","anonymous","fixed"]}',
-      '{"op":"write","addr":"0x7f0000000000","size":8}', '{"op":"clear_refs","value":"4"}',
-      '{"op":"write","addr":"0x7f0000001000","size":8}', '{"op":"pagemap_read","offset":' + (0x7f0000000000 / 4096) * 8 + ',"count":32}',
-    ].join('\n') + '\n');
+    writeFileSync(
+      t,
+      [
+        '{"op":"mmap","addr":"0x7f0000000000","len":16384,"prot":"rw","flags":["private","anonymous","fixed"]}',
+        '{"op":"write","addr":"0x7f0000000000","size":8}',
+        '{"op":"clear_refs","value":"4"}',
+        '{"op":"write","addr":"0x7f0000001000","size":8}',
+        '{"op":"pagemap_read","offset":' + (0x7f0000000000 / 4096) * 8 + ',"count":32}',
+      ].join('\n') + '\n',
+    );
     const ok = pteplay(['verify', t, '--json']);
     expect(ok.status, ok.stderr).toBe(0);
     const s = JSON.parse(ok.stdout) as { kernelOpts: string[]; divergent: unknown[] };
@@ -188,13 +227,27 @@ describe.skipIf(!usable.ok)(`pteplay verify on this machine's kernel (${usable.o
 
   const asNobody = process.getuid?.() === 0 && readFileSync('/proc/sys/vm/unprivileged_userfaultfd', 'utf8').trim() === '0';
   it.skipIf(!asNobody)('userfaultfd not permitted (an unprivileged user, vm.unprivileged_userfaultfd=0): exit 69 naming the sysctl', () => {
-    const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, join(ROOT, 'dist', 'cli', 'pteplay.js'),
-      'verify', '--fuzz', '2'], { cwd: tmp, encoding: 'utf8' });
+    const r = spawnSync(
+      'setpriv',
+      ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, join(ROOT, 'dist', 'cli', 'pteplay.js'), 'verify', '--fuzz', '2'],
+      { cwd: tmp, encoding: 'utf8' },
+    );
     expect(r.status).toBe(69);
     expect(r.stderr).toBe('pteplay: userfaultfd is not permitted for this user: run `sysctl vm.unprivileged_userfaultfd=1` or run as root\n');
     // A trace without userfaultfd still runs for that user.
-    const ok = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, join(ROOT, 'dist', 'cli', 'pteplay.js'),
-      'verify', join(ROOT, 'traces/scenarios/vma-merge.jsonl')], { cwd: tmp, encoding: 'utf8' });
+    const ok = spawnSync(
+      'setpriv',
+      [
+        '--reuid=65534',
+        '--regid=65534',
+        '--clear-groups',
+        process.execPath,
+        join(ROOT, 'dist', 'cli', 'pteplay.js'),
+        'verify',
+        join(ROOT, 'traces/scenarios/vma-merge.jsonl'),
+      ],
+      { cwd: tmp, encoding: 'utf8' },
+    );
     expect(ok.stderr).toBe('');
     expect(ok.status).toBe(0);
   });
@@ -203,11 +256,14 @@ describe.skipIf(!usable.ok)(`pteplay verify on this machine's kernel (${usable.o
 describe('pteplay replay --thp', () => {
   // A trace whose header asks for THP "always", with one store into an aligned 2 MiB anonymous range.
   const trace = join(tmp, 'thp-always.jsonl');
-  writeFileSync(trace, [
-    '{"pteplay":"trace","version":1,"source":"thp precedence","sysfs":{"thp":"always"}}',
-    '{"op":"mmap","addr":"0x7f0000000000","len":4194304,"prot":"rw","flags":["private","anonymous","fixed"]}',
-    '{"op":"write","addr":"0x7f0000000000"}',
-  ].join('\n'));
+  writeFileSync(
+    trace,
+    [
+      '{"pteplay":"trace","version":1,"source":"thp precedence","sysfs":{"thp":"always"}}',
+      '{"op":"mmap","addr":"0x7f0000000000","len":4194304,"prot":"rw","flags":["private","anonymous","fixed"]}',
+      '{"op":"write","addr":"0x7f0000000000"}',
+    ].join('\n'),
+  );
   /** The level of the entry mapping the written page, and the THP mode the run stored. */
   const run = (args: string[]): { level: string; thp: string } => {
     const db = join(tmp, `thp-${args.join('')}.db`);
@@ -241,14 +297,20 @@ describe('pteplay replay --swap', () => {
     return JSON.stringify(JSON.parse(s.stdout));
   };
 
-  it('off keeps MADV_PAGEOUT\'d anonymous pages resident; on (the default) swaps them out', () => {
+  it("off keeps MADV_PAGEOUT'd anonymous pages resident; on (the default) swaps them out", () => {
     const off = entry('off');
     const on = entry('on');
     expect(on).toMatch(/swap/);
     expect(off).not.toMatch(/swap/);
     expect(off).toMatch(/present/);
     // The run keeps the setting (lane.config_json), so --resume and readers see it.
-    const q = pteplay(['sql', join(tmp, 'swap-off.db'), "select distinct json_extract(config_json, '$.sysfs.swap') as swap from lane", '--mode', 'json']);
+    const q = pteplay([
+      'sql',
+      join(tmp, 'swap-off.db'),
+      "select distinct json_extract(config_json, '$.sysfs.swap') as swap from lane",
+      '--mode',
+      'json',
+    ]);
     expect(JSON.parse(q.stdout)).toEqual([{ swap: 0 }]);
   });
 

@@ -41,11 +41,14 @@ export interface DatasetteQuery {
 export interface DatasetteMetadata {
   title: string;
   description: string;
-  databases: Record<string, {
-    description: string;
-    tables: Record<string, DatasetteTable>;
-    queries: Record<string, DatasetteQuery>;
-  }>;
+  databases: Record<
+    string,
+    {
+      description: string;
+      tables: Record<string, DatasetteTable>;
+      queries: Record<string, DatasetteQuery>;
+    }
+  >;
 }
 
 export const DEFAULT_DATABASE = 'run';
@@ -104,18 +107,18 @@ export function parseSchemaSql(sql: string): Record<string, DatasetteTable> {
     const columns: Record<string, string> = {};
     for (let j = i + 1; j < end; j++) {
       const line = lines[j]!;
-      const col = kind === 'TABLE'
-        ? /^\s+(\w+)\s+(?:INTEGER|TEXT|REAL|ANY|BLOB)\b/.exec(line)?.[1]
-        : /\bAS (\w+),?$/.exec(line.trimEnd())?.[1];
+      const col = kind === 'TABLE' ? /^\s+(\w+)\s+(?:INTEGER|TEXT|REAL|ANY|BLOB)\b/.exec(line)?.[1] : /\bAS (\w+),?$/.exec(line.trimEnd())?.[1];
       if (!col) continue;
       const doc = commentAbove(lines, j);
       if (doc.length) columns[col] = joinComment(doc);
     }
     const t: DatasetteTable = { description: joinComment(commentAbove(lines, i)), columns };
-    const units = Object.fromEntries(Object.keys(columns).flatMap((c) => {
-      const u = columnUnit(c);
-      return u ? [[c, u]] : [];
-    }));
+    const units = Object.fromEntries(
+      Object.keys(columns).flatMap((c) => {
+        const u = columnUnit(c);
+        return u ? [[c, u]] : [];
+      }),
+    );
     if (Object.keys(units).length) t.units = units;
     if (LABEL_COLUMNS[name]) t.label_column = LABEL_COLUMNS[name];
     if (name.startsWith('_')) t.hidden = true;
@@ -148,7 +151,9 @@ export function parseCannedQuery(text: string): DatasetteQuery {
 
 /** The whole metadata document for the schema in `schemaDir`. */
 export function buildDatasetteMetadata(schemaDir: string, database = DEFAULT_DATABASE): DatasetteMetadata {
-  const files = readdirSync(schemaDir).filter((f) => /^\d+-.*\.sql$/.test(f)).sort();
+  const files = readdirSync(schemaDir)
+    .filter((f) => /^\d+-.*\.sql$/.test(f))
+    .sort();
   const tables: Record<string, DatasetteTable> = {};
   for (const f of files) Object.assign(tables, parseSchemaSql(readFileSync(join(schemaDir, f), 'utf8')));
   const first = readFileSync(join(schemaDir, files[0]!), 'utf8').split('\n');
@@ -156,14 +161,17 @@ export function buildDatasetteMetadata(schemaDir: string, database = DEFAULT_DAT
   const dbDescription = joinComment(first.slice(1, headerEnd));
   const queries: Record<string, DatasetteQuery> = {};
   const qdir = join(schemaDir, 'queries');
-  for (const f of readdirSync(qdir).filter((x) => x.endsWith('.sql')).sort()) {
+  for (const f of readdirSync(qdir)
+    .filter((x) => x.endsWith('.sql'))
+    .sort()) {
     queries[basename(f, '.sql')] = parseCannedQuery(readFileSync(join(qdir, f), 'utf8'));
   }
   return {
     title: 'pteplay run database',
-    description: 'One pteplay run: a memory-access trace replayed through a simulated Linux MM into several lanes, '
-      + 'each with one dirty-page tracker (soft-dirty, userfaultfd-wp sync, userfaultfd-wp async / PAGEMAP_SCAN). '
-      + 'Start with the v_ views; every column is described. Generated from schema/*.sql by tools/datasette-metadata.ts.',
+    description:
+      'One pteplay run: a memory-access trace replayed through a simulated Linux MM into several lanes, ' +
+      'each with one dirty-page tracker (soft-dirty, userfaultfd-wp sync, userfaultfd-wp async / PAGEMAP_SCAN). ' +
+      'Start with the v_ views; every column is described. Generated from schema/*.sql by tools/datasette-metadata.ts.',
     databases: { [database]: { description: dbDescription, tables, queries } },
   };
 }

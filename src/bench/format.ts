@@ -23,13 +23,17 @@ export function formatBench(r: BenchResult): string {
   const e = r.storedRowsE;
   const fRate = rate(r.insertRowsPerSecond).replace('/s', ' rows/s');
   if (r.fRows === 'all') {
-    lines.push(`E stored ${e.pte_change} pte_change, ${e.collect_page} collect_page and ${e.uffd_msg} uffd_msg rows; ` +
-      `F inserts as many (${r.insertRows} rows) at ${fRate}`);
+    lines.push(
+      `E stored ${e.pte_change} pte_change, ${e.collect_page} collect_page and ${e.uffd_msg} uffd_msg rows; ` +
+        `F inserts as many (${r.insertRows} rows) at ${fRate}`,
+    );
   } else {
     lines.push(`E stored ${r.pteChangeRows} pte_change rows; F inserts them at ${fRate}`);
     const others = e.collect_page + e.uffd_msg + e.keyframe_leaf;
-    lines.push(`E's writer also stored ${e.collect_page} collect_page, ${e.uffd_msg} uffd_msg and ${e.keyframe_leaf} keyframe_leaf rows ` +
-      `(${(others / Math.max(1, e.pte_change)).toFixed(2)} per pte_change row), which F does not insert (--f-rows all: F inserts them too)`);
+    lines.push(
+      `E's writer also stored ${e.collect_page} collect_page, ${e.uffd_msg} uffd_msg and ${e.keyframe_leaf} keyframe_leaf rows ` +
+        `(${(others / Math.max(1, e.pte_change)).toFixed(2)} per pte_change row), which F does not insert (--f-rows all: F inserts them too)`,
+    );
   }
   lines.push(`peak RSS during E: ${mib(r.peakRssE)} (bench process ${mib(r.maxRssProcess)}); total ${r.totalSeconds.toFixed(1)} s`);
   return lines.join('\n');

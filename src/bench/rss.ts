@@ -23,7 +23,9 @@ export interface ChildReplay {
 export async function replayInChild(trace: string, db: string, o: { keep?: boolean; threads?: number } = {}): Promise<ChildReplay> {
   removeDb(db);
   const script = fileURLToPath(compiledModule(import.meta.url, './replay-child'));
-  const { stdout } = await promisify(execFile)(process.execPath, [...NODE_FLAGS, script, trace, db, ...(o.threads ? [String(o.threads)] : [])], { maxBuffer: 1 << 20 });
+  const { stdout } = await promisify(execFile)(process.execPath, [...NODE_FLAGS, script, trace, db, ...(o.threads ? [String(o.threads)] : [])], {
+    maxBuffer: 1 << 20,
+  });
   if (!o.keep) removeDb(db);
   return JSON.parse(stdout) as ChildReplay;
 }

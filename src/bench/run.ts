@@ -5,9 +5,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DEFAULT_LANES } from '../lanes/config.js';
 import { defaultLaneThreads } from '../workers/lane-pool.js';
-import {
-  bulkInsert, countStoredRows, decodeOnly, loadPlainInput, plainLoop, removeDb, replayNoStore,
-} from './stages.js';
+import { bulkInsert, countStoredRows, decodeOnly, loadPlainInput, plainLoop, removeDb, replayNoStore } from './stages.js';
 import { peakRss } from './peak-rss.js';
 import { replayInChild } from './rss.js';
 import { median, timed } from './timing.js';
@@ -33,7 +31,9 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
   try {
     log(`bench: generating zipf trace: ${o.accesses} accesses over ${o.pages} pages, collect every ${o.interval}`);
     let trace = { path: '', records: 0, bytes: 0 };
-    const genSeconds = await timed(async () => { trace = await writeBenchTrace(dir, o.accesses, o.pages, o.interval); });
+    const genSeconds = await timed(async () => {
+      trace = await writeBenchTrace(dir, o.accesses, o.pages, o.interval);
+    });
     const db = join(dir, 'bench.db');
     let traceAccesses = 0;
     const seconds: Partial<Record<StageId, number[]>> = {};
@@ -42,14 +42,18 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       const all: number[] = [];
       for (let r = 0; r < o.reps; r++) {
         let own: unknown;
-        const wall = await timed(async () => { own = await fn(); });
+        const wall = await timed(async () => {
+          own = await fn();
+        });
         all.push(typeof own === 'object' && own !== null && 'seconds' in own ? (own as { seconds: number }).seconds : wall);
         log(`bench: ${id} rep ${r + 1}/${o.reps}: ${all[r]!.toFixed(2)} s`);
       }
       seconds[id] = all;
     };
 
-    await reps('A', async () => { traceAccesses = (await decodeOnly(trace.path)).accesses; });
+    await reps('A', async () => {
+      traceAccesses = (await decodeOnly(trace.path)).accesses;
+    });
     {
       const input = await loadPlainInput(trace.path, traceAccesses);
       await reps('B', () => plainLoop(input));
@@ -68,7 +72,9 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
     removeDb(db);
     const fRows = o.fRows ?? 'changes';
     let insertRows = 0;
-    await reps('F', () => { insertRows = bulkInsert(db, storedRowsE, trace.records, fRows === 'all'); });
+    await reps('F', () => {
+      insertRows = bulkInsert(db, storedRowsE, trace.records, fRows === 'all');
+    });
     removeDb(db);
 
     const stages = {} as Record<StageId, StageResult>;
@@ -79,13 +85,21 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
     }
     const ratio = (a: StageId, b: StageId): number => stages[a].rate / stages[b].rate;
     const ratios: Record<RatioId, number> = {
-      'C/A': ratio('C', 'A'), 'D/A': ratio('D', 'A'), 'E/A': ratio('E', 'A'), 'E/F': ratio('E', 'F'),
+      'C/A': ratio('C', 'A'),
+      'D/A': ratio('D', 'A'),
+      'E/A': ratio('E', 'A'),
+      'E/F': ratio('E', 'F'),
     };
     return {
       node: process.version,
       trace: {
-        accesses: o.accesses, pages: o.pages, interval: o.interval, records: trace.records, traceAccesses,
-        bytes: trace.bytes, genSeconds,
+        accesses: o.accesses,
+        pages: o.pages,
+        interval: o.interval,
+        records: trace.records,
+        traceAccesses,
+        bytes: trace.bytes,
+        genSeconds,
       },
       reps: o.reps,
       threads,

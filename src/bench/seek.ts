@@ -134,12 +134,25 @@ function measure(db: string, seeks: number, buildSeconds: number | null, log: (l
       builder.build(s);
       frameMs.push(performance.now() - t);
     }
-    const options = run.lanes.length ? (JSON.parse(String(src.db.prepare("SELECT value FROM meta WHERE key = 'options_json'").pluck().get() ?? '{}')) as { keyframeEvery?: number }) : {};
+    const options = run.lanes.length
+      ? (JSON.parse(String(src.db.prepare("SELECT value FROM meta WHERE key = 'options_json'").pluck().get() ?? '{}')) as { keyframeEvery?: number })
+      : {};
     return {
-      db, buildSeconds, changeRows: q('SELECT count(*) FROM pte_change'), lanes: lanes.length, positions: lastPos + 1,
-      keyframeEvery: options.keyframeEvery ?? null, keyframes: q('SELECT count(*) FROM keyframe'), keyframeLeaves: q('SELECT count(*) FROM keyframe_leaf'),
-      keyframeBytes: q("SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name IN ('keyframe', 'keyframe_leaf')"), dbBytes: statSync(db).size,
-      seeks, window, state: spread(stateMs), frame: spread(frameMs), targetMs: SEEK_TARGET_MS,
+      db,
+      buildSeconds,
+      changeRows: q('SELECT count(*) FROM pte_change'),
+      lanes: lanes.length,
+      positions: lastPos + 1,
+      keyframeEvery: options.keyframeEvery ?? null,
+      keyframes: q('SELECT count(*) FROM keyframe'),
+      keyframeLeaves: q('SELECT count(*) FROM keyframe_leaf'),
+      keyframeBytes: q("SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name IN ('keyframe', 'keyframe_leaf')"),
+      dbBytes: statSync(db).size,
+      seeks,
+      window,
+      state: spread(stateMs),
+      frame: spread(frameMs),
+      targetMs: SEEK_TARGET_MS,
     };
   } finally {
     src.close();
@@ -148,7 +161,8 @@ function measure(db: string, seeks: number, buildSeconds: number | null, log: (l
 
 export function formatSeekBench(r: SeekBenchResult): string {
   const ms = (x: number) => `${x.toFixed(1)} ms`;
-  const row = (name: string, s: Spread) => `| ${name.padEnd(5)} | ${ms(s.medianMs).padStart(9)} | ${ms(s.p95Ms).padStart(9)} | ${ms(s.maxMs).padStart(9)} | ${s.maxMs < r.targetMs ? 'yes' : 'no '} |`;
+  const row = (name: string, s: Spread) =>
+    `| ${name.padEnd(5)} | ${ms(s.medianMs).padStart(9)} | ${ms(s.p95Ms).padStart(9)} | ${ms(s.maxMs).padStart(9)} | ${s.maxMs < r.targetMs ? 'yes' : 'no '} |`;
   return [
     `run: ${r.db}${r.buildSeconds !== null ? ` (built in ${r.buildSeconds.toFixed(0)} s)` : ''}`,
     `${r.changeRows} change rows, ${r.lanes} lanes, ${r.positions} positions; keyframes every ${r.keyframeEvery ?? '?'} rows per lane: ` +

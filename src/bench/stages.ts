@@ -90,7 +90,12 @@ export async function replayNoStore(path: string, specs: readonly string[], thre
   const none = { records: 0, accesses: 0, lastPos: -1 };
   // lastValueFrom: the replay's operators (src/pipeline) run over the chunk stream as `pteplay replay` runs them.
   if (specs.length > 1 && threads > 1) {
-    const pool = new LanePool(specs.map((spec, id) => ({ id, spec, sinks: {} })), {}, trace.header.sysfs, threads);
+    const pool = new LanePool(
+      specs.map((spec, id) => ({ id, spec, sinks: {} })),
+      {},
+      trace.header.sysfs,
+      threads,
+    );
     try {
       const last = await lastValueFrom(chunks.pipe(replayLanePool(pool)), { defaultValue: none });
       await pool.finish();
@@ -111,7 +116,10 @@ export function countStoredRows(db: string): StoredRows {
   try {
     const n = (table: string) => d.prepare(`SELECT count(*) FROM ${table}`).pluck().get() as number;
     return {
-      pte_change: n('pte_change'), collect: n('collect'), collect_page: n('collect_page'), uffd_msg: n('uffd_msg'),
+      pte_change: n('pte_change'),
+      collect: n('collect'),
+      collect_page: n('collect_page'),
+      uffd_msg: n('uffd_msg'),
       keyframe_leaf: n('keyframe_leaf'),
     };
   } finally {
@@ -133,7 +141,11 @@ const F_BATCH = 4096;
 export function bulkInsert(db: string, e: StoredRows, records: number, all = false): number {
   removeDb(db);
   const store = RunStore.create(db, {
-    pteplayVersion: PTEPLAY_VERSION, kernelProfile: 'bench', tracePath: '', traceSha256: '', options: {},
+    pteplayVersion: PTEPLAY_VERSION,
+    kernelProfile: 'bench',
+    tracePath: '',
+    traceSha256: '',
+    options: {},
   });
   const lanes = DEFAULT_LANES.length;
   for (const [id, name] of DEFAULT_LANES.entries()) store.addLane({ id, name, tracker: name });
@@ -142,9 +154,17 @@ export function bulkInsert(db: string, e: StoredRows, records: number, all = fal
   const commitEvery = Math.max(F_BATCH, Math.ceil(rows / chunks));
   const others = all ? new OtherRows(store, e, lanes) : null;
   const b: PteChangeBatch = {
-    lane: 0, n: 0, seq: new Float64Array(F_BATCH), pos: new Float64Array(F_BATCH), time: new Float64Array(F_BATCH),
-    pid: new Int32Array(F_BATCH).fill(1), vpn: new Float64Array(F_BATCH), count: new Int32Array(F_BATCH).fill(1),
-    level: new Uint8Array(F_BATCH), old: new Uint32Array(F_BATCH), new: new Uint32Array(F_BATCH),
+    lane: 0,
+    n: 0,
+    seq: new Float64Array(F_BATCH),
+    pos: new Float64Array(F_BATCH),
+    time: new Float64Array(F_BATCH),
+    pid: new Int32Array(F_BATCH).fill(1),
+    vpn: new Float64Array(F_BATCH),
+    count: new Int32Array(F_BATCH).fill(1),
+    level: new Uint8Array(F_BATCH),
+    old: new Uint32Array(F_BATCH),
+    new: new Uint32Array(F_BATCH),
     path: new Uint8Array(F_BATCH).fill(Path.DO_FAULT),
   };
   const seq = new Float64Array(lanes);
@@ -187,7 +207,11 @@ class OtherRows {
   private msgs = 0;
   private readonly collectsPerLane: number;
 
-  constructor(private readonly store: RunStore, private readonly e: StoredRows, private readonly lanes: number) {
+  constructor(
+    private readonly store: RunStore,
+    private readonly e: StoredRows,
+    private readonly lanes: number,
+  ) {
     this.collectsPerLane = Math.floor(e.collect / lanes);
   }
 
@@ -222,14 +246,38 @@ class OtherRows {
     const k = this.collects * this.lanes + lane;
     const n = Math.floor(((k + 1) * this.e.collect_page) / total) - Math.floor((k * this.e.collect_page) / total);
     const pages = {
-      n, vpn: new Float64Array(n), count: new Float64Array(n).fill(1),
-      bits: new Uint8Array(n).fill(CP_REPORTED | CP_GT_W | CP_GT_C), why: new Uint8Array(n),
+      n,
+      vpn: new Float64Array(n),
+      count: new Float64Array(n).fill(1),
+      bits: new Uint8Array(n).fill(CP_REPORTED | CP_GT_W | CP_GT_C),
+      why: new Uint8Array(n),
     };
     for (let j = 0; j < n; j++) pages.vpn[j] = 0x7f0000000 + 2 * j;
     this.store.writeCollect({
-      lane, index: this.collects, pos, time: pos * 10, pid: 1, startVpn: 0, endVpn: TASK_SIZE_PAGES, label: null,
-      method: 'bench', intervalAccesses: 0, intervalNs: NaN, reported: n, trueW: n, trueC: n, tp: n, fp: 0, fn: 0,
-      fpC: 0, fnC: 0, fpWhy: {}, fnWhy: {}, errors: [], pages, cost: new Float64Array(COUNTER_NAMES.length),
+      lane,
+      index: this.collects,
+      pos,
+      time: pos * 10,
+      pid: 1,
+      startVpn: 0,
+      endVpn: TASK_SIZE_PAGES,
+      label: null,
+      method: 'bench',
+      intervalAccesses: 0,
+      intervalNs: NaN,
+      reported: n,
+      trueW: n,
+      trueC: n,
+      tp: n,
+      fp: 0,
+      fn: 0,
+      fpC: 0,
+      fnC: 0,
+      fpWhy: {},
+      fnWhy: {},
+      errors: [],
+      pages,
+      cost: new Float64Array(COUNTER_NAMES.length),
     });
     this.written += n;
   }

@@ -15,7 +15,6 @@ export interface BenchTrace {
 export async function writeBenchTrace(dir: string, accesses: number, pages: number, interval: number): Promise<BenchTrace> {
   const path = join(dir, 'bench.ptrace');
   const source = `pteplay gen zipf --seed ${BENCH_SEED} --pages ${pages} --accesses ${accesses} --interval ${interval}`;
-  const r = await writeTrace(path, { pteplay: 'trace', version: 1, source },
-    genZipf({ seed: BENCH_SEED, pages, accesses, interval }), 'msgpack');
+  const r = await writeTrace(path, { pteplay: 'trace', version: 1, source }, genZipf({ seed: BENCH_SEED, pages, accesses, interval }), 'msgpack');
   return { path, records: r.records, bytes: statSync(path).size };
 }

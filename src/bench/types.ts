@@ -9,11 +9,11 @@ export const STAGE_LABELS: Record<StageId, string> = {
   C: 'replay, 1 lane (uffd-async), no store',
   D: 'replay, 4 default lanes, no store',
   E: 'pteplay replay into SQLite (real thing)',
-  F: 'SQLite bulk insert of E\'s rows (storage limit)',
+  F: "SQLite bulk insert of E's rows (storage limit)",
 };
 
 /** F_ALL_LABEL: F's label when it inserts every row of E's large tables (`--f-rows all`). */
-export const F_ALL_LABEL = 'SQLite bulk insert of all E\'s rows (all tables)';
+export const F_ALL_LABEL = "SQLite bulk insert of all E's rows (all tables)";
 
 /** What F inserts: E's change rows (the issue's storage limit), or also E's collect pages and uffd messages. */
 export const F_ROWS = ['changes', 'all'] as const;

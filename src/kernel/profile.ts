@@ -207,7 +207,10 @@ export const PROFILE_VERIFIED_ON: Record<string, string> = {
 };
 
 /** "6.1 (verified on …), 6.12 (…), …": the profiles as `--kernel` lists them. */
-export const profileList = (): string => Object.keys(PROFILES).map((n) => `${n} (${PROFILE_VERIFIED_ON[n] ?? 'from the source'})`).join(', ');
+export const profileList = (): string =>
+  Object.keys(PROFILES)
+    .map((n) => `${n} (${PROFILE_VERIFIED_ON[n] ?? 'from the source'})`)
+    .join(', ');
 
 export const DEFAULT_PROFILE = '6.18';
 
@@ -226,7 +229,11 @@ export function resolveProfile(name: string, overrides: string[] = []): KernelPr
     const key = m ? camel(m[1]!) : '';
     const value = m ? m[2]!.toLowerCase() : '';
     if (!m || !(key in p) || key === 'name' || !(ON.has(value) || OFF.has(value))) {
-      throw new RangeError(`bad kernel option "${o}" (expected key=on|off (or true|false) with key one of ${Object.keys(p).filter((k) => k !== 'name').join(', ')})`);
+      throw new RangeError(
+        `bad kernel option "${o}" (expected key=on|off (or true|false) with key one of ${Object.keys(p)
+          .filter((k) => k !== 'name')
+          .join(', ')})`,
+      );
     }
     (p as unknown as Record<string, boolean>)[key] = ON.has(value);
     p.name = `${p.name}+${o}`;

@@ -23,8 +23,13 @@ export interface CollectPages {
   why: Uint8Array<ArrayBuffer>;
 }
 
-const empty = (cap: number): CollectPages =>
-  ({ n: 0, vpn: new Float64Array(cap), count: new Float64Array(cap), bits: new Uint8Array(cap), why: new Uint8Array(cap) });
+const empty = (cap: number): CollectPages => ({
+  n: 0,
+  vpn: new Float64Array(cap),
+  count: new Float64Array(cap),
+  bits: new Uint8Array(cap),
+  why: new Uint8Array(cap),
+});
 
 /** Appends runs, merging a run into the previous one when it continues it with the same values. */
 export class CollectPagesBuilder {
@@ -76,8 +81,12 @@ export function collectPagesOf(runs: readonly CollectPageRun[]): CollectPages {
 export function collectPageRun(p: CollectPages, i: number): CollectPageRun {
   const bits = p.bits[i]!;
   return {
-    vpn: p.vpn[i]!, count: p.count[i]!, why: p.why[i]!,
-    reported: bits & CP_REPORTED ? 1 : 0, gtW: bits & CP_GT_W ? 1 : 0, gtC: bits & CP_GT_C ? 1 : 0,
+    vpn: p.vpn[i]!,
+    count: p.count[i]!,
+    why: p.why[i]!,
+    reported: bits & CP_REPORTED ? 1 : 0,
+    gtW: bits & CP_GT_W ? 1 : 0,
+    gtC: bits & CP_GT_C ? 1 : 0,
   };
 }
 

@@ -59,8 +59,10 @@ export function checkLaneNames(configs: readonly LaneConfig[]): void {
   const seen = new Set<string>();
   const dup = [...new Set(configs.map((c) => c.name).filter((n) => seen.has(n) || !seen.add(n)))];
   if (dup.length > 0) {
-    throw new UsageError(`option --lanes: lane name${dup.length > 1 ? 's' : ''} ${dup.map((n) => `"${n}"`).join(', ')} ` +
-      'given more than once (each lane needs its own name: add :name=NAME to tell two alike apart)');
+    throw new UsageError(
+      `option --lanes: lane name${dup.length > 1 ? 's' : ''} ${dup.map((n) => `"${n}"`).join(', ')} ` +
+        'given more than once (each lane needs its own name: add :name=NAME to tell two alike apart)',
+    );
   }
 }
 
@@ -71,8 +73,11 @@ export function checkLaneNames(configs: readonly LaneConfig[]): void {
 export function parseLaneSpec(spec: string, d: LaneDefaults = {}): LaneConfig {
   const [head, opts] = spec.split(':', 2) as [string, string | undefined];
   const kinds: Record<string, [TrackerKind, boolean]> = {
-    'soft-dirty': ['soft-dirty', false], 'uffd-sync': ['uffd-sync', false], 'uffd-sync+unpop': ['uffd-sync', true],
-    'uffd-async': ['uffd-async', true], none: ['none', false],
+    'soft-dirty': ['soft-dirty', false],
+    'uffd-sync': ['uffd-sync', false],
+    'uffd-sync+unpop': ['uffd-sync', true],
+    'uffd-async': ['uffd-async', true],
+    none: ['none', false],
   };
   const k = kinds[head];
   if (!k) throw new UsageError(`unknown lane "${head}" (expected one of ${Object.keys(kinds).join(', ')})`);
@@ -88,7 +93,10 @@ export function parseLaneSpec(spec: string, d: LaneDefaults = {}): LaneConfig {
     else if (key === 'features' && Number.isSafeInteger(Number(value))) features = Number(value);
     else if (key === 'kernel') kernel = value;
     else if (key === 'name' && value) name = value;
-    else throw new UsageError(`lane "${spec}": bad option "${kv}" (expected read=fast|generic|pagemap, latency=NS, features=BITS, kernel=VER, name=NAME)`);
+    else
+      throw new UsageError(
+        `lane "${spec}": bad option "${kv}" (expected read=fast|generic|pagemap, latency=NS, features=BITS, kernel=VER, name=NAME)`,
+      );
   }
   if (opts && !/name=/.test(opts)) name = spec;
   let profile: KernelProfile;
@@ -98,7 +106,13 @@ export function parseLaneSpec(spec: string, d: LaneDefaults = {}): LaneConfig {
     throw new UsageError((e as Error).message);
   }
   return {
-    name, tracker: k[0], unpopulated: k[1], read, monitorLatencyNs: latency, extraFeatures: features, profile,
+    name,
+    tracker: k[0],
+    unpopulated: k[1],
+    read,
+    monitorLatencyNs: latency,
+    extraFeatures: features,
+    profile,
     sysfs: { ...DEFAULT_SYSFS, ...d.sysfs },
   };
 }

@@ -24,7 +24,7 @@ export type Evaluation = Pick<CollectResult, 'reported' | 'trueW' | 'trueC' | 't
  */
 function whyOf(kind: TrackerKind, vma: Vma, leaf: Leaf | undefined, i: number, reported: boolean, own: UffdCtx | undefined): number {
   if (kind === 'soft-dirty') {
-    if (reported && (vma.flags & VM_SOFTDIRTY)) return vma.sdWhy;
+    if (reported && vma.flags & VM_SOFTDIRTY) return vma.sdWhy;
     const w = leaf ? leaf.sdWhy[i]! : Why.ARMED;
     if (w > Why.WRITE) return w;
     if (vma.isHugetlb) return Why.HUGETLB;
@@ -65,8 +65,14 @@ class Tally {
     if (gtW) ev.trueW += count;
     if (gtC) ev.trueC += count;
     if (reported && gtW) ev.tp += count;
-    if (reported && !gtW) { ev.fp += count; bump(ev.fpWhy, why, count); }
-    if (!reported && gtW) { ev.fn += count; bump(ev.fnWhy, why, count); }
+    if (reported && !gtW) {
+      ev.fp += count;
+      bump(ev.fpWhy, why, count);
+    }
+    if (!reported && gtW) {
+      ev.fn += count;
+      bump(ev.fnWhy, why, count);
+    }
     if (reported && !gtC) ev.fpC += count;
     if (!reported && gtC) ev.fnC += count;
     if (!reported && !gtW && !gtC) return; // nothing to say about a clean, unreported page
@@ -100,7 +106,16 @@ export function evaluate(mm: Mm, start: number, end: number, reportedSet: PageRa
 }
 
 /** Pages [p, until) of `vma`, all with the same reported state. */
-function evaluateSpan(tally: Tally, mm: Mm, vma: Vma, p: number, until: number, reported: boolean, kind: TrackerKind, own: UffdCtx | undefined): void {
+function evaluateSpan(
+  tally: Tally,
+  mm: Mm,
+  vma: Vma,
+  p: number,
+  until: number,
+  reported: boolean,
+  kind: TrackerKind,
+  own: UffdCtx | undefined,
+): void {
   const anyTruth = reported || vma.newContent;
   while (p < until) {
     const slot = Math.floor(p / PTRS_PER_PTE);

@@ -31,15 +31,34 @@ const described = new WeakMap<Vma, Described>();
 function describe(pid: number, v: Vma): Described {
   const uffdCtx = v.uffd?.id ?? null;
   const c = described.get(v);
-  if (c !== undefined && c.desc.pid === pid && c.desc.start === v.start && c.desc.end === v.end && c.rawFlags === v.flags &&
-    c.desc.uffdCtx === uffdCtx && c.obj === v.obj && c.isBrk === v.isBrk) return c;
+  if (
+    c !== undefined &&
+    c.desc.pid === pid &&
+    c.desc.start === v.start &&
+    c.desc.end === v.end &&
+    c.rawFlags === v.flags &&
+    c.desc.uffdCtx === uffdCtx &&
+    c.obj === v.obj &&
+    c.isBrk === v.isBrk
+  )
+    return c;
   const desc: VmaDesc = {
-    pid, start: v.start, end: v.end,
-    flags: VM_FLAG_NAMES.filter(([bit]) => v.flags & bit).map(([, n]) => n).join(' '),
+    pid,
+    start: v.start,
+    end: v.end,
+    flags: VM_FLAG_NAMES.filter(([bit]) => v.flags & bit)
+      .map(([, n]) => n)
+      .join(' '),
     backing: v.obj ? `${v.obj.kind}:${v.obj.name}` : v.isBrk ? '[heap]' : 'anon',
     uffdCtx,
   };
-  const d: Described = { desc, key: `${pid}/${desc.start}/${desc.end}/${desc.flags}/${desc.backing}/${uffdCtx}`, rawFlags: v.flags, obj: v.obj, isBrk: v.isBrk };
+  const d: Described = {
+    desc,
+    key: `${pid}/${desc.start}/${desc.end}/${desc.flags}/${desc.backing}/${uffdCtx}`,
+    rawFlags: v.flags,
+    obj: v.obj,
+    isBrk: v.isBrk,
+  };
   described.set(v, d);
   return d;
 }
@@ -62,8 +81,16 @@ export function vmaDiff(lane: number, pos: number, before: Map<string, VmaDesc>,
   const emit = (change: 'add' | 'remove', d: VmaDesc) =>
     rows.push({ lane, pos, pid: d.pid, change, startVpn: d.start, endVpn: d.end, flags: d.flags, backing: d.backing, uffdCtx: d.uffdCtx });
   const byAddr = (a: VmaDesc, b: VmaDesc) => a.pid - b.pid || a.start - b.start;
-  for (const d of [...before].filter(([k]) => !after.has(k)).map(([, d]) => d).sort(byAddr)) emit('remove', d);
-  for (const d of [...after].filter(([k]) => !before.has(k)).map(([, d]) => d).sort(byAddr)) emit('add', d);
+  for (const d of [...before]
+    .filter(([k]) => !after.has(k))
+    .map(([, d]) => d)
+    .sort(byAddr))
+    emit('remove', d);
+  for (const d of [...after]
+    .filter(([k]) => !before.has(k))
+    .map(([, d]) => d)
+    .sort(byAddr))
+    emit('add', d);
   return rows;
 }
 

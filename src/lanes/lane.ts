@@ -15,9 +15,7 @@ import { PteEventSink } from '../mm/events.js';
 import type { Mm } from '../mm/mm.js';
 import { System, sysfsFrom, type UffdListener } from '../mm/system.js';
 import { forkedUffdCtx } from '../mm/fork.js';
-import {
-  HPAGE_PMD_NR, PAGE_SIZE, PTRS_PER_PTE, TASK_SIZE_PAGES, UFFD_EVENT_FORK, UFFD_EVENT_PAGEFAULT,
-} from '../mm/uapi.js';
+import { HPAGE_PMD_NR, PAGE_SIZE, PTRS_PER_PTE, TASK_SIZE_PAGES, UFFD_EVENT_FORK, UFFD_EVENT_PAGEFAULT } from '../mm/uapi.js';
 import { uffdioWriteprotect } from '../trackers/userfaultfd.js';
 import type { UffdCtx, UffdMsg } from '../mm/uffd-ctx.js';
 import { ACC_KERNEL, REC_OP, REC_WRITE, type SysfsSettings, type TraceChunk, type TraceOp } from '../trace/types.js';
@@ -159,8 +157,7 @@ export class Lane implements UffdListener {
     const k = vpn - slot * PTRS_PER_PTE;
     const e = leaf.pte[k]!;
     if ((e & FAST_READ_MASK) !== FAST_READ) return false;
-    const writable = (e & FAST_WRITE_MASK) === FAST_WRITE && (leaf.gt[k]! & GT_W) !== 0 &&
-      (this.sys.frames.flags[leaf.pfn[k]!]! & PF_DATA) !== 0;
+    const writable = (e & FAST_WRITE_MASK) === FAST_WRITE && (leaf.gt[k]! & GT_W) !== 0 && (this.sys.frames.flags[leaf.pfn[k]!]! & PF_DATA) !== 0;
     if (need === TLB_WRITE && !writable) return false;
     mm.tlb.fill(vpn, writable ? TLB_WRITE : TLB_READ);
     return true;
@@ -215,7 +212,15 @@ export class Lane implements UffdListener {
       if (r === FAULT_BLOCKED) {
         const ctx = mm.vmas.find(vpn)!.uffd!;
         this.blocked.push({
-          due: this.sys.now + this.config.monitorLatencyNs, ctx, pid: mm.pid, tid, vpn, last, write, kernel, t: this.sys.now,
+          due: this.sys.now + this.config.monitorLatencyNs,
+          ctx,
+          pid: mm.pid,
+          tid,
+          vpn,
+          last,
+          write,
+          kernel,
+          t: this.sys.now,
         });
       }
       return; // SIGSEGV / SIGBUS / EFAULT: the access does not happen; a blocked one resumes later
@@ -230,8 +235,17 @@ export class Lane implements UffdListener {
    */
   onMessage(ctx: UffdCtx, msg: UffdMsg): void {
     this.sinks.onUffdMsg?.({
-      lane: this.id, pos: this.sys.pos, pid: ctx.pid, ctx: ctx.id, event: msg.event, flags: msg.flags, vpn: msg.vpn,
-      vpn2: msg.vpn2, pages: msg.pages, tid: msg.tid, time: this.timed ? msg.t : NaN,
+      lane: this.id,
+      pos: this.sys.pos,
+      pid: ctx.pid,
+      ctx: ctx.id,
+      event: msg.event,
+      flags: msg.flags,
+      vpn: msg.vpn,
+      vpn2: msg.vpn2,
+      pages: msg.pages,
+      tid: msg.tid,
+      time: this.timed ? msg.t : NaN,
     });
     const monitors = this.sys.mms.get(ctx.pid)?.fds.get(MONITOR_FD) === ctx;
     if (msg.event === UFFD_EVENT_PAGEFAULT && monitors && this.driver instanceof UffdSyncDriver) {
@@ -395,10 +409,20 @@ export class Lane implements UffdListener {
     }
     const last = this.lastCollect.get(mm);
     const result: CollectResult = {
-      lane: this.id, index: this.collectIndex++, pos: this.sys.pos, time: this.timed ? this.sys.now : NaN, pid: mm.pid,
-      startVpn: start, endVpn: Math.min(end, TASK_SIZE_PAGES), label, method: reading.method,
-      intervalAccesses: mm.accesses - (last?.accesses ?? 0), intervalNs,
-      errors: reading.errors, cost: last === undefined ? new Float64Array(mm.counters) : diffCounters(mm.counters, last.counters), ...ev,
+      lane: this.id,
+      index: this.collectIndex++,
+      pos: this.sys.pos,
+      time: this.timed ? this.sys.now : NaN,
+      pid: mm.pid,
+      startVpn: start,
+      endVpn: Math.min(end, TASK_SIZE_PAGES),
+      label,
+      method: reading.method,
+      intervalAccesses: mm.accesses - (last?.accesses ?? 0),
+      intervalNs,
+      errors: reading.errors,
+      cost: last === undefined ? new Float64Array(mm.counters) : diffCounters(mm.counters, last.counters),
+      ...ev,
     };
     this.lastCollect.set(mm, { counters: new Float64Array(mm.counters), accesses: mm.accesses });
     this.sinks.onCollect?.(result);

@@ -66,28 +66,64 @@ function executeOther(sys: System, op: TraceOp): void {
     return;
   }
   switch (op.op) {
-    case 'mmap': doMmap(mm, op); return;
-    case 'munmap': doMunmap(mm, op.addr, op.len); return;
-    case 'mprotect': doMprotect(mm, op.addr, op.len, op.prot); return;
-    case 'mremap': doMremap(mm, op); return;
-    case 'madvise': doMadvise(mm, op.addr, op.len, op.advice, op.tid ?? op.pid); return;
-    case 'brk': doBrk(mm, op.addr); return;
+    case 'mmap':
+      doMmap(mm, op);
+      return;
+    case 'munmap':
+      doMunmap(mm, op.addr, op.len);
+      return;
+    case 'mprotect':
+      doMprotect(mm, op.addr, op.len, op.prot);
+      return;
+    case 'mremap':
+      doMremap(mm, op);
+      return;
+    case 'madvise':
+      doMadvise(mm, op.addr, op.len, op.advice, op.tid ?? op.pid);
+      return;
+    case 'brk':
+      doBrk(mm, op.addr);
+      return;
     case 'exec':
       if (op.brkStart !== undefined) mm.brkStart = mm.brk = Math.ceil(op.brkStart / PAGE_SIZE);
       sys.result(mm.pid, 'exec', op.brkStart !== undefined ? `brk_start=${hex(op.brkStart)}` : '', 0, null);
       return;
-    case 'fork': doFork(mm, op.child); return;
-    case 'exit': doExit(mm); return;
-    case 'clear_refs': clearRefs(mm, op.value); return;
-    case 'userfaultfd': uffdUserfaultfd(mm, op.fd, op.flags); return;
-    case 'uffdio_api': uffdioApi(mm, op.fd, op.api, op.features); return;
-    case 'uffdio_register': uffdioRegister(mm, op.fd, op.start, op.len, op.mode); return;
-    case 'uffdio_unregister': uffdioUnregister(mm, op.fd, op.start, op.len); return;
-    case 'uffdio_writeprotect': uffdioWriteprotect(mm, op.fd, op.start, op.len, op.mode); return;
-    case 'close': uffdClose(mm, op.fd); return;
-    case 'pin': doPin(mm, op.addr, op.len, op.write, op.longterm, op.tid ?? op.pid); return;
-    case 'unpin': doUnpin(mm, op.addr, op.len); return;
-    case 'dma_write': doDmaWrite(mm, op.addr, op.len); return;
+    case 'fork':
+      doFork(mm, op.child);
+      return;
+    case 'exit':
+      doExit(mm);
+      return;
+    case 'clear_refs':
+      clearRefs(mm, op.value);
+      return;
+    case 'userfaultfd':
+      uffdUserfaultfd(mm, op.fd, op.flags);
+      return;
+    case 'uffdio_api':
+      uffdioApi(mm, op.fd, op.api, op.features);
+      return;
+    case 'uffdio_register':
+      uffdioRegister(mm, op.fd, op.start, op.len, op.mode);
+      return;
+    case 'uffdio_unregister':
+      uffdioUnregister(mm, op.fd, op.start, op.len);
+      return;
+    case 'uffdio_writeprotect':
+      uffdioWriteprotect(mm, op.fd, op.start, op.len, op.mode);
+      return;
+    case 'close':
+      uffdClose(mm, op.fd);
+      return;
+    case 'pin':
+      doPin(mm, op.addr, op.len, op.write, op.longterm, op.tid ?? op.pid);
+      return;
+    case 'unpin':
+      doUnpin(mm, op.addr, op.len);
+      return;
+    case 'dma_write':
+      doDmaWrite(mm, op.addr, op.len);
+      return;
     default:
       sys.result(op.pid, op.op, '', -1, 'ENOSYS');
   }

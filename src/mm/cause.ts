@@ -66,9 +66,7 @@ export const Path = {
 } as const;
 export type PathCode = (typeof Path)[keyof typeof Path];
 
-export const PATH_LABELS: Record<number, string> = Object.fromEntries(
-  Object.entries(Path).map(([k, v]) => [v, k.toLowerCase()]),
-);
+export const PATH_LABELS: Record<number, string> = Object.fromEntries(Object.entries(Path).map(([k, v]) => [v, k.toLowerCase()]));
 
 /**
  * Why a tracker's answer for a page is what it is when it differs from the truth. Kept per page and

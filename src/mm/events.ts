@@ -1,4 +1,3 @@
-
 const BATCH_ROWS = 16384;
 
 function allocBatch(lane: number): PteChangeBatch {
@@ -52,8 +51,13 @@ export class PteEventSink {
     const b = this.batch;
     const last = b.n - 1;
     if (
-      last >= 0 && b.pos[last] === this.pos && b.pid[last] === pid && b.level[last] === level &&
-      b.old[last] === oldState && b.new[last] === newState && b.path[last] === path &&
+      last >= 0 &&
+      b.pos[last] === this.pos &&
+      b.pid[last] === pid &&
+      b.level[last] === level &&
+      b.old[last] === oldState &&
+      b.new[last] === newState &&
+      b.path[last] === path &&
       b.vpn[last]! + b.count[last]! === vpn
     ) {
       b.count[last]!++;
@@ -90,9 +94,18 @@ export class PteEventSink {
     const n = b.n;
     b.n = 0;
     this.onBatch({
-      lane: b.lane, n, seq: b.seq.slice(0, n), pos: b.pos.slice(0, n), time: b.time.slice(0, n), pid: b.pid.slice(0, n),
-      vpn: b.vpn.slice(0, n), count: b.count.slice(0, n), level: b.level.slice(0, n), old: b.old.slice(0, n),
-      new: b.new.slice(0, n), path: b.path.slice(0, n),
+      lane: b.lane,
+      n,
+      seq: b.seq.slice(0, n),
+      pos: b.pos.slice(0, n),
+      time: b.time.slice(0, n),
+      pid: b.pid.slice(0, n),
+      vpn: b.vpn.slice(0, n),
+      count: b.count.slice(0, n),
+      level: b.level.slice(0, n),
+      old: b.old.slice(0, n),
+      new: b.new.slice(0, n),
+      path: b.path.slice(0, n),
     });
   }
 }

@@ -9,12 +9,26 @@ import { Path, Why } from './cause.js';
 import { PF_ANON, PF_DIRTY, PF_SWAPPED, ZERO_PFN } from './frames.js';
 import type { Mm } from './mm.js';
 import { NO_WHY, clearPte, flushTlbRange, installPte, pteAlloc, setPmd, setPte } from './pgtable.js';
+import { pteNeedsSoftDirtyWp, thpAllowed, userfaultfdPteWp, userfaultfdWp, userfaultfdWpAsync, vmPageProtWritable } from './predicates.js';
 import {
-  pteNeedsSoftDirtyWp, thpAllowed, userfaultfdPteWp, userfaultfdWp, userfaultfdWpAsync, vmPageProtWritable,
-} from './predicates.js';
-import {
-  A, D, EXCL, GUARD, KIND_MASK, MARKER, NONE, PG_ANON, PG_FILE, PG_SHMEM, PG_ZERO, PAGE_MASK, PRESENT,
-  SD, SWAP, UW, W, pteMkUffdWp,
+  A,
+  D,
+  EXCL,
+  GUARD,
+  KIND_MASK,
+  MARKER,
+  NONE,
+  PG_ANON,
+  PG_FILE,
+  PG_SHMEM,
+  PG_ZERO,
+  PAGE_MASK,
+  PRESENT,
+  SD,
+  SWAP,
+  UW,
+  W,
+  pteMkUffdWp,
 } from './pte.js';
 import { isHugeEntry, splitHugePmd } from './thp.js';
 import { HPAGE_PMD_NR, PTRS_PER_PTE } from './uapi.js';
@@ -185,7 +199,7 @@ function doSwapPage(f: VmFault): number {
   const exclusive = (e & EXCL) !== 0 || frames.refs[pfn] === 1;
   if (exclusive) {
     entry |= EXCL;
-    if ((vma.flags & VM_WRITE) && !userfaultfdPteWp(vma, entry) && !pteNeedsSoftDirtyWp(mm, vma, entry)) {
+    if (vma.flags & VM_WRITE && !userfaultfdPteWp(vma, entry) && !pteNeedsSoftDirtyWp(mm, vma, entry)) {
       entry |= W;
       if (f.write) entry |= D | SD;
     }

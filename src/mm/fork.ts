@@ -11,16 +11,31 @@ import type { Mm } from './mm.js';
 import { NO_WHY, flushTlbMm, installPte, pteAlloc, setPmd, setPte } from './pgtable.js';
 import { userfaultfdWp } from './predicates.js';
 import {
-  A, D, EXCL, GUARD, KIND_MASK, MARKER, MIGRATION, NONE, PAGE_MASK, PG_ANON, PG_ZERO, PMD_TABLE, POISON, PRESENT, SD,
-  SWAP, UW, W, isPresent,
+  A,
+  D,
+  EXCL,
+  GUARD,
+  KIND_MASK,
+  MARKER,
+  MIGRATION,
+  NONE,
+  PAGE_MASK,
+  PG_ANON,
+  PG_ZERO,
+  PMD_TABLE,
+  POISON,
+  PRESENT,
+  SD,
+  SWAP,
+  UW,
+  W,
+  isPresent,
 } from './pte.js';
 import type { System } from './system.js';
 import { isHugeEntry, splitHugePmd } from './thp.js';
 import { UffdCtx } from './uffd-ctx.js';
 import { HPAGE_PMD_NR, PTRS_PER_PTE, UFFD_EVENT_FORK, UFFD_FEATURE_EVENT_FORK } from './uapi.js';
-import {
-  VM_DONTCOPY, VM_HUGETLB, VM_LOCKED, VM_PFNMAP, VM_SHARED, VM_SOFTDIRTY, VM_UFFD_ALL, VM_WRITE, Vma,
-} from './vma.js';
+import { VM_DONTCOPY, VM_HUGETLB, VM_LOCKED, VM_PFNMAP, VM_SHARED, VM_SOFTDIRTY, VM_UFFD_ALL, VM_WRITE, Vma } from './vma.js';
 import { ZAP_UNMAP, zapRange } from './zap.js';
 import { CTR } from './counters.js';
 
@@ -128,8 +143,7 @@ function vmaNeedsCopy(dst: Vma, src: Vma): boolean {
  * PageAnonExclusive && folio_needs_cow_for_dma (COW mapping, MMF_HAS_PINNED, folio_maybe_dma_pinned).
  */
 function mustCopyEarly(parent: Mm, src: Vma, entry: number, pfn: number): boolean {
-  return (entry & PAGE_MASK) === PG_ANON && (entry & EXCL) !== 0 && src.isCow && parent.hasPinned &&
-    parent.sys.frames.maybePinned(pfn);
+  return (entry & PAGE_MASK) === PG_ANON && (entry & EXCL) !== 0 && src.isCow && parent.hasPinned && parent.sys.frames.maybePinned(pfn);
 }
 
 /** copy_page_range(dst_vma, src_vma). */
@@ -179,7 +193,7 @@ function copyPte(parent: Mm, child: Mm, src: Vma, dst: Vma, sl: Leaf, dl: Leaf, 
   if (kind === MARKER) {
     // copy_pte_marker: guard and poison always, uffd-wp only into a WP-registered child VMA.
     let m = e & (GUARD | POISON);
-    if ((e & UW) && dstWp) m |= UW;
+    if (e & UW && dstWp) m |= UW;
     if (m !== 0) {
       setPte(child, dl, i, MARKER | m, Path.COPY_PAGE_RANGE, Why.FORK_CHILD);
       dl.uwWhy[i] = Why.FORK_CHILD;
@@ -190,7 +204,7 @@ function copyPte(parent: Mm, child: Mm, src: Vma, dst: Vma, sl: Leaf, dl: Leaf, 
   if (kind === SWAP) {
     // Swap entries become shared (the parent's exclusive marker is cleared); migration entries are copied.
     let c = e;
-    if (!(e & MIGRATION) && (e & EXCL)) {
+    if (!(e & MIGRATION) && e & EXCL) {
       setPte(parent, sl, i, e & ~EXCL, Path.COPY_PAGE_RANGE, NO_WHY);
       c &= ~EXCL;
     }
@@ -205,7 +219,7 @@ function copyPte(parent: Mm, child: Mm, src: Vma, dst: Vma, sl: Leaf, dl: Leaf, 
     if (dst.anonVma === 0) dst.anonVma = child.sys.newAnonVma();
     const copy = frames.alloc(PF_ANON | PF_DIRTY);
     let c = PRESENT | PG_ANON | A | D | SD | EXCL | (dst.flags & VM_WRITE ? W : 0);
-    if (dstWp && (e & UW)) c = (c | UW) & ~W;
+    if (dstWp && e & UW) c = (c | UW) & ~W;
     installPte(child, dl, i, c, copy, Path.COPY_PAGE_RANGE, Why.FORK_CHILD);
     dl.sdWhy[i] = Why.FORK_CHILD;
     dl.uwWhy[i] = Why.FORK_CHILD;
@@ -215,7 +229,7 @@ function copyPte(parent: Mm, child: Mm, src: Vma, dst: Vma, sl: Leaf, dl: Leaf, 
   let p = e;
   if ((e & PAGE_MASK) === PG_ANON) p &= ~EXCL; // folio_try_dup_anon_rmap: no longer exclusive
   let c = p;
-  if (src.isCow && (e & W)) {
+  if (src.isCow && e & W) {
     p &= ~W; // wrprotect_ptes in the parent
     c &= ~W;
   }
@@ -264,7 +278,7 @@ function copyHugetlbEntry(parent: Mm, child: Mm, src: Vma, sl: Leaf, dstWp: bool
   const kind = e & KIND_MASK;
   if (kind === MARKER) {
     let m = e & (GUARD | POISON);
-    if ((e & UW) && dstWp) m |= UW;
+    if (e & UW && dstWp) m |= UW;
     if (m !== 0) setPmd(child, dl, MARKER | m, Path.COPY_PAGE_RANGE, Why.FORK_CHILD);
     return;
   }
@@ -281,7 +295,7 @@ function copyHugetlbEntry(parent: Mm, child: Mm, src: Vma, sl: Leaf, dstWp: bool
       frames.map(base + k);
     }
     let c = PRESENT | PG_ANON | A | D | SD | EXCL | W;
-    if (dstWp && (e & UW)) c = (c | UW) & ~W;
+    if (dstWp && e & UW) c = (c | UW) & ~W;
     dl.pmdPfn = base;
     setPmd(child, dl, c, Path.COPY_PAGE_RANGE, Why.FORK_CHILD);
     return;
@@ -293,7 +307,7 @@ function copyHugetlbEntry(parent: Mm, child: Mm, src: Vma, sl: Leaf, dstWp: bool
   let p = e;
   if ((e & PAGE_MASK) === PG_ANON) p &= ~EXCL;
   let c = p;
-  if (src.isCow && (e & W)) {
+  if (src.isCow && e & W) {
     p &= ~W;
     c &= ~W;
   }

@@ -17,9 +17,7 @@ import type { Mm } from './mm.js';
 import { markObjectPages, markWritten } from './access.js';
 import { hex } from './hex.js';
 import { NO_WHY, clearPte, flushTlbRange, installPte, setPte } from './pgtable.js';
-import {
-  A, EXCL, KIND_MASK, PAGE_MASK, PG_ANON, PG_ZERO, PMD_TABLE, PRESENT, PROTNONE, SD, UW, W, pteMkUffdWp, isPresent,
-} from './pte.js';
+import { A, EXCL, KIND_MASK, PAGE_MASK, PG_ANON, PG_ZERO, PMD_TABLE, PRESENT, PROTNONE, SD, UW, W, pteMkUffdWp, isPresent } from './pte.js';
 import type { System } from './system.js';
 import { isHugeEntry } from './thp.js';
 import { PAGE_SIZE, PTRS_PER_PTE } from './uapi.js';
@@ -174,7 +172,6 @@ function releasePin(mm: Mm, vpn: number): boolean {
   return true;
 }
 
-
 /**
  * pin_user_pages(FOLL_PIN [|FOLL_WRITE] [|FOLL_LONGTERM]) over [addr, addr+len): fault every page in
  * (kernel mode), take a pin (folio pincount, plus a reference) on each and set MMF_HAS_PINNED. As a
@@ -198,8 +195,16 @@ export function doPin(mm: Mm, addr: number, len: number, write: boolean, longter
   mm.hasPinned = true;
   for (let vpn = start; vpn < end; vpn++) {
     const vma = mm.vmas.find(vpn);
-    if (vma !== null && longterm && write && vma.obj !== null && vma.obj.kind === 'file' && (vma.flags & VM_SHARED) &&
-        mm.sys.profile.longtermPinSharedFileRefused) return undo('EFAULT');
+    if (
+      vma !== null &&
+      longterm &&
+      write &&
+      vma.obj !== null &&
+      vma.obj.kind === 'file' &&
+      vma.flags & VM_SHARED &&
+      mm.sys.profile.longtermPinSharedFileRefused
+    )
+      return undo('EFAULT');
     const r = faultinPage(mm, vpn, write, true, tid);
     if (r === GUP_BLOCKED) return undo('EINTR');
     if (r !== GUP_OK) return undo('EFAULT');
@@ -274,7 +279,9 @@ function markPageEverywhere(sys: System, pfn: number, vpn: number, why: number):
     const leaf = m.leafOf(vpn);
     if (leaf === undefined) continue;
     const i = vpn - leaf.base;
-    const mapped = isHugeEntry(leaf.pmd) ? (leaf.pmd & PAGE_MASK) !== PG_ZERO && leaf.pmdPfn + i === pfn : leaf.pmd === PMD_TABLE && leaf.pfn[i] === pfn && leaf.pte[i] !== 0;
+    const mapped = isHugeEntry(leaf.pmd)
+      ? (leaf.pmd & PAGE_MASK) !== PG_ZERO && leaf.pmdPfn + i === pfn
+      : leaf.pmd === PMD_TABLE && leaf.pfn[i] === pfn && leaf.pte[i] !== 0;
     if (!mapped) continue;
     leaf.gt[i]! |= GT_C;
     leaf.cWhy[i] = why;

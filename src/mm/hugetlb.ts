@@ -30,15 +30,15 @@ export function hugetlbFault(f: VmFault): number {
       sys.frames.map(base + k);
     }
     let entry = PRESENT | A | (shared ? PG_SHMEM : PG_ANON | EXCL);
-    if (shared && (vma.flags & VM_WRITE)) entry |= W | D | SD;
+    if (shared && vma.flags & VM_WRITE) entry |= W | D | SD;
     if (origUw) entry = pteMkUffdWp(entry);
     leaf.pmdPfn = base;
     setPmd(mm, leaf, entry, Path.HUGETLB_FAULT, Why.WRITE);
     return FAULT_DONE;
   }
-  if (kind !== PRESENT || !f.write || (e & W)) return FAULT_DONE;
+  if (kind !== PRESENT || !f.write || e & W) return FAULT_DONE;
   let next = e;
-  if (userfaultfdWp(vma) && (e & UW)) {
+  if (userfaultfdWp(vma) && e & UW) {
     if (!userfaultfdWpAsync(vma)) return handleUserfault(f);
     // huge_pte_clear_uffd_wp: the whole huge page becomes written (D25).
     next &= ~UW;

@@ -8,8 +8,26 @@ import { PF_ANON, PF_DATA, PF_DIRTY } from './frames.js';
 import type { Mm } from './mm.js';
 import { NO_WHY, clearPte, flushTlbRange, setPmd } from './pgtable.js';
 import {
-  A, D, EXCL, GUARD, KIND_MASK, MARKER, MIGRATION, NONE, PAGE_MASK, PG_ANON, PG_ZERO, POISON, PRESENT, PROTNONE, SD,
-  SWAP, UW, W, hasSoftDirty, isNone,
+  A,
+  D,
+  EXCL,
+  GUARD,
+  KIND_MASK,
+  MARKER,
+  MIGRATION,
+  NONE,
+  PAGE_MASK,
+  PG_ANON,
+  PG_ZERO,
+  POISON,
+  PRESENT,
+  PROTNONE,
+  SD,
+  SWAP,
+  UW,
+  W,
+  hasSoftDirty,
+  isNone,
 } from './pte.js';
 import { isHugeEntry } from './thp.js';
 import { HPAGE_PMD_NR, PTRS_PER_PTE } from './uapi.js';
@@ -78,7 +96,7 @@ function collapseSlot(mm: Mm, v: Vma, slot: number): string {
     const kind = e & KIND_MASK;
     if (kind === SWAP || kind === MARKER) {
       if (e & UW) return 'pte_uffd_wp'; // pte_swp_uffd_wp_any: swap-UW or a uffd-wp marker
-      if (kind === MARKER || (e & (GUARD | POISON | MIGRATION))) return 'pte_non_present';
+      if (kind === MARKER || e & (GUARD | POISON | MIGRATION)) return 'pte_non_present';
       continue;
     }
     if (kind === NONE || (e & PAGE_MASK) === PG_ZERO) {

@@ -15,9 +15,7 @@ import type { Mm } from './mm.js';
 import { mergeAfterFlagChange } from './mmap.js';
 import { walkPmdRange } from './pagewalk.js';
 import { NO_WHY, clearPte, flushTlbRange, setPmd, setPte } from './pgtable.js';
-import {
-  A, D, KIND_MASK, MARKER, MIGRATION, NONE, PAGE_MASK, PG_ANON, PG_ZERO, POISON, SWAP, isPresent,
-} from './pte.js';
+import { A, D, KIND_MASK, MARKER, MIGRATION, NONE, PAGE_MASK, PG_ANON, PG_ZERO, POISON, SWAP, isPresent } from './pte.js';
 import { isHugeEntry, splitAnonFolio } from './thp.js';
 import { hugetlbfsPunchHole, punchHole } from './truncate.js';
 import { queueRemoveEvent } from './uffd-events.js';
@@ -120,7 +118,6 @@ function madvisePopulate(mm: Mm, start: number, end: number, write: boolean, tid
   return null;
 }
 
-
 /* ---------------------------------------------------------------- DONTNEED / FREE */
 
 /**
@@ -150,31 +147,36 @@ function madviseDontneed(mm: Mm, v: Vma, lo: number, hi: number): string | null 
  * covers in part is split first. `ptes` then gets the slot's PTE indexes [a, b) inside the range.
  */
 function madvisePmdRange(
-  mm: Mm, lo: number, hi: number,
-  huge: (leaf: Leaf, pmd: number) => void, ptes: (leaf: Leaf, a: number, b: number) => void,
+  mm: Mm,
+  lo: number,
+  hi: number,
+  huge: (leaf: Leaf, pmd: number) => void,
+  ptes: (leaf: Leaf, a: number, b: number) => void,
   splitWhole = false,
 ): void {
   const frames = mm.sys.frames;
-  walkPmdRange(mm, lo, hi, { pmdEntry(leaf, from, to) {
-    const a = from - leaf.base;
-    const b = to - leaf.base;
-    if (isHugeEntry(leaf.pmd)) {
-      const pmd = leaf.pmd;
-      if (!isPresent(pmd) || (pmd & PAGE_MASK) === PG_ZERO) return 0;
-      if (frames.mapcount[leaf.pmdPfn]! > 1) return 0; // folio_maybe_mapped_shared
-      if (a === 0 && b === PTRS_PER_PTE) {
-        huge(leaf, pmd);
-        return 0;
+  walkPmdRange(mm, lo, hi, {
+    pmdEntry(leaf, from, to) {
+      const a = from - leaf.base;
+      const b = to - leaf.base;
+      if (isHugeEntry(leaf.pmd)) {
+        const pmd = leaf.pmd;
+        if (!isPresent(pmd) || (pmd & PAGE_MASK) === PG_ZERO) return 0;
+        if (frames.mapcount[leaf.pmdPfn]! > 1) return 0; // folio_maybe_mapped_shared
+        if (a === 0 && b === PTRS_PER_PTE) {
+          huge(leaf, pmd);
+          return 0;
+        }
+        // A partially covered THP is split into small folios (split_folio in madvise_free_huge_pmd and
+        // madvise_cold_or_pageout_pte_range); one that cannot be split is left alone.
+        if (!splitAnonFolio(mm, leaf.pmdPfn)) return 0;
+      } else {
+        splitPartialFolios(mm, leaf, a, b, splitWhole);
       }
-      // A partially covered THP is split into small folios (split_folio in madvise_free_huge_pmd and
-      // madvise_cold_or_pageout_pte_range); one that cannot be split is left alone.
-      if (!splitAnonFolio(mm, leaf.pmdPfn)) return 0;
-    } else {
-      splitPartialFolios(mm, leaf, a, b, splitWhole);
-    }
-    ptes(leaf, a, b);
-    return 0;
-  } });
+      ptes(leaf, a, b);
+      return 0;
+    },
+  });
 }
 
 /**
@@ -185,7 +187,7 @@ function madvisePmdRange(
  */
 function splitPartialFolios(mm: Mm, leaf: Leaf, a: number, b: number, whole: boolean): void {
   const frames = mm.sys.frames;
-  for (let i = a; i < b;) {
+  for (let i = a; i < b; ) {
     const e = leaf.pte[i]!;
     const pfn = leaf.pfn[i]!;
     if (!isPresent(e) || (e & PAGE_MASK) !== PG_ANON || !frames.isLarge(pfn)) {
@@ -217,45 +219,51 @@ function madviseFree(mm: Mm, v: Vma, lo: number, hi: number): string | null {
   if (!v.isAnon) return 'EINVAL';
   const frames = mm.sys.frames;
   let flush = 0;
-  madvisePmdRange(mm, lo, hi, (leaf, pmd) => {
-    for (let k = 0; k < HPAGE_PMD_NR; k++) {
-      frames.flags[leaf.pmdPfn + k] = (frames.flags[leaf.pmdPfn + k]! & ~PF_DIRTY) | PF_LAZYFREE;
-    }
-    if (pmd & (A | D)) {
-      setPmd(mm, leaf, pmd & ~(A | D), Path.ZAP_DONTNEED, NO_WHY);
-      flush += HPAGE_PMD_NR;
-    }
-  }, (leaf, a, b) => {
-    for (let i = a; i < b; i++) {
-      const e = leaf.pte[i]!;
-      const kind = e & KIND_MASK;
-      if (kind === NONE) continue;
-      if (kind === SWAP) {
-        if (e & MIGRATION) continue;
-        clearPte(mm, leaf, i, NONE, Path.ZAP_DONTNEED, Why.DONTNEED_ZAP);
-        // As in zapRange: a swap entry without UW flips no bit, but readers that treat the new
-        // pte_none as "not written" now miss the page.
-        leaf.uwWhy[i] = Why.DONTNEED_ZAP;
-        markContentGone(leaf, i, i + 1, Why.DONTNEED_ZAP);
-        continue;
+  madvisePmdRange(
+    mm,
+    lo,
+    hi,
+    (leaf, pmd) => {
+      for (let k = 0; k < HPAGE_PMD_NR; k++) {
+        frames.flags[leaf.pmdPfn + k] = (frames.flags[leaf.pmdPfn + k]! & ~PF_DIRTY) | PF_LAZYFREE;
       }
-      if (kind === MARKER) {
-        if (e & POISON) setPte(mm, leaf, i, NONE, Path.ZAP_DONTNEED, NO_WHY);
-        continue;
+      if (pmd & (A | D)) {
+        setPmd(mm, leaf, pmd & ~(A | D), Path.ZAP_DONTNEED, NO_WHY);
+        flush += HPAGE_PMD_NR;
       }
-      if ((e & PAGE_MASK) === PG_ZERO) continue;
-      const pfn = leaf.pfn[i]!;
-      if (frames.flags[pfn]! & PF_DIRTY) {
-        if (frames.mapcount[pfn]! !== 1) continue;
-        frames.flags[pfn]! &= ~PF_DIRTY;
+    },
+    (leaf, a, b) => {
+      for (let i = a; i < b; i++) {
+        const e = leaf.pte[i]!;
+        const kind = e & KIND_MASK;
+        if (kind === NONE) continue;
+        if (kind === SWAP) {
+          if (e & MIGRATION) continue;
+          clearPte(mm, leaf, i, NONE, Path.ZAP_DONTNEED, Why.DONTNEED_ZAP);
+          // As in zapRange: a swap entry without UW flips no bit, but readers that treat the new
+          // pte_none as "not written" now miss the page.
+          leaf.uwWhy[i] = Why.DONTNEED_ZAP;
+          markContentGone(leaf, i, i + 1, Why.DONTNEED_ZAP);
+          continue;
+        }
+        if (kind === MARKER) {
+          if (e & POISON) setPte(mm, leaf, i, NONE, Path.ZAP_DONTNEED, NO_WHY);
+          continue;
+        }
+        if ((e & PAGE_MASK) === PG_ZERO) continue;
+        const pfn = leaf.pfn[i]!;
+        if (frames.flags[pfn]! & PF_DIRTY) {
+          if (frames.mapcount[pfn]! !== 1) continue;
+          frames.flags[pfn]! &= ~PF_DIRTY;
+        }
+        if (e & (A | D)) {
+          setPte(mm, leaf, i, e & ~(A | D), Path.ZAP_DONTNEED, NO_WHY);
+          flush++;
+        }
+        frames.flags[pfn]! |= PF_LAZYFREE;
       }
-      if (e & (A | D)) {
-        setPte(mm, leaf, i, e & ~(A | D), Path.ZAP_DONTNEED, NO_WHY);
-        flush++;
-      }
-      frames.flags[pfn]! |= PF_LAZYFREE;
-    }
-  });
+    },
+  );
   if (flush > 0) flushTlbRange(mm, flush);
   return null;
 }
@@ -309,25 +317,31 @@ function madviseColdOrPageout(mm: Mm, v: Vma, lo: number, hi: number, pageout: b
   if (v.flags & (VM_LOCKED | VM_PFNMAP | VM_HUGETLB)) return 'EINVAL';
   const frames = mm.sys.frames;
   const flush = { n: 0 };
-  madvisePmdRange(mm, lo, hi, (leaf, pmd) => {
-    if (pmd & A) {
-      setPmd(mm, leaf, pmd & ~A, Path.RECLAIM, NO_WHY);
-      flush.n += HPAGE_PMD_NR;
-    }
-    if (pageout) reclaimThp(mm, v, leaf, flush);
-  }, (leaf, a, b) => {
-    for (let i = a; i < b; i++) {
-      const e = leaf.pte[i]!;
-      if (!isPresent(e) || (e & PAGE_MASK) === PG_ZERO) continue;
-      if (frames.mapcount[leaf.pfn[i]!]! > 1) continue;
-      if (e & A) {
-        setPte(mm, leaf, i, e & ~A, Path.RECLAIM, NO_WHY);
-        flush.n++;
+  madvisePmdRange(
+    mm,
+    lo,
+    hi,
+    (leaf, pmd) => {
+      if (pmd & A) {
+        setPmd(mm, leaf, pmd & ~A, Path.RECLAIM, NO_WHY);
+        flush.n += HPAGE_PMD_NR;
       }
-      if (pageout) reclaimPage(mm, v, leaf, i, flush);
-    }
-  }, pageout && !mm.sys.sysfs.swap);
+      if (pageout) reclaimThp(mm, v, leaf, flush);
+    },
+    (leaf, a, b) => {
+      for (let i = a; i < b; i++) {
+        const e = leaf.pte[i]!;
+        if (!isPresent(e) || (e & PAGE_MASK) === PG_ZERO) continue;
+        if (frames.mapcount[leaf.pfn[i]!]! > 1) continue;
+        if (e & A) {
+          setPte(mm, leaf, i, e & ~A, Path.RECLAIM, NO_WHY);
+          flush.n++;
+        }
+        if (pageout) reclaimPage(mm, v, leaf, i, flush);
+      }
+    },
+    pageout && !mm.sys.sysfs.swap,
+  );
   if (flush.n > 0) flushTlbRange(mm, flush.n);
   return null;
 }
-

@@ -13,8 +13,22 @@ import { Path } from './cause.js';
 import { queueUnmapEvent, noteLostRegistration, lostRegistrationWhy } from './uffd-events.js';
 import { HPAGE_PMD_NR, MMAP_MIN_ADDR, PAGE_SIZE, PTRS_PER_PTE, TASK_SIZE, TASK_SIZE_PAGES } from './uapi.js';
 import {
-  VM_ACCOUNT, VM_EXEC, VM_HUGETLB, VM_MAYEXEC, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, VM_NORESERVE, VM_READ, VM_SHARED,
-  VM_SOFTDIRTY, VM_WRITE, Vma, anonMergeableInto, anonVmasCompatible, canMerge,
+  VM_ACCOUNT,
+  VM_EXEC,
+  VM_HUGETLB,
+  VM_MAYEXEC,
+  VM_MAYREAD,
+  VM_MAYSHARE,
+  VM_MAYWRITE,
+  VM_NORESERVE,
+  VM_READ,
+  VM_SHARED,
+  VM_SOFTDIRTY,
+  VM_WRITE,
+  Vma,
+  anonMergeableInto,
+  anonVmasCompatible,
+  canMerge,
 } from './vma.js';
 import { ZAP_UNMAP, zapRange } from './zap.js';
 import { CTR } from './counters.js';
@@ -191,7 +205,8 @@ export function unmapRange(mm: Mm, start: number, end: number): void {
 /** munmap(2). */
 export function doMunmap(mm: Mm, addr: number, len: number): number {
   const args = `${hex(addr)}, ${len}`;
-  if (!pageAligned(addr) || len === 0 || addr / PAGE_SIZE + pagesOf(len) > TASK_SIZE_PAGES) return mm.sys.result(mm.pid, 'munmap', args, -1, 'EINVAL');
+  if (!pageAligned(addr) || len === 0 || addr / PAGE_SIZE + pagesOf(len) > TASK_SIZE_PAGES)
+    return mm.sys.result(mm.pid, 'munmap', args, -1, 'EINVAL');
   if (mm.vmas.splitRefused(addr / PAGE_SIZE, addr / PAGE_SIZE + pagesOf(len))) return mm.sys.result(mm.pid, 'munmap', args, -1, 'EINVAL');
   unmapRange(mm, addr / PAGE_SIZE, addr / PAGE_SIZE + pagesOf(len));
   return mm.sys.result(mm.pid, 'munmap', args, 0, null);
@@ -229,7 +244,7 @@ export function mergeAfterFlagChange(mm: Mm, v: Vma, flags: number): Vma {
   let sdWhy = v.sdWhy;
   const prev = mm.vmas.endingAt(v.start);
   if (prev !== null && canMerge(prev, v) && anonMergeableInto(intoUnfaulted, srcAnon, prev)) {
-    if (sticky && (prev.flags & VM_SOFTDIRTY)) {
+    if (sticky && prev.flags & VM_SOFTDIRTY) {
       sd = VM_SOFTDIRTY;
       sdWhy = prev.sdWhy;
     }
@@ -241,7 +256,7 @@ export function mergeAfterFlagChange(mm: Mm, v: Vma, flags: number): Vma {
   }
   const next = mm.vmas.startingAt(v.end);
   if (next !== null && canMerge(v, next) && anonMergeableInto(intoUnfaulted, srcAnon, next)) {
-    if (sticky && (next.flags & VM_SOFTDIRTY)) sd = VM_SOFTDIRTY;
+    if (sticky && next.flags & VM_SOFTDIRTY) sd = VM_SOFTDIRTY;
     materializeNewContent(mm, v);
     materializeNewContent(mm, next);
     mm.vmas.absorb(v, next, (flags & ~VM_SOFTDIRTY) | sd);
@@ -249,4 +264,3 @@ export function mergeAfterFlagChange(mm: Mm, v: Vma, flags: number): Vma {
   }
   return v;
 }
-

@@ -11,13 +11,38 @@ import type { Prot } from '../trace/types.js';
 import { hex } from './hex.js';
 import { mergeAfterFlagChange, protFlags, protText } from './mmap.js';
 import {
-  D, EXCL, KIND_MASK, MARKER, NONE, PAGE_MASK, PG_ANON, PRESENT, PROTNONE, SWAP, UFFD_WP_MARKER, UW, W, pteMkUffdWp,
-  isPresent, isNone,
+  D,
+  EXCL,
+  KIND_MASK,
+  MARKER,
+  NONE,
+  PAGE_MASK,
+  PG_ANON,
+  PRESENT,
+  PROTNONE,
+  SWAP,
+  UFFD_WP_MARKER,
+  UW,
+  W,
+  pteMkUffdWp,
+  isPresent,
+  isNone,
 } from './pte.js';
 import { isHugeEntry, splitHugePmd } from './thp.js';
 import { PAGE_SIZE, PTRS_PER_PTE } from './uapi.js';
 import {
-  VM_ACCESS, VM_ACCOUNT, VM_EXEC, VM_HUGETLB, VM_MAYEXEC, VM_MAYREAD, VM_MAYWRITE, VM_NORESERVE, VM_READ, VM_SHARED, VM_WRITE, type Vma,
+  VM_ACCESS,
+  VM_ACCOUNT,
+  VM_EXEC,
+  VM_HUGETLB,
+  VM_MAYEXEC,
+  VM_MAYREAD,
+  VM_MAYWRITE,
+  VM_NORESERVE,
+  VM_READ,
+  VM_SHARED,
+  VM_WRITE,
+  type Vma,
 } from './vma.js';
 
 export const MM_CP_TRY_CHANGE_WRITABLE = 1;
@@ -49,12 +74,12 @@ function changeEntry(mm: Mm, vma: Vma, e: number, cp: number): number {
     let n = pteModify(mm, vma, e);
     if (cp & MM_CP_UFFD_WP) n = mm.sys.profile.mkuffdWpClearsWrite ? pteMkUffdWp(n) : (n | UW) & ~W;
     else if (cp & MM_CP_UFFD_WP_RESOLVE) n &= ~UW;
-    if ((cp & MM_CP_TRY_CHANGE_WRITABLE) && (n & (W | PROTNONE)) === 0 &&
-        canChangePteWritable(mm, vma, n, !mm.sys.profile.privateUpgradeWithoutDirty)) n |= W;
+    if (cp & MM_CP_TRY_CHANGE_WRITABLE && (n & (W | PROTNONE)) === 0 && canChangePteWritable(mm, vma, n, !mm.sys.profile.privateUpgradeWithoutDirty))
+      n |= W;
     return n;
   }
-  if (kind === NONE) return (cp & MM_CP_UFFD_WP) && userfaultfdWpUseMarkers(vma) ? UFFD_WP_MARKER : e;
-  if (kind === MARKER) return (cp & MM_CP_UFFD_WP_RESOLVE) && (e & UW) ? NONE : e;
+  if (kind === NONE) return cp & MM_CP_UFFD_WP && userfaultfdWpUseMarkers(vma) ? UFFD_WP_MARKER : e;
+  if (kind === MARKER) return cp & MM_CP_UFFD_WP_RESOLVE && e & UW ? NONE : e;
   if (kind === SWAP) {
     if (cp & MM_CP_UFFD_WP) return e | UW;
     if (cp & MM_CP_UFFD_WP_RESOLVE) return e & ~UW;
@@ -113,13 +138,23 @@ function changePmdEntry(mm: Mm, vma: Vma, leaf: Leaf, cp: number, path: number, 
   res.walked++;
   const n = changeEntry(mm, vma, leaf.pmd, cp);
   if (n === leaf.pmd) return 0;
-  const flush = (leaf.pmd & W) && !(n & W) ? PTRS_PER_PTE : 0;
+  const flush = leaf.pmd & W && !(n & W) ? PTRS_PER_PTE : 0;
   setPmd(mm, leaf, n, path, why);
   res.changed++;
   return flush;
 }
 
-function changePteRange(mm: Mm, vma: Vma, leaf: Leaf, from: number, to: number, cp: number, path: number, why: number, res: ChangeProtectionResult): number {
+function changePteRange(
+  mm: Mm,
+  vma: Vma,
+  leaf: Leaf,
+  from: number,
+  to: number,
+  cp: number,
+  path: number,
+  why: number,
+  res: ChangeProtectionResult,
+): number {
   let flush = 0;
   const uffdWp = (cp & MM_CP_UFFD_WP) !== 0;
   // changeEntry depends only on the entry (vma and cp are fixed here), and a table holds few distinct
@@ -137,7 +172,7 @@ function changePteRange(mm: Mm, vma: Vma, leaf: Leaf, from: number, to: number, 
       if (uffdWp && isNone(e)) leaf.uwWhy[i] = Why.UNPOPULATED;
       continue;
     }
-    if (isPresent(e) && (e & W) && !(n & W)) flush++;
+    if (isPresent(e) && e & W && !(n & W)) flush++;
     setPte(mm, leaf, i, n, path, why);
     res.changed++;
   }
@@ -191,8 +226,7 @@ export function doMprotect(mm: Mm, addr: number, len: number, prot: Prot): numbe
       break;
     }
     // (newflags & ~(newflags >> 4)) & VM_ACCESS_FLAGS: each permission needs its VM_MAY* bit.
-    if (((want & VM_READ) && !(v.flags & VM_MAYREAD)) || ((want & VM_WRITE) && !(v.flags & VM_MAYWRITE)) ||
-        ((want & VM_EXEC) && !(v.flags & VM_MAYEXEC))) {
+    if ((want & VM_READ && !(v.flags & VM_MAYREAD)) || (want & VM_WRITE && !(v.flags & VM_MAYWRITE)) || (want & VM_EXEC && !(v.flags & VM_MAYEXEC))) {
       error = 'EACCES';
       break;
     }
@@ -204,7 +238,7 @@ export function doMprotect(mm: Mm, addr: number, len: number, prot: Prot): numbe
       // charge is only dropped again for anonymous memory that never had an anon_vma.
       if (newFlags & VM_WRITE) {
         if (!(v.flags & (VM_ACCOUNT | VM_WRITE | VM_HUGETLB | VM_SHARED | VM_NORESERVE))) newFlags |= VM_ACCOUNT;
-      } else if ((v.flags & VM_ACCOUNT) && v.isAnon && v.anonVma === 0) newFlags &= ~VM_ACCOUNT;
+      } else if (v.flags & VM_ACCOUNT && v.isAnon && v.anonVma === 0) newFlags &= ~VM_ACCOUNT;
       if (mm.vmas.splitRefused(nstart, tmp)) {
         error = 'EINVAL';
         break;

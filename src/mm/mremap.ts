@@ -15,7 +15,18 @@ import { NONE, PMD_TABLE, SD, UW, hasSoftDirty, hasUffdWp, isUffdWpMarker, isPre
 import { isHugeEntry, splitHugePmd } from './thp.js';
 import { queueRemapEvent } from './uffd-events.js';
 import { MMAP_MIN_ADDR, PAGE_SIZE, PTRS_PER_PTE, TASK_SIZE_PAGES, UFFD_FEATURE_EVENT_REMAP } from './uapi.js';
-import { VM_LOCKED, VM_MAYSHARE, VM_PFNMAP, VM_SHARED, VM_SOFTDIRTY, VM_UFFD_ALL, Vma, anonMergeableInto, anonVmasCompatible, canMerge } from './vma.js';
+import {
+  VM_LOCKED,
+  VM_MAYSHARE,
+  VM_PFNMAP,
+  VM_SHARED,
+  VM_SOFTDIRTY,
+  VM_UFFD_ALL,
+  Vma,
+  anonMergeableInto,
+  anonVmasCompatible,
+  canMerge,
+} from './vma.js';
 
 type MremapOp = Extract<TraceOp, { op: 'mremap' }>;
 
@@ -33,8 +44,7 @@ export function doMremap(mm: Mm, op: MremapOp): number {
   const maymove = op.flags.includes('maymove');
   const fixed = op.flags.includes('fixed');
   const dontunmap = op.flags.includes('dontunmap');
-  const args = `${hex(op.addr)}, ${op.oldLen}, ${op.newLen}, ${op.flags.join('|') || '0'}` +
-    (op.newAddr !== undefined ? `, ${hex(op.newAddr)}` : '');
+  const args = `${hex(op.addr)}, ${op.oldLen}, ${op.newLen}, ${op.flags.join('|') || '0'}` + (op.newAddr !== undefined ? `, ${hex(op.newAddr)}` : '');
   const fail = (errno: string) => sys.result(mm.pid, 'mremap', args, -1, errno);
   const ok = (vpn: number) => sys.result(mm.pid, 'mremap', args, vpn * PAGE_SIZE, null);
 
@@ -116,14 +126,21 @@ export function doMremap(mm: Mm, op: MremapOp): number {
   return ok(dest);
 }
 
-
 /**
  * check_prep_vma for [start, start+oldPages) → newPages: an errno name or null. Only an operation
  * that maps new address space (growth, or a move: FIXED/DONTUNMAP — vrm_will_map_new) checks the
  * range against the VMA; a no-op or an in-place shrink needs only a VMA at `start` (the shrink's
  * munmap may cross into the next VMAs). A shrinking move checks only the part that moves.
  */
-function checkPrepVma(vma: Vma | null, start: number, oldPages: number, newPages: number, impliesNew: boolean, dontunmap: boolean, newAddrPages: number): string | null {
+function checkPrepVma(
+  vma: Vma | null,
+  start: number,
+  oldPages: number,
+  newPages: number,
+  impliesNew: boolean,
+  dontunmap: boolean,
+  newAddrPages: number,
+): string | null {
   if (vma === null) return 'EFAULT';
   if (vma.isHugetlb) {
     // align_hugetlb: huge-page aligned addresses and lengths, no growth.
@@ -132,9 +149,9 @@ function checkPrepVma(vma: Vma | null, start: number, oldPages: number, newPages
   }
   if (!impliesNew && newPages <= oldPages) return null;
   if (oldPages === 0 && (vma.flags & (VM_SHARED | VM_MAYSHARE)) === 0) return 'EINVAL';
-  if (dontunmap && (vma.flags & VM_PFNMAP)) return 'EINVAL';
+  if (dontunmap && vma.flags & VM_PFNMAP) return 'EINVAL';
   if (Math.min(oldPages, newPages) > vma.end - start) return 'EFAULT';
-  if (newPages !== oldPages && (vma.flags & VM_PFNMAP)) return 'EFAULT';
+  if (newPages !== oldPages && vma.flags & VM_PFNMAP) return 'EFAULT';
   return null;
 }
 
@@ -146,14 +163,21 @@ function checkPrepVma(vma: Vma | null, start: number, oldPages: number, newPages
  * (pieces already moved stay moved). Gaps, also at the end of the range, are skipped. Returns the
  * first piece's destination.
  */
-function remapMove(mm: Mm, start: number, pages: number, dest: number, dontunmap: boolean,
-  fail: (errno: string) => number, ok: (vpn: number) => number): number {
+function remapMove(
+  mm: Mm,
+  start: number,
+  pages: number,
+  dest: number,
+  dontunmap: boolean,
+  fail: (errno: string) => number,
+  ok: (vpn: number) => number,
+): number {
   const end = start + pages;
   let seen = false;
   let lastEnd = 0;
   let target = dest;
   let first = dest;
-  for (let cursor = start; cursor < end;) {
+  for (let cursor = start; cursor < end; ) {
     const v = mm.vmas.intersecting(cursor, end)[0];
     if (v === undefined) break;
     if (!seen && start < v.start) return fail('EFAULT');
@@ -216,7 +240,7 @@ function expandInPlace(mm: Mm, vma: Vma, newEnd: number): void {
  */
 function mergedFlags(mm: Mm, survivor: Vma, other: Vma): number {
   if (!mm.sys.profile.stickySoftDirtyMerge) return survivor.flags;
-  if (!(survivor.flags & VM_SOFTDIRTY) && (other.flags & VM_SOFTDIRTY)) survivor.sdWhy = Why.VMA_MERGE;
+  if (!(survivor.flags & VM_SOFTDIRTY) && other.flags & VM_SOFTDIRTY) survivor.sdWhy = Why.VMA_MERGE;
   return survivor.flags | (other.flags & VM_SOFTDIRTY);
 }
 
@@ -278,8 +302,7 @@ function copyVma(mm: Mm, src: Vma, oldStart: number, dest: number, pages: number
  * range (or, with DONTUNMAP, leave the old VMA mapped but empty) and queue UFFD_EVENT_REMAP
  * (mremap_userfaultfd_complete, before the old range's UNMAP events) with len `remapPages`.
  */
-function moveVma(mm: Mm, src: Vma, start: number, oldPages: number, dest: number, newPages: number, dontunmap: boolean,
-  remapPages: number): void {
+function moveVma(mm: Mm, src: Vma, start: number, oldPages: number, dest: number, newPages: number, dontunmap: boolean, remapPages: number): void {
   const sys = mm.sys;
   const ctx = src.uffd;
   // vma_has_uffd_without_event_remap(vma) of the source: decided before the new VMA is reset.
@@ -295,9 +318,17 @@ function moveVma(mm: Mm, src: Vma, start: number, oldPages: number, dest: number
   let from = start;
   let to = dest;
   const off = start % PTRS_PER_PTE;
-  if (mm.sys.profile.mremapRealignPmd && !hugetlb && off !== 0 && off === dest % PTRS_PER_PTE && oldPages >= PTRS_PER_PTE - off &&
-      src.start === start && newVma.start === dest &&
-      mm.vmas.intersecting(start - off, start).length === 0 && mm.vmas.intersecting(dest - off, dest).length === 0) {
+  if (
+    mm.sys.profile.mremapRealignPmd &&
+    !hugetlb &&
+    off !== 0 &&
+    off === dest % PTRS_PER_PTE &&
+    oldPages >= PTRS_PER_PTE - off &&
+    src.start === start &&
+    newVma.start === dest &&
+    mm.vmas.intersecting(start - off, start).length === 0 &&
+    mm.vmas.intersecting(dest - off, dest).length === 0
+  ) {
     from = start - off;
     to = dest - off;
   }

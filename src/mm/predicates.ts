@@ -3,9 +3,7 @@
  */
 import type { Mm } from './mm.js';
 import { SD, UW } from './pte.js';
-import {
-  type Vma, VM_HUGEPAGE, VM_HUGETLB, VM_MAYSHARE, VM_NOHUGEPAGE, VM_SHARED, VM_SOFTDIRTY, VM_UFFD_WP, VM_WRITE,
-} from './vma.js';
+import { type Vma, VM_HUGEPAGE, VM_HUGETLB, VM_MAYSHARE, VM_NOHUGEPAGE, VM_SHARED, VM_SOFTDIRTY, VM_UFFD_WP, VM_WRITE } from './vma.js';
 import type { Sysfs } from './system.js';
 import { PTRS_PER_PTE } from './uapi.js';
 
@@ -31,12 +29,10 @@ export const userfaultfdWpAsync = (vma: Vma): boolean => vma.uffd?.wpAsync === t
 export const userfaultfdPteWp = (vma: Vma, pte: number): boolean => userfaultfdWp(vma) && (pte & UW) !== 0;
 
 /** userfaultfd_wp_unpopulated. */
-export const userfaultfdWpUnpopulated = (vma: Vma): boolean =>
-  userfaultfdWp(vma) && vma.uffd?.wpUnpopulated === true;
+export const userfaultfdWpUnpopulated = (vma: Vma): boolean => userfaultfdWp(vma) && vma.uffd?.wpUnpopulated === true;
 
 /** userfaultfd_wp_use_markers: file, shmem and hugetlb always; anon only with WP_UNPOPULATED. */
-export const userfaultfdWpUseMarkers = (vma: Vma): boolean =>
-  userfaultfdWp(vma) && (!vma.isAnon || userfaultfdWpUnpopulated(vma));
+export const userfaultfdWpUseMarkers = (vma: Vma): boolean => userfaultfdWp(vma) && (!vma.isAnon || userfaultfdWpUnpopulated(vma));
 
 /** Does the backing file have ->page_mkwrite and dirty accounting? Regular files yes, shmem no. */
 const fileWantsWritenotify = (vma: Vma): boolean => vma.obj !== null && vma.obj.kind === 'file';

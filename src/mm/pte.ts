@@ -85,10 +85,10 @@ export function describePte(e: number): string {
   const kind = e & KIND_MASK;
   if (kind === NONE) return 'none';
   if (kind === MARKER) {
-    const m = [(e & UW) && 'uffd-wp', (e & GUARD) && 'guard', (e & POISON) && 'poison', (e & SD) && 'SD'].filter(Boolean);
+    const m = [e & UW && 'uffd-wp', e & GUARD && 'guard', e & POISON && 'poison', e & SD && 'SD'].filter(Boolean);
     return `marker ${m.join(' ')}`.trim();
   }
-  const bits = [(e & W) && 'W', (e & D) && 'D', (e & A) && 'A', (e & SD) && 'SD', (e & UW) && 'UW', (e & EXCL) && 'excl'].filter(Boolean);
+  const bits = [e & W && 'W', e & D && 'D', e & A && 'A', e & SD && 'SD', e & UW && 'UW', e & EXCL && 'excl'].filter(Boolean);
   if (kind === SWAP) return `${e & MIGRATION ? 'migration' : 'swap'} ${bits.join(' ')}`.trim();
   const page = ['anon', 'file', 'shmem', 'zero'][(e & PAGE_MASK) >> PAGE_SHIFT_BITS];
   return `present ${page} ${bits.join(' ')}`.trim();

@@ -130,7 +130,17 @@ export class System {
     this.count(CTR.syscalls);
     if (errno !== null) this.count(CTR.errors);
     if (this.opSink !== null && (!this.quiet || errno !== null)) {
-      this.opSink({ lane: this.lane, pos: this.pos, pid, origin: this.origin, call, args: typeof args === 'string' ? args : args(), ret, errno, walkEnd });
+      this.opSink({
+        lane: this.lane,
+        pos: this.pos,
+        pid,
+        origin: this.origin,
+        call,
+        args: typeof args === 'string' ? args : args(),
+        ret,
+        errno,
+        walkEnd,
+      });
     }
     return errno === null ? ret : -1;
   }

@@ -3,9 +3,7 @@ import type { Leaf } from './leaf.js';
 import type { Mm } from './mm.js';
 import { PF_DATA, PF_LARGE, ZERO_PFN } from './frames.js';
 import { NO_WHY, clearPte, flushTlbRange, installPte, setPmd, setPte } from './pgtable.js';
-import {
-  A, D, EXCL, NONE, PG_ANON, PG_ZERO, PAGE_MASK, PMD_TABLE, PRESENT, PROTNONE, SD, UW, W, isPresent,
-} from './pte.js';
+import { A, D, EXCL, NONE, PG_ANON, PG_ZERO, PAGE_MASK, PMD_TABLE, PRESENT, PROTNONE, SD, UW, W, isPresent } from './pte.js';
 import { HPAGE_PMD_NR, PTRS_PER_PTE, TASK_SIZE_PAGES } from './uapi.js';
 import { VM_ACCESS, VM_LOCKED, type Vma } from './vma.js';
 import { CTR } from './counters.js';
@@ -33,7 +31,7 @@ export function splitHugePmd(mm: Mm, leaf: Leaf, path: number = Path.SPLIT_HUGE_
   else {
     entry |= PG_ANON | (pmd & (W | SD | EXCL));
     // freeze (a folio split): the dirty bit comes back through the migration entry, if it has room.
-    if ((pmd & D) && (freeze ? sys.profile.migrationEntryDirty : sys.profile.thpSplitCarriesDirty)) entry |= D | SD;
+    if (pmd & D && (freeze ? sys.profile.migrationEntryDirty : sys.profile.thpSplitCarriesDirty)) entry |= D | SD;
   }
   const carried = !zero && (pmd & SD) === 0 && (entry & SD) !== 0;
   setPmd(mm, leaf, PMD_TABLE, path, NO_WHY);
@@ -70,9 +68,9 @@ export function splitAnonFolio(mm: Mm, page: number): boolean {
       const e = leaf.pte[i]!;
       const pfn = leaf.pfn[i]!;
       if (!isPresent(e) || (e & PAGE_MASK) !== PG_ANON || pfn < head || pfn >= head + HPAGE_PMD_NR) continue;
-      if ((frames.flags[pfn]! & PF_DATA) || !mm.sys.profile.splitUnusedToZeroPage) continue;
+      if (frames.flags[pfn]! & PF_DATA || !mm.sys.profile.splitUnusedToZeroPage) continue;
       const vma = mm.vmas.find(leaf.base + i);
-      if (vma === null || (vma.flags & VM_LOCKED)) continue;
+      if (vma === null || vma.flags & VM_LOCKED) continue;
       clearPte(mm, leaf, i, NONE, Path.SPLIT_HUGE_PMD, NO_WHY);
       installPte(mm, leaf, i, PRESENT | PG_ZERO | A | (e & (UW | SD)) | protNoneOf(vma), ZERO_PFN, Path.SPLIT_HUGE_PMD, NO_WHY);
     }

@@ -34,9 +34,7 @@ export const PAGE_IS_PFNZERO = 1 << 5;
 export const PAGE_IS_HUGE = 1 << 6;
 export const PAGE_IS_SOFT_DIRTY = 1 << 7;
 export const PAGE_IS_GUARD = 1 << 8;
-export const PAGE_CATEGORY_NAMES = [
-  'wpallowed', 'written', 'file', 'present', 'swapped', 'pfnzero', 'huge', 'soft_dirty', 'guard',
-] as const;
+export const PAGE_CATEGORY_NAMES = ['wpallowed', 'written', 'file', 'present', 'swapped', 'pfnzero', 'huge', 'soft_dirty', 'guard'] as const;
 
 /* PAGEMAP_SCAN flags */
 export const PM_SCAN_WP_MATCHING = 1 << 0;
@@ -49,9 +47,23 @@ export const PAGE_REGION_SIZE = 24;
 /* userfaultfd */
 export const UFFD_API = 0xaa;
 export const UFFD_FEATURE_NAMES = [
-  'pagefault_flag_wp', 'event_fork', 'event_remap', 'event_remove', 'missing_hugetlbfs',
-  'missing_shmem', 'event_unmap', 'sigbus', 'thread_id', 'minor_hugetlbfs', 'minor_shmem',
-  'exact_address', 'wp_hugetlbfs_shmem', 'wp_unpopulated', 'poison', 'wp_async', 'move',
+  'pagefault_flag_wp',
+  'event_fork',
+  'event_remap',
+  'event_remove',
+  'missing_hugetlbfs',
+  'missing_shmem',
+  'event_unmap',
+  'sigbus',
+  'thread_id',
+  'minor_hugetlbfs',
+  'minor_shmem',
+  'exact_address',
+  'wp_hugetlbfs_shmem',
+  'wp_unpopulated',
+  'poison',
+  'wp_async',
+  'move',
 ] as const;
 export const UFFD_FEATURE_PAGEFAULT_FLAG_WP = 1 << 0;
 export const UFFD_FEATURE_EVENT_FORK = 1 << 1;
@@ -99,8 +111,15 @@ export const CLEAR_REFS_LAST = 6;
 
 /** errno values as the kernel returns them (negated in the kernel, positive here). */
 export const Errno = {
-  EPERM: 1, ENOENT: 2, EINTR: 4, EAGAIN: 11, ENOMEM: 12, EFAULT: 14, EBUSY: 16, EEXIST: 17, EINVAL: 22,
+  EPERM: 1,
+  ENOENT: 2,
+  EINTR: 4,
+  EAGAIN: 11,
+  ENOMEM: 12,
+  EFAULT: 14,
+  EBUSY: 16,
+  EEXIST: 17,
+  EINVAL: 22,
   ENOSPC: 28,
 } as const;
 export type ErrnoName = keyof typeof Errno;
-

@@ -1,6 +1,4 @@
-import {
-  UFFD_FEATURE_SIGBUS, UFFD_FEATURE_THREAD_ID, UFFD_FEATURE_WP_ASYNC, UFFD_FEATURE_WP_UNPOPULATED,
-} from './uapi.js';
+import { UFFD_FEATURE_SIGBUS, UFFD_FEATURE_THREAD_ID, UFFD_FEATURE_WP_ASYNC, UFFD_FEATURE_WP_UNPOPULATED } from './uapi.js';
 
 /** A queued uffd message (struct uffd_msg). */
 export interface UffdMsg {

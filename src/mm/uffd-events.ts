@@ -1,7 +1,14 @@
 /** Non-cooperative userfaultfd events (UNMAP, REMOVE, REMAP) and registration loss bookkeeping. */
 import { Why, type WhyCode } from './cause.js';
 import type { Mm } from './mm.js';
-import { UFFD_EVENT_REMAP, UFFD_EVENT_REMOVE, UFFD_EVENT_UNMAP, UFFD_FEATURE_EVENT_REMAP, UFFD_FEATURE_EVENT_REMOVE, UFFD_FEATURE_EVENT_UNMAP } from './uapi.js';
+import {
+  UFFD_EVENT_REMAP,
+  UFFD_EVENT_REMOVE,
+  UFFD_EVENT_UNMAP,
+  UFFD_FEATURE_EVENT_REMAP,
+  UFFD_FEATURE_EVENT_REMOVE,
+  UFFD_FEATURE_EVENT_UNMAP,
+} from './uapi.js';
 import { VM_UFFD_WP, type Vma } from './vma.js';
 import type { UffdCtx } from './uffd-ctx.js';
 import { CTR } from './counters.js';
@@ -17,12 +24,12 @@ function queue(mm: Mm, ctx: UffdCtx, event: number, vpn: number, vpn2: number, p
 
 /** userfaultfd_unmap_prep/complete: UFFD_EVENT_UNMAP with UFFD_FEATURE_EVENT_UNMAP. */
 export function queueUnmapEvent(mm: Mm, v: Vma): void {
-  if (v.uffd && (v.uffd.features & UFFD_FEATURE_EVENT_UNMAP)) queue(mm, v.uffd, UFFD_EVENT_UNMAP, v.start, v.end);
+  if (v.uffd && v.uffd.features & UFFD_FEATURE_EVENT_UNMAP) queue(mm, v.uffd, UFFD_EVENT_UNMAP, v.start, v.end);
 }
 
 /** userfaultfd_remove: UFFD_EVENT_REMOVE for MADV_DONTNEED/REMOVE with UFFD_FEATURE_EVENT_REMOVE. */
 export function queueRemoveEvent(mm: Mm, v: Vma, start: number, end: number): void {
-  if (v.uffd && (v.uffd.features & UFFD_FEATURE_EVENT_REMOVE)) queue(mm, v.uffd, UFFD_EVENT_REMOVE, start, end);
+  if (v.uffd && v.uffd.features & UFFD_FEATURE_EVENT_REMOVE) queue(mm, v.uffd, UFFD_EVENT_REMOVE, start, end);
 }
 
 /** mremap_userfaultfd_complete(from, to, len): UFFD_EVENT_REMAP with UFFD_FEATURE_EVENT_REMAP (len in pages). */

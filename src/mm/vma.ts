@@ -33,11 +33,27 @@ export const VM_ACCESS = VM_READ | VM_WRITE | VM_EXEC;
 export const VM_SPECIAL = VM_PFNMAP;
 
 export const VM_FLAG_NAMES: [number, string][] = [
-  [VM_READ, 'rd'], [VM_WRITE, 'wr'], [VM_EXEC, 'ex'], [VM_SHARED, 'sh'], [VM_MAYREAD, 'mr'],
-  [VM_MAYWRITE, 'mw'], [VM_MAYEXEC, 'me'], [VM_MAYSHARE, 'ms'], [VM_GROWSDOWN, 'gd'],
-  [VM_UFFD_MISSING, 'um'], [VM_UFFD_WP, 'uw'], [VM_UFFD_MINOR, 'ui'], [VM_SOFTDIRTY, 'sd'],
-  [VM_HUGEPAGE, 'hg'], [VM_NOHUGEPAGE, 'nh'], [VM_HUGETLB, 'ht'], [VM_PFNMAP, 'pf'], [VM_LOCKED, 'lo'],
-  [VM_DONTCOPY, 'dc'], [VM_NORESERVE, 'nr'], [VM_ACCOUNT, 'ac'],
+  [VM_READ, 'rd'],
+  [VM_WRITE, 'wr'],
+  [VM_EXEC, 'ex'],
+  [VM_SHARED, 'sh'],
+  [VM_MAYREAD, 'mr'],
+  [VM_MAYWRITE, 'mw'],
+  [VM_MAYEXEC, 'me'],
+  [VM_MAYSHARE, 'ms'],
+  [VM_GROWSDOWN, 'gd'],
+  [VM_UFFD_MISSING, 'um'],
+  [VM_UFFD_WP, 'uw'],
+  [VM_UFFD_MINOR, 'ui'],
+  [VM_SOFTDIRTY, 'sd'],
+  [VM_HUGEPAGE, 'hg'],
+  [VM_NOHUGEPAGE, 'nh'],
+  [VM_HUGETLB, 'ht'],
+  [VM_PFNMAP, 'pf'],
+  [VM_LOCKED, 'lo'],
+  [VM_DONTCOPY, 'dc'],
+  [VM_NORESERVE, 'nr'],
+  [VM_ACCOUNT, 'ac'],
 ];
 
 /** A VMA (struct vm_area_struct). Addresses are page numbers; [start, end). */
@@ -114,7 +130,9 @@ export class Vma {
   }
 
   describe(): string {
-    const f = VM_FLAG_NAMES.filter(([bit]) => this.flags & bit).map(([, n]) => n).join(' ');
+    const f = VM_FLAG_NAMES.filter(([bit]) => this.flags & bit)
+      .map(([, n]) => n)
+      .join(' ');
     const kind = this.obj ? `${this.obj.kind}:${this.obj.name}` : this.isBrk ? '[heap]' : 'anon';
     return `${this.start.toString(16)}-${this.end.toString(16)} ${kind} ${f}`;
   }
@@ -161,8 +179,9 @@ export function anonVmasCompatible(prev: Vma, next: Vma): boolean {
  * mempolicies, not modelled, equal). The uffd context itself is not compared, only VM_UFFD_*.
  */
 function anonVmaCompatible(a: Vma, b: Vma): boolean {
-  return a.end === b.start && a.obj === b.obj && ((a.flags ^ b.flags) & ~(VM_ACCESS | VM_SOFTDIRTY)) === 0 &&
-    b.pgoff === a.pgoff + (b.start - a.start);
+  return (
+    a.end === b.start && a.obj === b.obj && ((a.flags ^ b.flags) & ~(VM_ACCESS | VM_SOFTDIRTY)) === 0 && b.pgoff === a.pgoff + (b.start - a.start)
+  );
 }
 
 /**

@@ -87,6 +87,6 @@ export function reclaimPage(mm: Mm, v: Vma, leaf: Leaf, i: number, flush: { n: n
   flush.n++;
   const obj = v.obj;
   const owner = frames.ownerOf(pfn);
-  if (obj !== null && owner?.obj === obj.id && (frames.flags[pfn]! & PF_DIRTY) === 0 && frames.refs[pfn] === 1 &&
-      !frames.maybePinned(pfn)) obj.punch(frames, owner.index, 1);
+  if (obj !== null && owner?.obj === obj.id && (frames.flags[pfn]! & PF_DIRTY) === 0 && frames.refs[pfn] === 1 && !frames.maybePinned(pfn))
+    obj.punch(frames, owner.index, 1);
 }

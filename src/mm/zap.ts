@@ -28,63 +28,65 @@ export function zapRange(mm: Mm, vma: Vma, start: number, end: number, mode: num
   const why = WHYS[mode]!;
   let flush = 0;
   let zapped = 0;
-  walkPmdRange(mm, start, end, { pmdEntry(leaf, a, b) {
-    const lo = a - leaf.base;
-    const hi = b - leaf.base;
-    if (isHugeEntry(leaf.pmd)) {
-      if (lo === 0 && hi === PTRS_PER_PTE) {
-        // zap_huge_pmd: the whole THP goes.
-        const kind = leaf.pmd & KIND_MASK;
-        const zero = (leaf.pmd & PAGE_MASK) === PG_ZERO;
-        if (kind === MARKER && mode !== ZAP_UNMAP && !vma.isAnon) return 0;
-        if ((kind === PRESENT || kind === SWAP) && !zero) {
-          for (let k = 0; k < HPAGE_PMD_NR; k++) {
-            mm.sys.frames.unmap(leaf.pmdPfn + k);
-            mm.sys.frames.put(leaf.pmdPfn + k);
+  walkPmdRange(mm, start, end, {
+    pmdEntry(leaf, a, b) {
+      const lo = a - leaf.base;
+      const hi = b - leaf.base;
+      if (isHugeEntry(leaf.pmd)) {
+        if (lo === 0 && hi === PTRS_PER_PTE) {
+          // zap_huge_pmd: the whole THP goes.
+          const kind = leaf.pmd & KIND_MASK;
+          const zero = (leaf.pmd & PAGE_MASK) === PG_ZERO;
+          if (kind === MARKER && mode !== ZAP_UNMAP && !vma.isAnon) return 0;
+          if ((kind === PRESENT || kind === SWAP) && !zero) {
+            for (let k = 0; k < HPAGE_PMD_NR; k++) {
+              mm.sys.frames.unmap(leaf.pmdPfn + k);
+              mm.sys.frames.put(leaf.pmdPfn + k);
+            }
+            zapped += HPAGE_PMD_NR;
+            if (mode === ZAP_DONTNEED && vma.isAnon) markContentGone(leaf, 0, PTRS_PER_PTE, why);
           }
-          zapped += HPAGE_PMD_NR;
-          if (mode === ZAP_DONTNEED && vma.isAnon) markContentGone(leaf, 0, PTRS_PER_PTE, why);
+          leaf.pmdPfn = 0;
+          setPmd(mm, leaf, 0, path, why);
+          flush += HPAGE_PMD_NR;
+          return 0;
         }
-        leaf.pmdPfn = 0;
-        setPmd(mm, leaf, 0, path, why);
-        flush += HPAGE_PMD_NR;
-        return 0;
+        splitHugePmd(mm, leaf);
       }
-      splitHugePmd(mm, leaf);
-    }
-    for (let i = lo; i < hi; i++) {
-      const e = leaf.pte[i]!;
-      const kind = e & KIND_MASK;
-      if (kind === NONE) continue;
-      if (kind === MARKER) {
-        // zap_nonpresent_ptes: uffd-wp markers survive MADV_DONTNEED and hole punching
-        // (unmap_mapping_pages) on file/shmem; anon zaps and munmap (ZAP_FLAG_DROP_MARKER) drop them.
-        if (mode !== ZAP_UNMAP && !vma.isAnon) continue;
-        clearPte(mm, leaf, i, NONE, path, why);
-        continue;
+      for (let i = lo; i < hi; i++) {
+        const e = leaf.pte[i]!;
+        const kind = e & KIND_MASK;
+        if (kind === NONE) continue;
+        if (kind === MARKER) {
+          // zap_nonpresent_ptes: uffd-wp markers survive MADV_DONTNEED and hole punching
+          // (unmap_mapping_pages) on file/shmem; anon zaps and munmap (ZAP_FLAG_DROP_MARKER) drop them.
+          if (mode !== ZAP_UNMAP && !vma.isAnon) continue;
+          clearPte(mm, leaf, i, NONE, path, why);
+          continue;
+        }
+        const hadContent = kind === SWAP || (e & PAGE_MASK) !== PG_ZERO;
+        if (kind === PRESENT) flush++;
+        // zap_install_uffd_wp_if_needed: file/shmem keep protection as a marker while still WP-registered
+        // (not for munmap: ZAP_FLAG_DROP_MARKER).
+        const keepMarker = mode !== ZAP_UNMAP && !vma.isAnon && (e & UW) !== 0 && userfaultfdWp(vma);
+        clearPte(mm, leaf, i, keepMarker ? UFFD_WP_MARKER : NONE, path, why);
+        // A PTE without UW that becomes pte_none flips no bit, but readers that treat none as "not
+        // written" (PAGEMAP_SCAN generic path before the 2026 fix) now miss the page: attribute it.
+        if (!keepMarker) leaf.uwWhy[i] = why;
+        if (hadContent) {
+          zapped++;
+          // Anon memory zapped by MADV_DONTNEED reads back as zeros: the content changed (GT_c).
+          if (mode === ZAP_DONTNEED && vma.isAnon) markContentGone(leaf, i, i + 1, why);
+        }
       }
-      const hadContent = kind === SWAP || (e & PAGE_MASK) !== PG_ZERO;
-      if (kind === PRESENT) flush++;
-      // zap_install_uffd_wp_if_needed: file/shmem keep protection as a marker while still WP-registered
-      // (not for munmap: ZAP_FLAG_DROP_MARKER).
-      const keepMarker = mode !== ZAP_UNMAP && !vma.isAnon && (e & UW) !== 0 && userfaultfdWp(vma);
-      clearPte(mm, leaf, i, keepMarker ? UFFD_WP_MARKER : NONE, path, why);
-      // A PTE without UW that becomes pte_none flips no bit, but readers that treat none as "not
-      // written" (PAGEMAP_SCAN generic path before the 2026 fix) now miss the page: attribute it.
-      if (!keepMarker) leaf.uwWhy[i] = why;
-      if (hadContent) {
-        zapped++;
-        // Anon memory zapped by MADV_DONTNEED reads back as zeros: the content changed (GT_c).
-        if (mode === ZAP_DONTNEED && vma.isAnon) markContentGone(leaf, i, i + 1, why);
+      // PT_RECLAIM (zap_pte_range): only when this zap covers the whole PMD range
+      // (reclaim_pt_is_enabled: end - start >= PMD_SIZE) and left every entry none.
+      if (mode === ZAP_DONTNEED && mm.sys.profile.ptReclaim && lo === 0 && hi === PTRS_PER_PTE && tableEmpty(leaf)) {
+        pteFree(mm, leaf, path);
       }
-    }
-    // PT_RECLAIM (zap_pte_range): only when this zap covers the whole PMD range
-    // (reclaim_pt_is_enabled: end - start >= PMD_SIZE) and left every entry none.
-    if (mode === ZAP_DONTNEED && mm.sys.profile.ptReclaim && lo === 0 && hi === PTRS_PER_PTE && tableEmpty(leaf)) {
-      pteFree(mm, leaf, path);
-    }
-    return 0;
-  } });
+      return 0;
+    },
+  });
   if (flush > 0) flushTlbRange(mm, flush);
   return zapped;
 }
@@ -115,18 +117,19 @@ export function unmapMappingRange(sys: System, obj: MemObject, index: number, co
  */
 function zapPageCachePtes(mm: Mm, v: Vma, lo: number, hi: number): void {
   let flush = 0;
-  walkPmdRange(mm, lo, hi, { pmdEntry(leaf, from, to) {
-    if (isHugeEntry(leaf.pmd)) return 0;
-    for (let i = from - leaf.base; i < to - leaf.base; i++) {
-      const e = leaf.pte[i]!;
-      const kind = e & KIND_MASK;
-      if (kind !== PRESENT || (e & PAGE_MASK) === PG_ANON) continue;
-      const marker = (e & UW) !== 0 && userfaultfdWp(v);
-      clearPte(mm, leaf, i, marker ? UFFD_WP_MARKER : NONE, Path.ZAP_REMOVE, Why.MADV_REMOVE);
-      flush++;
-    }
-    return 0;
-  } });
+  walkPmdRange(mm, lo, hi, {
+    pmdEntry(leaf, from, to) {
+      if (isHugeEntry(leaf.pmd)) return 0;
+      for (let i = from - leaf.base; i < to - leaf.base; i++) {
+        const e = leaf.pte[i]!;
+        const kind = e & KIND_MASK;
+        if (kind !== PRESENT || (e & PAGE_MASK) === PG_ANON) continue;
+        const marker = (e & UW) !== 0 && userfaultfdWp(v);
+        clearPte(mm, leaf, i, marker ? UFFD_WP_MARKER : NONE, Path.ZAP_REMOVE, Why.MADV_REMOVE);
+        flush++;
+      }
+      return 0;
+    },
+  });
   if (flush > 0) flushTlbRange(mm, flush);
 }
-

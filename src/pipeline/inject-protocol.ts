@@ -61,9 +61,17 @@ export function injectProtocol(o: InjectOptions): OperatorFunction<TraceChunk, T
           const extra = (every > 0 ? Math.ceil(c.n / every) + 1 : 0) + (everyNs > 0 ? c.n : 0) + c.ops.length + 2;
           const cap = c.n + extra;
           const out: TraceChunk = {
-            n: 0, pos0: c.pos0, kind: new Uint8Array(cap), flags: new Uint8Array(cap), pid: new Int32Array(cap),
-            tid: new Int32Array(cap), time: new Float64Array(cap), addr: new Float64Array(cap), size: new Uint32Array(cap),
-            ops: [], posCol: new Float64Array(cap),
+            n: 0,
+            pos0: c.pos0,
+            kind: new Uint8Array(cap),
+            flags: new Uint8Array(cap),
+            pid: new Int32Array(cap),
+            tid: new Int32Array(cap),
+            time: new Float64Array(cap),
+            addr: new Float64Array(cap),
+            size: new Uint32Array(cap),
+            ops: [],
+            posCol: new Float64Array(cap),
           };
           const pushOp = (op: TraceOp, pos: number, t: number) => {
             pushOpTo(out, op, pos, t);

@@ -17,7 +17,11 @@ export function replayLanePool(pool: LanePool): OperatorFunction<TraceChunk, Rep
       pool.onChunk = (p) => sub.next(p);
       const inner = source.pipe(concatMap((c) => pool.submit(c))).subscribe({
         error: (e) => sub.error(e),
-        complete: () => pool.drain().then(() => sub.complete(), (e) => sub.error(e)),
+        complete: () =>
+          pool.drain().then(
+            () => sub.complete(),
+            (e) => sub.error(e),
+          ),
       });
       return () => {
         pool.onChunk = null;

@@ -17,11 +17,31 @@ export interface ReportFilter {
 }
 
 interface CollectRow {
-  collect_idx: number; label: string | null; pos: number; time_ns: number | null; pid: number;
-  start_vpn: number; end_vpn: number; method: string; interval_accesses: number; interval_ns: number | null;
-  reported: number; true_w: number; true_c: number; tp: number; fp: number; fn: number; fp_c: number; fn_c: number;
-  precision: number | null; recall: number | null; errors: string;
-  reported_mib: number; reported_mib_s: number | null; written_mib: number; written_mib_s: number | null;
+  collect_idx: number;
+  label: string | null;
+  pos: number;
+  time_ns: number | null;
+  pid: number;
+  start_vpn: number;
+  end_vpn: number;
+  method: string;
+  interval_accesses: number;
+  interval_ns: number | null;
+  reported: number;
+  true_w: number;
+  true_c: number;
+  tp: number;
+  fp: number;
+  fn: number;
+  fp_c: number;
+  fn_c: number;
+  precision: number | null;
+  recall: number | null;
+  errors: string;
+  reported_mib: number;
+  reported_mib_s: number | null;
+  written_mib: number;
+  written_mib_s: number | null;
 }
 
 const COLLECTS_SQL = `
@@ -45,7 +65,8 @@ SELECT collect_idx, counter, value FROM collect_cost WHERE lane_id = ? AND (? IS
 const TOTALS_SQL = 'SELECT counter, value FROM counter_total WHERE lane_id = ?';
 
 /** The report's warning for a run without any collect (replay prints it too). */
-export const NO_COLLECT_WARNING = 'no collect: the trackers were never read, so the lanes cannot be compared ' +
+export const NO_COLLECT_WARNING =
+  'no collect: the trackers were never read, so the lanes cannot be compared ' +
   '(replay with --interval auto, the default, or --interval N, or put collect records in the trace)';
 
 export function loadReport(reader: RunReader, filter: ReportFilter = {}): ReportData {
@@ -55,7 +76,9 @@ export function loadReport(reader: RunReader, filter: ReportFilter = {}): Report
   if (wanted) {
     const unknown = wanted.filter((n) => !allLanes.some((l) => l.name === n));
     if (unknown.length) {
-      throw new UsageError(`option --lane: no lane named "${unknown[0]}" in ${reader.path} (lanes: ${allLanes.map((l) => l.name).join(', ') || 'none'})`);
+      throw new UsageError(
+        `option --lane: no lane named "${unknown[0]}" in ${reader.path} (lanes: ${allLanes.map((l) => l.name).join(', ') || 'none'})`,
+      );
     }
   }
   const collect = filter.collect ?? null;
@@ -63,7 +86,9 @@ export function loadReport(reader: RunReader, filter: ReportFilter = {}): Report
     const n = (reader.db.prepare('SELECT COUNT(*) AS n FROM collect WHERE collect_idx = ?').get(collect) as { n: number }).n;
     if (n === 0) {
       const max = (reader.db.prepare('SELECT MAX(collect_idx) AS m FROM collect').get() as { m: number | null }).m;
-      throw new UsageError(`option --collect: no collect ${collect} in ${reader.path} (${max === null ? 'it has no collects' : `collects are 0..${max}`})`);
+      throw new UsageError(
+        `option --collect: no collect ${collect} in ${reader.path} (${max === null ? 'it has no collects' : `collects are 0..${max}`})`,
+      );
     }
   }
 
@@ -72,52 +97,83 @@ export function loadReport(reader: RunReader, filter: ReportFilter = {}): Report
   const qCosts = reader.db.prepare(COSTS_SQL);
   const qTotals = reader.db.prepare(TOTALS_SQL);
 
-  const lanes: LaneReport[] = allLanes.filter((l) => !wanted || wanted.includes(l.name)).map((l) => {
-    const costs = new Map<number, Counters>();
-    for (const r of qCosts.all(l.laneId, collect, collect) as { collect_idx: number; counter: string; value: number }[]) {
-      const i = COUNTER_NAMES.indexOf(r.counter as CounterName);
-      if (i < 0) continue;
-      let c = costs.get(r.collect_idx);
-      if (!c) costs.set(r.collect_idx, (c = newCounters()));
-      c[i] = r.value;
-    }
-    const causes = qCauses.all(l.laneId, collect, collect) as { collect_idx: number; side: 'fp' | 'fn'; cause: string; pages: number }[];
+  const lanes: LaneReport[] = allLanes
+    .filter((l) => !wanted || wanted.includes(l.name))
+    .map((l) => {
+      const costs = new Map<number, Counters>();
+      for (const r of qCosts.all(l.laneId, collect, collect) as { collect_idx: number; counter: string; value: number }[]) {
+        const i = COUNTER_NAMES.indexOf(r.counter as CounterName);
+        if (i < 0) continue;
+        let c = costs.get(r.collect_idx);
+        if (!c) costs.set(r.collect_idx, (c = newCounters()));
+        c[i] = r.value;
+      }
+      const causes = qCauses.all(l.laneId, collect, collect) as { collect_idx: number; side: 'fp' | 'fn'; cause: string; pages: number }[];
 
-    const collects: CollectReport[] = (qCollects.all(l.laneId, collect, collect) as CollectRow[]).map((r) => {
-      const cost = costs.get(r.collect_idx) ?? newCounters();
-      const fpByCause: Record<string, number> = {};
-      const fnByCause: Record<string, number> = {};
-      for (const w of causes) if (w.collect_idx === r.collect_idx) (w.side === 'fp' ? fpByCause : fnByCause)[w.cause] = w.pages;
+      const collects: CollectReport[] = (qCollects.all(l.laneId, collect, collect) as CollectRow[]).map((r) => {
+        const cost = costs.get(r.collect_idx) ?? newCounters();
+        const fpByCause: Record<string, number> = {};
+        const fnByCause: Record<string, number> = {};
+        for (const w of causes) if (w.collect_idx === r.collect_idx) (w.side === 'fp' ? fpByCause : fnByCause)[w.cause] = w.pages;
+        return {
+          index: r.collect_idx,
+          label: r.label,
+          pos: r.pos,
+          timeNs: r.time_ns,
+          pid: r.pid,
+          startVpn: r.start_vpn,
+          endVpn: r.end_vpn,
+          method: r.method,
+          intervalAccesses: r.interval_accesses,
+          intervalNs: r.interval_ns,
+          reported: r.reported,
+          trueW: r.true_w,
+          trueC: r.true_c,
+          tp: r.tp,
+          fp: r.fp,
+          fn: r.fn,
+          fpC: r.fp_c,
+          fnC: r.fn_c,
+          precision: r.precision,
+          recall: r.recall,
+          fpByCause,
+          fnByCause,
+          reportedMiB: r.reported_mib,
+          reportedMiBps: r.reported_mib_s,
+          writtenMiB: r.written_mib,
+          writtenMiBps: r.written_mib_s,
+          faults: faultsOf(cost),
+          errors: parseErrors(r.errors),
+          estimate: estimate(cost),
+        };
+      });
+
+      // Whole-run counters unless the report is narrowed to some collects (or the run has no totals).
+      const totalsRows = qTotals.all(l.laneId) as { counter: string; value: number }[];
+      const scope: LaneReport['scope'] = collect === null && totalsRows.length > 0 ? 'run' : 'collects';
+      const counters = newCounters();
+      if (scope === 'run') {
+        for (const r of totalsRows) {
+          const i = COUNTER_NAMES.indexOf(r.counter as CounterName);
+          if (i >= 0) counters[i] = r.value;
+        }
+      } else {
+        for (const c of costs.values()) for (let i = 0; i < c.length; i++) counters[i]! += c[i]!;
+      }
+      const est = estimate(counters);
       return {
-        index: r.collect_idx, label: r.label, pos: r.pos, timeNs: r.time_ns, pid: r.pid,
-        startVpn: r.start_vpn, endVpn: r.end_vpn, method: r.method,
-        intervalAccesses: r.interval_accesses, intervalNs: r.interval_ns,
-        reported: r.reported, trueW: r.true_w, trueC: r.true_c, tp: r.tp, fp: r.fp, fn: r.fn, fpC: r.fp_c, fnC: r.fn_c,
-        precision: r.precision, recall: r.recall, fpByCause, fnByCause,
-        reportedMiB: r.reported_mib, reportedMiBps: r.reported_mib_s, writtenMiB: r.written_mib, writtenMiBps: r.written_mib_s,
-        faults: faultsOf(cost), errors: parseErrors(r.errors), estimate: estimate(cost),
+        laneId: l.laneId,
+        name: l.name,
+        tracker: l.tracker,
+        config: l.config,
+        collects,
+        scope,
+        counters: Object.fromEntries(COUNTER_NAMES.map((n, i) => [n, counters[i]!])) as Record<CounterName, number>,
+        faults: faultsOf(counters),
+        estimate: est,
+        summary: summarise(collects, counters, est.writeNs, est.collectNs),
       };
     });
-
-    // Whole-run counters unless the report is narrowed to some collects (or the run has no totals).
-    const totalsRows = qTotals.all(l.laneId) as { counter: string; value: number }[];
-    const scope: LaneReport['scope'] = collect === null && totalsRows.length > 0 ? 'run' : 'collects';
-    const counters = newCounters();
-    if (scope === 'run') {
-      for (const r of totalsRows) {
-        const i = COUNTER_NAMES.indexOf(r.counter as CounterName);
-        if (i >= 0) counters[i] = r.value;
-      }
-    } else {
-      for (const c of costs.values()) for (let i = 0; i < c.length; i++) counters[i]! += c[i]!;
-    }
-    const est = estimate(counters);
-    return {
-      laneId: l.laneId, name: l.name, tracker: l.tracker, config: l.config, collects, scope,
-      counters: Object.fromEntries(COUNTER_NAMES.map((n, i) => [n, counters[i]!])) as Record<CounterName, number>,
-      faults: faultsOf(counters), estimate: est, summary: summarise(collects, counters, est.writeNs, est.collectNs),
-    };
-  });
 
   const anyCollect = reader.db.prepare('SELECT 1 FROM collect LIMIT 1').get() !== undefined;
   return { run: { path: reader.path, ...meta }, warnings: anyCollect ? [] : [NO_COLLECT_WARNING], lanes };
@@ -138,14 +194,23 @@ export function summarise(collects: readonly CollectReport[], counters: Counters
   const fpByCause: Record<string, number> = {};
   const fnByCause: Record<string, number> = {};
   for (const c of collects) {
-    s.reported += c.reported; s.trueW += c.trueW; s.tp += c.tp; s.fp += c.fp; s.fn += c.fn;
+    s.reported += c.reported;
+    s.trueW += c.trueW;
+    s.tp += c.tp;
+    s.fp += c.fp;
+    s.fn += c.fn;
     for (const [k, v] of Object.entries(c.fpByCause)) fpByCause[k] = (fpByCause[k] ?? 0) + v;
     for (const [k, v] of Object.entries(c.fnByCause)) fnByCause[k] = (fnByCause[k] ?? 0) + v;
   }
   const faults = Object.values(faultsOf(counters)).reduce((a, b) => a + b, 0);
   return {
-    collects: collects.length, ...s,
-    precision: ratio(s.tp, s.tp + s.fp), recall: ratio(s.tp, s.tp + s.fn), fpByCause, fnByCause, faults,
+    collects: collects.length,
+    ...s,
+    precision: ratio(s.tp, s.tp + s.fp),
+    recall: ratio(s.tp, s.tp + s.fn),
+    fpByCause,
+    fnByCause,
+    faults,
     writeNsPerPage: ratio(writeNs, s.trueW),
     collectUsPerCollect: collects.length ? collectNs / collects.length / 1000 : null,
   };

@@ -43,8 +43,16 @@ export const DEFAULT_COST_MODEL: readonly CostItem[] = [
   {
     item: 'minor_fault',
     ns: MINOR_FAULT_NS,
-    counters: ['fault_missing', 'fault_cow', 'fault_wp_reuse', 'fault_uffd_sync', 'fault_uffd_async',
-      'fault_shared_mkwrite', 'fault_spurious', 'fault_efault'],
+    counters: [
+      'fault_missing',
+      'fault_cow',
+      'fault_wp_reuse',
+      'fault_uffd_sync',
+      'fault_uffd_async',
+      'fault_shared_mkwrite',
+      'fault_spurious',
+      'fault_efault',
+    ],
     side: 'write',
     source: '[M1] soft-dirty 17,563k cycles / 10,000 pages = 1,756 cycles per page (dominated by the WP fault) at 3 GHz',
   },
@@ -60,8 +68,9 @@ export const DEFAULT_COST_MODEL: readonly CostItem[] = [
     ns: cyc(621_522_000 / 10_000 - 17_563_000 / 10_000),
     counters: ['fault_uffd_sync'],
     side: 'write',
-    source: '[M1] uffd sync 621,522k cycles / 10,000 pages = 62,152 cycles per page, minus the minor fault (1,756): '
-      + 'message, 2 context switches, read() + UFFDIO_WRITEPROTECT, retry; at 3 GHz',
+    source:
+      '[M1] uffd sync 621,522k cycles / 10,000 pages = 62,152 cycles per page, minus the minor fault (1,756): ' +
+      'message, 2 context switches, read() + UFFDIO_WRITEPROTECT, retry; at 3 GHz',
   },
   {
     item: 'signal_fault',
@@ -110,7 +119,7 @@ export const DEFAULT_COST_MODEL: readonly CostItem[] = [
     ns: 2_000,
     counters: ['tlb_flush_full'],
     side: 'collect',
-    source: 'assumption: flush_tlb_mm with IPIs to the mm\'s CPUs plus TLB refill; no figure in §5.2',
+    source: "assumption: flush_tlb_mm with IPIs to the mm's CPUs plus TLB refill; no figure in §5.2",
   },
   {
     item: 'clear_refs_entry',
@@ -150,8 +159,7 @@ export const DEFAULT_COST_MODEL: readonly CostItem[] = [
   {
     item: 'tracker_syscall',
     ns: 200,
-    counters: ['clear_refs_calls', 'pagemap_read_calls', 'pagemap_scan_calls', 'uffdio_writeprotect_calls',
-      'uffdio_register_calls'],
+    counters: ['clear_refs_calls', 'pagemap_read_calls', 'pagemap_scan_calls', 'uffdio_writeprotect_calls', 'uffdio_register_calls'],
     side: 'collect',
     source: 'assumption: syscall entry/exit with mitigations plus mmap_lock, per call (walk cost is per entry)',
   },

@@ -29,7 +29,10 @@ export function fmtInterval(accesses: number, ns: number | null): string {
 export function fmtCounts(rec: Record<string, number>): string {
   const e = Object.entries(rec).filter(([, v]) => v);
   if (!e.length) return DASH;
-  return e.sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([k, v]) => `${k} ${fmtInt(v)}`).join(', ');
+  return e
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .map(([k, v]) => `${k} ${fmtInt(v)}`)
+    .join(', ');
 }
 
 export type Align = 'l' | 'r';
@@ -38,6 +41,9 @@ export type Align = 'l' | 'r';
 export function renderTable(headers: readonly string[], rows: readonly (readonly string[])[], align: readonly Align[]): string[] {
   const w = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]): string =>
-    cells.map((c, i) => (align[i] === 'r' ? c.padStart(w[i]!) : c.padEnd(w[i]!))).join('  ').trimEnd();
+    cells
+      .map((c, i) => (align[i] === 'r' ? c.padStart(w[i]!) : c.padEnd(w[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(headers), w.map((n) => '-'.repeat(n)).join('  '), ...rows.map(line)];
 }

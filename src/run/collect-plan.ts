@@ -54,14 +54,29 @@ export async function collectPlan(trace: string, r: PlanRequest, onScan?: (bytes
 
 export function autoPlan(s: TraceScan): CollectPlan {
   if (s.collects > 0) {
-    return { protocol: 'tail', interval: 0, intervalUs: 0, intervalAuto: `the trace has ${s.collects} collect${s.collects === 1 ? '' : 's'} of its own` };
+    return {
+      protocol: 'tail',
+      interval: 0,
+      intervalUs: 0,
+      intervalAuto: `the trace has ${s.collects} collect${s.collects === 1 ? '' : 's'} of its own`,
+    };
   }
   if (s.lastTimeNs >= MIN_AUTO_SPAN_NS) {
     const us = Math.ceil(s.lastTimeNs / AUTO_INTERVALS / 1000);
-    return { protocol: 'interval', interval: 0, intervalUs: us, intervalAuto: `${AUTO_INTERVALS} intervals of the trace's ${fmtUs(s.lastTimeNs / 1000)}` };
+    return {
+      protocol: 'interval',
+      interval: 0,
+      intervalUs: us,
+      intervalAuto: `${AUTO_INTERVALS} intervals of the trace's ${fmtUs(s.lastTimeNs / 1000)}`,
+    };
   }
   const n = Math.max(1, Math.ceil(s.accesses / AUTO_INTERVALS));
-  return { protocol: 'interval', interval: n, intervalUs: 0, intervalAuto: `${AUTO_INTERVALS} intervals of the trace's ${s.accesses} accesses, it has no time` };
+  return {
+    protocol: 'interval',
+    interval: n,
+    intervalUs: 0,
+    intervalAuto: `${AUTO_INTERVALS} intervals of the trace's ${s.accesses} accesses, it has no time`,
+  };
 }
 
 /** One streaming pass: accesses, own collects, last access time. Bounded memory (one chunk). */
@@ -89,7 +104,8 @@ export function describePlan(p: CollectPlan): string {
   if (p.protocol === 'none') return "only the trace's own collects (--interval none)";
   if (p.protocol === 'tail') return `the trace's own collects and one at the end${auto}`;
   const by = [p.interval > 0 ? `${p.interval} accesses` : '', p.intervalUs > 0 ? `${fmtUs(p.intervalUs)} of trace time` : '']
-    .filter(Boolean).join(' and every ');
+    .filter(Boolean)
+    .join(' and every ');
   return `every ${by}${auto}, before each process exit and at the end`;
 }
 

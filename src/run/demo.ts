@@ -25,12 +25,16 @@ interface DemoWorkload {
 
 const WORKLOADS: DemoWorkload[] = [
   {
-    name: 'zipf', title: 'zipfian hot/cold writes over 64 MiB, collect every 50k accesses',
-    chunks: () => genZipf({ seed: 1, pages: 16384, accesses: 400_000, theta: 0.99 }), interval: 50_000,
+    name: 'zipf',
+    title: 'zipfian hot/cold writes over 64 MiB, collect every 50k accesses',
+    chunks: () => genZipf({ seed: 1, pages: 16384, accesses: 400_000, theta: 0.99 }),
+    interval: 50_000,
   },
   {
-    name: 'churn', title: 'mixed workload with mmap/munmap/mprotect/mremap/madvise/fork/brk/THP churn',
-    chunks: () => genChurn({ seed: 1, pages: 4096, accesses: 200_000, opEvery: 2_000 }), interval: 20_000,
+    name: 'churn',
+    title: 'mixed workload with mmap/munmap/mprotect/mremap/madvise/fork/brk/THP churn',
+    chunks: () => genChurn({ seed: 1, pages: 4096, accesses: 200_000, opEvery: 2_000 }),
+    interval: 20_000,
   },
 ];
 
@@ -42,11 +46,19 @@ export async function runDemo(out: (s: string) => void, runsDir = join(process.c
   const tmp = mkdtempSync(join(tmpdir(), 'pteplay-demo-'));
   try {
     const scenarioDir = join(PACKAGE_ROOT, 'traces', 'scenarios');
-    const available = new Set(readdirSync(scenarioDir, { withFileTypes: true }).filter((d) => d.isFile()).map((d) => d.name));
+    const available = new Set(
+      readdirSync(scenarioDir, { withFileTypes: true })
+        .filter((d) => d.isFile())
+        .map((d) => d.name),
+    );
     const list: DemoWorkload[] = [
       ...WORKLOADS,
-      ...SCENARIOS.filter((s) => available.has(`${s}.jsonl`))
-        .map((s) => ({ name: s, title: `scenario traces/scenarios/${s}.jsonl`, file: join(scenarioDir, `${s}.jsonl`), interval: 0 })),
+      ...SCENARIOS.filter((s) => available.has(`${s}.jsonl`)).map((s) => ({
+        name: s,
+        title: `scenario traces/scenarios/${s}.jsonl`,
+        file: join(scenarioDir, `${s}.jsonl`),
+        interval: 0,
+      })),
     ];
     for (const w of list) {
       let trace = w.file;

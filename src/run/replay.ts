@@ -110,9 +110,13 @@ async function resumeOptions(o: ReplayOptions): Promise<RunOptions> {
 
 export async function replay(o: ReplayOptions): Promise<ReplaySummary> {
   const given: RunOptions = {
-    lanes: o.lanes && o.lanes.length > 0 ? o.lanes : DEFAULT_LANES, events: o.events !== false,
+    lanes: o.lanes && o.lanes.length > 0 ? o.lanes : DEFAULT_LANES,
+    events: o.events !== false,
     keyframeEvery: o.keyframeEvery ?? DEFAULT_KEYFRAME_EVERY,
-    kernel: o.kernel, kernelOpts: o.kernelOpts, sysfs: o.sysfs, monitorLatencyNs: o.monitorLatencyNs,
+    kernel: o.kernel,
+    kernelOpts: o.kernelOpts,
+    sysfs: o.sysfs,
+    monitorLatencyNs: o.monitorLatencyNs,
   };
   laneConfigs(given); // usage errors before anything is read or written
   const target = runTarget(o.db, o);
@@ -140,13 +144,17 @@ export async function replay(o: ReplayOptions): Promise<ReplaySummary> {
     store = r.store;
     resumedAfter = r.committedPos;
   } else {
-    store = await WorkerStore.create(o.db, {
-      pteplayVersion: PTEPLAY_VERSION,
-      kernelProfile: [...new Set(configs.map((c) => c.profile.name))].join(','),
-      tracePath: o.trace,
-      traceSha256: await sha256(o.trace),
-      options: run,
-    }, configs.map((config, id) => ({ id, name: config.name, tracker: config.tracker, config })));
+    store = await WorkerStore.create(
+      o.db,
+      {
+        pteplayVersion: PTEPLAY_VERSION,
+        kernelProfile: [...new Set(configs.map((c) => c.profile.name))].join(','),
+        tracePath: o.trace,
+        traceSha256: await sha256(o.trace),
+        options: run,
+      },
+      configs.map((config, id) => ({ id, name: config.name, tracker: config.tracker, config })),
+    );
   }
   // Backpressure: the next chunk is read only once the store is at most a few commits behind, so the
   // rows in flight to the worker stay bounded however long the trace is.
@@ -159,20 +167,27 @@ export async function replay(o: ReplayOptions): Promise<ReplaySummary> {
   }
   // Every lane's outputs go straight to the store's appenders (src/store/lane-sinks.ts).
   let collects = 0;
-  const sinksOf = (config: LaneConfig, id: number): LaneSinks => storeSinks(store, id, {
-    events: run.events !== false,
-    keyframeEvery: run.keyframeEvery ?? 0,
-    onCollect: (c) => {
-      collects++;
-      o.onCollect?.(config.name, c);
-    },
-  });
+  const sinksOf = (config: LaneConfig, id: number): LaneSinks =>
+    storeSinks(store, id, {
+      events: run.events !== false,
+      keyframeEvery: run.keyframeEvery ?? 0,
+      onCollect: (c) => {
+        collects++;
+        o.onCollect?.(config.name, c);
+      },
+    });
   // Lanes run in worker threads when there are cores to spare besides the store's writer (each worker
   // costs an isolate and copies of every chunk); the stored rows are the same either way.
   const threads = Math.min(o.threads ?? defaultLaneThreads(configs.length, run.events === false ? 0 : 1), configs.length);
   let pool: LanePool | null = null;
   try {
-    if (threads > 1) pool = new LanePool(run.lanes!.map((spec, id) => ({ id, spec, sinks: sinksOf(configs[id]!, id) })), machine, undefined, threads);
+    if (threads > 1)
+      pool = new LanePool(
+        run.lanes!.map((spec, id) => ({ id, spec, sinks: sinksOf(configs[id]!, id) })),
+        machine,
+        undefined,
+        threads,
+      );
     const lanes = pool === null ? configs.map((config, id) => new Lane(id, config, undefined, sinksOf(config, id))) : [];
     // RxJS per chunk, never per access. from(): the async chunk iterator as the source, pulled only when
     // paced() lets it (backpressure from the store); tap: the commit at each chunk's end, in stream order;

@@ -10,14 +10,15 @@ import { type DbPath, inspectDbPath } from '../store/db-file.js';
 
 export type RunTarget =
   /** nothingToResume: --resume of a path where nothing was stored; a new run, with the options given. */
-  | { action: 'create'; nothingToResume?: boolean }
-  | { action: 'resume' };
+  { action: 'create'; nothingToResume?: boolean } | { action: 'resume' };
 
 export function runTarget(db: string, o: { force?: boolean; resume?: boolean }): RunTarget {
   const at = inspectDbPath(db);
   const cantCreate = (why: string) => new PteplayError(`${db}: ${why}`, EXIT.CANT_CREATE);
   switch (at.kind) {
-    case 'missing': case 'empty': case 'sqlite-no-tables':
+    case 'missing':
+    case 'empty':
+    case 'sqlite-no-tables':
       return o.resume ? { action: 'create', nothingToResume: true } : { action: 'create' };
     case 'not-a-file':
       throw cantCreate(`${at.what}; give --db a file name`);
@@ -28,10 +29,12 @@ export function runTarget(db: string, o: { force?: boolean; resume?: boolean }):
     case 'run':
       if (o.resume) return { action: 'resume' };
       if (o.force) return { action: 'create' };
-      throw cantCreate(at.status === 'complete'
-        ? 'already holds a finished pteplay run: pass --force to replace it, or give --db another name'
-        : `holds an unfinished pteplay run (${at.status}, stored up to trace position ${at.committedPos}): ` +
-          'pass --resume to continue it or --force to replace it');
+      throw cantCreate(
+        at.status === 'complete'
+          ? 'already holds a finished pteplay run: pass --force to replace it, or give --db another name'
+          : `holds an unfinished pteplay run (${at.status}, stored up to trace position ${at.committedPos}): ` +
+              'pass --resume to continue it or --force to replace it',
+      );
   }
 }
 
@@ -44,8 +47,10 @@ export function interruptedMessage(signal: string, trace: string, db: string): s
     at = null;
   }
   if (at?.kind === 'run' && at.status !== 'complete') {
-    return `replay interrupted (${signal}); the run is stored up to trace position ${at.committedPos}: ` +
-      `resume with  pteplay replay ${shellQuote(trace)} --db ${shellQuote(db)} --resume`;
+    return (
+      `replay interrupted (${signal}); the run is stored up to trace position ${at.committedPos}: ` +
+      `resume with  pteplay replay ${shellQuote(trace)} --db ${shellQuote(db)} --resume`
+    );
   }
   return `replay interrupted (${signal}) before the run was stored in ${db}: nothing to resume`;
 }

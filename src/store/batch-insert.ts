@@ -21,7 +21,11 @@ export class BatchInsert {
   private rows = 0;
 
   /** @param insert e.g. "INSERT INTO pte_change" or "INSERT OR REPLACE INTO counter_total" */
-  constructor(private readonly db: Database.Database, insert: string, columns: readonly string[]) {
+  constructor(
+    private readonly db: Database.Database,
+    insert: string,
+    columns: readonly string[],
+  ) {
     this.ncols = columns.length;
     this.sqlHead = `${insert} (${columns.join(', ')}) VALUES `;
     this.params = new Array<unknown>(ROWS * this.ncols).fill(null);

@@ -8,8 +8,10 @@ import type { CollectResult } from '../lanes/results.js';
 import type { RunStore } from './writer.js';
 
 /** The store methods the sinks call. */
-export type StoreAppenders = Pick<RunStore, 'writeChanges' | 'writeOp' | 'writeCollect' | 'writeVmaChanges' | 'writeUffdMsg' | 'writePagemap'
-  | 'writeKeyframe' | 'writeFinalPages'>;
+export type StoreAppenders = Pick<
+  RunStore,
+  'writeChanges' | 'writeOp' | 'writeCollect' | 'writeVmaChanges' | 'writeUffdMsg' | 'writePagemap' | 'writeKeyframe' | 'writeFinalPages'
+>;
 
 export interface StoreSinkOptions {
   /** Store PTE changes and keyframes (`--no-events`: false). Default true. */
@@ -31,7 +33,12 @@ export function storeSinks(store: StoreAppenders, lane: number, o: StoreSinkOpti
   return {
     onChanges: events ? (b) => store.writeChanges(b) : undefined,
     onOp: (r) => store.writeOp(r),
-    onCollect: onCollect ? (c) => { onCollect(c); store.writeCollect(c); } : (c) => store.writeCollect(c),
+    onCollect: onCollect
+      ? (c) => {
+          onCollect(c);
+          store.writeCollect(c);
+        }
+      : (c) => store.writeCollect(c),
     onVmaChanges: (rows) => store.writeVmaChanges(rows),
     onUffdMsg: (m) => store.writeUffdMsg(m),
     onPagemap: (a) => store.writePagemap(a),

@@ -27,7 +27,11 @@ export class PageWindow {
   private readonly firstSlot: number;
 
   /** `since`: the first change row the window saw (its keyframe's seq, or 0): older changes are not in last/prev. */
-  constructor(readonly lo: number, readonly hi: number, readonly since = 0) {
+  constructor(
+    readonly lo: number,
+    readonly hi: number,
+    readonly since = 0,
+  ) {
     if (!(hi > lo)) throw new Error(`PageWindow: empty window [${lo}, ${hi})`);
     this.firstSlot = Math.floor(lo / PTRS_PER_PTE);
     this.pmd = new Uint16Array(Math.floor((hi - 1) / PTRS_PER_PTE) - this.firstSlot + 1);

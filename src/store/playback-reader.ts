@@ -114,7 +114,16 @@ export const ADDRESS_SPACE_OPS = ['mmap', 'munmap', 'mremap', 'mprotect', 'madvi
 const SPAN = 'count * (CASE level WHEN 1 THEN 512 ELSE 1 END)';
 
 interface RawChange {
-  lane_id: number; seq: number; pos: number; pid: number; vpn: number; count: number; level: number; old: number; new: number; path: number;
+  lane_id: number;
+  seq: number;
+  pos: number;
+  pid: number;
+  vpn: number;
+  count: number;
+  level: number;
+  old: number;
+  new: number;
+  path: number;
 }
 
 export class PlaybackReader {
@@ -158,8 +167,13 @@ export class PlaybackReader {
     const m = this.reader.meta();
     this.lanesCache ??= this.reader.lanes();
     return {
-      path: this.reader.path, status: m.status, committedPos: m.committedPos, schemaVersion: m.schemaVersion,
-      tracePath: m.tracePath, kernelProfile: m.kernelProfile, lanes: this.lanesCache,
+      path: this.reader.path,
+      status: m.status,
+      committedPos: m.committedPos,
+      schemaVersion: m.schemaVersion,
+      tracePath: m.tracePath,
+      kernelProfile: m.kernelProfile,
+      lanes: this.lanesCache,
     };
   }
 
@@ -172,11 +186,25 @@ export class PlaybackReader {
   /** Every collect up to the committed position, in index order, with each lane's figures. */
   collects(): CollectPoint[] {
     if (this.collectCache) return this.collectCache;
-    const rows = this.db.prepare(`SELECT lane_id, collect_idx, pos, label, pid, start_vpn, end_vpn, reported, true_w, true_c, tp, fp, fn, errors
-      FROM collect ORDER BY collect_idx, lane_id`).all() as {
-        lane_id: number; collect_idx: number; pos: number; label: string | null; pid: number; start_vpn: number; end_vpn: number;
-        reported: number; true_w: number; true_c: number; tp: number; fp: number; fn: number; errors: string;
-      }[];
+    const rows = this.db
+      .prepare(`SELECT lane_id, collect_idx, pos, label, pid, start_vpn, end_vpn, reported, true_w, true_c, tp, fp, fn, errors
+      FROM collect ORDER BY collect_idx, lane_id`)
+      .all() as {
+      lane_id: number;
+      collect_idx: number;
+      pos: number;
+      label: string | null;
+      pid: number;
+      start_vpn: number;
+      end_vpn: number;
+      reported: number;
+      true_w: number;
+      true_c: number;
+      tp: number;
+      fp: number;
+      fn: number;
+      errors: string;
+    }[];
     const out: CollectPoint[] = [];
     for (const r of rows) {
       let c = out[out.length - 1];
@@ -184,7 +212,16 @@ export class PlaybackReader {
         c = { idx: r.collect_idx, pos: r.pos, label: r.label, pid: r.pid, startVpn: r.start_vpn, endVpn: r.end_vpn, lanes: [] };
         out.push(c);
       }
-      c.lanes.push({ laneId: r.lane_id, reported: r.reported, trueW: r.true_w, trueC: r.true_c, tp: r.tp, fp: r.fp, fn: r.fn, errors: parseErrors(r.errors) });
+      c.lanes.push({
+        laneId: r.lane_id,
+        reported: r.reported,
+        trueW: r.true_w,
+        trueC: r.true_c,
+        tp: r.tp,
+        fp: r.fp,
+        fn: r.fn,
+        errors: parseErrors(r.errors),
+      });
     }
     return (this.collectCache = out);
   }
@@ -238,10 +275,14 @@ export class PlaybackReader {
   pageChangePos(laneId: number, pid: number, vpn: number, pos: number, dir: 1 | -1): number | undefined {
     const covers = `pid = ? AND vpn <= ? AND vpn + ${SPAN} > ?`;
     if (dir > 0) {
-      return this.db.prepare(`SELECT pos FROM pte_change WHERE lane_id = ? AND seq > ? AND ${covers} ORDER BY seq LIMIT 1`).pluck()
+      return this.db
+        .prepare(`SELECT pos FROM pte_change WHERE lane_id = ? AND seq > ? AND ${covers} ORDER BY seq LIMIT 1`)
+        .pluck()
         .get(laneId, this.seqAtPos(laneId, pos), pid, vpn, vpn) as number | undefined;
     }
-    return this.db.prepare(`SELECT pos FROM pte_change WHERE lane_id = ? AND seq <= ? AND ${covers} ORDER BY seq DESC LIMIT 1`).pluck()
+    return this.db
+      .prepare(`SELECT pos FROM pte_change WHERE lane_id = ? AND seq <= ? AND ${covers} ORDER BY seq DESC LIMIT 1`)
+      .pluck()
       .get(laneId, this.seqAtPos(laneId, pos - 1), pid, vpn, vpn) as number | undefined;
   }
 
@@ -250,13 +291,20 @@ export class PlaybackReader {
    * before seq + 1 (only the slots of the window), then the window's rows up to seq.
    */
   window(laneId: number, seq: number, pid: number, lo: number, hi: number): PageWindow {
-    const kf = this.db.prepare('SELECT seq FROM keyframe WHERE lane_id = ? AND seq <= ? ORDER BY seq DESC LIMIT 1').pluck()
+    const kf = this.db
+      .prepare('SELECT seq FROM keyframe WHERE lane_id = ? AND seq <= ? ORDER BY seq DESC LIMIT 1')
+      .pluck()
       .get(laneId, seq + 1) as number | undefined;
     const from = kf ?? 0;
     const w = new PageWindow(lo, hi, from);
     if (kf !== undefined) {
-      const leaves = this.db.prepare('SELECT slot, pmd, ptes FROM keyframe_leaf WHERE lane_id = ? AND seq = ? AND pid = ? AND slot BETWEEN ? AND ?')
-        .all(laneId, kf, pid, Math.floor(lo / PTRS_PER_PTE), Math.floor((hi - 1) / PTRS_PER_PTE)) as { slot: number; pmd: number; ptes: Buffer | null }[];
+      const leaves = this.db
+        .prepare('SELECT slot, pmd, ptes FROM keyframe_leaf WHERE lane_id = ? AND seq = ? AND pid = ? AND slot BETWEEN ? AND ?')
+        .all(laneId, kf, pid, Math.floor(lo / PTRS_PER_PTE), Math.floor((hi - 1) / PTRS_PER_PTE)) as {
+        slot: number;
+        pmd: number;
+        ptes: Buffer | null;
+      }[];
       const words = new Uint16Array(PTRS_PER_PTE);
       for (const l of leaves) {
         if (l.ptes) decodePtes(l.ptes, this.schemaVersion, words);
@@ -269,53 +317,127 @@ export class PlaybackReader {
 
   /** The change rows with after < seq <= upTo of a lane that touch pages [lo, hi) of `pid`, in order. */
   windowChanges(laneId: number, after: number, upTo: number, pid: number, lo: number, hi: number): Iterable<WindowChange> {
-    return this.db.prepare(`SELECT seq, vpn, count, level, new FROM pte_change WHERE lane_id = ? AND seq > ? AND seq <= ? AND pid = ?
-      AND vpn < ? AND vpn + ${SPAN} > ? ORDER BY seq`).iterate(laneId, after, upTo, pid, hi, lo) as Iterable<WindowChange>;
+    return this.db
+      .prepare(`SELECT seq, vpn, count, level, new FROM pte_change WHERE lane_id = ? AND seq > ? AND seq <= ? AND pid = ?
+      AND vpn < ? AND vpn + ${SPAN} > ? ORDER BY seq`)
+      .iterate(laneId, after, upTo, pid, hi, lo) as Iterable<WindowChange>;
   }
 
   /** The change rows of a lane made at trace position `pos` (the first `limit`, and how many there are). */
   changesAt(laneId: number, pos: number, limit: number): Limited<ChangeRow> {
     const first = this.seqAtPos(laneId, pos - 1) + 1;
     const last = this.seqAtPos(laneId, pos);
-    const rows = last < first ? [] : (this.db.prepare(`SELECT lane_id, seq, pos, pid, vpn, count, level, old, new, path FROM pte_change
-      WHERE lane_id = ? AND seq >= ? AND seq <= ? ORDER BY seq LIMIT ?`).all(laneId, first, last, limit) as RawChange[]).map((r) => this.change(r));
+    const rows =
+      last < first
+        ? []
+        : (
+            this.db
+              .prepare(`SELECT lane_id, seq, pos, pid, vpn, count, level, old, new, path FROM pte_change
+      WHERE lane_id = ? AND seq >= ? AND seq <= ? ORDER BY seq LIMIT ?`)
+              .all(laneId, first, last, limit) as RawChange[]
+          ).map((r) => this.change(r));
     return { rows, total: Math.max(0, last - first + 1) };
   }
 
   /** Change rows of a lane by seq, in the order given (seqs without a row are left out). */
   changesBySeq(laneId: number, seqs: number[]): ChangeRow[] {
     const q = this.db.prepare('SELECT lane_id, seq, pos, pid, vpn, count, level, old, new, path FROM pte_change WHERE lane_id = ? AND seq = ?');
-    return seqs.map((s) => q.get(laneId, s) as RawChange | undefined).filter((r): r is RawChange => r !== undefined).map((r) => this.change(r));
+    return seqs
+      .map((s) => q.get(laneId, s) as RawChange | undefined)
+      .filter((r): r is RawChange => r !== undefined)
+      .map((r) => this.change(r));
   }
 
   private change(r: RawChange): ChangeRow {
-    return { laneId: r.lane_id, seq: r.seq, pos: r.pos, pid: r.pid, vpn: r.vpn, count: r.count, level: r.level, old: r.old, new: r.new,
-      path: this.pathLabels.get(r.path) ?? String(r.path) };
+    return {
+      laneId: r.lane_id,
+      seq: r.seq,
+      pos: r.pos,
+      pid: r.pid,
+      vpn: r.vpn,
+      count: r.count,
+      level: r.level,
+      old: r.old,
+      new: r.new,
+      path: this.pathLabels.get(r.path) ?? String(r.path),
+    };
   }
 
   /** Ops of a lane at position `pos` (the trace's and the lane's driver calls), in order. */
   opsAt(laneId: number, pos: number, limit: number): Limited<OpRow> {
-    const rows = this.rowsAt<{ lane_id: number; pos: number; pid: number; origin: 'trace' | 'driver'; call: string; args: string; ret: number; errno: string | null }>(
-      'op_result', 'op_id', 'lane_id, pos, pid, origin, call, args, ret, errno', laneId, pos, limit);
-    return { total: rows.total, rows: rows.rows.map((r) => ({ laneId: r.lane_id, pos: r.pos, pid: r.pid, origin: r.origin, call: r.call, args: r.args, ret: r.ret, errno: r.errno })) };
+    const rows = this.rowsAt<{
+      lane_id: number;
+      pos: number;
+      pid: number;
+      origin: 'trace' | 'driver';
+      call: string;
+      args: string;
+      ret: number;
+      errno: string | null;
+    }>('op_result', 'op_id', 'lane_id, pos, pid, origin, call, args, ret, errno', laneId, pos, limit);
+    return {
+      total: rows.total,
+      rows: rows.rows.map((r) => ({
+        laneId: r.lane_id,
+        pos: r.pos,
+        pid: r.pid,
+        origin: r.origin,
+        call: r.call,
+        args: r.args,
+        ret: r.ret,
+        errno: r.errno,
+      })),
+    };
   }
 
   /** userfaultfd messages a lane queued at position `pos`. */
   msgsAt(laneId: number, pos: number, limit: number): Limited<MsgRow> {
     const pages = this.schemaVersion >= 3 ? 'pages' : '0 AS pages';
-    const rows = this.rowsAt<{ lane_id: number; pos: number; pid: number; ctx: number; event: number; flags: number; vpn: number; vpn2: number; pages: number;
-      tid: number; time_ns: number | null }>('uffd_msg', 'msg_id', `lane_id, pos, pid, ctx, event, flags, vpn, vpn2, ${pages}, tid, time_ns`, laneId, pos, limit);
-    return { total: rows.total, rows: rows.rows.map((r) => ({ laneId: r.lane_id, pos: r.pos, pid: r.pid, ctx: r.ctx, event: r.event, flags: r.flags, vpn: r.vpn,
-      vpn2: r.vpn2, pages: r.pages, tid: r.tid, time: r.time_ns ?? NaN })) };
+    const rows = this.rowsAt<{
+      lane_id: number;
+      pos: number;
+      pid: number;
+      ctx: number;
+      event: number;
+      flags: number;
+      vpn: number;
+      vpn2: number;
+      pages: number;
+      tid: number;
+      time_ns: number | null;
+    }>('uffd_msg', 'msg_id', `lane_id, pos, pid, ctx, event, flags, vpn, vpn2, ${pages}, tid, time_ns`, laneId, pos, limit);
+    return {
+      total: rows.total,
+      rows: rows.rows.map((r) => ({
+        laneId: r.lane_id,
+        pos: r.pos,
+        pid: r.pid,
+        ctx: r.ctx,
+        event: r.event,
+        flags: r.flags,
+        vpn: r.vpn,
+        vpn2: r.vpn2,
+        pages: r.pages,
+        tid: r.tid,
+        time: r.time_ns ?? NaN,
+      })),
+    };
   }
-
 
   /** The VMAs of `pid` in a lane after position `pos`, by address. */
   vmasAt(laneId: number, pid: number, pos: number): VmaRow[] {
     const end = this.firstRowAt('vma_change', 'change_id', laneId, pos + 1) ?? Number.MAX_SAFE_INTEGER;
-    const rows = this.db.prepare(`SELECT change, start_vpn, end_vpn, flags, backing, uffd_ctx FROM vma_change
-      WHERE lane_id = ? AND pid = ? AND change_id < ? ORDER BY change_id`).iterate(laneId, pid, end) as Iterable<{
-        change: 'add' | 'remove'; start_vpn: number; end_vpn: number; flags: string; backing: string; uffd_ctx: number | null }>;
+    const rows = this.db
+      .prepare(`SELECT change, start_vpn, end_vpn, flags, backing, uffd_ctx FROM vma_change
+      WHERE lane_id = ? AND pid = ? AND change_id < ? ORDER BY change_id`)
+      .iterate(laneId, pid, end) as Iterable<{
+      change: 'add' | 'remove';
+      start_vpn: number;
+      end_vpn: number;
+      flags: string;
+      backing: string;
+      uffd_ctx: number | null;
+    }>;
     const live = new Map<string, VmaRow>();
     for (const r of rows) {
       const key = `${r.start_vpn}:${r.end_vpn}:${r.flags}:${r.backing}:${r.uffd_ctx}`;
@@ -328,38 +450,64 @@ export class PlaybackReader {
   /** Per-page verdicts of a collect in a lane over pages [lo, hi). */
   verdicts(laneId: number, collectIdx: number, lo: number, hi: number): VerdictRun[] {
     // Runs of one collect do not overlap: the run covering lo is the last one starting at or before it.
-    const rows = this.db.prepare(`SELECT vpn, count, reported, gt_w, gt_c, why FROM collect_page WHERE collect_idx = ? AND lane_id = ?
+    const rows = this.db
+      .prepare(`SELECT vpn, count, reported, gt_w, gt_c, why FROM collect_page WHERE collect_idx = ? AND lane_id = ?
       AND vpn >= coalesce((SELECT max(vpn) FROM collect_page WHERE collect_idx = ? AND lane_id = ? AND vpn <= ?), 0) AND vpn < ? ORDER BY vpn`)
-      .all(collectIdx, laneId, collectIdx, laneId, lo, hi) as { vpn: number; count: number; reported: number; gt_w: number; gt_c: number; why: number }[];
-    return rows.filter((r) => r.vpn + r.count > lo).map((r) => ({
-      vpn: r.vpn, count: r.count, reported: r.reported === 1, gtW: r.gt_w === 1, gtC: r.gt_c === 1, why: this.whyLabels.get(r.why) ?? String(r.why),
-    }));
+      .all(collectIdx, laneId, collectIdx, laneId, lo, hi) as {
+      vpn: number;
+      count: number;
+      reported: number;
+      gt_w: number;
+      gt_c: number;
+      why: number;
+    }[];
+    return rows
+      .filter((r) => r.vpn + r.count > lo)
+      .map((r) => ({
+        vpn: r.vpn,
+        count: r.count,
+        reported: r.reported === 1,
+        gtW: r.gt_w === 1,
+        gtC: r.gt_c === 1,
+        why: this.whyLabels.get(r.why) ?? String(r.why),
+      }));
   }
 
   /** A lane's cost counters over the interval that ends at collect `collectIdx`, and their estimated time. */
   intervalCost(laneId: number, collectIdx: number): IntervalCost {
-    const rows = this.db.prepare('SELECT counter, value FROM collect_cost WHERE lane_id = ? AND collect_idx = ?')
-      .all(laneId, collectIdx) as { counter: string; value: number }[];
-    const est = this.db.prepare(`SELECT coalesce(sum(c.value * m.ns_each), 0) FROM collect_cost c JOIN cost_model m ON m.counter = c.counter
-      WHERE c.lane_id = ? AND c.collect_idx = ?`).pluck().get(laneId, collectIdx) as number;
+    const rows = this.db.prepare('SELECT counter, value FROM collect_cost WHERE lane_id = ? AND collect_idx = ?').all(laneId, collectIdx) as {
+      counter: string;
+      value: number;
+    }[];
+    const est = this.db
+      .prepare(`SELECT coalesce(sum(c.value * m.ns_each), 0) FROM collect_cost c JOIN cost_model m ON m.counter = c.counter
+      WHERE c.lane_id = ? AND c.collect_idx = ?`)
+      .pluck()
+      .get(laneId, collectIdx) as number;
     return { laneId, counters: Object.fromEntries(rows.map((r) => [r.counter, r.value])), estNs: est };
   }
 
   /** The lowest page a collect of a lane got wrong (reported <> written), undefined when none. */
   firstFalsePage(laneId: number, collectIdx: number): number | undefined {
-    return this.db.prepare('SELECT vpn FROM collect_page WHERE collect_idx = ? AND lane_id = ? AND reported <> gt_w ORDER BY vpn LIMIT 1').pluck()
+    return this.db
+      .prepare('SELECT vpn FROM collect_page WHERE collect_idx = ? AND lane_id = ? AND reported <> gt_w ORDER BY vpn LIMIT 1')
+      .pluck()
       .get(collectIdx, laneId) as number | undefined;
   }
 
   /** The page and process of a lane's first change row, undefined when it has none. */
   firstChange(laneId: number): { pid: number; vpn: number } | undefined {
-    return this.db.prepare('SELECT pid, vpn FROM pte_change WHERE lane_id = ? ORDER BY seq LIMIT 1').get(laneId) as { pid: number; vpn: number } | undefined;
+    return this.db.prepare('SELECT pid, vpn FROM pte_change WHERE lane_id = ? ORDER BY seq LIMIT 1').get(laneId) as
+      | { pid: number; vpn: number }
+      | undefined;
   }
 
   /** Trace ops of a lane that change the address space, as (position, call). */
   addressSpaceOps(laneId: number): { pos: number; call: string }[] {
-    return this.db.prepare(`SELECT pos, call FROM op_result WHERE lane_id = ? AND origin = 'trace' AND call IN (${ADDRESS_SPACE_OPS.map(() => '?').join(', ')})
-      ORDER BY op_id`).all(laneId, ...ADDRESS_SPACE_OPS) as { pos: number; call: string }[];
+    return this.db
+      .prepare(`SELECT pos, call FROM op_result WHERE lane_id = ? AND origin = 'trace' AND call IN (${ADDRESS_SPACE_OPS.map(() => '?').join(', ')})
+      ORDER BY op_id`)
+      .all(laneId, ...ADDRESS_SPACE_OPS) as { pos: number; call: string }[];
   }
 
   /** Rows of a rowid table of a lane at exactly position `pos`. */
@@ -367,9 +515,13 @@ export class PlaybackReader {
     const first = this.firstRowAt(table, id, laneId, pos);
     if (first === undefined) return { rows: [], total: 0 };
     const end = this.firstRowAt(table, id, laneId, pos + 1) ?? Number.MAX_SAFE_INTEGER;
-    const rows = this.db.prepare(`SELECT ${cols} FROM ${table} WHERE lane_id = ? AND ${id} >= ? AND ${id} < ? ORDER BY ${id} LIMIT ?`)
+    const rows = this.db
+      .prepare(`SELECT ${cols} FROM ${table} WHERE lane_id = ? AND ${id} >= ? AND ${id} < ? ORDER BY ${id} LIMIT ?`)
       .all(laneId, first, end, limit) as T[];
-    const total = this.db.prepare(`SELECT count(*) FROM ${table} WHERE lane_id = ? AND ${id} >= ? AND ${id} < ?`).pluck().get(laneId, first, end) as number;
+    const total = this.db
+      .prepare(`SELECT count(*) FROM ${table} WHERE lane_id = ? AND ${id} >= ? AND ${id} < ?`)
+      .pluck()
+      .get(laneId, first, end) as number;
     return { rows, total };
   }
 
@@ -414,7 +566,7 @@ export class PlaybackReader {
       const first = this.db.prepare(`SELECT ${id} FROM ${table} WHERE lane_id = ? AND ${id} > ? AND ${id} <= ? ORDER BY ${id} LIMIT 1`).pluck();
       const last = this.db.prepare(`SELECT ${id} FROM ${table} WHERE lane_id = ? AND ${id} > ? AND ${id} <= ? ORDER BY ${id} DESC LIMIT 1`).pluck();
       const min = b?.min ?? (first.get(laneId, from, tableMax) as number | undefined);
-      const max = min === undefined ? undefined : (last.get(laneId, from, tableMax) as number | undefined) ?? b?.max;
+      const max = min === undefined ? undefined : ((last.get(laneId, from, tableMax) as number | undefined) ?? b?.max);
       b = { min, max, scannedTo: tableMax };
       this.boundsCache.set(key, b);
     }
@@ -424,7 +576,9 @@ export class PlaybackReader {
   /** The largest rowid of a lane's rows with pos < `pos`, undefined if none. */
   private lastRowBefore(table: string, id: string, laneId: number, pos: number): number | undefined {
     const end = this.firstRowAt(table, id, laneId, pos) ?? Number.MAX_SAFE_INTEGER;
-    return this.db.prepare(`SELECT ${id} FROM ${table} WHERE lane_id = ? AND ${id} < ? ORDER BY ${id} DESC LIMIT 1`).pluck().get(laneId, end) as number | undefined;
+    return this.db.prepare(`SELECT ${id} FROM ${table} WHERE lane_id = ? AND ${id} < ? ORDER BY ${id} DESC LIMIT 1`).pluck().get(laneId, end) as
+      | number
+      | undefined;
   }
 }
 

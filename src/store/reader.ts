@@ -17,7 +17,10 @@ export interface LaneRow {
 }
 
 export class RunReader {
-  private constructor(readonly db: Database.Database, readonly path: string) {}
+  private constructor(
+    readonly db: Database.Database,
+    readonly path: string,
+  ) {}
 
   /**
    * Open `path` read-only. A missing or unreadable file, or a directory, is PteplayError(EXIT.NO_INPUT); a file that is
@@ -38,8 +41,7 @@ export class RunReader {
     }
     if (!(version >= 1 && version <= SCHEMA_VERSION)) {
       db.close();
-      throw new PteplayError(`${path}: run database schema version ${version} is not supported (this pteplay reads 1..${SCHEMA_VERSION})`,
-        EXIT.DATA);
+      throw new PteplayError(`${path}: run database schema version ${version} is not supported (this pteplay reads 1..${SCHEMA_VERSION})`, EXIT.DATA);
     }
     return new RunReader(db, path);
   }
@@ -49,8 +51,12 @@ export class RunReader {
   }
 
   lanes(): LaneRow[] {
-    const rows = this.db.prepare('SELECT lane_id, name, tracker, config_json FROM lane ORDER BY lane_id').all() as
-      { lane_id: number; name: string; tracker: string; config_json: string }[];
+    const rows = this.db.prepare('SELECT lane_id, name, tracker, config_json FROM lane ORDER BY lane_id').all() as {
+      lane_id: number;
+      name: string;
+      tracker: string;
+      config_json: string;
+    }[];
     return rows.map((r) => ({ laneId: r.lane_id, name: r.name, tracker: r.tracker, config: parseJson(r.config_json) }));
   }
 

@@ -5,8 +5,19 @@
  */
 import type { UffdMsgRow } from '../lanes/results.js';
 
-export const UFFD_MSG_FIELDS = ['lane', 'pos', 'pid', 'ctx', 'event', 'flags', 'vpn', 'vpn2', 'pages', 'tid', 'time'] as const satisfies
-  readonly (keyof UffdMsgRow)[];
+export const UFFD_MSG_FIELDS = [
+  'lane',
+  'pos',
+  'pid',
+  'ctx',
+  'event',
+  'flags',
+  'vpn',
+  'vpn2',
+  'pages',
+  'tid',
+  'time',
+] as const satisfies readonly (keyof UffdMsgRow)[];
 
 /** `rows`' `fields`, row after row (numbers are exact in a double, NaN included). */
 export function packRows<K extends string>(rows: readonly Readonly<Record<K, number>>[], fields: readonly K[]): Float64Array<ArrayBuffer> {

@@ -38,11 +38,16 @@ export interface RowFormatter {
 
 export function createFormatter(mode: SqlMode, columns: readonly string[]): RowFormatter {
   switch (mode) {
-    case 'csv': return csvFormatter(columns);
-    case 'json': return jsonFormatter(columns);
-    case 'nl': return nlFormatter(columns);
-    case 'box': return gridFormatter(columns, BOX);
-    case 'table': return gridFormatter(columns, null);
+    case 'csv':
+      return csvFormatter(columns);
+    case 'json':
+      return jsonFormatter(columns);
+    case 'nl':
+      return nlFormatter(columns);
+    case 'box':
+      return gridFormatter(columns, BOX);
+    case 'table':
+      return gridFormatter(columns, null);
   }
 }
 
@@ -132,10 +137,17 @@ function nlFormatter(columns: readonly string[]): RowFormatter {
 // ---- box / table (buffering) --------------------------------------------------------------------
 
 interface BoxChars {
-  h: string; v: string;
-  tl: string; tm: string; tr: string;
-  ml: string; mm: string; mr: string;
-  bl: string; bm: string; br: string;
+  h: string;
+  v: string;
+  tl: string;
+  tm: string;
+  tr: string;
+  ml: string;
+  mm: string;
+  mr: string;
+  bl: string;
+  bm: string;
+  br: string;
 }
 
 const BOX: BoxChars = { h: '─', v: '│', tl: '┌', tm: '┬', tr: '┐', ml: '├', mm: '┼', mr: '┤', bl: '└', bm: '┴', br: '┘' };
@@ -144,7 +156,8 @@ const BOX: BoxChars = { h: '─', v: '│', tl: '┌', tm: '┬', tr: '┐', ml:
 function cellText(v: SqlValue): string {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
   return valueText(v, 'NULL').replace(/[\x00-\x1f\x7f]/g, (c) =>
-    c === '\n' ? '\\n' : c === '\t' ? '\\t' : c === '\r' ? '\\r' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+    c === '\n' ? '\\n' : c === '\t' ? '\\t' : c === '\r' ? '\\r' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  );
 }
 
 /** Display width in terminal cells (code points; good enough for the ASCII and Latin text runs hold). */
@@ -175,7 +188,10 @@ function gridFormatter(columns: readonly string[], box: BoxChars | null): RowFor
     end: () => {
       const header = columns.map((c) => cellText(c));
       const w = header.map(width);
-      for (const r of cells) r.forEach((c, i) => { w[i] = Math.max(w[i] ?? 0, width(c)); });
+      for (const r of cells)
+        r.forEach((c, i) => {
+          w[i] = Math.max(w[i] ?? 0, width(c));
+        });
       const pad = (s: string, i: number): string => {
         const fill = ' '.repeat(w[i]! - width(s));
         return numeric[i] ? fill + s : s + fill;

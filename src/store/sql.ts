@@ -104,7 +104,10 @@ export function splitSql(sql: string): SqlText[] {
       for (;;) {
         if (j >= n) break;
         if (sql[j] === close) {
-          if (close !== ']' && sql[j + 1] === close) { j += 2; continue; }
+          if (close !== ']' && sql[j + 1] === close) {
+            j += 2;
+            continue;
+          }
           break;
         }
         j++;
@@ -145,8 +148,20 @@ export function splitSql(sql: string): SqlText[] {
 }
 
 /** Words that start a statement that writes (used when such a statement does not even prepare). */
-const WRITE_KEYWORDS = new Set(['INSERT', 'UPDATE', 'DELETE', 'REPLACE', 'CREATE', 'DROP', 'ALTER', 'ATTACH', 'DETACH',
-  'VACUUM', 'ANALYZE', 'REINDEX']);
+const WRITE_KEYWORDS = new Set([
+  'INSERT',
+  'UPDATE',
+  'DELETE',
+  'REPLACE',
+  'CREATE',
+  'DROP',
+  'ALTER',
+  'ATTACH',
+  'DETACH',
+  'VACUUM',
+  'ANALYZE',
+  'REINDEX',
+]);
 
 export interface QueryOptions {
   mode: SqlMode;
@@ -171,8 +186,10 @@ export interface QueryResult {
 
 /** The refusal every write gets (exit 65). */
 export function readOnlyError(dbName: string, what: string): PteplayError {
-  return new PteplayError(`${dbName} is opened read-only: INSERT/UPDATE/DDL are refused; copy the file to experiment`
-    + ` (refused: ${what})`, EXIT.DATA);
+  return new PteplayError(
+    `${dbName} is opened read-only: INSERT/UPDATE/DDL are refused; copy the file to experiment` + ` (refused: ${what})`,
+    EXIT.DATA,
+  );
 }
 
 const snippet = (text: string): string => {
@@ -227,10 +244,11 @@ export function querySql(db: Database.Database, sql: string, opts: QueryOptions)
   });
 
   let last = -1;
-  stmts.forEach((st, i) => { if (st.reader) last = i; });
+  stmts.forEach((st, i) => {
+    if (st.reader) last = i;
+  });
 
-  const bind = (i: number): Record<string, SqlParamValue> =>
-    Object.fromEntries(texts[i]!.params.map((p) => [p, params[p]!]));
+  const bind = (i: number): Record<string, SqlParamValue> => Object.fromEntries(texts[i]!.params.map((p) => [p, params[p]!]));
 
   const chunkBytes = opts.chunkBytes ?? 65536;
   let pending = '';
@@ -249,7 +267,9 @@ export function querySql(db: Database.Database, sql: string, opts: QueryOptions)
       if (!st.reader) {
         st.run(bind(i));
       } else if (i !== last) {
-        for (const _ of st.iterate(bind(i))) { /* discarded: only the last statement's rows are printed */ }
+        for (const _ of st.iterate(bind(i))) {
+          /* discarded: only the last statement's rows are printed */
+        }
       } else {
         columns = st.columns().map((c) => c.name);
         const f = createFormatter(opts.mode, columns);

@@ -58,13 +58,18 @@ export function queryState(reader: RunReader, q: StateQuery): StateAnswer {
   if (q.at !== undefined && q.pos !== undefined) throw new UsageError('options --at and --pos: give one moment, not both');
   if (q.pages < 1) throw new UsageError(`option --range: expected at least one page, got ${q.pages}`);
   if (q.vpn + q.pages > TASK_SIZE_PAGES) {
-    throw new UsageError(`option --range: 0x${(q.vpn * 4096).toString(16)}+${q.pages} ends beyond user space ` +
-      `(0x${(TASK_SIZE_PAGES * 4096).toString(16)}, ${TASK_SIZE_PAGES} pages)`);
+    throw new UsageError(
+      `option --range: 0x${(q.vpn * 4096).toString(16)}+${q.pages} ends beyond user space ` +
+        `(0x${(TASK_SIZE_PAGES * 4096).toString(16)}, ${TASK_SIZE_PAGES} pages)`,
+    );
   }
   const meta = reader.meta();
   if ((meta.options as { events?: boolean } | null)?.events === false) {
-    throw new PteplayError(`${reader.path}: the run was replayed with --no-events: it stored no page-table changes to rebuild ` +
-      'a state from (replay without --no-events)', EXIT.DATA);
+    throw new PteplayError(
+      `${reader.path}: the run was replayed with --no-events: it stored no page-table changes to rebuild ` +
+        'a state from (replay without --no-events)',
+      EXIT.DATA,
+    );
   }
   const lanes = reader.lanes();
   const lane = q.lane === undefined ? lanes[0] : lanes.find((l) => l.name === q.lane);
@@ -74,23 +79,37 @@ export function queryState(reader: RunReader, q: StateQuery): StateAnswer {
   const pid = q.pid ?? procs[0]?.pid ?? 1;
   if (q.pid !== undefined && !procs.some((p) => p.pid === q.pid)) {
     const shown = procs.slice(0, LIST_PIDS).map((p, i) => `${p.pid}${i === 0 ? ' (main)' : ''}: ${p.vmaChanges} VMA changes`);
-    throw new UsageError(`option --pid: no process ${q.pid} in ${reader.path} (` +
-      (procs.length === 0 ? 'it has no process with a mapping' : `processes: ${shown.join(', ')}${procs.length > LIST_PIDS ? `, ... ${procs.length} in all` : ''}`) + ')');
+    throw new UsageError(
+      `option --pid: no process ${q.pid} in ${reader.path} (` +
+        (procs.length === 0
+          ? 'it has no process with a mapping'
+          : `processes: ${shown.join(', ')}${procs.length > LIST_PIDS ? `, ... ${procs.length} in all` : ''}`) +
+        ')',
+    );
   }
 
   const last = db.prepare('SELECT coalesce(max(seq), -1) FROM pte_change WHERE lane_id = ?').pluck().get(lane.laneId) as number;
   if (q.at !== undefined && q.at > last) {
-    throw new UsageError(`option --at: lane ${lane.name} of ${reader.path} has ${last < 0 ? 'no change rows' : `change rows 0..${last}`}, not ${q.at}`);
+    throw new UsageError(
+      `option --at: lane ${lane.name} of ${reader.path} has ${last < 0 ? 'no change rows' : `change rows 0..${last}`}, not ${q.at}`,
+    );
   }
   if (q.pos !== undefined && q.pos > meta.committedPos) {
-    throw new UsageError(`option --pos: ${reader.path} covers trace positions ${meta.committedPos < 0 ? 'none' : `0..${meta.committedPos}`}, not ${q.pos}`);
+    throw new UsageError(
+      `option --pos: ${reader.path} covers trace positions ${meta.committedPos < 0 ? 'none' : `0..${meta.committedPos}`}, not ${q.pos}`,
+    );
   }
   // A process that exited has no mappings left at the end of the run: by default, show it just before.
-  const lastExit = db.prepare(`SELECT max(pos) FROM op_result WHERE lane_id = ? AND pid = ? AND origin = 'trace' AND call = 'exit' AND errno IS NULL`)
-    .pluck().get(lane.laneId, pid) as number | null;
+  const lastExit = db
+    .prepare(`SELECT max(pos) FROM op_result WHERE lane_id = ? AND pid = ? AND origin = 'trace' AND call = 'exit' AND errno IS NULL`)
+    .pluck()
+    .get(lane.laneId, pid) as number | null;
   // (unless the pid came back: a process of that pid mapped memory after the exit)
-  const exitPos = lastExit !== null && db.prepare('SELECT 1 FROM vma_change WHERE lane_id = ? AND pid = ? AND pos > ? LIMIT 1')
-    .get(lane.laneId, pid, lastExit) === undefined ? lastExit : null;
+  const exitPos =
+    lastExit !== null &&
+    db.prepare('SELECT 1 FROM vma_change WHERE lane_id = ? AND pid = ? AND pos > ? LIMIT 1').get(lane.laneId, pid, lastExit) === undefined
+      ? lastExit
+      : null;
   const beforeExit = q.at === undefined && q.pos === undefined && exitPos !== null && exitPos > 0;
   const seq = q.at ?? (q.pos !== undefined ? seqAtPos(db, lane.laneId, q.pos) : beforeExit ? seqAtPos(db, lane.laneId, exitPos! - 1) : last);
   const tables = rebuildState(db, lane.laneId, seq);
@@ -102,7 +121,8 @@ export function queryState(reader: RunReader, q: StateQuery): StateAnswer {
  * traced program's first process; what `state` shows without --pid).
  */
 function processes(reader: RunReader, laneId: number): Array<{ pid: number; vmaChanges: number }> {
-  return reader.db.prepare(`SELECT pid, count(*) AS vmaChanges FROM vma_change WHERE lane_id = ? GROUP BY pid ORDER BY min(change_id)`)
+  return reader.db
+    .prepare(`SELECT pid, count(*) AS vmaChanges FROM vma_change WHERE lane_id = ? GROUP BY pid ORDER BY min(change_id)`)
     .all(laneId) as Array<{ pid: number; vmaChanges: number }>;
 }
 

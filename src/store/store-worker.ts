@@ -5,7 +5,15 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { serializeError } from '../workers/errors.js';
-import { IN_FLIGHT_BYTES, IN_FLIGHT_STOPPED, type OpenRequest, type StoreCall, type PostedMessage, type StoreWorkerData, type WorkerReply } from './store-protocol.js';
+import {
+  IN_FLIGHT_BYTES,
+  IN_FLIGHT_STOPPED,
+  type OpenRequest,
+  type StoreCall,
+  type PostedMessage,
+  type StoreWorkerData,
+  type WorkerReply,
+} from './store-protocol.js';
 import { RunStore } from './writer.js';
 
 const port = parentPort!;

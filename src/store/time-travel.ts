@@ -52,12 +52,19 @@ function apply(tables: PageTables, r: ChangeRow): void {
  */
 export function rebuildState(db: Database.Database, laneId: number, seq: number): PageTables {
   const tables: PageTables = new Map();
-  const kf = db.prepare('SELECT seq FROM keyframe WHERE lane_id = ? AND seq <= ? ORDER BY seq DESC LIMIT 1').pluck().get(laneId, seq + 1) as number | undefined;
+  const kf = db
+    .prepare('SELECT seq FROM keyframe WHERE lane_id = ? AND seq <= ? ORDER BY seq DESC LIMIT 1')
+    .pluck()
+    .get(laneId, seq + 1) as number | undefined;
   let from = 0;
   if (kf !== undefined) {
     from = kf;
-    const leaves = db.prepare('SELECT pid, slot, pmd, ptes FROM keyframe_leaf WHERE lane_id = ? AND seq = ?').all(laneId, kf) as
-      { pid: number; slot: number; pmd: number; ptes: Buffer | null }[];
+    const leaves = db.prepare('SELECT pid, slot, pmd, ptes FROM keyframe_leaf WHERE lane_id = ? AND seq = ?').all(laneId, kf) as {
+      pid: number;
+      slot: number;
+      pmd: number;
+      ptes: Buffer | null;
+    }[];
     const version = Number(db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get());
     for (const l of leaves) {
       const s = slotOf(tables, l.pid, l.slot);

@@ -20,7 +20,15 @@ import type { PteChangeBatch } from '../mm/events.js';
 import type { RunMetaInput, RunStatus } from './meta.js';
 import { packRows, UFFD_MSG_FIELDS } from './row-pack.js';
 import { deserializeError, serializeError, type SerializedError } from '../workers/errors.js';
-import { IN_FLIGHT_BYTES, IN_FLIGHT_SLOTS, IN_FLIGHT_STOPPED, type OpenRequest, type StoreCall, type StoreWorkerData, type WorkerReply } from './store-protocol.js';
+import {
+  IN_FLIGHT_BYTES,
+  IN_FLIGHT_SLOTS,
+  IN_FLIGHT_STOPPED,
+  type OpenRequest,
+  type StoreCall,
+  type StoreWorkerData,
+  type WorkerReply,
+} from './store-protocol.js';
 import type { LaneInput } from './writer.js';
 
 /** How many commits the worker may lag behind before commit()'s promise waits. */
@@ -74,11 +82,20 @@ export class WorkerStore {
   /** Settles when the worker thread has exited: with the error of finish/abandon, if any. */
   private readonly exited: Promise<SerializedError | undefined>;
 
-  private constructor(private readonly worker: Worker, readonly path: string, inFlight: SharedArrayBuffer) {
+  private constructor(
+    private readonly worker: Worker,
+    readonly path: string,
+    inFlight: SharedArrayBuffer,
+  ) {
     this.inFlight = new Int32Array(inFlight);
     let opened!: (o: { committedPos: number; lanes: { id: number; name: string }[] }) => void;
     let openFailed!: (err: Error) => void;
-    this.opened = quiet(new Promise((resolve, reject) => { opened = resolve; openFailed = reject; }));
+    this.opened = quiet(
+      new Promise((resolve, reject) => {
+        opened = resolve;
+        openFailed = reject;
+      }),
+    );
     let closeError: SerializedError | undefined;
     let closed = false;
     worker.on('message', (m: WorkerReply) => {
@@ -174,7 +191,11 @@ export class WorkerStore {
     this.checkOpen(); // before touching c (queue checks too late)
     const { vpn, count, bits, why } = c.pages;
     const buffers = [vpn.buffer, count.buffer, bits.buffer, why.buffer];
-    this.queue(['writeCollect', c], buffers, buffers.reduce((n, b) => n + b.byteLength, 0));
+    this.queue(
+      ['writeCollect', c],
+      buffers,
+      buffers.reduce((n, b) => n + b.byteLength, 0),
+    );
   }
 
   writePagemap(a: PagemapAnswer): void {

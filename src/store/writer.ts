@@ -93,9 +93,13 @@ export class RunStore {
    */
   private skipUpTo = -1;
 
-  private constructor(private readonly db: Database.Database, readonly path: string) {
-    this.ins = Object.fromEntries(TABLES.map((t) =>
-      [t.name, new BatchInsert(db, `INSERT${'replace' in t ? ' OR REPLACE' : ''} INTO ${t.name}`, t.columns)])) as Record<TableName, BatchInsert>;
+  private constructor(
+    private readonly db: Database.Database,
+    readonly path: string,
+  ) {
+    this.ins = Object.fromEntries(
+      TABLES.map((t) => [t.name, new BatchInsert(db, `INSERT${'replace' in t ? ' OR REPLACE' : ''} INTO ${t.name}`, t.columns)]),
+    ) as Record<TableName, BatchInsert>;
     this.setMeta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
   }
 
@@ -115,8 +119,11 @@ export class RunStore {
     const version = meta(META_KEYS.schemaVersion);
     if (version !== String(SCHEMA_VERSION)) {
       db.close();
-      throw new PteplayError(`${path}: run database schema version ${version || '(none)'} cannot be resumed by this pteplay (it writes ` +
-        `version ${SCHEMA_VERSION}); replay the trace again`, EXIT.DATA);
+      throw new PteplayError(
+        `${path}: run database schema version ${version || '(none)'} cannot be resumed by this pteplay (it writes ` +
+          `version ${SCHEMA_VERSION}); replay the trace again`,
+        EXIT.DATA,
+      );
     }
     const status = meta(META_KEYS.status);
     if (status === 'complete') {
@@ -174,8 +181,7 @@ export class RunStore {
       })();
     } catch (err) {
       db.close();
-      throw err instanceof Database.SqliteError
-        ? new PteplayError(`cannot create run database ${path}: ${err.message}`, EXIT.CANT_CREATE) : err;
+      throw err instanceof Database.SqliteError ? new PteplayError(`cannot create run database ${path}: ${err.message}`, EXIT.CANT_CREATE) : err;
     }
     return store!;
   }
@@ -191,7 +197,8 @@ export class RunStore {
   private insertLane(lane: LaneInput): void {
     const id = lane.id ?? this.lanes.size;
     if (this.lanes.has(id)) throw new Error(`RunStore.addLane: lane ${id} already exists`);
-    this.db.prepare('INSERT INTO lane (lane_id, name, tracker, config_json) VALUES (?, ?, ?, ?)')
+    this.db
+      .prepare('INSERT INTO lane (lane_id, name, tracker, config_json) VALUES (?, ?, ?, ?)')
       .run(id, lane.name, lane.tracker, JSON.stringify(lane.config ?? {}));
     this.lanes.set(id, { seq: -1, pos: -1 });
   }
@@ -208,8 +215,10 @@ export class RunStore {
         const seq = b.seq[i]!;
         const pos = b.pos[i]!;
         if (!(seq > last.seq && pos >= last.pos)) {
-          throw new Error(`RunStore.writeChanges: lane ${lane}: seq ${seq} at pos ${pos} after seq ${last.seq} at pos ${last.pos} ` +
-            '(seq must increase, pos must not decrease)');
+          throw new Error(
+            `RunStore.writeChanges: lane ${lane}: seq ${seq} at pos ${pos} after seq ${last.seq} at pos ${last.pos} ` +
+              '(seq must increase, pos must not decrease)',
+          );
         }
         if (LEVEL_OK[b.level[i]!] !== 1 || PATH_OK[b.path[i]!] !== 1) {
           throw new Error(`RunStore.writeChanges: lane ${lane} seq ${seq}: level ${b.level[i]} or path ${b.path[i]} is not a known code`);
@@ -260,8 +269,20 @@ export class RunStore {
         const v = value[i]!;
         if (a.call === 'PAGEMAP_SCAN') this.ins.pagemap_scan_region.push(lane, pos, pid, i, vpn[i]!, vpn[i]! + count[i]!, v);
         else {
-          this.ins.pagemap_read_entry.push(lane, pos, pid, vpn[i]!, count[i]!, bit(v, PMB_PRESENT), bit(v, PMB_SWAP), bit(v, PMB_FILE),
-            bit(v, PMB_GUARD), bit(v, PMB_UFFD_WP), bit(v, PMB_EXCLUSIVE), bit(v, PMB_SOFT_DIRTY));
+          this.ins.pagemap_read_entry.push(
+            lane,
+            pos,
+            pid,
+            vpn[i]!,
+            count[i]!,
+            bit(v, PMB_PRESENT),
+            bit(v, PMB_SWAP),
+            bit(v, PMB_FILE),
+            bit(v, PMB_GUARD),
+            bit(v, PMB_UFFD_WP),
+            bit(v, PMB_EXCLUSIVE),
+            bit(v, PMB_SOFT_DIRTY),
+          );
         }
       }
     });
@@ -272,10 +293,32 @@ export class RunStore {
     this.checkLane(c.lane);
     if (c.pos <= this.skipUpTo) return;
     this.write(() => {
-      this.ins.collect.push(c.lane, c.index, c.pos, orNull(c.time), c.pid, c.startVpn, c.endVpn, c.label, c.method,
-        c.intervalAccesses, orNull(c.intervalNs), c.reported, c.trueW, c.trueC, c.tp, c.fp, c.fn, c.fpC, c.fnC,
-        JSON.stringify(c.errors));
-      for (const [side, byWhy] of [['fp', c.fpWhy], ['fn', c.fnWhy]] as const) {
+      this.ins.collect.push(
+        c.lane,
+        c.index,
+        c.pos,
+        orNull(c.time),
+        c.pid,
+        c.startVpn,
+        c.endVpn,
+        c.label,
+        c.method,
+        c.intervalAccesses,
+        orNull(c.intervalNs),
+        c.reported,
+        c.trueW,
+        c.trueC,
+        c.tp,
+        c.fp,
+        c.fn,
+        c.fpC,
+        c.fnC,
+        JSON.stringify(c.errors),
+      );
+      for (const [side, byWhy] of [
+        ['fp', c.fpWhy],
+        ['fn', c.fnWhy],
+      ] as const) {
         for (const [label, pages] of Object.entries(byWhy)) {
           if (!pages) continue;
           const code = WHY_CODE.get(label);
@@ -453,8 +496,10 @@ export class RunStore {
 
   /** Every reference not checked per row (CHECKED_PER_ROW) must resolve; a dangling one is a bug. */
   private checkForeignKeys(): void {
-    const tables = this.db.prepare(`SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT IN (${CHECKED_PER_ROW.map(() => '?').join(', ')})`)
-      .pluck().all(...CHECKED_PER_ROW) as string[];
+    const tables = this.db
+      .prepare(`SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT IN (${CHECKED_PER_ROW.map(() => '?').join(', ')})`)
+      .pluck()
+      .all(...CHECKED_PER_ROW) as string[];
     const check = this.db.prepare('SELECT "table", parent FROM pragma_foreign_key_check(?) LIMIT 1');
     for (const t of tables) {
       const bad = check.get(t) as { table: string; parent: string } | undefined;

@@ -5,19 +5,30 @@
  */
 import { TraceFormatError } from '../errors.js';
 import {
-  PAGE_CATEGORY_NAMES, PAGE_SHIFT, PM_SCAN_FLAG_NAMES, UFFD_API, UFFD_FEATURE_NAMES,
-  UFFDIO_REGISTER_MODE_NAMES, UFFDIO_WRITEPROTECT_MODE_NAMES,
+  PAGE_CATEGORY_NAMES,
+  PAGE_SHIFT,
+  PM_SCAN_FLAG_NAMES,
+  UFFD_API,
+  UFFD_FEATURE_NAMES,
+  UFFDIO_REGISTER_MODE_NAMES,
+  UFFDIO_WRITEPROTECT_MODE_NAMES,
 } from '../mm/uapi.js';
 import { describeValue, jsonType } from './addr.js';
 import { canonicalName, Fields } from './fields.js';
 import { COMMON_FIELDS, HEADER_FIELDS, isJsonOpName, JSONL_OPS, OP_FIELDS, SYSFS_FIELDS, type JsonOpName } from './json-fields.js';
-import type {
-  Backing, MmapFlag, MremapFlag, Prot, SysfsSettings, TraceHeader, TraceOp, TraceRecord, UffdFlag,
-} from './types.js';
+import type { Backing, MmapFlag, MremapFlag, Prot, SysfsSettings, TraceHeader, TraceOp, TraceRecord, UffdFlag } from './types.js';
 import { MADVISE_ADVICE } from './types.js';
 
 export const MMAP_FLAGS: readonly MmapFlag[] = [
-  'private', 'shared', 'anonymous', 'fixed', 'fixed_noreplace', 'populate', 'hugetlb', 'noreserve', 'growsdown',
+  'private',
+  'shared',
+  'anonymous',
+  'fixed',
+  'fixed_noreplace',
+  'populate',
+  'hugetlb',
+  'noreserve',
+  'growsdown',
 ];
 export const MREMAP_FLAGS: readonly MremapFlag[] = ['maymove', 'fixed', 'dontunmap'];
 export const UFFD_FLAGS: readonly UffdFlag[] = ['cloexec', 'nonblock', 'user_mode_only'];
@@ -45,7 +56,12 @@ export function recordFromJson(value: unknown, file: string, where: string): Tra
   const pid = f.id('pid', 1);
   if (op === 'read' || op === 'write') {
     const rec: TraceRecord = {
-      op, pid, tid: f.id('tid', pid), t: f.time('t') ?? NaN, addr: f.uint('addr'), size: f.size('size', 1),
+      op,
+      pid,
+      tid: f.id('tid', pid),
+      t: f.time('t') ?? NaN,
+      addr: f.uint('addr'),
+      size: f.size('size', 1),
       kernel: f.bool('kernel', false),
     };
     if (f.bool('ifetch', false)) rec.ifetch = true;
@@ -68,18 +84,28 @@ function opBody(op: Exclude<JsonOpName, 'read' | 'write'>, f: Fields): OpBody {
     case 'mmap': {
       const flags = f.nameList('flags', MMAP_FLAGS, 'map_');
       const body = {
-        op, addr: f.uint('addr', 0), len: f.uint('len'), prot: prot(f), flags,
-        backing: backing(f, flags.includes('anonymous')), offset: f.uint('offset', 0),
+        op,
+        addr: f.uint('addr', 0),
+        len: f.uint('len'),
+        prot: prot(f),
+        flags,
+        backing: backing(f, flags.includes('anonymous')),
+        offset: f.uint('offset', 0),
       } as Extract<TraceOp, { op: 'mmap' }>;
       const result = f.optUint('result');
       if (result !== undefined) body.result = result;
       return body;
     }
-    case 'munmap': return { op, addr: f.uint('addr'), len: f.uint('len') };
-    case 'mprotect': return { op, addr: f.uint('addr'), len: f.uint('len'), prot: prot(f) };
+    case 'munmap':
+      return { op, addr: f.uint('addr'), len: f.uint('len') };
+    case 'mprotect':
+      return { op, addr: f.uint('addr'), len: f.uint('len'), prot: prot(f) };
     case 'mremap': {
       const body = {
-        op, addr: f.uint('addr'), oldLen: f.uint('old_len'), newLen: f.uint('new_len'),
+        op,
+        addr: f.uint('addr'),
+        oldLen: f.uint('old_len'),
+        newLen: f.uint('new_len'),
         flags: f.nameList('flags', MREMAP_FLAGS, 'mremap_'),
       } as Extract<TraceOp, { op: 'mremap' }>;
       const newAddr = f.optUint('new_addr');
@@ -88,53 +114,81 @@ function opBody(op: Exclude<JsonOpName, 'read' | 'write'>, f: Fields): OpBody {
       if (result !== undefined) body.result = result;
       return body;
     }
-    case 'madvise': return { op, addr: f.uint('addr'), len: f.uint('len'), advice: f.choice('advice', MADVISE_ADVICE, 'madv_') };
-    case 'brk': return { op, addr: f.uint('addr') };
+    case 'madvise':
+      return { op, addr: f.uint('addr'), len: f.uint('len'), advice: f.choice('advice', MADVISE_ADVICE, 'madv_') };
+    case 'brk':
+      return { op, addr: f.uint('addr') };
     case 'exec': {
       const brkStart = f.optUint('brk_start');
       return brkStart === undefined ? { op } : { op, brkStart };
     }
-    case 'fork': return { op, child: f.id('child') };
-    case 'exit': return { op };
-    case 'clear_refs': return { op, value: clearRefsValue(f) };
-    case 'userfaultfd': return { op, fd: f.fd('fd'), flags: f.nameList('flags', UFFD_FLAGS, ['o_', 'uffd_']) };
+    case 'fork':
+      return { op, child: f.id('child') };
+    case 'exit':
+      return { op };
+    case 'clear_refs':
+      return { op, value: clearRefsValue(f) };
+    case 'userfaultfd':
+      return { op, fd: f.fd('fd'), flags: f.nameList('flags', UFFD_FLAGS, ['o_', 'uffd_']) };
     case 'uffdio_api':
       return { op, fd: f.fd('fd'), api: f.uint('api', UFFD_API), features: f.mask('features', UFFD_FEATURE_NAMES, 'uffd_feature_') };
     case 'uffdio_register':
-      return { op, fd: f.fd('fd'), start: f.uint('start'), len: f.uint('len'),
-        mode: f.mask('mode', UFFDIO_REGISTER_MODE_NAMES, 'uffdio_register_mode_') };
-    case 'uffdio_unregister': return { op, fd: f.fd('fd'), start: f.uint('start'), len: f.uint('len') };
+      return {
+        op,
+        fd: f.fd('fd'),
+        start: f.uint('start'),
+        len: f.uint('len'),
+        mode: f.mask('mode', UFFDIO_REGISTER_MODE_NAMES, 'uffdio_register_mode_'),
+      };
+    case 'uffdio_unregister':
+      return { op, fd: f.fd('fd'), start: f.uint('start'), len: f.uint('len') };
     case 'uffdio_writeprotect':
-      return { op, fd: f.fd('fd'), start: f.uint('start'), len: f.uint('len'),
-        mode: f.mask('mode', UFFDIO_WRITEPROTECT_MODE_NAMES, 'uffdio_writeprotect_mode_') };
-    case 'close': return { op, fd: f.fd('fd') };
+      return {
+        op,
+        fd: f.fd('fd'),
+        start: f.uint('start'),
+        len: f.uint('len'),
+        mode: f.mask('mode', UFFDIO_WRITEPROTECT_MODE_NAMES, 'uffdio_writeprotect_mode_'),
+      };
+    case 'close':
+      return { op, fd: f.fd('fd') };
     case 'pagemap_scan': {
       const body = {
-        op, start: f.uint('start'), end: f.uint('end'),
+        op,
+        start: f.uint('start'),
+        end: f.uint('end'),
         flags: f.mask('flags', PM_SCAN_FLAG_NAMES, 'pm_scan_'),
         categoryInverted: f.mask('category_inverted', PAGE_CATEGORY_NAMES, 'page_is_'),
         categoryMask: f.mask('category_mask', PAGE_CATEGORY_NAMES, 'page_is_'),
         categoryAnyofMask: f.mask('category_anyof_mask', PAGE_CATEGORY_NAMES, 'page_is_'),
         returnMask: f.mask('return_mask', PAGE_CATEGORY_NAMES, 'page_is_'),
-        vecLen: f.uint('vec_len', 512), maxPages: f.uint('max_pages', 0),
+        vecLen: f.uint('vec_len', 512),
+        maxPages: f.uint('max_pages', 0),
       } as Extract<TraceOp, { op: 'pagemap_scan' }>;
       const size = f.optUint('size');
       if (size !== undefined) body.size = size;
       return body;
     }
-    case 'pagemap_read': return pagemapRead(f);
-    case 'pin': return { op, addr: f.uint('addr'), len: f.uint('len'), write: f.bool('write', false), longterm: f.bool('longterm', false) };
-    case 'unpin': return { op, addr: f.uint('addr'), len: f.uint('len') };
-    case 'dma_write': return { op, addr: f.uint('addr'), len: f.uint('len') };
-    case 'pwrite': return { op, backing: backing(f, false), offset: f.uint('offset', 0), len: f.uint('len') };
-    case 'reset': return { op, addr: f.uint('addr', 0), len: f.uint('len', 0) };
+    case 'pagemap_read':
+      return pagemapRead(f);
+    case 'pin':
+      return { op, addr: f.uint('addr'), len: f.uint('len'), write: f.bool('write', false), longterm: f.bool('longterm', false) };
+    case 'unpin':
+      return { op, addr: f.uint('addr'), len: f.uint('len') };
+    case 'dma_write':
+      return { op, addr: f.uint('addr'), len: f.uint('len') };
+    case 'pwrite':
+      return { op, backing: backing(f, false), offset: f.uint('offset', 0), len: f.uint('len') };
+    case 'reset':
+      return { op, addr: f.uint('addr', 0), len: f.uint('len', 0) };
     case 'collect': {
       const body = { op, addr: f.uint('addr', 0), len: f.uint('len', 0), reset: f.bool('reset', false) } as Extract<TraceOp, { op: 'collect' }>;
       const label = f.str('label', true);
       if (label !== undefined) body.label = label;
       return body;
     }
-    case 'mark': return { op, label: f.str('label') };
+    case 'mark':
+      return { op, label: f.str('label') };
   }
 }
 
@@ -143,7 +197,8 @@ function prot(f: Fields): Prot {
   if (!f.has('prot')) f.fail('missing required field "prot"');
   const p: Prot = { read: false, write: false, exec: false };
   const v = f.raw('prot');
-  const bad = (): never => f.fail(`field "prot": expected a string of r/w/x letters ("rw", "r-x", "none") or an array of read/write/exec, found ${describeValue(v)}`);
+  const bad = (): never =>
+    f.fail(`field "prot": expected a string of r/w/x letters ("rw", "r-x", "none") or an array of read/write/exec, found ${describeValue(v)}`);
   if (typeof v === 'string') {
     if (v.toLowerCase() === 'none') return p;
     for (const c of v) {
@@ -174,9 +229,7 @@ function backing(f: Fields, anonymous: boolean): Backing {
   if (file && memfd) f.fail('give either "file" or "memfd", not both');
   if (file) return { kind: 'file', name: f.name('file') };
   if (memfd) return { kind: 'memfd', name: f.name('memfd') };
-  return f.fail(f.has('prot')
-    ? 'needs "file":"name" or "memfd":"name", or "anonymous" in flags'
-    : 'needs "file":"name" or "memfd":"name"');
+  return f.fail(f.has('prot') ? 'needs "file":"name" or "memfd":"name", or "anonymous" in flags' : 'needs "file":"name" or "memfd":"name"');
 }
 
 function clearRefsValue(f: Fields): string {
@@ -193,7 +246,10 @@ function pagemapRead(f: Fields): Extract<TraceOp, { op: 'pagemap_read' }> {
   if (bytes && pages) f.fail('give either "offset"/"count" (bytes of /proc/pid/pagemap) or "addr"/"pages", not both');
   if (pages) {
     const addr = f.uint('addr');
-    return { op: 'pagemap_read', offset: 8 * Math.floor(addr / 2 ** PAGE_SHIFT), count: 8 * f.uint('pages') } as Extract<TraceOp, { op: 'pagemap_read' }>;
+    return { op: 'pagemap_read', offset: 8 * Math.floor(addr / 2 ** PAGE_SHIFT), count: 8 * f.uint('pages') } as Extract<
+      TraceOp,
+      { op: 'pagemap_read' }
+    >;
   }
   return { op: 'pagemap_read', offset: f.uint('offset'), count: f.uint('count') } as Extract<TraceOp, { op: 'pagemap_read' }>;
 }

@@ -7,7 +7,10 @@
  * render canonically pass through unchanged, so that recordFromJson reports them precisely.
  */
 import {
-  PAGE_CATEGORY_NAMES, PM_SCAN_FLAG_NAMES, UFFD_FEATURE_NAMES, UFFDIO_REGISTER_MODE_NAMES,
+  PAGE_CATEGORY_NAMES,
+  PM_SCAN_FLAG_NAMES,
+  UFFD_FEATURE_NAMES,
+  UFFDIO_REGISTER_MODE_NAMES,
   UFFDIO_WRITEPROTECT_MODE_NAMES,
 } from '../mm/uapi.js';
 import { hexAddr } from './addr.js';
@@ -88,43 +91,64 @@ function opJson(r: TraceOp): Json {
       if (r.result !== undefined) o.result = addrJson(r.result);
       return o;
     }
-    case 'munmap': return { op: r.op, addr: addrJson(r.addr), len: r.len };
-    case 'mprotect': return { op: r.op, addr: addrJson(r.addr), len: r.len, prot: protJson(r.prot) };
+    case 'munmap':
+      return { op: r.op, addr: addrJson(r.addr), len: r.len };
+    case 'mprotect':
+      return { op: r.op, addr: addrJson(r.addr), len: r.len, prot: protJson(r.prot) };
     case 'mremap': {
       const o: Json = { op: r.op, addr: addrJson(r.addr), old_len: r.oldLen, new_len: r.newLen, flags: r.flags };
       if (r.newAddr !== undefined) o.new_addr = addrJson(r.newAddr);
       if (r.result !== undefined) o.result = addrJson(r.result);
       return o;
     }
-    case 'madvise': return { op: r.op, addr: addrJson(r.addr), len: r.len, advice: r.advice };
-    case 'brk': return { op: r.op, addr: addrJson(r.addr) };
-    case 'exec': return r.brkStart === undefined ? { op: r.op } : { op: r.op, brk_start: addrJson(r.brkStart) };
-    case 'fork': return { op: r.op, child: r.child };
-    case 'exit': return { op: r.op };
-    case 'clear_refs': return { op: r.op, value: r.value };
-    case 'userfaultfd': return { op: r.op, fd: r.fd, flags: r.flags };
-    case 'uffdio_api': return { op: r.op, fd: r.fd, api: r.api, features: maskJson(r.features, UFFD_FEATURE_NAMES) };
+    case 'madvise':
+      return { op: r.op, addr: addrJson(r.addr), len: r.len, advice: r.advice };
+    case 'brk':
+      return { op: r.op, addr: addrJson(r.addr) };
+    case 'exec':
+      return r.brkStart === undefined ? { op: r.op } : { op: r.op, brk_start: addrJson(r.brkStart) };
+    case 'fork':
+      return { op: r.op, child: r.child };
+    case 'exit':
+      return { op: r.op };
+    case 'clear_refs':
+      return { op: r.op, value: r.value };
+    case 'userfaultfd':
+      return { op: r.op, fd: r.fd, flags: r.flags };
+    case 'uffdio_api':
+      return { op: r.op, fd: r.fd, api: r.api, features: maskJson(r.features, UFFD_FEATURE_NAMES) };
     case 'uffdio_register':
       return { op: r.op, fd: r.fd, start: addrJson(r.start), len: r.len, mode: maskJson(r.mode, UFFDIO_REGISTER_MODE_NAMES) };
-    case 'uffdio_unregister': return { op: r.op, fd: r.fd, start: addrJson(r.start), len: r.len };
+    case 'uffdio_unregister':
+      return { op: r.op, fd: r.fd, start: addrJson(r.start), len: r.len };
     case 'uffdio_writeprotect':
       return { op: r.op, fd: r.fd, start: addrJson(r.start), len: r.len, mode: maskJson(r.mode, UFFDIO_WRITEPROTECT_MODE_NAMES) };
-    case 'close': return { op: r.op, fd: r.fd };
+    case 'close':
+      return { op: r.op, fd: r.fd };
     case 'pagemap_scan': {
       const o: Json = {
-        op: r.op, start: addrJson(r.start), end: addrJson(r.end), flags: maskJson(r.flags, PM_SCAN_FLAG_NAMES),
+        op: r.op,
+        start: addrJson(r.start),
+        end: addrJson(r.end),
+        flags: maskJson(r.flags, PM_SCAN_FLAG_NAMES),
         category_inverted: maskJson(r.categoryInverted, PAGE_CATEGORY_NAMES),
         category_mask: maskJson(r.categoryMask, PAGE_CATEGORY_NAMES),
         category_anyof_mask: maskJson(r.categoryAnyofMask, PAGE_CATEGORY_NAMES),
-        return_mask: maskJson(r.returnMask, PAGE_CATEGORY_NAMES), vec_len: r.vecLen, max_pages: r.maxPages,
+        return_mask: maskJson(r.returnMask, PAGE_CATEGORY_NAMES),
+        vec_len: r.vecLen,
+        max_pages: r.maxPages,
       };
       if (r.size !== undefined) o.size = r.size;
       return o;
     }
-    case 'pagemap_read': return { op: r.op, offset: r.offset, count: r.count };
-    case 'pin': return { op: r.op, addr: addrJson(r.addr), len: r.len, write: r.write, longterm: r.longterm };
-    case 'unpin': return { op: r.op, addr: addrJson(r.addr), len: r.len };
-    case 'dma_write': return { op: r.op, addr: addrJson(r.addr), len: r.len };
+    case 'pagemap_read':
+      return { op: r.op, offset: r.offset, count: r.count };
+    case 'pin':
+      return { op: r.op, addr: addrJson(r.addr), len: r.len, write: r.write, longterm: r.longterm };
+    case 'unpin':
+      return { op: r.op, addr: addrJson(r.addr), len: r.len };
+    case 'dma_write':
+      return { op: r.op, addr: addrJson(r.addr), len: r.len };
     case 'pwrite': {
       const o: Json = { op: r.op };
       putBacking(o, r.backing);
@@ -132,13 +156,15 @@ function opJson(r: TraceOp): Json {
       o.len = r.len;
       return o;
     }
-    case 'reset': return { op: r.op, addr: addrJson(r.addr), len: r.len };
+    case 'reset':
+      return { op: r.op, addr: addrJson(r.addr), len: r.len };
     case 'collect': {
       const o: Json = { op: r.op, addr: addrJson(r.addr), len: r.len, reset: r.reset };
       if (r.label !== undefined) o.label = r.label;
       return o;
     }
-    case 'mark': return { op: r.op, label: r.label };
+    case 'mark':
+      return { op: r.op, label: r.label };
     default: {
       // A malformed op (unknown name) from a binary file: pass it through so the parser names it.
       return { ...(r as object) };

@@ -44,8 +44,10 @@ export function parseRecord(line: string, lineNo: number, file: string): TraceRe
  * a trace. Anything else (or any value out of range) returns null and takes the general path, so the
  * result and every error message are those of the general path.
  */
-const CANONICAL_ACCESS = new RegExp('^\\{"op":"(read|write)","addr":"0x([0-9a-f]{1,13})","size":([1-9][0-9]{0,9}),"pid":(0|[1-9][0-9]{0,9})' +
-  '(?:,"tid":(0|[1-9][0-9]{0,9}))?(?:,"t":((?:0|[1-9][0-9]*)(?:\\.[0-9]+)?(?:[eE][+-]?[0-9]+)?))?(,"kernel":true)?(,"ifetch":true)?\\}\\s*$');
+const CANONICAL_ACCESS = new RegExp(
+  '^\\{"op":"(read|write)","addr":"0x([0-9a-f]{1,13})","size":([1-9][0-9]{0,9}),"pid":(0|[1-9][0-9]{0,9})' +
+    '(?:,"tid":(0|[1-9][0-9]{0,9}))?(?:,"t":((?:0|[1-9][0-9]*)(?:\\.[0-9]+)?(?:[eE][+-]?[0-9]+)?))?(,"kernel":true)?(,"ifetch":true)?\\}\\s*$',
+);
 
 export function parseCanonicalAccess(line: string): AccessRecord | null {
   const m = CANONICAL_ACCESS.exec(line);

@@ -16,8 +16,13 @@ export const MAP_ANONYMOUS = 0x20;
 export const MAP_HUGETLB = 0x40000;
 /** The mmap flags the trace has names for (other bits are dropped). */
 const MAP_BITS: [number, MmapFlag][] = [
-  [MAP_ANONYMOUS, 'anonymous'], [0x10, 'fixed'], [0x100000, 'fixed_noreplace'], [0x8000, 'populate'],
-  [MAP_HUGETLB, 'hugetlb'], [0x4000, 'noreserve'], [0x100, 'growsdown'],
+  [MAP_ANONYMOUS, 'anonymous'],
+  [0x10, 'fixed'],
+  [0x100000, 'fixed_noreplace'],
+  [0x8000, 'populate'],
+  [MAP_HUGETLB, 'hugetlb'],
+  [0x4000, 'noreserve'],
+  [0x100, 'growsdown'],
 ];
 
 /** mmap(2) flags: the mapping type as do_mmap reads it (flags & MAP_TYPE: MAP_SHARED, MAP_SHARED_VALIDATE, MAP_PRIVATE), then the named bits. */
@@ -44,10 +49,30 @@ export function mremapFlagsOf(n: number): MremapFlag[] {
 
 /** MADV_* numbers (asm-generic/mman-common.h). */
 const ADVICE_NAMES: Record<number, string> = {
-  0: 'normal', 1: 'random', 2: 'sequential', 3: 'willneed', 4: 'dontneed', 8: 'free', 9: 'remove',
-  10: 'dontfork', 11: 'dofork', 12: 'mergeable', 13: 'unmergeable', 14: 'hugepage', 15: 'nohugepage',
-  16: 'dontdump', 17: 'dodump', 18: 'wipeonfork', 19: 'keeponfork', 20: 'cold', 21: 'pageout',
-  22: 'populate_read', 23: 'populate_write', 24: 'dontneed_locked', 25: 'collapse', 100: 'hwpoison',
+  0: 'normal',
+  1: 'random',
+  2: 'sequential',
+  3: 'willneed',
+  4: 'dontneed',
+  8: 'free',
+  9: 'remove',
+  10: 'dontfork',
+  11: 'dofork',
+  12: 'mergeable',
+  13: 'unmergeable',
+  14: 'hugepage',
+  15: 'nohugepage',
+  16: 'dontdump',
+  17: 'dodump',
+  18: 'wipeonfork',
+  19: 'keeponfork',
+  20: 'cold',
+  21: 'pageout',
+  22: 'populate_read',
+  23: 'populate_write',
+  24: 'dontneed_locked',
+  25: 'collapse',
+  100: 'hwpoison',
   101: 'soft_offline',
 };
 

@@ -31,8 +31,13 @@ export const MAX_FRAME_BYTES = 256 * 1024 * 1024;
 type Column = 'kind' | 'flags' | 'pid' | 'tid' | 'time' | 'addr' | 'size';
 type ColumnArray = Uint8Array | Int32Array | Uint32Array | Float64Array;
 const COLUMNS: ReadonlyArray<[Column, { new (n: number): ColumnArray; BYTES_PER_ELEMENT: number }]> = [
-  ['kind', Uint8Array], ['flags', Uint8Array], ['pid', Int32Array], ['tid', Int32Array],
-  ['time', Float64Array], ['addr', Float64Array], ['size', Uint32Array],
+  ['kind', Uint8Array],
+  ['flags', Uint8Array],
+  ['pid', Int32Array],
+  ['tid', Int32Array],
+  ['time', Float64Array],
+  ['addr', Float64Array],
+  ['size', Uint32Array],
 ];
 const CHUNK_KEYS = ['n', 'pos0', ...COLUMNS.map(([k]) => k), 'ops'];
 const HEADER_KEYS = ['pteplay', 'version', 'source', 'sysfs'];
@@ -103,7 +108,9 @@ function checkKeys(obj: Record<string, unknown>, allowed: readonly string[], fai
 
 export function decodeHeaderFrame(body: Uint8Array, file: string, offset: number): TraceHeader {
   const obj = unpackBody(body, file, offset, 'header frame');
-  const fail = (d: string): never => { throw new TraceFormatError(file, `byte offset ${offset}`, d); };
+  const fail = (d: string): never => {
+    throw new TraceFormatError(file, `byte offset ${offset}`, d);
+  };
   checkKeys(obj, HEADER_KEYS, fail, 'header frame');
   if (obj.sysfs !== null && typeof obj.sysfs === 'object' && !Array.isArray(obj.sysfs)) {
     checkKeys(obj.sysfs as Record<string, unknown>, SYSFS_KEYS, fail, 'header frame sysfs');
@@ -120,7 +127,9 @@ export function decodeChunkFrame(body: Uint8Array, file: string, offset: number,
   assertLittleEndian();
   const obj = unpackBody(body, file, offset, 'chunk frame');
   const where = `byte offset ${offset}`;
-  const fail = (d: string): never => { throw new TraceFormatError(file, where, d); };
+  const fail = (d: string): never => {
+    throw new TraceFormatError(file, where, d);
+  };
   checkKeys(obj, CHUNK_KEYS, fail, 'chunk frame');
   const n = obj.n;
   if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) fail(`chunk frame: field "n": expected a record count, found ${describeValue(n)}`);

@@ -10,9 +10,7 @@ import { ByteReader } from './bytes.js';
 import { ChunkBuilder, CHUNK_RECORDS } from './chunk.js';
 import { parseRecord } from './jsonl.js';
 import { lineBatches, type LineBatch } from './lines.js';
-import {
-  decodeChunkFrame, decodeHeaderFrame, FRAME_PREFIX, MAGIC_BYTES, MAX_FRAME_BYTES,
-} from './msgpack.js';
+import { decodeChunkFrame, decodeHeaderFrame, FRAME_PREFIX, MAGIC_BYTES, MAX_FRAME_BYTES } from './msgpack.js';
 import { pushRecord } from './records.js';
 import { openByteSource } from './source.js';
 import { REC_OP, type TraceChunk, type TraceHeader, type TraceRecord } from './types.js';
@@ -52,9 +50,7 @@ export async function openTrace(path: string, options: OpenTraceOptions = {}): P
   try {
     const magic = await reader.peek(MAGIC_BYTES.length);
     checkNotOtherBinary(magic, path);
-    const opened = magic.equals(MAGIC_BYTES)
-      ? await openBinary(reader, path, capacity)
-      : await openJsonl(reader, path, capacity);
+    const opened = magic.equals(MAGIC_BYTES) ? await openBinary(reader, path, capacity) : await openJsonl(reader, path, capacity);
     return { ...opened, gzip: src.gzip, fileBytes: src.fileBytes, bytesRead: () => src.bytesRead, close };
   } catch (e) {
     await close();
@@ -69,8 +65,7 @@ function checkNotOtherBinary(magic: Buffer, file: string): void {
   }
   const text = magic.length > 0 && magic.every((b) => b === 0x09 || b === 0x0a || b === 0x0d || b >= 0x20);
   if (magic.length > 0 && !text) {
-    throw new TraceFormatError(file, 'byte offset 0',
-      'neither a JSONL trace (binary bytes at the start) nor a binary trace (no "PTEPLAY1" magic)');
+    throw new TraceFormatError(file, 'byte offset 0', 'neither a JSONL trace (binary bytes at the start) nor a binary trace (no "PTEPLAY1" magic)');
   }
 }
 
@@ -181,10 +176,15 @@ export function* splitChunk(c: TraceChunk, capacity: number): Generator<TraceChu
     let nops = 0;
     for (let i = start; i < end; i++) if (c.kind[i] === REC_OP) nops++;
     yield {
-      n: end - start, pos0: c.pos0 + start,
-      kind: c.kind.subarray(start, end), flags: c.flags.subarray(start, end),
-      pid: c.pid.subarray(start, end), tid: c.tid.subarray(start, end),
-      time: c.time.subarray(start, end), addr: c.addr.subarray(start, end), size: c.size.subarray(start, end),
+      n: end - start,
+      pos0: c.pos0 + start,
+      kind: c.kind.subarray(start, end),
+      flags: c.flags.subarray(start, end),
+      pid: c.pid.subarray(start, end),
+      tid: c.tid.subarray(start, end),
+      time: c.time.subarray(start, end),
+      addr: c.addr.subarray(start, end),
+      size: c.size.subarray(start, end),
       ops: c.ops.slice(k, k + nops),
     };
     k += nops;

@@ -31,8 +31,13 @@ export function* recordsOfChunk(chunk: TraceChunk): Generator<TraceRecord> {
     } else {
       const f = chunk.flags[i]!;
       const rec: TraceRecord = {
-        op: kind === REC_WRITE ? 'write' : 'read', pid: chunk.pid[i]!, tid: chunk.tid[i]!, t: chunk.time[i]!,
-        addr: chunk.addr[i]!, size: chunk.size[i]!, kernel: (f & ACC_KERNEL) !== 0,
+        op: kind === REC_WRITE ? 'write' : 'read',
+        pid: chunk.pid[i]!,
+        tid: chunk.tid[i]!,
+        t: chunk.time[i]!,
+        addr: chunk.addr[i]!,
+        size: chunk.size[i]!,
+        kernel: (f & ACC_KERNEL) !== 0,
       };
       if (f & ACC_IFETCH) rec.ifetch = true;
       yield rec;

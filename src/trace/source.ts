@@ -57,8 +57,11 @@ export async function openByteSource(path: string): Promise<ByteSource> {
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
       if (gunzip && typeof err?.code === 'string' && err.code.startsWith('Z_')) {
-        throw new TraceFormatError(path, `byte offset ${file.bytesRead}`,
-          `corrupt or truncated gzip data (${err.message}; offset in the compressed file)`);
+        throw new TraceFormatError(
+          path,
+          `byte offset ${file.bytesRead}`,
+          `corrupt or truncated gzip data (${err.message}; offset in the compressed file)`,
+        );
       }
       throw new PteplayError(`error reading trace ${path}: ${ioReason(e)}`, EXIT.IO);
     } finally {

@@ -87,14 +87,21 @@ interface OpBase {
 
 export type Prot = { read: boolean; write: boolean; exec: boolean };
 
-export type MmapFlag =
-  | 'private' | 'shared' | 'anonymous' | 'fixed' | 'fixed_noreplace' | 'populate'
-  | 'hugetlb' | 'noreserve' | 'growsdown';
+export type MmapFlag = 'private' | 'shared' | 'anonymous' | 'fixed' | 'fixed_noreplace' | 'populate' | 'hugetlb' | 'noreserve' | 'growsdown';
 
 /** The madvise advices the simulator models (src/mm/madvise.ts); the importers skip the others. */
 export const MADVISE_ADVICE = [
-  'dontneed', 'free', 'remove', 'hugepage', 'nohugepage', 'populate_read', 'populate_write', 'pageout', 'collapse',
-  'cold', 'willneed',
+  'dontneed',
+  'free',
+  'remove',
+  'hugepage',
+  'nohugepage',
+  'populate_read',
+  'populate_write',
+  'pageout',
+  'collapse',
+  'cold',
+  'willneed',
 ] as const;
 export type MadviseAdvice = (typeof MADVISE_ADVICE)[number];
 
@@ -105,13 +112,26 @@ export type UffdFlag = 'cloexec' | 'nonblock' | 'user_mode_only';
 
 /** UFFD_FEATURE_* names (lower case, without the prefix); a number is taken as the raw bit mask. */
 export type UffdFeature =
-  | 'pagefault_flag_wp' | 'event_fork' | 'event_remap' | 'event_remove' | 'missing_hugetlbfs'
-  | 'missing_shmem' | 'event_unmap' | 'sigbus' | 'thread_id' | 'minor_hugetlbfs' | 'minor_shmem'
-  | 'exact_address' | 'wp_hugetlbfs_shmem' | 'wp_unpopulated' | 'poison' | 'wp_async' | 'move';
+  | 'pagefault_flag_wp'
+  | 'event_fork'
+  | 'event_remap'
+  | 'event_remove'
+  | 'missing_hugetlbfs'
+  | 'missing_shmem'
+  | 'event_unmap'
+  | 'sigbus'
+  | 'thread_id'
+  | 'minor_hugetlbfs'
+  | 'minor_shmem'
+  | 'exact_address'
+  | 'wp_hugetlbfs_shmem'
+  | 'wp_unpopulated'
+  | 'poison'
+  | 'wp_async'
+  | 'move';
 
 /** PAGE_IS_* category names (lower case, without the prefix). */
-export type PageCategory =
-  | 'wpallowed' | 'written' | 'file' | 'present' | 'swapped' | 'pfnzero' | 'huge' | 'soft_dirty' | 'guard';
+export type PageCategory = 'wpallowed' | 'written' | 'file' | 'present' | 'swapped' | 'pfnzero' | 'huge' | 'soft_dirty' | 'guard';
 
 /** Where a mapping's pages come from. */
 export type Backing =
@@ -123,12 +143,10 @@ export type Backing =
 
 export type TraceOp =
   /** mmap(2). `result` is the address the recorded kernel returned; when present the mapping is placed there. */
-  | (OpBase & { op: 'mmap'; addr: number; len: number; prot: Prot; flags: MmapFlag[]; backing: Backing;
-      offset: number; result?: number })
+  | (OpBase & { op: 'mmap'; addr: number; len: number; prot: Prot; flags: MmapFlag[]; backing: Backing; offset: number; result?: number })
   | (OpBase & { op: 'munmap'; addr: number; len: number })
   | (OpBase & { op: 'mprotect'; addr: number; len: number; prot: Prot })
-  | (OpBase & { op: 'mremap'; addr: number; oldLen: number; newLen: number; flags: MremapFlag[];
-      newAddr?: number; result?: number })
+  | (OpBase & { op: 'mremap'; addr: number; oldLen: number; newLen: number; flags: MremapFlag[]; newAddr?: number; result?: number })
   | (OpBase & { op: 'madvise'; addr: number; len: number; advice: MadviseAdvice })
   /** brk(2) with the new break; `addr` 0 queries. */
   | (OpBase & { op: 'brk'; addr: number })
@@ -148,9 +166,19 @@ export type TraceOp =
   /** close(2) of a userfaultfd. */
   | (OpBase & { op: 'close'; fd: number })
   /** ioctl(pagemap_fd, PAGEMAP_SCAN, &pm_scan_arg); vec is a buffer of vecLen entries (0 = NULL). */
-  | (OpBase & { op: 'pagemap_scan'; start: number; end: number; flags: number; categoryInverted: number;
-      categoryMask: number; categoryAnyofMask: number; returnMask: number; vecLen: number; maxPages: number;
-      size?: number })
+  | (OpBase & {
+      op: 'pagemap_scan';
+      start: number;
+      end: number;
+      flags: number;
+      categoryInverted: number;
+      categoryMask: number;
+      categoryAnyofMask: number;
+      returnMask: number;
+      vecLen: number;
+      maxPages: number;
+      size?: number;
+    })
   /** pread(pagemap_fd, count bytes, offset): offset = 8 * vpn. */
   | (OpBase & { op: 'pagemap_read'; offset: number; count: number })
   /** pin_user_pages(FOLL_PIN [|FOLL_WRITE] [|FOLL_LONGTERM]) over a range, e.g. io_uring fixed buffers. */

@@ -18,8 +18,13 @@ import { NO_WHY, flushTlbMm, flushTlbRange, setPmd, setPte } from '../mm/pgtable
 import { A, KIND_MASK, NONE, PAGE_MASK, PG_ZERO, PRESENT, SD, W, isPresent } from '../mm/pte.js';
 import { isHugeEntry } from '../mm/thp.js';
 import {
-  CLEAR_REFS_ALL, CLEAR_REFS_ANON, CLEAR_REFS_LAST, CLEAR_REFS_MAPPED, CLEAR_REFS_MM_HIWATER_RSS,
-  CLEAR_REFS_SOFT_DIRTY, HPAGE_PMD_NR,
+  CLEAR_REFS_ALL,
+  CLEAR_REFS_ANON,
+  CLEAR_REFS_LAST,
+  CLEAR_REFS_MAPPED,
+  CLEAR_REFS_MM_HIWATER_RSS,
+  CLEAR_REFS_SOFT_DIRTY,
+  HPAGE_PMD_NR,
 } from '../mm/uapi.js';
 import { VM_PFNMAP, VM_SOFTDIRTY, type Vma } from '../mm/vma.js';
 import { CTR } from '../mm/counters.js';
@@ -105,20 +110,22 @@ export function clearRefs(mm: Mm, value: string): number {
     // No hugetlb_entry in clear_refs_walk_ops: hugetlb VMAs are not walked (§2.2.4).
     if (vma.isHugetlb) continue;
     // clear_refs_pte_range as pmd_entry; no pte_hole callback.
-    walkPmdRange(mm, vma.start, vma.end, { pmdEntry(leaf, from, to) {
-      if (isHugeEntry(leaf.pmd)) {
-        visited++;
-        if (type === CLEAR_REFS_SOFT_DIRTY) clearSoftDirtyPmd(mm, leaf);
-        else clearYoungPmd(mm, leaf);
+    walkPmdRange(mm, vma.start, vma.end, {
+      pmdEntry(leaf, from, to) {
+        if (isHugeEntry(leaf.pmd)) {
+          visited++;
+          if (type === CLEAR_REFS_SOFT_DIRTY) clearSoftDirtyPmd(mm, leaf);
+          else clearYoungPmd(mm, leaf);
+          return 0;
+        }
+        const lo = from - leaf.base;
+        const hi = to - leaf.base;
+        visited += hi - lo;
+        if (type === CLEAR_REFS_SOFT_DIRTY) clearSoftDirtyPtes(mm, vma, leaf, lo, hi);
+        else clearYoungPtes(mm, leaf, lo, hi);
         return 0;
-      }
-      const lo = from - leaf.base;
-      const hi = to - leaf.base;
-      visited += hi - lo;
-      if (type === CLEAR_REFS_SOFT_DIRTY) clearSoftDirtyPtes(mm, vma, leaf, lo, hi);
-      else clearYoungPtes(mm, leaf, lo, hi);
-      return 0;
-    } });
+      },
+    });
   }
   sys.count(CTR.clear_refs_entries, visited);
   if (type === CLEAR_REFS_SOFT_DIRTY) {

@@ -28,14 +28,41 @@ import { hex } from '../mm/hex.js';
 import { flushTlbRange, setPmd, setPte } from '../mm/pgtable.js';
 import { userfaultfdWp, userfaultfdWpAsync, userfaultfdWpUseMarkers, vmaSoftDirtyFlag } from '../mm/predicates.js';
 import {
-  GUARD, KIND_MASK, MARKER, MIGRATION, NONE, PAGE_MASK, PG_ANON, PG_ZERO, PMD_TABLE, PRESENT, SD, SWAP,
-  UFFD_WP_MARKER, UW, pteMkUffdWp, hasUffdWp,
+  GUARD,
+  KIND_MASK,
+  MARKER,
+  MIGRATION,
+  NONE,
+  PAGE_MASK,
+  PG_ANON,
+  PG_ZERO,
+  PMD_TABLE,
+  PRESENT,
+  SD,
+  SWAP,
+  UFFD_WP_MARKER,
+  UW,
+  pteMkUffdWp,
+  hasUffdWp,
 } from '../mm/pte.js';
 import { isHugeEntry, splitHugePmd } from '../mm/thp.js';
 import {
-  HPAGE_PMD_NR, PAGE_IS_FILE, PAGE_IS_GUARD, PAGE_IS_HUGE, PAGE_IS_PFNZERO, PAGE_IS_PRESENT, PAGE_IS_SOFT_DIRTY,
-  PAGE_IS_SWAPPED, PAGE_IS_WPALLOWED, PAGE_IS_WRITTEN, PAGE_SIZE, PM_SCAN_ARG_SIZE, PM_SCAN_CHECK_WPASYNC,
-  PM_SCAN_WP_MATCHING, PTRS_PER_PTE, TASK_SIZE,
+  HPAGE_PMD_NR,
+  PAGE_IS_FILE,
+  PAGE_IS_GUARD,
+  PAGE_IS_HUGE,
+  PAGE_IS_PFNZERO,
+  PAGE_IS_PRESENT,
+  PAGE_IS_SOFT_DIRTY,
+  PAGE_IS_SWAPPED,
+  PAGE_IS_WPALLOWED,
+  PAGE_IS_WRITTEN,
+  PAGE_SIZE,
+  PM_SCAN_ARG_SIZE,
+  PM_SCAN_CHECK_WPASYNC,
+  PM_SCAN_WP_MATCHING,
+  PTRS_PER_PTE,
+  TASK_SIZE,
 } from '../mm/uapi.js';
 import { VM_PFNMAP, type Vma } from '../mm/vma.js';
 import type { TraceOp } from '../trace/types.js';
@@ -105,8 +132,8 @@ const ERRNO_NAMES: Record<number, string> = { [EPERM]: 'EPERM', [ENOSPC]: 'ENOSP
 
 /** PM_SCAN_CATEGORIES of the profile's kernel (PAGE_IS_GUARD from v6.15). */
 function scanCategories(mm: Mm): number {
-  let c = PAGE_IS_WPALLOWED | PAGE_IS_WRITTEN | PAGE_IS_FILE | PAGE_IS_PRESENT | PAGE_IS_SWAPPED | PAGE_IS_PFNZERO |
-    PAGE_IS_HUGE | PAGE_IS_SOFT_DIRTY;
+  let c =
+    PAGE_IS_WPALLOWED | PAGE_IS_WRITTEN | PAGE_IS_FILE | PAGE_IS_PRESENT | PAGE_IS_SWAPPED | PAGE_IS_PFNZERO | PAGE_IS_HUGE | PAGE_IS_SOFT_DIRTY;
   if (mm.sys.profile.guardMarkers) c |= PAGE_IS_GUARD;
   return c;
 }
@@ -144,8 +171,8 @@ class ScanState {
     this.maxPages = arg.maxPages === 0 ? Infinity : arg.maxPages;
     this.masksOfInterest = arg.categoryMask | arg.categoryAnyofMask | arg.returnMask;
     this.wpMatching = (arg.flags & PM_SCAN_WP_MATCHING) !== 0;
-    this.fastWritten = arg.categoryAnyofMask === 0 && arg.categoryInverted === 0 &&
-      arg.categoryMask === PAGE_IS_WRITTEN && arg.returnMask === PAGE_IS_WRITTEN;
+    this.fastWritten =
+      arg.categoryAnyofMask === 0 && arg.categoryInverted === 0 && arg.categoryMask === PAGE_IS_WRITTEN && arg.returnMask === PAGE_IS_WRITTEN;
     // pagemap_scan_init_bounce_buffer
     if (this.vecLen > 0) {
       this.bufLen = Math.min(BOUNCE_MAX, this.vecLen);
@@ -253,7 +280,7 @@ function pageCategory(p: ScanState, e: number): number {
     if ((e & UW) === 0) c |= PAGE_IS_WRITTEN;
     const page = e & PAGE_MASK;
     // vm_normal_page: the zero page has no folio, so it is never FILE.
-    if ((p.masksOfInterest & PAGE_IS_FILE) && page !== PG_ZERO && page !== PG_ANON) c |= PAGE_IS_FILE;
+    if (p.masksOfInterest & PAGE_IS_FILE && page !== PG_ZERO && page !== PG_ANON) c |= PAGE_IS_FILE;
     if (page === PG_ZERO) c |= PAGE_IS_PFNZERO;
     if (e & SD) c |= PAGE_IS_SOFT_DIRTY;
     return c;
@@ -261,9 +288,9 @@ function pageCategory(p: ScanState, e: number): number {
   if (kind === SWAP || kind === MARKER) {
     let c = PAGE_IS_SWAPPED;
     if ((e & UW) === 0) c |= PAGE_IS_WRITTEN;
-    if ((e & GUARD) && kind === MARKER) {
+    if (e & GUARD && kind === MARKER) {
       if (p.mm.sys.profile.guardMarkers) c |= PAGE_IS_GUARD;
-    } else if ((p.masksOfInterest & PAGE_IS_FILE) && kind === SWAP && (e & MIGRATION) && (e & PAGE_MASK) !== PG_ANON) {
+    } else if (p.masksOfInterest & PAGE_IS_FILE && kind === SWAP && e & MIGRATION && (e & PAGE_MASK) !== PG_ANON) {
       c |= PAGE_IS_FILE;
     }
     if (e & SD) c |= PAGE_IS_SOFT_DIRTY;
@@ -282,14 +309,14 @@ function thpCategory(p: ScanState, pmd: number): number {
     c |= PAGE_IS_PRESENT;
     if ((pmd & UW) === 0) c |= PAGE_IS_WRITTEN;
     // vm_normal_page_pmd: none for the huge zero page (probe D16: no FILE).
-    if ((p.masksOfInterest & PAGE_IS_FILE) && page !== PG_ZERO && page !== PG_ANON) c |= PAGE_IS_FILE;
+    if (p.masksOfInterest & PAGE_IS_FILE && page !== PG_ZERO && page !== PG_ANON) c |= PAGE_IS_FILE;
     if (page === PG_ZERO && p.mm.sys.profile.pagemapScanHugeZeroPfnzero) c |= PAGE_IS_PFNZERO;
     if (pmd & SD) c |= PAGE_IS_SOFT_DIRTY;
   } else if (kind !== NONE) {
     c |= PAGE_IS_SWAPPED;
     if ((pmd & UW) === 0) c |= PAGE_IS_WRITTEN;
     if (pmd & SD) c |= PAGE_IS_SOFT_DIRTY;
-    if ((p.masksOfInterest & PAGE_IS_FILE) && page !== PG_ANON) c |= PAGE_IS_FILE;
+    if (p.masksOfInterest & PAGE_IS_FILE && page !== PG_ANON) c |= PAGE_IS_FILE;
   }
   return c;
 }
@@ -327,7 +354,7 @@ function makeUffdWpPmd(mm: Mm, leaf: Leaf): void {
   const pmd = leaf.pmd;
   const kind = pmd & KIND_MASK;
   if (kind === PRESENT) setPmd(mm, leaf, mm.sys.profile.mkuffdWpClearsWrite ? pteMkUffdWp(pmd) : pmd | UW, Path.PAGEMAP_SCAN_WP, Why.ARMED);
-  else if (kind === SWAP && (pmd & MIGRATION)) setPmd(mm, leaf, pmd | UW, Path.PAGEMAP_SCAN_WP, Why.ARMED);
+  else if (kind === SWAP && pmd & MIGRATION) setPmd(mm, leaf, pmd | UW, Path.PAGEMAP_SCAN_WP, Why.ARMED);
 }
 
 /**
@@ -415,7 +442,7 @@ function pmdEntry(p: ScanState, leaf: Leaf, start: number, end: number): number 
 /** pagemap_scan_hugetlb_entry for the huge page of `slot`, pages [start, end). */
 function hugetlbEntry(p: ScanState, leaf: Leaf | undefined, start: number, end: number): number {
   const mm = p.mm;
-  const pte = leaf === undefined || (leaf.pmd & PMD_TABLE) ? 0 : leaf.pmd;
+  const pte = leaf === undefined || leaf.pmd & PMD_TABLE ? 0 : leaf.pmd;
   p.entries++;
   const categories = p.curVmaCategory | hugetlbCategory(pte);
   if (!p.wpMatching) {
@@ -439,7 +466,7 @@ function hugetlbEntry(p: ScanState, leaf: Leaf | undefined, start: number, end: 
   const l = leaf ?? mm.ensureLeaf(Math.floor(start / PTRS_PER_PTE));
   const kind = pte & KIND_MASK;
   if (kind === PRESENT) setPmd(mm, l, pteMkUffdWp(pte), Path.PAGEMAP_SCAN_WP, Why.ARMED);
-  else if (kind === SWAP && (pte & MIGRATION)) setPmd(mm, l, pte | UW, Path.PAGEMAP_SCAN_WP, Why.ARMED);
+  else if (kind === SWAP && pte & MIGRATION) setPmd(mm, l, pte | UW, Path.PAGEMAP_SCAN_WP, Why.ARMED);
   else if (kind === NONE) setPmd(mm, l, UFFD_WP_MARKER, Path.PAGEMAP_SCAN_WP, Why.ARMED);
   flushTlbRange(mm, HPAGE_PMD_NR);
   return ret;
@@ -496,10 +523,12 @@ function walkPageRange(p: ScanState, start: number, end: number): number {
       if (p.wpMatching && (vma.flags & VM_PFNMAP) === 0) p.skipped.push({ start: s, end: e });
       continue;
     }
-    const r = vma.isHugetlb ? walkHugetlb(p, s, e) : walkPmdRange(mm, s, e, {
-      pmdEntry: (leaf, lo, hi) => pmdEntry(p, leaf, lo, hi),
-      pteHole: (lo, hi) => pteHole(p, vma, lo, hi),
-    });
+    const r = vma.isHugetlb
+      ? walkHugetlb(p, s, e)
+      : walkPmdRange(mm, s, e, {
+          pmdEntry: (leaf, lo, hi) => pmdEntry(p, leaf, lo, hi),
+          pteHole: (lo, hi) => pteHole(p, vma, lo, hi),
+        });
     if (r !== 0) return r;
   }
   // Gaps between VMAs: pte_hole with no VMA reports nothing.
@@ -517,8 +546,10 @@ function walkHugetlb(p: ScanState, s: number, e: number): number {
 }
 
 function argsText(a: PmScanArg): string {
-  return `${hex(a.start)}-${hex(a.end)}, flags=${a.flags}, inv=${hex(a.categoryInverted)}, mask=${hex(a.categoryMask)}, ` +
-    `anyof=${hex(a.categoryAnyofMask)}, ret=${hex(a.returnMask)}, vec_len=${a.vecLen}, max_pages=${a.maxPages}`;
+  return (
+    `${hex(a.start)}-${hex(a.end)}, flags=${a.flags}, inv=${hex(a.categoryInverted)}, mask=${hex(a.categoryMask)}, ` +
+    `anyof=${hex(a.categoryAnyofMask)}, ret=${hex(a.returnMask)}, vec_len=${a.vecLen}, max_pages=${a.maxPages}`
+  );
 }
 
 /**

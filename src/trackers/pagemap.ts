@@ -24,9 +24,7 @@
 import type { Leaf } from '../mm/leaf.js';
 import type { Mm } from '../mm/mm.js';
 import { hex } from '../mm/hex.js';
-import {
-  GUARD, KIND_MASK, MIGRATION, NONE, PAGE_MASK, PG_ANON, PG_ZERO, PMD_TABLE, PRESENT, SD, UW, isPresent,
-} from '../mm/pte.js';
+import { GUARD, KIND_MASK, MIGRATION, NONE, PAGE_MASK, PG_ANON, PG_ZERO, PMD_TABLE, PRESENT, SD, UW, isPresent } from '../mm/pte.js';
 import { isHugeEntry } from '../mm/thp.js';
 import { PTRS_PER_PTE, TASK_SIZE_PAGES } from '../mm/uapi.js';
 import { vmaSoftDirtyFlag } from '../mm/predicates.js';
@@ -51,14 +49,24 @@ export const PMB_PRESENT = 1 << 6;
 
 /** PMB_* bit → pagemap bit number. */
 export const PMB_BIT_NUMBERS: readonly [number, number][] = [
-  [PMB_SOFT_DIRTY, 55], [PMB_EXCLUSIVE, 56], [PMB_UFFD_WP, 57], [PMB_GUARD, 58], [PMB_FILE, 61], [PMB_SWAP, 62],
+  [PMB_SOFT_DIRTY, 55],
+  [PMB_EXCLUSIVE, 56],
+  [PMB_UFFD_WP, 57],
+  [PMB_GUARD, 58],
+  [PMB_FILE, 61],
+  [PMB_SWAP, 62],
   [PMB_PRESENT, 63],
 ];
 
 /** Names as the probe fixture spells them. */
 export const PMB_NAMES: readonly [number, string][] = [
-  [PMB_SOFT_DIRTY, 'soft_dirty'], [PMB_EXCLUSIVE, 'exclusive'], [PMB_UFFD_WP, 'uffd_wp'], [PMB_GUARD, 'guard'],
-  [PMB_FILE, 'file'], [PMB_SWAP, 'swap'], [PMB_PRESENT, 'present'],
+  [PMB_SOFT_DIRTY, 'soft_dirty'],
+  [PMB_EXCLUSIVE, 'exclusive'],
+  [PMB_UFFD_WP, 'uffd_wp'],
+  [PMB_GUARD, 'guard'],
+  [PMB_FILE, 'file'],
+  [PMB_SWAP, 'swap'],
+  [PMB_PRESENT, 'present'],
 ];
 
 /** The u64 pagemap entry of a bit set (PFN field 0). Not for hot paths. */
@@ -129,9 +137,9 @@ function pteBits(mm: Mm, e: number, pfn: number): number {
   if (e & SD) b |= PMB_SOFT_DIRTY;
   // pte_swp_uffd_wp || pte_marker_entry_uffd_wp: both are UW in the encoding.
   if (e & UW) b |= PMB_UFFD_WP;
-  if ((e & GUARD) && mm.sys.profile.guardMarkers) b |= PMB_GUARD;
+  if (e & GUARD && mm.sys.profile.guardMarkers) b |= PMB_GUARD;
   // is_pfn_swap_entry (migration): the page is known; PM_FILE when it is not anon.
-  if ((e & MIGRATION) && (e & PAGE_MASK) !== PG_ANON) b |= PMB_FILE;
+  if (e & MIGRATION && (e & PAGE_MASK) !== PG_ANON) b |= PMB_FILE;
   return b;
 }
 
@@ -161,7 +169,7 @@ function hugetlbBits(mm: Mm, e: number, pfn: number): number {
     return b;
   }
   // pte_swp_uffd_wp_any: swap-UW or a uffd-wp marker; nothing else (no PM_SWAP here).
-  if (kind !== NONE && (e & UW)) return PMB_UFFD_WP;
+  if (kind !== NONE && e & UW) return PMB_UFFD_WP;
   return 0;
 }
 

@@ -9,8 +9,17 @@ import { hex } from '../mm/hex.js';
 import { MM_CP_TRY_CHANGE_WRITABLE, MM_CP_UFFD_WP, MM_CP_UFFD_WP_RESOLVE, changeProtection } from '../mm/mprotect.js';
 import { vmaWantsManualPteWriteUpgrade } from '../mm/predicates.js';
 import {
-  HPAGE_PMD_NR, MMAP_MIN_ADDR, PAGE_SIZE, TASK_SIZE, UFFD_API, UFFD_FEATURE_WP_ASYNC, UFFD_FEATURE_WP_UNPOPULATED,
-  UFFDIO_REGISTER_MODE_MINOR, UFFDIO_REGISTER_MODE_MISSING, UFFDIO_REGISTER_MODE_WP, UFFDIO_WRITEPROTECT_MODE_DONTWAKE,
+  HPAGE_PMD_NR,
+  MMAP_MIN_ADDR,
+  PAGE_SIZE,
+  TASK_SIZE,
+  UFFD_API,
+  UFFD_FEATURE_WP_ASYNC,
+  UFFD_FEATURE_WP_UNPOPULATED,
+  UFFDIO_REGISTER_MODE_MINOR,
+  UFFDIO_REGISTER_MODE_MISSING,
+  UFFDIO_REGISTER_MODE_WP,
+  UFFDIO_WRITEPROTECT_MODE_DONTWAKE,
   UFFDIO_WRITEPROTECT_MODE_WP,
 } from '../mm/uapi.js';
 import { VM_MAYWRITE, VM_UFFD_ALL, VM_UFFD_MINOR, VM_UFFD_MISSING, VM_UFFD_WP, type Vma } from '../mm/vma.js';
@@ -72,7 +81,7 @@ function validRange(start: number, len: number): boolean {
 
 /** mm/userfaultfd.c:vma_can_userfault. */
 function vmaCanUserfault(vma: Vma, vmFlags: number, wpAsync: boolean): boolean {
-  if ((vmFlags & VM_UFFD_MINOR) && !(vma.isHugetlb || vma.isShmem)) return false;
+  if (vmFlags & VM_UFFD_MINOR && !(vma.isHugetlb || vma.isShmem)) return false;
   if (wpAsync && vmFlags === VM_UFFD_WP) return true;
   return vma.isAnon || vma.isHugetlb || vma.isShmem;
 }
@@ -95,8 +104,10 @@ export function uffdioRegister(mm: Mm, fd: number, start: number, len: number, m
   const owner = ctxMm(mm, ctx);
   if (owner === null) return fail('ESRCH');
   mm = owner;
-  const vmFlags = (mode & UFFDIO_REGISTER_MODE_MISSING ? VM_UFFD_MISSING : 0) |
-    (mode & UFFDIO_REGISTER_MODE_WP ? VM_UFFD_WP : 0) | (mode & UFFDIO_REGISTER_MODE_MINOR ? VM_UFFD_MINOR : 0);
+  const vmFlags =
+    (mode & UFFDIO_REGISTER_MODE_MISSING ? VM_UFFD_MISSING : 0) |
+    (mode & UFFDIO_REGISTER_MODE_WP ? VM_UFFD_WP : 0) |
+    (mode & UFFDIO_REGISTER_MODE_MINOR ? VM_UFFD_MINOR : 0);
   const s = start / PAGE_SIZE;
   const e = s + len / PAGE_SIZE;
   const vmas = mm.vmas.intersecting(s, e);
@@ -111,7 +122,7 @@ export function uffdioRegister(mm: Mm, fd: number, start: number, len: number, m
   }
   // userfaultfd_register_range: VMA by VMA; one already registered to this context with these modes
   // is left alone (no split); the walk resumes after the (possibly merged) VMA.
-  for (let cursor = s; cursor < e;) {
+  for (let cursor = s; cursor < e; ) {
     const v = mm.vmas.intersecting(cursor, e)[0];
     if (v === undefined) break;
     if (v.uffd === ctx && (v.flags & vmFlags) === vmFlags) {
@@ -156,7 +167,7 @@ export function uffdioWriteprotect(mm: Mm, fd: number, start: number, len: numbe
   if (!ctx.apiDone) return fail('EINVAL');
   if (ctx.mmapChanging > 0) return fail('EAGAIN');
   if ((mode & ~(UFFDIO_WRITEPROTECT_MODE_WP | UFFDIO_WRITEPROTECT_MODE_DONTWAKE)) !== 0) return fail('EINVAL');
-  if ((mode & UFFDIO_WRITEPROTECT_MODE_WP) && (mode & UFFDIO_WRITEPROTECT_MODE_DONTWAKE)) return fail('EINVAL');
+  if (mode & UFFDIO_WRITEPROTECT_MODE_WP && mode & UFFDIO_WRITEPROTECT_MODE_DONTWAKE) return fail('EINVAL');
   if (!validRange(start, len)) return fail('EINVAL');
   const owner = ctxMm(mm, ctx);
   if (owner === null) return fail('ESRCH');
@@ -170,7 +181,15 @@ export function uffdioWriteprotect(mm: Mm, fd: number, start: number, len: numbe
   for (const v of vmas) {
     if (!(v.flags & VM_UFFD_WP)) return fail('ENOENT');
     if (v.isHugetlb && (s % HPAGE_PMD_NR !== 0 || e % HPAGE_PMD_NR !== 0)) return fail('EINVAL');
-    const walked = uffdWpRange(mm, v, Math.max(s, v.start), Math.min(e, v.end), enable, enable ? Path.UFFD_WP : Path.UFFD_WP_RESOLVE, enable ? Why.ARMED : why);
+    const walked = uffdWpRange(
+      mm,
+      v,
+      Math.max(s, v.start),
+      Math.min(e, v.end),
+      enable,
+      enable ? Path.UFFD_WP : Path.UFFD_WP_RESOLVE,
+      enable ? Why.ARMED : why,
+    );
     mm.sys.count(CTR.uffdio_writeprotect_entries, walked);
   }
   return mm.sys.result(mm.pid, 'UFFDIO_WRITEPROTECT', args, 0, null);
@@ -181,7 +200,7 @@ export function uffdioWriteprotect(mm: Mm, fd: number, start: number, len: numbe
  * from v6.8/6.9 — then drop the registration and merge.
  */
 function clearVma(mm: Mm, v: Vma, start: number, end: number, resetPtes: boolean): Vma {
-  if (resetPtes && (v.flags & VM_UFFD_WP)) uffdWpRange(mm, v, start, end, false, Path.UFFD_CLEAR_VMA, Why.UFFD_CLOSED);
+  if (resetPtes && v.flags & VM_UFFD_WP) uffdWpRange(mm, v, start, end, false, Path.UFFD_CLEAR_VMA, Why.UFFD_CLOSED);
   const flags = v.flags & ~VM_UFFD_ALL;
   v.flags = flags;
   v.uffd = null;
@@ -210,11 +229,14 @@ export function uffdioUnregister(mm: Mm, fd: number, start: number, len: number)
   const e = s + len / PAGE_SIZE;
   const vmas = mm.vmas.intersecting(s, e);
   const checksCtx = mm.sys.profile.uffdUnregisterChecksCtx;
-  if (vmas.length === 0 || mm.vmas.splitRefused(s, e) ||
-      vmas.some((v) => !vmaCanUserfault(v, v.flags & VM_UFFD_ALL, ctx.wpAsync) || (checksCtx && v.uffd !== null && v.uffd !== ctx))) {
+  if (
+    vmas.length === 0 ||
+    mm.vmas.splitRefused(s, e) ||
+    vmas.some((v) => !vmaCanUserfault(v, v.flags & VM_UFFD_ALL, ctx.wpAsync) || (checksCtx && v.uffd !== null && v.uffd !== ctx))
+  ) {
     return mm.sys.result(mm.pid, 'UFFDIO_UNREGISTER', args, -1, 'EINVAL');
   }
-  for (let cursor = s; cursor < e;) {
+  for (let cursor = s; cursor < e; ) {
     const v = mm.vmas.intersecting(cursor, e)[0];
     if (v === undefined) break;
     if (v.uffd === null) {

@@ -45,40 +45,49 @@ export function Player({ source, initial, file, viewport, color, onExit, pollMs 
     setState(ref.current);
   }, []);
 
-  const quit = useCallback((code: ExitCode) => {
-    onExit(code);
-    exit();
-  }, [exit, onExit]);
+  const quit = useCallback(
+    (code: ExitCode) => {
+      onExit(code);
+      exit();
+    },
+    [exit, onExit],
+  );
 
   /** One key press: the prompt's editing keys while a prompt is open, else the keymap's command. */
-  const press = useCallback((input: string, key: PressKey): void => {
-    const s = ref.current;
-    if (key.ctrl && input === 'c') return quit(130);
-    if (s.prompt) {
-      if (key.escape) return apply([{ type: 'promptCancel' }]);
-      if (key.return) {
-        const { text, kind } = s.prompt;
-        apply([{ type: 'promptCancel' }]);
-        return apply(kind === 'filter' ? filterActions(text, ref.current, source) : gotoActions(text, ref.current, source));
+  const press = useCallback(
+    (input: string, key: PressKey): void => {
+      const s = ref.current;
+      if (key.ctrl && input === 'c') return quit(130);
+      if (s.prompt) {
+        if (key.escape) return apply([{ type: 'promptCancel' }]);
+        if (key.return) {
+          const { text, kind } = s.prompt;
+          apply([{ type: 'promptCancel' }]);
+          return apply(kind === 'filter' ? filterActions(text, ref.current, source) : gotoActions(text, ref.current, source));
+        }
+        if (key.backspace || key.delete) return apply([{ type: 'promptText', text: s.prompt.text.slice(0, -1) }]);
+        if (input && !key.ctrl && input >= ' ') apply([{ type: 'promptText', text: s.prompt.text + input }]);
+        return;
       }
-      if (key.backspace || key.delete) return apply([{ type: 'promptText', text: s.prompt.text.slice(0, -1) }]);
-      if (input && !key.ctrl && input >= ' ') apply([{ type: 'promptText', text: s.prompt.text + input }]);
-      return;
-    }
-    if (s.help) return apply([{ type: 'help', open: false }]);
-    const b = bindingFor(input, key);
-    if (!b) return;
-    if (b.command === 'quit') return quit(0);
-    if (b.command === 'interrupt') return quit(130);
-    if (b.command === 'help') return apply([{ type: 'help', open: true }]);
-    apply(commandActions(b.command, input, ref.current, source));
-  }, [apply, quit, source]);
+      if (s.help) return apply([{ type: 'help', open: false }]);
+      const b = bindingFor(input, key);
+      if (!b) return;
+      if (b.command === 'quit') return quit(0);
+      if (b.command === 'interrupt') return quit(130);
+      if (b.command === 'help') return apply([{ type: 'help', open: true }]);
+      apply(commandActions(b.command, input, ref.current, source));
+    },
+    [apply, quit, source],
+  );
 
   // Several characters in one read (typed fast, pasted, or sent by a script) are several key presses.
-  const onKey = useCallback((input: string, key: PressKey) => {
-    if (input.length <= 1 || key.ctrl) return press(input, key);
-    for (const ch of input) press(ch, burstKey(ch));
-  }, [press]);
+  const onKey = useCallback(
+    (input: string, key: PressKey) => {
+      if (input.length <= 1 || key.ctrl) return press(input, key);
+      for (const ch of input) press(ch, burstKey(ch));
+    },
+    [press],
+  );
   useInput(onKey, { isActive: isRawModeSupported });
 
   // The terminal's size.
@@ -110,5 +119,7 @@ export function Player({ source, initial, file, viewport, color, onExit, pollMs 
 
   const builder = useMemo(() => new FrameBuilder(source), [source]);
   const frame = useMemo(() => builder.build(state), [builder, state]);
-  return <Screen frame={frame} file={file} cols={state.viewport.cols} prompt={state.prompt} message={state.message} help={state.help} color={color} />;
+  return (
+    <Screen frame={frame} file={file} cols={state.viewport.cols} prompt={state.prompt} message={state.message} help={state.help} color={color} />
+  );
 }

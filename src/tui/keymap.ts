@@ -57,15 +57,32 @@ export const KEYMAP: KeyBinding[] = [
   { keys: ['l'], command: 'cursorRight', help: 'page cursor right' },
   { keys: ['k', { special: 'upArrow' }], command: 'cursorUp', help: 'page cursor up one map band' },
   { keys: ['j', { special: 'downArrow' }], command: 'cursorDown', help: 'page cursor down one map band' },
-  { keys: ['/'], command: 'filter', help: 'filter: ADDR+PAGES, ADDR-ADDR, vma N (or vma ADDR), tid N; empty: back to the opening range', hint: 'filter' },
-  { keys: [':'], command: 'goto', help: 'go to: a trace position (120000, 64k), N%, #SEQ (change row of the focused lane), cN (collect N)', hint: 'go to' },
+  {
+    keys: ['/'],
+    command: 'filter',
+    help: 'filter: ADDR+PAGES, ADDR-ADDR, vma N (or vma ADDR), tid N; empty: back to the opening range',
+    hint: 'filter',
+  },
+  {
+    keys: [':'],
+    command: 'goto',
+    help: 'go to: a trace position (120000, 64k), N%, #SEQ (change row of the focused lane), cN (collect N)',
+    hint: 'go to',
+  },
   { keys: ['?'], command: 'help', help: 'this help (any key closes it)', hint: 'help' },
   { keys: ['q', { special: 'escape' }], command: 'quit', help: 'quit (Esc first closes the help or a prompt)', hint: 'quit' },
   { keys: [{ ctrl: 'c' }], command: 'interrupt', help: 'quit with exit status 130' },
 ];
 
 const SPECIAL_LABEL: Record<SpecialKey, string> = {
-  rightArrow: '→', leftArrow: '←', upArrow: '↑', downArrow: '↓', tab: 'Tab', escape: 'Esc', home: 'Home', end: 'End',
+  rightArrow: '→',
+  leftArrow: '←',
+  upArrow: '↑',
+  downArrow: '↓',
+  tab: 'Tab',
+  escape: 'Esc',
+  home: 'Home',
+  end: 'End',
 };
 
 export function keyLabel(k: KeySpec): string {

@@ -41,8 +41,16 @@ export async function runPlayer(o: RunPlayerOptions): Promise<number> {
   };
   stdout.write(ENTER_ALT_SCREEN);
   const element = (viewport: Viewport) => (
-    <Player source={o.source} initial={{ ...o.initial, viewport }} file={o.file} viewport={viewport} color={o.color}
-      onExit={(c: ExitCode) => { code = c; }} />
+    <Player
+      source={o.source}
+      initial={{ ...o.initial, viewport }}
+      file={o.file}
+      viewport={viewport}
+      color={o.color}
+      onExit={(c: ExitCode) => {
+        code = c;
+      }}
+    />
   );
   let instance: ReturnType<typeof render> | undefined;
   const onResize = (): void => instance?.rerender(element(terminalSize(stdout)));

@@ -15,8 +15,10 @@ const glyphs = (cells: CellKind[]): string => cells.map((c) => CELL_GLYPH[c]).jo
 /** Where the frame is: position, collect, pid, range, cell size. */
 export function frameTitle(f: FrameModel): string {
   const at = f.verdictOf ? `collect #${f.verdictOf.idx}${f.verdictOf.label ? ` "${f.verdictOf.label}"` : ''} (verdicts shown)` : 'entry states shown';
-  return `position ${f.pos} of ${f.lastPos}, ${at}; pid ${f.pid}, range ${hexAddr(f.range.lo * 4096)}+${f.range.pages} pages, ` +
-    `${f.geometry.pagesPerCell} page${f.geometry.pagesPerCell > 1 ? 's' : ''} per cell`;
+  return (
+    `position ${f.pos} of ${f.lastPos}, ${at}; pid ${f.pid}, range ${hexAddr(f.range.lo * 4096)}+${f.range.pages} pages, ` +
+    `${f.geometry.pagesPerCell} page${f.geometry.pagesPerCell > 1 ? 's' : ''} per cell`
+  );
 }
 
 /** The map as text: per band a ruler line, the truth row and one row per lane. */
@@ -37,7 +39,12 @@ export function legendLine(): string {
 }
 
 function falseCollects(collects: CollectPoint[], f: FrameModel): CollectPoint[] {
-  return collects.filter((c) => hasFalse(c, f.lanes.map((l) => l.laneId)));
+  return collects.filter((c) =>
+    hasFalse(
+      c,
+      f.lanes.map((l) => l.laneId),
+    ),
+  );
 }
 
 const laneName = (run: PlaybackRun, id: number): string => run.lanes.find((l) => l.laneId === id)?.name ?? String(id);
@@ -48,9 +55,19 @@ export function summaryText(run: PlaybackRun, collects: CollectPoint[], f: Frame
     `pteplay play ${run.path}: ${run.status} run of ${run.tracePath || '(unknown trace)'}, positions 0..${f.lastPos}, ` +
       `lanes ${f.lanes.map((l) => l.name).join(', ')}, kernel ${run.kernelProfile}`,
     `${collects.length} collects, ${fc.length} with a false page in a shown lane` +
-      (fc.length ? `: ${fc.slice(0, 8).map((c) => `#${c.idx} @${c.pos}${c.label ? ` "${c.label}"` : ''}`).join(', ')}${fc.length > 8 ? ', ...' : ''}` : ''),
-    ...fc.slice(0, 8).flatMap((c) => c.lanes.filter((l) => l.fp + l.fn > 0 && f.lanes.some((x) => x.laneId === l.laneId))
-      .map((l) => `  #${c.idx} ${laneName(run, l.laneId)}: reported ${l.reported}, written ${l.trueW}, FP ${l.fp}, FN ${l.fn}`)),
+      (fc.length
+        ? `: ${fc
+            .slice(0, 8)
+            .map((c) => `#${c.idx} @${c.pos}${c.label ? ` "${c.label}"` : ''}`)
+            .join(', ')}${fc.length > 8 ? ', ...' : ''}`
+        : ''),
+    ...fc
+      .slice(0, 8)
+      .flatMap((c) =>
+        c.lanes
+          .filter((l) => l.fp + l.fn > 0 && f.lanes.some((x) => x.laneId === l.laneId))
+          .map((l) => `  #${c.idx} ${laneName(run, l.laneId)}: reported ${l.reported}, written ${l.trueW}, FP ${l.fp}, FN ${l.fn}`),
+      ),
     '(a summary: the frame `pteplay play` opens on; in a terminal it plays)',
     '',
     frameTitle(f),
@@ -71,21 +88,44 @@ export function summaryText(run: PlaybackRun, collects: CollectPoint[], f: Frame
 
 export function summaryJson(run: PlaybackRun, collects: CollectPoint[], f: FrameModel): string {
   const text = (ls: { text: string }[]) => ls.map((l) => l.text);
-  return JSON.stringify({
-    run: { path: run.path, status: run.status, trace: run.tracePath, kernel: run.kernelProfile, lastPos: f.lastPos, lanes: run.lanes.map((l) => l.name) },
-    collects: collects.length,
-    falseCollects: falseCollects(collects, f).map((c) => ({
-      idx: c.idx, pos: c.pos, label: c.label,
-      lanes: c.lanes.filter((l) => f.lanes.some((x) => x.laneId === l.laneId))
-        .map((l) => ({ lane: laneName(run, l.laneId), reported: l.reported, written: l.trueW, tp: l.tp, fp: l.fp, fn: l.fn })),
-    })),
-    frame: {
-      pos: f.pos, pid: f.pid, range: { start: hexAddr(f.range.lo * 4096), pages: f.range.pages }, pagesPerCell: f.geometry.pagesPerCell,
-      verdictsOfCollect: f.verdictOf?.idx ?? null, truthExact: f.truthExact,
-      legend: Object.fromEntries(LEGEND.map(([k, , t]) => [CELL_GLYPH[k], t])),
-      truth: f.bands.map((b) => glyphs(b.truth)).join(''),
-      lanes: Object.fromEntries(f.lanes.map((l, i) => [l.name, f.bands.map((b) => glyphs(b.lanes[i]!)).join('')])),
-      events: text(f.events), counters: text(f.counters), vmas: text(f.vmas), cursor: text(f.detail),
-    },
-  }, null, 2) + '\n';
+  return (
+    JSON.stringify(
+      {
+        run: {
+          path: run.path,
+          status: run.status,
+          trace: run.tracePath,
+          kernel: run.kernelProfile,
+          lastPos: f.lastPos,
+          lanes: run.lanes.map((l) => l.name),
+        },
+        collects: collects.length,
+        falseCollects: falseCollects(collects, f).map((c) => ({
+          idx: c.idx,
+          pos: c.pos,
+          label: c.label,
+          lanes: c.lanes
+            .filter((l) => f.lanes.some((x) => x.laneId === l.laneId))
+            .map((l) => ({ lane: laneName(run, l.laneId), reported: l.reported, written: l.trueW, tp: l.tp, fp: l.fp, fn: l.fn })),
+        })),
+        frame: {
+          pos: f.pos,
+          pid: f.pid,
+          range: { start: hexAddr(f.range.lo * 4096), pages: f.range.pages },
+          pagesPerCell: f.geometry.pagesPerCell,
+          verdictsOfCollect: f.verdictOf?.idx ?? null,
+          truthExact: f.truthExact,
+          legend: Object.fromEntries(LEGEND.map(([k, , t]) => [CELL_GLYPH[k], t])),
+          truth: f.bands.map((b) => glyphs(b.truth)).join(''),
+          lanes: Object.fromEntries(f.lanes.map((l, i) => [l.name, f.bands.map((b) => glyphs(b.lanes[i]!)).join('')])),
+          events: text(f.events),
+          counters: text(f.counters),
+          vmas: text(f.vmas),
+          cursor: text(f.detail),
+        },
+      },
+      null,
+      2,
+    ) + '\n'
+  );
 }

@@ -47,8 +47,10 @@ function haveGcc(): boolean {
 /** Why kreplay cannot run on this machine, or null when it can. */
 function hostProblem(): string | null {
   if (process.platform !== 'linux' || process.arch !== 'x64') {
-    return `the host backend runs the real kernel through tools/kreplay, which needs x86-64 Linux (this is ${process.platform}-${process.arch}); ` +
-      'use --vm VERSION to boot a kernel in qemu';
+    return (
+      `the host backend runs the real kernel through tools/kreplay, which needs x86-64 Linux (this is ${process.platform}-${process.arch}); ` +
+      'use --vm VERSION to boot a kernel in qemu'
+    );
   }
   if (kreplayBinary() === null) {
     return haveGcc()
@@ -64,7 +66,12 @@ export function hostBackend(): VerifyBackend & { probe: HostProbe } {
   if (problem !== null) throw new BackendUnavailable(problem);
   const probe = probeHost();
   return {
-    name: 'host', release: probe.release, profile: probe.profile, sysfs: probe.sysfs, userfaultfd: probe.userfaultfd, probe,
+    name: 'host',
+    release: probe.release,
+    profile: probe.profile,
+    sysfs: probe.sysfs,
+    userfaultfd: probe.userfaultfd,
+    probe,
     kernelOpts: (profile) => probedKernelOpts(probe, profile),
     run: async (traces) => runKernel(traces),
     batch: 50,
@@ -85,13 +92,20 @@ export async function vmBackend(version: string): Promise<VerifyBackend> {
   const pkg = resolveKernel(version);
   const probe = await runInVm({ kernel: pkg, traces: [] });
   return {
-    name: 'vm', release: probe.release, profile: probe.profile, sysfs: probe.sysfs, userfaultfd: probe.uffd === 'ok',
+    name: 'vm',
+    release: probe.release,
+    profile: probe.profile,
+    sysfs: probe.sysfs,
+    userfaultfd: probe.uffd === 'ok',
     batch: 1000,
     prepare: vmCommands,
     kernelOpts: (profile) => {
       const base = resolveProfile(profile) as unknown as Record<string, boolean>;
       // The probes name switches that are off on the guest; pass those the profile has on.
-      return { kernelOpts: probe.kernelOpts.filter((o) => base[o.replace(/=.*/, '').replace(/_([a-z])/g, (_, c: string) => c.toUpperCase())] !== false), unmodelled: [] };
+      return {
+        kernelOpts: probe.kernelOpts.filter((o) => base[o.replace(/=.*/, '').replace(/_([a-z])/g, (_, c: string) => c.toUpperCase())] !== false),
+        unmodelled: [],
+      };
     },
     run: async (traces) => (await runInVm({ kernel: pkg, traces })).outputs,
   };

@@ -29,8 +29,14 @@ export interface KernelFixture {
 }
 
 const CONFIG_KEYS = [
-  'CONFIG_MEM_SOFT_DIRTY', 'CONFIG_TRANSPARENT_HUGEPAGE_ALWAYS', 'CONFIG_TRANSPARENT_HUGEPAGE_MADVISE', 'CONFIG_SWAP',
-  'CONFIG_USERFAULTFD', 'CONFIG_PTE_MARKER_UFFD_WP', 'CONFIG_HAVE_ARCH_USERFAULTFD_WP', 'CONFIG_PT_RECLAIM',
+  'CONFIG_MEM_SOFT_DIRTY',
+  'CONFIG_TRANSPARENT_HUGEPAGE_ALWAYS',
+  'CONFIG_TRANSPARENT_HUGEPAGE_MADVISE',
+  'CONFIG_SWAP',
+  'CONFIG_USERFAULTFD',
+  'CONFIG_PTE_MARKER_UFFD_WP',
+  'CONFIG_HAVE_ARCH_USERFAULTFD_WP',
+  'CONFIG_PT_RECLAIM',
 ];
 
 function configSwitches(config: string): Record<string, string> {
@@ -49,9 +55,17 @@ export async function recordBatch(kernel: string | KernelPackage, seqs: { name: 
   if (r.profile === null) throw new Error(`no simulator profile for kernel ${r.release}`);
   const deb = /Debian (\S+)/.exec(r.build)?.[1] ?? null;
   return {
-    release: r.release, build: r.build, package: { name: r.package.name, version: r.package.version ?? deb },
-    config: configSwitches(r.package.config), sysfs: r.sysfs, raw: r.raw, uffd: r.uffd, profile: r.profile,
-    kernelOpts: r.kernelOpts, recorded: new Date().toISOString().slice(0, 10), seconds: r.seconds,
+    release: r.release,
+    build: r.build,
+    package: { name: r.package.name, version: r.package.version ?? deb },
+    config: configSwitches(r.package.config),
+    sysfs: r.sysfs,
+    raw: r.raw,
+    uffd: r.uffd,
+    profile: r.profile,
+    kernelOpts: r.kernelOpts,
+    recorded: new Date().toISOString().slice(0, 10),
+    seconds: r.seconds,
     sequences: seqs.map((s, i) => ({ name: s.name, cmds: cmds[i]!, kernel: r.outputs[i] ?? [] })),
   };
 }

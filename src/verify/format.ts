@@ -24,17 +24,20 @@ export function probeJson(p: HostProbe) {
 function setup(s: VerifySummary): string {
   const opts = s.kernelOpts.length > 0 ? ` ${s.kernelOpts.map((o) => `--kernel-opt ${o}`).join(' ')}` : '';
   const un = s.unmodelled.length > 0 ? `; not simulated by this build: ${s.unmodelled.join(', ')}` : '';
-  return `verify: ${s.backend} kernel ${s.release} against the simulator --kernel ${s.profile}${opts}, ` +
-    `thp ${s.sysfs.thp}, swap ${s.sysfs.swap ? 'on' : 'off'}${un}`;
+  return (
+    `verify: ${s.backend} kernel ${s.release} against the simulator --kernel ${s.profile}${opts}, ` +
+    `thp ${s.sysfs.thp}, swap ${s.sysfs.swap ? 'on' : 'off'}${un}`
+  );
 }
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 const list = (xs: (string | number)[], max = 10) => xs.slice(0, max).join(', ') + (xs.length > max ? `, … (${xs.length - max} more)` : '');
 
 export function formatVerify(s: VerifySummary): string {
-  const what = s.mode === 'trace'
-    ? `${s.trace}: ${s.commands} commands`
-    : `${s.sequences} sequences (seeds ${s.seed}..${s.seed! + s.sequences - 1}, ${s.ops} ops each, ${s.commands} commands)`;
+  const what =
+    s.mode === 'trace'
+      ? `${s.trace}: ${s.commands} commands`
+      : `${s.sequences} sequences (seeds ${s.seed}..${s.seed! + s.sequences - 1}, ${s.ops} ops each, ${s.commands} commands)`;
   const lines = [setup(s)];
   if (s.first === null) {
     lines.push(`verify: ${what}: no divergence`);
@@ -43,10 +46,17 @@ export function formatVerify(s: VerifySummary): string {
   lines.push(`verify: ${what}: ${s.mode === 'trace' ? 'diverges' : `${s.divergent.length} diverge (seeds ${list(s.divergent)})`}`);
   const d = s.first;
   const m = d.first;
-  lines.push('', `first divergence: ${s.mode === 'trace' ? d.sequence : `seed ${d.sequence}`}, command ${m.index} of ${d.commands}: ${m.cmd}`,
-    `  kernel: ${m.kernel}`, `  sim:    ${m.sim}`);
+  lines.push(
+    '',
+    `first divergence: ${s.mode === 'trace' ? d.sequence : `seed ${d.sequence}`}, command ${m.index} of ${d.commands}: ${m.cmd}`,
+    `  kernel: ${m.kernel}`,
+    `  sim:    ${m.sim}`,
+  );
   const min = d.minimized;
-  lines.push('', `minimised to ${plural(min.commands.length, 'command')} (from ${m.index + 1}, ${plural(min.batches, 'kreplay batch', 'kreplay batches')}); kernel and simulator answers:`);
+  lines.push(
+    '',
+    `minimised to ${plural(min.commands.length, 'command')} (from ${m.index + 1}, ${plural(min.batches, 'kreplay batch', 'kreplay batches')}); kernel and simulator answers:`,
+  );
   const w = Math.max(...min.answers.map((a) => a.command.length));
   min.answers.forEach((a, i) => {
     if (a.differs) {

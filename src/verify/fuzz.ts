@@ -26,7 +26,12 @@ const S = 504; // straddles the PMD boundary at 512
 const D = 4100;
 const T = 2048;
 const TD = 6144;
-const WINDOWS: [number, number][] = [[S - 4, 24], [D - 4, 24], [T, 512], [TD - 16, 544]];
+const WINDOWS: [number, number][] = [
+  [S - 4, 24],
+  [D - 4, 24],
+  [T, 512],
+  [TD - 16, 544],
+];
 
 /**
  * `guard`: the kernel knows PAGE_IS_GUARD (v6.15); without it every scan mask leaves 0x100 out (a
@@ -84,8 +89,15 @@ export function fuzzSequence(seed: number, nOps: number, thp: boolean, guard = t
       cmds.push(`${pick(['kwrite', 'kread'])} ${page()}p`, 'messages');
     } else if (k < 0.31) {
       const [a, n] = range();
-      const kind = pick(['private|anonymous|fixed', 'private|anonymous|fixed', 'private|anonymous|fixed', 'shared|anonymous|fixed',
-        'shared|fixed', 'private|fixed', 'shared|fixed']);
+      const kind = pick([
+        'private|anonymous|fixed',
+        'private|anonymous|fixed',
+        'private|anonymous|fixed',
+        'shared|anonymous|fixed',
+        'shared|fixed',
+        'private|fixed',
+        'shared|fixed',
+      ]);
       // Regular files only with KREPLAY_FILES=1: the simulator has no page-cache readahead
       // (do_sync_mmap_readahead, read_ahead_kb of the device), which fault-around then maps.
       const files = process.env.KREPLAY_FILES === '1' ? ['memfd:m', 'memfd:m', 'file:f'] : ['memfd:m'];
@@ -107,7 +119,9 @@ export function fuzzSequence(seed: number, nOps: number, thp: boolean, guard = t
       else cmds.push(`mremap ${a}p ${n}p ${newN}p 0`);
     } else if (k < 0.5) {
       const [a, n] = range();
-      cmds.push(`madvise ${a}p ${n}p ${pick(['dontneed', 'dontneed', 'free', 'remove', 'pageout', 'populate_read', 'populate_write', 'hugepage', 'nohugepage', 'collapse', 'cold', 'willneed'])}`);
+      cmds.push(
+        `madvise ${a}p ${n}p ${pick(['dontneed', 'dontneed', 'free', 'remove', 'pageout', 'populate_read', 'populate_write', 'hugepage', 'nohugepage', 'collapse', 'cold', 'willneed'])}`,
+      );
     } else if (k < 0.56) {
       if (fds < 2 && (fds === 0 || r() < 0.3)) {
         const fd = 3 + fds++;
@@ -128,8 +142,19 @@ export function fuzzSequence(seed: number, nOps: number, thp: boolean, guard = t
     } else {
       const [a, n] = range();
       const flags = pick([0, 0, 1, 1, 2, 3]);
-      const q = pick([[0, 2, 0, 2], [0, 0, 2, 2], [0, 0, 0, 0x1ff], [2, 2, 0, 0x1ff], [0, 8, 0, 0x1b], [0, 1, 0, 0x1ff], [0, 0x20, 0, 0x1ff],
-        [0, 0, 0x50, 0x1ff], [0, 0x80, 0, 0x82], [0x80, 0x80, 0, 0xff], [0, 0, 0x82, 0x1ff]] as const).map((m) => m & cats);
+      const q = pick([
+        [0, 2, 0, 2],
+        [0, 0, 2, 2],
+        [0, 0, 0, 0x1ff],
+        [2, 2, 0, 0x1ff],
+        [0, 8, 0, 0x1b],
+        [0, 1, 0, 0x1ff],
+        [0, 0x20, 0, 0x1ff],
+        [0, 0, 0x50, 0x1ff],
+        [0, 0x80, 0, 0x82],
+        [0x80, 0x80, 0, 0xff],
+        [0, 0, 0x82, 0x1ff],
+      ] as const).map((m) => m & cats);
       const vec = pick([1024, 1024, 0, 1, 2, 3]);
       const maxp = pick([0, 0, 0, 1, 3, 100]);
       const end = r() < 0.1 ? `0x${((a + n) * 4096 - 1).toString(16)}` : `${a + n}p`;
@@ -144,4 +169,3 @@ export function fuzzSequence(seed: number, nOps: number, thp: boolean, guard = t
   cmds.push('messages');
   return cmds;
 }
-

@@ -35,7 +35,13 @@ import { FAULT_BLOCKED, FAULT_EFAULT, FAULT_SIGBUS, FAULT_SIGSEGV } from '../mm/
 import type { Mm } from '../mm/mm.js';
 import { System, type Sysfs, type UffdListener } from '../mm/system.js';
 import {
-  PAGE_SIZE, UFFD_EVENT_FORK, UFFD_EVENT_PAGEFAULT, UFFD_EVENT_REMAP, UFFD_EVENT_REMOVE, UFFD_EVENT_UNMAP, UFFD_PAGEFAULT_FLAG_WP,
+  PAGE_SIZE,
+  UFFD_EVENT_FORK,
+  UFFD_EVENT_PAGEFAULT,
+  UFFD_EVENT_REMAP,
+  UFFD_EVENT_REMOVE,
+  UFFD_EVENT_UNMAP,
+  UFFD_PAGEFAULT_FLAG_WP,
   UFFD_PAGEFAULT_FLAG_WRITE,
 } from '../mm/uapi.js';
 import { VM_EXEC, VM_MAYSHARE, VM_READ, VM_WRITE } from '../mm/vma.js';
@@ -45,9 +51,7 @@ import { pagemapScan } from '../trackers/pagemap-scan.js';
 import { PMB_EXCLUSIVE, PMB_FILE, PMB_GUARD, PMB_PRESENT, PMB_SOFT_DIRTY, PMB_SWAP, PMB_UFFD_WP, pagemapRuns } from '../trackers/pagemap.js';
 import { uffdioWriteprotect } from '../trackers/userfaultfd.js';
 import type { UffdCtx, UffdMsg } from '../mm/uffd-ctx.js';
-import type {
-  Backing, MadviseAdvice, MmapFlag, MremapFlag, Prot, TraceOp, TraceRecord, UffdFlag,
-} from '../trace/types.js';
+import type { Backing, MadviseAdvice, MmapFlag, MremapFlag, Prot, TraceOp, TraceRecord, UffdFlag } from '../trace/types.js';
 
 /** The reservation kreplay maps in every child (kreplay.c KREPLAY_BASE / REGION). */
 export const KREPLAY_BASE = 0x200000000000;
@@ -98,7 +102,10 @@ export function runKernel(traces: string[][], timeoutS = 20): string[][] {
   if (bin === null) throw new Error('kreplay is not available');
   const input = traces.map((t) => t.join('\n') + '\n---\n').join('');
   const r = spawnSync(bin, [], {
-    input, encoding: 'utf8', maxBuffer: 1 << 28, env: { ...process.env, KREPLAY_TIMEOUT: String(timeoutS) },
+    input,
+    encoding: 'utf8',
+    maxBuffer: 1 << 28,
+    env: { ...process.env, KREPLAY_TIMEOUT: String(timeoutS) },
   });
   if (r.error) throw r.error;
   const out: string[][] = [[]];
@@ -113,7 +120,7 @@ export function runKernel(traces: string[][], timeoutS = 20): string[][] {
 /* ------------------------------------------------------------------ command <-> TraceOp */
 
 const pagesTxt = (bytes: number): string =>
-  bytes % PAGE_SIZE === 0 ? `${bytes / PAGE_SIZE}p` : (bytes < 0 ? '-0x' + (-bytes).toString(16) : '0x' + bytes.toString(16));
+  bytes % PAGE_SIZE === 0 ? `${bytes / PAGE_SIZE}p` : bytes < 0 ? '-0x' + (-bytes).toString(16) : '0x' + bytes.toString(16);
 const rel = (addr: number): string => pagesTxt(addr - KREPLAY_BASE);
 const protTxt = (p: Prot): string => (p.read ? 'r' : '') + (p.write ? 'w' : '') + (p.exec ? 'x' : '') || '-';
 const listTxt = (xs: readonly string[]): string => (xs.length ? xs.join('|') : '0');
@@ -132,20 +139,31 @@ export function recordToCommands(r: TraceRecord): string[] {
     }
     case 'mmap':
       return [`mmap ${rel(r.addr)} ${r.len} ${protTxt(r.prot)} ${listTxt(r.flags)} ${backingTxt(r.backing)} ${r.offset}`];
-    case 'munmap': return [`munmap ${rel(r.addr)} ${r.len}`];
-    case 'mprotect': return [`mprotect ${rel(r.addr)} ${r.len} ${protTxt(r.prot)}`];
-    case 'madvise': return [`madvise ${rel(r.addr)} ${r.len} ${r.advice}`];
+    case 'munmap':
+      return [`munmap ${rel(r.addr)} ${r.len}`];
+    case 'mprotect':
+      return [`mprotect ${rel(r.addr)} ${r.len} ${protTxt(r.prot)}`];
+    case 'madvise':
+      return [`madvise ${rel(r.addr)} ${r.len} ${r.advice}`];
     case 'mremap':
       return [`mremap ${rel(r.addr)} ${r.oldLen} ${r.newLen} ${listTxt(r.flags)}${r.newAddr !== undefined ? ' ' + rel(r.newAddr) : ''}`];
-    case 'userfaultfd': return [`userfaultfd ${r.fd} ${listTxt(r.flags)}`];
-    case 'uffdio_api': return [`uffdio_api ${r.fd} ${r.api} ${r.features}`];
-    case 'uffdio_register': return [`uffdio_register ${r.fd} ${rel(r.start)} ${r.len} ${r.mode}`];
-    case 'uffdio_unregister': return [`uffdio_unregister ${r.fd} ${rel(r.start)} ${r.len}`];
-    case 'uffdio_writeprotect': return [`uffdio_writeprotect ${r.fd} ${rel(r.start)} ${r.len} ${r.mode}`];
-    case 'close': return [`close ${r.fd}`];
+    case 'userfaultfd':
+      return [`userfaultfd ${r.fd} ${listTxt(r.flags)}`];
+    case 'uffdio_api':
+      return [`uffdio_api ${r.fd} ${r.api} ${r.features}`];
+    case 'uffdio_register':
+      return [`uffdio_register ${r.fd} ${rel(r.start)} ${r.len} ${r.mode}`];
+    case 'uffdio_unregister':
+      return [`uffdio_unregister ${r.fd} ${rel(r.start)} ${r.len}`];
+    case 'uffdio_writeprotect':
+      return [`uffdio_writeprotect ${r.fd} ${rel(r.start)} ${r.len} ${r.mode}`];
+    case 'close':
+      return [`close ${r.fd}`];
     case 'pagemap_scan':
-      return [`pagemap_scan ${rel(r.start)} ${rel(r.end)} ${r.flags} ${r.categoryInverted} ${r.categoryMask} ` +
-        `${r.categoryAnyofMask} ${r.returnMask} ${r.vecLen} ${r.maxPages}${r.size !== undefined ? ' ' + r.size : ''}`];
+      return [
+        `pagemap_scan ${rel(r.start)} ${rel(r.end)} ${r.flags} ${r.categoryInverted} ${r.categoryMask} ` +
+          `${r.categoryAnyofMask} ${r.returnMask} ${r.vecLen} ${r.maxPages}${r.size !== undefined ? ' ' + r.size : ''}`,
+      ];
     case 'pagemap_read':
       if (r.offset % 8 !== 0 || r.count % 8 !== 0 || r.count === 0) throw new Error(`pagemap_read ${r.offset}+${r.count}: not convertible`);
       return [`pagemap ${rel((r.offset / 8) * PAGE_SIZE)} ${r.count / 8}`];
@@ -155,7 +173,8 @@ export function recordToCommands(r: TraceRecord): string[] {
     case 'clear_refs':
       if (!/^\S+$/.test(r.value)) throw new Error(`clear_refs "${r.value}": not convertible`);
       return [`clear_refs ${r.value}`];
-    case 'mark': return [];
+    case 'mark':
+      return [];
     default:
       throw new Error(`kreplay cannot run "${r.op}"`);
   }
@@ -196,26 +215,65 @@ export function commandToOp(cmd: string): TraceOp | null {
   const pid = 1;
   switch (a[0]) {
     case 'mmap':
-      return { op: 'mmap', pid, addr: abs(1), len: num(a[2]), prot: prot(a[3]!), flags: list<MmapFlag>(a[4]!), backing: backing(a[5]), offset: a[6] ? num(a[6]) : 0 };
-    case 'munmap': return { op: 'munmap', pid, addr: abs(1), len: num(a[2]) };
-    case 'mprotect': return { op: 'mprotect', pid, addr: abs(1), len: num(a[2]), prot: prot(a[3]!) };
-    case 'madvise': return { op: 'madvise', pid, addr: abs(1), len: num(a[2]), advice: a[3] as MadviseAdvice };
+      return {
+        op: 'mmap',
+        pid,
+        addr: abs(1),
+        len: num(a[2]),
+        prot: prot(a[3]!),
+        flags: list<MmapFlag>(a[4]!),
+        backing: backing(a[5]),
+        offset: a[6] ? num(a[6]) : 0,
+      };
+    case 'munmap':
+      return { op: 'munmap', pid, addr: abs(1), len: num(a[2]) };
+    case 'mprotect':
+      return { op: 'mprotect', pid, addr: abs(1), len: num(a[2]), prot: prot(a[3]!) };
+    case 'madvise':
+      return { op: 'madvise', pid, addr: abs(1), len: num(a[2]), advice: a[3] as MadviseAdvice };
     case 'mremap':
-      return { op: 'mremap', pid, addr: abs(1), oldLen: num(a[2]), newLen: num(a[3]), flags: list<MremapFlag>(a[4]!), ...(a[5] !== undefined ? { newAddr: abs(5) } : {}) };
-    case 'userfaultfd': return { op: 'userfaultfd', pid, fd: num(a[1]), flags: list<UffdFlag>(a[2]!) };
-    case 'uffdio_api': return { op: 'uffdio_api', pid, fd: num(a[1]), api: num(a[2]), features: num(a[3]) };
-    case 'uffdio_register': return { op: 'uffdio_register', pid, fd: num(a[1]), start: abs(2), len: num(a[3]), mode: num(a[4]) };
-    case 'uffdio_unregister': return { op: 'uffdio_unregister', pid, fd: num(a[1]), start: abs(2), len: num(a[3]) };
-    case 'uffdio_writeprotect': return { op: 'uffdio_writeprotect', pid, fd: num(a[1]), start: abs(2), len: num(a[3]), mode: num(a[4]) };
-    case 'close': return { op: 'close', pid, fd: num(a[1]) };
+      return {
+        op: 'mremap',
+        pid,
+        addr: abs(1),
+        oldLen: num(a[2]),
+        newLen: num(a[3]),
+        flags: list<MremapFlag>(a[4]!),
+        ...(a[5] !== undefined ? { newAddr: abs(5) } : {}),
+      };
+    case 'userfaultfd':
+      return { op: 'userfaultfd', pid, fd: num(a[1]), flags: list<UffdFlag>(a[2]!) };
+    case 'uffdio_api':
+      return { op: 'uffdio_api', pid, fd: num(a[1]), api: num(a[2]), features: num(a[3]) };
+    case 'uffdio_register':
+      return { op: 'uffdio_register', pid, fd: num(a[1]), start: abs(2), len: num(a[3]), mode: num(a[4]) };
+    case 'uffdio_unregister':
+      return { op: 'uffdio_unregister', pid, fd: num(a[1]), start: abs(2), len: num(a[3]) };
+    case 'uffdio_writeprotect':
+      return { op: 'uffdio_writeprotect', pid, fd: num(a[1]), start: abs(2), len: num(a[3]), mode: num(a[4]) };
+    case 'close':
+      return { op: 'close', pid, fd: num(a[1]) };
     case 'pagemap_scan':
       return {
-        op: 'pagemap_scan', pid, start: abs(1), end: abs(2), flags: num(a[3]), categoryInverted: num(a[4]), categoryMask: num(a[5]),
-        categoryAnyofMask: num(a[6]), returnMask: num(a[7]), vecLen: num(a[8]), maxPages: num(a[9]), ...(a[10] !== undefined ? { size: num(a[10]) } : {}),
+        op: 'pagemap_scan',
+        pid,
+        start: abs(1),
+        end: abs(2),
+        flags: num(a[3]),
+        categoryInverted: num(a[4]),
+        categoryMask: num(a[5]),
+        categoryAnyofMask: num(a[6]),
+        returnMask: num(a[7]),
+        vecLen: num(a[8]),
+        maxPages: num(a[9]),
+        ...(a[10] !== undefined ? { size: num(a[10]) } : {}),
       };
-    case 'pwrite': return { op: 'pwrite', pid, backing: backing(a[1]), offset: num(a[2]), len: num(a[3]) };
-    case 'clear_refs': return { op: 'clear_refs', pid, value: a[1] ?? '' };
-    default: return null;
+    case 'pwrite':
+      return { op: 'pwrite', pid, backing: backing(a[1]), offset: num(a[2]), len: num(a[3]) };
+    case 'clear_refs':
+      return { op: 'clear_refs', pid, value: a[1] ?? '' };
+    default:
+      return null;
   }
 }
 
@@ -240,7 +298,11 @@ export function machineSysfs(): Sysfs {
 export const ZERO_PAGE_PROBE = ['mmap 1024p 1p rw private|anonymous|fixed', 'read 1024p', 'pagemap 1024p 1'];
 /** Zero-page probe, split path: one store into a THP, MADV_COLD of half of it splits the folio. */
 export const SPLIT_ZERO_PAGE_PROBE = [
-  'mmap 2048p 512p rw private|anonymous|fixed', 'madvise 2048p 512p hugepage', 'write 2048p', 'madvise 2048p 256p cold', 'pagemap 2049p 1',
+  'mmap 2048p 512p rw private|anonymous|fixed',
+  'madvise 2048p 512p hugepage',
+  'write 2048p',
+  'madvise 2048p 256p cold',
+  'pagemap 2049p 1',
 ];
 
 /** Soft-dirty probe: a store into a fresh private anon page reads soft-dirty (bit 55) unless compiled out. */
@@ -248,7 +310,12 @@ export const SOFT_DIRTY_PROBE = ['mmap 1024p 1p rw private|anonymous|fixed', 'wr
 
 /** Migration-entry dirty probe: a THP stored to, soft-dirty cleared, then a folio split (COLD of half). */
 export const MIGRATION_DIRTY_PROBE = [
-  'mmap 2048p 512p rw private|anonymous|fixed', 'madvise 2048p 512p hugepage', 'write 2049p', 'clear_refs 4', 'madvise 2048p 256p cold', 'pagemap 2049p 1',
+  'mmap 2048p 512p rw private|anonymous|fixed',
+  'madvise 2048p 512p hugepage',
+  'write 2049p',
+  'clear_refs 4',
+  'madvise 2048p 256p cold',
+  'pagemap 2049p 1',
 ];
 
 /** The probe traces {@link kernelOptsFromProbes} reads, in order (the THP probes only with THP on). */
@@ -321,7 +388,13 @@ export function hostKernelOpts(): string[] {
 }
 
 const PMB_LETTERS: [number, string][] = [
-  [PMB_PRESENT, 'P'], [PMB_SWAP, 'S'], [PMB_FILE, 'F'], [PMB_GUARD, 'G'], [PMB_UFFD_WP, 'U'], [PMB_EXCLUSIVE, 'X'], [PMB_SOFT_DIRTY, 'D'],
+  [PMB_PRESENT, 'P'],
+  [PMB_SWAP, 'S'],
+  [PMB_FILE, 'F'],
+  [PMB_GUARD, 'G'],
+  [PMB_UFFD_WP, 'U'],
+  [PMB_EXCLUSIVE, 'X'],
+  [PMB_SOFT_DIRTY, 'D'],
 ];
 const relPage = (vpn: number): string => String(vpn - BASE_VPN);
 /** An address as kreplay's out_addr prints it. */
@@ -349,8 +422,14 @@ export class SimReplay implements UffdListener {
     this.mm = this.sys.mm(1)!;
     // kreplay's reservation: 64 MiB PROT_NONE, MAP_NORESERVE, MAP_FIXED_NOREPLACE.
     executeOp(this.sys, {
-      op: 'mmap', pid: 1, addr: KREPLAY_BASE, len: REGION_BYTES, prot: { read: false, write: false, exec: false },
-      flags: ['private', 'anonymous', 'fixed_noreplace', 'noreserve'], backing: { kind: 'anon' }, offset: 0,
+      op: 'mmap',
+      pid: 1,
+      addr: KREPLAY_BASE,
+      len: REGION_BYTES,
+      prot: { read: false, write: false, exec: false },
+      flags: ['private', 'anonymous', 'fixed_noreplace', 'noreserve'],
+      backing: { kind: 'anon' },
+      offset: 0,
     });
   }
 
@@ -366,11 +445,20 @@ export class SimReplay implements UffdListener {
       case UFFD_EVENT_PAGEFAULT:
         this.msgs.push(`pf:${relPage(msg.vpn)}:${msg.flags & UFFD_PAGEFAULT_FLAG_WRITE ? 'w' : 'r'}${msg.flags & UFFD_PAGEFAULT_FLAG_WP ? 'p' : ''}`);
         return;
-      case UFFD_EVENT_REMAP: this.msgs.push(`remap:${relPage(msg.vpn)}:${relPage(msg.vpn2)}:${msg.pages}`); break;
-      case UFFD_EVENT_REMOVE: this.msgs.push(`remove:${relPage(msg.vpn)}:${relPage(msg.vpn2)}`); break;
-      case UFFD_EVENT_UNMAP: this.msgs.push(`unmap:${relPage(msg.vpn)}:${relPage(msg.vpn2)}`); break;
-      case UFFD_EVENT_FORK: this.msgs.push('fork'); break;
-      default: this.msgs.push(`event${msg.event}`);
+      case UFFD_EVENT_REMAP:
+        this.msgs.push(`remap:${relPage(msg.vpn)}:${relPage(msg.vpn2)}:${msg.pages}`);
+        break;
+      case UFFD_EVENT_REMOVE:
+        this.msgs.push(`remove:${relPage(msg.vpn)}:${relPage(msg.vpn2)}`);
+        break;
+      case UFFD_EVENT_UNMAP:
+        this.msgs.push(`unmap:${relPage(msg.vpn)}:${relPage(msg.vpn2)}`);
+        break;
+      case UFFD_EVENT_FORK:
+        this.msgs.push('fork');
+        break;
+      default:
+        this.msgs.push(`event${msg.event}`);
     }
     const i = ctx.queue.indexOf(msg);
     if (i >= 0) ctx.queue.splice(i, 1);
@@ -416,17 +504,31 @@ export class SimReplay implements UffdListener {
         return this.access(Math.floor((KREPLAY_BASE + num(a[1])) / PAGE_SIZE), a[0].endsWith('write'), a[0].startsWith('k'));
       case 'pagemap': {
         const s = BASE_VPN + num(a[1]) / PAGE_SIZE;
-        return 'ok ' + pagemapRuns(this.mm, s, s + num(a[2])).map((r) => {
-          const f = PMB_LETTERS.filter(([b]) => r.bits & b).map(([, c]) => c).join('') || '-';
-          return `${relPage(r.start)}+${r.end - r.start}:${f}`;
-        }).join(',');
+        return (
+          'ok ' +
+          pagemapRuns(this.mm, s, s + num(a[2]))
+            .map((r) => {
+              const f =
+                PMB_LETTERS.filter(([b]) => r.bits & b)
+                  .map(([, c]) => c)
+                  .join('') || '-';
+              return `${relPage(r.start)}+${r.end - r.start}:${f}`;
+            })
+            .join(',')
+        );
       }
       case 'maps':
-        return 'ok ' + this.mm.vmas.list.filter((v) => v.end > BASE_VPN && v.start < BASE_VPN + REGION_PAGES).map((v) => {
-          const f = v.flags;
-          const perms = (f & VM_READ ? 'r' : '-') + (f & VM_WRITE ? 'w' : '-') + (f & VM_EXEC ? 'x' : '-') + (f & VM_MAYSHARE ? 's' : 'p');
-          return `${Math.max(v.start, BASE_VPN) - BASE_VPN}-${Math.min(v.end, BASE_VPN + REGION_PAGES) - BASE_VPN}:${perms}`;
-        }).join(',');
+        return (
+          'ok ' +
+          this.mm.vmas.list
+            .filter((v) => v.end > BASE_VPN && v.start < BASE_VPN + REGION_PAGES)
+            .map((v) => {
+              const f = v.flags;
+              const perms = (f & VM_READ ? 'r' : '-') + (f & VM_WRITE ? 'w' : '-') + (f & VM_EXEC ? 'x' : '-') + (f & VM_MAYSHARE ? 's' : 'p');
+              return `${Math.max(v.start, BASE_VPN) - BASE_VPN}-${Math.min(v.end, BASE_VPN + REGION_PAGES) - BASE_VPN}:${perms}`;
+            })
+            .join(',')
+        );
       case 'messages': {
         const m = this.msgs.join(',');
         this.msgs = [];

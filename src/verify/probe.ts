@@ -69,7 +69,9 @@ function profileVersion(name: string): number[] | null {
  */
 export function nearestProfile(release: string): string {
   const m = /^(\d+)\.(\d+)(?:\.(\d+))?/.exec(release);
-  const named = Object.keys(PROFILES).map((n) => [n, profileVersion(n)] as const).filter((x): x is [string, number[]] => x[1] !== null);
+  const named = Object.keys(PROFILES)
+    .map((n) => [n, profileVersion(n)] as const)
+    .filter((x): x is [string, number[]] => x[1] !== null);
   const key = (v: readonly number[]) => v[0]! * 1000 + v[1]!;
   named.sort((a, b) => key(a[1]) - key(b[1]) || a[1].length - b[1].length);
   if (!m) return named[named.length - 1]![0];
@@ -94,7 +96,10 @@ export function probeHost(): HostProbe {
   const userfaultfd = uffd?.[0] === 'ok 3';
   const pagemapScan = scan?.[0]?.startsWith('ok ') ?? false;
   let scanCategories = 0;
-  if (pagemapScan) tries.forEach((_, b) => { if (scan![b + 1]?.startsWith('ok ')) scanCategories |= 1 << b; });
+  if (pagemapScan)
+    tries.forEach((_, b) => {
+      if (scan![b + 1]?.startsWith('ok ')) scanCategories |= 1 << b;
+    });
   const softDirty = !opts.includes('soft_dirty=off');
   return {
     release,
@@ -172,14 +177,19 @@ const yn = (v: boolean | null, on = 'yes', off = 'no'): string => (v === null ? 
 /** The probe as rows of a two-column table: what, answer (with how it was found). */
 export function probeTable(p: HostProbe): [string, string][] {
   const { unmodelled } = probedKernelOpts(p, p.profile);
-  const cats = p.pagemapScan ? `0x${p.scanCategories.toString(16)}${p.scanCategories & PAGE_IS_GUARD ? ' (PAGE_IS_GUARD: yes)' : ' (no PAGE_IS_GUARD)'}` : '-';
+  const cats = p.pagemapScan
+    ? `0x${p.scanCategories.toString(16)}${p.scanCategories & PAGE_IS_GUARD ? ' (PAGE_IS_GUARD: yes)' : ' (no PAGE_IS_GUARD)'}`
+    : '-';
   return [
     ['release', p.release],
     ['nearest profile', p.profile],
     ['zero page on read fault', yn(p.zeroPage, 'yes', 'no (zero_page=off: a read allocates a fresh page)')],
     ['zero page for unused THP subpages on split', yn(p.splitUnusedToZeroPage)],
-    ['soft-dirty compiled in', `${yn(p.softDirty)} (${p.softDirtySource === 'config' ? 'CONFIG_MEM_SOFT_DIRTY' : 'pagemap bit 55 after a store'})` +
-      (unmodelled.includes('soft_dirty=off') ? '; this build cannot simulate it compiled out' : '')],
+    [
+      'soft-dirty compiled in',
+      `${yn(p.softDirty)} (${p.softDirtySource === 'config' ? 'CONFIG_MEM_SOFT_DIRTY' : 'pagemap bit 55 after a store'})` +
+        (unmodelled.includes('soft_dirty=off') ? '; this build cannot simulate it compiled out' : ''),
+    ],
     ['THP split keeps a stored subpage dirty (migration entry A/D bits)', p.migrationEntryDirty === null ? '-' : yn(p.migrationEntryDirty)],
     ['userfaultfd permitted', p.userfaultfd ? 'yes' : 'no (sysctl vm.unprivileged_userfaultfd=1, or run as root)'],
     ['UFFD_FEATURE_WP_ASYNC', yn(p.wpAsync)],
@@ -187,8 +197,12 @@ export function probeTable(p: HostProbe): [string, string][] {
     ['PAGEMAP_SCAN', yn(p.pagemapScan)],
     ['PAGEMAP_SCAN categories accepted', cats],
     ['THP enabled', `${p.sysfs.thp} (use_zero_page ${p.sysfs.thpZeroPage ? 1 : 0})`],
-    ['hugetlb pages reserved', p.hugetlbPages > 0 ? String(p.hugetlbPages)
-      : '0 (vm.nr_hugepages: a MAP_HUGETLB mmap fails with ENOMEM; the simulator always has hugetlb pages)'],
+    [
+      'hugetlb pages reserved',
+      p.hugetlbPages > 0
+        ? String(p.hugetlbPages)
+        : '0 (vm.nr_hugepages: a MAP_HUGETLB mmap fails with ENOMEM; the simulator always has hugetlb pages)',
+    ],
     ['swap device', p.sysfs.swap ? 'yes' : 'no (swap off: MADV_PAGEOUT and reclaim keep anonymous pages resident)'],
   ];
 }

@@ -43,8 +43,10 @@ export class Relocation {
     }
     const used = cursor - (clusters.length > 0 ? 1 : 0);
     if (used > RESERVATION_SLOTS) {
-      throw new RangeError(`the trace's memory needs ${used * 2} MiB in ${clusters.length} region(s) (2 MiB aligned, apart by 2 MiB), ` +
-        `more than kreplay's ${REGION_BYTES >> 20} MiB reservation`);
+      throw new RangeError(
+        `the trace's memory needs ${used * 2} MiB in ${clusters.length} region(s) (2 MiB aligned, apart by 2 MiB), ` +
+          `more than kreplay's ${REGION_BYTES >> 20} MiB reservation`,
+      );
     }
     return new Relocation(clusters);
   }
@@ -52,8 +54,7 @@ export class Relocation {
   /** A trace address inside the reservation. */
   to(addr: number): number {
     const slot = Math.floor(addr / SLOT);
-    const c = this.clusters.find((k) => slot >= k.start && slot < k.end)
-      ?? this.clusters.find((k) => slot === k.end && addr % SLOT === 0); // the end of a range
+    const c = this.clusters.find((k) => slot >= k.start && slot < k.end) ?? this.clusters.find((k) => slot === k.end && addr % SLOT === 0); // the end of a range
     if (!c) throw new RangeError(`address 0x${addr.toString(16)} is outside the trace's relocated memory`);
     return KREPLAY_BASE + c.to * SLOT + (addr - c.start * SLOT);
   }
@@ -61,8 +62,9 @@ export class Relocation {
   /** A reservation address back in the trace's address space (unchanged outside every cluster). */
   back(addr: number): number {
     const slot = Math.floor((addr - KREPLAY_BASE) / SLOT);
-    const c = this.clusters.find((k) => slot >= k.to && slot < k.to + (k.end - k.start))
-      ?? this.clusters.find((k) => slot === k.to + (k.end - k.start) && (addr - KREPLAY_BASE) % SLOT === 0);
+    const c =
+      this.clusters.find((k) => slot >= k.to && slot < k.to + (k.end - k.start)) ??
+      this.clusters.find((k) => slot === k.to + (k.end - k.start) && (addr - KREPLAY_BASE) % SLOT === 0);
     return c ? addr - KREPLAY_BASE - c.to * SLOT + c.start * SLOT : addr;
   }
 

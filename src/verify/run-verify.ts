@@ -15,9 +15,7 @@ import { fuzzSequence } from './fuzz.js';
 import { shrinkDivergence } from './shrink.js';
 import { commandsToJsonl, traceCommands } from './trace-commands.js';
 
-export type VerifyTarget =
-  | { kind: 'trace'; path: string }
-  | { kind: 'fuzz'; sequences: number; seed: number; ops: number };
+export type VerifyTarget = { kind: 'trace'; path: string } | { kind: 'fuzz'; sequences: number; seed: number; ops: number };
 
 export interface VerifyOptions {
   target: VerifyTarget;
@@ -101,7 +99,9 @@ export async function runVerify(o: VerifyOptions): Promise<VerifySummary> {
       warnings.push(`${o.target.path} asks for THP ${want.thp}; this kernel runs with ${backend.sysfs.thp}, and so does the simulator here`);
     }
     if (want.thpZeroPage !== undefined && want.thpZeroPage !== backend.sysfs.thpZeroPage) {
-      warnings.push(`${o.target.path} asks for use_zero_page ${want.thpZeroPage ? 1 : 0}; this kernel runs with ${backend.sysfs.thpZeroPage ? 1 : 0}, and so does the simulator here`);
+      warnings.push(
+        `${o.target.path} asks for use_zero_page ${want.thpZeroPage ? 1 : 0}; this kernel runs with ${backend.sysfs.thpZeroPage ? 1 : 0}, and so does the simulator here`,
+      );
     }
     seqs = [{ id: o.target.path, cmds: t.commands }];
     back = (a) => t.relocation.back(a);
@@ -130,10 +130,19 @@ export async function runVerify(o: VerifyOptions): Promise<VerifySummary> {
   }
 
   const summary: VerifySummary = {
-    backend: backend.name, release: backend.release, profile, kernelOpts, unmodelled: probed.unmodelled, sysfs: backend.sysfs,
+    backend: backend.name,
+    release: backend.release,
+    profile,
+    kernelOpts,
+    unmodelled: probed.unmodelled,
+    sysfs: backend.sysfs,
     mode: o.target.kind,
     ...(o.target.kind === 'trace' ? { trace: o.target.path } : { seed: o.target.seed, ops: o.target.ops }),
-    sequences: seqs.length, commands: seqs.reduce((n, s) => n + s.cmds.length, 0), divergent, first: null, warnings,
+    sequences: seqs.length,
+    commands: seqs.reduce((n, s) => n + s.cmds.length, 0),
+    divergent,
+    first: null,
+    warnings,
   };
   const found = first as { id: string | number; cmds: string[]; m: Mismatch } | null;
   if (found !== null) summary.first = await minimise(found, backend, sim, back, (b) => o.onShrink?.(found.id, b));
@@ -142,8 +151,11 @@ export async function runVerify(o: VerifyOptions): Promise<VerifySummary> {
 
 /** Shrink the first divergence and answer each command of the result on both sides. */
 async function minimise(
-  d: { id: string | number; cmds: string[]; m: Mismatch }, backend: VerifyBackend, sim: (cmds: string[]) => string[],
-  back: ((a: number) => number) | undefined, onBatch: (batches: number) => void,
+  d: { id: string | number; cmds: string[]; m: Mismatch },
+  backend: VerifyBackend,
+  sim: (cmds: string[]) => string[],
+  back: ((a: number) => number) | undefined,
+  onBatch: (batches: number) => void,
 ): Promise<Divergence> {
   let batches = 0;
   const divergesAtEnd = async (lists: string[][]): Promise<boolean[]> => {

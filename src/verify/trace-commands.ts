@@ -33,22 +33,42 @@ export interface TraceCommands {
 /** The byte ranges a record touches (for the relocation). */
 function ranges(r: TraceRecord): [number, number][] {
   switch (r.op) {
-    case 'read': case 'write': return [[r.addr, r.addr + Math.max(r.size, 1)]];
-    case 'mmap': return [[r.result ?? r.addr, (r.result ?? r.addr) + r.len]];
-    case 'munmap': case 'mprotect': case 'madvise': return [[r.addr, r.addr + r.len]];
-    case 'mremap': return [[r.addr, r.addr + r.oldLen], ...(r.newAddr !== undefined ? [[r.newAddr, r.newAddr + r.newLen] as [number, number]] : [])];
-    case 'uffdio_register': case 'uffdio_unregister': case 'uffdio_writeprotect': return [[r.start, r.start + r.len]];
-    case 'pagemap_scan': return [[r.start, Math.max(r.start, r.end)]];
-    case 'pagemap_read': return [[(r.offset / 8) * PAGE_SIZE, ((r.offset + r.count) / 8) * PAGE_SIZE]];
-    case 'reset': case 'collect': return r.len > 0 ? [[r.addr, r.addr + r.len]] : [];
-    default: return [];
+    case 'read':
+    case 'write':
+      return [[r.addr, r.addr + Math.max(r.size, 1)]];
+    case 'mmap':
+      return [[r.result ?? r.addr, (r.result ?? r.addr) + r.len]];
+    case 'munmap':
+    case 'mprotect':
+    case 'madvise':
+      return [[r.addr, r.addr + r.len]];
+    case 'mremap':
+      return [[r.addr, r.addr + r.oldLen], ...(r.newAddr !== undefined ? [[r.newAddr, r.newAddr + r.newLen] as [number, number]] : [])];
+    case 'uffdio_register':
+    case 'uffdio_unregister':
+    case 'uffdio_writeprotect':
+      return [[r.start, r.start + r.len]];
+    case 'pagemap_scan':
+      return [[r.start, Math.max(r.start, r.end)]];
+    case 'pagemap_read':
+      return [[(r.offset / 8) * PAGE_SIZE, ((r.offset + r.count) / 8) * PAGE_SIZE]];
+    case 'reset':
+    case 'collect':
+      return r.len > 0 ? [[r.addr, r.addr + r.len]] : [];
+    default:
+      return [];
   }
 }
 
 /** A record with its addresses moved by `f`. */
 function moved(r: TraceRecord, f: (a: number) => number): TraceRecord {
   switch (r.op) {
-    case 'read': case 'write': case 'munmap': case 'mprotect': case 'madvise': return { ...r, addr: f(r.addr) };
+    case 'read':
+    case 'write':
+    case 'munmap':
+    case 'mprotect':
+    case 'madvise':
+      return { ...r, addr: f(r.addr) };
     case 'mmap': {
       // kreplay maps inside its reservation, so a trace's mapping goes where the recorded kernel put it
       // (its result), else where it asked (a hint is taken as MAP_FIXED).
@@ -56,11 +76,18 @@ function moved(r: TraceRecord, f: (a: number) => number): TraceRecord {
       const flags = rest.flags.some((x) => x === 'fixed' || x === 'fixed_noreplace') ? rest.flags : [...rest.flags, 'fixed' as const];
       return { ...rest, flags, addr: f(result ?? r.addr) };
     }
-    case 'mremap': return { ...r, addr: f(r.addr), ...(r.newAddr !== undefined ? { newAddr: f(r.newAddr) } : {}) };
-    case 'uffdio_register': case 'uffdio_unregister': case 'uffdio_writeprotect': return { ...r, start: f(r.start) };
-    case 'pagemap_scan': return { ...r, start: f(r.start), end: f(r.end) };
-    case 'pagemap_read': return { ...r, offset: (f((r.offset / 8) * PAGE_SIZE) / PAGE_SIZE) * 8 + (r.offset % 8) };
-    default: return r;
+    case 'mremap':
+      return { ...r, addr: f(r.addr), ...(r.newAddr !== undefined ? { newAddr: f(r.newAddr) } : {}) };
+    case 'uffdio_register':
+    case 'uffdio_unregister':
+    case 'uffdio_writeprotect':
+      return { ...r, start: f(r.start) };
+    case 'pagemap_scan':
+      return { ...r, start: f(r.start), end: f(r.end) };
+    case 'pagemap_read':
+      return { ...r, offset: (f((r.offset / 8) * PAGE_SIZE) / PAGE_SIZE) * 8 + (r.offset % 8) };
+    default:
+      return r;
   }
 }
 
@@ -74,8 +101,10 @@ export async function traceCommands(path: string): Promise<TraceCommands> {
   for await (const chunk of trace.chunks) {
     for (const r of recordsOfChunk(chunk)) {
       if (UNSUPPORTED.has(r.op)) {
-        throw fail(`"${r.op}" cannot run on the real kernel here (kreplay runs one process: mmap, munmap, mprotect, mremap, ` +
-          'madvise, loads and stores, userfaultfd ioctls, PAGEMAP_SCAN, pagemap reads, pwrite)');
+        throw fail(
+          `"${r.op}" cannot run on the real kernel here (kreplay runs one process: mmap, munmap, mprotect, mremap, ` +
+            'madvise, loads and stores, userfaultfd ioctls, PAGEMAP_SCAN, pagemap reads, pwrite)',
+        );
       }
       if (r.op === 'mmap' && r.result === undefined && r.addr === 0 && !r.flags.some((x) => x === 'fixed' || x === 'fixed_noreplace')) {
         throw fail('an mmap at address 0 without "fixed" and without "result": where the kernel put it is not in the trace');
@@ -96,7 +125,8 @@ export async function traceCommands(path: string): Promise<TraceCommands> {
   const windows = relocation.windows();
   const observe = (): string[] => [
     ...windows.flatMap(([p, n]) => [`pagemap ${p}p ${n}`, `pagemap_scan ${p}p ${p + n}p 0 0 0 0 0x7f 1024 0`]),
-    'maps', ...(usesUffd ? ['messages'] : []),
+    'maps',
+    ...(usesUffd ? ['messages'] : []),
   ];
   const commands: string[] = [];
   let dirty = false;
@@ -128,11 +158,23 @@ export function commandsToJsonl(cmds: string[], back: (addr: number) => number =
     const a = c.trim().split(/\s+/);
     const rel = (s: string) => KREPLAY_BASE + (s.endsWith('p') ? Number(s.slice(0, -1)) * PAGE_SIZE : Number(s));
     switch (a[0]) {
-      case 'read': case 'write': case 'kread': case 'kwrite':
-        return formatRecord({ op: a[0].endsWith('write') ? 'write' : 'read', pid: 1, tid: 1, t: NaN, addr: back(rel(a[1]!)), size: 1, kernel: a[0].startsWith('k') });
+      case 'read':
+      case 'write':
+      case 'kread':
+      case 'kwrite':
+        return formatRecord({
+          op: a[0].endsWith('write') ? 'write' : 'read',
+          pid: 1,
+          tid: 1,
+          t: NaN,
+          addr: back(rel(a[1]!)),
+          size: 1,
+          kernel: a[0].startsWith('k'),
+        });
       case 'pagemap':
         return formatRecord({ op: 'pagemap_read', pid: 1, offset: (back(rel(a[1]!)) / PAGE_SIZE) * 8, count: Number(a[2]) * 8 });
-      case 'maps': case 'messages':
+      case 'maps':
+      case 'messages':
         return `# ${c} (no trace record: /proc/self/maps, the uffd messages)`;
     }
     const op = commandToOp(c);

@@ -109,7 +109,9 @@ const abi = (series: VmSeries, name: string): number => Number(PACKAGE_RE[series
 export function cachedKernel(series: VmSeries): KernelPackage | null {
   const dir = kernelCacheDir();
   if (!existsSync(dir)) return null;
-  const names = readdirSync(dir).filter((n) => PACKAGE_RE[series].test(n)).sort((a, b) => abi(series, b) - abi(series, a));
+  const names = readdirSync(dir)
+    .filter((n) => PACKAGE_RE[series].test(n))
+    .sort((a, b) => abi(series, b) - abi(series, a));
   for (const n of names) {
     const p = packageAt(join(dir, n), n);
     if (p) return p;
@@ -121,11 +123,17 @@ export function cachedKernel(series: VmSeries): KernelPackage | null {
 export function downloadKernel(series: VmSeries): KernelPackage {
   const hint = `(sudo apt-get update; then apt-cache search linux-image-${series} should list it)`;
   if (which('apt-get') === null || which('dpkg') === null) {
-    throw new PteplayError(`cannot download a ${series} kernel: apt-get and dpkg are needed (a Debian or Ubuntu system); ` +
-      `or put an extracted linux-image package in ${kernelCacheDir()}`, EXIT.NO_INPUT);
+    throw new PteplayError(
+      `cannot download a ${series} kernel: apt-get and dpkg are needed (a Debian or Ubuntu system); ` +
+        `or put an extracted linux-image package in ${kernelCacheDir()}`,
+      EXIT.NO_INPUT,
+    );
   }
   const search = spawnSync('apt-cache', ['search', '--names-only', `^linux-image-${series.replace('.', '\\.')}`], { encoding: 'utf8' });
-  const names = (search.stdout ?? '').split('\n').map((l) => l.split(' ')[0]!).filter((n) => PACKAGE_RE[series].test(n))
+  const names = (search.stdout ?? '')
+    .split('\n')
+    .map((l) => l.split(' ')[0]!)
+    .filter((n) => PACKAGE_RE[series].test(n))
     .sort((a, b) => abi(series, b) - abi(series, a));
   if (names.length === 0) throw new PteplayError(`no linux-image-${series} amd64 package in the apt sources ${hint}`, EXIT.NO_INPUT);
   const name = names[0]!;
@@ -176,8 +184,14 @@ function staticKreplay(): string {
   const srcs = [join(PACKAGE_ROOT, 'tools', 'kreplay', 'kreplay.c'), join(PACKAGE_ROOT, 'tools', 'probes', 'common.h')];
   const newest = Math.max(...srcs.map((s) => statSync(s).mtimeMs));
   if (!existsSync(STATIC_BIN) || statSync(STATIC_BIN).mtimeMs < newest) {
-    const r = spawnSync('gcc', ['-static', '-O1', '-Wall', '-Wno-unused-function', '-Wno-sign-compare', '-o', STATIC_BIN, srcs[0]!, '-lpthread'], { encoding: 'utf8' });
-    if (r.status !== 0) throw new PteplayError(`cannot build a static kreplay (gcc -static; glibc's static libraries: libc6-dev): ${r.stderr.trim().split('\n').pop()}`, EXIT.INTERNAL);
+    const r = spawnSync('gcc', ['-static', '-O1', '-Wall', '-Wno-unused-function', '-Wno-sign-compare', '-o', STATIC_BIN, srcs[0]!, '-lpthread'], {
+      encoding: 'utf8',
+    });
+    if (r.status !== 0)
+      throw new PteplayError(
+        `cannot build a static kreplay (gcc -static; glibc's static libraries: libc6-dev): ${r.stderr.trim().split('\n').pop()}`,
+        EXIT.INTERNAL,
+      );
   }
   return STATIC_BIN;
 }
@@ -207,14 +221,17 @@ const UFFD_PROBE = ['userfaultfd 3 0', 'uffdio_api 3 0xaa 0x8000', 'pagemap_scan
 
 function initramfs(traces: string[][], timeoutS: number): Buffer {
   const batch = [UFFD_PROBE, ...kernelProbes(true), ...traces].map((t) => t.join('\n') + '\n---\n').join('');
-  return gzipSync(cpioNewc([
-    { name: 'bin', mode: DIR },
-    { name: 'bin/busybox', mode: EXE, data: readFileSync(which('busybox')!) },
-    { name: 'init', mode: EXE, data: readFileSync(join(PACKAGE_ROOT, 'tools', 'vm', 'init.sh')) },
-    { name: 'kreplay', mode: EXE, data: readFileSync(staticKreplay()) },
-    { name: 'batch.txt', mode: FILE, data: Buffer.from(batch) },
-    { name: 'timeout', mode: FILE, data: Buffer.from(String(timeoutS)) },
-  ]), { level: 1 });
+  return gzipSync(
+    cpioNewc([
+      { name: 'bin', mode: DIR },
+      { name: 'bin/busybox', mode: EXE, data: readFileSync(which('busybox')!) },
+      { name: 'init', mode: EXE, data: readFileSync(join(PACKAGE_ROOT, 'tools', 'vm', 'init.sh')) },
+      { name: 'kreplay', mode: EXE, data: readFileSync(staticKreplay()) },
+      { name: 'batch.txt', mode: FILE, data: Buffer.from(batch) },
+      { name: 'timeout', mode: FILE, data: Buffer.from(String(timeoutS)) },
+    ]),
+    { level: 1 },
+  );
 }
 
 /* ------------------------------------------------------------------ run */
@@ -253,9 +270,24 @@ export async function runInVm(opts: { kernel: string | KernelPackage; traces: st
     const out = join(work, 'out.txt');
     const console = join(work, 'console.log');
     const args = [
-      '-accel', 'tcg', '-m', '1G', '-nodefaults', '-display', 'none', '-no-reboot', '-kernel', pkg.vmlinuz,
-      '-initrd', join(work, 'initrd.gz'), '-append', 'console=ttyS0 panic=-1 quiet',
-      '-serial', `file:${console}`, '-serial', `file:${out}`,
+      '-accel',
+      'tcg',
+      '-m',
+      '1G',
+      '-nodefaults',
+      '-display',
+      'none',
+      '-no-reboot',
+      '-kernel',
+      pkg.vmlinuz,
+      '-initrd',
+      join(work, 'initrd.gz'),
+      '-append',
+      'console=ttyS0 panic=-1 quiet',
+      '-serial',
+      `file:${console}`,
+      '-serial',
+      `file:${out}`,
     ];
     // Generous: TCG runs a few hundred traces a minute; the guest powers off when done.
     const limitMs = 60_000 + opts.traces.length * 3_000;
@@ -294,10 +326,22 @@ export async function runInVm(opts: { kernel: string | KernelPackage; traces: st
     const thp = (/\[(\w+)\]/.exec(raw.thp ?? '')?.[1] ?? 'never') as Sysfs['thp'];
     const sysfs: Sysfs = { thp, thpZeroPage: raw.thp_zero === '1', swap: Number(raw.swaps ?? 0) > 0 };
     const u = uffdOut ?? [];
-    const uffd = u[0] !== 'ok 3' ? `userfaultfd: ${u[0]}` : u[1] !== 'ok 0' ? `UFFD_FEATURE_WP_ASYNC: ${u[1]}` : !u[2]?.startsWith('ok') ? `PAGEMAP_SCAN: ${u[2]}` : 'ok';
+    const uffd =
+      u[0] !== 'ok 3'
+        ? `userfaultfd: ${u[0]}`
+        : u[1] !== 'ok 0'
+          ? `UFFD_FEATURE_WP_ASYNC: ${u[1]}`
+          : !u[2]?.startsWith('ok')
+            ? `PAGEMAP_SCAN: ${u[2]}`
+            : 'ok';
     const sdConfig = softDirtyFromConfig(pkg.config);
     return {
-      package: pkg, release: raw.release ?? '?', build: raw.build ?? '?', sysfs, raw, uffd,
+      package: pkg,
+      release: raw.release ?? '?',
+      build: raw.build ?? '?',
+      sysfs,
+      raw,
+      uffd,
       configSoftDirty: sdConfig ?? null,
       kernelOpts: kernelOptsFromProbes(probes, thp !== 'never', sdConfig),
       profile: nearestProfile(raw.release ?? ''),

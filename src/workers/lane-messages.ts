@@ -23,9 +23,7 @@ export interface WorkerInit {
   keyframeEvery: number;
 }
 
-export type ToWorker =
-  | { type: 'chunk'; seq: number; chunk: TraceChunk }
-  | { type: 'finish' };
+export type ToWorker = { type: 'chunk'; seq: number; chunk: TraceChunk } | { type: 'finish' };
 
 export type FromWorker =
   | { type: 'done'; seq: number; calls: SinkCall[][] }

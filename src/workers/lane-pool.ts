@@ -76,7 +76,10 @@ export class LanePool {
       const sinks = [...new Set(group.flatMap((k) => sinkNames(lanes[k]!.sinks)))];
       const init: WorkerInit = {
         lanes: group.map((k) => ({ id: lanes[k]!.id, spec: lanes[k]!.spec })),
-        defaults, sysfs, sinks, keyframeEvery: lanes[group[0]!]!.sinks.keyframeEvery ?? 0,
+        defaults,
+        sysfs,
+        sinks,
+        keyframeEvery: lanes[group[0]!]!.sinks.keyframeEvery ?? 0,
       };
       const w = new Worker(script, { workerData: init });
       const index = this.workers.length;
@@ -183,7 +186,13 @@ export class LanePool {
 
   private sleep(): Promise<void> {
     this.check();
-    return new Promise((resolve) => (this.wake = () => { this.wake = null; resolve(); }));
+    return new Promise(
+      (resolve) =>
+        (this.wake = () => {
+          this.wake = null;
+          resolve();
+        }),
+    );
   }
 
   private fail(e: Error): void {

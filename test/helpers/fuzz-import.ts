@@ -28,7 +28,13 @@ export async function importAll(imp: Importer, path: string, strict: boolean): P
  * Import `data`: a located error (null), or a valid trace whose summary adds up — records by kind,
  * malformed lines inside the input, none in strict mode.
  */
-export async function importProperty(inputs: FuzzInputs, imp: Importer, data: string | Uint8Array, strict: boolean, ext = '.txt'): Promise<Imported | null> {
+export async function importProperty(
+  inputs: FuzzInputs,
+  imp: Importer,
+  data: string | Uint8Array,
+  strict: boolean,
+  ext = '.txt',
+): Promise<Imported | null> {
   const path = inputs.write(data, ext);
   const bounds = boundsOf(data);
   const r = await decodeOutcome(path, bounds, () => importAll(imp, path, strict));
@@ -47,8 +53,10 @@ export async function importProperty(inputs: FuzzInputs, imp: Importer, data: st
   return r.value;
 }
 
-export const accessesOf = (chunks: TraceChunk[]) => chunks.flatMap((c) => [...recordsOfChunk(c)])
-  .filter((r): r is Extract<TraceRecord, { op: 'read' | 'write' }> => r.op === 'read' || r.op === 'write');
+export const accessesOf = (chunks: TraceChunk[]) =>
+  chunks
+    .flatMap((c) => [...recordsOfChunk(c)])
+    .filter((r): r is Extract<TraceRecord, { op: 'read' | 'write' }> => r.op === 'read' || r.op === 'write');
 
 export const hex = (n: number) => `0x${n.toString(16)}`;
 /** A number as a tracepoint prints it: mostly realistic hex, sometimes a nasty token. */
@@ -56,7 +64,11 @@ export const numTok = (realistic: fc.Arbitrary<number>) => fc.oneof({ arbitrary:
 export const userAddr = fc.integer({ min: 0x400000, max: 0x7fffffffffff });
 export const smallLen = fc.integer({ min: 1, max: 64 }).map((p) => p * 4096);
 
-export const PERF_PLAIN = ['traces/real/sh-sort-uniq.perf.txt', 'traces/real/sqlite3-inserts.perf.txt.gz', 'traces/real/python3-list-threads.perf.txt.gz'];
+export const PERF_PLAIN = [
+  'traces/real/sh-sort-uniq.perf.txt',
+  'traces/real/sqlite3-inserts.perf.txt.gz',
+  'traces/real/python3-list-threads.perf.txt.gz',
+];
 export const PERF_F = ['traces/real/sh-sort-uniq.F-pid-tid-time.perf.txt.gz'];
 export const LACKEY = 'traces/real/lackey-mmap-demo.txt.gz';
 /** The lackey log with every syscall and valgrind line but only one memory line in 100: mutations reach the syscall parser. */

@@ -16,7 +16,11 @@ export const uintArb = fc.oneof(
   fc.maxSafeNat(),
 );
 const idArb = fc.oneof({ arbitrary: fc.integer({ min: 0, max: 70000 }), weight: 4 }, fc.constantFrom(0, 1, 0x7fffffff));
-const sizeArb = fc.oneof({ arbitrary: fc.integer({ min: 1, max: 4096 }), weight: 4 }, fc.constantFrom(1, 8, 0xffffffff), fc.integer({ min: 1, max: 0xffffffff }));
+const sizeArb = fc.oneof(
+  { arbitrary: fc.integer({ min: 1, max: 4096 }), weight: 4 },
+  fc.constantFrom(1, 8, 0xffffffff),
+  fc.integer({ min: 1, max: 0xffffffff }),
+);
 /** A time in ns: finite and non-negative (not -0: JSON writes it as 0). */
 const timeArb = fc.oneof(
   { arbitrary: fc.integer({ min: 0, max: 2 ** 53 }), weight: 3 },
@@ -39,17 +43,30 @@ function clean<T extends object>(o: T): T {
 
 const common = fc.record({ pid: idArb, tid: opt(idArb), t: opt(timeArb) });
 
-const mmapArb = fc.record({
-  addr: uintArb, len: uintArb, prot: protArb, flags: fc.subarray([...MMAP_FLAGS]), file: fileBacking, offset: uintArb, result: opt(uintArb),
-}).map(({ file, ...m }) => ({ op: 'mmap' as const, ...m, backing: m.flags.includes('anonymous') ? { kind: 'anon' as const } : file }));
+const mmapArb = fc
+  .record({
+    addr: uintArb,
+    len: uintArb,
+    prot: protArb,
+    flags: fc.subarray([...MMAP_FLAGS]),
+    file: fileBacking,
+    offset: uintArb,
+    result: opt(uintArb),
+  })
+  .map(({ file, ...m }) => ({ op: 'mmap' as const, ...m, backing: m.flags.includes('anonymous') ? { kind: 'anon' as const } : file }));
 
 const bodies: fc.Arbitrary<Record<string, unknown>>[] = [
   mmapArb,
   fc.record({ op: fc.constant('munmap'), addr: uintArb, len: uintArb }),
   fc.record({ op: fc.constant('mprotect'), addr: uintArb, len: uintArb, prot: protArb }),
   fc.record({
-    op: fc.constant('mremap'), addr: uintArb, oldLen: uintArb, newLen: uintArb, flags: fc.subarray([...MREMAP_FLAGS]),
-    newAddr: opt(uintArb), result: opt(uintArb),
+    op: fc.constant('mremap'),
+    addr: uintArb,
+    oldLen: uintArb,
+    newLen: uintArb,
+    flags: fc.subarray([...MREMAP_FLAGS]),
+    newAddr: opt(uintArb),
+    result: opt(uintArb),
   }),
   fc.record({ op: fc.constant('madvise'), addr: uintArb, len: uintArb, advice: fc.constantFrom(...MADVISE_ADVICE) }),
   fc.record({ op: fc.constant('brk'), addr: uintArb }),
@@ -64,8 +81,17 @@ const bodies: fc.Arbitrary<Record<string, unknown>>[] = [
   fc.record({ op: fc.constant('uffdio_writeprotect'), fd: idArb, start: uintArb, len: uintArb, mode: maskArb }),
   fc.record({ op: fc.constant('close'), fd: idArb }),
   fc.record({
-    op: fc.constant('pagemap_scan'), start: uintArb, end: uintArb, flags: maskArb, categoryInverted: maskArb, categoryMask: maskArb,
-    categoryAnyofMask: maskArb, returnMask: maskArb, vecLen: uintArb, maxPages: uintArb, size: opt(uintArb),
+    op: fc.constant('pagemap_scan'),
+    start: uintArb,
+    end: uintArb,
+    flags: maskArb,
+    categoryInverted: maskArb,
+    categoryMask: maskArb,
+    categoryAnyofMask: maskArb,
+    returnMask: maskArb,
+    vecLen: uintArb,
+    maxPages: uintArb,
+    size: opt(uintArb),
   }),
   fc.record({ op: fc.constant('pagemap_read'), offset: uintArb, count: uintArb }),
   fc.record({ op: fc.constant('pin'), addr: uintArb, len: uintArb, write: fc.boolean(), longterm: fc.boolean() }),
@@ -77,19 +103,31 @@ const bodies: fc.Arbitrary<Record<string, unknown>>[] = [
   fc.record({ op: fc.constant('mark'), label: fc.string({ maxLength: 20 }) }),
 ];
 
-export const opArb: fc.Arbitrary<TraceOp> = fc.tuple(fc.oneof(...bodies), common)
-  .map(([body, c]) => clean({ ...body, ...c }) as unknown as TraceOp);
+export const opArb: fc.Arbitrary<TraceOp> = fc.tuple(fc.oneof(...bodies), common).map(([body, c]) => clean({ ...body, ...c }) as unknown as TraceOp);
 
-export const accessArb: fc.Arbitrary<TraceRecord> = fc.record({
-  op: fc.constantFrom('read' as const, 'write' as const), pid: idArb, tid: idArb,
-  t: fc.oneof(fc.constant(NaN), timeArb), addr: uintArb, size: sizeArb, kernel: fc.boolean(), ifetch: fc.boolean(),
-}).map(({ ifetch, ...a }) => (ifetch ? { ...a, ifetch: true } : a));
+export const accessArb: fc.Arbitrary<TraceRecord> = fc
+  .record({
+    op: fc.constantFrom('read' as const, 'write' as const),
+    pid: idArb,
+    tid: idArb,
+    t: fc.oneof(fc.constant(NaN), timeArb),
+    addr: uintArb,
+    size: sizeArb,
+    kernel: fc.boolean(),
+    ifetch: fc.boolean(),
+  })
+  .map(({ ifetch, ...a }) => (ifetch ? { ...a, ifetch: true } : a));
 
 /** Records: mostly accesses, as in real traces. */
 export const recordArb: fc.Arbitrary<TraceRecord> = fc.oneof({ arbitrary: accessArb, weight: 2 }, opArb);
 
-export const headerArb: fc.Arbitrary<TraceHeader> = fc.record({
-  source: opt(fc.string({ maxLength: 40 })),
-  sysfs: opt(fc.record({ thp: opt(fc.constantFrom('always' as const, 'madvise' as const, 'never' as const)), thpZeroPage: opt(fc.boolean()) })
-    .map((s) => clean(s))),
-}).map((h) => clean({ pteplay: 'trace' as const, version: 1 as const, ...h }));
+export const headerArb: fc.Arbitrary<TraceHeader> = fc
+  .record({
+    source: opt(fc.string({ maxLength: 40 })),
+    sysfs: opt(
+      fc
+        .record({ thp: opt(fc.constantFrom('always' as const, 'madvise' as const, 'never' as const)), thpZeroPage: opt(fc.boolean()) })
+        .map((s) => clean(s)),
+    ),
+  })
+  .map((h) => clean({ pteplay: 'trace' as const, version: 1 as const, ...h }));

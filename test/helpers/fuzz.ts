@@ -132,10 +132,36 @@ export function fixtureLines(rel: string): string[] {
  * hex without digits, and the edges that are valid.
  */
 export const NASTY_NUMBERS = [
-  '18446744073709551615', '0xffffffffffffffff', '0x10000000000000000', '-1', '-0x1', '-0', '99999999999999999999999',
-  '9007199254740993', '0x20000000000000', '0x1fffffffffffff', '4294967295', '4294967296', '2147483647', '2147483648',
-  '-2147483649', '0', '0x0', '0x7fffffffffff', '0x800000000000', 'NaN', 'Infinity', '-Infinity', '1e309', '1.5', '0x', '',
-  ' ', '1e3', '0b101', '00000000000000000000001',
+  '18446744073709551615',
+  '0xffffffffffffffff',
+  '0x10000000000000000',
+  '-1',
+  '-0x1',
+  '-0',
+  '99999999999999999999999',
+  '9007199254740993',
+  '0x20000000000000',
+  '0x1fffffffffffff',
+  '4294967295',
+  '4294967296',
+  '2147483647',
+  '2147483648',
+  '-2147483649',
+  '0',
+  '0x0',
+  '0x7fffffffffff',
+  '0x800000000000',
+  'NaN',
+  'Infinity',
+  '-Infinity',
+  '1e309',
+  '1.5',
+  '0x',
+  '',
+  ' ',
+  '1e3',
+  '0b101',
+  '00000000000000000000001',
 ] as const;
 
 /** One edit of a list of lines; indices are taken modulo the list length when applied. */
@@ -170,10 +196,18 @@ export function mutateLines(lines: readonly string[], muts: readonly LineMutatio
     const i = m.i % n;
     const line = out[i]!;
     switch (m.k) {
-      case 'delete': out.splice(i, 1); break;
-      case 'duplicate': out.splice(m.j % n, 0, line); break;
-      case 'splice': out.splice(m.j % (n + 1), 0, ...out.slice(i, i + m.n)); break;
-      case 'truncate': out[i] = line.slice(0, m.j % (line.length + 1)); break;
+      case 'delete':
+        out.splice(i, 1);
+        break;
+      case 'duplicate':
+        out.splice(m.j % n, 0, line);
+        break;
+      case 'splice':
+        out.splice(m.j % (n + 1), 0, ...out.slice(i, i + m.n));
+        break;
+      case 'truncate':
+        out[i] = line.slice(0, m.j % (line.length + 1));
+        break;
       case 'flip': {
         if (line.length === 0) break;
         const p = m.j % line.length;
@@ -220,7 +254,8 @@ export const byteMutation: fc.Arbitrary<ByteMutation> = fc.oneof(
   fc.record({ k: fc.constant('insert' as const), at: idx, bytes: fc.uint8Array({ minLength: 1, maxLength: 8 }) }),
   fc.record({ k: fc.constant('delete' as const), at: idx, n: fc.integer({ min: 1, max: 16 }) }),
   fc.record({
-    k: fc.constant('u32' as const), at: idx,
+    k: fc.constant('u32' as const),
+    at: idx,
     v: fc.oneof(fc.constantFrom(0, 1, 0x7fffffff, 0xffffffff, 0x10000000, 0x0fffffff), fc.nat({ max: 0xffffffff })),
   }),
 );
@@ -230,11 +265,25 @@ export function mutateBytes(buf: Uint8Array, muts: readonly ByteMutation[]): Buf
   for (const m of muts) {
     const n = b.length;
     switch (m.k) {
-      case 'flip': if (n > 0) b[m.at % n]! ^= 1 << m.bit; break;
-      case 'truncate': b = b.subarray(0, m.at % (n + 1)); break;
-      case 'insert': { const p = m.at % (n + 1); b = Buffer.concat([b.subarray(0, p), m.bytes, b.subarray(p)]); break; }
-      case 'delete': { const p = m.at % (n + 1); b = Buffer.concat([b.subarray(0, p), b.subarray(p + m.n)]); break; }
-      case 'u32': if (n >= 4) b.writeUInt32LE(m.v, m.at % (n - 3)); break;
+      case 'flip':
+        if (n > 0) b[m.at % n]! ^= 1 << m.bit;
+        break;
+      case 'truncate':
+        b = b.subarray(0, m.at % (n + 1));
+        break;
+      case 'insert': {
+        const p = m.at % (n + 1);
+        b = Buffer.concat([b.subarray(0, p), m.bytes, b.subarray(p)]);
+        break;
+      }
+      case 'delete': {
+        const p = m.at % (n + 1);
+        b = Buffer.concat([b.subarray(0, p), b.subarray(p + m.n)]);
+        break;
+      }
+      case 'u32':
+        if (n >= 4) b.writeUInt32LE(m.v, m.at % (n - 3));
+        break;
     }
   }
   return b;
@@ -256,7 +305,11 @@ export interface Bounds {
  * A PteplayError with exit 65 that names the file without a line (an importer refusing a whole
  * file that holds nothing valid) is accepted as located at the file.
  */
-export async function decodeOutcome<T>(file: string, bounds: Bounds, run: () => Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: PteplayError }> {
+export async function decodeOutcome<T>(
+  file: string,
+  bounds: Bounds,
+  run: () => Promise<T>,
+): Promise<{ ok: true; value: T } | { ok: false; error: PteplayError }> {
   const t0 = performance.now();
   let result: { ok: true; value: T } | { ok: false; error: PteplayError };
   try {

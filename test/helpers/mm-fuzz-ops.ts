@@ -5,7 +5,13 @@
  * is picked among the processes alive then, so that shrinking keeps sequences valid).
  */
 import fc from 'fast-check';
-import { PAGE_SIZE, UFFD_FEATURE_EVENT_FORK, UFFD_FEATURE_EVENT_REMAP, UFFD_FEATURE_WP_ASYNC, UFFD_FEATURE_WP_UNPOPULATED } from '../../src/mm/uapi.js';
+import {
+  PAGE_SIZE,
+  UFFD_FEATURE_EVENT_FORK,
+  UFFD_FEATURE_EVENT_REMAP,
+  UFFD_FEATURE_WP_ASYNC,
+  UFFD_FEATURE_WP_UNPOPULATED,
+} from '../../src/mm/uapi.js';
 import type { MadviseAdvice, MmapFlag, TraceRecord } from '../../src/trace/types.js';
 
 const B = 0x200000000000 / PAGE_SIZE;
@@ -34,9 +40,28 @@ function range([area, a, n]: [number, number, number]): [number, number] {
   return [base + off, 1 + (n % Math.min(64, 512 - off))];
 }
 
-const ADVICE: MadviseAdvice[] = ['dontneed', 'dontneed', 'free', 'remove', 'pageout', 'populate_read', 'populate_write', 'hugepage', 'nohugepage', 'collapse', 'cold', 'willneed'];
-const FEATURES = [0, UFFD_FEATURE_WP_UNPOPULATED, UFFD_FEATURE_WP_ASYNC, UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_EVENT_REMAP,
-  UFFD_FEATURE_WP_UNPOPULATED | UFFD_FEATURE_EVENT_FORK, UFFD_FEATURE_WP_UNPOPULATED | UFFD_FEATURE_EVENT_REMAP];
+const ADVICE: MadviseAdvice[] = [
+  'dontneed',
+  'dontneed',
+  'free',
+  'remove',
+  'pageout',
+  'populate_read',
+  'populate_write',
+  'hugepage',
+  'nohugepage',
+  'collapse',
+  'cold',
+  'willneed',
+];
+const FEATURES = [
+  0,
+  UFFD_FEATURE_WP_UNPOPULATED,
+  UFFD_FEATURE_WP_ASYNC,
+  UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_EVENT_REMAP,
+  UFFD_FEATURE_WP_UNPOPULATED | UFFD_FEATURE_EVENT_FORK,
+  UFFD_FEATURE_WP_UNPOPULATED | UFFD_FEATURE_EVENT_REMAP,
+];
 
 export type Step =
   | { k: 'access'; who: number; write: boolean; kernel: boolean; r: [number, number, number]; span: number }
@@ -51,8 +76,28 @@ export type Step =
 
 const who = fc.nat({ max: 3 });
 export const stepArb: fc.Arbitrary<Step> = fc.oneof(
-  { arbitrary: fc.record({ k: fc.constant('access' as const), who, write: fc.boolean(), kernel: fc.boolean(), r: rangeArb, span: fc.nat({ max: 9 }) }), weight: 12 },
-  { arbitrary: fc.record({ k: fc.constant('mmap' as const), who, r: rangeArb, kind: fc.nat({ max: 9 }), prot: fc.nat({ max: 4 }), populate: fc.boolean() }), weight: 3 },
+  {
+    arbitrary: fc.record({
+      k: fc.constant('access' as const),
+      who,
+      write: fc.boolean(),
+      kernel: fc.boolean(),
+      r: rangeArb,
+      span: fc.nat({ max: 9 }),
+    }),
+    weight: 12,
+  },
+  {
+    arbitrary: fc.record({
+      k: fc.constant('mmap' as const),
+      who,
+      r: rangeArb,
+      kind: fc.nat({ max: 9 }),
+      prot: fc.nat({ max: 4 }),
+      populate: fc.boolean(),
+    }),
+    weight: 3,
+  },
   { arbitrary: fc.record({ k: fc.constantFrom('munmap' as const, 'mprotect' as const), who, r: rangeArb, v: fc.nat({ max: 4 }) }), weight: 3 },
   { arbitrary: fc.record({ k: fc.constant('madvise' as const), who, r: rangeArb, v: fc.nat({ max: ADVICE.length - 1 }) }), weight: 3 },
   { arbitrary: fc.record({ k: fc.constant('mremap' as const), who, r: rangeArb, to: fc.nat({ max: 6 }), how: fc.nat({ max: 9 }) }), weight: 2 },
@@ -114,21 +159,46 @@ export function recordOf(s: Step, pids: Pids): TraceRecord {
       const [a, n] = range(s.r);
       const vpn = a + ((s.span * 7) % n);
       // Mostly one byte; sometimes an access that spans into the next page.
-      return { op: s.write ? 'write' : 'read', pid, tid: pid, t: NaN, addr: addr(vpn) + (s.span === 9 ? PAGE_SIZE - 4 : 8), size: s.span === 9 ? 16 : 1, kernel: s.kernel };
+      return {
+        op: s.write ? 'write' : 'read',
+        pid,
+        tid: pid,
+        t: NaN,
+        addr: addr(vpn) + (s.span === 9 ? PAGE_SIZE - 4 : 8),
+        size: s.span === 9 ? 16 : 1,
+        kernel: s.kernel,
+      };
     }
     case 'mmap': {
       const [a, n] = range(s.r);
       const kinds: [MmapFlag[], 'anon' | 'memfd' | 'file'][] = [
-        [['private', 'anonymous'], 'anon'], [['private', 'anonymous'], 'anon'], [['private', 'anonymous'], 'anon'], [['private', 'anonymous'], 'anon'],
-        [['shared', 'anonymous'], 'anon'], [['shared'], 'memfd'], [['shared'], 'memfd'], [['private'], 'memfd'], [['shared'], 'file'], [['private'], 'file'],
+        [['private', 'anonymous'], 'anon'],
+        [['private', 'anonymous'], 'anon'],
+        [['private', 'anonymous'], 'anon'],
+        [['private', 'anonymous'], 'anon'],
+        [['shared', 'anonymous'], 'anon'],
+        [['shared'], 'memfd'],
+        [['shared'], 'memfd'],
+        [['private'], 'memfd'],
+        [['shared'], 'file'],
+        [['private'], 'file'],
       ];
       const [flags, kind] = kinds[s.kind]!;
       const hugetlb = kind === 'anon' && s.kind === 4 && s.r[0] >= 5;
       const start = hugetlb ? (s.r[0] === 7 ? TD : T) : a;
       const len = hugetlb ? 512 : n;
       return {
-        op: 'mmap', pid, addr: addr(start), len: len * PAGE_SIZE,
-        prot: [{ read: true, write: true, exec: false }, { read: true, write: true, exec: false }, { read: true, write: false, exec: false }, { read: false, write: false, exec: false }, { read: true, write: true, exec: true }][s.prot]!,
+        op: 'mmap',
+        pid,
+        addr: addr(start),
+        len: len * PAGE_SIZE,
+        prot: [
+          { read: true, write: true, exec: false },
+          { read: true, write: true, exec: false },
+          { read: true, write: false, exec: false },
+          { read: false, write: false, exec: false },
+          { read: true, write: true, exec: true },
+        ][s.prot]!,
         flags: [...flags, 'fixed', ...(s.populate ? ['populate' as const] : []), ...(hugetlb ? ['hugetlb' as const] : [])],
         backing: kind === 'anon' ? { kind: 'anon' } : { kind, name: kind === 'memfd' ? 'm' : 'f' },
         offset: kind === 'anon' ? 0 : Math.max(0, a - S) * PAGE_SIZE,
@@ -140,7 +210,13 @@ export function recordOf(s: Step, pids: Pids): TraceRecord {
     }
     case 'mprotect': {
       const [a, n] = range(s.r);
-      const prot = [{ read: true, write: true, exec: false }, { read: true, write: true, exec: false }, { read: true, write: false, exec: false }, { read: false, write: false, exec: false }, { read: true, write: true, exec: true }][s.v]!;
+      const prot = [
+        { read: true, write: true, exec: false },
+        { read: true, write: true, exec: false },
+        { read: true, write: false, exec: false },
+        { read: false, write: false, exec: false },
+        { read: true, write: true, exec: true },
+      ][s.v]!;
       return { op: 'mprotect', pid, addr: addr(a), len: n * PAGE_SIZE, prot };
     }
     case 'madvise': {
@@ -151,8 +227,18 @@ export function recordOf(s: Step, pids: Pids): TraceRecord {
       const [a, n] = range(s.r);
       const to = a >= T && a < T + 512 ? TD + [0, 0, 16, a - T, 1, 256, 0][s.to]! : D + s.to - 2;
       const newN = s.how < 6 ? n : 1 + ((n + s.how) % (n + 4));
-      if (s.how < 6) return { op: 'mremap', pid, addr: addr(a), oldLen: n * PAGE_SIZE, newLen: newN * PAGE_SIZE, flags: ['maymove', 'fixed'], newAddr: addr(to) };
-      if (s.how < 8) return { op: 'mremap', pid, addr: addr(a), oldLen: n * PAGE_SIZE, newLen: n * PAGE_SIZE, flags: ['maymove', 'fixed', 'dontunmap'], newAddr: addr(to) };
+      if (s.how < 6)
+        return { op: 'mremap', pid, addr: addr(a), oldLen: n * PAGE_SIZE, newLen: newN * PAGE_SIZE, flags: ['maymove', 'fixed'], newAddr: addr(to) };
+      if (s.how < 8)
+        return {
+          op: 'mremap',
+          pid,
+          addr: addr(a),
+          oldLen: n * PAGE_SIZE,
+          newLen: n * PAGE_SIZE,
+          flags: ['maymove', 'fixed', 'dontunmap'],
+          newAddr: addr(to),
+        };
       return { op: 'mremap', pid, addr: addr(a), oldLen: n * PAGE_SIZE, newLen: newN * PAGE_SIZE, flags: s.how === 8 ? ['maymove'] : [] };
     }
     case 'fork':
@@ -184,10 +270,25 @@ export function recordOf(s: Step, pids: Pids): TraceRecord {
     }
     case 'scan': {
       const [a, n] = range(s.r);
-      const q = [[0, 2, 0, 2], [0, 0, 2, 2], [0, 0, 0, 0x17f], [2, 2, 0, 0x17f], [0, 8, 0, 0x1b]][s.v % 5]!;
+      const q = [
+        [0, 2, 0, 2],
+        [0, 0, 2, 2],
+        [0, 0, 0, 0x17f],
+        [2, 2, 0, 0x17f],
+        [0, 8, 0, 0x1b],
+      ][s.v % 5]!;
       return {
-        op: 'pagemap_scan', pid, start: addr(a), end: addr(a + n), flags: [0, 1, 2, 3][Math.floor(s.v / 5) % 4]!, categoryInverted: q[0]!,
-        categoryMask: q[1]!, categoryAnyofMask: q[2]!, returnMask: q[3]!, vecLen: [1024, 0, 1, 3][Math.floor(s.v / 20) % 4]!, maxPages: [0, 0, 1, 3][s.v % 4]!,
+        op: 'pagemap_scan',
+        pid,
+        start: addr(a),
+        end: addr(a + n),
+        flags: [0, 1, 2, 3][Math.floor(s.v / 5) % 4]!,
+        categoryInverted: q[0]!,
+        categoryMask: q[1]!,
+        categoryAnyofMask: q[2]!,
+        returnMask: q[3]!,
+        vecLen: [1024, 0, 1, 3][Math.floor(s.v / 20) % 4]!,
+        maxPages: [0, 0, 1, 3][s.v % 4]!,
       };
     }
     case 'gup': {
@@ -195,7 +296,13 @@ export function recordOf(s: Step, pids: Pids): TraceRecord {
       if (s.v < 4) return { op: 'pin', pid, addr: addr(a), len: n * PAGE_SIZE, write: s.v % 2 === 0, longterm: s.v < 2 };
       if (s.v < 6) return { op: 'unpin', pid, addr: addr(a), len: n * PAGE_SIZE };
       if (s.v < 8) return { op: 'dma_write', pid, addr: addr(a), len: n * PAGE_SIZE };
-      return { op: 'pwrite', pid, backing: { kind: s.v === 8 ? 'memfd' : 'file', name: s.v === 8 ? 'm' : 'f' }, offset: (a % 16) * PAGE_SIZE, len: n * PAGE_SIZE };
+      return {
+        op: 'pwrite',
+        pid,
+        backing: { kind: s.v === 8 ? 'memfd' : 'file', name: s.v === 8 ? 'm' : 'f' },
+        offset: (a % 16) * PAGE_SIZE,
+        len: n * PAGE_SIZE,
+      };
     }
     case 'protocol': {
       const [a, n] = range(s.r);
@@ -209,7 +316,16 @@ export function recordOf(s: Step, pids: Pids): TraceRecord {
 
 /** How every sequence starts, like a real process: a mapping, touched, then armed by the lanes. */
 export const START: TraceRecord[] = [
-  { op: 'mmap', pid: 1, addr: addr(S), len: 16 * PAGE_SIZE, prot: { read: true, write: true, exec: false }, flags: ['private', 'anonymous', 'fixed'], backing: { kind: 'anon' }, offset: 0 },
+  {
+    op: 'mmap',
+    pid: 1,
+    addr: addr(S),
+    len: 16 * PAGE_SIZE,
+    prot: { read: true, write: true, exec: false },
+    flags: ['private', 'anonymous', 'fixed'],
+    backing: { kind: 'anon' },
+    offset: 0,
+  },
   { op: 'write', pid: 1, tid: 1, t: NaN, addr: addr(S + 1), size: 1, kernel: false },
   { op: 'reset', pid: 1, addr: 0, len: 0 },
 ];

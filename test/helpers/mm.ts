@@ -14,8 +14,13 @@ import { doMmap } from '../../src/mm/mmap.js';
 import { PMD_TABLE } from '../../src/mm/pte.js';
 import { DEFAULT_SYSFS, System, type Sysfs } from '../../src/mm/system.js';
 import {
-  PAGE_SIZE, TASK_SIZE_PAGES, UFFD_API, UFFD_FEATURE_WP_ASYNC, UFFD_FEATURE_WP_UNPOPULATED,
-  UFFDIO_REGISTER_MODE_WP, UFFDIO_WRITEPROTECT_MODE_WP,
+  PAGE_SIZE,
+  TASK_SIZE_PAGES,
+  UFFD_API,
+  UFFD_FEATURE_WP_ASYNC,
+  UFFD_FEATURE_WP_UNPOPULATED,
+  UFFDIO_REGISTER_MODE_WP,
+  UFFDIO_WRITEPROTECT_MODE_WP,
 } from '../../src/mm/uapi.js';
 import type { Vma } from '../../src/mm/vma.js';
 import { clearRefs as clearRefsWrite } from '../../src/trackers/clear-refs.js';
@@ -32,7 +37,14 @@ export function setup(profile = '6.18', sysfs: Partial<Sysfs> = {}, kernelOpts: 
   return { sys, mm: sys.mm(1)! };
 }
 
-export interface MapOpts { shared?: boolean; backing?: Backing; prot?: Prot; offset?: number; populate?: boolean; hugetlb?: boolean }
+export interface MapOpts {
+  shared?: boolean;
+  backing?: Backing;
+  prot?: Prot;
+  offset?: number;
+  populate?: boolean;
+  hugetlb?: boolean;
+}
 
 /** mmap `pages` pages at page `vpn` (MAP_FIXED), rw, private anonymous unless told otherwise; returns the VMA. */
 export function map(mm: Mm, vpn: number, pages: number, o: MapOpts = {}): Vma {
@@ -41,8 +53,14 @@ export function map(mm: Mm, vpn: number, pages: number, o: MapOpts = {}): Vma {
   if (o.populate) flags.push('populate');
   if (o.hugetlb) flags.push('hugetlb');
   const r = doMmap(mm, {
-    op: 'mmap', pid: mm.pid, addr: vpn * PG, len: pages * PG, prot: o.prot ?? { read: true, write: true, exec: false },
-    flags, backing: o.backing ?? { kind: 'anon' }, offset: o.offset ?? 0,
+    op: 'mmap',
+    pid: mm.pid,
+    addr: vpn * PG,
+    len: pages * PG,
+    prot: o.prot ?? { read: true, write: true, exec: false },
+    flags,
+    backing: o.backing ?? { kind: 'anon' },
+    offset: o.offset ?? 0,
   });
   expect(r).toBe(vpn * PG);
   return mm.vmas.find(vpn)!;
@@ -58,7 +76,10 @@ export function leafOf(mm: Mm, vpn: number): { leaf: Leaf; i: number } {
   const leaf = mm.leafOf(vpn)!;
   return { leaf, i: vpn - leaf.base };
 }
-export const gt = (mm: Mm, vpn: number): number => { const l = mm.leafOf(vpn); return l ? l.gt[vpn - l.base]! : 0; };
+export const gt = (mm: Mm, vpn: number): number => {
+  const l = mm.leafOf(vpn);
+  return l ? l.gt[vpn - l.base]! : 0;
+};
 export const sdWhy = (mm: Mm, vpn: number): number => mm.leafOf(vpn)!.sdWhy[vpn - mm.leafOf(vpn)!.base]!;
 export const uwWhy = (mm: Mm, vpn: number): number => mm.leafOf(vpn)!.uwWhy[vpn - mm.leafOf(vpn)!.base]!;
 export const cWhy = (mm: Mm, vpn: number): number => mm.leafOf(vpn)!.cWhy[vpn - mm.leafOf(vpn)!.base]!;

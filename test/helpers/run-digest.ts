@@ -19,7 +19,8 @@ export function runDigests(path: string): Record<string, string> {
   for (const t of TABLE_NAMES) {
     const key = keyOf(db, t);
     const h = createHash('sha256');
-    for (const row of db.prepare(`SELECT * FROM ${t} ORDER BY ${key}`).raw().iterate()) h.update(JSON.stringify(row, (_k, v) => (Buffer.isBuffer(v) ? v.toString('hex') : v)));
+    for (const row of db.prepare(`SELECT * FROM ${t} ORDER BY ${key}`).raw().iterate())
+      h.update(JSON.stringify(row, (_k, v) => (Buffer.isBuffer(v) ? v.toString('hex') : v)));
     out[t] = h.digest('hex').slice(0, 16);
   }
   out.meta = JSON.stringify(db.prepare("SELECT key, value FROM meta WHERE key NOT IN ('started_at', 'finished_at') ORDER BY key").raw().all());

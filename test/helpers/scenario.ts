@@ -63,7 +63,7 @@ export function pagesOf(c: CollectResult, vpn: number, count: number): PageView 
     v.reported += String(rep);
     v.gtW += String(w);
     v.gtC += String(run?.gtC ?? 0);
-    v.why.push(run && rep !== w ? WHY_LABELS[run.why] ?? String(run.why) : '');
+    v.why.push(run && rep !== w ? (WHY_LABELS[run.why] ?? String(run.why)) : '');
   }
   return v;
 }
@@ -81,5 +81,8 @@ export function counter(run: ScenarioRun, lane: string, name: CounterName): numb
 
 /** Ops of a lane that failed, as "call errno". */
 export function errorsOf(run: ScenarioRun, lane: string): string[] {
-  return run.ops.get(lane)!.filter((o) => o.errno !== null).map((o) => `${o.call} ${o.errno}`);
+  return run.ops
+    .get(lane)!
+    .filter((o) => o.errno !== null)
+    .map((o) => `${o.call} ${o.errno}`);
 }

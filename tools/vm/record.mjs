@@ -18,8 +18,12 @@ import { VM_SERIES } from '../../dist/src/verify/vm.js';
 
 const { values } = parseArgs({
   options: {
-    series: { type: 'string', multiple: true }, fuzz: { type: 'string', default: '150' }, only: { type: 'string' },
-    dry: { type: 'boolean', default: false }, seed: { type: 'string', default: '1' }, ops: { type: 'string', default: '30' },
+    series: { type: 'string', multiple: true },
+    fuzz: { type: 'string', default: '150' },
+    only: { type: 'string' },
+    dry: { type: 'boolean', default: false },
+    seed: { type: 'string', default: '1' },
+    ops: { type: 'string', default: '30' },
   },
 });
 const root = new URL('../..', import.meta.url).pathname;
@@ -32,16 +36,22 @@ let divergent = 0;
 for (const series of values.series ?? VM_SERIES) {
   const guard = PROFILES[series].guardMarkers;
   const fuzz = Array.from({ length: nFuzz }, (_, i) => ({
-    name: `seed ${seed0 + i}`, cmds: fuzzSequence(seed0 + i, Number(values.ops), (seed0 + i) % 3 !== 0, guard),
+    name: `seed ${seed0 + i}`,
+    cmds: fuzzSequence(seed0 + i, Number(values.ops), (seed0 + i) % 3 !== 0, guard),
   }));
-  for (const [batch, seqs] of [['cases', cases], ['fuzz', fuzz]]) {
+  for (const [batch, seqs] of [
+    ['cases', cases],
+    ['fuzz', fuzz],
+  ]) {
     if (values.only && values.only !== batch) continue;
     const f = await recordBatch(series, seqs);
     const res = compareFixture(f);
     const bad = res.filter((r) => r.count > 0);
     divergent += bad.length;
-    console.log(`${f.release} (${f.package.name} ${f.package.version}) ${batch}: ${seqs.length} sequences in ${f.seconds.toFixed(1)} s, ` +
-      `${bad.length} divergent under profile ${f.profile} ${f.kernelOpts.join(' ')}`);
+    console.log(
+      `${f.release} (${f.package.name} ${f.package.version}) ${batch}: ${seqs.length} sequences in ${f.seconds.toFixed(1)} s, ` +
+        `${bad.length} divergent under profile ${f.profile} ${f.kernelOpts.join(' ')}`,
+    );
     for (const b of bad) console.log(`--- ${b.name}\n${b.report}`);
     if (!values.dry) {
       const dir = join(root, 'test', 'fixtures', `kernel-${f.release}`);

@@ -15,9 +15,13 @@ class NoDriver implements TrackerDriver {
 
 export function makeDriver(c: LaneConfig): TrackerDriver {
   switch (c.tracker) {
-    case 'soft-dirty': return new SoftDirtyDriver();
-    case 'uffd-sync': return new UffdSyncDriver(c.unpopulated, c.extraFeatures);
-    case 'uffd-async': return new UffdAsyncDriver(c.read, c.extraFeatures);
-    default: return new NoDriver();
+    case 'soft-dirty':
+      return new SoftDirtyDriver();
+    case 'uffd-sync':
+      return new UffdSyncDriver(c.unpopulated, c.extraFeatures);
+    case 'uffd-async':
+      return new UffdAsyncDriver(c.read, c.extraFeatures);
+    default:
+      return new NoDriver();
   }
 }

@@ -40,7 +40,7 @@ export function labelWritesLostToClearRefs(mm: Mm, start: number, end: number): 
     if (leaf.base >= start && leaf.base + PTRS_PER_PTE <= end) continue;
     for (let i = 0; i < PTRS_PER_PTE; i++) {
       const vpn = leaf.base + i;
-      if ((vpn < start || vpn >= end) && (leaf.gt[i]! & GT_W) && leaf.sdWhy[i] === Why.ARMED) leaf.sdWhy[i] = Why.CLEAR_REFS_WHOLE_MM;
+      if ((vpn < start || vpn >= end) && leaf.gt[i]! & GT_W && leaf.sdWhy[i] === Why.ARMED) leaf.sdWhy[i] = Why.CLEAR_REFS_WHOLE_MM;
     }
   }
 }

@@ -1,8 +1,6 @@
 import { Why } from '../../mm/cause.js';
 import type { Mm } from '../../mm/mm.js';
-import {
-  PAGE_IS_WRITTEN, PAGE_SIZE, PM_SCAN_ARG_SIZE, PM_SCAN_CHECK_WPASYNC, PM_SCAN_WP_MATCHING, UFFD_FEATURE_WP_ASYNC,
-} from '../../mm/uapi.js';
+import { PAGE_IS_WRITTEN, PAGE_SIZE, PM_SCAN_ARG_SIZE, PM_SCAN_CHECK_WPASYNC, PM_SCAN_WP_MATCHING, UFFD_FEATURE_WP_ASYNC } from '../../mm/uapi.js';
 import { pagemapScan } from '../../trackers/pagemap-scan.js';
 import { PMB_UFFD_WP } from '../../trackers/pagemap.js';
 import type { AsyncRead } from '../config.js';
@@ -24,7 +22,10 @@ const VEC_LEN = 512;
 export class UffdAsyncDriver implements TrackerDriver {
   readonly monitor: UffdMonitor;
 
-  constructor(private readonly read: AsyncRead, extraFeatures: number) {
+  constructor(
+    private readonly read: AsyncRead,
+    extraFeatures: number,
+  ) {
     this.monitor = new UffdMonitor(UFFD_FEATURE_WP_ASYNC | extraFeatures);
   }
 
@@ -72,9 +73,18 @@ export class UffdAsyncDriver implements TrackerDriver {
     const generic = this.read === 'generic';
     while (s < e) {
       const r = pagemapScan(mm, {
-        op: 'pagemap_scan', pid: mm.pid, start: s, end: e, flags, categoryInverted: 0,
-        categoryMask: generic ? 0 : PAGE_IS_WRITTEN, categoryAnyofMask: generic ? PAGE_IS_WRITTEN : 0,
-        returnMask: PAGE_IS_WRITTEN, vecLen, maxPages: 0, size: PM_SCAN_ARG_SIZE,
+        op: 'pagemap_scan',
+        pid: mm.pid,
+        start: s,
+        end: e,
+        flags,
+        categoryInverted: 0,
+        categoryMask: generic ? 0 : PAGE_IS_WRITTEN,
+        categoryAnyofMask: generic ? PAGE_IS_WRITTEN : 0,
+        returnMask: PAGE_IS_WRITTEN,
+        vecLen,
+        maxPages: 0,
+        size: PM_SCAN_ARG_SIZE,
       });
       if (r.errno !== null) return r.errno;
       if (out) for (const reg of r.regions) out.push(reg.start / PAGE_SIZE, reg.end / PAGE_SIZE);

@@ -41,7 +41,9 @@ export function genChurn(opts: ChurnOptions): Iterable<TraceChunk> {
     if (!(typeof w === 'number' && w > 0 && Number.isFinite(w))) throw new UsageError(`option --ops: weight of ${name} must be > 0, got ${w}`);
   }
   if (weights.brk !== undefined && churnHeapStart(o.base) < MMAP_MIN_ADDR) {
-    throw new UsageError(`option --base: the brk heap needs 1 GiB below --base; use --base ≥ 0x${(HEAP_GAP + MMAP_MIN_ADDR).toString(16)} or drop brk from --ops`);
+    throw new UsageError(
+      `option --base: the brk heap needs 1 GiB below --base; use --base ≥ 0x${(HEAP_GAP + MMAP_MIN_ADDR).toString(16)} or drop brk from --ops`,
+    );
   }
   return run(o, opEvery, weights);
 }

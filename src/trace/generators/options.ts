@@ -77,8 +77,10 @@ export function resolveGenOptions(o: GenOptions): ResolvedGenOptions {
     throw usage('--base', 'expected a non-zero address aligned to 2 MiB (0x200000)', typeof base === 'number' ? `0x${base.toString(16)}` : base);
   }
   if (base + pages * PAGE_SIZE > TASK_SIZE) {
-    throw new UsageError(`option --pages: ${pages} pages at --base 0x${base.toString(16)} end past the top of user space ` +
-      `(0x${TASK_SIZE.toString(16)}); lower --base or --pages`);
+    throw new UsageError(
+      `option --pages: ${pages} pages at --base 0x${base.toString(16)} end past the top of user space ` +
+        `(0x${TASK_SIZE.toString(16)}); lower --base or --pages`,
+    );
   }
   const accessSize = requireInt('--access-size', o.accessSize ?? 8, 1, PAGE_SIZE);
   const nsPerAccess = requireReal('--ns-per-access', o.nsPerAccess ?? 10, 0, 1e9);

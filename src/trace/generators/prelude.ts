@@ -43,7 +43,11 @@ export class TidCycler {
   private k = 0;
   private left: number;
 
-  constructor(private readonly pid: number, private readonly threads: number, private readonly burst = 16) {
+  constructor(
+    private readonly pid: number,
+    private readonly threads: number,
+    private readonly burst = 16,
+  ) {
     this.left = burst;
   }
 

@@ -35,8 +35,10 @@ export function threadsLayout(pages: number, threads: number, sharedPages?: numb
   }
   const slicePages = Math.floor((pages - shared) / threads);
   if (slicePages < 1) {
-    throw new UsageError(`option --pages: ${pages} pages leave no private slice for ${threads} threads after ` +
-      `${shared} shared pages; need at least ${shared + threads}`);
+    throw new UsageError(
+      `option --pages: ${pages} pages leave no private slice for ${threads} threads after ` +
+        `${shared} shared pages; need at least ${shared + threads}`,
+    );
   }
   return { sharedPages: shared, slicePages };
 }
@@ -65,9 +67,7 @@ function* run(o: ResolvedGenOptions, layout: ThreadsLayout, sharedRatio: number,
     }
     left--;
     const kind = rng.float() < writeRatio ? REC_WRITE : REC_READ;
-    const page = rng.float() < sharedRatio
-      ? rng.below(sharedPages)
-      : sharedPages + k * slicePages + rng.below(slicePages);
+    const page = rng.float() < sharedRatio ? rng.below(sharedPages) : sharedPages + k * slicePages + rng.below(slicePages);
     const addr = base + page * PAGE_SIZE + rng.below(slots) * accessSize;
     if (e.work(kind, GEN_PID, GEN_PID * 1000 + k, addr, accessSize)) yield* e.drain();
   }

@@ -11,7 +11,10 @@ export class ZipfSampler {
   private readonly hIntegralN: number;
   private readonly s: number;
 
-  constructor(readonly n: number, readonly theta: number) {
+  constructor(
+    readonly n: number,
+    readonly theta: number,
+  ) {
     if (!Number.isSafeInteger(n) || n < 1) throw new RangeError(`zipf: n must be a positive integer, got ${n}`);
     if (!Number.isFinite(theta) || theta < 0) throw new RangeError(`zipf: theta must be ≥ 0, got ${theta}`);
     this.hIntegralX1 = this.hIntegral(1.5) - 1;

@@ -117,11 +117,21 @@ export class AddressSpace implements SynthSpace {
       const e = this.ends[i]!;
       const t = this.tags[i]!;
       if (e <= start || s >= end) {
-        s2.push(s); e2.push(e); t2.push(t);
+        s2.push(s);
+        e2.push(e);
+        t2.push(t);
         continue;
       }
-      if (s < start) { s2.push(s); e2.push(start); t2.push(t); }
-      if (e > end) { s2.push(end); e2.push(e); t2.push(t); }
+      if (s < start) {
+        s2.push(s);
+        e2.push(start);
+        t2.push(t);
+      }
+      if (e > end) {
+        s2.push(end);
+        e2.push(e);
+        t2.push(t);
+      }
     }
     this.starts = s2;
     this.ends = e2;
@@ -139,11 +149,15 @@ export class AddressSpace implements SynthSpace {
     // Merge with the neighbours of the same tag.
     if (i + 1 < this.starts.length && this.starts[i + 1] === end && this.tags[i + 1] === tag) {
       this.ends[i] = this.ends[i + 1]!;
-      this.starts.splice(i + 1, 1); this.ends.splice(i + 1, 1); this.tags.splice(i + 1, 1);
+      this.starts.splice(i + 1, 1);
+      this.ends.splice(i + 1, 1);
+      this.tags.splice(i + 1, 1);
     }
     if (i > 0 && this.ends[i - 1] === start && this.tags[i - 1] === tag) {
       this.ends[i - 1] = this.ends[i]!;
-      this.starts.splice(i, 1); this.ends.splice(i, 1); this.tags.splice(i, 1);
+      this.starts.splice(i, 1);
+      this.ends.splice(i, 1);
+      this.tags.splice(i, 1);
       i--;
     }
   }

@@ -55,8 +55,15 @@ export function parseSyscallLine(line: string): SyscallLine | string {
   const h = HEAD.exec(line);
   if (!h) return 'expected SYSCALL[pid,tid](nr) ...';
   const out: SyscallLine = {
-    pid: Number(h[1]), tid: Number(h[2]), nr: h[3]!.trim(), completion: false, name: '', args: '',
-    state: 'done', ok: false, value: 0,
+    pid: Number(h[1]),
+    tid: Number(h[2]),
+    nr: h[3]!.trim(),
+    completion: false,
+    name: '',
+    args: '',
+    state: 'done',
+    ok: false,
+    value: 0,
   };
   const rest = h[4]!;
   if (rest.startsWith('... [async]')) {
@@ -116,4 +123,3 @@ export function stringArg(args: string): string | null {
   const m = /0x[0-9a-fA-F]+\((.*?)\)(?:,|$)/.exec(args);
   return m ? m[1]! : null;
 }
-

@@ -46,14 +46,9 @@ import { basename } from 'node:path';
 import { TraceFormatError } from '../../errors.js';
 import { ChunkBuilder } from '../chunk.js';
 import { openByteSource } from '../source.js';
-import {
-  ACC_IFETCH, ACC_KERNEL, REC_READ, REC_WRITE, type Backing, type TraceChunk, type TraceHeader, type TraceOp,
-} from '../types.js';
+import { ACC_IFETCH, ACC_KERNEL, REC_READ, REC_WRITE, type Backing, type TraceChunk, type TraceHeader, type TraceOp } from '../types.js';
 import { AddressSpace, FROM_SYNTH, FROM_SYSCALL, PageSet } from './lackey-space.js';
-import {
-  asInt32, numericArgs, parseArrow, parseSyscallLine,
-  stringArg, type SyscallLine,
-} from './lackey-syscall.js';
+import { asInt32, numericArgs, parseArrow, parseSyscallLine, stringArg, type SyscallLine } from './lackey-syscall.js';
 import { importLines } from './input.js';
 import { quoteLine } from './quote.js';
 import { SYNTH_GAP_PAGES, synthRanges } from './synth.js';
@@ -101,10 +96,24 @@ class LackeyImporter {
   /** fd → path (or memfd name) from open/openat/memfd_create results. */
   readonly fds = new Map<number, string>();
 
-  constructor(readonly file: string, readonly opts: ImportOptions) {
+  constructor(
+    readonly file: string,
+    readonly opts: ImportOptions,
+  ) {
     this.s = {
-      importer: 'lackey', input: file, lines: 0, records: 0, reads: 0, writes: 0, ops: {}, pages: 0,
-      skipped: {}, malformed: 0, firstMalformed: [], notes: [], processes: {},
+      importer: 'lackey',
+      input: file,
+      lines: 0,
+      records: 0,
+      reads: 0,
+      writes: 0,
+      ops: {},
+      pages: 0,
+      skipped: {},
+      malformed: 0,
+      firstMalformed: [],
+      notes: [],
+      processes: {},
     };
   }
 
@@ -149,8 +158,15 @@ class LackeyImporter {
 
   private mapSynth(lo: number, hi: number): void {
     this.op({
-      op: 'mmap', pid: PID, addr: lo * PAGE, len: (hi - lo) * PAGE, prot: { ...RWX },
-      flags: ['private', 'anonymous', 'fixed'], backing: { kind: 'anon' }, offset: 0, result: lo * PAGE,
+      op: 'mmap',
+      pid: PID,
+      addr: lo * PAGE,
+      len: (hi - lo) * PAGE,
+      prot: { ...RWX },
+      flags: ['private', 'anonymous', 'fixed'],
+      backing: { kind: 'anon' },
+      offset: 0,
+      result: lo * PAGE,
     });
     this.space.add(lo, hi, FROM_SYNTH);
     this.synthPages += hi - lo;
@@ -507,20 +523,34 @@ class LackeyImporter {
     s.processes = Object.fromEntries([...this.pidLines].map(([pid, n]) => [String(pid), n]));
     const [i, l, st, m] = this.kinds;
     const notes: string[] = [];
-    notes.push(`lackey memory lines: I ${i}, L ${l}, S ${st}, M ${m} (each M written as one store: an x86 read-modify-write faults once, as a write)`);
-    if (this.runPid !== null) notes.push(`process ${this.runPid} of the recording is pid 1 in the trace; lackey memory lines carry no thread id, so every record has tid 1`);
-    if (this.otherPids.size > 0) notes.push(`the log also shows process(es) ${[...this.otherPids].join(', ')} (--trace-children?): their syscalls were dropped, and memory lines, which carry no pid, were all attributed to ${this.runPid}`);
-    if ((this.opts.tids?.length ?? 0) > 0 || (this.opts.comms?.length ?? 0) > 0) notes.push('--tid and --comm do not apply to lackey logs (memory lines carry neither) and were ignored');
+    notes.push(
+      `lackey memory lines: I ${i}, L ${l}, S ${st}, M ${m} (each M written as one store: an x86 read-modify-write faults once, as a write)`,
+    );
+    if (this.runPid !== null)
+      notes.push(`process ${this.runPid} of the recording is pid 1 in the trace; lackey memory lines carry no thread id, so every record has tid 1`);
+    if (this.otherPids.size > 0)
+      notes.push(
+        `the log also shows process(es) ${[...this.otherPids].join(', ')} (--trace-children?): their syscalls were dropped, and memory lines, which carry no pid, were all attributed to ${this.runPid}`,
+      );
+    if ((this.opts.tids?.length ?? 0) > 0 || (this.opts.comms?.length ?? 0) > 0)
+      notes.push('--tid and --comm do not apply to lackey logs (memory lines carry neither) and were ignored');
     if (this.syscallLines === 0) {
-      notes.push(`no SYSCALL lines (recorded without --trace-syscalls=yes): every mapping is synthesised from the touched addresses: ${this.synthMmaps} private anonymous rwx mmaps (${this.synthPages} pages), each emitted just before the first access outside every mapping so far, covering the untouched pages and widened over holes of at most ${SYNTH_GAP_PAGES} pages to the nearest synthesised mapping; no munmap, mprotect, madvise or brk is known`);
+      notes.push(
+        `no SYSCALL lines (recorded without --trace-syscalls=yes): every mapping is synthesised from the touched addresses: ${this.synthMmaps} private anonymous rwx mmaps (${this.synthPages} pages), each emitted just before the first access outside every mapping so far, covering the untouched pages and widened over holes of at most ${SYNTH_GAP_PAGES} pages to the nearest synthesised mapping; no munmap, mprotect, madvise or brk is known`,
+      );
     } else if (this.synthMmaps + this.inferredMmaps > 0) {
-      notes.push(`${this.synthMmaps} mappings synthesised for accesses outside every mapping the SYSCALL lines show (what valgrind's loader mapped before the first instruction: the executable, ld.so, the stack), ${this.inferredMmaps} more for ranges a successful mprotect/madvise/mremap proves were mapped; ${this.synthPages} pages in all, private anonymous rwx (file-backed text and data read as zero-fill pages)` +
-        (this.withdrawn > 0 ? `; ${this.withdrawn} synthesised ranges withdrawn (munmap) where a recorded mremap or brk grew into them` : ''));
+      notes.push(
+        `${this.synthMmaps} mappings synthesised for accesses outside every mapping the SYSCALL lines show (what valgrind's loader mapped before the first instruction: the executable, ld.so, the stack), ${this.inferredMmaps} more for ranges a successful mprotect/madvise/mremap proves were mapped; ${this.synthPages} pages in all, private anonymous rwx (file-backed text and data read as zero-fill pages)` +
+          (this.withdrawn > 0 ? `; ${this.withdrawn} synthesised ranges withdrawn (munmap) where a recorded mremap or brk grew into them` : ''),
+      );
     }
-    if (this.pinnedMremaps > 0) notes.push(`${this.pinnedMremaps} mremap calls that moved their mapping are written with MREMAP_FIXED to the recorded address`);
-    notes.push(this.syscallLines === 0
-      ? 'lackey sees user-mode accesses only: stores the kernel makes into user buffers (read() filling a buffer, copy_to_user) are absent, so pages only the kernel wrote are missing from the ground truth'
-      : `lackey sees user-mode accesses only: ${this.kernelWrites} kernel stores into user buffers were added from read()/pread64() results (kernel-mode writes); those of other calls (readv, recvmsg, stat buffers, ...) are absent`);
+    if (this.pinnedMremaps > 0)
+      notes.push(`${this.pinnedMremaps} mremap calls that moved their mapping are written with MREMAP_FIXED to the recorded address`);
+    notes.push(
+      this.syscallLines === 0
+        ? 'lackey sees user-mode accesses only: stores the kernel makes into user buffers (read() filling a buffer, copy_to_user) are absent, so pages only the kernel wrote are missing from the ground truth'
+        : `lackey sees user-mode accesses only: ${this.kernelWrites} kernel stores into user buffers were added from read()/pread64() results (kernel-mode writes); those of other calls (readv, recvmsg, stat buffers, ...) are absent`,
+    );
     if (this.s.malformed > 0) notes.push(`${this.s.malformed} malformed lines skipped`);
     s.notes = [...s.notes, ...notes];
   }

@@ -121,7 +121,8 @@ export interface Mmap2Record {
   name: string;
 }
 
-const MMAP_RE = /^\s*(-?\d+)\/(-?\d+):\s+\[0x([0-9a-fA-F]+)\(0x([0-9a-fA-F]+)\)\s+@\s+(0x[0-9a-fA-F]+|\d+)(?:\s[^\]]*)?\]:\s+([rwxps-]+)(?:\s+(.*))?$/;
+const MMAP_RE =
+  /^\s*(-?\d+)\/(-?\d+):\s+\[0x([0-9a-fA-F]+)\(0x([0-9a-fA-F]+)\)\s+@\s+(0x[0-9a-fA-F]+|\d+)(?:\s[^\]]*)?\]:\s+([rwxps-]+)(?:\s+(.*))?$/;
 
 /** The fields of a PERF_RECORD_MMAP2 / PERF_RECORD_MMAP line's rest; null if malformed. */
 export function parseMmapRecord(rest: string): Mmap2Record | null {
@@ -155,7 +156,10 @@ export function parseTaskRecord(rest: string): { pid: number; tid: number; ppid:
  */
 export function parseSampleAddr(event: string, rest: string): { addr: number; ip: number; store: boolean; known: boolean } | null {
   const hex = rest.match(/(?:^|\s)(?:0x)?[0-9a-fA-F]{4,16}(?=\s|$)/g) ?? [];
-  const tokens = rest.trim().split(/\s+/).filter((t) => t.length > 0);
+  const tokens = rest
+    .trim()
+    .split(/\s+/)
+    .filter((t) => t.length > 0);
   if (hex.length === 0) return null;
   const onlyToken = tokens.length === 1;
   if (hex.length < 2 && !onlyToken) return null;

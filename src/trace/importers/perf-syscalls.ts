@@ -35,15 +35,20 @@ export function returnsAddress(call: MmCall): boolean {
 export function opArgs(call: MmCall, f: Map<string, string>): Record<string, number> {
   const g = (k: string) => parseNum(f.get(k));
   switch (call) {
-    case 'mmap': return { addr: g('addr'), len: g('len'), ...((g('flags') & MAP_ANONYMOUS) === 0 ? { off: g('off') } : {}) };
-    case 'munmap': return { addr: g('addr'), len: g('len') };
-    case 'mprotect': return { start: g('start'), len: g('len') };
-    case 'madvise': return { start: g('start'), len_in: g('len_in') };
+    case 'mmap':
+      return { addr: g('addr'), len: g('len'), ...((g('flags') & MAP_ANONYMOUS) === 0 ? { off: g('off') } : {}) };
+    case 'munmap':
+      return { addr: g('addr'), len: g('len') };
+    case 'mprotect':
+      return { start: g('start'), len: g('len') };
+    case 'madvise':
+      return { start: g('start'), len_in: g('len_in') };
     case 'mremap': {
       const used = (g('flags') & (MREMAP_FIXED | MREMAP_DONTUNMAP)) !== 0;
       return { addr: g('addr'), old_len: g('old_len'), new_len: g('new_len'), ...(used ? { new_addr: g('new_addr') } : {}) };
     }
-    case 'brk': return { brk: g('brk') };
+    case 'brk':
+      return { brk: g('brk') };
   }
 }
 
@@ -81,9 +86,11 @@ function mmap(c: SyscallExit): void {
   const protN = c.arg('prot') & 7;
   const anon = (flagsN & MAP_ANONYMOUS) !== 0;
   const fd = c.arg('fd');
-  const backing: Backing = anon ? { kind: 'anon' }
-    : c.mmapName !== undefined ? backingOfName(c.mmapName)
-    : { kind: 'file', name: `fd${fd >= 0x80000000 ? fd - 0x100000000 : fd}@${c.base.pid}` };
+  const backing: Backing = anon
+    ? { kind: 'anon' }
+    : c.mmapName !== undefined
+      ? backingOfName(c.mmapName)
+      : { kind: 'file', name: `fd${fd >= 0x80000000 ? fd - 0x100000000 : fd}@${c.base.pid}` };
   const offset = backing.kind === 'anon' ? 0 : c.arg('off');
   const flags = mmapFlagsOf(flagsN);
   // A mapping of /dev/zero (or one perf names //anon) is anonymous memory: say so in the flags.
@@ -126,7 +133,7 @@ function mremap(c: SyscallExit): void {
   const op: Extract<TraceOp, { op: 'mremap' }> = { op: 'mremap', ...c.base, addr, oldLen, newLen, flags: mremapFlagsOf(flagsN), result: c.ret };
   if ((flagsN & (MREMAP_FIXED | MREMAP_DONTUNMAP)) !== 0) op.newAddr = c.arg('new_addr');
   c.push(op);
-  const prot = c.p.vmas.find(pageDown(addr))?.prot ?? (PROT_R | PROT_W);
+  const prot = c.p.vmas.find(pageDown(addr))?.prot ?? PROT_R | PROT_W;
   if ((flagsN & MREMAP_DONTUNMAP) === 0) c.p.vmas.remove(pageDown(addr), pageUp(addr + oldLen));
   c.p.vmas.add(pageDown(c.ret), pageDown(c.ret) + pageUp(newLen), prot);
 }

@@ -36,15 +36,21 @@ import { TraceFormatError } from '../../errors.js';
 import { protOf } from '../linux-abi.js';
 import { ChunkBuilder } from '../chunk.js';
 import { openByteSource } from '../source.js';
-import {
-  ACC_IFETCH, ACC_KERNEL, REC_READ, REC_WRITE,
-  type MmapFlag, type TraceChunk, type TraceHeader, type TraceOp,
-} from '../types.js';
+import { ACC_IFETCH, ACC_KERNEL, REC_READ, REC_WRITE, type MmapFlag, type TraceChunk, type TraceHeader, type TraceOp } from '../types.js';
 import { importLines } from './input.js';
 import type { ImportedTrace, ImportOptions, ImportSummary, MalformedLine } from './types.js';
 import {
-  backingOfName, colonFields, exitValue, kvFields, parseHeader, parseMmapRecord, parseNum, parseSampleAddr, parseTaskRecord,
-  type Mmap2Record, type PerfHeader,
+  backingOfName,
+  colonFields,
+  exitValue,
+  kvFields,
+  parseHeader,
+  parseMmapRecord,
+  parseNum,
+  parseSampleAddr,
+  parseTaskRecord,
+  type Mmap2Record,
+  type PerfHeader,
 } from './perf-parse.js';
 import { ENTER_FIELDS, EXIT_DECODERS, isMmCall, opArgs, returnsAddress, type MmCall, type SyscallProc } from './perf-syscalls.js';
 import { PAGE, PageCounter, PROT_R, PROT_W, PROT_X, pageDown, pageUp, RangeSet } from './perf-vmas.js';
@@ -70,12 +76,10 @@ const PF_INSTR = 0x10;
 const CLONE_VM = 0x100;
 const CLONE_THREAD = 0x10000;
 
-
 function permsProt(perms: string): number {
   if (perms === 'x') return PROT_R | PROT_X; // PERF_RECORD_MMAP (v1): executable mappings only
   return (perms.includes('r') ? PROT_R : 0) | (perms.includes('w') ? PROT_W : 0) | (perms.includes('x') ? PROT_X : 0);
 }
-
 
 /** Detailed counters, beyond the summary (used by the tests and the notes). */
 export interface PerfImportStats {
@@ -178,11 +182,26 @@ class PerfImporter {
   /** Some line had no pid column (threads are known only through task_newtask). */
   private tidOnly = false;
   readonly stats: PerfImportStats = {
-    userFaults: 0, kernelFaults: 0, samples: 0, enters: {}, fromSyscalls: {}, failed: {}, mmap2Mmaps: 0,
-    mmap2Mprotects: 0, synthesized: 0, synthPages: 0, adopted: 0, execUnmaps: 0, writesToReadOnly: 0, threads: 0,
+    userFaults: 0,
+    kernelFaults: 0,
+    samples: 0,
+    enters: {},
+    fromSyscalls: {},
+    failed: {},
+    mmap2Mmaps: 0,
+    mmap2Mprotects: 0,
+    synthesized: 0,
+    synthPages: 0,
+    adopted: 0,
+    execUnmaps: 0,
+    writesToReadOnly: 0,
+    threads: 0,
   };
 
-  constructor(private readonly file: string, private readonly opts: ImportOptions) {
+  constructor(
+    private readonly file: string,
+    private readonly opts: ImportOptions,
+  ) {
     this.pidFilter = opts.pids && opts.pids.length > 0 ? new Set(opts.pids) : null;
     this.tidFilter = opts.tids && opts.tids.length > 0 ? new Set(opts.tids) : null;
     this.commFilter = opts.comms && opts.comms.length > 0 ? new Set(opts.comms) : null;
@@ -331,8 +350,17 @@ class PerfImporter {
       const prot = PROT_R | PROT_W | ((flags & ACC_IFETCH) !== 0 ? PROT_X : 0);
       for (const [lo, hi] of synthRanges(p.vmas, page, page + 1)) {
         this.push({
-          op: 'mmap', pid, tid, addr: lo * PAGE, len: (hi - lo) * PAGE, prot: protOf(prot), flags: ['private', 'anonymous', 'fixed'],
-          backing: { kind: 'anon' }, offset: 0, result: lo * PAGE, ...this.opTime(t),
+          op: 'mmap',
+          pid,
+          tid,
+          addr: lo * PAGE,
+          len: (hi - lo) * PAGE,
+          prot: protOf(prot),
+          flags: ['private', 'anonymous', 'fixed'],
+          backing: { kind: 'anon' },
+          offset: 0,
+          result: lo * PAGE,
+          ...this.opTime(t),
         });
         p.vmas.add(lo, hi, prot, true);
         this.stats.synthesized++;
@@ -526,8 +554,11 @@ class PerfImporter {
         return;
       }
       // A user mapping ends inside user space: an end beyond it is a corrupt length.
-      const bad = badValue({ pid: rec.pid, tid: rec.tid, len: rec.len, offset: backingOfName(rec.name).kind === 'anon' ? undefined : rec.offset }, ['pid', 'tid']) ??
-        (rec.addr + rec.len > USER_TOP ? `len 0x${rec.len.toString(16)}: the mapping would end beyond user space` : null);
+      const bad =
+        badValue({ pid: rec.pid, tid: rec.tid, len: rec.len, offset: backingOfName(rec.name).kind === 'anon' ? undefined : rec.offset }, [
+          'pid',
+          'tid',
+        ]) ?? (rec.addr + rec.len > USER_TOP ? `len 0x${rec.len.toString(16)}: the mapping would end beyond user space` : null);
       if (bad !== null) {
         this.malformed(lineNo, text, `${ev}: ${bad}`);
         return;
@@ -577,8 +608,17 @@ class PerfImporter {
       flags.push('fixed');
       const offset = backing.kind === 'anon' ? 0 : Math.max(0, rec.offset) + (gs - s) * PAGE;
       this.push({
-        op: 'mmap', pid, tid, addr: gs * PAGE, len: (ge - gs) * PAGE, prot: protOf(prot), flags,
-        backing, offset, result: gs * PAGE, ...this.opTime(t),
+        op: 'mmap',
+        pid,
+        tid,
+        addr: gs * PAGE,
+        len: (ge - gs) * PAGE,
+        prot: protOf(prot),
+        flags,
+        backing,
+        offset,
+        result: gs * PAGE,
+        ...this.opTime(t),
       });
       p.vmas.add(gs, ge, prot);
       this.stats.mmap2Mmaps++;
@@ -602,7 +642,11 @@ class PerfImporter {
    * Null when the event ends here (counted as malformed, or skipped by the filters).
    */
   private taskEvent<T>(
-    h: PerfHeader, text: string, lineNo: number, expected: string, read: (f: Map<string, string>) => T | null,
+    h: PerfHeader,
+    text: string,
+    lineNo: number,
+    expected: string,
+    read: (f: Map<string, string>) => T | null,
   ): [pid: number, fields: T] | null {
     const fields = read(kvFields(h.rest));
     if (fields === null) {
@@ -714,7 +758,7 @@ class PerfImporter {
     this.flushTid(tid);
     const vfork = this.vforkChild.has(tid);
     this.vforkChild.delete(tid);
-    const dies = !vfork && (groupDead ?? (tid === pid));
+    const dies = !vfork && (groupDead ?? tid === pid);
     if (this.tidMm.get(tid) !== undefined) this.tidMm.delete(tid);
     if (!dies) {
       this.skip('thread exit');
@@ -738,40 +782,51 @@ class PerfImporter {
     const st = this.stats;
     const notes: string[] = [
       'A page-fault trace shows first touches and protection faults, not every store: once a page is mapped ' +
-      'writable and dirty, later stores to it raise no fault and are absent. Each write in the imported trace is ' +
-      'real, but pages rewritten without a fault are missing, so per-interval dirty sets (and the ground truth ' +
-      'the replay computes from them) are lower bounds; the trackers are compared on the stores that were seen.',
+        'writable and dirty, later stores to it raise no fault and are absent. Each write in the imported trace is ' +
+        'real, but pages rewritten without a fault are missing, so per-interval dirty sets (and the ground truth ' +
+        'the replay computes from them) are lower bounds; the trackers are compared on the stores that were seen.',
     ];
     if (st.kernelFaults > 0) {
-      notes.push(`${st.kernelFaults} kernel-mode faults on user addresses (copy_to_user, clear_user, put_user) imported as kernel accesses (ACC_KERNEL).`);
+      notes.push(
+        `${st.kernelFaults} kernel-mode faults on user addresses (copy_to_user, clear_user, put_user) imported as kernel accesses (ACC_KERNEL).`,
+      );
     }
     if (st.samples > 0) notes.push(`${st.samples} samples with a data address imported (a load unless the event or data_src says store).`);
     for (const [ev, n] of this.noRw) {
-      notes.push(`${n} ${ev} samples have an address but no read/write bit (a software page-fault event says only that some ` +
-        'access faulted there): they are imported as loads, so the trace has no stores. Every interval\'s written set (GT_w) is ' +
-        'empty and no tracker can be right or wrong about a write: what it does tell is the footprint (pages first touched per ' +
-        'interval), fault counts and what the trackers report without any write (their false positives, e.g. soft-dirty on new ' +
-        'or merged VMAs). To compare trackers on writes, record exceptions:page_fault_user and exceptions:page_fault_kernel ' +
-        '(error_code bit 1 is the write bit; traces/real/record-perf.sh).');
+      notes.push(
+        `${n} ${ev} samples have an address but no read/write bit (a software page-fault event says only that some ` +
+          "access faulted there): they are imported as loads, so the trace has no stores. Every interval's written set (GT_w) is " +
+          'empty and no tracker can be right or wrong about a write: what it does tell is the footprint (pages first touched per ' +
+          'interval), fault counts and what the trackers report without any write (their false positives, e.g. soft-dirty on new ' +
+          'or merged VMAs). To compare trackers on writes, record exceptions:page_fault_user and exceptions:page_fault_kernel ' +
+          '(error_code bit 1 is the write bit; traces/real/record-perf.sh).',
+      );
     }
     if (st.synthesized > 0) {
-      notes.push(`${st.synthesized} anonymous rw mappings (${st.synthPages} pages) synthesised for accesses outside every recorded ` +
-        `mapping, each right before its first access and widened over holes of at most ${SYNTH_GAP_PAGES} pages to the synthesised ` +
-        'mapping next to it, so that a touched region becomes one VMA (mappings from before tracing began: record with perf record -d ' +
-        'and print with --show-mmap-events to get them). Each appears in the interval of its first access, as a new or merged VMA: ' +
-        'soft-dirty reports such VMAs whole (causes new-vma-softdirty, vma-merge-softdirty).');
+      notes.push(
+        `${st.synthesized} anonymous rw mappings (${st.synthPages} pages) synthesised for accesses outside every recorded ` +
+          `mapping, each right before its first access and widened over holes of at most ${SYNTH_GAP_PAGES} pages to the synthesised ` +
+          'mapping next to it, so that a touched region becomes one VMA (mappings from before tracing began: record with perf record -d ' +
+          'and print with --show-mmap-events to get them). Each appears in the interval of its first access, as a new or merged VMA: ' +
+          'soft-dirty reports such VMAs whole (causes new-vma-softdirty, vma-merge-softdirty).',
+      );
     }
     if (this.tidOnly && st.adopted > 1 && st.threads === 0) {
-      notes.push(`${st.adopted} processes appeared without their fork and the input has no pid column: threads may have been taken ` +
-        'for processes with address spaces of their own (print with perf script -F +pid, or record task:task_newtask).');
+      notes.push(
+        `${st.adopted} processes appeared without their fork and the input has no pid column: threads may have been taken ` +
+          'for processes with address spaces of their own (print with perf script -F +pid, or record task:task_newtask).',
+      );
     }
     if (st.mmap2Mmaps + st.mmap2Mprotects > 0) {
       notes.push(`${st.mmap2Mmaps} mmaps and ${st.mmap2Mprotects} mprotects from PERF_RECORD_MMAP2 records (exec and pre-existing mappings).`);
     }
     if ((this.ops.mmap ?? 0) > 0 && (st.fromSyscalls.mmap ?? 0) > 0) {
-      notes.push('File-backed mmaps from sys_enter_mmap are named fd<N>@<pid> (perf does not record the path) unless a PERF_RECORD_MMAP2 inside the call gave the file name.');
+      notes.push(
+        'File-backed mmaps from sys_enter_mmap are named fd<N>@<pid> (perf does not record the path) unless a PERF_RECORD_MMAP2 inside the call gave the file name.',
+      );
     }
-    if (st.adopted > 0) notes.push(`${st.adopted} processes whose fork is not in the trace were created empty (fork from pid 0, a parent outside the trace).`);
+    if (st.adopted > 0)
+      notes.push(`${st.adopted} processes whose fork is not in the trace were created empty (fork from pid 0, a parent outside the trace).`);
     if (st.execUnmaps > 0) notes.push(`${st.execUnmaps} execs replaced an address space (munmap of the whole user range before the new image).`);
     if (st.writesToReadOnly > 0) notes.push(`${st.writesToReadOnly} writes hit a mapping recorded read-only: the replay counts them as SIGSEGV.`);
     return {

@@ -20,7 +20,8 @@ const SNIFF_BYTES = 64 * 1024;
 const SNIFF_LINES = 200;
 
 const LACKEY_LINE = /^(?:I {1,2}| [LSM] {1,2})[0-9a-fA-F]+,\d+\s*$|^(?:==|--|\*\*)\d+(?:==|--|\*\*)|^SYSCALL\[\d+,\d+\]/;
-const PERF_LINE = /^\s*\S.*?\s\d+(?:\/\d+)?\s+(?:\[\d+\]\s+)?\d+\.\d+:\s|PERF_RECORD_[A-Z0-9]+|\b(?:exceptions|syscalls|sched|task|raw_syscalls):[a-z_0-9]+:/;
+const PERF_LINE =
+  /^\s*\S.*?\s\d+(?:\/\d+)?\s+(?:\[\d+\]\s+)?\d+\.\d+:\s|PERF_RECORD_[A-Z0-9]+|\b(?:exceptions|syscalls|sched|task|raw_syscalls):[a-z_0-9]+:/;
 const JSONL_LINE = /^\s*\{.*"(?:op|pteplay)"\s*:/;
 
 /** Read the head of `path` (gunzipped) and say what it looks like. Never throws: an unreadable file is 'empty'. */
@@ -59,9 +60,15 @@ export function classify(head: Buffer): Sniffed {
   const text = head.toString('utf8');
   const invalid = (text.match(/\ufffd/g) ?? []).length;
   if ((control + invalid) / head.length > 0.05) {
-    return { kind: 'binary', looksLike: `it looks like binary data, not text (${Math.round((100 * (control + invalid)) / head.length)}% of its first ${head.length} bytes are control bytes or not UTF-8)` };
+    return {
+      kind: 'binary',
+      looksLike: `it looks like binary data, not text (${Math.round((100 * (control + invalid)) / head.length)}% of its first ${head.length} bytes are control bytes or not UTF-8)`,
+    };
   }
-  const lines = text.split('\n').slice(0, SNIFF_LINES).filter((l) => l.trim() !== '' && !l.startsWith('#'));
+  const lines = text
+    .split('\n')
+    .slice(0, SNIFF_LINES)
+    .filter((l) => l.trim() !== '' && !l.startsWith('#'));
   const count = (re: RegExp) => lines.filter((l) => re.test(l)).length;
   const [lackey, perf, jsonl] = [count(LACKEY_LINE), count(PERF_LINE), count(JSONL_LINE)];
   const half = lines.length / 2;
@@ -69,5 +76,8 @@ export function classify(head: Buffer): Sniffed {
   if (perf > half) return { kind: 'perf', looksLike: 'it looks like perf script output: use `pteplay import perf`' };
   if (jsonl > half) return { kind: 'pteplay-jsonl', looksLike: 'it looks like a pteplay JSONL trace already: replay it with `pteplay replay`' };
   if (lines.length === 0) return { kind: 'empty', looksLike: 'it has no text lines' };
-  return { kind: 'text', looksLike: `it is text that looks like neither perf script output nor a lackey log (first line ${quoteLine(lines[0]!, 60)})` };
+  return {
+    kind: 'text',
+    looksLike: `it is text that looks like neither perf script output nor a lackey log (first line ${quoteLine(lines[0]!, 60)})`,
+  };
 }

@@ -34,9 +34,6 @@ export function synthRanges(space: SynthSpace, start: number, end: number): Arra
   return space.gaps(start, end).map(([a, b]): [number, number] => {
     const below = space.below(a);
     const above = space.above(b - 1);
-    return [
-      below?.synth && a - below.end <= SYNTH_GAP_PAGES ? below.end : a,
-      above?.synth && above.start - b <= SYNTH_GAP_PAGES ? above.start : b,
-    ];
+    return [below?.synth && a - below.end <= SYNTH_GAP_PAGES ? below.end : a, above?.synth && above.start - b <= SYNTH_GAP_PAGES ? above.start : b];
   });
 }

@@ -26,7 +26,9 @@ const NEUTRAL_SKIPS = new Set(['blank line']);
 export async function importVerdict(s: ImportSummary, opts: ImportOptions, sniff: () => Promise<Sniffed>): Promise<PteplayError | null> {
   const file = s.input;
   const expected = EXPECTED[s.importer];
-  const skips = Object.entries(s.skipped).filter(([k]) => !NEUTRAL_SKIPS.has(k)).sort((a, b) => b[1] - a[1]);
+  const skips = Object.entries(s.skipped)
+    .filter(([k]) => !NEUTRAL_SKIPS.has(k))
+    .sort((a, b) => b[1] - a[1]);
   const skipped = skips.reduce((a, [, v]) => a + v, 0);
   // What the file looks like, when it is not the importer's format.
   const other = async (): Promise<string> => {
@@ -42,14 +44,22 @@ export async function importVerdict(s: ImportSummary, opts: ImportOptions, sniff
     return new PteplayError(`${file}: no records: the input is empty (expected ${expected})${await other()}`, EXIT.DATA);
   }
   if (s.malformed > MAX_MALFORMED_SHARE * s.lines) {
-    return new PteplayError(`${file}: not ${expected}: ${s.malformed} of ${s.lines} lines could not be read (first: ${firstBad()})${await other()}`,
-      EXIT.DATA);
+    return new PteplayError(
+      `${file}: not ${expected}: ${s.malformed} of ${s.lines} lines could not be read (first: ${firstBad()})${await other()}`,
+      EXIT.DATA,
+    );
   }
   const missing = (opts.pids ?? []).filter((p) => s.processes[String(p)] === undefined);
   if (missing.length > 0) {
     const procs = Object.entries(s.processes).sort((a, b) => b[1] - a[1]);
-    const listed = procs.slice(0, LIST).map(([p, n]) => `${p} (${n} lines)`).join(', ') + (procs.length > LIST ? `, ... ${procs.length} in all` : '');
-    return new UsageError(`${file}: option --pid: no process ${missing.join(', ')} in the input (${procs.length === 0 ? 'it names no process' : `processes: ${listed}`})`);
+    const listed =
+      procs
+        .slice(0, LIST)
+        .map(([p, n]) => `${p} (${n} lines)`)
+        .join(', ') + (procs.length > LIST ? `, ... ${procs.length} in all` : '');
+    return new UsageError(
+      `${file}: option --pid: no process ${missing.join(', ')} in the input (${procs.length === 0 ? 'it names no process' : `processes: ${listed}`})`,
+    );
   }
   if (s.records === 0) {
     const filters = [...(opts.tids ?? []).map((t) => `--tid ${t}`), ...(opts.comms ?? []).map((c) => `--comm ${c}`)];
@@ -57,15 +67,25 @@ export async function importVerdict(s: ImportSummary, opts: ImportOptions, sniff
     if (filters.length > 0 && filtered > 0) {
       return new UsageError(`${file}: no records left after ${filters.join(' ')} (${filtered} lines filtered out)`);
     }
-    const reasons = skips.slice(0, 3).map(([k, v]) => `${v} × ${k}`).join(', ');
+    const reasons = skips
+      .slice(0, 3)
+      .map(([k, v]) => `${v} × ${k}`)
+      .join(', ');
     const bad = s.malformed > 0 ? `, ${s.malformed} malformed (first: ${firstBad()})` : '';
-    return new PteplayError(`${file}: no records in ${s.lines} lines of ${expected}: ${skipped} skipped (${reasons})${bad}${await other()}`, EXIT.DATA);
+    return new PteplayError(
+      `${file}: no records in ${s.lines} lines of ${expected}: ${skipped} skipped (${reasons})${bad}${await other()}`,
+      EXIT.DATA,
+    );
   }
   return null;
 }
 
 /** A strict import's error, with what the file looks like when that is not the importer's format. */
-export async function explainStrictError(e: TraceFormatError, importer: ImportSummary['importer'], sniff: () => Promise<Sniffed>): Promise<TraceFormatError> {
+export async function explainStrictError(
+  e: TraceFormatError,
+  importer: ImportSummary['importer'],
+  sniff: () => Promise<Sniffed>,
+): Promise<TraceFormatError> {
   const k = await sniff();
   if (k.kind === importer || k.kind === 'text') return e;
   const detail = e.message.slice(`${e.file}:${e.where}: `.length);

@@ -30,16 +30,33 @@ export type CellKind = (typeof Cell)[keyof typeof Cell];
 
 /** Glyph and legend text of every kind. */
 export const CELL_GLYPH: Record<CellKind, string> = {
-  [Cell.OUT]: ' ', [Cell.NONE]: '.', [Cell.CLEAN]: 'o', [Cell.PROTECTED]: 'p', [Cell.MARKER]: 'm', [Cell.SWAP]: 's',
-  [Cell.WRITTEN]: 'W', [Cell.SOFT_DIRTY]: 'S', [Cell.TP]: '#', [Cell.FN]: '-', [Cell.FP]: '+', [Cell.T_CLEAN]: '.', [Cell.T_WRITTEN]: '#',
+  [Cell.OUT]: ' ',
+  [Cell.NONE]: '.',
+  [Cell.CLEAN]: 'o',
+  [Cell.PROTECTED]: 'p',
+  [Cell.MARKER]: 'm',
+  [Cell.SWAP]: 's',
+  [Cell.WRITTEN]: 'W',
+  [Cell.SOFT_DIRTY]: 'S',
+  [Cell.TP]: '#',
+  [Cell.FN]: '-',
+  [Cell.FP]: '+',
+  [Cell.T_CLEAN]: '.',
+  [Cell.T_WRITTEN]: '#',
 };
 
 /** The legend, in the order it is printed: kind, short name (the screen's one line), full name. */
 export const LEGEND: [CellKind, string, string][] = [
-  [Cell.NONE, 'none', 'none'], [Cell.MARKER, 'marker', 'uffd-wp marker'], [Cell.CLEAN, 'clean', 'present clean'],
-  [Cell.WRITTEN, 'written', 'written since reset (uffd lanes: present, not protected, dirty)'], [Cell.SOFT_DIRTY, 'soft-dirty', 'soft-dirty set'],
-  [Cell.PROTECTED, 'protected', 'uffd-wp protected'], [Cell.SWAP, 'swap', 'swap'],
-  [Cell.TP, 'TP', 'reported and written (TP)'], [Cell.FP, 'FP', 'false positive'], [Cell.FN, 'FN', 'false negative'],
+  [Cell.NONE, 'none', 'none'],
+  [Cell.MARKER, 'marker', 'uffd-wp marker'],
+  [Cell.CLEAN, 'clean', 'present clean'],
+  [Cell.WRITTEN, 'written', 'written since reset (uffd lanes: present, not protected, dirty)'],
+  [Cell.SOFT_DIRTY, 'soft-dirty', 'soft-dirty set'],
+  [Cell.PROTECTED, 'protected', 'uffd-wp protected'],
+  [Cell.SWAP, 'swap', 'swap'],
+  [Cell.TP, 'TP', 'reported and written (TP)'],
+  [Cell.FP, 'FP', 'false positive'],
+  [Cell.FN, 'FN', 'false negative'],
 ];
 
 /**

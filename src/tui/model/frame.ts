@@ -25,8 +25,21 @@ import { bandsWanted, cellsPerRow, layout, mapGeometry, type Layout, type MapGeo
 import { hasFalse } from './navigate.js';
 import type { LaneView, PlaybackState } from './state.js';
 
-export type FrameSource = Pick<PlaybackReader, 'collects' | 'seqAtPos' | 'window' | 'windowChanges' | 'verdicts'
-  | 'changesAt' | 'opsAt' | 'msgsAt' | 'vmasAt' | 'changesBySeq' | 'intervalCost' | 'addressSpaceOps'>;
+export type FrameSource = Pick<
+  PlaybackReader,
+  | 'collects'
+  | 'seqAtPos'
+  | 'window'
+  | 'windowChanges'
+  | 'verdicts'
+  | 'changesAt'
+  | 'opsAt'
+  | 'msgsAt'
+  | 'vmasAt'
+  | 'changesBySeq'
+  | 'intervalCost'
+  | 'addressSpaceOps'
+>;
 
 /** How a line wants to be coloured. */
 export type Tone = 'plain' | 'dim' | 'head' | 'bad' | 'warn' | 'good' | 'accent';
@@ -141,7 +154,13 @@ export class FrameBuilder {
     } else if (s.lanes.length) {
       // What the lane whose reset protects every page says was written since the reset.
       const k = s.lanes.findIndex((l) => l.tracker === 'uffd-async');
-      const w = k >= 0 ? k : Math.max(0, s.lanes.findIndex((l) => l.tracker === 'soft-dirty'));
+      const w =
+        k >= 0
+          ? k
+          : Math.max(
+              0,
+              s.lanes.findIndex((l) => l.tracker === 'soft-dirty'),
+            );
       const evidence = new Uint8Array(hi - lo);
       for (let v = lo; v < hi; v++) {
         const c = stateCell(windows[w]!.entry(v).state, s.lanes[w]!.tracker);
@@ -191,8 +210,23 @@ export class FrameBuilder {
     const vmaRows = this.vmaLines(s);
     const finalLayout = layout(s.viewport, s.lanes.length, bandsWanted(s.range, s.viewport.cols), vmaRows.length);
     return {
-      pos: s.pos, lastPos: s.lastPos, status: s.status, playing: s.playing, speed: s.speed, lanes: s.lanes, focus: s.focus, pid: s.pid,
-      range: s.range, filter: s.filter, tid: s.tid, layout: finalLayout, geometry, verdictOf, interval, truthExact, bands,
+      pos: s.pos,
+      lastPos: s.lastPos,
+      status: s.status,
+      playing: s.playing,
+      speed: s.speed,
+      lanes: s.lanes,
+      focus: s.focus,
+      pid: s.pid,
+      range: s.range,
+      filter: s.filter,
+      tid: s.tid,
+      layout: finalLayout,
+      geometry,
+      verdictOf,
+      interval,
+      truthExact,
+      bands,
       cursor: { vpn: s.cursor, band: Math.floor(cursorCell / perRow), col: cursorCell % perRow },
       timeline: this.timeline(s, collects, laneIds),
       events: this.eventLines(s, collects, verdictRuns),
@@ -250,7 +284,7 @@ export class FrameBuilder {
     let what: string;
     if (traceOps.length) what = traceOps.map((o) => `${o.call}(${o.args}) = ${o.errno ? `-1 ${o.errno}` : fmtRet(o.ret)}`).join('; ');
     else if (collect) what = `collect #${collect.idx}${collect.label ? ` "${collect.label}"` : ''}`;
-    else if (driver.some((d) => d.length)) what = 'reset (the lanes\' tracker protocol)';
+    else if (driver.some((d) => d.length)) what = "reset (the lanes' tracker protocol)";
     else if (changes.some((c) => c.total > 0)) what = 'an access (the run stores its effects, not the access)';
     else what = 'nothing stored (an access that changed no entry)';
     out.push({ text: `@${s.pos}  ${what}`, tone: 'head' });
@@ -260,7 +294,10 @@ export class FrameBuilder {
       s.lanes.forEach((l, i) => {
         const r = runAt(verdictRuns[i]!, s.cursor);
         if (r && r.reported !== r.gtW) {
-          out.push({ text: `${hexAddr(s.cursor * 4096)} ${l.name}: ${r.reported ? 'false positive' : 'false negative'}, cause ${r.why}`, tone: r.reported ? 'bad' : 'warn' });
+          out.push({
+            text: `${hexAddr(s.cursor * 4096)} ${l.name}: ${r.reported ? 'false positive' : 'false negative'}, cause ${r.why}`,
+            tone: r.reported ? 'bad' : 'warn',
+          });
         }
       });
     }
@@ -276,7 +313,11 @@ export class FrameBuilder {
       if (ch.total > ch.rows.length) out.push({ text: `${l.name}: ... ${ch.total - ch.rows.length} more changes at this position`, tone: 'dim' });
       const msgs = this.src.msgsAt(l.laneId, s.pos, 3);
       const shown = s.tid === null ? msgs.rows : msgs.rows.filter((m) => m.tid === s.tid);
-      for (const m of shown) out.push({ text: `${l.name}: uffd msg ${UFFD_EVENT[m.event] ?? m.event} ${hexAddr(m.vpn * 4096)} flags ${m.flags} tid ${m.tid}`, tone: 'accent' });
+      for (const m of shown)
+        out.push({
+          text: `${l.name}: uffd msg ${UFFD_EVENT[m.event] ?? m.event} ${hexAddr(m.vpn * 4096)} flags ${m.flags} tid ${m.tid}`,
+          tone: 'accent',
+        });
       if (msgs.total > msgs.rows.length) out.push({ text: `${l.name}: ... ${msgs.total - msgs.rows.length} more uffd messages`, tone: 'dim' });
     });
     return out;
@@ -289,7 +330,10 @@ export class FrameBuilder {
       const f = c.lanes.find((x) => x.laneId === l.laneId);
       if (!f) continue;
       const cost = this.src.intervalCost(l.laneId, c.idx);
-      const faults = Object.entries(cost.counters).filter(([k, v]) => k.startsWith('fault_') && v > 0).map(([k, v]) => `${k.slice(6)} ${v}`).join(' ');
+      const faults = Object.entries(cost.counters)
+        .filter(([k, v]) => k.startsWith('fault_') && v > 0)
+        .map(([k, v]) => `${k.slice(6)} ${v}`)
+        .join(' ');
       out.push({
         text: `${l.name.padEnd(16)} rep ${f.reported} true ${f.trueW} TP ${f.tp} FP ${f.fp} FN ${f.fn} | faults ${faults || '0'} | msgs ${cost.counters.uffd_msgs ?? 0} | est ${fmtNs(cost.estNs)}`,
         tone: f.fp + f.fn > 0 ? 'bad' : 'plain',
@@ -304,7 +348,9 @@ export class FrameBuilder {
     const vmas = this.src.vmasAt(lane.laneId, s.pid, s.pos);
     return vmas.map((v, i) => {
       const names = v.flags.split(' ');
-      const marks = [names.includes('sd') && 'VM_SOFTDIRTY', names.includes('uw') && 'VM_UFFD_WP', names.includes('hg') && 'THP'].filter(Boolean).join(' ');
+      const marks = [names.includes('sd') && 'VM_SOFTDIRTY', names.includes('uw') && 'VM_UFFD_WP', names.includes('hg') && 'THP']
+        .filter(Boolean)
+        .join(' ');
       const here = s.cursor >= v.startVpn && s.cursor < v.endVpn;
       return {
         text: `${here ? '>' : ' '}${String(i).padStart(2)} ${hexAddr(v.startVpn * 4096)}-${hexAddr(v.endVpn * 4096)} ${v.endVpn - v.startVpn}p ${v.backing}  ${v.flags}${marks ? `  [${marks}]` : ''}${v.uffdCtx !== null ? `  uffd ${v.uffdCtx}` : ''}`,
@@ -321,8 +367,11 @@ export class FrameBuilder {
       const v = verdictRuns ? runAt(verdictRuns[i]!, g) : undefined;
       const verdict = v ? (v.reported ? (v.gtW ? 'TP' : `FP ${v.why}`) : v.gtW ? `FN ${v.why}` : '') : '';
       const w = windows[i]!;
-      const hist = this.src.changesBySeq(l.laneId, w.history(g)).map((r) => `@${r.pos} ${r.path}`).join(', ') ||
-        (w.since > 0 ? `none since change row ${w.since}` : '-');
+      const hist =
+        this.src
+          .changesBySeq(l.laneId, w.history(g))
+          .map((r) => `@${r.pos} ${r.path}`)
+          .join(', ') || (w.since > 0 ? `none since change row ${w.since}` : '-');
       out.push({
         text: `${l.name.padEnd(16)} ${e.level ? 'pmd' : 'pte'} 0x${e.state.toString(16).padStart(4, '0')} ${describePte(e.state)}${verdict ? `  [${verdict}]` : ''}  last: ${hist}`,
         tone: i === s.focus ? 'accent' : 'plain',

@@ -62,8 +62,14 @@ export function layout(v: Viewport, lanes: number, wantBands: number, vmas: numb
     return true;
   };
   const shrink = [
-    less('vmas', 0), less('panel', 3), cap('detail', 2), cap('timeline', 2),
-    cap('legend', 0), cap('panel', 0), cap('detail', 0), cap('timeline', 0),
+    less('vmas', 0),
+    less('panel', 3),
+    cap('detail', 2),
+    cap('timeline', 2),
+    cap('legend', 0),
+    cap('panel', 0),
+    cap('detail', 0),
+    cap('timeline', 0),
   ];
   for (const step of shrink) while (used() > height && step());
   const tooSmall = used() > height || v.cols < MIN_COLS;

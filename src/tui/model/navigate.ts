@@ -12,10 +12,34 @@ import type { PageRange, PlaybackState } from './state.js';
 export type NavigationSource = Pick<PlaybackReader, 'eventPos' | 'collects' | 'pageChangePos' | 'posOfSeq' | 'seqAtPos' | 'vmasAt'>;
 
 export type Command =
-  | 'togglePlay' | 'stepForward' | 'stepBack' | 'nextPageChange' | 'prevPageChange'
-  | 'nextInterval' | 'prevInterval' | 'nextInterval10' | 'prevInterval10' | 'jumpPercent' | 'start' | 'end'
-  | 'nextFalse' | 'prevFalse' | 'setMark' | 'toMark' | 'faster' | 'slower' | 'cycleLane' | 'filter' | 'goto'
-  | 'help' | 'quit' | 'interrupt' | 'cursorLeft' | 'cursorRight' | 'cursorUp' | 'cursorDown';
+  | 'togglePlay'
+  | 'stepForward'
+  | 'stepBack'
+  | 'nextPageChange'
+  | 'prevPageChange'
+  | 'nextInterval'
+  | 'prevInterval'
+  | 'nextInterval10'
+  | 'prevInterval10'
+  | 'jumpPercent'
+  | 'start'
+  | 'end'
+  | 'nextFalse'
+  | 'prevFalse'
+  | 'setMark'
+  | 'toMark'
+  | 'faster'
+  | 'slower'
+  | 'cycleLane'
+  | 'filter'
+  | 'goto'
+  | 'help'
+  | 'quit'
+  | 'interrupt'
+  | 'cursorLeft'
+  | 'cursorRight'
+  | 'cursorUp'
+  | 'cursorDown';
 
 /** The largest range a filter may select (the page window is a typed array of this many entries per lane). */
 export const MAX_RANGE_PAGES = 1 << 20;
@@ -34,15 +58,20 @@ export function commandActions(cmd: Command, key: string, s: PlaybackState, src:
   const collects = src.collects();
   const lane = s.lanes[s.focus];
   switch (cmd) {
-    case 'togglePlay': return [{ type: 'togglePlay' }];
-    case 'stepForward': return seek(src.eventPos(s.pos, 1), 'no later event');
-    case 'stepBack': return seek(src.eventPos(s.pos, -1), 'no earlier event');
+    case 'togglePlay':
+      return [{ type: 'togglePlay' }];
+    case 'stepForward':
+      return seek(src.eventPos(s.pos, 1), 'no later event');
+    case 'stepBack':
+      return seek(src.eventPos(s.pos, -1), 'no earlier event');
     case 'nextPageChange':
     case 'prevPageChange': {
       if (!lane) return [];
       const dir = cmd === 'nextPageChange' ? 1 : -1;
-      return seek(src.pageChangePos(lane.laneId, s.pid, s.cursor, s.pos, dir),
-        `no ${dir > 0 ? 'later' : 'earlier'} change of page ${hexAddr(s.cursor)} in ${lane.name}`);
+      return seek(
+        src.pageChangePos(lane.laneId, s.pid, s.cursor, s.pos, dir),
+        `no ${dir > 0 ? 'later' : 'earlier'} change of page ${hexAddr(s.cursor)} in ${lane.name}`,
+      );
     }
     case 'nextInterval':
     case 'nextInterval10': {
@@ -60,8 +89,10 @@ export function commandActions(cmd: Command, key: string, s: PlaybackState, src:
       const d = Number(key);
       return Number.isInteger(d) ? [{ type: 'seek', pos: Math.round((s.lastPos * d) / 10) }] : [];
     }
-    case 'start': return [{ type: 'seek', pos: 0 }];
-    case 'end': return [{ type: 'seek', pos: s.lastPos }];
+    case 'start':
+      return [{ type: 'seek', pos: 0 }];
+    case 'end':
+      return [{ type: 'seek', pos: s.lastPos }];
     case 'nextFalse':
     case 'prevFalse': {
       const ids = s.lanes.map((l) => l.laneId);
@@ -69,17 +100,28 @@ export function commandActions(cmd: Command, key: string, s: PlaybackState, src:
       const c = cmd === 'nextFalse' ? f.find((x) => x.pos > s.pos) : [...f].reverse().find((x) => x.pos < s.pos);
       return seek(c?.pos, `no ${cmd === 'nextFalse' ? 'later' : 'earlier'} collect with a false page in the shown lanes`);
     }
-    case 'setMark': return [{ type: 'setMark' }];
-    case 'toMark': return seek(s.marks[s.marks.length - 1], "no mark set (press m)");
-    case 'faster': return [{ type: 'speed', factor: 2 }];
-    case 'slower': return [{ type: 'speed', factor: 0.5 }];
-    case 'cycleLane': return [{ type: 'cycleLane' }];
-    case 'filter': return [{ type: 'prompt', kind: 'filter' }];
-    case 'goto': return [{ type: 'prompt', kind: 'goto' }];
-    case 'cursorLeft': return [{ type: 'cursor', cells: -1, bands: 0 }];
-    case 'cursorRight': return [{ type: 'cursor', cells: 1, bands: 0 }];
-    case 'cursorUp': return [{ type: 'cursor', cells: 0, bands: -1 }];
-    case 'cursorDown': return [{ type: 'cursor', cells: 0, bands: 1 }];
+    case 'setMark':
+      return [{ type: 'setMark' }];
+    case 'toMark':
+      return seek(s.marks[s.marks.length - 1], 'no mark set (press m)');
+    case 'faster':
+      return [{ type: 'speed', factor: 2 }];
+    case 'slower':
+      return [{ type: 'speed', factor: 0.5 }];
+    case 'cycleLane':
+      return [{ type: 'cycleLane' }];
+    case 'filter':
+      return [{ type: 'prompt', kind: 'filter' }];
+    case 'goto':
+      return [{ type: 'prompt', kind: 'goto' }];
+    case 'cursorLeft':
+      return [{ type: 'cursor', cells: -1, bands: 0 }];
+    case 'cursorRight':
+      return [{ type: 'cursor', cells: 1, bands: 0 }];
+    case 'cursorUp':
+      return [{ type: 'cursor', cells: 0, bands: -1 }];
+    case 'cursorDown':
+      return [{ type: 'cursor', cells: 0, bands: 1 }];
     case 'help':
     case 'quit':
     case 'interrupt':
@@ -116,16 +158,26 @@ export function gotoActions(text: string, s: PlaybackState, src: NavigationSourc
  */
 export function filterActions(text: string, s: PlaybackState, src: NavigationSource): Action[] {
   const t = text.trim();
-  if (t === '') return [{ type: 'setRange', range: s.homeRange, filter: null }, { type: 'setTid', tid: null }];
+  if (t === '')
+    return [
+      { type: 'setRange', range: s.homeRange, filter: null },
+      { type: 'setTid', tid: null },
+    ];
   let m: RegExpExecArray | null;
   if ((m = /^tid\s+(\d+)$/.exec(t))) return [{ type: 'setTid', tid: Number(m[1]) }];
   if ((m = /^vma\s+(\S+)$/.exec(t))) {
     const lane = s.lanes[s.focus];
     const vmas = lane ? src.vmasAt(lane.laneId, s.pid, s.pos) : [];
     const arg = m[1]!;
-    const v = /^\d+$/.test(arg) && Number(arg) < vmas.length ? vmas[Number(arg)]
-      : vmas.find((x) => { const n = parseNumber(arg); return n !== null && n >= x.startVpn * 4096 && n < x.endVpn * 4096; });
-    if (!v) return [{ type: 'message', text: `no VMA "${arg}" at this position (${vmas.length} VMAs: use its number in the list or an address in it)` }];
+    const v =
+      /^\d+$/.test(arg) && Number(arg) < vmas.length
+        ? vmas[Number(arg)]
+        : vmas.find((x) => {
+            const n = parseNumber(arg);
+            return n !== null && n >= x.startVpn * 4096 && n < x.endVpn * 4096;
+          });
+    if (!v)
+      return [{ type: 'message', text: `no VMA "${arg}" at this position (${vmas.length} VMAs: use its number in the list or an address in it)` }];
     return rangeAction({ lo: v.startVpn, pages: v.endVpn - v.startVpn }, `vma ${hexAddr(v.startVpn * 4096)}`);
   }
   const r = parsePageRange(t);
@@ -134,7 +186,8 @@ export function filterActions(text: string, s: PlaybackState, src: NavigationSou
 }
 
 function rangeAction(range: PageRange, filter: string): Action[] {
-  if (range.pages > MAX_RANGE_PAGES) return [{ type: 'message', text: `filter: ${range.pages} pages is more than the ${MAX_RANGE_PAGES} a map shows` }];
+  if (range.pages > MAX_RANGE_PAGES)
+    return [{ type: 'message', text: `filter: ${range.pages} pages is more than the ${MAX_RANGE_PAGES} a map shows` }];
   return [{ type: 'setRange', range, filter }];
 }
 

@@ -39,7 +39,7 @@ export function openState(src: OpenSource, o: OpenOptions): PlaybackState {
   const ids = lanes.map((l) => l.laneId);
   const firstFalse = src.collects().find((c) => hasFalse(c, ids));
   // A run a replay is still writing opens at its end, following new rows; a finished one at its first false page.
-  const pos = o.at ?? (run.status === 'running' ? lastPos : firstFalse?.pos ?? 0);
+  const pos = o.at ?? (run.status === 'running' ? lastPos : (firstFalse?.pos ?? 0));
   let pid = o.pid ?? firstFalse?.pid ?? 1;
   let range: PageRange;
   if (o.range) {

@@ -77,8 +77,23 @@ export interface InitialOptions {
 
 export function initialState(o: InitialOptions): PlaybackState {
   return {
-    pos: o.pos, lastPos: o.lastPos, status: o.status, playing: false, speed: 1, lanes: o.lanes, focus: 0, pid: o.pid,
-    range: o.range, homeRange: o.range, filter: null, cursor: o.range.lo, marks: [], tid: null, help: false, prompt: null,
-    message: null, viewport: o.viewport,
+    pos: o.pos,
+    lastPos: o.lastPos,
+    status: o.status,
+    playing: false,
+    speed: 1,
+    lanes: o.lanes,
+    focus: 0,
+    pid: o.pid,
+    range: o.range,
+    homeRange: o.range,
+    filter: null,
+    cursor: o.range.lo,
+    marks: [],
+    tid: null,
+    help: false,
+    prompt: null,
+    message: null,
+    viewport: o.viewport,
   };
 }

@@ -8,14 +8,27 @@ import type { Prompt } from '../model/state.js';
 
 export function Footer({ prompt, message, color }: { prompt: Prompt | null; message: string | null; color: boolean }) {
   if (prompt) {
-    return <Text wrap="truncate" bold>{`${prompt.kind === 'filter' ? '/' : ':'}${prompt.text}`}<Text inverse> </Text><Text dimColor>{'  Enter: apply  Esc: cancel'}</Text></Text>;
+    return (
+      <Text wrap="truncate" bold>
+        {`${prompt.kind === 'filter' ? '/' : ':'}${prompt.text}`}
+        <Text inverse> </Text>
+        <Text dimColor>{'  Enter: apply  Esc: cancel'}</Text>
+      </Text>
+    );
   }
-  if (message) return <Text wrap="truncate" color={color ? 'yellow' : undefined}>{message}</Text>;
+  if (message)
+    return (
+      <Text wrap="truncate" color={color ? 'yellow' : undefined}>
+        {message}
+      </Text>
+    );
   return (
     <Text wrap="truncate">
       {hintItems().map((h, i) => (
         <Text key={i}>
-          <Text bold color={color ? 'cyan' : undefined}>{h.keys}</Text>
+          <Text bold color={color ? 'cyan' : undefined}>
+            {h.keys}
+          </Text>
           {` ${h.hint}  `}
         </Text>
       ))}

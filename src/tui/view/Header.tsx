@@ -19,13 +19,23 @@ export function Header({ frame, file, color }: { frame: FrameModel; file: string
       <Text wrap="truncate">
         <Text bold>pteplay play {basename(file)}</Text>
         {`  @${frame.pos}/${frame.lastPos}  ${where}${label}  `}
-        {frame.playing
-          ? <Text color={color ? 'green' : undefined} bold>{'> PLAYING'}</Text>
-          : <Text inverse color={color ? 'yellow' : undefined} bold>{' PAUSED '}</Text>}
+        {frame.playing ? (
+          <Text color={color ? 'green' : undefined} bold>
+            {'> PLAYING'}
+          </Text>
+        ) : (
+          <Text inverse color={color ? 'yellow' : undefined} bold>
+            {' PAUSED '}
+          </Text>
+        )}
         {`  speed ${speedLabel(frame.speed)}  `}
-        {frame.status === 'running'
-          ? <Text inverse color={color ? 'red' : undefined} bold>{' LIVE '}</Text>
-          : <Text dimColor>{frame.status}</Text>}
+        {frame.status === 'running' ? (
+          <Text inverse color={color ? 'red' : undefined} bold>
+            {' LIVE '}
+          </Text>
+        ) : (
+          <Text dimColor>{frame.status}</Text>
+        )}
         {`  ${frame.falseCollects}/${frame.collects} collects with false pages`}
       </Text>
       <Text wrap="truncate">

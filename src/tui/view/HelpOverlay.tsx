@@ -11,7 +11,11 @@ export function HelpOverlay({ height, width }: { height: number; width: number }
     <Box flexDirection="row" height={rows}>
       {Array.from({ length: columns }, (_, c) => (
         <Box key={c} flexDirection="column" width={colWidth}>
-          {lines.slice(c * rows, (c + 1) * rows).map((l, i) => <Text key={i} wrap="truncate" bold={c === 0 && i === 0}>{l}</Text>)}
+          {lines.slice(c * rows, (c + 1) * rows).map((l, i) => (
+            <Text key={i} wrap="truncate" bold={c === 0 && i === 0}>
+              {l}
+            </Text>
+          ))}
         </Box>
       ))}
     </Box>

@@ -9,7 +9,11 @@ export function Lines({ lines, max, color }: { lines: Line[]; max: number; color
   const shown = cut ? lines.slice(0, max - 1) : lines;
   return (
     <>
-      {shown.map((l, i) => <Text key={i} wrap="truncate" {...styled(TONE_STYLE[l.tone], color)}>{l.text}</Text>)}
+      {shown.map((l, i) => (
+        <Text key={i} wrap="truncate" {...styled(TONE_STYLE[l.tone], color)}>
+          {l.text}
+        </Text>
+      ))}
       {cut ? <Text wrap="truncate" dimColor>{`... ${lines.length - shown.length} more lines`}</Text> : null}
     </>
   );

@@ -46,7 +46,10 @@ export function PageMap({ frame, color }: { frame: FrameModel; color: boolean })
         const ruler = col === null ? '' : `${' '.repeat(col)}v`;
         return (
           <Box key={b.startVpn} flexDirection="column">
-            <Text wrap="truncate" dimColor>{hexAddr(b.startVpn * 4096).padEnd(LABEL_WIDTH)}{ruler}</Text>
+            <Text wrap="truncate" dimColor>
+              {hexAddr(b.startVpn * 4096).padEnd(LABEL_WIDTH)}
+              {ruler}
+            </Text>
             <CellRow label={frame.truthExact ? 'truth' : 'truth~'} cells={b.truth} cursorCol={col} color={color} />
             {frame.lanes.map((l, i) => (
               <CellRow key={l.laneId} label={`${i === frame.focus ? '*' : ' '}${l.name}`} cells={b.lanes[i]!} cursorCol={col} color={color} />

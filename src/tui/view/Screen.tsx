@@ -29,7 +29,10 @@ export function Legend({ frame, color }: { frame: FrameModel; color: boolean }) 
   return (
     <Text wrap="truncate">
       {LEGEND.map(([k, text]) => (
-        <Text key={k}><Text {...styled(CELL_STYLE[k], color)}>{CELL_GLYPH[k]}</Text>{` ${text}  `}</Text>
+        <Text key={k}>
+          <Text {...styled(CELL_STYLE[k], color)}>{CELL_GLYPH[k]}</Text>
+          {` ${text}  `}
+        </Text>
       ))}
       {frame.truthExact ? '' : '(truth~: reconstructed between collects)'}
     </Text>
@@ -47,15 +50,25 @@ export function Screen({ frame, file, cols, prompt, message, help, color }: Scre
   return (
     <Box flexDirection="column" width={cols} height={L.height} overflow="hidden">
       <Header frame={frame} file={file} color={color} />
-      {help ? <HelpOverlay height={body} width={cols} /> : (
+      {help ? (
+        <HelpOverlay height={body} width={cols} />
+      ) : (
         <Box flexDirection="column" height={body} overflow="hidden">
           <PageMap frame={frame} color={color} />
           {L.legend ? <Legend frame={frame} color={color} /> : null}
           <Timeline frame={frame} lines={L.timeline} color={color} />
           <Lines lines={frame.events} max={events} color={color} />
           <Lines lines={counters} max={counters.length} color={color} />
-          <Lines lines={frame.vmas.length ? frame.vmas : [{ text: 'no VMA in the focused lane at this position', tone: 'dim' }]} max={L.vmas} color={color} />
-          <Lines lines={L.detail >= frame.detail.length ? frame.detail : frame.detail.filter((_, i) => i === 0 || i === 1 + frame.focus)} max={L.detail} color={color} />
+          <Lines
+            lines={frame.vmas.length ? frame.vmas : [{ text: 'no VMA in the focused lane at this position', tone: 'dim' }]}
+            max={L.vmas}
+            color={color}
+          />
+          <Lines
+            lines={L.detail >= frame.detail.length ? frame.detail : frame.detail.filter((_, i) => i === 0 || i === 1 + frame.focus)}
+            max={L.detail}
+            color={color}
+          />
         </Box>
       )}
       <Footer prompt={prompt} message={message} color={color} />

@@ -13,9 +13,7 @@ import type { Rng } from '../rng.js';
 import type { ChurnOp } from './menu.js';
 import { AccessPicker, type AddressSpace, type Region, type RegionKind } from './space.js';
 
-export type Step =
-  | { op: OpInput }
-  | { kind: number; pid: number; tid: number; addr: number; size: number; flags: number };
+export type Step = { op: OpInput } | { kind: number; pid: number; tid: number; addr: number; size: number; flags: number };
 
 /** Generator-created mappings kept alive at once; beyond this, creating one unmaps the oldest. */
 export const MAX_ALLOCS = 24;
@@ -58,18 +56,30 @@ export class Churn {
 
   run(item: ChurnOp): void {
     switch (item) {
-      case 'mmap': return this.mmap();
-      case 'munmap': return this.munmap();
-      case 'mprotect': return this.mprotect();
-      case 'dontneed': return this.dontneed();
-      case 'mremap': return this.mremap();
-      case 'fork': return this.fork();
-      case 'brk': return this.brk();
-      case 'thp': return this.thp();
-      case 'shmem': return this.shmem();
-      case 'pin': return this.pin();
-      case 'kernel': return this.kernel();
-      case 'alias': return this.alias();
+      case 'mmap':
+        return this.mmap();
+      case 'munmap':
+        return this.munmap();
+      case 'mprotect':
+        return this.mprotect();
+      case 'dontneed':
+        return this.dontneed();
+      case 'mremap':
+        return this.mremap();
+      case 'fork':
+        return this.fork();
+      case 'brk':
+        return this.brk();
+      case 'thp':
+        return this.thp();
+      case 'shmem':
+        return this.shmem();
+      case 'pin':
+        return this.pin();
+      case 'kernel':
+        return this.kernel();
+      case 'alias':
+        return this.alias();
     }
   }
 
@@ -107,8 +117,16 @@ export class Churn {
   /** mmap a memfd MAP_SHARED RW and add it to the model. */
   private mapMemfd(addr: number, len: number, name: string, fileOffset: number): Region {
     const r = this.newRegion(addr, len, 'memfd', { memfd: name, fileOffset });
-    this.op({ op: 'mmap', pid: GEN_PID, addr, len, prot: { ...PROT_RW }, flags: ['shared', 'fixed'],
-      backing: { kind: 'memfd', name }, offset: fileOffset });
+    this.op({
+      op: 'mmap',
+      pid: GEN_PID,
+      addr,
+      len,
+      prot: { ...PROT_RW },
+      flags: ['shared', 'fixed'],
+      backing: { kind: 'memfd', name },
+      offset: fileOffset,
+    });
     this.space.map(r);
     return r;
   }
@@ -172,9 +190,14 @@ export class Churn {
     if (this.rng.chance(0.5)) {
       const after = this.rng.chance(0.5);
       const rs = this.space.regions;
-      const cands = rs.filter((r, i) => r.kind === 'anon' && r.writable && (after
-        ? r.end + len <= this.space.high && (i + 1 === rs.length || rs[i + 1]!.start >= r.end + len)
-        : r.start - len >= MMAP_MIN_ADDR && (i === 0 || rs[i - 1]!.end <= r.start - len)));
+      const cands = rs.filter(
+        (r, i) =>
+          r.kind === 'anon' &&
+          r.writable &&
+          (after
+            ? r.end + len <= this.space.high && (i + 1 === rs.length || rs[i + 1]!.start >= r.end + len)
+            : r.start - len >= MMAP_MIN_ADDR && (i === 0 || rs[i - 1]!.end <= r.start - len)),
+      );
       if (cands.length !== 0) {
         const r = this.rng.pick(cands);
         this.mapAnon(after ? r.end : r.start - len, len);
@@ -268,8 +291,12 @@ export class Churn {
     let len: number;
     let dest: number;
     if (this.rng.chance(0.5)) {
-      const fits = (r: Region): boolean => Churn.privateAnon(r) && r.writable && r.start % PMD_SIZE === 0 &&
-        r.end - r.start >= PMD_SIZE && !this.space.pinned(r.start, r.start + PMD_SIZE * Math.floor((r.end - r.start) / PMD_SIZE));
+      const fits = (r: Region): boolean =>
+        Churn.privateAnon(r) &&
+        r.writable &&
+        r.start % PMD_SIZE === 0 &&
+        r.end - r.start >= PMD_SIZE &&
+        !this.space.pinned(r.start, r.start + PMD_SIZE * Math.floor((r.end - r.start) / PMD_SIZE));
       let cands = this.space.regions.filter((r) => fits(r) && r.alloc !== 0);
       if (cands.length === 0) cands = this.space.regions.filter(fits);
       let r: Region;
@@ -298,8 +325,15 @@ export class Churn {
       // D6 (a): a third of the time, land right after another anon RW region so that the moved VMA merges with it.
       if (this.rng.chance(0.33)) {
         const rs = this.space.regions;
-        const hosts = rs.filter((r, i) => r.kind === 'anon' && r.writable && r !== range!.r && r.end % PMD_SIZE !== 0 &&
-          (i + 1 === rs.length || rs[i + 1]!.start >= r.end + len) && r.end + len <= this.space.high);
+        const hosts = rs.filter(
+          (r, i) =>
+            r.kind === 'anon' &&
+            r.writable &&
+            r !== range!.r &&
+            r.end % PMD_SIZE !== 0 &&
+            (i + 1 === rs.length || rs[i + 1]!.start >= r.end + len) &&
+            r.end + len <= this.space.high,
+        );
         if (hosts.length !== 0) dest = this.rng.pick(hosts).end;
       }
     }

@@ -4,14 +4,23 @@
  */
 import { UsageError } from '../../../errors.js';
 
-export const CHURN_OPS = [
-  'mmap', 'munmap', 'mprotect', 'dontneed', 'mremap', 'fork', 'brk', 'thp', 'shmem', 'pin', 'kernel', 'alias',
-] as const;
+export const CHURN_OPS = ['mmap', 'munmap', 'mprotect', 'dontneed', 'mremap', 'fork', 'brk', 'thp', 'shmem', 'pin', 'kernel', 'alias'] as const;
 export type ChurnOp = (typeof CHURN_OPS)[number];
 
 /** Default relative weights (how often each item is drawn when it is enabled). */
 export const DEFAULT_WEIGHTS: Record<ChurnOp, number> = {
-  mmap: 3, munmap: 2, mprotect: 3, dontneed: 3, mremap: 2, fork: 1, brk: 2, thp: 1, shmem: 2, pin: 1, kernel: 3, alias: 1,
+  mmap: 3,
+  munmap: 2,
+  mprotect: 3,
+  dontneed: 3,
+  mremap: 2,
+  fork: 1,
+  brk: 2,
+  thp: 1,
+  shmem: 2,
+  pin: 1,
+  kernel: 3,
+  alias: 1,
 };
 
 /** One line per item, for `pteplay gen --help`. */
@@ -35,7 +44,7 @@ export type ChurnWeights = Partial<Record<ChurnOp, number>>;
 /** Parse `--ops`: "all", or a comma list of items each optionally followed by `:weight`. */
 export function parseChurnOps(value: string): ChurnWeights {
   const text = value.trim();
-  if (text === '' ) throw new UsageError(`option --ops: expected a comma-separated list of ${CHURN_OPS.join(', ')} (or "all"), got ""`);
+  if (text === '') throw new UsageError(`option --ops: expected a comma-separated list of ${CHURN_OPS.join(', ')} (or "all"), got ""`);
   if (text === 'all') return { ...DEFAULT_WEIGHTS };
   const out: ChurnWeights = {};
   for (const item of text.split(',')) {

@@ -45,7 +45,10 @@ export class AddressSpace {
    * @param low fresh mappings go above this address (the end of the main mapping)
    * @param high the top of user space
    */
-  constructor(readonly low: number, readonly high = TASK_SIZE) {}
+  constructor(
+    readonly low: number,
+    readonly high = TASK_SIZE,
+  ) {}
 
   /** Add a region into free space. */
   map(r: Region): void {
@@ -148,7 +151,10 @@ export class AccessPicker {
   private wr: Region[] = [];
   private wrCum: Float64Array = new Float64Array(0);
 
-  constructor(private readonly space: AddressSpace, private readonly accessSize: number) {}
+  constructor(
+    private readonly space: AddressSpace,
+    private readonly accessSize: number,
+  ) {}
 
   private rebuild(): void {
     this.all = this.space.regions.slice();
