@@ -32,6 +32,7 @@ import { CTR, diffCounters, type Counters } from '../mm/counters.js';
 import type { PteChangeBatch } from '../mm/events.js';
 import type { OpResult } from '../mm/system.js';
 import { captureKeyframe, finalPages, vmaDiff, vmaSnapshot, type FinalRun } from './history.js';
+import { PageRuns } from './page-runs.js';
 import { resetTruth } from './truth.js';
 
 /** A present, accessible PTE that a load passes without any change (A already set). */
@@ -110,9 +111,10 @@ export class Lane implements UffdListener {
    * with nothing to change (A, and for a store W, D and the write truth already set): the TLB (or a
    * table walk that fills it) says so, and the access is only counted. Everything else (a fault, a
    * first store since the reset, a hardware A/D update, an access that spans pages, a blocked thread
-   * to wake, an op) goes through the full model with the record's position and time.
+   * to wake, an op) goes through the full model with the record's position and time. `runs` are the
+   * chunk's page runs (PageRuns.compute(c)), shared by the lanes of a thread.
    */
-  processChunk(c: TraceChunk): void {
+  processChunk(c: TraceChunk, runs: PageRuns = new PageRuns().compute(c)): void {
     const sys = this.sys;
     const n = c.n;
     const kinds = c.kind;
@@ -120,7 +122,7 @@ export class Lane implements UffdListener {
     let fastAfterSlow = false;
     for (let i = 0; i < n; ) {
       if (this.tlb && this.blocked.length === 0) {
-        const j = this.hitRun(c, i);
+        const j = this.hitRun(c, runs, i);
         if (j > i) {
           fastAfterSlow = true;
           i = j;
@@ -143,46 +145,39 @@ export class Lane implements UffdListener {
   /**
    * The hit path: records `from`.. of `c` that are TLB hits (or table walks that fill the TLB), up to
    * the first record that needs the full model (an op, an access that spans pages or has something to
-   * change). Hits change nothing but the access count (and whether the trace is timed), so the run
-   * keeps them in locals and remembers the last page's permission: the next access to the same page
-   * needs no lookup. Returns the index of the first record not executed.
+   * change). Hits change nothing but the access count (and whether the trace is timed), so a whole run
+   * of accesses to one page costs one lookup: loads and stores pass if the page lets stores through,
+   * else the loads up to the run's first store. Returns the index of the first record not executed.
    */
-  private hitRun(c: TraceChunk, from: number): number {
-    const { kind: kinds, addr: addrs, size: sizes, pid: pids, time: times } = c;
+  private hitRun(c: TraceChunk, runs: PageRuns, from: number): number {
+    const { end, vpn: vpns, nextWrite, nextTimed } = runs;
+    const pids = c.pid;
     const n = c.n;
     let pid = -1;
     let mm: Mm | undefined;
     let hits = 0;
-    let lastVpn = -1;
-    let lastPerm = 0;
     let timed = this.timed;
     let i = from;
-    for (; i < n; i++) {
-      const kind = kinds[i]!;
-      if (kind === REC_OP) break;
+    while (i < n) {
+      const stop = end[i]!;
+      if (stop === i) break;
       if (pids[i] !== pid) {
         if (mm !== undefined) mm.accesses += hits;
         hits = 0;
         pid = pids[i]!;
         mm = this.mmOf(pid);
-        lastVpn = -1;
         if (mm === undefined) break;
       }
-      const addr = addrs[i]!;
-      const vpn = Math.floor(addr / PAGE_SIZE);
-      if (addr - vpn * PAGE_SIZE + sizes[i]! > PAGE_SIZE) break;
-      const need = kind === REC_WRITE ? TLB_WRITE : TLB_READ;
-      if (vpn !== lastVpn || (lastPerm & need) !== need) {
-        let perm = mm!.tlb.lookup(vpn);
-        if ((perm & need) !== need) {
-          perm = this.tlbFill(mm!, vpn, need);
-          if (perm === 0) break;
-        }
-        lastVpn = vpn;
-        lastPerm = perm;
-      }
-      hits++;
-      if (!timed && !Number.isNaN(times[i]!)) timed = true;
+      const vpn = vpns[i]!;
+      let perm = mm!.tlb.lookup(vpn);
+      if (perm === 0) perm = this.tlbFill(mm!, vpn, TLB_READ);
+      // A page that lets only loads through passes the run's loads up to its first store.
+      if (perm === TLB_READ && nextWrite[i] === i) perm = this.tlbFill(mm!, vpn, TLB_WRITE);
+      if (perm === 0) break;
+      const to = perm === TLB_WRITE ? stop : nextWrite[i]!;
+      if (!timed && nextTimed[i]! < to) timed = true;
+      hits += to - i;
+      i = to;
     }
     if (mm !== undefined) mm.accesses += hits;
     this.timed = timed;
