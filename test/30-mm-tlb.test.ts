@@ -11,10 +11,12 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseLaneSpec } from '../src/lanes/config.js';
 import { Lane } from '../src/lanes/lane.js';
+import { PageRuns } from '../src/lanes/page-runs.js';
 import { TLB_READ, TLB_WRITE, Tlb } from '../src/mm/tlb.js';
 import { genChurn, genThreads, genZipf } from '../src/trace/generators/index.js';
 import { openTrace } from '../src/trace/reader.js';
-import type { TraceChunk } from '../src/trace/types.js';
+import { allocChunk } from '../src/trace/chunk.js';
+import { REC_OP, REC_READ, REC_WRITE, type TraceChunk } from '../src/trace/types.js';
 
 const SCENARIOS = 'traces/scenarios';
 
@@ -128,6 +130,75 @@ describe('the TLB fast path changes no output', () => {
 
   it('threads (sync uffd-wp faults block threads while others run)', () => {
     expectSameWithAndWithoutTlb([...genThreads({ seed: 5, pages: 200, accesses: 4000, threads: 4, interval: 600 })]);
+  });
+
+  it('runs of accesses to one page, loads then stores, two processes, spans, time, resets and ops (the page-run hit path)', async () => {
+    // Deterministic mix: bursts of 1-6 accesses to one page (loads and stores in any order, so a
+    // page that lets only loads through must stop its run at the first store), bursts that switch
+    // process, accesses that span into the next page, records with and without time, and resets,
+    // collects and mprotects between them.
+    let seed = 7;
+    const rand = (k: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 8) % k;
+    };
+    const page = (p: number) => `0x${(0x7f0000000000 + p * 4096).toString(16)}`;
+    const records: object[] = [mmap2M, store(page(0)), store(page(1)), { op: 'fork', pid: 1, child: 2 }];
+    for (let burst = 0; burst < 700; burst++) {
+      const pid = rand(3) === 0 ? 2 : 1;
+      const p = rand(6);
+      const timed = burst > 300 && rand(2) === 0 ? { t: burst * 100 } : {};
+      for (let k = 1 + rand(6); k > 0; k--) {
+        const spans = rand(25) === 0;
+        const addr = spans ? `0x${(0x7f0000000000 + p * 4096 + 4092).toString(16)}` : page(p);
+        records.push({ op: rand(3) === 0 ? 'write' : 'read', pid, addr, size: 8, ...timed });
+      }
+      if (rand(40) === 0) records.push({ op: 'reset', ...timed });
+      if (rand(60) === 0) records.push({ op: 'collect', pid, label: `c${burst}`, ...timed });
+      if (rand(120) === 0) records.push({ op: 'mprotect', pid, addr: page(rand(6)), len: 4096, prot: rand(2) === 0 ? 'r' : 'rw', ...timed });
+    }
+    const chunks = await traceOf(records);
+    expectSameWithAndWithoutTlb(chunks);
+    // The trace does what it is for: most accesses are in runs of two or more, and some runs hold a
+    // load before a store.
+    const runs = new PageRuns().compute(chunks[0]!);
+    let inRuns = 0;
+    let loadThenStore = 0;
+    for (let i = 0; i < chunks[0]!.n; i++) {
+      if (runs.end[i]! - i >= 2) inRuns++;
+      if (runs.end[i]! > i && chunks[0]!.kind[i] === REC_READ && runs.nextWrite[i]! < runs.end[i]!) loadThenStore++;
+    }
+    expect(inRuns).toBeGreaterThan(chunks[0]!.n / 2);
+    expect(loadThenStore).toBeGreaterThan(100);
+  });
+
+  it('page runs: where each run ends, its next store and the next timed record', () => {
+    const c = allocChunk(8);
+    // pid 1: load p0, store p0, load p0 | pid 2: load p0 | op | pid 2: load spanning p1..p2 | load p1 (timed), store p1
+    const recs: [number, number, number, number, number][] = [
+      [REC_READ, 1, 0x1000, 8, NaN],
+      [REC_WRITE, 1, 0x1008, 8, NaN],
+      [REC_READ, 1, 0x1ff0, 8, NaN],
+      [REC_READ, 2, 0x1000, 8, NaN],
+      [REC_OP, 2, 0, 0, NaN],
+      [REC_READ, 2, 0x2ffc, 8, NaN],
+      [REC_READ, 2, 0x2000, 8, 5],
+      [REC_WRITE, 2, 0x2008, 8, NaN],
+    ];
+    recs.forEach(([kind, pid, addr, size, t], i) => {
+      c.kind[i] = kind;
+      c.pid[i] = pid;
+      c.addr[i] = addr;
+      c.size[i] = size;
+      c.time[i] = t;
+    });
+    c.n = recs.length;
+    const runs = new PageRuns().compute(c);
+    expect([...runs.end.subarray(0, 8)]).toEqual([3, 3, 3, 4, 4, 5, 8, 8]);
+    expect([...runs.nextWrite.subarray(0, 8)]).toEqual([1, 1, 3, 4, 4, 5, 7, 7]);
+    expect([...runs.nextTimed.subarray(0, 8)]).toEqual([6, 6, 6, 6, 6, 6, 6, 8]);
+    expect(runs.vpn[0]).toBe(1);
+    expect(runs.vpn[6]).toBe(2);
   });
 
   it('zipf with collects (most accesses take the fast path)', () => {

@@ -32,6 +32,7 @@ import { CTR, diffCounters, type Counters } from '../mm/counters.js';
 import type { PteChangeBatch } from '../mm/events.js';
 import type { OpResult } from '../mm/system.js';
 import { captureKeyframe, finalPages, vmaDiff, vmaSnapshot, type FinalRun } from './history.js';
+import { PageRuns } from './page-runs.js';
 import { resetTruth } from './truth.js';
 
 /** A present, accessible PTE that a load passes without any change (A already set). */
@@ -110,33 +111,29 @@ export class Lane implements UffdListener {
    * with nothing to change (A, and for a store W, D and the write truth already set): the TLB (or a
    * table walk that fills it) says so, and the access is only counted. Everything else (a fault, a
    * first store since the reset, a hardware A/D update, an access that spans pages, a blocked thread
-   * to wake, an op) goes through the full model with the record's position and time.
+   * to wake, an op) goes through the full model with the record's position and time. `runs` are the
+   * chunk's page runs (PageRuns.compute(c)), shared by the lanes of a thread.
    */
-  processChunk(c: TraceChunk): void {
+  processChunk(c: TraceChunk, runs: PageRuns = new PageRuns().compute(c)): void {
     const sys = this.sys;
-    const { kind: kinds, addr: addrs, size: sizes, pid: pids, time: times } = c;
+    const n = c.n;
+    const kinds = c.kind;
     let opIndex = 0;
     let fastAfterSlow = false;
-    for (let i = 0; i < c.n; i++) {
-      const kind = kinds[i]!;
-      if (kind !== REC_OP && this.blocked.length === 0 && this.tlb) {
-        const mm = this.mmOf(pids[i]!);
-        const addr = addrs[i]!;
-        const vpn = Math.floor(addr / PAGE_SIZE);
-        if (mm !== undefined && addr - vpn * PAGE_SIZE + sizes[i]! <= PAGE_SIZE) {
-          const need = kind === REC_WRITE ? TLB_WRITE : TLB_READ;
-          if ((mm.tlb.lookup(vpn) & need) === need || this.tlbFill(mm, vpn, need)) {
-            mm.accesses++;
-            fastAfterSlow = true;
-            if (!Number.isNaN(times[i]!)) this.timed = true;
-            continue;
-          }
+    for (let i = 0; i < n; ) {
+      if (this.tlb && this.blocked.length === 0) {
+        const j = this.hitRun(c, runs, i);
+        if (j > i) {
+          fastAfterSlow = true;
+          i = j;
+          continue;
         }
       }
       fastAfterSlow = false;
-      this.slowRecord(c, i, kind === REC_OP ? c.ops[opIndex++]! : null);
+      this.slowRecord(c, i, kinds[i] === REC_OP ? c.ops[opIndex++]! : null);
+      i++;
     }
-    if (fastAfterSlow) this.advanceClock(c, c.n - 1);
+    if (fastAfterSlow) this.advanceClock(c, n - 1);
     sys.sink.flush();
     const every = this.sinks.keyframeEvery ?? 0;
     if (this.sinks.onKeyframe && every > 0 && sys.sink.nextSeq - this.lastKeyframeSeq >= every) {
@@ -146,21 +143,64 @@ export class Lane implements UffdListener {
   }
 
   /**
+   * The hit path: records `from`.. of `c` that are TLB hits (or table walks that fill the TLB), up to
+   * the first record that needs the full model (an op, an access that spans pages or has something to
+   * change). Hits change nothing but the access count (and whether the trace is timed), so a whole run
+   * of accesses to one page costs one lookup: loads and stores pass if the page lets stores through,
+   * else the loads up to the run's first store. Returns the index of the first record not executed.
+   */
+  private hitRun(c: TraceChunk, runs: PageRuns, from: number): number {
+    const { end, vpn: vpns, nextWrite, nextTimed } = runs;
+    const pids = c.pid;
+    const n = c.n;
+    let pid = -1;
+    let mm: Mm | undefined;
+    let hits = 0;
+    let timed = this.timed;
+    let i = from;
+    while (i < n) {
+      const stop = end[i]!;
+      if (stop === i) break;
+      if (pids[i] !== pid) {
+        if (mm !== undefined) mm.accesses += hits;
+        hits = 0;
+        pid = pids[i]!;
+        mm = this.mmOf(pid);
+        if (mm === undefined) break;
+      }
+      const vpn = vpns[i]!;
+      let perm = mm!.tlb.lookup(vpn);
+      if (perm === 0) perm = this.tlbFill(mm!, vpn, TLB_READ);
+      // A page that lets only loads through passes the run's loads up to its first store.
+      if (perm === TLB_READ && nextWrite[i] === i) perm = this.tlbFill(mm!, vpn, TLB_WRITE);
+      if (perm === 0) break;
+      const to = perm === TLB_WRITE ? stop : nextWrite[i]!;
+      if (!timed && nextTimed[i]! < to) timed = true;
+      hits += to - i;
+      i = to;
+    }
+    if (mm !== undefined) mm.accesses += hits;
+    this.timed = timed;
+    return i;
+  }
+
+  /**
    * TLB miss: walk the table as the hardware would and, if the entry lets the access through with
    * nothing to change (A, and for a store W, D, the write truth and the frame's data mark already
-   * set), cache that in the TLB and return true.
+   * set), cache that in the TLB and return the permission cached (TLB_READ or TLB_WRITE); 0 otherwise.
    */
-  private tlbFill(mm: Mm, vpn: number, need: number): boolean {
+  private tlbFill(mm: Mm, vpn: number, need: number): number {
     const slot = Math.floor(vpn / PTRS_PER_PTE);
     const leaf = mm.leafAt(slot);
-    if (leaf === undefined || leaf.pmd !== PMD_TABLE) return false;
+    if (leaf === undefined || leaf.pmd !== PMD_TABLE) return 0;
     const k = vpn - slot * PTRS_PER_PTE;
     const e = leaf.pte[k]!;
-    if ((e & FAST_READ_MASK) !== FAST_READ) return false;
+    if ((e & FAST_READ_MASK) !== FAST_READ) return 0;
     const writable = (e & FAST_WRITE_MASK) === FAST_WRITE && (leaf.gt[k]! & GT_W) !== 0 && (this.sys.frames.flags[leaf.pfn[k]!]! & PF_DATA) !== 0;
-    if (need === TLB_WRITE && !writable) return false;
-    mm.tlb.fill(vpn, writable ? TLB_WRITE : TLB_READ);
-    return true;
+    if (need === TLB_WRITE && !writable) return 0;
+    const perm = writable ? TLB_WRITE : TLB_READ;
+    mm.tlb.fill(vpn, perm);
+    return perm;
   }
 
   /** The lane's clock and position: record `i` of `c` is the one being executed. */

@@ -1,5 +1,6 @@
 import { map, type OperatorFunction } from 'rxjs';
 import type { Lane } from '../lanes/lane.js';
+import { PageRuns } from '../lanes/page-runs.js';
 import { REC_OP, type TraceChunk } from '../trace/types.js';
 
 export interface ReplayProgress {
@@ -18,8 +19,10 @@ export interface ReplayProgress {
 // is one so that it and replayLanePool, which does shape the stream, are interchangeable in replay's pipe.
 export function replayLanes(lanes: Lane[]): OperatorFunction<TraceChunk, ReplayProgress> {
   const progress: ReplayProgress = { records: 0, accesses: 0, lastPos: -1 };
+  const runs = new PageRuns();
   return map((c) => {
-    for (const lane of lanes) lane.processChunk(c);
+    runs.compute(c);
+    for (const lane of lanes) lane.processChunk(c, runs);
     let accesses = 0;
     for (let i = 0; i < c.n; i++) if (c.kind[i] !== REC_OP) accesses++;
     progress.records += c.n;

@@ -34,6 +34,40 @@ export function defaultLaneThreads(lanes: number, reserved = 0): number {
   return Math.max(1, Math.min(lanes, availableParallelism() - reserved));
 }
 
+/** The columns of a chunk, widest elements first (each column's offset stays aligned). */
+const SHARED_COLUMNS = ['time', 'addr', 'posCol', 'pid', 'tid', 'size', 'kind', 'flags'] as const;
+type Column = Float64Array | Int32Array | Uint32Array | Uint8Array;
+
+/** Bytes of a chunk's columns in one buffer. */
+function chunkBytes(c: TraceChunk): number {
+  let bytes = 0;
+  for (const key of SHARED_COLUMNS) bytes += (c[key]?.BYTES_PER_ELEMENT ?? 0) * c.n;
+  return bytes;
+}
+
+/**
+ * The chunk with its columns copied into `shared`: posting it to every worker then shares the memory
+ * instead of cloning every column for each worker (which cost the main thread more than decoding on a
+ * trace where the lanes have little to do).
+ */
+export function shareChunk(c: TraceChunk, shared: SharedArrayBuffer): TraceChunk {
+  const out: TraceChunk = { ...c };
+  let offset = 0;
+  for (const key of SHARED_COLUMNS) {
+    const col: Column | undefined = c[key];
+    if (col === undefined) continue;
+    const bytes = col.BYTES_PER_ELEMENT * c.n;
+    new Uint8Array(shared, offset, bytes).set(new Uint8Array(col.buffer, col.byteOffset, bytes));
+    (out as unknown as Record<string, Column>)[key] = new (col.constructor as new (b: SharedArrayBuffer, offset: number, length: number) => Column)(
+      shared,
+      offset,
+      c.n,
+    );
+    offset += bytes;
+  }
+  return out;
+}
+
 export interface PoolLane {
   id: number;
   spec: string;
@@ -46,6 +80,8 @@ interface Pending {
   /** Per worker: its lanes' calls, once it is done with the chunk. */
   calls: (SinkCall[][] | undefined)[];
   left: number;
+  /** The buffer the chunk's columns were shared through, reusable once every worker is done with it. */
+  shared: SharedArrayBuffer | null;
 }
 
 export class LanePool {
@@ -53,6 +89,8 @@ export class LanePool {
   /** Per worker: the lanes it runs (indexes into `lanes`). */
   private readonly groups: number[][];
   private readonly pending: Pending[] = [];
+  /** Shared chunk buffers no worker uses any more (at most MAX_IN_FLIGHT). */
+  private readonly freeShared: SharedArrayBuffer[] = [];
   private nextSeq = 0;
   private readonly progress: ReplayProgress = { records: 0, accesses: 0, lastPos: -1 };
   private failure: Error | null = null;
@@ -110,9 +148,20 @@ export class LanePool {
     this.progress.accesses += accesses;
     if (c.n > 0) this.progress.lastPos = c.posCol ? c.posCol[c.n - 1]! : c.pos0 + c.n - 1;
     const seq = this.nextSeq++;
-    this.pending.push({ seq, progress: { ...this.progress }, calls: this.workers.map(() => undefined), left: this.workers.length });
-    for (const w of this.workers) w.postMessage({ type: 'chunk', seq, chunk: c });
+    const shared = this.workers.length > 1 ? this.sharedBuffer(chunkBytes(c)) : null;
+    this.pending.push({ seq, progress: { ...this.progress }, calls: this.workers.map(() => undefined), left: this.workers.length, shared });
+    const chunk = shared !== null ? shareChunk(c, shared) : c;
+    for (const w of this.workers) w.postMessage({ type: 'chunk', seq, chunk });
     while (this.pending.length >= MAX_IN_FLIGHT) await this.sleep();
+  }
+
+  /**
+   * A shared buffer of at least `bytes` for the next chunk: a free one (whose chunk every worker is done
+   * with) if it is large enough. Reused because a fresh buffer costs more than the copy (page faults).
+   */
+  private sharedBuffer(bytes: number): SharedArrayBuffer {
+    const free = this.freeShared.pop();
+    return free !== undefined && free.byteLength >= bytes ? free : new SharedArrayBuffer(bytes);
   }
 
   /** Wait until every submitted chunk was delivered. */
@@ -160,6 +209,7 @@ export class LanePool {
       try {
         while (this.pending.length > 0 && this.pending[0]!.left === 0) {
           const done = this.pending.shift()!;
+          if (done.shared !== null) this.freeShared.push(done.shared);
           this.deliver(done.calls as SinkCall[][][]);
           this.onChunk?.(done.progress);
         }

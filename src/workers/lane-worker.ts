@@ -6,6 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { parseLaneSpec } from '../lanes/config.js';
 import { Lane, type LaneSinks } from '../lanes/lane.js';
+import { PageRuns } from '../lanes/page-runs.js';
 import { serializeError } from './errors.js';
 import type { FromWorker, SinkCall, ToWorker, WorkerInit } from './lane-messages.js';
 
@@ -30,6 +31,9 @@ function recordingSinks(k: number): LaneSinks {
 
 const lanes = init.lanes.map((l, k) => new Lane(l.id, parseLaneSpec(l.spec, init.defaults), init.sysfs, recordingSinks(k)));
 
+/** The page runs of the chunk being executed, shared by this worker's lanes. */
+const runs = new PageRuns();
+
 function send(m: FromWorker): void {
   port.postMessage(m, transfer);
   calls = init.lanes.map(() => []);
@@ -39,7 +43,8 @@ function send(m: FromWorker): void {
 port.on('message', (m: ToWorker) => {
   try {
     if (m.type === 'chunk') {
-      for (const lane of lanes) lane.processChunk(m.chunk);
+      runs.compute(m.chunk);
+      for (const lane of lanes) lane.processChunk(m.chunk, runs);
       send({ type: 'done', seq: m.seq, calls });
     } else {
       for (const lane of lanes) lane.finish();
