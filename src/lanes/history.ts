@@ -1,10 +1,11 @@
 /**
- * What a lane records besides PTE changes: VMA changes around each op, and keyframes of its page
- * tables for time travel.
+ * What a lane records besides PTE changes: the VMA changes of each op (from the VMAs the op touched,
+ * src/mm/vma-log.ts), and keyframes of its page tables for time travel.
  */
 import type { System } from '../mm/system.js';
 import { PMD_TABLE } from '../mm/pte.js';
-import { VM_FLAG_NAMES, type Vma } from '../mm/vma.js';
+import { VM_FLAG_NAMES } from '../mm/vma.js';
+import type { VmaChangeLog, VmaState } from '../mm/vma-log.js';
 import type { Keyframe, KeyframeLeaf, VmaChangeRow } from './results.js';
 
 interface VmaDesc {
@@ -16,67 +17,58 @@ interface VmaDesc {
   uffdCtx: number | null;
 }
 
-/** A VMA's description, with what it was made from (a snapshot runs before and after every op). */
-interface Described {
-  desc: VmaDesc;
-  key: string;
-  rawFlags: number;
-  obj: Vma['obj'];
-  isBrk: boolean;
-}
+/** vm_flags as the row's short names, by flags value (a lane sees few distinct values). */
+const flagNames = new Map<number, string>();
 
-/** The last description of each VMA object, reused while the VMA has not changed. */
-const described = new WeakMap<Vma, Described>();
-
-function describe(pid: number, v: Vma): Described {
-  const uffdCtx = v.uffd?.id ?? null;
-  const c = described.get(v);
-  if (
-    c !== undefined &&
-    c.desc.pid === pid &&
-    c.desc.start === v.start &&
-    c.desc.end === v.end &&
-    c.rawFlags === v.flags &&
-    c.desc.uffdCtx === uffdCtx &&
-    c.obj === v.obj &&
-    c.isBrk === v.isBrk
-  )
-    return c;
-  const desc: VmaDesc = {
-    pid,
-    start: v.start,
-    end: v.end,
-    flags: VM_FLAG_NAMES.filter(([bit]) => v.flags & bit)
+function flagsText(flags: number): string {
+  let t = flagNames.get(flags);
+  if (t === undefined) {
+    t = VM_FLAG_NAMES.filter(([bit]) => flags & bit)
       .map(([, n]) => n)
-      .join(' '),
-    backing: v.obj ? `${v.obj.kind}:${v.obj.name}` : v.isBrk ? '[heap]' : 'anon',
-    uffdCtx,
-  };
-  const d: Described = {
-    desc,
-    key: `${pid}/${desc.start}/${desc.end}/${desc.flags}/${desc.backing}/${uffdCtx}`,
-    rawFlags: v.flags,
-    obj: v.obj,
-    isBrk: v.isBrk,
-  };
-  described.set(v, d);
-  return d;
+      .join(' ');
+    flagNames.set(flags, t);
+  }
+  return t;
 }
 
-/** Every VMA of every process, keyed by all its visible attributes. */
-export function vmaSnapshot(sys: System): Map<string, VmaDesc> {
-  const m = new Map<string, VmaDesc>();
-  for (const mm of sys.mms.values()) {
-    for (const v of mm.vmas.list) {
-      const d = describe(mm.pid, v);
-      m.set(d.key, d.desc);
+function describe(s: VmaState): VmaDesc {
+  return {
+    pid: s.pid,
+    start: s.start,
+    end: s.end,
+    flags: flagsText(s.flags),
+    backing: s.obj ? `${s.obj.kind}:${s.obj.name}` : s.isBrk ? '[heap]' : 'anon',
+    uffdCtx: s.uffdCtx,
+  };
+}
+
+/** Every visible attribute of a VMA: a VMA whose key is the same before and after an op did not change. */
+const keyOf = (d: VmaDesc): string => `${d.pid}/${d.start}/${d.end}/${d.flags}/${d.backing}/${d.uffdCtx}`;
+
+/**
+ * The VMAs an op removed and added, as rows (removals first, then additions, each by pid and
+ * address), from the VMAs it touched (`log`): their state before the op against their state now. A
+ * VMA whose visible attributes came back to what they were (split and merged again, flags set and
+ * cleared) is no change; an untouched VMA cannot have changed. Returns the rows and how many VMA
+ * states it compared (the cost: what the op changed, not how many VMAs the processes have).
+ */
+export function vmaChanges(lane: number, pos: number, log: VmaChangeLog): { rows: VmaChangeRow[]; visited: number } {
+  const before = new Map<string, VmaDesc>();
+  const after = new Map<string, VmaDesc>();
+  let visited = 0;
+  for (const [v, was] of log.touched) {
+    if (was !== null) {
+      const d = describe(was);
+      before.set(keyOf(d), d);
+      visited++;
+    }
+    const now = v.state();
+    if (now !== null) {
+      const d = describe(now);
+      after.set(keyOf(d), d);
+      visited++;
     }
   }
-  return m;
-}
-
-/** The VMAs removed and added between two snapshots, as rows (removals first, by address). */
-export function vmaDiff(lane: number, pos: number, before: Map<string, VmaDesc>, after: Map<string, VmaDesc>): VmaChangeRow[] {
   const rows: VmaChangeRow[] = [];
   const emit = (change: 'add' | 'remove', d: VmaDesc) =>
     rows.push({ lane, pos, pid: d.pid, change, startVpn: d.start, endVpn: d.end, flags: d.flags, backing: d.backing, uffdCtx: d.uffdCtx });
@@ -91,7 +83,7 @@ export function vmaDiff(lane: number, pos: number, before: Map<string, VmaDesc>,
     .map(([, d]) => d)
     .sort(byAddr))
     emit('add', d);
-  return rows;
+  return { rows, visited };
 }
 
 /** The lane's page tables now: every slot with a PMD entry or a PTE table, processes by pid. */

@@ -31,7 +31,7 @@ import type { CollectResult, Keyframe, PagemapAnswer, UffdMsgRow, VmaChangeRow }
 import { CTR, diffCounters, type Counters } from '../mm/counters.js';
 import type { PteChangeBatch } from '../mm/events.js';
 import type { OpResult } from '../mm/system.js';
-import { captureKeyframe, finalPages, vmaDiff, vmaSnapshot, type FinalRun } from './history.js';
+import { captureKeyframe, finalPages, vmaChanges, type FinalRun } from './history.js';
 import { PageRuns } from './page-runs.js';
 import { resetTruth } from './truth.js';
 
@@ -83,6 +83,8 @@ export class Lane implements UffdListener {
   private timed = false;
   private lastMm: Mm | undefined;
   private lastPid = -1;
+  /** VMA states the VMA history compared so far (before and after each op): its cost, which tests bound. */
+  vmaStatesCompared = 0;
 
   constructor(
     readonly id: number,
@@ -393,7 +395,8 @@ export class Lane implements UffdListener {
   }
 
   private op(op: TraceOp): void {
-    const before = this.sinks.onVmaChanges && op.op !== 'mark' ? vmaSnapshot(this.sys) : null;
+    const log = this.sinks.onVmaChanges && op.op !== 'mark' ? this.sys.vmaLog : null;
+    log?.begin();
     if (op.op === 'reset' || op.op === 'collect') this.protocol(op);
     else {
       const otherConsumer = watchOtherConsumer(this.sys, op);
@@ -405,8 +408,10 @@ export class Lane implements UffdListener {
       for (const mm of this.sys.mms.values()) mm.tlb.flush();
     }
     this.lastPid = -1;
-    if (before !== null) {
-      const rows = vmaDiff(this.id, this.sys.pos, before, vmaSnapshot(this.sys));
+    if (log !== null) {
+      log.end();
+      const { rows, visited } = vmaChanges(this.id, this.sys.pos, log);
+      this.vmaStatesCompared += visited;
       if (rows.length > 0) this.sinks.onVmaChanges!(rows);
     }
   }

@@ -14,7 +14,7 @@ export const DEFAULT_BRK_VPN = 0x555555559000 / 4096;
 
 /** A process: struct mm_struct plus the file descriptors pteplay cares about (userfaultfds). */
 export class Mm {
-  readonly vmas = new VmaList();
+  readonly vmas: VmaList;
   /** PMD slots with anything in them, by slot index (vpn / 512). */
   readonly leaves = new Map<number, Leaf>();
   /** The MMU's cache of pages an access passes unchanged (a speed-up only; see tlb.ts). */
@@ -40,6 +40,7 @@ export class Mm {
     readonly sys: System,
     readonly pid: number,
   ) {
+    this.vmas = new VmaList(pid, sys.vmaLog);
     this.vmas.onSplit = (at) => splitHugePmdIfNeeded(this, at);
   }
 

@@ -5,6 +5,7 @@ import type { PteEventSink } from './events.js';
 import { PageFrames } from './frames.js';
 import { Mm } from './mm.js';
 import { MemObject } from './object.js';
+import { VmaChangeLog } from './vma-log.js';
 import type { UffdCtx, UffdMsg } from './uffd-ctx.js';
 
 /** /sys/kernel/mm settings the simulator honours. */
@@ -41,6 +42,8 @@ export class System {
   readonly mms = new Map<number, Mm>();
   readonly objects = new Map<string, MemObject>();
   readonly counters: Counters = newCounters();
+  /** The VMA changes of the op being executed, recorded where the VMA trees change (on while the lane keeps them). */
+  readonly vmaLog = new VmaChangeLog();
   /** Where count() also adds: the counters of the process being charged (see charge()). */
   private charged: Counters = newCounters();
   /** Counts made outside any process (an op on a process that does not exist). */

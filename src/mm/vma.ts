@@ -2,6 +2,7 @@ import { Why, type WhyCode } from './cause.js';
 import type { MemObject } from './object.js';
 import type { UffdCtx } from './uffd-ctx.js';
 import { HPAGE_PMD_NR } from './uapi.js';
+import type { VmaChangeLog, VmaState } from './vma-log.js';
 
 /* vm_flags (include/linux/mm.h names; the bit positions are pteplay's own). */
 export const VM_READ = 1 << 0;
@@ -65,28 +66,91 @@ export class Vma {
    * anon_vmas too): not list_is_singular, so find_mergeable_anon_vma does not hand its anon_vma out.
    */
   anonVmaChained = false;
-  /** userfaultfd context (vm_userfaultfd_ctx), or null. */
-  uffd: UffdCtx | null = null;
+  /** The tree (VmaList) holding this VMA, or null while it is in none. */
+  tree: VmaList | null = null;
+  private _start: number;
+  private _end: number;
+  private _flags: number;
+  private _uffd: UffdCtx | null = null;
+  private _isBrk = false;
   /** Why VM_SOFTDIRTY is set (NEW_VMA, VMA_MERGE, BRK), for false-positive attribution. */
   sdWhy: WhyCode = Why.NEW_VMA;
   /** Why the VMA is not (or no longer) uffd-wp registered, for false-negative attribution. */
   uffdWhy: WhyCode = Why.NEW_VMA_UNREGISTERED;
-  /** The heap (brk) VMA. */
-  isBrk = false;
   /** Page contents differ from the last reset because the whole VMA is new (GT_c without per-page bits). */
   newContent = true;
 
   constructor(
     /** Owning process. */
     public pid: number,
-    public start: number,
-    public end: number,
-    public flags: number,
+    start: number,
+    end: number,
+    flags: number,
     /** Backing file/shmem object, or null for private anonymous memory. */
-    public obj: MemObject | null,
+    readonly obj: MemObject | null,
     /** vm_pgoff: page offset in the object (anon: the page number at creation). */
     public pgoff: number,
-  ) {}
+  ) {
+    this._start = start;
+    this._end = end;
+    this._flags = flags;
+  }
+
+  /*
+   * The attributes a vma_change row shows change only through these setters, which first tell the
+   * tree's VmaChangeLog (when it records) that this VMA changes: the lane's VMA history is built from
+   * what changed, not from a walk over every VMA.
+   */
+  get start(): number {
+    return this._start;
+  }
+  set start(v: number) {
+    this.touch();
+    this._start = v;
+  }
+  get end(): number {
+    return this._end;
+  }
+  set end(v: number) {
+    this.touch();
+    this._end = v;
+  }
+  get flags(): number {
+    return this._flags;
+  }
+  set flags(v: number) {
+    this.touch();
+    this._flags = v;
+  }
+  /** userfaultfd context (vm_userfaultfd_ctx), or null. */
+  get uffd(): UffdCtx | null {
+    return this._uffd;
+  }
+  set uffd(v: UffdCtx | null) {
+    this.touch();
+    this._uffd = v;
+  }
+  /** The heap (brk) VMA. */
+  get isBrk(): boolean {
+    return this._isBrk;
+  }
+  set isBrk(v: boolean) {
+    this.touch();
+    this._isBrk = v;
+  }
+
+  /** Tell the recording log of the tree holding this VMA that it is about to change. */
+  private touch(): void {
+    const log = this.tree?.log;
+    if (log?.active) log.touch(this);
+  }
+
+  /** What a vma_change row shows of this VMA now; null while it is in no tree. */
+  state(): VmaState | null {
+    const t = this.tree;
+    if (t === null) return null;
+    return { pid: t.pid, start: this._start, end: this._end, flags: this._flags, obj: this.obj, isBrk: this._isBrk, uffdCtx: this._uffd?.id ?? null };
+  }
 
   get pages(): number {
     return this.end - this.start;
@@ -204,6 +268,13 @@ export function findMergeableAnonVma(vmas: VmaList, vma: Vma): number {
 export class VmaList {
   readonly list: Vma[] = [];
   private last: Vma | null = null;
+
+  constructor(
+    /** The owning process (the pid of the VMAs' vma_change rows). */
+    readonly pid = 0,
+    /** Where inserts, removes and VMA changes are recorded (the lane's VMA history), or null. */
+    readonly log: VmaChangeLog | null = null,
+  ) {}
   /** Called before a VMA is split at page `at` (__split_vma → vma_adjust_trans_huge; set by the Mm). */
   onSplit: ((at: number) => void) | null = null;
 
@@ -258,12 +329,20 @@ export class VmaList {
   }
 
   insert(v: Vma): void {
+    if (this.log?.active) this.log.touch(v);
+    v.tree = this;
     this.list.splice(this.indexAfter(v.start), 0, v);
   }
 
   remove(v: Vma): void {
-    const i = this.list.indexOf(v);
-    if (i >= 0) this.list.splice(i, 1);
+    // The list is sorted by start: look there first, then anywhere (a VMA no longer in place).
+    let i = this.indexAfter(v.start) - 1;
+    if (this.list[i] !== v) i = this.list.indexOf(v);
+    if (i >= 0) {
+      if (this.log?.active) this.log.touch(v);
+      this.list.splice(i, 1);
+      if (v.tree === this) v.tree = null;
+    }
     v.obj?.mappings.delete(v);
     if (this.last === v) this.last = null;
   }
