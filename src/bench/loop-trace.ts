@@ -24,6 +24,8 @@ export interface LoopedTrace extends BenchTrace {
   repeats: number;
   /** Distinct pages the accesses touch, and the fraction of accesses that are writes. */
   pages: number;
+  /** Distinct pages the repeated stretch writes: what each lane re-arms and sees written again at every collect. */
+  stretchWrittenPages: number;
   writeRatio: number;
 }
 
@@ -58,6 +60,8 @@ export async function writeLoopedTrace(dir: string, fixture: string, accesses: n
       from = i + 1;
     }
   }
+  const written = new Set<number>();
+  for (let i = s; i < e; i++) if (recs[i]!.kind === REC_WRITE) written.add(Math.floor(recs[i]!.addr / 4096));
   const recorded = recs.filter((r) => r.kind !== REC_OP).length;
   const stretch = e - s;
   const repeats = Math.max(0, Math.ceil((accesses - recorded) / stretch));
@@ -101,6 +105,7 @@ export async function writeLoopedTrace(dir: string, fixture: string, accesses: n
     stretch,
     repeats,
     pages: pages.size,
+    stretchWrittenPages: written.size,
     writeRatio: writes / Math.max(1, em.accesses),
   };
 }

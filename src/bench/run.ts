@@ -100,7 +100,9 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       return { e, peak, ...countStoredRows(db), dbBytes: statSync(db).size };
     };
 
-    // Hit path: the real trace looped, then a zipf trace with its pages, write ratio and collects.
+    // Hit path: the real trace looped, then a zipf trace with its page-change rate: over as many pages as the
+    // repeated stretch writes (each collect re-arms them and each interval writes them again), with its write
+    // ratio and its 20 collects.
     const hitWorkload = async (name: string, path: string, accesses: number, source: string, records: number, bytes: number) => {
       const a = await stage(name, 'A', accesses, () => decodeOnly(path));
       const d = await stage(name, 'D', accesses, () => replayNoStore(path, DEFAULT_LANES, threads), true);
@@ -122,9 +124,10 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
     const loop = await writeLoopedTrace(dir, fixture, o.hitAccesses);
     const real = await hitWorkload('hit-real', loop.path, loop.accesses, `${HIT_PATH_FIXTURE} looped`, loop.records, loop.bytes);
     rmSync(loop.path, { force: true });
-    const genAccesses = Math.max(1, loop.accesses - loop.pages);
-    const twin = await writeBenchTrace(dir, genAccesses, loop.pages, defaultInterval(genAccesses), Number(loop.writeRatio.toFixed(3)), 'hit-gen');
-    const twinAccesses = genAccesses + loop.pages;
+    const twinPages = Math.max(1, loop.stretchWrittenPages);
+    const genAccesses = Math.max(1, loop.accesses - twinPages);
+    const twin = await writeBenchTrace(dir, genAccesses, twinPages, defaultInterval(genAccesses), Number(loop.writeRatio.toFixed(3)), 'hit-gen');
+    const twinAccesses = genAccesses + twinPages;
     const generated = await hitWorkload('hit-gen', twin.path, twinAccesses, twin.source!, twin.records, twin.bytes);
     rmSync(twin.path, { force: true });
 
