@@ -73,7 +73,8 @@ export function formatBench(r: BenchResult): string {
     const op = r.opPath;
     lines.push(
       ...workloadTable(
-        `op path: ${op.trace.source}: ${op.trace.accesses} accesses, ${op.ops} address-space ops (mmap, munmap, mprotect, madvise, mremap, brk)`,
+        `op path: ${op.trace.source}: ${op.trace.accesses} accesses, ${op.ops} address-space ops (mmap, munmap, mprotect, madvise, mremap, brk); ` +
+          `E of a one-access trace (fixed cost, taken off): ${op.baselineSeconds.toFixed(2)} s`,
         op,
       ),
     );

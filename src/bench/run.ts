@@ -203,11 +203,24 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
       const odb = join(dir, 'op.db');
       const s = await stored('op', ot.path, ot.accesses, odb);
       removeDb(odb);
-      const us = (s.e.seconds * 1e6) / Math.max(1, ot.ops * LANES);
+      // The fixed cost of a stored replay (child process, lane workers, database creation, finish): E of a
+      // one-access trace, taken off the op trace's E so that the figure is about the trace.
+      const empty = await writeBenchTrace(dir, 1, 1, 1, 0.5, 'empty');
+      const base = await stored('op-baseline', empty.path, 2, odb);
+      removeDb(odb);
+      const us = (Math.max(0, s.e.seconds - base.e.seconds) * 1e6) / Math.max(1, ot.ops * LANES);
       opPath = {
         trace: { source: opFixture, records: ot.records, accesses: ot.accesses, bytes: ot.bytes },
         stages: { E: s.e },
-        targets: [atMost('µs/op/lane', "E's wall time per address-space op per lane, everything included (an upper bound)", us, 10)],
+        targets: [
+          atMost(
+            'µs/op/lane',
+            "E's wall time less that of a one-access trace, per address-space op per lane (accesses and storage included: an upper bound)",
+            us,
+            10,
+          ),
+        ],
+        baselineSeconds: base.e.seconds,
         ops: ot.ops,
         usPerOpPerLane: us,
       };

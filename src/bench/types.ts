@@ -115,7 +115,9 @@ export interface ChangePathResult extends WorkloadResult {
 export interface OpPathResult extends WorkloadResult {
   /** Address-space ops of the trace (mmap, munmap, mprotect, madvise, mremap, brk). */
   ops: number;
-  /** E's wall time per op per lane, in µs: everything the stored replay did, charged to the ops (an upper bound). */
+  /** E's wall time of a one-access trace (the fixed cost of a stored replay), in seconds. */
+  baselineSeconds: number;
+  /** (E's wall time - baselineSeconds) per op per lane, in µs: everything the stored replay did, charged to the ops (an upper bound). */
   usPerOpPerLane: number;
 }
 
