@@ -28,8 +28,13 @@ export function register(program: Command): void {
     )
     .option('--pages <n>', `pages of the mapping (default ${BENCH_DEFAULTS.pages}; --quick ${BENCH_QUICK.pages})`, parseCount('--pages'))
     .option(
+      '--hit-accesses <n>',
+      `access records of the hit-path traces: the real lackey trace looped, and its generated twin (default ${BENCH_DEFAULTS.hitAccesses}; --quick ${BENCH_QUICK.hitAccesses})`,
+      parseCount('--hit-accesses'),
+    )
+    .option(
       '--reps <n>',
-      `repetitions per measurement, median reported (default ${BENCH_DEFAULTS.reps}; --quick ${BENCH_QUICK.reps})`,
+      `repetitions of every stage, median reported (default: 3 for A0..D, 1 for E and F; --quick ${BENCH_QUICK.reps})`,
       parseCount('--reps'),
     )
     .option('--interval <n>', 'collect every N accesses (default accesses / 20)', parseCount('--interval'))
@@ -41,10 +46,10 @@ export function register(program: Command): void {
     .addOption(
       new Option(
         '--f-rows <what>',
-        "what F inserts: E's pte_change rows (the issue's storage limit), or all: also as many collect_page and uffd_msg rows as E stored",
+        "what F inserts: as many rows as E stored in every table of the run database (all), or E's pte_change rows only (changes)",
       )
         .choices(F_ROWS)
-        .default('changes'),
+        .default('all'),
     )
     .option('--quick', 'a small trace (for tests and smoke runs)')
     .option(
@@ -57,19 +62,28 @@ export function register(program: Command): void {
     .option('--seeks <n>', '--seek: number of random seeks (default 200)', parseCount('--seeks'))
     .option('--keyframe-every <n>', '--seek: keyframe distance of the run to build (default: as replay)', parseCount('--keyframe-every'))
     .option('--keep <file>', '--seek: keep the built run database at this path')
+    .option('--op-trace <file>', "the op path's perf trace (default: traces/real/ of the checkout; skipped when missing)")
     .option('--json', 'print the result as JSON on stdout')
     .option('-q, --quiet', 'no progress on stderr')
     .addHelpText(
       'after',
       `
+Workloads, reported separately (docs/performance.md):
+  hit path     traces/real/lackey-mmap-demo.txt.gz looped to --hit-accesses, and a zipf trace with its pages,
+               writes and collects: A, D, E; targets D/A >= 0.5, E/A >= 0.3
+  change path  a zipf trace of --accesses over --pages: A0..F; targets A/A0 >= 0.5, E/F >= 0.85,
+               <= 1000 ns of CPU per PTE change per lane (D), database <= 1.5 GB
+  op path      a recorded perf trace of a runtime churning its mappings, stored: <= 10 us per op per lane
+
 Stages (rates are trace accesses per second, warm-up included):
+  A0 bare msgpackr decode of the same frames into typed arrays, no validation (decode floor)
   A  read + msgpack decode of the trace file, touching every access (input limit)
   B  one bit-or per access on a Uint8Array indexed by page (compute limit)
   C  replay with one lane (uffd-async), no persistence
-  D  replay with the four default lanes, no persistence
-  E  pteplay replay into a SQLite run database (every change stored)
-  F  RunStore bulk insert of as many pte_change rows as E stored (storage limit);
-     with --f-rows all also as many collect_page and uffd_msg rows (E's other large tables)
+  D  replay with the four default lanes and the truth, no persistence (also its CPU time)
+  E  pteplay replay into a SQLite run database (every change stored), in a child process
+  F  RunStore bulk insert of as many rows as E stored in every table, same indexes and commit
+     cadence (storage limit); --f-rows changes: E's pte_change rows only
 
 --seek: how fast pteplay play jumps anywhere in a run (target: < 100 ms per seek on 10 M change rows).
   state  every lane's page states over a 512-page window at a random position (keyframe + changes)
@@ -81,10 +95,12 @@ Stages (rates are trace accesses per second, warm-up included):
       const base = o.quick ? BENCH_QUICK : BENCH_DEFAULTS;
       const accesses: number = o.accesses ?? (o.memory ? MEMORY_DEFAULT_ACCESSES : base.accesses);
       const pages: number = o.pages ?? base.pages;
-      const reps: number = o.reps ?? base.reps;
+      const reps: number | undefined = o.reps ?? (o.quick ? BENCH_QUICK.reps : undefined);
+      const hitAccesses: number = o.hitAccesses ?? base.hitAccesses;
       if (accesses < 1) throw new UsageError('option --accesses: expected at least 1');
       if (pages < 1) throw new UsageError('option --pages: expected at least 1');
-      if (reps < 1) throw new UsageError('option --reps: expected at least 1');
+      if (reps !== undefined && reps < 1) throw new UsageError('option --reps: expected at least 1');
+      if (hitAccesses < 1) throw new UsageError('option --hit-accesses: expected at least 1');
       const interval: number = o.interval ?? defaultInterval(accesses);
       if (interval < 1) throw new UsageError('option --interval: expected at least 1');
       if (o.threads !== undefined && o.threads < 1) throw new UsageError('option --threads: expected at least 1');
@@ -109,7 +125,7 @@ Stages (rates are trace accesses per second, warm-up included):
         process.stdout.write(o.json ? `${JSON.stringify(m, null, 2)}\n` : `${formatMemoryBench(m)}\n`);
         return;
       }
-      const r = await runBench({ accesses, pages, reps, interval, threads: o.threads, fRows: o.fRows, log });
+      const r = await runBench({ accesses, pages, reps, hitAccesses, interval, threads: o.threads, fRows: o.fRows, opTrace: o.opTrace, log });
       process.stdout.write(o.json ? `${JSON.stringify(r, null, 2)}\n` : `${formatBench(r)}\n`);
     });
 }

@@ -4,73 +4,162 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { bulkInsert, countStoredRows } from '../src/bench/stages.js';
+import { bulkInsert } from '../src/bench/bulk-insert.js';
+import { writeLoopedTrace } from '../src/bench/loop-trace.js';
+import { countStoredRows } from '../src/bench/stages.js';
+import { HIT_PATH_FIXTURE } from '../src/bench/workloads.js';
 import { pteplay, ROOT } from './helpers/cli.js';
 
-const STAGES = ['A', 'B', 'C', 'D', 'E', 'F'] as const;
-const RATIOS: [string, string, string][] = [
-  ['C/A', 'C', 'A'],
-  ['D/A', 'D', 'A'],
-  ['E/A', 'E', 'A'],
-  ['E/F', 'E', 'F'],
-];
+type Stage = { rate: number; seconds: number; allSeconds: number[]; cpuSeconds?: number };
+type Target = { name: string; value: number; target: number; atMost?: boolean; met: boolean };
+type Workload = {
+  trace: { accesses: number; records: number; pteChangesPerAccessPerLane?: number };
+  stages: Record<string, Stage>;
+  targets: Target[];
+};
+const target = (w: Workload, name: string): Target => {
+  const t = w.targets.find((x) => x.name === name);
+  expect(t, name).toBeDefined();
+  expect(t!.met).toBe(t!.atMost ? t!.value <= t!.target : t!.value >= t!.target);
+  return t!;
+};
+/** Every stage ran `reps` times, its rate is the trace's accesses over its median time, and a ratio target is the ratio of the rates. */
+function checkWorkload(w: Workload, ids: string[], reps: number): void {
+  expect(w.trace.accesses).toBeGreaterThan(0);
+  expect(w.trace.records).toBeGreaterThanOrEqual(w.trace.accesses);
+  expect(Object.keys(w.stages).sort()).toEqual([...ids].sort());
+  for (const id of ids) {
+    const s = w.stages[id]!;
+    expect(s.rate, id).toBeGreaterThan(0);
+    expect(s.allSeconds, id).toHaveLength(reps);
+    expect(s.rate * s.seconds, id).toBeCloseTo(w.trace.accesses, 0);
+  }
+  for (const t of w.targets) {
+    const m = /^([A-F]0?)\/([A-F]0?)$/.exec(t.name);
+    if (!m) continue;
+    expect(t.value, t.name).toBeGreaterThan(0);
+    expect(t.value / (w.stages[m[1]!]!.rate / w.stages[m[2]!]!.rate), t.name).toBeCloseTo(1, 6);
+    target(w, t.name);
+  }
+}
 
 describe('pteplay bench', () => {
-  it('--quick --json reports six positive rates, consistent ratios and a peak RSS', () => {
+  it('--quick --json reports the hit, change and op paths with their stages, consistent targets, CPU per PTE change and database size', () => {
     const r = pteplay(['bench', '--quick', '--json', '--quiet']);
     expect(r.status, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout) as {
-      reps: number;
-      trace: { traceAccesses: number; records: number };
-      stages: Record<string, { rate: number; seconds: number; allSeconds: number[] }>;
-      ratios: Record<string, number>;
-      pteChangeRows: number;
-      storedRowsE: Record<'pte_change' | 'collect' | 'collect_page' | 'uffd_msg' | 'keyframe_leaf', number>;
-      fRows: string;
-      insertRows: number;
-      peakRssE: number;
+      reps: { cheap: number; stored: number };
+      hitPath: { real: Workload & { stretch: number; repeats: number }; generated: Workload };
+      changePath: Workload & {
+        pteChanges: number;
+        nsPerPteChangePerLane: number;
+        storedRowsE: Record<string, number>;
+        fRows: string;
+        insertRows: number;
+        dbBytes: number;
+        bytesPerChangeRow: number;
+        bytesPerAccess: number;
+        peakRssE: number;
+      };
+      opPath: Workload & { ops: number; usPerOpPerLane: number; baselineSeconds: number };
     };
-    expect(j.trace.traceAccesses).toBeGreaterThan(0);
-    expect(j.trace.records).toBeGreaterThanOrEqual(j.trace.traceAccesses);
-    for (const id of STAGES) {
-      const s = j.stages[id]!;
-      expect(s, id).toBeDefined();
-      expect(s.rate, id).toBeGreaterThan(0);
-      expect(Number.isFinite(s.rate), id).toBe(true);
-      expect(s.allSeconds).toHaveLength(j.reps);
-      expect(s.rate * s.seconds).toBeCloseTo(j.trace.traceAccesses, 0);
-    }
-    for (const [k, a, b] of RATIOS) {
-      expect(j.ratios[k], k).toBeGreaterThan(0);
-      expect(j.ratios[k]! / (j.stages[a]!.rate / j.stages[b]!.rate), k).toBeCloseTo(1, 6);
-    }
-    expect(j.pteChangeRows).toBeGreaterThan(0);
-    expect(j.storedRowsE.pte_change).toBe(j.pteChangeRows);
-    expect(j.fRows).toBe('changes');
-    expect(j.insertRows).toBe(j.pteChangeRows);
-    // Collects every accesses/20 with the default lanes: per-page results, and the sync lanes' WP messages.
-    expect(j.storedRowsE.collect_page).toBeGreaterThan(0);
-    expect(j.storedRowsE.uffd_msg).toBeGreaterThan(0);
-    expect(j.peakRssE).toBeGreaterThan(10 * 1024 * 1024);
-  }, 60_000);
+    expect(j.reps).toEqual({ cheap: 1, stored: 1 });
+    const { real, generated } = j.hitPath;
+    checkWorkload(real, ['A', 'D', 'E'], 1);
+    checkWorkload(generated, ['A', 'D', 'E'], 1);
+    target(real, 'D/A');
+    target(generated, 'E/A');
+    // The loop reaches the asked-for accesses (300 000 with --quick) by repeating a stretch of the recording.
+    expect(real.trace.accesses).toBeGreaterThanOrEqual(300_000);
+    expect(real.repeats).toBeGreaterThan(0);
+    expect(real.stretch).toBeGreaterThan(10_000);
+    for (const w of [real, generated]) expect(w.trace.pteChangesPerAccessPerLane).toBeGreaterThan(0);
 
-  it("F inserts E's pte_change rows, and with --f-rows all as many collect_page and uffd_msg rows and collects too", () => {
+    const cp = j.changePath;
+    checkWorkload(cp, ['A0', 'A', 'B', 'C', 'D', 'E', 'F'], 1);
+    target(cp, 'A/A0');
+    target(cp, 'E/F');
+    // ns per PTE change per lane: D's CPU time over the four lanes' PTE changes (more pages than change rows: runs).
+    expect(cp.pteChanges).toBeGreaterThanOrEqual(cp.storedRowsE.pte_change!);
+    expect(cp.stages.D!.cpuSeconds).toBeGreaterThan(0);
+    expect(cp.nsPerPteChangePerLane).toBeCloseTo((cp.stages.D!.cpuSeconds! * 1e9) / cp.pteChanges, 3);
+    expect(target(cp, 'ns/change/lane').value).toBe(cp.nsPerPteChangePerLane);
+    expect(cp.trace.pteChangesPerAccessPerLane).toBeCloseTo(cp.pteChanges / cp.trace.accesses / 4, 9);
+    // F (default: all) inserts as many rows as E stored, every table counted.
+    expect(cp.fRows).toBe('all');
+    expect(cp.insertRows).toBe(Object.values(cp.storedRowsE).reduce((a, b) => a + b, 0));
+    expect(cp.storedRowsE.collect_page).toBeGreaterThan(0);
+    expect(cp.storedRowsE.uffd_msg).toBeGreaterThan(0);
+    expect(cp.dbBytes).toBeGreaterThan(cp.storedRowsE.pte_change!);
+    expect(cp.bytesPerChangeRow).toBeCloseTo(cp.dbBytes / cp.storedRowsE.pte_change!, 6);
+    expect(cp.bytesPerAccess).toBeCloseTo(cp.dbBytes / cp.trace.accesses, 6);
+    expect(cp.peakRssE).toBeGreaterThan(10 * 1024 * 1024);
+
+    const op = j.opPath;
+    checkWorkload(op, ['E'], 1);
+    expect(op.ops).toBeGreaterThan(100);
+    expect(op.baselineSeconds).toBeGreaterThan(0);
+    expect(op.usPerOpPerLane).toBeCloseTo((Math.max(0, op.stages.E!.seconds - op.baselineSeconds) * 1e6) / (op.ops * 4), 3);
+    target(op, 'µs/op/lane');
+
+    // The text output has one table per workload and every target line.
+    const text = pteplay(['bench', '--quick', '--quiet', '--reps', '1', '--f-rows', 'changes', '--op-trace', '/nonexistent/op.perf.txt']);
+    expect(text.status, text.stderr).toBe(0);
+    for (const line of [
+      'hit path, real:',
+      'hit path, generated:',
+      'change path:',
+      'target A/A0 = ',
+      'target E/F = ',
+      'ns per PTE change per lane',
+      'bytes per pte_change row',
+    ]) {
+      expect(text.stdout).toContain(line);
+    }
+    expect(text.stdout).toContain("SQLite bulk insert of E's pte_change rows");
+    expect(text.stdout).toContain('op path: skipped (/nonexistent/op.perf.txt is missing)');
+  }, 180_000);
+
+  it('F inserts as many rows as E stored in every table of the registry (all), or only its pte_change rows (changes)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'pteplay-bench-f-'));
     try {
-      const db = join(dir, 'f.db');
-      const e = { pte_change: 10_007, collect: 12, collect_page: 5_003, uffd_msg: 2_001, keyframe_leaf: 0 };
-      const stored = (): Record<string, number> => {
-        const { pte_change, collect, collect_page, uffd_msg } = countStoredRows(db);
-        return { pte_change, collect, collect_page, uffd_msg };
-      };
-      expect(bulkInsert(db, e, 300_000)).toBe(e.pte_change);
-      expect(stored()).toEqual({ pte_change: e.pte_change, collect: 0, collect_page: 0, uffd_msg: 0 });
-      expect(bulkInsert(db, e, 300_000, true)).toBe(e.pte_change + e.collect_page + e.uffd_msg);
-      expect(stored()).toEqual({ pte_change: e.pte_change, collect: e.collect, collect_page: e.collect_page, uffd_msg: e.uffd_msg });
+      const trace = join(dir, 'q.ptrace');
+      const e = join(dir, 'e.db');
+      expect(pteplay(['gen', 'zipf', '--pages', '2048', '--accesses', '20000', '--interval', '2000', '-o', trace]).status).toBe(0);
+      expect(pteplay(['replay', trace, '--db', e]).status).toBe(0);
+      const stored = countStoredRows(e).rows;
+      const f = join(dir, 'f.db');
+      const total = Object.values(stored).reduce((a, b) => a + b, 0);
+      expect(bulkInsert(f, stored, 22_100)).toBe(total);
+      expect(countStoredRows(f).rows).toEqual(stored);
+      expect(bulkInsert(f, stored, 22_100, false)).toBe(stored.pte_change);
+      const only = countStoredRows(f).rows;
+      expect(only.pte_change).toBe(stored.pte_change);
+      expect(only.collect_page + only.uffd_msg + only.keyframe_leaf).toBe(0);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }, 60_000);
+
+  it('the looped lackey trace of the hit path replays without a SIGSEGV or a failed op: the loop stays a valid trace', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pteplay-bench-loop-'));
+    try {
+      const t = await writeLoopedTrace(dir, join(ROOT, 'traces/real', HIT_PATH_FIXTURE), 400_000);
+      expect(t.accesses).toBeGreaterThanOrEqual(400_000);
+      expect(t.repeats).toBeGreaterThanOrEqual(4);
+      const db = join(dir, 'loop.db');
+      const r = pteplay(['replay', t.path, '--db', db]);
+      expect(r.status, r.stderr).toBe(0);
+      const q = (sql: string) => JSON.parse(pteplay(['sql', db, sql, '--mode', 'json']).stdout) as Record<string, number>[];
+      expect(q("SELECT sum(value) AS v FROM counter_total WHERE counter = 'fault_sigsegv'")[0]!.v).toBe(0);
+      expect(q("SELECT count(*) AS n FROM op_result WHERE origin = 'trace' AND errno IS NOT NULL")[0]!.n).toBe(0);
+      // 20 collects over the repetitions and the replay's own at the end of the trace, in each of the four lanes.
+      expect(q("SELECT count(*) AS n FROM collect WHERE label LIKE 'epoch %'")[0]!.n).toBe(4 * 20);
+      expect(q("SELECT count(*) AS n FROM collect WHERE label = 'end'")[0]!.n).toBe(4);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   it('--memory replays the same workload at N and 10 N accesses in child processes and reports their peak RSS', () => {
     const r = pteplay(['bench', '--memory', '--accesses', '3000', '--pages', '512', '--json', '--quiet']);

@@ -1,41 +1,85 @@
 /** The text table of `pteplay bench`. */
 import { RSS_FLAT_TOLERANCE, type RssFlatness } from './rss.js';
-import { RATIO_IDS, STAGE_IDS, type BenchResult } from './types.js';
+import { STAGE_IDS, type BenchResult, type WorkloadResult } from './types.js';
 
 const mib = (bytes: number): string => `${(bytes / 1048576).toFixed(0)} MiB`;
 const rate = (r: number): string => (r >= 1e6 ? `${(r / 1e6).toFixed(2)} M/s` : `${(r / 1e3).toFixed(1)} k/s`);
 
-export function formatBench(r: BenchResult): string {
-  const t = r.trace;
+const num = (x: number): string => (x >= 100 ? x.toFixed(0) : x >= 1 ? x.toFixed(2) : x.toPrecision(3));
+
+/** One workload: its stages (what, rate, median time, repetitions) and its targets, met or not. */
+function workloadTable(title: string, w: WorkloadResult): string[] {
   const lines = [
-    `pteplay bench (${r.node}): zipf trace of ${t.accesses} accesses over ${t.pages} pages, collect every ${t.interval}; ` +
-      `${t.traceAccesses} access records (warm-up included), ${t.records} records, ${mib(t.bytes)}; median of ${r.reps}; ` +
-      `lanes of D in ${r.threads} worker thread${r.threads === 1 ? '' : 's'}, E as replay runs them`,
-    '',
-    `| stage | what                                            | accesses/s | median s |`,
-    `|-------|-------------------------------------------------|-----------:|---------:|`,
+    title,
+    `| stage | what                                               | accesses/s | median s | reps |`,
+    `|-------|----------------------------------------------------|-----------:|---------:|-----:|`,
   ];
   for (const id of STAGE_IDS) {
-    const s = r.stages[id];
-    lines.push(`| ${id}     | ${s.label.padEnd(47)} | ${rate(s.rate).padStart(10)} | ${s.seconds.toFixed(2).padStart(8)} |`);
-  }
-  lines.push('', RATIO_IDS.map((k) => `${k} = ${r.ratios[k].toFixed(3)}`).join('   '));
-  const e = r.storedRowsE;
-  const fRate = rate(r.insertRowsPerSecond).replace('/s', ' rows/s');
-  if (r.fRows === 'all') {
+    const s = w.stages[id];
+    if (!s) continue;
     lines.push(
-      `E stored ${e.pte_change} pte_change, ${e.collect_page} collect_page and ${e.uffd_msg} uffd_msg rows; ` +
-        `F inserts as many (${r.insertRows} rows) at ${fRate}`,
-    );
-  } else {
-    lines.push(`E stored ${r.pteChangeRows} pte_change rows; F inserts them at ${fRate}`);
-    const others = e.collect_page + e.uffd_msg + e.keyframe_leaf;
-    lines.push(
-      `E's writer also stored ${e.collect_page} collect_page, ${e.uffd_msg} uffd_msg and ${e.keyframe_leaf} keyframe_leaf rows ` +
-        `(${(others / Math.max(1, e.pte_change)).toFixed(2)} per pte_change row), which F does not insert (--f-rows all: F inserts them too)`,
+      `| ${id.padEnd(5)} | ${s.label.padEnd(50)} | ${rate(s.rate).padStart(10)} | ${s.seconds.toFixed(2).padStart(8)} | ${String(s.allSeconds.length).padStart(4)} |`,
     );
   }
-  lines.push(`peak RSS during E: ${mib(r.peakRssE)} (bench process ${mib(r.maxRssProcess)}); total ${r.totalSeconds.toFixed(1)} s`);
+  for (const t of w.targets) {
+    lines.push(`target ${t.name} = ${num(t.value)} (${t.atMost ? '≤' : '≥'} ${num(t.target)}: ${t.met ? 'met' : 'NOT met'}): ${t.what}`);
+  }
+  return lines;
+}
+
+export function formatBench(r: BenchResult): string {
+  const { real, generated } = r.hitPath;
+  const cp = r.changePath;
+  const perLane = (w: WorkloadResult) => (w.trace.pteChangesPerAccessPerLane ?? 0).toPrecision(3);
+  const lines = [
+    `pteplay bench (${r.node}): ${r.reps.cheap} repetition(s) of A0..D, ${r.reps.stored} of E and F (median); ` +
+      `lanes of D in ${r.threads} worker thread${r.threads === 1 ? '' : 's'}, E as replay runs them`,
+    '',
+    ...workloadTable(
+      `hit path, real: ${real.trace.source}: ${real.trace.accesses} access records (a stretch of ${real.stretch} accesses repeated ` +
+        `${real.repeats} times in place), ${real.trace.records} records, ${mib(real.trace.bytes)}; ` +
+        `${perLane(real)} PTE changes per access per lane`,
+      real,
+    ),
+    '',
+    ...workloadTable(
+      `hit path, generated: ${generated.trace.source}: ${generated.trace.accesses} access records; ` +
+        `${perLane(generated)} PTE changes per access per lane (real: ${perLane(real)})`,
+      generated,
+    ),
+    '',
+    ...workloadTable(
+      `change path: ${cp.trace.source}: ${cp.trace.accesses} access records (warm-up included), ${cp.trace.records} records, ` +
+        `${mib(cp.trace.bytes)}; ${perLane(cp)} PTE changes per access per lane`,
+      cp,
+    ),
+  ];
+  const e = cp.storedRowsE;
+  const stored = Object.values(e).reduce((x, y) => x + y, 0);
+  const fRate = rate(cp.insertRowsPerSecond).replace('/s', ' rows/s');
+  lines.push(
+    `PTE changes: ${cp.pteChanges} in ${e.pte_change} pte_change rows; D: ${cp.stages.D!.cpuSeconds!.toFixed(2)} s CPU = ` +
+      `${cp.nsPerPteChangePerLane.toFixed(0)} ns per PTE change per lane`,
+    `E stored ${stored} rows (${e.pte_change} pte_change, ${e.collect_page} collect_page, ${e.uffd_msg} uffd_msg, ` +
+      `${e.keyframe_leaf} keyframe_leaf, ${stored - e.pte_change - e.collect_page - e.uffd_msg - e.keyframe_leaf} other); ` +
+      (cp.fRows === 'all' ? `F inserts as many in every table (${cp.insertRows} rows)` : `F inserts its ${cp.insertRows} pte_change rows only`) +
+      ` at ${fRate}`,
+    `database: ${mib(cp.dbBytes)}: ${cp.bytesPerChangeRow.toFixed(1)} bytes per pte_change row, ${cp.bytesPerRow.toFixed(1)} per stored row, ` +
+      `${cp.bytesPerAccess.toFixed(1)} per access; peak RSS during E: ${mib(cp.peakRssE)}`,
+    '',
+  );
+  if ('skipped' in r.opPath) lines.push(`op path: skipped (${r.opPath.skipped})`);
+  else {
+    const op = r.opPath;
+    lines.push(
+      ...workloadTable(
+        `op path: ${op.trace.source}: ${op.trace.accesses} accesses, ${op.ops} address-space ops (mmap, munmap, mprotect, madvise, mremap, brk); ` +
+          `E of a one-access trace (fixed cost, taken off): ${op.baselineSeconds.toFixed(2)} s`,
+        op,
+      ),
+    );
+  }
+  lines.push('', `bench process peak RSS ${mib(r.maxRssProcess)}; total ${r.totalSeconds.toFixed(1)} s`);
   return lines.join('\n');
 }
 

@@ -1,0 +1,29 @@
+/**
+ * The inputs of `pteplay bench`'s three workloads: the real traces it replays (traces/real/ of the
+ * repository) and the sizes of the generated ones.
+ */
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Collects per trace when no interval is given (zipf, and the hit-path traces). */
+export const COLLECTS_PER_TRACE = 20;
+
+/** Hit path: a lackey log of a real program, looped in place (loop-trace.ts). */
+export const HIT_PATH_FIXTURE = 'lackey-mmap-demo.txt.gz';
+/**
+ * Op path: a perf trace of a runtime that churns its mappings. The node runtime trace of issue 17
+ * (node-churn.perf.txt.gz) replaces this one when it is recorded: change this line only.
+ */
+export const OP_PATH_FIXTURE = 'python3-list-threads.perf.txt.gz';
+
+/** traces/real/ of the repository this module belongs to (from src/bench or dist/src/bench). */
+export function realTracesDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let up = 0; up < 5; up++) {
+    const candidate = join(dir, 'traces', 'real');
+    if (existsSync(candidate)) return candidate;
+    dir = dirname(dir);
+  }
+  return join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'traces', 'real');
+}
