@@ -11,11 +11,8 @@ export const COLLECTS_PER_TRACE = 20;
 
 /** Hit path: a lackey log of a real program, looped in place (loop-trace.ts). */
 export const HIT_PATH_FIXTURE = 'lackey-mmap-demo.txt.gz';
-/**
- * Op path: a perf trace of a runtime that churns its mappings. The node runtime trace of issue 17
- * (node-churn.perf.txt.gz) replaces this one when it is recorded: change this line only.
- */
-export const OP_PATH_FIXTURE = 'python3-list-threads.perf.txt.gz';
+/** Op path: a perf trace of a runtime that churns its mappings (node, traces/real/README.md). */
+export const OP_PATH_FIXTURE = 'node-churn.perf.txt.gz';
 
 /** traces/real/ of the repository this module belongs to (from src/bench or dist/src/bench). */
 export function realTracesDir(): string {
