@@ -18,7 +18,7 @@ import { RunStore } from '../src/store/writer.js';
 import { genChurn } from '../src/trace/generators/index.js';
 import { splitChunk } from '../src/trace/reader.js';
 import { changes, tempDir } from './helpers/store-fixture.js';
-import { runDigests, runRowCounts } from './helpers/run-digest.js';
+import { runDifferences, runRowCounts } from './helpers/run-diff.js';
 
 const META = { pteplayVersion: 't', kernelProfile: '6.12', tracePath: 't', traceSha256: '', options: {} };
 
@@ -74,7 +74,7 @@ describe('WorkerStore', () => {
     ]) {
       expect(counts[t], t).toBeGreaterThan(0);
     }
-    expect(runDigests(join(d, 'worker.db'))).toEqual(runDigests(join(d, 'thread.db')));
+    expect(runDifferences(join(d, 'worker.db'), join(d, 'thread.db'))).toEqual({});
   });
 
   it('moves a change batch to the worker instead of copying it', async () => {

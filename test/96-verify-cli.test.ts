@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { pteplay, ROOT } from './helpers/cli.js';
+import { queryRun } from './helpers/run-query.js';
 import { ZERO_PAGE_PROBE, kreplayUsable, runKernel } from '../src/verify/kreplay.js';
 import { cachedKernel, vmMissing } from '../src/verify/vm.js';
 
@@ -271,8 +272,8 @@ describe('pteplay replay --thp', () => {
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const s = pteplay(['state', db, '--lane', 'soft-dirty', '--range', '0x7f0000000000+1', '--json']);
-    const q = pteplay(['sql', db, "select json_extract(config_json, '$.sysfs.thp') as thp from lane", '--mode', 'json']);
-    return { level: JSON.parse(s.stdout).level, thp: JSON.parse(q.stdout)[0].thp };
+    const q = queryRun<{ thp: string }>(db, "select json_extract(config_json, '$.sysfs.thp') as thp from lane");
+    return { level: JSON.parse(s.stdout).level, thp: q[0]!.thp };
   };
 
   it('the option describes the machine: it wins over the trace header, which wins over the default', () => {
@@ -304,14 +305,7 @@ describe('pteplay replay --swap', () => {
     expect(off).not.toMatch(/swap/);
     expect(off).toMatch(/present/);
     // The run keeps the setting (lane.config_json), so --resume and readers see it.
-    const q = pteplay([
-      'sql',
-      join(tmp, 'swap-off.db'),
-      "select distinct json_extract(config_json, '$.sysfs.swap') as swap from lane",
-      '--mode',
-      'json',
-    ]);
-    expect(JSON.parse(q.stdout)).toEqual([{ swap: 0 }]);
+    expect(queryRun(join(tmp, 'swap-off.db'), "select distinct json_extract(config_json, '$.sysfs.swap') as swap from lane")).toEqual([{ swap: 0 }]);
   });
 
   it('a bad --swap value is exit 64', () => {
