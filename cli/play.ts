@@ -9,7 +9,6 @@ import { parsePageRange } from '../src/trace/addr.js';
 import { helpLines } from '../src/tui/keymap.js';
 import { FrameBuilder } from '../src/tui/model/frame.js';
 import { openState } from '../src/tui/model/open.js';
-import { runPlayer, terminalSize } from '../src/tui/run-player.js';
 import { summaryJson, summaryText } from '../src/tui/summary.js';
 import { parseCount } from './options.js';
 
@@ -81,6 +80,8 @@ Examples:
       const source = PlaybackReader.open(db);
       try {
         const tty = !!process.stdin.isTTY && !!process.stdout.isTTY && !o.json && !o.plain;
+        // ink and React are loaded only when the player runs: every other pteplay process starts without them.
+        const player = tty ? await import('../src/tui/run-player.js') : undefined;
         const initial = openState(source, {
           lanes: o.lanes
             ?.split(',')
@@ -89,14 +90,14 @@ Examples:
           at: o.at,
           range: o.range,
           pid: o.pid,
-          viewport: tty ? terminalSize(process.stdout) : SUMMARY_VIEW,
+          viewport: player ? player.terminalSize(process.stdout) : SUMMARY_VIEW,
         });
-        if (!tty) {
+        if (!player) {
           const frame = new FrameBuilder(source).build(initial);
           process.stdout.write((o.json ? summaryJson : summaryText)(source.run(), source.collects(), frame));
           return;
         }
-        const status = await runPlayer({ source, initial, file: db, color: colorWanted(o) });
+        const status = await player.runPlayer({ source, initial, file: db, color: colorWanted(o) });
         if (status === EXIT.SIGINT) throw new PteplayError('interrupted', EXIT.SIGINT);
         if (status === EXIT.SIGTERM) throw new PteplayError('terminated', EXIT.SIGTERM);
       } finally {

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { DEFAULT_LANES, parseLaneList } from '../src/lanes/config.js';
 import { DEFAULT_PROFILE, profileList } from '../src/kernel/profile.js';
 import { AUTO_INTERVALS, describePlan } from '../src/run/collect-plan.js';
-import { replay, type ReplaySummary } from '../src/run/replay.js';
+import type { ReplaySummary } from '../src/run/replay.js';
 import { interruptedMessage } from '../src/run/run-target.js';
 import { EXIT, ioReason, PteplayError, UsageError } from '../src/errors.js';
 import { parseCount } from './options.js';
@@ -130,6 +130,8 @@ Examples:
       process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
       let summary: ReplaySummary;
       try {
+        // The replay pipeline (lanes, workers, SQLite) loads when a replay runs, not for --help or a usage error.
+        const { replay } = await import('../src/run/replay.js');
         summary = await replay({
           trace,
           db,
