@@ -74,6 +74,7 @@ Workloads, reported separately (docs/performance.md):
   change path  a zipf trace of --accesses over --pages: A0..F; targets A/A0 >= 0.5, E/F >= 0.85,
                <= 1000 ns of CPU per PTE change per lane (D), database <= 1.5 GB
   op path      a recorded perf trace of a runtime churning its mappings, stored: <= 10 us per op per lane
+               (the lanes' own timer around each op; per op kind: count, mean, max; E's wall time as an upper bound)
 
 Stages (rates are trace accesses per second, warm-up included):
   A0 bare msgpackr decode of the same frames into typed arrays, no validation (decode floor)

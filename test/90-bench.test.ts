@@ -5,6 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { bulkInsert } from '../src/bench/bulk-insert.js';
+import { formatBench } from '../src/bench/format.js';
+import type { BenchResult } from '../src/bench/types.js';
+import { defaultLaneThreads } from '../src/workers/lane-pool.js';
 import { writeLoopedTrace } from '../src/bench/loop-trace.js';
 import { countStoredRows } from '../src/bench/stages.js';
 import { HIT_PATH_FIXTURE } from '../src/bench/workloads.js';
@@ -62,7 +65,16 @@ describe('pteplay bench', () => {
         bytesPerAccess: number;
         peakRssE: number;
       };
-      opPath: Workload & { ops: number; usPerOpPerLane: number; baselineSeconds: number };
+      opPath: Workload & {
+        ops: number;
+        lanes: number;
+        reps: number;
+        timedOps: number;
+        usPerOpPerLane: number;
+        upperBoundUsPerOpPerLane: number;
+        baselineSeconds: number;
+        kinds: { kind: string; count: number; meanUs: number; maxUs: number; addressSpace: boolean }[];
+      };
     };
     expect(j.reps).toEqual({ cheap: 1, stored: 1 });
     const { real, generated } = j.hitPath;
@@ -100,8 +112,27 @@ describe('pteplay bench', () => {
     checkWorkload(op, ['E'], 1);
     expect(op.ops).toBeGreaterThan(100);
     expect(op.baselineSeconds).toBeGreaterThan(0);
-    expect(op.usPerOpPerLane).toBeCloseTo((Math.max(0, op.stages.E!.seconds - op.baselineSeconds) * 1e6) / (op.ops * 4), 3);
-    target(op, 'µs/op/lane');
+    expect(op.upperBoundUsPerOpPerLane).toBeCloseTo((Math.max(0, op.stages.E!.seconds - op.baselineSeconds) * 1e6) / (op.ops * 4), 3);
+    // The lanes' own op timers, carried out of E's child process: every address-space op of the trace timed
+    // once in each lane, the mean of them is the target's figure, and it is part of E's time (below the bound).
+    expect([op.lanes, op.reps]).toEqual([4, 1]);
+    const spaceKinds = op.kinds.filter((k) => k.addressSpace);
+    expect(spaceKinds.map((k) => k.kind).sort()).toEqual(expect.arrayContaining(['madvise', 'mmap', 'mprotect', 'munmap']));
+    expect(spaceKinds.reduce((n, k) => n + k.count, 0)).toBe(op.ops * 4);
+    expect(op.timedOps).toBe(op.ops * 4);
+    for (const k of op.kinds) {
+      expect(k.count % 4, k.kind).toBe(0);
+      expect(k.meanUs, k.kind).toBeGreaterThan(0);
+      expect(k.maxUs, k.kind).toBeGreaterThanOrEqual(k.meanUs);
+    }
+    // fork, exec and exit are timed but not in the average.
+    expect(op.kinds.filter((k) => !k.addressSpace).map((k) => k.kind)).toEqual(expect.arrayContaining(['exit', 'fork']));
+    const mean = spaceKinds.reduce((s, k) => s + k.meanUs * k.count, 0) / op.timedOps;
+    expect(op.usPerOpPerLane).toBeCloseTo(mean, 6);
+    // The lanes' time is inside E's wall time (lanes run on at most one thread per core left by the store's writer).
+    const laneThreads = defaultLaneThreads(4, 1);
+    expect(op.usPerOpPerLane).toBeLessThanOrEqual((op.stages.E!.seconds * 1e6 * laneThreads) / (op.ops * 4));
+    expect(target(op, 'µs/op/lane').value).toBe(op.usPerOpPerLane);
 
     // The text output has one table per workload and every target line. What is printed does not depend on
     // the workloads' size: smaller ones than --quick's (the figures are checked on the JSON above) keep this second run short.
@@ -136,6 +167,12 @@ describe('pteplay bench', () => {
     }
     expect(text.stdout).toContain("SQLite bulk insert of E's pte_change rows");
     expect(text.stdout).toContain('op path: skipped (/nonexistent/op.perf.txt is missing)');
+    // With the op path: the instrumented figure (target line), the upper bound and a line per op kind.
+    const withOps = formatBench(j as unknown as BenchResult);
+    expect(withOps).toMatch(/target µs\/op\/lane = [\d.]+ \(≤ 10\.00: (met|NOT met)\): the lanes' own time per address-space op/);
+    expect(withOps).toMatch(/upper bound [\d.]+ µs\/op\/lane: E's wall time less that of a one-access trace/);
+    expect(withOps).toMatch(/\| munmap +\| +\d+ \| +[\d.]+ \| +\d+ \|/);
+    expect(withOps).toMatch(/\| \(exit\) +\| +4 \|/);
   }, 180_000);
 
   it('F inserts as many rows as E stored in every table of the registry (all), or only its pte_change rows (changes)', () => {

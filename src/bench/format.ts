@@ -74,8 +74,16 @@ export function formatBench(r: BenchResult): string {
     lines.push(
       ...workloadTable(
         `op path: ${op.trace.source}: ${op.trace.accesses} accesses, ${op.ops} address-space ops (mmap, munmap, mprotect, madvise, mremap, brk); ` +
-          `E of a one-access trace (fixed cost, taken off): ${op.baselineSeconds.toFixed(2)} s`,
+          `E of a one-access trace (fixed cost, taken off the upper bound): ${op.baselineSeconds.toFixed(2)} s`,
         op,
+      ),
+      `upper bound ${num(op.upperBoundUsPerOpPerLane)} µs/op/lane: E's wall time less that of a one-access trace, per address-space op per lane (accesses and storage included)`,
+      `op records timed in the lanes of E (${op.lanes} lanes × ${op.reps} repetition(s); the average is over the address-space ops only):`,
+      '| op          |  count | mean µs |   max µs |',
+      '|-------------|-------:|--------:|---------:|',
+      ...op.kinds.map(
+        (k) =>
+          `| ${(k.addressSpace ? k.kind : `(${k.kind})`).padEnd(11)} | ${String(k.count).padStart(6)} | ${k.meanUs.toFixed(1).padStart(7)} | ${k.maxUs.toFixed(0).padStart(8)} |`,
       ),
     );
   }

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { compiledModule } from '../workers/url.js';
 import { fileURLToPath } from 'node:url';
+import type { OpTimes } from '../lanes/op-times.js';
 import { NODE_FLAGS } from '../node-flags.js';
 import { removeDb } from './stages.js';
 import { writeBenchTrace } from './trace.js';
@@ -17,6 +18,8 @@ export interface ChildReplay {
   accesses: number;
   seconds: number;
   maxRss: number;
+  /** Each lane's time on the trace's op records (ReplaySummary.opTimes). */
+  opTimes: OpTimes[];
 }
 
 /** Replay `trace` into a new `db` in a child process; the database is removed afterwards unless `keep`. */

@@ -1,5 +1,6 @@
 /** Shapes of `pteplay bench` results (also its --json output). */
 import type { TableName } from '../store/tables.js';
+import type { OpTimeFigures } from './op-path.js';
 
 export const STAGE_IDS = ['A0', 'A', 'B', 'C', 'D', 'E', 'F'] as const;
 export type StageId = (typeof STAGE_IDS)[number];
@@ -112,13 +113,20 @@ export interface ChangePathResult extends WorkloadResult {
   peakRssE: number;
 }
 
-export interface OpPathResult extends WorkloadResult {
+export interface OpPathResult extends WorkloadResult, OpTimeFigures {
   /** Address-space ops of the trace (mmap, munmap, mprotect, madvise, mremap, brk). */
   ops: number;
+  /** Lanes of E (the default lanes). */
+  lanes: number;
+  /**
+   * usPerOpPerLane (the target's figure) and kinds: the lanes' own op timers (op-path.ts) over every
+   * repetition of E, so timedOps = ops × lanes × repetitions.
+   */
+  reps: number;
   /** E's wall time of a one-access trace (the fixed cost of a stored replay), in seconds. */
   baselineSeconds: number;
   /** (E's wall time - baselineSeconds) per op per lane, in µs: everything the stored replay did, charged to the ops (an upper bound). */
-  usPerOpPerLane: number;
+  upperBoundUsPerOpPerLane: number;
 }
 
 export interface BenchResult {

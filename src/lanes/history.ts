@@ -45,6 +45,9 @@ function describe(s: VmaState): VmaDesc {
 /** Every visible attribute of a VMA: a VMA whose key is the same before and after an op did not change. */
 const keyOf = (d: VmaDesc): string => `${d.pid}/${d.start}/${d.end}/${d.flags}/${d.backing}/${d.uffdCtx}`;
 
+/** What an op that touched no VMA changed (shared: nothing may add to it). */
+const NO_VMA_CHANGES: { rows: VmaChangeRow[]; visited: number } = Object.freeze({ rows: Object.freeze([]) as unknown as VmaChangeRow[], visited: 0 });
+
 /**
  * The VMAs an op removed and added, as rows (removals first, then additions, each by pid and
  * address), from the VMAs it touched (`log`): their state before the op against their state now. A
@@ -53,6 +56,7 @@ const keyOf = (d: VmaDesc): string => `${d.pid}/${d.start}/${d.end}/${d.flags}/$
  * states it compared (the cost: what the op changed, not how many VMAs the processes have).
  */
 export function vmaChanges(lane: number, pos: number, log: VmaChangeLog): { rows: VmaChangeRow[]; visited: number } {
+  if (log.touched.size === 0) return NO_VMA_CHANGES;
   const before = new Map<string, VmaDesc>();
   const after = new Map<string, VmaDesc>();
   let visited = 0;
@@ -70,20 +74,21 @@ export function vmaChanges(lane: number, pos: number, log: VmaChangeLog): { rows
     }
   }
   const rows: VmaChangeRow[] = [];
-  const emit = (change: 'add' | 'remove', d: VmaDesc) =>
-    rows.push({ lane, pos, pid: d.pid, change, startVpn: d.start, endVpn: d.end, flags: d.flags, backing: d.backing, uffdCtx: d.uffdCtx });
-  const byAddr = (a: VmaDesc, b: VmaDesc) => a.pid - b.pid || a.start - b.start;
-  for (const d of [...before]
-    .filter(([k]) => !after.has(k))
-    .map(([, d]) => d)
-    .sort(byAddr))
-    emit('remove', d);
-  for (const d of [...after]
-    .filter(([k]) => !before.has(k))
-    .map(([, d]) => d)
-    .sort(byAddr))
-    emit('add', d);
+  for (const d of onlyIn(before, after)) rows.push(row(lane, pos, 'remove', d));
+  for (const d of onlyIn(after, before)) rows.push(row(lane, pos, 'add', d));
   return { rows, visited };
+}
+
+/** The VMAs of `a` whose key `b` does not have, by pid and address (in `a`'s order where equal). */
+function onlyIn(a: Map<string, VmaDesc>, b: Map<string, VmaDesc>): VmaDesc[] {
+  const out: VmaDesc[] = [];
+  for (const [k, d] of a) if (!b.has(k)) out.push(d);
+  if (out.length > 1) out.sort((x, y) => x.pid - y.pid || x.start - y.start);
+  return out;
+}
+
+function row(lane: number, pos: number, change: 'add' | 'remove', d: VmaDesc): VmaChangeRow {
+  return { lane, pos, pid: d.pid, change, startVpn: d.start, endVpn: d.end, flags: d.flags, backing: d.backing, uffdCtx: d.uffdCtx };
 }
 
 /** The lane's page tables now: every slot with a PMD entry or a PTE table, processes by pid. */

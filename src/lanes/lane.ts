@@ -4,6 +4,7 @@
  * tracker protocol for `reset` / `collect`, simulates the sync uffd monitor, and emits PTE change
  * events, op results and collect results.
  */
+import { performance } from 'node:perf_hooks';
 import { Why } from '../mm/cause.js';
 import { ACCESS_OK, accessPage } from '../mm/access.js';
 import { FAULT_BLOCKED } from '../mm/fault-types.js';
@@ -32,6 +33,7 @@ import { CTR, diffCounters, type Counters } from '../mm/counters.js';
 import type { PteChangeBatch } from '../mm/events.js';
 import type { OpResult } from '../mm/system.js';
 import { captureKeyframe, finalPages, vmaChanges, type FinalRun } from './history.js';
+import { addOpTime, type OpTimes } from './op-times.js';
 import { PageRuns } from './page-runs.js';
 import { resetTruth } from './truth.js';
 
@@ -85,6 +87,8 @@ export class Lane implements UffdListener {
   private lastPid = -1;
   /** VMA states the VMA history compared so far (before and after each op): its cost, which tests bound. */
   vmaStatesCompared = 0;
+  /** Time spent on the trace's op records so far, per op kind (op-times.ts). */
+  readonly opTimes: OpTimes = {};
 
   constructor(
     readonly id: number,
@@ -395,6 +399,12 @@ export class Lane implements UffdListener {
   }
 
   private op(op: TraceOp): void {
+    const t0 = performance.now();
+    this.runOp(op);
+    addOpTime(this.opTimes, op.op, (performance.now() - t0) * 1e6);
+  }
+
+  private runOp(op: TraceOp): void {
     const log = this.sinks.onVmaChanges && op.op !== 'mark' ? this.sys.vmaLog : null;
     log?.begin();
     if (op.op === 'reset' || op.op === 'collect') this.protocol(op);

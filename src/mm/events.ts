@@ -79,6 +79,16 @@ export class PteEventSink {
   }
 
   /**
+   * `count` consecutive pages from `vpn` making the identical transition: the same rows as `count` calls
+   * of change() for vpn, vpn + 1, ... (the first extends or starts a row, the others extend it).
+   */
+  changeRun(pid: number, vpn: number, count: number, level: number, oldState: number, newState: number, path: number): void {
+    if (this.onBatch === null || count <= 0) return;
+    this.change(pid, vpn, level, oldState, newState, path);
+    this.batch.count[this.batch.n - 1]! += count - 1;
+  }
+
+  /**
    * Hand out the rows recorded so far. A full batch goes as it is; a partial one (the end of a trace
    * chunk) as a copy of its rows, and the buffers are kept: batches travel to other threads, and a
    * 16 K-row batch is 800 KB whatever it holds.

@@ -4,6 +4,11 @@ import { PTRS_PER_PTE } from './uapi.js';
 export const GT_W = 1;
 export const GT_C = 2;
 
+/** Bytes of a leaf's per-page arrays, all views of one buffer (one allocation per leaf, not six). */
+const PFN_BYTES = PTRS_PER_PTE * 4;
+const PTE_BYTES = PTRS_PER_PTE * 2;
+const LEAF_BYTES = PFN_BYTES + PTE_BYTES + 4 * PTRS_PER_PTE;
+
 /**
  * Everything the simulator knows about one 2 MiB-aligned slot of an address space: the PMD entry,
  * the PTE table under it (when there is one) and per-page bookkeeping that is not kernel state
@@ -15,18 +20,20 @@ export class Leaf {
   pmd = 0;
   /** Page id of the huge entry's first subpage (THP / hugetlb folio). */
   pmdPfn = 0;
-  /** PTE entries (meaningful when pmd has PMD_TABLE). */
-  readonly pte = new Uint16Array(PTRS_PER_PTE);
+  /** The memory of the arrays below (widest elements first, so each view is aligned). */
+  private readonly mem = new ArrayBuffer(LEAF_BYTES);
   /** Page id per PTE (present, swap and migration entries). */
-  readonly pfn = new Int32Array(PTRS_PER_PTE);
+  readonly pfn = new Int32Array(this.mem, 0, PTRS_PER_PTE);
+  /** PTE entries (meaningful when pmd has PMD_TABLE). */
+  readonly pte = new Uint16Array(this.mem, PFN_BYTES, PTRS_PER_PTE);
   /** Ground truth per page: GT_W | GT_C since the last reset. */
-  readonly gt = new Uint8Array(PTRS_PER_PTE);
+  readonly gt = new Uint8Array(this.mem, PFN_BYTES + PTE_BYTES, PTRS_PER_PTE);
   /** Why the soft-dirty answer for this page may differ from the truth (a Why code). */
-  readonly sdWhy = new Uint8Array(PTRS_PER_PTE);
+  readonly sdWhy = new Uint8Array(this.mem, PFN_BYTES + PTE_BYTES + PTRS_PER_PTE, PTRS_PER_PTE);
   /** Why the uffd-wp answer for this page may differ from the truth (a Why code). */
-  readonly uwWhy = new Uint8Array(PTRS_PER_PTE);
+  readonly uwWhy = new Uint8Array(this.mem, PFN_BYTES + PTE_BYTES + 2 * PTRS_PER_PTE, PTRS_PER_PTE);
   /** Why the content changed without a store through this mapping (a Why code, for GT_c). */
-  readonly cWhy = new Uint8Array(PTRS_PER_PTE);
+  readonly cWhy = new Uint8Array(this.mem, PFN_BYTES + PTE_BYTES + 3 * PTRS_PER_PTE, PTRS_PER_PTE);
 
   /**
    * First page number covered by this leaf. A field, not a getter: page numbers of user addresses

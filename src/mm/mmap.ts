@@ -60,10 +60,9 @@ export function markNewPages(mm: Mm, start: number, end: number, why: number): v
     const leaf = mm.ensureLeaf(slot);
     const lo = Math.max(start, leaf.base) - leaf.base;
     const hi = Math.min(end, leaf.base + PTRS_PER_PTE) - leaf.base;
-    for (let i = lo; i < hi; i++) {
-      leaf.gt[i]! |= GT_C;
-      leaf.cWhy[i] = why;
-    }
+    const gt = leaf.gt;
+    for (let i = lo; i < hi; i++) gt[i]! |= GT_C;
+    leaf.cWhy.fill(why, lo, hi);
   }
 }
 

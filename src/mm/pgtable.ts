@@ -31,6 +31,26 @@ export function setPte(mm: Mm, leaf: Leaf, i: number, next: number, path: number
   }
 }
 
+/**
+ * setPte of every page of [from, to) of `leaf`, whose entries are all the same, to `next`: the same
+ * entries, counts, change rows (one run) and reasons as a setPte per page, without the per-page work.
+ */
+export function setPteRun(mm: Mm, leaf: Leaf, from: number, to: number, next: number, path: number, why: number): void {
+  const old = leaf.pte[from]!;
+  if ((next & SD) !== 0 && !mm.sys.profile.softDirty) next &= ~SD;
+  if (old === next || to <= from) return;
+  const n = to - from;
+  leaf.pte.fill(next, from, to);
+  mm.tlb.invalidateRange(leaf.base + from, n);
+  const sys = mm.sys;
+  if (path !== Path.HW_ACCESS) sys.count(CTR.pte_writes, n);
+  sys.sink.changeRun(mm.pid, leaf.base + from, n, 0, old, next, path);
+  if (why !== NO_WHY) {
+    if (hasSoftDirty(old) !== hasSoftDirty(next)) leaf.sdWhy.fill(why, from, to);
+    if (hasUffdWp(old) !== hasUffdWp(next)) leaf.uwWhy.fill(why, from, to);
+  }
+}
+
 /** Set the PMD slot (a huge entry, PMD_TABLE or 0), with the same bookkeeping for all 512 pages. */
 export function setPmd(mm: Mm, leaf: Leaf, next: number, path: number, why: number): void {
   const old = leaf.pmd;
@@ -75,6 +95,21 @@ export function clearPte(mm: Mm, leaf: Leaf, i: number, next: number, path: numb
     mm.tlb.invalidate(leaf.base + i);
   }
   setPte(mm, leaf, i, next, path, why);
+}
+
+/** clearPte of every page of [from, to) of `leaf`, whose entries are all the same (setPteRun), page references dropped in page order. */
+export function clearPteRun(mm: Mm, leaf: Leaf, from: number, to: number, next: number, path: number, why: number): void {
+  const kind = leaf.pte[from]! & KIND_MASK;
+  if (kind === PRESENT || kind === SWAP) {
+    const frames = mm.sys.frames;
+    for (let i = from; i < to; i++) {
+      const pfn = leaf.pfn[i]!;
+      if (kind === PRESENT) frames.unmap(pfn);
+      frames.put(pfn);
+    }
+    leaf.pfn.fill(0, from, to);
+  }
+  setPteRun(mm, leaf, from, to, next, path, why);
 }
 
 /** pte_alloc(): install an empty PTE table under a hole. */

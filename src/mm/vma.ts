@@ -392,10 +392,14 @@ export class VmaList {
     this.remove(b);
   }
 
-  /** Free gap search: the highest free range of `pages` below `below` and above `floor` (top-down allocator). */
+  /**
+   * Free gap search: the highest free range of `pages` below `below` and above `floor` (top-down
+   * allocator). The walk starts at the last VMA that starts below `below` (a binary search: the VMAs
+   * above it, the stack and what was mapped at fixed addresses, are not visited) and goes down gap by gap.
+   */
   findGapTopDown(pages: number, below: number, floor: number): number | null {
     let hi = below;
-    for (let i = this.list.length - 1; i >= -1; i--) {
+    for (let i = this.indexAfter(below - 1) - 1; i >= -1; i--) {
       const v = i >= 0 ? this.list[i]! : null;
       const lo = v ? v.end : floor;
       if (v && v.start >= hi) continue;

@@ -6,7 +6,7 @@ import { Path, Why } from './cause.js';
 import { markContentGone } from './leaf.js';
 import { walkPmdRange } from './pagewalk.js';
 import type { Mm } from './mm.js';
-import { clearPte, flushTlbRange, pteFree, setPmd, tableEmpty } from './pgtable.js';
+import { clearPte, clearPteRun, flushTlbRange, pteFree, setPmd, tableEmpty } from './pgtable.js';
 import { userfaultfdWp } from './predicates.js';
 import { KIND_MASK, MARKER, NONE, PG_ANON, PG_ZERO, PAGE_MASK, PRESENT, SWAP, UFFD_WP_MARKER, UW } from './pte.js';
 import { isHugeEntry, splitHugePmd } from './thp.js';
@@ -53,31 +53,40 @@ export function zapRange(mm: Mm, vma: Vma, start: number, end: number, mode: num
         }
         splitHugePmd(mm, leaf);
       }
-      for (let i = lo; i < hi; i++) {
-        const e = leaf.pte[i]!;
+      // Run by run of identical entries (what a page's zap does depends only on its entry, and touches
+      // no other entry): each run is one run of changes, its page references dropped in page order.
+      const pte = leaf.pte;
+      for (let i = lo; i < hi; ) {
+        const e = pte[i]!;
+        let j = i + 1;
+        while (j < hi && pte[j] === e) j++;
         const kind = e & KIND_MASK;
-        if (kind === NONE) continue;
+        if (kind === NONE) {
+          i = j;
+          continue;
+        }
         if (kind === MARKER) {
           // zap_nonpresent_ptes: uffd-wp markers survive MADV_DONTNEED and hole punching
           // (unmap_mapping_pages) on file/shmem; anon zaps and munmap (ZAP_FLAG_DROP_MARKER) drop them.
-          if (mode !== ZAP_UNMAP && !vma.isAnon) continue;
-          clearPte(mm, leaf, i, NONE, path, why);
+          if (mode === ZAP_UNMAP || vma.isAnon) clearPteRun(mm, leaf, i, j, NONE, path, why);
+          i = j;
           continue;
         }
         const hadContent = kind === SWAP || (e & PAGE_MASK) !== PG_ZERO;
-        if (kind === PRESENT) flush++;
+        if (kind === PRESENT) flush += j - i;
         // zap_install_uffd_wp_if_needed: file/shmem keep protection as a marker while still WP-registered
         // (not for munmap: ZAP_FLAG_DROP_MARKER).
         const keepMarker = mode !== ZAP_UNMAP && !vma.isAnon && (e & UW) !== 0 && userfaultfdWp(vma);
-        clearPte(mm, leaf, i, keepMarker ? UFFD_WP_MARKER : NONE, path, why);
+        clearPteRun(mm, leaf, i, j, keepMarker ? UFFD_WP_MARKER : NONE, path, why);
         // A PTE without UW that becomes pte_none flips no bit, but readers that treat none as "not
         // written" (PAGEMAP_SCAN generic path before the 2026 fix) now miss the page: attribute it.
-        if (!keepMarker) leaf.uwWhy[i] = why;
+        if (!keepMarker) leaf.uwWhy.fill(why, i, j);
         if (hadContent) {
-          zapped++;
+          zapped += j - i;
           // Anon memory zapped by MADV_DONTNEED reads back as zeros: the content changed (GT_c).
-          if (mode === ZAP_DONTNEED && vma.isAnon) markContentGone(leaf, i, i + 1, why);
+          if (mode === ZAP_DONTNEED && vma.isAnon) markContentGone(leaf, i, j, why);
         }
+        i = j;
       }
       // PT_RECLAIM (zap_pte_range): only when this zap covers the whole PMD range
       // (reclaim_pt_is_enabled: end - start >= PMD_SIZE) and left every entry none.

@@ -7,6 +7,7 @@ import { from, lastValueFrom, tap } from 'rxjs';
 import { EXIT, ioReason, PteplayError } from '../errors.js';
 import { checkLaneNames, DEFAULT_LANES, parseLaneSpec, type LaneConfig, type LaneDefaults } from '../lanes/config.js';
 import { Lane, type LaneSinks } from '../lanes/lane.js';
+import type { OpTimes } from '../lanes/op-times.js';
 import type { CollectResult } from '../lanes/results.js';
 import { injectProtocol } from '../pipeline/inject-protocol.js';
 import { replayLanePool } from '../pipeline/replay-lane-pool.js';
@@ -75,6 +76,8 @@ export interface ReplaySummary {
   resumedAfter: number | null;
   /** When the run collected (collect-plan.ts). */
   plan: CollectPlan;
+  /** Each lane's time on the trace's op records, per op kind (Lane.opTimes), in the order of `lanes`. */
+  opTimes: OpTimes[];
   /** Things the user should know about the result (no collect; --resume that had nothing to resume). */
   warnings: string[];
 }
@@ -204,17 +207,20 @@ export async function replay(o: ReplayOptions): Promise<ReplaySummary> {
       { defaultValue: { records: 0, accesses: 0, lastPos: -1 } },
     );
     await caughtUp;
+    const opTimes: OpTimes[] = [];
     if (pool !== null) {
       for (const [id, counters] of await pool.finish()) store.writeCounters(id, counters);
+      for (const [id, times] of pool.opTimes) opTimes[id] = times;
     } else {
       for (const lane of lanes) {
         lane.finish();
         store.writeCounters(lane.id, lane.sys.counters);
+        opTimes[lane.id] = lane.opTimes;
       }
     }
     await store.finish('complete');
     if (collects === 0) warnings.push(NO_COLLECT_WARNING);
-    return { records: last.records, accesses: last.accesses, collects, lanes: configs, db: o.db, resumedAfter, plan, warnings };
+    return { records: last.records, accesses: last.accesses, collects, lanes: configs, db: o.db, resumedAfter, plan, opTimes, warnings };
   } catch (e) {
     await pool?.close();
     // The first error is the one to report; finishing the run as failed is best effort.

@@ -2,6 +2,7 @@
 import type { LaneDefaults } from '../lanes/config.js';
 import type { Counters } from '../mm/counters.js';
 import type { LaneSinks } from '../lanes/lane.js';
+import type { OpTimes } from '../lanes/op-times.js';
 import type { SysfsSettings, TraceChunk } from '../trace/types.js';
 import type { SerializedError } from './errors.js';
 
@@ -27,5 +28,5 @@ export type ToWorker = { type: 'chunk'; seq: number; chunk: TraceChunk } | { typ
 
 export type FromWorker =
   | { type: 'done'; seq: number; calls: SinkCall[][] }
-  | { type: 'finished'; calls: SinkCall[][]; counters: Counters[] }
+  | { type: 'finished'; calls: SinkCall[][]; counters: Counters[]; opTimes: OpTimes[] }
   | { type: 'error'; error: SerializedError };

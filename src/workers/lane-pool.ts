@@ -12,6 +12,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { LaneDefaults } from '../lanes/config.js';
 import type { LaneSinks } from '../lanes/lane.js';
+import type { OpTimes } from '../lanes/op-times.js';
 import type { Counters } from '../mm/counters.js';
 import { REC_OP, type SysfsSettings, type TraceChunk } from '../trace/types.js';
 import type { ReplayProgress } from '../pipeline/replay-lanes.js';
@@ -95,9 +96,11 @@ export class LanePool {
   private readonly progress: ReplayProgress = { records: 0, accesses: 0, lastPos: -1 };
   private failure: Error | null = null;
   private wake: (() => void) | null = null;
-  private readonly finished: { calls: SinkCall[][]; counters: Counters[] }[] = [];
+  private readonly finished: { calls: SinkCall[][]; counters: Counters[]; opTimes: OpTimes[] }[] = [];
   private finishedCount = 0;
   private closing = false;
+  /** Each lane's time on op records (Lane.opTimes) by lane id, once finish() returned. */
+  readonly opTimes = new Map<number, OpTimes>();
   /** Called with the cumulative progress after each chunk's calls were delivered. */
   onChunk: ((p: ReplayProgress) => void) | null = null;
 
@@ -182,6 +185,7 @@ export class LanePool {
     byWorker.forEach((f, w) => {
       this.groups[w]!.forEach((k, j) => {
         counters.set(this.lanes[k]!.id, f.counters[j]!);
+        this.opTimes.set(this.lanes[k]!.id, f.opTimes[j]!);
       });
     });
     await this.close();
@@ -200,7 +204,7 @@ export class LanePool {
       return;
     }
     if (m.type === 'finished') {
-      this.finished[w] = { calls: m.calls, counters: m.counters };
+      this.finished[w] = { calls: m.calls, counters: m.counters, opTimes: m.opTimes };
       this.finishedCount++;
     } else {
       const p = this.pending.find((x) => x.seq === m.seq)!;

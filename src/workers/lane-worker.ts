@@ -48,7 +48,7 @@ port.on('message', (m: ToWorker) => {
       send({ type: 'done', seq: m.seq, calls });
     } else {
       for (const lane of lanes) lane.finish();
-      send({ type: 'finished', calls, counters: lanes.map((l) => l.sys.counters) });
+      send({ type: 'finished', calls, counters: lanes.map((l) => l.sys.counters), opTimes: lanes.map((l) => l.opTimes) });
     }
   } catch (e) {
     send({ type: 'error', error: serializeError(e) });
