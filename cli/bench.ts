@@ -1,19 +1,7 @@
 /** `pteplay bench`: throughput of decode, plain loop, replay (1 and 4 lanes), stored replay and SQLite insert. */
 import { Option, type Command } from 'commander';
-import {
-  BENCH_DEFAULTS,
-  BENCH_QUICK,
-  F_ROWS,
-  MEMORY_DEFAULT_ACCESSES,
-  SEEK_DEFAULT_ROWS,
-  defaultInterval,
-  formatBench,
-  formatMemoryBench,
-  formatSeekBench,
-  runBench,
-  runMemoryBench,
-  runSeekBench,
-} from '../src/bench/index.js';
+import { BENCH_DEFAULTS, BENCH_QUICK, defaultInterval, MEMORY_DEFAULT_ACCESSES, SEEK_DEFAULT_ROWS } from '../src/bench/defaults.js';
+import { F_ROWS } from '../src/bench/types.js';
 import { UsageError } from '../src/errors.js';
 import { parseCount } from './options.js';
 
@@ -106,6 +94,8 @@ Stages (rates are trace accesses per second, warm-up included):
       if (interval < 1) throw new UsageError('option --interval: expected at least 1');
       if (o.threads !== undefined && o.threads < 1) throw new UsageError('option --threads: expected at least 1');
       const log = o.quiet ? undefined : (line: string) => process.stderr.write(`${line}\n`);
+      // The stages (replay pipeline, SQLite, the player's model) load only when a bench runs.
+      const { formatBench, formatMemoryBench, formatSeekBench, runBench, runMemoryBench, runSeekBench } = await import('../src/bench/index.js');
       if (o.seek) {
         if (o.seeks !== undefined && o.seeks < 1) throw new UsageError('option --seeks: expected at least 1');
         if (o.rows !== undefined && o.rows < 1) throw new UsageError('option --rows: expected at least 1');

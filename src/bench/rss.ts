@@ -42,8 +42,6 @@ export interface RssFlatness {
   growth: number;
 }
 
-/** `pteplay bench --memory` defaults: 10 M accesses, then 100 M. */
-export const MEMORY_DEFAULT_ACCESSES = 10_000_000;
 /** The target of issue 5: the large replay's peak RSS within ±10 % of the small one's. */
 export const RSS_FLAT_TOLERANCE = 0.1;
 

@@ -34,19 +34,10 @@ import {
   type Target,
   type WorkloadResult,
 } from './types.js';
-import { COLLECTS_PER_TRACE, HIT_PATH_FIXTURE, OP_PATH_FIXTURE, realTracesDir } from './workloads.js';
-
-/** Defaults of the issue: ≥ 20 M accesses over ≥ 1 M pages, periodic collects; a ≥ 20 M-access hit path. */
-export const BENCH_DEFAULTS = { accesses: 20_000_000, pages: 1_048_576, hitAccesses: 20_000_000 } as const;
-/** `--quick`: small enough for a test (one repetition of everything). */
-export const BENCH_QUICK = { accesses: 100_000, pages: 16_384, hitAccesses: 300_000, reps: 1 } as const;
-export { COLLECTS_PER_TRACE };
+import { defaultInterval } from './defaults.js';
+import { HIT_PATH_FIXTURE, OP_PATH_FIXTURE, realTracesDir } from './workloads.js';
 
 const LANES = DEFAULT_LANES.length;
-
-export function defaultInterval(accesses: number): number {
-  return Math.max(1, Math.ceil(accesses / COLLECTS_PER_TRACE));
-}
 
 const atLeast = (name: string, what: string, value: number, target: number): Target => ({ name, what, value, target, met: value >= target });
 const atMost = (name: string, what: string, value: number, target: number): Target => ({

@@ -23,8 +23,6 @@ import { removeDb } from './stages.js';
 
 /** The target for any seek. */
 export const SEEK_TARGET_MS = 100;
-/** Default size of the run the seek bench builds, in change rows. */
-export const SEEK_DEFAULT_ROWS = 10_000_000;
 /** Pages of the window a seek rebuilds (the player's default range). */
 export const SEEK_WINDOW = 512;
 /** Change rows per workload access of the zipf run it builds (1 Mi pages, 20 collects): 15.8 M rows for 7.7 M accesses. */
