@@ -123,6 +123,14 @@ export class Lane implements UffdListener {
     let opIndex = 0;
     let fastAfterSlow = false;
     for (let i = 0; i < n; ) {
+      // A blocked thread is woken at the record it is due by (or at its own next record), with the
+      // clock at that record; once none is left, the record may take the hit path like any other.
+      let resolved = false;
+      if (this.blocked.length > 0) {
+        this.advanceClock(c, i);
+        this.resolveDue(c.pid[i]!, c.tid[i]!);
+        resolved = true;
+      }
       if (this.tlb && this.blocked.length === 0) {
         const j = this.hitRun(c, runs, i);
         if (j > i) {
@@ -132,7 +140,7 @@ export class Lane implements UffdListener {
         }
       }
       fastAfterSlow = false;
-      this.slowRecord(c, i, kinds[i] === REC_OP ? c.ops[opIndex++]! : null);
+      this.slowRecord(c, i, kinds[i] === REC_OP ? c.ops[opIndex++]! : null, resolved);
       i++;
     }
     if (fastAfterSlow) this.advanceClock(c, n - 1);
@@ -220,11 +228,16 @@ export class Lane implements UffdListener {
     sys.sink.time = t;
   }
 
-  /** Record `i` of `c` through the full model: an op, or an access with its faults. */
-  private slowRecord(c: TraceChunk, i: number, op: TraceOp | null): void {
+  /**
+   * Record `i` of `c` through the full model: an op, or an access with its faults. `resolved`: the
+   * clock is at the record and the blocked threads due were woken already (processChunk).
+   */
+  private slowRecord(c: TraceChunk, i: number, op: TraceOp | null, resolved: boolean): void {
     const sys = this.sys;
-    this.advanceClock(c, i);
-    if (this.blocked.length > 0) this.resolveDue(c.pid[i]!, c.tid[i]!);
+    if (!resolved) {
+      this.advanceClock(c, i);
+      if (this.blocked.length > 0) this.resolveDue(c.pid[i]!, c.tid[i]!);
+    }
     if (op !== null) {
       sys.charge(sys.mm(op.pid));
       this.op(op);
@@ -313,6 +326,15 @@ export class Lane implements UffdListener {
   private resolveDue(pid: number, tid: number): void {
     const now = this.sys.now;
     const blocked = this.blocked;
+    if (blocked.length === 1) {
+      // The common case (one thread, its WP fault): no array, no closure.
+      const b = blocked[0]!;
+      if (b.due > now && (b.pid !== pid || b.tid !== tid)) return;
+      blocked.length = 0;
+      this.resolve(b);
+      if (this.blockedThread(pid, tid)) this.resolveDue(pid, tid);
+      return;
+    }
     // In place: this runs before every record while a thread is blocked (every sync WP fault).
     let ready: Blocked[] | null = null;
     let kept = 0;
@@ -325,7 +347,12 @@ export class Lane implements UffdListener {
     for (const b of ready) this.resolve(b);
     // The thread about to run must not be waiting any more: a store that spans pages may have
     // blocked again on its next page (the monitor answers that fault too before the thread goes on).
-    if (this.blocked.some((b) => b.pid === pid && b.tid === tid)) this.resolveDue(pid, tid);
+    if (this.blockedThread(pid, tid)) this.resolveDue(pid, tid);
+  }
+
+  private blockedThread(pid: number, tid: number): boolean {
+    for (const b of this.blocked) if (b.pid === pid && b.tid === tid) return true;
+    return false;
   }
 
   /**
