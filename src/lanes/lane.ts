@@ -204,12 +204,19 @@ export class Lane implements UffdListener {
     const leaf = mm.leafAt(slot);
     if (leaf === undefined || leaf.pmd !== PMD_TABLE) return 0;
     const k = vpn - slot * PTRS_PER_PTE;
+    // The leaf remembers what the last check found, until something invalidates it.
+    const known = mm.tlb.leafPerm(leaf, k);
+    if (known === TLB_WRITE || known === need) {
+      mm.tlb.fill(vpn, known);
+      return known;
+    }
     const e = leaf.pte[k]!;
     if ((e & FAST_READ_MASK) !== FAST_READ) return 0;
     const writable = (e & FAST_WRITE_MASK) === FAST_WRITE && (leaf.gt[k]! & GT_W) !== 0 && (this.sys.frames.flags[leaf.pfn[k]!]! & PF_DATA) !== 0;
     if (need === TLB_WRITE && !writable) return 0;
     const perm = writable ? TLB_WRITE : TLB_READ;
     mm.tlb.fill(vpn, perm);
+    mm.tlb.leafFill(leaf, k, perm);
     return perm;
   }
 

@@ -27,6 +27,13 @@ export class Leaf {
   readonly uwWhy = new Uint8Array(PTRS_PER_PTE);
   /** Why the content changed without a store through this mapping (a Why code, for GT_c). */
   readonly cWhy = new Uint8Array(PTRS_PER_PTE);
+  /**
+   * The TLB's second level (src/mm/tlb.ts, which alone reads and writes these): per page the
+   * permission the last full check found (TLB_READ / TLB_WRITE, 0 unknown), valid while `tlbEpoch`
+   * is the epoch of the mm's TLB.
+   */
+  readonly tlbPerm = new Uint8Array(PTRS_PER_PTE);
+  tlbEpoch = 0;
 
   /**
    * First page number covered by this leaf. A field, not a getter: page numbers of user addresses
