@@ -388,15 +388,22 @@ export class Lane implements UffdListener {
     sys.count(CTR.ctx_switches, 2);
     sys.count(CTR.stall_ns, stallNs);
     ctx.queue.shift();
-    const handle = this.ctxHandle(ctx);
-    if (handle === null) return false;
+    // Through the owner's own fd (at every WP fault: no handle object), else any fd that reaches the context.
+    let mm = owner;
+    let fd = MONITOR_FD;
+    if (owner.fds.get(MONITOR_FD) !== ctx) {
+      const handle = this.ctxHandle(ctx);
+      if (handle === null) return false;
+      mm = handle.mm;
+      fd = handle.fd;
+    }
     const saved = sys.origin;
     sys.origin = 'driver';
     sys.quiet = true;
     // UFFDIO_WRITEPROTECT of a hugetlb range must cover whole huge pages (EINVAL otherwise).
     const pages = owner.vmas.find(vpn)?.isHugetlb ? HPAGE_PMD_NR : 1;
     const first = vpn - (vpn % pages);
-    const r = uffdioWriteprotect(handle.mm, handle.fd, first * PAGE_SIZE, pages * PAGE_SIZE, 0, Why.WRITE);
+    const r = uffdioWriteprotect(mm, fd, first * PAGE_SIZE, pages * PAGE_SIZE, 0, Why.WRITE);
     sys.quiet = false;
     sys.origin = saved;
     return r === 0;
