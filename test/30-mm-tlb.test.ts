@@ -12,6 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { parseLaneSpec } from '../src/lanes/config.js';
 import { Lane } from '../src/lanes/lane.js';
 import { PageRuns } from '../src/lanes/page-runs.js';
+import { Leaf } from '../src/mm/leaf.js';
 import { TLB_READ, TLB_WRITE, Tlb } from '../src/mm/tlb.js';
 import { genChurn, genThreads, genZipf } from '../src/trace/generators/index.js';
 import { openTrace } from '../src/trace/reader.js';
@@ -172,6 +173,45 @@ describe('the TLB fast path changes no output', () => {
     expect(loadThenStore).toBeGreaterThan(100);
   });
 
+  it('pages that share a slot of the direct-mapped level (2^18 pages apart): the leaves remember them, and every change forgets', async () => {
+    // Two mappings 1 GiB apart: page p of one and page p of the other share a slot, so each access
+    // evicts the other's entry and a miss is answered by the leaf's byte (Leaf.tlbPerm) as long as
+    // nothing invalidated it. Resets (write truth lost), collects (re-arms), mprotect, MADV_DONTNEED,
+    // fork (CoW) and THP-sized ranges between them.
+    let seed = 11;
+    const rand = (k: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 8) % k;
+    };
+    const base = [0x7f0000000000, 0x7f0000000000 + 2 ** 30];
+    const page = (m: number, p: number) => `0x${(base[m]! + p * 4096).toString(16)}`;
+    const records: object[] = base.map((b) => ({ ...mmap2M, addr: `0x${b.toString(16)}` }));
+    for (let step = 0; step < 3000; step++) {
+      const p = rand(8);
+      for (const m of [0, 1]) records.push({ op: rand(3) === 0 ? 'write' : 'read', pid: step > 1500 ? 1 + rand(2) : 1, addr: page(m, p) });
+      if (step === 1500) records.push({ op: 'fork', pid: 1, child: 2 });
+      if (rand(150) === 0) records.push({ op: 'reset' });
+      if (rand(200) === 0) records.push({ op: 'collect', pid: 1, label: `c${step}` });
+      if (rand(400) === 0) records.push({ op: 'mprotect', pid: 1, addr: page(rand(2), rand(8)), len: 4096, prot: rand(2) === 0 ? 'r' : 'rw' });
+      if (rand(500) === 0) records.push({ op: 'madvise', pid: 1, addr: page(rand(2), rand(8)), len: 8192, advice: 'dontneed' });
+    }
+    const chunks = await traceOf(records);
+    const leafPerm = Tlb.prototype.leafPerm;
+    let answered = 0;
+    Tlb.prototype.leafPerm = function (this: Tlb, ...args: Parameters<Tlb['leafPerm']>) {
+      const perm = leafPerm.apply(this, args);
+      if (perm !== 0) answered++;
+      return perm;
+    };
+    try {
+      expectSameWithAndWithoutTlb(chunks);
+    } finally {
+      Tlb.prototype.leafPerm = leafPerm;
+    }
+    // The trace does what it is for: the leaves answered many misses.
+    expect(answered).toBeGreaterThan(5000);
+  });
+
   it('page runs: where each run ends, its next store and the next timed record', () => {
     const c = allocChunk(8);
     // pid 1: load p0, store p0, load p0 | pid 2: load p0 | op | pid 2: load spanning p1..p2 | load p1 (timed), store p1
@@ -217,12 +257,12 @@ describe('Tlb', () => {
     expect(t.lookup(7 + 2 ** 30)).toBe(TLB_WRITE);
     expect(t.lookup(7)).toBe(0); // same slot, other tag
     expect(t.lookup(5 + 2 ** 18)).toBe(0);
-    t.invalidate(5);
+    t.invalidate(new Leaf(0), 5);
     expect(t.lookup(5)).toBe(0);
     expect(t.lookup(7 + 2 ** 30)).toBe(TLB_WRITE);
   });
 
-  it('a flush (or a range invalidation) empties it, also after the generation counter wraps', () => {
+  it('a flush empties it, also after the generation counter wraps', () => {
     const t = new Tlb();
     for (let round = 0; round < 5000; round++) {
       t.fill(100, TLB_WRITE);
@@ -232,8 +272,33 @@ describe('Tlb', () => {
       expect(t.lookup(100)).toBe(0);
       expect(t.lookup(2 ** 35 + 3)).toBe(0);
     }
-    t.fill(600, TLB_READ);
-    t.invalidateRange(512, 512);
-    expect(t.lookup(600)).toBe(0);
+  });
+
+  it("a leaf's bytes answer only for the TLB and the epoch that wrote them; invalidation forgets them at both levels", () => {
+    const t = new Tlb();
+    const other = new Tlb();
+    const leaf = new Leaf(3);
+    expect(t.leafPerm(leaf, 7)).toBe(0);
+    t.fill(leaf.base + 7, TLB_WRITE);
+    t.leafFill(leaf, 7, TLB_WRITE);
+    t.leafFill(leaf, 9, TLB_READ);
+    expect(t.leafPerm(leaf, 7)).toBe(TLB_WRITE);
+    expect(t.leafPerm(leaf, 9)).toBe(TLB_READ);
+    expect(other.leafPerm(leaf, 7)).toBe(0);
+    t.invalidate(leaf, 7);
+    expect(t.lookup(leaf.base + 7)).toBe(0);
+    expect(t.leafPerm(leaf, 7)).toBe(0);
+    expect(t.leafPerm(leaf, 9)).toBe(TLB_READ);
+    t.fill(leaf.base + 9, TLB_READ);
+    t.invalidateLeaf(leaf);
+    expect(t.lookup(leaf.base + 9)).toBe(0);
+    expect(t.leafPerm(leaf, 9)).toBe(0);
+    t.leafFill(leaf, 9, TLB_READ);
+    t.flush();
+    expect(t.leafPerm(leaf, 9)).toBe(0);
+    // A byte written in a later epoch does not bring back the stale ones.
+    t.leafFill(leaf, 1, TLB_READ);
+    expect(t.leafPerm(leaf, 9)).toBe(0);
+    expect(t.leafPerm(leaf, 1)).toBe(TLB_READ);
   });
 });

@@ -51,11 +51,19 @@ export class CollectPagesBuilder {
     q.n++;
   }
 
-  /** The runs in exact-size arrays (the builder is empty afterwards). */
+  /**
+   * The runs in exact-size arrays. The builder is empty afterwards and keeps its grown buffers: the
+   * next collect of the lane appends to them instead of growing from 256 runs again.
+   */
   take(): CollectPages {
     const { n, vpn, count, bits, why } = this.p;
-    this.p = empty(256);
+    this.p.n = 0;
     return { n, vpn: vpn.slice(0, n), count: count.slice(0, n), bits: bits.slice(0, n), why: why.slice(0, n) };
+  }
+
+  /** Drop the runs appended so far. */
+  clear(): void {
+    this.p.n = 0;
   }
 
   private grow(): void {

@@ -54,10 +54,17 @@ const bump = (o: Record<string, number>, why: number, n: number) => {
   o[k] = (o[k] ?? 0) + n;
 };
 
+/** The page list builder of every evaluation of this thread (evaluate() takes its runs out before it returns). */
+const builder = new CollectPagesBuilder();
+
 /** The running tallies of one evaluation and its run-length encoded page list. */
 class Tally {
   readonly ev: Evaluation = { reported: 0, trueW: 0, trueC: 0, tp: 0, fp: 0, fn: 0, fpC: 0, fnC: 0, fpWhy: {}, fnWhy: {} };
-  readonly pages = new CollectPagesBuilder();
+  readonly pages = builder;
+
+  constructor() {
+    builder.clear();
+  }
 
   add(vpn: number, count: number, reported: boolean, gtW: boolean, gtC: boolean, why: number): void {
     const ev = this.ev;

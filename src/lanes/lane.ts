@@ -127,6 +127,14 @@ export class Lane implements UffdListener {
     let opIndex = 0;
     let fastAfterSlow = false;
     for (let i = 0; i < n; ) {
+      // A blocked thread is woken at the record it is due by (or at its own next record), with the
+      // clock at that record; once none is left, the record may take the hit path like any other.
+      let resolved = false;
+      if (this.blocked.length > 0) {
+        this.advanceClock(c, i);
+        this.resolveDue(c.pid[i]!, c.tid[i]!);
+        resolved = true;
+      }
       if (this.tlb && this.blocked.length === 0) {
         const j = this.hitRun(c, runs, i);
         if (j > i) {
@@ -136,7 +144,7 @@ export class Lane implements UffdListener {
         }
       }
       fastAfterSlow = false;
-      this.slowRecord(c, i, kinds[i] === REC_OP ? c.ops[opIndex++]! : null);
+      this.slowRecord(c, i, kinds[i] === REC_OP ? c.ops[opIndex++]! : null, resolved);
       i++;
     }
     if (fastAfterSlow) this.advanceClock(c, n - 1);
@@ -200,12 +208,19 @@ export class Lane implements UffdListener {
     const leaf = mm.leafAt(slot);
     if (leaf === undefined || leaf.pmd !== PMD_TABLE) return 0;
     const k = vpn - slot * PTRS_PER_PTE;
+    // The leaf remembers what the last check found, until something invalidates it.
+    const known = mm.tlb.leafPerm(leaf, k);
+    if (known === TLB_WRITE || known === need) {
+      mm.tlb.fill(vpn, known);
+      return known;
+    }
     const e = leaf.pte[k]!;
     if ((e & FAST_READ_MASK) !== FAST_READ) return 0;
     const writable = (e & FAST_WRITE_MASK) === FAST_WRITE && (leaf.gt[k]! & GT_W) !== 0 && (this.sys.frames.flags[leaf.pfn[k]!]! & PF_DATA) !== 0;
     if (need === TLB_WRITE && !writable) return 0;
     const perm = writable ? TLB_WRITE : TLB_READ;
     mm.tlb.fill(vpn, perm);
+    mm.tlb.leafFill(leaf, k, perm);
     return perm;
   }
 
@@ -224,11 +239,16 @@ export class Lane implements UffdListener {
     sys.sink.time = t;
   }
 
-  /** Record `i` of `c` through the full model: an op, or an access with its faults. */
-  private slowRecord(c: TraceChunk, i: number, op: TraceOp | null): void {
+  /**
+   * Record `i` of `c` through the full model: an op, or an access with its faults. `resolved`: the
+   * clock is at the record and the blocked threads due were woken already (processChunk).
+   */
+  private slowRecord(c: TraceChunk, i: number, op: TraceOp | null, resolved: boolean): void {
     const sys = this.sys;
-    this.advanceClock(c, i);
-    if (this.blocked.length > 0) this.resolveDue(c.pid[i]!, c.tid[i]!);
+    if (!resolved) {
+      this.advanceClock(c, i);
+      if (this.blocked.length > 0) this.resolveDue(c.pid[i]!, c.tid[i]!);
+    }
     if (op !== null) {
       sys.charge(sys.mm(op.pid));
       this.op(op);
@@ -317,6 +337,15 @@ export class Lane implements UffdListener {
   private resolveDue(pid: number, tid: number): void {
     const now = this.sys.now;
     const blocked = this.blocked;
+    if (blocked.length === 1) {
+      // The common case (one thread, its WP fault): no array, no closure.
+      const b = blocked[0]!;
+      if (b.due > now && (b.pid !== pid || b.tid !== tid)) return;
+      blocked.length = 0;
+      this.resolve(b);
+      if (this.blockedThread(pid, tid)) this.resolveDue(pid, tid);
+      return;
+    }
     // In place: this runs before every record while a thread is blocked (every sync WP fault).
     let ready: Blocked[] | null = null;
     let kept = 0;
@@ -329,7 +358,12 @@ export class Lane implements UffdListener {
     for (const b of ready) this.resolve(b);
     // The thread about to run must not be waiting any more: a store that spans pages may have
     // blocked again on its next page (the monitor answers that fault too before the thread goes on).
-    if (this.blocked.some((b) => b.pid === pid && b.tid === tid)) this.resolveDue(pid, tid);
+    if (this.blockedThread(pid, tid)) this.resolveDue(pid, tid);
+  }
+
+  private blockedThread(pid: number, tid: number): boolean {
+    for (const b of this.blocked) if (b.pid === pid && b.tid === tid) return true;
+    return false;
   }
 
   /**
@@ -358,15 +392,22 @@ export class Lane implements UffdListener {
     sys.count(CTR.ctx_switches, 2);
     sys.count(CTR.stall_ns, stallNs);
     ctx.queue.shift();
-    const handle = this.ctxHandle(ctx);
-    if (handle === null) return false;
+    // Through the owner's own fd (at every WP fault: no handle object), else any fd that reaches the context.
+    let mm = owner;
+    let fd = MONITOR_FD;
+    if (owner.fds.get(MONITOR_FD) !== ctx) {
+      const handle = this.ctxHandle(ctx);
+      if (handle === null) return false;
+      mm = handle.mm;
+      fd = handle.fd;
+    }
     const saved = sys.origin;
     sys.origin = 'driver';
     sys.quiet = true;
     // UFFDIO_WRITEPROTECT of a hugetlb range must cover whole huge pages (EINVAL otherwise).
     const pages = owner.vmas.find(vpn)?.isHugetlb ? HPAGE_PMD_NR : 1;
     const first = vpn - (vpn % pages);
-    const r = uffdioWriteprotect(handle.mm, handle.fd, first * PAGE_SIZE, pages * PAGE_SIZE, 0, Why.WRITE);
+    const r = uffdioWriteprotect(mm, fd, first * PAGE_SIZE, pages * PAGE_SIZE, 0, Why.WRITE);
     sys.quiet = false;
     sys.origin = saved;
     return r === 0;

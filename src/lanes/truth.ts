@@ -12,7 +12,7 @@ export function resetTruth(mm: Mm, start: number, end: number): void {
     for (let i = lo; i < hi; i++) {
       if (gt[i] === 0) continue;
       // A store to a page no longer known as written must reach markWritten again.
-      if (gt[i]! & GT_W) mm.tlb.invalidate(leaf.base + i);
+      if (gt[i]! & GT_W) mm.tlb.invalidate(leaf, i);
       gt[i] = 0;
     }
   }

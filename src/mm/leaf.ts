@@ -4,10 +4,10 @@ import { PTRS_PER_PTE } from './uapi.js';
 export const GT_W = 1;
 export const GT_C = 2;
 
-/** Bytes of a leaf's per-page arrays, all views of one buffer (one allocation per leaf, not six). */
+/** Bytes of a leaf's per-page arrays, all views of one buffer (one allocation per leaf, not seven). */
 const PFN_BYTES = PTRS_PER_PTE * 4;
 const PTE_BYTES = PTRS_PER_PTE * 2;
-const LEAF_BYTES = PFN_BYTES + PTE_BYTES + 4 * PTRS_PER_PTE;
+const LEAF_BYTES = PFN_BYTES + PTE_BYTES + 5 * PTRS_PER_PTE;
 
 /**
  * Everything the simulator knows about one 2 MiB-aligned slot of an address space: the PMD entry,
@@ -34,6 +34,13 @@ export class Leaf {
   readonly uwWhy = new Uint8Array(this.mem, PFN_BYTES + PTE_BYTES + 2 * PTRS_PER_PTE, PTRS_PER_PTE);
   /** Why the content changed without a store through this mapping (a Why code, for GT_c). */
   readonly cWhy = new Uint8Array(this.mem, PFN_BYTES + PTE_BYTES + 3 * PTRS_PER_PTE, PTRS_PER_PTE);
+  /**
+   * The TLB's second level (src/mm/tlb.ts, which alone reads and writes these): per page the
+   * permission the last full check found (TLB_READ / TLB_WRITE, 0 unknown), valid while `tlbEpoch`
+   * is the epoch of the mm's TLB.
+   */
+  readonly tlbPerm = new Uint8Array(this.mem, PFN_BYTES + PTE_BYTES + 4 * PTRS_PER_PTE, PTRS_PER_PTE);
+  tlbEpoch = 0;
 
   /**
    * First page number covered by this leaf. A field, not a getter: page numbers of user addresses

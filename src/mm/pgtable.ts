@@ -1,7 +1,6 @@
 import { Path } from './cause.js';
 import type { Leaf } from './leaf.js';
 import type { Mm } from './mm.js';
-import { PTRS_PER_PTE } from './uapi.js';
 import { hasSoftDirty, hasUffdWp, KIND_MASK, PMD_TABLE, PRESENT, SD, SWAP, isPresent, isNone } from './pte.js';
 import { CTR } from './counters.js';
 
@@ -21,7 +20,7 @@ export function setPte(mm: Mm, leaf: Leaf, i: number, next: number, path: number
   if ((next & SD) !== 0 && !mm.sys.profile.softDirty) next &= ~SD;
   if (old === next) return;
   leaf.pte[i] = next;
-  mm.tlb.invalidate(leaf.base + i);
+  mm.tlb.invalidate(leaf, i);
   const sys = mm.sys;
   if (path !== Path.HW_ACCESS) sys.count(CTR.pte_writes);
   sys.sink.change(mm.pid, leaf.base + i, 0, old, next, path);
@@ -41,7 +40,7 @@ export function setPteRun(mm: Mm, leaf: Leaf, from: number, to: number, next: nu
   if (old === next || to <= from) return;
   const n = to - from;
   leaf.pte.fill(next, from, to);
-  mm.tlb.invalidateRange(leaf.base + from, n);
+  mm.tlb.invalidateRange(leaf, from, n);
   const sys = mm.sys;
   if (path !== Path.HW_ACCESS) sys.count(CTR.pte_writes, n);
   sys.sink.changeRun(mm.pid, leaf.base + from, n, 0, old, next, path);
@@ -57,7 +56,7 @@ export function setPmd(mm: Mm, leaf: Leaf, next: number, path: number, why: numb
   if ((next & SD) !== 0 && !mm.sys.profile.softDirty) next &= ~SD;
   if (old === next) return;
   leaf.pmd = next;
-  mm.tlb.invalidateRange(leaf.base, PTRS_PER_PTE);
+  mm.tlb.invalidateLeaf(leaf);
   const sys = mm.sys;
   if (path !== Path.HW_ACCESS) sys.count(CTR.pte_writes);
   sys.sink.change(mm.pid, leaf.base, 1, old, next, path);
@@ -79,7 +78,7 @@ export function installPte(mm: Mm, leaf: Leaf, i: number, entry: number, pfn: nu
   frames.get(pfn);
   if (isPresent(entry)) frames.map(pfn);
   leaf.pfn[i] = pfn;
-  mm.tlb.invalidate(leaf.base + i);
+  mm.tlb.invalidate(leaf, i);
   setPte(mm, leaf, i, entry, path, why);
 }
 
@@ -92,7 +91,7 @@ export function clearPte(mm: Mm, leaf: Leaf, i: number, next: number, path: numb
     if (kind === PRESENT) mm.sys.frames.unmap(pfn);
     mm.sys.frames.put(pfn);
     leaf.pfn[i] = 0;
-    mm.tlb.invalidate(leaf.base + i);
+    mm.tlb.invalidate(leaf, i);
   }
   setPte(mm, leaf, i, next, path, why);
 }

@@ -159,28 +159,35 @@ export function uffdWpRange(mm: Mm, vma: Vma, start: number, end: number, enable
  * `why` labels un-protects (the sync monitor passes Why.WRITE).
  */
 export function uffdioWriteprotect(mm: Mm, fd: number, start: number, len: number, mode: number, why: number = Why.ARMED): number {
-  const args = () => `fd=${fd}, ${hex(start)}+${len}, mode=${mode}`;
-  const fail = (e: string) => mm.sys.result(mm.pid, 'UFFDIO_WRITEPROTECT', args, -1, e);
   mm.sys.count(CTR.uffdio_writeprotect_calls);
+  const errno = writeprotect(mm, fd, start, len, mode, why);
+  // The text of the op row only when result() writes one: the sync monitor un-protects quietly at every WP fault.
+  const sys = mm.sys;
+  const args = sys.opSink === null || (sys.quiet && errno === null) ? '' : `fd=${fd}, ${hex(start)}+${len}, mode=${mode}`;
+  return sys.result(mm.pid, 'UFFDIO_WRITEPROTECT', args, 0, errno);
+}
+
+/** uffdioWriteprotect's work: the errno, or null once the range is done. */
+function writeprotect(mm: Mm, fd: number, start: number, len: number, mode: number, why: number): string | null {
   const ctx = ctxOf(mm, fd);
-  if (ctx === null) return fail('EBADF');
-  if (!ctx.apiDone) return fail('EINVAL');
-  if (ctx.mmapChanging > 0) return fail('EAGAIN');
-  if ((mode & ~(UFFDIO_WRITEPROTECT_MODE_WP | UFFDIO_WRITEPROTECT_MODE_DONTWAKE)) !== 0) return fail('EINVAL');
-  if (mode & UFFDIO_WRITEPROTECT_MODE_WP && mode & UFFDIO_WRITEPROTECT_MODE_DONTWAKE) return fail('EINVAL');
-  if (!validRange(start, len)) return fail('EINVAL');
+  if (ctx === null) return 'EBADF';
+  if (!ctx.apiDone) return 'EINVAL';
+  if (ctx.mmapChanging > 0) return 'EAGAIN';
+  if ((mode & ~(UFFDIO_WRITEPROTECT_MODE_WP | UFFDIO_WRITEPROTECT_MODE_DONTWAKE)) !== 0) return 'EINVAL';
+  if (mode & UFFDIO_WRITEPROTECT_MODE_WP && mode & UFFDIO_WRITEPROTECT_MODE_DONTWAKE) return 'EINVAL';
+  if (!validRange(start, len)) return 'EINVAL';
   const owner = ctxMm(mm, ctx);
-  if (owner === null) return fail('ESRCH');
+  if (owner === null) return 'ESRCH';
   mm = owner;
   const enable = (mode & UFFDIO_WRITEPROTECT_MODE_WP) !== 0;
   const s = start / PAGE_SIZE;
   const e = s + len / PAGE_SIZE;
   const vmas = mm.vmas.intersecting(s, e);
-  if (vmas.length === 0) return fail('ENOENT');
-  if (!mm.sys.profile.writeprotectMultiVma && (vmas.length > 1 || vmas[0]!.start > s || vmas[0]!.end < e)) return fail('ENOENT');
+  if (vmas.length === 0) return 'ENOENT';
+  if (!mm.sys.profile.writeprotectMultiVma && (vmas.length > 1 || vmas[0]!.start > s || vmas[0]!.end < e)) return 'ENOENT';
   for (const v of vmas) {
-    if (!(v.flags & VM_UFFD_WP)) return fail('ENOENT');
-    if (v.isHugetlb && (s % HPAGE_PMD_NR !== 0 || e % HPAGE_PMD_NR !== 0)) return fail('EINVAL');
+    if (!(v.flags & VM_UFFD_WP)) return 'ENOENT';
+    if (v.isHugetlb && (s % HPAGE_PMD_NR !== 0 || e % HPAGE_PMD_NR !== 0)) return 'EINVAL';
     const walked = uffdWpRange(
       mm,
       v,
@@ -192,7 +199,7 @@ export function uffdioWriteprotect(mm: Mm, fd: number, start: number, len: numbe
     );
     mm.sys.count(CTR.uffdio_writeprotect_entries, walked);
   }
-  return mm.sys.result(mm.pid, 'UFFDIO_WRITEPROTECT', args, 0, null);
+  return null;
 }
 
 /**
