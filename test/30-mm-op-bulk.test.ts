@@ -52,13 +52,12 @@ function state(mm: Mm, rows: number[][]): unknown {
     .sort((a, b) => a.index - b.index)
     .map((l) => ({ i: l.index, pmd: l.pmd, pte: [...l.pte], pfn: [...l.pfn], gt: [...l.gt], sd: [...l.sdWhy], uw: [...l.uwWhy], c: [...l.cWhy] }));
   const f = mm.sys.frames;
-  const used = Math.max(...leaves.flatMap((l) => l.pfn)) + 1;
   return {
     leaves,
     rows,
-    mapcount: [...f.mapcount.subarray(0, used)],
-    refs: [...f.refs.subarray(0, used)],
-    flags: [...f.flags.subarray(0, used)],
+    mapcount: [...f.mapcount],
+    refs: [...f.refs],
+    flags: [...f.flags],
     live: f.live,
     pteWrites: mm.sys.counters[COUNTER_INDEX.pte_writes],
   };
