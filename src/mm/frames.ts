@@ -87,6 +87,26 @@ export class PageFrames {
   put(id: number): void {
     if (id === ZERO_PFN) return;
     if (--this.refs[id]! > 0) return;
+    this.release(id);
+  }
+
+  /**
+   * unmap (when `mapped`) and put of each page of ids[from, to), in order: the page references of a
+   * run of entries dropped in one call.
+   */
+  putRun(ids: Int32Array, from: number, to: number, mapped: boolean): void {
+    const mapcount = this.mapcount;
+    const refs = this.refs;
+    for (let i = from; i < to; i++) {
+      const id = ids[i]!;
+      if (id === ZERO_PFN) continue;
+      if (mapped) mapcount[id]!--;
+      if (--refs[id]! <= 0) this.release(id);
+    }
+  }
+
+  /** The last reference to page `id` is gone: free it. */
+  private release(id: number): void {
     this.live--;
     const large = (this.flags[id]! & PF_LARGE) !== 0;
     this.flags[id] = 0;

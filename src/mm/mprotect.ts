@@ -5,7 +5,7 @@
 import { Path, Why } from './cause.js';
 import type { Leaf } from './leaf.js';
 import type { Mm } from './mm.js';
-import { flushTlbRange, pteAlloc, setPmd, setPte } from './pgtable.js';
+import { flushTlbRange, pteAlloc, setPmd, setPteRun } from './pgtable.js';
 import { pteNeedsSoftDirtyWp, userfaultfdPteWp, userfaultfdWpUseMarkers, vmPageProtWritable, vmaWantsManualPteWriteUpgrade } from './predicates.js';
 import type { Prot } from '../trace/types.js';
 import { hex } from './hex.js';
@@ -96,10 +96,16 @@ export function changeProtection(mm: Mm, vma: Vma, start: number, end: number, c
   let flushPages = 0;
   const uffdWp = (cp & MM_CP_UFFD_WP) !== 0;
   const markers = uffdWp && userfaultfdWpUseMarkers(vma);
-  for (let slot = Math.floor(start / PTRS_PER_PTE); slot * PTRS_PER_PTE < end; slot++) {
+  // Without markers a slot with no leaf has nothing to change: visit only the leaves there are (the
+  // kernel's walk skips empty tables), so that a large sparse range costs what is populated.
+  const first = Math.floor(start / PTRS_PER_PTE);
+  const existing = markers ? null : mm.leavesIn(start, end);
+  const slots = existing === null ? Math.ceil(end / PTRS_PER_PTE) - first : existing.length;
+  for (let k = 0; k < slots; k++) {
+    const slot = existing === null ? first + k : existing[k]!.index;
     const lo = Math.max(start, slot * PTRS_PER_PTE);
     const hi = Math.min(end, (slot + 1) * PTRS_PER_PTE);
-    let leaf = mm.leafAt(slot);
+    let leaf = existing === null ? mm.leafAt(slot) : existing[k];
     if (vma.isHugetlb) {
       // hugetlb_change_protection: one entry per huge page, none → marker when armed with markers.
       if (lo !== slot * PTRS_PER_PTE || hi !== (slot + 1) * PTRS_PER_PTE) continue;
@@ -157,24 +163,24 @@ function changePteRange(
 ): number {
   let flush = 0;
   const uffdWp = (cp & MM_CP_UFFD_WP) !== 0;
-  // changeEntry depends only on the entry (vma and cp are fixed here), and a table holds few distinct
-  // entries: remember the last answer.
-  let lastE = -1;
-  let lastN = -1;
-  for (let i = from; i < to; i++) {
-    const e = leaf.pte[i]!;
-    if (e !== lastE) {
-      lastE = e;
-      lastN = changeEntry(mm, vma, e, cp);
-    }
-    const n = lastN;
+  // Run by run of identical entries: changeEntry depends only on the entry (vma and cp are fixed
+  // here) and a page's change touches no other entry, so a run changes as one run of changes (the
+  // same rows, counts and reasons as a setPte per page), and a table with nothing to change costs a
+  // step per run, not per page.
+  const pte = leaf.pte;
+  for (let i = from; i < to; ) {
+    const e = pte[i]!;
+    let j = i + 1;
+    while (j < to && pte[j] === e) j++;
+    const n = changeEntry(mm, vma, e, cp);
     if (n === e) {
-      if (uffdWp && isNone(e)) leaf.uwWhy[i] = Why.UNPOPULATED;
-      continue;
+      if (uffdWp && isNone(e)) leaf.uwWhy.fill(Why.UNPOPULATED, i, j);
+    } else {
+      if (isPresent(e) && e & W && !(n & W)) flush += j - i;
+      setPteRun(mm, leaf, i, j, n, path, why);
+      res.changed += j - i;
     }
-    if (isPresent(e) && e & W && !(n & W)) flush++;
-    setPte(mm, leaf, i, n, path, why);
-    res.changed++;
+    i = j;
   }
   return flush;
 }

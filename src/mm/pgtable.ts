@@ -100,12 +100,7 @@ export function clearPte(mm: Mm, leaf: Leaf, i: number, next: number, path: numb
 export function clearPteRun(mm: Mm, leaf: Leaf, from: number, to: number, next: number, path: number, why: number): void {
   const kind = leaf.pte[from]! & KIND_MASK;
   if (kind === PRESENT || kind === SWAP) {
-    const frames = mm.sys.frames;
-    for (let i = from; i < to; i++) {
-      const pfn = leaf.pfn[i]!;
-      if (kind === PRESENT) frames.unmap(pfn);
-      frames.put(pfn);
-    }
+    mm.sys.frames.putRun(leaf.pfn, from, to, kind === PRESENT);
     leaf.pfn.fill(0, from, to);
   }
   setPteRun(mm, leaf, from, to, next, path, why);

@@ -62,6 +62,8 @@ export class WorkerStore {
   private outbox: StoreCall[] = [];
   /** Op results since the last commit: posted as one writeOps call before it. */
   private ops: OpResult[] = [];
+  /** VMA change rows since the last commit: posted as one writeVmaChanges call before it (a call per op cost a clone each). */
+  private vmaRows: VmaChangeRow[] = [];
   /** uffd messages since the last call of another kind: posted as one packed call. */
   private uffdMsgs: UffdMsgRow[] = [];
   private transfer: ArrayBuffer[] = [];
@@ -202,8 +204,10 @@ export class WorkerStore {
     this.queue(['writePagemap', a]);
   }
 
+  /** RunStore.writeVmaChanges, held until the next commit like writeOp. */
   writeVmaChanges(rows: readonly VmaChangeRow[]): void {
-    if (rows.length > 0) this.queue(['writeVmaChanges', rows]);
+    this.checkOpen();
+    for (const r of rows) this.vmaRows.push(r);
   }
 
   writeUffdMsg(m: UffdMsgRow): void {
@@ -278,6 +282,11 @@ export class WorkerStore {
   }
 
   private queueOps(): void {
+    if (this.vmaRows.length > 0) {
+      const rows = this.vmaRows;
+      this.vmaRows = [];
+      this.queue(['writeVmaChanges', rows]);
+    }
     if (this.ops.length === 0) return;
     const rows = this.ops;
     this.ops = [];
