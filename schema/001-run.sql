@@ -105,9 +105,9 @@ CREATE TABLE cost_model (
 -- pages vpn .. vpn+count-1; PMD changes (level 1) cover `count` 2 MiB slots starting at vpn (the first page
 -- the slot maps), each slot 512 pages. A row is one change (vpn_steps NULL) or several (vpn_steps a JSON
 -- array of k steps): consecutive changes seq .. seq+k of the lane with the same pos, time_ns, pid, level,
--- old, new and path at scattered pages (a tracker re-arming the pages written in an interval). Step i is a
--- number d or a pair [d, n]: change seq+i+1 starts at page (vpn of change seq+i) + d and covers `count`
--- entries (n for a pair). At most 1024 changes per row. Use v_pte_change for one row per entry with
+-- old, new and path at scattered, ascending pages (a tracker re-arming the pages written in an interval).
+-- Step i is a number d > 0 or a pair [d, n]: change seq+i+1 starts at page (vpn of change seq+i) + d and
+-- covers `count` entries (n for a pair). At most 1024 changes per row. Use v_pte_change for one row per entry with
 -- decoded states: it expands both.
 -- State words (old, new) are pteplay's 16-bit entry encoding (src/mm/pte.ts):
 --   bits 0-1 kind (0 none, 1 marker, 2 present, 3 swap/migration), bit 2 W, 3 D, 4 A, 5 SD (soft-dirty),

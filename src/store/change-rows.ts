@@ -1,9 +1,10 @@
 /**
  * pte_change rows that stand for several changes (schema version 4, schema/001-run.sql): consecutive
  * changes of a lane (seq, seq + 1, ...) made at one trace position with the identical transition (pid,
- * level, old, new, path) at scattered pages are one row, whose `vpn_steps` lists the page step from each
- * change to the next as a JSON array: a number, or [step, count] for a change whose run length differs
- * from the row's `count`. A tracker's re-arm at a collect writes one such change per run of pages
+ * level, old, new, path) at scattered, ascending pages are one row, whose `vpn_steps` lists the page
+ * step (> 0) from each change to the next as a JSON array: a number, or [step, count] for a change whose
+ * run length differs from the row's `count`. Pages ascend, so a row whose first page is at or above a
+ * window cannot touch it. A tracker's re-arm at a collect writes one such change per run of pages
  * written in the interval: on the bench's change path a third of all changes, which took about 56
  * bytes each as rows of their own (row and vpn index entry) and take 2-4 in a row's steps.
  *
@@ -35,8 +36,11 @@ export interface StoredChangeRow {
   vpn_steps: string | null;
 }
 
-/** One change: the row's columns with the change's own seq and vpn (vpn_steps dropped). */
+/** One change: the row's columns with the change's own seq, vpn and count (vpn_steps dropped). */
 export type Change = Omit<StoredChangeRow, 'vpn_steps'>;
+
+/** The columns a row's changes are expanded from; readers may select only these and the ones they need. */
+type RowCore = Pick<StoredChangeRow, 'seq' | 'vpn' | 'count' | 'level' | 'vpn_steps'>;
 
 const hasSteps = new WeakMap<Database.Database, boolean>();
 
@@ -65,10 +69,33 @@ export const SPAN = 'count * (CASE level WHEN 1 THEN 512 ELSE 1 END)';
 
 /**
  * SQL condition on a pte_change row, with parameters (hi, lo): the row may hold a change touching pages
- * [lo, hi) (its first change does, or it has more changes: check them with touches()).
+ * [lo, hi) (its first change does, or it has more changes, at higher pages: check them with touches()).
  */
 export function mayTouchSql(db: Database.Database): string {
-  return `(${hasVpnSteps(db) ? 'vpn_steps IS NOT NULL OR ' : ''}(vpn < ? AND vpn + ${SPAN} > ?))`;
+  return `(vpn < ? AND (${hasVpnSteps(db) ? 'vpn_steps IS NOT NULL OR ' : ''}vpn + ${SPAN} > ?))`;
+}
+
+/**
+ * The changes of row `r` with from <= seq <= to that touch pages [lo, hi), in seq order: changesOf()
+ * filtered by touches(), without making an object for the changes that do not (a re-arm's row holds up
+ * to ROW_CHANGES_MAX, a seek reads hundreds of such rows). Stops at the first change at or above hi.
+ */
+export function* changesTouching<R extends RowCore>(r: R, from: number, to: number, lo: number, hi: number): Generator<Omit<R, 'vpn_steps'>> {
+  const { vpn_steps, ...first } = r;
+  if (first.seq >= from && first.seq <= to && touches(first, lo, hi)) yield first;
+  if (vpn_steps === null) return;
+  const steps = parseSteps(vpn_steps);
+  const unit = first.level === 1 ? 512 : 1;
+  let vpn = first.vpn;
+  for (let k = 0; k < steps.length; k++) {
+    const seq = first.seq + k + 1;
+    const step = steps[k]!;
+    const pair = typeof step !== 'number';
+    vpn += pair ? step[0] : step;
+    if (seq > to || vpn >= hi) return;
+    const count = pair ? step[1] : first.count;
+    if (seq >= from && vpn + count * unit > lo) yield { ...first, seq, vpn, count };
+  }
 }
 
 /** Whether change `c` touches pages [lo, hi). */
@@ -82,7 +109,7 @@ export function lastSeqOf(r: { seq: number; vpn_steps: string | null }): number 
 }
 
 /** The changes of row `r` with from <= seq <= to, in seq order. */
-export function* changesOf(r: StoredChangeRow, from = Number.NEGATIVE_INFINITY, to = Number.POSITIVE_INFINITY): Generator<Change> {
+export function* changesOf<R extends RowCore>(r: R, from = Number.NEGATIVE_INFINITY, to = Number.POSITIVE_INFINITY): Generator<Omit<R, 'vpn_steps'>> {
   const { vpn_steps, ...first } = r;
   if (first.seq >= from && first.seq <= to) yield first;
   if (vpn_steps === null) return;
@@ -112,17 +139,22 @@ function parseSteps(text: string): Step[] {
   return steps;
 }
 
-/** The stored rows holding changes from <= seq <= to of a lane (and maybe others: filter with changesOf), in seq order. */
-export function rowsBetween(db: Database.Database, laneId: number, from: number, to: number): Iterable<StoredChangeRow> {
-  const lo = hasVpnSteps(db) ? from - ROW_CHANGES_MAX + 1 : from;
-  return db
-    .prepare(`SELECT ${changeColumns(db)} FROM pte_change WHERE lane_id = ? AND seq >= ? AND seq <= ? ORDER BY seq`)
-    .iterate(laneId, lo, to) as Iterable<StoredChangeRow>;
+/** The lowest seq a row holding change `seq` can start at. */
+export function rowStartBound(db: Database.Database, seq: number): number {
+  return hasVpnSteps(db) ? seq - ROW_CHANGES_MAX + 1 : seq;
 }
 
-/** The changes from <= seq <= to of a lane, in seq order. */
+/** The changes from <= seq <= to of a lane, in seq order (every column). */
 export function* changesBetween(db: Database.Database, laneId: number, from: number, to: number): Generator<Change> {
-  for (const r of rowsBetween(db, laneId, from, to)) yield* changesOf(r, from, to);
+  const rows = db
+    .prepare(`SELECT ${changeColumns(db)} FROM pte_change WHERE lane_id = ? AND seq >= ? AND seq <= ? ORDER BY seq`)
+    .iterate(laneId, rowStartBound(db, from), to) as Iterable<StoredChangeRow>;
+  for (const r of rows) yield* changesOf(r, from, to);
+}
+
+/** SQL select list of the expansion columns (seq, vpn, count, level, vpn_steps) and `more`. */
+export function coreColumns(db: Database.Database, more: string): string {
+  return `seq, vpn, count, level, ${hasVpnSteps(db) ? 'vpn_steps' : 'NULL AS vpn_steps'}, ${more}`;
 }
 
 /** The row holding change `seq` of a lane, undefined when there is none. */

@@ -22,13 +22,13 @@ import {
   changeColumns,
   changesBetween,
   changesOf,
-  hasVpnSteps,
+  changesTouching,
+  coreColumns,
   lastSeqOfLane,
   mayTouchSql,
-  ROW_CHANGES_MAX,
   rowHolding,
+  rowStartBound,
   type StoredChangeRow,
-  touches,
 } from './change-rows.js';
 import { PTRS_PER_PTE } from '../mm/uapi.js';
 import type { RunStatus } from './meta.js';
@@ -279,9 +279,7 @@ export class PlaybackReader {
       .iterate(laneId, this.seqAtPos(laneId, dir > 0 ? pos : pos - 1), pid, vpn + 1, vpn) as Iterable<StoredChangeRow>;
     // seqAtPos never ends inside a row (a row's changes share its position), so every change of these rows counts.
     for (const r of rows) {
-      for (const c of changesOf(r)) {
-        if (touches(c, vpn, vpn + 1)) return r.pos;
-      }
+      if (!changesTouching(r, r.seq, Number.POSITIVE_INFINITY, vpn, vpn + 1).next().done) return r.pos;
     }
     return undefined;
   }
@@ -316,15 +314,18 @@ export class PlaybackReader {
   }
 
   /** The changes with after < seq <= upTo of a lane that touch pages [lo, hi) of `pid`, in order. */
-  *windowChanges(laneId: number, after: number, upTo: number, pid: number, lo: number, hi: number): Iterable<WindowChange> {
-    const from = hasVpnSteps(this.db) ? after - ROW_CHANGES_MAX + 1 : after;
+  windowChanges(laneId: number, after: number, upTo: number, pid: number, lo: number, hi: number): WindowChange[] {
     const rows = this.db
-      .prepare(`SELECT ${changeColumns(this.db)} FROM pte_change WHERE lane_id = ? AND seq > ? AND seq <= ? AND pid = ?
+      .prepare(`SELECT ${coreColumns(this.db, 'new')} FROM pte_change WHERE lane_id = ? AND seq > ? AND seq <= ? AND pid = ?
       AND ${mayTouchSql(this.db)} ORDER BY seq`)
-      .iterate(laneId, from, upTo, pid, hi, lo) as Iterable<StoredChangeRow>;
+      .iterate(laneId, rowStartBound(this.db, after + 1) - 1, upTo, pid, hi, lo) as Iterable<WindowChange & { vpn_steps: string | null }>;
+    const out: WindowChange[] = [];
     for (const r of rows) {
-      for (const c of changesOf(r, after + 1, upTo)) if (touches(c, lo, hi)) yield c;
+      if (r.vpn_steps === null) {
+        if (r.seq > after) out.push(r);
+      } else for (const c of changesTouching(r, after + 1, upTo, lo, hi)) out.push(c);
     }
+    return out;
   }
 
   /** The changes of a lane made at trace position `pos` (the first `limit`, and how many there are). */

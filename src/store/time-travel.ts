@@ -5,7 +5,7 @@
 import type Database from 'better-sqlite3';
 import { PMD_TABLE } from '../mm/pte.js';
 import { PTRS_PER_PTE } from '../mm/uapi.js';
-import { changesBetween, lastSeqOfLane, lastSeqSql } from './change-rows.js';
+import { changesOf, coreColumns, lastSeqOfLane, lastSeqSql, rowStartBound } from './change-rows.js';
 import { decodePtes } from './pte-runs.js';
 
 export interface SlotState {
@@ -73,7 +73,14 @@ export function rebuildState(db: Database.Database, laneId: number, seq: number)
       if (l.ptes) decodePtes(l.ptes, version, s.pte);
     }
   }
-  for (const r of changesBetween(db, laneId, from, seq)) apply(tables, r);
+  const rows = db
+    .prepare(`SELECT ${coreColumns(db, 'pid, new')} FROM pte_change WHERE lane_id = ? AND seq >= ? AND seq <= ? ORDER BY seq`)
+    .iterate(laneId, rowStartBound(db, from), seq) as Iterable<ChangeRow & { seq: number; vpn_steps: string | null }>;
+  for (const r of rows) {
+    if (r.vpn_steps === null) {
+      if (r.seq >= from) apply(tables, r);
+    } else for (const c of changesOf(r, from, seq)) apply(tables, c);
+  }
   return tables;
 }
 

@@ -258,6 +258,7 @@ export class RunStore {
           o.n > 0 &&
           o.n < ROW_CHANGES_MAX &&
           seq === o.seq + o.n &&
+          vpn > o.lastVpn &&
           pos === o.pos &&
           b.pid[i] === o.pid &&
           b.level[i] === o.level &&
