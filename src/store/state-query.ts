@@ -16,7 +16,7 @@ export interface StateQuery {
   pages: number;
   /** Lane name (default: the first lane). */
   lane?: string;
-  /** After this change row of the lane (default: the end of the run). */
+  /** After this change of the lane (its seq; default: the end of the run). */
   at?: number;
   /** After this trace position instead. */
   pos?: number;
@@ -91,9 +91,7 @@ export function queryState(reader: RunReader, q: StateQuery): StateAnswer {
 
   const last = lastSeqOfLane(db, lane.laneId);
   if (q.at !== undefined && q.at > last) {
-    throw new UsageError(
-      `option --at: lane ${lane.name} of ${reader.path} has ${last < 0 ? 'no change rows' : `change rows 0..${last}`}, not ${q.at}`,
-    );
+    throw new UsageError(`option --at: lane ${lane.name} of ${reader.path} has ${last < 0 ? 'no changes' : `changes 0..${last}`}, not ${q.at}`);
   }
   if (q.pos !== undefined && q.pos > meta.committedPos) {
     throw new UsageError(
