@@ -39,10 +39,10 @@ export function register(program: Command): void {
     .option('--lane <name>', 'lane name (default: the first lane)')
     .option(
       '--at <seq>',
-      'after PTE change row SEQ of the lane (default: the end of the run, or just before the process ' + 'exited if it did)',
+      'after PTE change SEQ of the lane (the seq of v_pte_change; default: the end of the run, or just before the process ' + 'exited if it did)',
       parseCount('--at'),
     )
-    .option('--pos <n>', 'after trace position N instead of a change row', parseCount('--pos'))
+    .option('--pos <n>', 'after trace position N instead of a change', parseCount('--pos'))
     .option('--pid <n>', 'process (default: the main process of the run, the first one that mapped memory)', parseCount('--pid'))
     .option('--json', 'one JSON object per run: lane, seq, pid, vpn, addr, pages, level, state, entry')
     .addHelpText(
@@ -68,7 +68,7 @@ Examples:
             : '';
         let out = o.json
           ? ''
-          : `lane ${a.lane.name}, pid ${a.pid}, after change row ${a.seq} of ${a.last}${when}\n` +
+          : `lane ${a.lane.name}, pid ${a.pid}, after change ${a.seq} of ${a.last}${when}\n` +
             'address           vpn         pages        level  state   entry\n';
         for (const r of a.runs) {
           const addr = '0x' + (r.vpn * PAGE_SIZE).toString(16);

@@ -1,4 +1,4 @@
--- pteplay run database, schema version 3: tables.
+-- pteplay run database, schema version 4: tables.
 --
 -- One file per run. A run replays one trace into several lanes; each lane is an independent simulated
 -- system with one dirty-page tracker configuration. Conventions:
@@ -10,13 +10,14 @@
 --   * names starting with `_` are internal helpers, not a stable interface.
 -- The views users query are in 002-views.sql; secondary indexes (003-indexes.sql) are built when the
 -- run finishes, not during the load.
--- PRAGMA user_version holds the schema version (3), as does meta.schema_version. Version 3 added
+-- PRAGMA user_version holds the schema version (4), as does meta.schema_version. Version 4 added
+-- pte_change.vpn_steps (rows of several changes) and dropped the index pte_change_by_vpn; version 3 added
 -- pagemap_read_entry, pagemap_scan_region, op_result.walk_end_vpn and uffd_msg.pages; pteplay reads
--- files of versions 1 and 2 too (without them).
+-- files of versions 1 to 3 too (without them).
 
 -- Run-level facts, one row per key. Keys written by pteplay:
 --   pteplay_version   version of pteplay that wrote the file
---   schema_version    3 (this file)
+--   schema_version    4 (this file)
 --   kernel_profile    kernel behaviour profile the lanes simulated (e.g. "6.12")
 --   trace_path        trace file as given on the command line
 --   trace_sha256      SHA-256 of the trace file (hex), '' when not computed
@@ -99,10 +100,15 @@ CREATE TABLE cost_model (
   PRIMARY KEY (item, counter)
 ) STRICT, WITHOUT ROWID;
 
--- Page-table entry changes, per lane, run-length encoded: one row covers `count` consecutive entries at
--- one level that made the identical transition at the same trace position. PTE rows (level 0) cover pages
--- vpn .. vpn+count-1; PMD rows (level 1) cover `count` 2 MiB slots starting at vpn (the first page the
--- slot maps), each slot 512 pages. Use v_pte_change for one row per entry with decoded states.
+-- Page-table entry changes, per lane, run-length encoded: one change covers `count` consecutive entries at
+-- one level that made the identical transition at the same trace position. PTE changes (level 0) cover
+-- pages vpn .. vpn+count-1; PMD changes (level 1) cover `count` 2 MiB slots starting at vpn (the first page
+-- the slot maps), each slot 512 pages. A row is one change (vpn_steps NULL) or several (vpn_steps a JSON
+-- array of k steps): consecutive changes seq .. seq+k of the lane with the same pos, time_ns, pid, level,
+-- old, new and path at scattered, ascending pages (a tracker re-arming the pages written in an interval).
+-- Step i is a number d > 0 or a pair [d, n]: change seq+i+1 starts at page (vpn of change seq+i) + d and
+-- covers `count` entries (n for a pair). At most 1024 changes per row. Use v_pte_change for one row per entry with
+-- decoded states: it expands both.
 -- State words (old, new) are pteplay's 16-bit entry encoding (src/mm/pte.ts):
 --   bits 0-1 kind (0 none, 1 marker, 2 present, 3 swap/migration), bit 2 W, 3 D, 4 A, 5 SD (soft-dirty),
 --   6 UW (uffd-wp), bits 7-8 page (0 anon, 1 file, 2 shmem, 3 zero page), 9 anon-exclusive, 10 guard marker,
@@ -110,7 +116,7 @@ CREATE TABLE cost_model (
 CREATE TABLE pte_change (
   -- lane.lane_id
   lane_id INTEGER NOT NULL REFERENCES lane(lane_id),
-  -- order of the change within the lane (increasing; unique per lane)
+  -- order of the (first) change within the lane (increasing; a row of several changes has seq .. seq+k)
   seq     INTEGER NOT NULL,
   -- trace position (0-based record number) of the access or op that caused the change; within a lane it
   -- never decreases as seq increases, so a range of positions is a range of seq
@@ -119,9 +125,9 @@ CREATE TABLE pte_change (
   time_ns REAL,
   -- process whose page table changed
   pid     INTEGER NOT NULL,
-  -- first page number of the run (PMD rows: the first page of the first 2 MiB slot)
+  -- first page number of the (first) change's run (PMD rows: the first page of the first 2 MiB slot)
   vpn     INTEGER NOT NULL,
-  -- number of consecutive entries in the run (>= 1): pages for PTE rows, 2 MiB slots for PMD rows
+  -- number of consecutive entries in the (first) change's run (>= 1): pages for PTE rows, 2 MiB slots for PMD rows
   count   INTEGER NOT NULL CHECK (count >= 1),
   -- pte_level.code: 0 = PTE, 1 = PMD
   level   INTEGER NOT NULL REFERENCES pte_level(code),
@@ -131,6 +137,9 @@ CREATE TABLE pte_change (
   new     INTEGER NOT NULL,
   -- path.code: the kernel path that made the change
   path    INTEGER NOT NULL REFERENCES path(code),
+  -- NULL: the row is one change. Else a JSON array of k >= 1 steps d or [d, count]: the row also holds
+  -- changes seq+1 .. seq+k, change seq+i+1 at page (page of change seq+i) + d (see above)
+  vpn_steps TEXT,
   PRIMARY KEY (lane_id, seq)
 ) STRICT, WITHOUT ROWID;
 

@@ -1,4 +1,4 @@
--- pteplay run database, schema version 3: views (the interface for ad-hoc SQL).
+-- pteplay run database, schema version 4: views (the interface for ad-hoc SQL).
 -- Every column is documented in the comment above it. Views that expand run-length encoded rows
 -- (v_pte_change, v_false_positive, v_false_negative) read their whole base table; to look at one page,
 -- filter the base table by range instead (see schema/queries/page-history.sql).
@@ -7,7 +7,16 @@
 -- One row per entry for every page-table entry change: per page for PTE changes, per 2 MiB slot for PMD
 -- changes, with the path and level as labels and the states decoded as src/mm/pte.ts describePte() does.
 CREATE VIEW v_pte_change AS
-WITH RECURSIVE _entry(lane_id, seq, pos, pid, vpn, step, last, level, old, new, old_state, new_state, path) AS (
+WITH RECURSIVE _change(lane_id, seq, pos, pid, vpn, count, level, old, new, path) AS (
+  -- every row's first change, then the other changes of rows with vpn_steps
+  SELECT lane_id, seq, pos, pid, vpn, count, level, old, new, path FROM pte_change
+  UNION ALL
+  SELECT c.lane_id, c.seq + s.key + 1, c.pos, c.pid,
+    c.vpn + sum(iif(s.type = 'array', json_extract(s.value, '$[0]'), s.value)) OVER (PARTITION BY c.lane_id, c.seq ORDER BY s.key),
+    iif(s.type = 'array', json_extract(s.value, '$[1]'), c.count), c.level, c.old, c.new, c.path
+  FROM pte_change c, json_each(c.vpn_steps) s WHERE c.vpn_steps IS NOT NULL
+),
+_entry(lane_id, seq, pos, pid, vpn, step, last, level, old, new, old_state, new_state, path) AS (
   SELECT lane_id, seq, pos, pid, vpn, iif(level = 1, 512, 1), vpn + (count - 1) * iif(level = 1, 512, 1), level, old, new,
     CASE
       WHEN (old & 32768) <> 0 THEN 'table'
@@ -30,7 +39,7 @@ WITH RECURSIVE _entry(lane_id, seq, pos, pid, vpn, step, last, level, old, new, 
         || iif(new & 64, ' UW', '') || iif(new & 512, ' excl', '')
     END,
     path
-  FROM pte_change
+  FROM _change
   UNION ALL
   SELECT lane_id, seq, pos, pid, vpn + step, step, last, level, old, new, old_state, new_state, path FROM _entry WHERE vpn < last
 )
@@ -39,7 +48,8 @@ SELECT
   e.lane_id AS lane_id,
   -- lane name
   l.name AS lane,
-  -- pte_change.seq of the run this entry belongs to (order of changes within the lane)
+  -- seq of the change this entry belongs to (order of changes within the lane; a pte_change row with
+  -- vpn_steps holds the changes pte_change.seq .. seq + k)
   e.seq AS seq,
   -- trace position of the access or op that caused the change
   e.pos AS pos,

@@ -83,9 +83,12 @@ describe('rebuildState (time travel)', () => {
 });
 
 describe('seqAtPos (binary search over the primary key)', () => {
-  /** The definition: the last row of the lane at or before `pos`. */
+  /** The definition: the last change of the lane at or before `pos` (a row holds changes seq .. seq + its vpn_steps). */
   const bySql = (sql: Database.Database, lane: number, pos: number): number =>
-    (sql.prepare('SELECT max(seq) FROM pte_change WHERE lane_id = ? AND pos <= ?').pluck().get(lane, pos) as number | null) ?? -1;
+    (sql
+      .prepare('SELECT max(seq + coalesce(json_array_length(vpn_steps), 0)) FROM pte_change WHERE lane_id = ? AND pos <= ?')
+      .pluck()
+      .get(lane, pos) as number | null) ?? -1;
 
   it('equals the last row at or before every position of a real run, in every lane', () => {
     const db = join(mkdtempSync(join(tmpdir(), 'pteplay-tt-')), 'run.db');

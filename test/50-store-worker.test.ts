@@ -164,7 +164,8 @@ describe('WorkerStore', () => {
           0,
           Array.from(
             { length: ROWS },
-            (_, i) => [c * ROWS + i, c, i, 1, 0, 0, 1, Path.HW_ACCESS] as [number, number, number, number, number, number, number, number],
+            // old alternates: each change is a row of its own (change-rows.ts would join same-transition neighbours)
+            (_, i) => [c * ROWS + i, c, i, 1, 0, i & 1, 1, Path.HW_ACCESS] as [number, number, number, number, number, number, number, number],
           ),
         ),
       );
@@ -221,7 +222,8 @@ describe('bytes in flight to the store worker', () => {
       // ~85 MB of batches in all: far more than the worker can insert while this loop runs.
       const b = changes(
         0,
-        Array.from({ length: ROWS }, (_, i) => [c * ROWS + i, c, i, 1, 0, 0, 1, Path.HW_ACCESS]),
+        // old alternates: each change is a row of its own (change-rows.ts would join same-transition neighbours)
+        Array.from({ length: ROWS }, (_, i) => [c * ROWS + i, c, i, 1, 0, i & 1, 1, Path.HW_ACCESS]),
       );
       bytes = [b.seq, b.pos, b.time, b.pid, b.vpn, b.count, b.level, b.old, b.new, b.path].reduce((n, a) => n + a.byteLength, 0);
       s.writeChanges(b);

@@ -91,7 +91,7 @@ describe('RunStore writes', () => {
   });
 
   it('finishes with the indexes built also while a reader holds a snapshot (the file then stays WAL until it leaves)', () => {
-    const index = (db: Database.Database) => db.prepare("SELECT count(*) FROM sqlite_schema WHERE name = 'pte_change_by_vpn'").pluck().get();
+    const index = (db: Database.Database) => db.prepare("SELECT count(*) FROM sqlite_schema WHERE name = 'op_result_by_pos'").pluck().get();
     for (const withReader of [false, true]) {
       const f = join(tempDir(), `finish-${withReader}.db`);
       const s = RunStore.create(f, META);

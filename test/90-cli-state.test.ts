@@ -61,7 +61,8 @@ beforeAll(() => {
     .prepare("SELECT child FROM (SELECT CAST(substr(args, 7) AS INTEGER) AS child FROM op_result WHERE call = 'fork' AND pid = 0)")
     .pluck()
     .get() as number;
-  lastSeq = sql.prepare('SELECT max(seq) FROM pte_change WHERE lane_id = 0').pluck().get() as number;
+  // v_pte_change: one row per entry and change (pte_change rows may hold several changes).
+  lastSeq = sql.prepare('SELECT max(seq) FROM v_pte_change WHERE lane_id = 0').pluck().get() as number;
   lastPos = Number(sql.prepare("SELECT value FROM meta WHERE key = 'committed_pos'").pluck().get());
   sql.close();
   expect(tracedPid).not.toBe(1);
@@ -77,7 +78,7 @@ describe('pteplay state', () => {
     const sql = new Database(db, { readonly: true });
     // sqlite3 exits at the end of the trace: the default moment is the last change row before its exit.
     const exitPos = sql.prepare("SELECT pos FROM op_result WHERE lane_id = 0 AND call = 'exit' AND pid = ?").pluck().get(tracedPid) as number;
-    const seq = sql.prepare('SELECT max(seq) FROM pte_change WHERE lane_id = 0 AND pos < ?').pluck().get(exitPos) as number;
+    const seq = sql.prepare('SELECT max(seq) FROM v_pte_change WHERE lane_id = 0 AND pos < ?').pluck().get(exitPos) as number;
     expect(seq).toBeLessThan(lastSeq);
     expect(runs.every((x) => x.lane === 'soft-dirty' && x.seq === seq)).toBe(true);
     // Runs tile the range exactly, in order.
@@ -90,7 +91,7 @@ describe('pteplay state', () => {
     expect(next).toBe(USER_PAGES);
     // What is present is what the stored PTE changes up to that row say (no huge entries in this run).
     const rows = sql
-      .prepare('SELECT vpn, count, level, new FROM pte_change WHERE lane_id = 0 AND pid = ? AND seq <= ? ORDER BY seq')
+      .prepare("SELECT vpn, 1 AS count, level = 'pmd' AS level, new FROM v_pte_change WHERE lane_id = 0 AND pid = ? AND seq <= ? ORDER BY seq")
       .all(tracedPid, seq) as Array<{ vpn: number; count: number; level: number; new: number }>;
     sql.close();
     const pte = new Map<number, number>();

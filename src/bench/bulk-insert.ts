@@ -48,16 +48,21 @@ const FILL: Record<TableName, 'changes' | 'spread' | 'collect' | 'keyframe' | 'e
 const F_BATCH = 4096;
 const BASE_VPN = 0x7f0000000;
 
-/** F: insert E's rows (`all`) or E's pte_change rows; returns the rows inserted. */
-export function bulkInsert(db: string, e: StoredRows, records: number, all = true): number {
+/**
+ * F: insert E's rows (`all`) or E's pte_change rows; returns the rows inserted. `multi`: how many of E's
+ * pte_change rows hold several changes (vpn_steps, src/store/change-rows.ts) and how many changes they
+ * hold: F makes as many such rows with as many changes, so it stores what E stores in the same encoding.
+ */
+export function bulkInsert(db: string, e: StoredRows, records: number, all = true, multi: MultiChangeRows = { rows: 0, changes: 0 }): number {
   removeDb(db);
   const store = RunStore.create(db, { pteplayVersion: PTEPLAY_VERSION, kernelProfile: 'bench', tracePath: '', traceSha256: '', options: {} });
   const lanes = DEFAULT_LANES.length;
   for (const [id, name] of DEFAULT_LANES.entries()) store.addLane({ id, name, tracker: name });
-  const rows = e.pte_change;
+  const rows = e.pte_change - multi.rows;
   const chunks = Math.max(1, Math.ceil(records / CHUNK_RECORDS));
   const commitEvery = Math.max(F_BATCH, Math.ceil(rows / chunks));
   const others = all ? new OtherRows(store, e, lanes) : null;
+  const multiRows = multi.rows > 0 ? new MultiRows(store, multi, lanes) : null;
   const b: PteChangeBatch = {
     lane: 0,
     n: 0,
@@ -87,12 +92,14 @@ export function bulkInsert(db: string, e: StoredRows, records: number, all = tru
       b.pos[i] = pos;
       b.time[i] = pos * 10;
       b.vpn[i] = BASE_VPN + (x & 0xfffff);
-      b.old[i] = x & 0xff;
+      // Neighbours differ (the low bit), so each change is a row of its own, as E's faults are.
+      b.old[i] = (x & 0xfe) | (i & 1);
       b.new[i] = (x >>> 8) & 0xff;
     }
     store.writeChanges(b);
     written += n;
     sinceCommit += n;
+    multiRows?.upTo(written / rows, pos, seq, b);
     others?.upTo(written / rows, pos, seq);
     if (sinceCommit >= commitEvery) {
       store.commit(pos);
@@ -103,7 +110,47 @@ export function bulkInsert(db: string, e: StoredRows, records: number, all = tru
   others?.end();
   store.commit(records - 1);
   store.finish('complete');
-  return written + (others?.written ?? 0);
+  return written + (multiRows?.written ?? 0) + (others?.written ?? 0);
+}
+
+/** E's pte_change rows of several changes: how many, and how many changes they hold. */
+export interface MultiChangeRows {
+  rows: number;
+  changes: number;
+}
+
+/**
+ * F's pte_change rows of several changes: E's shared out evenly over the run, each the changes of one
+ * position with one transition at scattered pages (as a tracker's re-arm at a collect), a transition no
+ * neighbouring row has.
+ */
+class MultiRows {
+  written = 0;
+
+  constructor(
+    private readonly store: RunStore,
+    private readonly multi: MultiChangeRows,
+    private readonly lanes: number,
+  ) {}
+
+  /** Write the rows due at `fraction` of the run, at trace position `pos` (`b`: a batch to fill). */
+  upTo(fraction: number, pos: number, seq: Float64Array, b: PteChangeBatch): void {
+    while (this.written < this.multi.rows && (this.written + 1) / this.multi.rows <= fraction) {
+      const k = this.written++;
+      const n = share(this.multi.changes, this.multi.rows, k);
+      b.lane = k % this.lanes;
+      b.n = n;
+      for (let i = 0; i < n; i++) {
+        b.seq[i] = seq[b.lane]!++;
+        b.pos[i] = pos;
+        b.time[i] = pos * 10;
+        b.vpn[i] = BASE_VPN + 3 * i;
+        b.old[i] = 0x300 + (k & 0xff);
+        b.new[i] = 0x200;
+      }
+      this.store.writeChanges(b);
+    }
+  }
 }
 
 /** F with `all`: every table but pte_change, written as F's change rows advance. */

@@ -145,7 +145,7 @@ export async function runBench(o: BenchOptions): Promise<BenchResult> {
     removeDb(db);
     let insertRows = 0;
     const f = await stage(cp, 'F', zipfAccesses, () => {
-      insertRows = bulkInsert(db, e.rows, trace.records, fRows === 'all');
+      insertRows = bulkInsert(db, e.rows, trace.records, fRows === 'all', e.multi);
     });
     removeDb(db);
     rmSync(trace.path, { force: true });

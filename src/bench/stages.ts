@@ -4,6 +4,7 @@
  */
 import { rmSync } from 'node:fs';
 import Database from 'better-sqlite3';
+import type { MultiChangeRows } from './bulk-insert.js';
 import { from, lastValueFrom } from 'rxjs';
 import { parseLaneSpec } from '../lanes/config.js';
 import { Lane } from '../lanes/lane.js';
@@ -103,13 +104,25 @@ export async function replayNoStore(path: string, specs: readonly string[], thre
   return last.accesses;
 }
 
-/** Rows E stored in every table of the store's registry, and the PTE changes of its pte_change runs. */
-export function countStoredRows(db: string): { rows: StoredRows; pteChanges: number } {
+/**
+ * Rows E stored in every table of the store's registry, its pte_change rows of several changes (and their
+ * changes), and the PTE changes of its pte_change runs.
+ */
+export function countStoredRows(db: string): { rows: StoredRows; multi: MultiChangeRows; pteChanges: number } {
   const d = new Database(db, { readonly: true });
   try {
     const rows = Object.fromEntries(TABLES.map((t) => [t.name, d.prepare(`SELECT count(*) FROM ${t.name}`).pluck().get() as number])) as StoredRows;
-    const pteChanges = (d.prepare('SELECT coalesce(sum(count), 0) FROM pte_change').pluck().get() as number) ?? 0;
-    return { rows, pteChanges };
+    const changes = '1 + coalesce(json_array_length(vpn_steps), 0)';
+    const m = d
+      .prepare(`SELECT count(*) AS rows, coalesce(sum(${changes}), 0) AS changes FROM pte_change WHERE vpn_steps IS NOT NULL`)
+      .get() as MultiChangeRows;
+    const firsts = d.prepare('SELECT coalesce(sum(count), 0) FROM pte_change').pluck().get() as number;
+    const others = d
+      .prepare(`SELECT coalesce(sum(iif(s.type = 'array', json_extract(s.value, '$[1]'), c.count)), 0) FROM pte_change c, json_each(c.vpn_steps) s`)
+      .pluck()
+      .get() as number;
+    const pteChanges = firsts + others;
+    return { rows, multi: { rows: m.rows, changes: m.changes }, pteChanges };
   } finally {
     d.close();
   }

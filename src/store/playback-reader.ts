@@ -17,6 +17,19 @@ import { RunReader, type LaneRow } from './reader.js';
 import { PageWindow, type WindowChange } from './page-window.js';
 import { decodePtes } from './pte-runs.js';
 import { seqAtPos } from './time-travel.js';
+import {
+  type Change,
+  changeColumns,
+  changesBetween,
+  changesOf,
+  changesTouching,
+  coreColumns,
+  lastSeqOfLane,
+  mayTouchSql,
+  rowHolding,
+  rowStartBound,
+  type StoredChangeRow,
+} from './change-rows.js';
 import { PTRS_PER_PTE } from '../mm/uapi.js';
 import type { RunStatus } from './meta.js';
 import type { CollectResult, UffdMsgRow } from '../lanes/results.js';
@@ -109,22 +122,6 @@ export interface Limited<T> {
 
 /** Trace ops the timeline marks: the ones that change the address space. */
 export const ADDRESS_SPACE_OPS = ['mmap', 'munmap', 'mremap', 'mprotect', 'madvise', 'fork', 'brk'] as const;
-
-/** SQL: pages a pte_change row covers (PMD rows: 512 per slot). */
-const SPAN = 'count * (CASE level WHEN 1 THEN 512 ELSE 1 END)';
-
-interface RawChange {
-  lane_id: number;
-  seq: number;
-  pos: number;
-  pid: number;
-  vpn: number;
-  count: number;
-  level: number;
-  old: number;
-  new: number;
-  path: number;
-}
 
 export class PlaybackReader {
   readonly db: Database.Database;
@@ -228,7 +225,7 @@ export class PlaybackReader {
 
   /** The last change row of a lane (-1 when it has none). */
   lastSeq(laneId: number): number {
-    return (this.db.prepare('SELECT max(seq) FROM pte_change WHERE lane_id = ?').pluck().get(laneId) as number | null) ?? -1;
+    return lastSeqOfLane(this.db, laneId);
   }
 
   /** The last change row of a lane at or before trace position `pos` (-1 if none). */
@@ -238,7 +235,7 @@ export class PlaybackReader {
 
   /** The trace position of change row `seq` of a lane, undefined if there is no such row. */
   posOfSeq(laneId: number, seq: number): number | undefined {
-    return this.db.prepare('SELECT pos FROM pte_change WHERE lane_id = ? AND seq = ?').pluck().get(laneId, seq) as number | undefined;
+    return rowHolding(this.db, laneId, seq)?.pos;
   }
 
   /**
@@ -247,6 +244,7 @@ export class PlaybackReader {
    */
   eventPos(pos: number, dir: 1 | -1): number | undefined {
     const found: number[] = [];
+    // seqAtPos never ends inside a row (a row's changes share its position): the row after it, or the one holding it.
     const nextChange = this.db.prepare('SELECT pos FROM pte_change WHERE lane_id = ? AND seq > ? ORDER BY seq LIMIT 1').pluck();
     const prevChange = this.db.prepare('SELECT pos FROM pte_change WHERE lane_id = ? AND seq <= ? ORDER BY seq DESC LIMIT 1').pluck();
     const opAt = this.db.prepare('SELECT pos FROM op_result WHERE op_id = ?').pluck();
@@ -273,17 +271,17 @@ export class PlaybackReader {
    * before position `pos`; undefined when there is none. Scans the lane's rows from `pos` on.
    */
   pageChangePos(laneId: number, pid: number, vpn: number, pos: number, dir: 1 | -1): number | undefined {
-    const covers = `pid = ? AND vpn <= ? AND vpn + ${SPAN} > ?`;
-    if (dir > 0) {
-      return this.db
-        .prepare(`SELECT pos FROM pte_change WHERE lane_id = ? AND seq > ? AND ${covers} ORDER BY seq LIMIT 1`)
-        .pluck()
-        .get(laneId, this.seqAtPos(laneId, pos), pid, vpn, vpn) as number | undefined;
+    const rows = this.db
+      .prepare(
+        `SELECT ${changeColumns(this.db)} FROM pte_change WHERE lane_id = ? AND seq ${dir > 0 ? '>' : '<='} ? AND pid = ? AND ${mayTouchSql(this.db)}
+        ORDER BY seq ${dir > 0 ? '' : 'DESC'}`,
+      )
+      .iterate(laneId, this.seqAtPos(laneId, dir > 0 ? pos : pos - 1), pid, vpn + 1, vpn) as Iterable<StoredChangeRow>;
+    // seqAtPos never ends inside a row (a row's changes share its position), so every change of these rows counts.
+    for (const r of rows) {
+      if (!changesTouching(r, r.seq, Number.POSITIVE_INFINITY, vpn, vpn + 1).next().done) return r.pos;
     }
-    return this.db
-      .prepare(`SELECT pos FROM pte_change WHERE lane_id = ? AND seq <= ? AND ${covers} ORDER BY seq DESC LIMIT 1`)
-      .pluck()
-      .get(laneId, this.seqAtPos(laneId, pos - 1), pid, vpn, vpn) as number | undefined;
+    return undefined;
   }
 
   /**
@@ -315,40 +313,46 @@ export class PlaybackReader {
     return w;
   }
 
-  /** The change rows with after < seq <= upTo of a lane that touch pages [lo, hi) of `pid`, in order. */
-  windowChanges(laneId: number, after: number, upTo: number, pid: number, lo: number, hi: number): Iterable<WindowChange> {
-    return this.db
-      .prepare(`SELECT seq, vpn, count, level, new FROM pte_change WHERE lane_id = ? AND seq > ? AND seq <= ? AND pid = ?
-      AND vpn < ? AND vpn + ${SPAN} > ? ORDER BY seq`)
-      .iterate(laneId, after, upTo, pid, hi, lo) as Iterable<WindowChange>;
+  /** The changes with after < seq <= upTo of a lane that touch pages [lo, hi) of `pid`, in order. */
+  windowChanges(laneId: number, after: number, upTo: number, pid: number, lo: number, hi: number): WindowChange[] {
+    const rows = this.db
+      .prepare(`SELECT ${coreColumns(this.db, 'new')} FROM pte_change WHERE lane_id = ? AND seq > ? AND seq <= ? AND pid = ?
+      AND ${mayTouchSql(this.db)} ORDER BY seq`)
+      .iterate(laneId, rowStartBound(this.db, after + 1) - 1, upTo, pid, hi, lo) as Iterable<WindowChange & { vpn_steps: string | null }>;
+    const out: WindowChange[] = [];
+    for (const r of rows) {
+      if (r.vpn_steps === null) {
+        if (r.seq > after) out.push(r);
+      } else for (const c of changesTouching(r, after + 1, upTo, lo, hi)) out.push(c);
+    }
+    return out;
   }
 
-  /** The change rows of a lane made at trace position `pos` (the first `limit`, and how many there are). */
+  /** The changes of a lane made at trace position `pos` (the first `limit`, and how many there are). */
   changesAt(laneId: number, pos: number, limit: number): Limited<ChangeRow> {
     const first = this.seqAtPos(laneId, pos - 1) + 1;
     const last = this.seqAtPos(laneId, pos);
-    const rows =
-      last < first
-        ? []
-        : (
-            this.db
-              .prepare(`SELECT lane_id, seq, pos, pid, vpn, count, level, old, new, path FROM pte_change
-      WHERE lane_id = ? AND seq >= ? AND seq <= ? ORDER BY seq LIMIT ?`)
-              .all(laneId, first, last, limit) as RawChange[]
-          ).map((r) => this.change(r));
+    const rows: ChangeRow[] = [];
+    if (last >= first && limit > 0) {
+      for (const c of changesBetween(this.db, laneId, first, last)) {
+        rows.push(this.change(c));
+        if (rows.length === limit) break;
+      }
+    }
     return { rows, total: Math.max(0, last - first + 1) };
   }
 
-  /** Change rows of a lane by seq, in the order given (seqs without a row are left out). */
+  /** Changes of a lane by seq, in the order given (seqs without a change are left out). */
   changesBySeq(laneId: number, seqs: number[]): ChangeRow[] {
-    const q = this.db.prepare('SELECT lane_id, seq, pos, pid, vpn, count, level, old, new, path FROM pte_change WHERE lane_id = ? AND seq = ?');
-    return seqs
-      .map((s) => q.get(laneId, s) as RawChange | undefined)
-      .filter((r): r is RawChange => r !== undefined)
-      .map((r) => this.change(r));
+    const out: ChangeRow[] = [];
+    for (const s of seqs) {
+      const r = rowHolding(this.db, laneId, s);
+      if (r) for (const c of changesOf(r, s, s)) out.push(this.change(c));
+    }
+    return out;
   }
 
-  private change(r: RawChange): ChangeRow {
+  private change(r: Change): ChangeRow {
     return {
       laneId: r.lane_id,
       seq: r.seq,

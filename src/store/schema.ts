@@ -16,11 +16,12 @@ import { DEFAULT_COST_MODEL } from '../report/cost-model.js';
 import { counterGroup, counterUnit } from './counter-groups.js';
 
 /**
+ * 4: pte_change.vpn_steps (a row of several changes, src/store/change-rows.ts), no pte_change_by_vpn;
  * 3: what the trace's pagemap_read / PAGEMAP_SCAN records returned (pagemap_read_entry,
  * pagemap_scan_region, op_result.walk_end_vpn) and uffd_msg.pages; 2: keyframe_leaf.ptes run-length
  * encoded (src/store/pte-runs.ts); 1 stored the 512 words as they are.
  */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 /** Applied when the file is created, in order. */
 export const CREATE_FILES = ['001-run.sql', '002-views.sql', '004-history.sql', '005-states.sql'] as const;
 /** Applied by RunStore.finish(), after the load. */

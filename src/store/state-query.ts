@@ -6,6 +6,7 @@
 import { EXIT, PteplayError, UsageError } from '../errors.js';
 import { PMD_TABLE } from '../mm/pte.js';
 import { PTRS_PER_PTE, TASK_SIZE_PAGES } from '../mm/uapi.js';
+import { lastSeqOfLane } from './change-rows.js';
 import type { LaneRow, RunReader } from './reader.js';
 import { rebuildState, seqAtPos, type PageTables, type SlotState } from './time-travel.js';
 
@@ -15,7 +16,7 @@ export interface StateQuery {
   pages: number;
   /** Lane name (default: the first lane). */
   lane?: string;
-  /** After this change row of the lane (default: the end of the run). */
+  /** After this change of the lane (its seq; default: the end of the run). */
   at?: number;
   /** After this trace position instead. */
   pos?: number;
@@ -88,11 +89,9 @@ export function queryState(reader: RunReader, q: StateQuery): StateAnswer {
     );
   }
 
-  const last = db.prepare('SELECT coalesce(max(seq), -1) FROM pte_change WHERE lane_id = ?').pluck().get(lane.laneId) as number;
+  const last = lastSeqOfLane(db, lane.laneId);
   if (q.at !== undefined && q.at > last) {
-    throw new UsageError(
-      `option --at: lane ${lane.name} of ${reader.path} has ${last < 0 ? 'no change rows' : `change rows 0..${last}`}, not ${q.at}`,
-    );
+    throw new UsageError(`option --at: lane ${lane.name} of ${reader.path} has ${last < 0 ? 'no changes' : `changes 0..${last}`}, not ${q.at}`);
   }
   if (q.pos !== undefined && q.pos > meta.committedPos) {
     throw new UsageError(

@@ -43,7 +43,7 @@ const OF_KEYFRAME: ResumeRule = { kind: 'parent', parent: 'keyframe', key: ['lan
 export const TABLES = [
   {
     name: 'pte_change',
-    columns: ['lane_id', 'seq', 'pos', 'time_ns', 'pid', 'vpn', 'count', 'level', 'old', 'new', 'path'],
+    columns: ['lane_id', 'seq', 'pos', 'time_ns', 'pid', 'vpn', 'count', 'level', 'old', 'new', 'path', 'vpn_steps'],
     resume: POS,
     checkedPerRow: true,
   },

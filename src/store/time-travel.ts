@@ -5,6 +5,7 @@
 import type Database from 'better-sqlite3';
 import { PMD_TABLE } from '../mm/pte.js';
 import { PTRS_PER_PTE } from '../mm/uapi.js';
+import { changesOf, coreColumns, lastSeqOfLane, lastSeqSql, rowStartBound } from './change-rows.js';
 import { decodePtes } from './pte-runs.js';
 
 export interface SlotState {
@@ -72,8 +73,14 @@ export function rebuildState(db: Database.Database, laneId: number, seq: number)
       if (l.ptes) decodePtes(l.ptes, version, s.pte);
     }
   }
-  const rows = db.prepare('SELECT pid, vpn, count, level, new FROM pte_change WHERE lane_id = ? AND seq >= ? AND seq <= ? ORDER BY seq');
-  for (const r of rows.iterate(laneId, from, seq) as Iterable<ChangeRow>) apply(tables, r);
+  const rows = db
+    .prepare(`SELECT ${coreColumns(db, 'pid, new')} FROM pte_change WHERE lane_id = ? AND seq >= ? AND seq <= ? ORDER BY seq`)
+    .iterate(laneId, rowStartBound(db, from), seq) as Iterable<ChangeRow & { seq: number; vpn_steps: string | null }>;
+  for (const r of rows) {
+    if (r.vpn_steps === null) {
+      if (r.seq >= from) apply(tables, r);
+    } else for (const c of changesOf(r, from, seq)) apply(tables, c);
+  }
   return tables;
 }
 
@@ -87,25 +94,29 @@ export function entryAt(tables: PageTables, pid: number, vpn: number): { level: 
 }
 
 /**
- * The change row `seq` that ends at trace position `pos`: the last row with pos <= `pos` (-1 if none).
+ * The change `seq` that ends at trace position `pos`: the last change with pos <= `pos` (-1 if none).
  * Within a lane pos never decreases as seq grows (RunStore.writeChanges checks it), so this is a binary
- * search over the primary key: about log2(rows) point lookups, no index on pos needed.
+ * search over the primary key: about log2(changes) point lookups, no index on pos needed.
  */
 export function seqAtPos(db: Database.Database, laneId: number, pos: number): number {
-  const next = db.prepare('SELECT seq, pos FROM pte_change WHERE lane_id = ? AND seq >= ? ORDER BY seq LIMIT 1');
-  const last = db.prepare('SELECT max(seq) FROM pte_change WHERE lane_id = ?').pluck().get(laneId) as number | null;
+  // The row holding change `mid`, else the first row after it (all changes of a row have its position).
+  const cols = `seq AS first, pos, ${lastSeqSql(db)} AS last FROM pte_change WHERE lane_id = ?`;
+  const holding = db.prepare(`SELECT ${cols} AND seq <= ? ORDER BY seq DESC LIMIT 1`);
+  const after = db.prepare(`SELECT ${cols} AND seq > ? ORDER BY seq LIMIT 1`);
+  type Row = { first: number; pos: number; last: number } | undefined;
   let found = -1;
-  // Invariant: rows with seq < lo have pos <= `pos` (the last of them is `found`); rows with seq >= hi have pos > `pos`.
+  // Invariant: changes with seq < lo have pos <= `pos` (the last of them is `found`); changes with seq >= hi have pos > `pos`.
   let lo = 0;
-  let hi = (last ?? -1) + 1;
+  let hi = lastSeqOfLane(db, laneId) + 1;
   while (lo < hi) {
     const mid = Math.floor((lo + hi) / 2);
-    const r = next.get(laneId, mid) as { seq: number; pos: number } | undefined;
-    if (r === undefined || r.seq >= hi || r.pos > pos) {
+    let r = holding.get(laneId, mid) as Row;
+    if (r === undefined || r.last < mid) r = after.get(laneId, mid) as Row;
+    if (r === undefined || r.first >= hi || r.pos > pos) {
       hi = mid;
     } else {
-      found = r.seq;
-      lo = r.seq + 1;
+      found = r.last;
+      lo = r.last + 1;
     }
   }
   return found;

@@ -29,6 +29,7 @@ import { CP_GT_C, CP_GT_W, CP_REPORTED } from '../lanes/collect-pages.js';
 import { PATH_LABELS, WHY_LABELS } from '../mm/cause.js';
 import { PMB_EXCLUSIVE, PMB_FILE, PMB_GUARD, PMB_PRESENT, PMB_SOFT_DIRTY, PMB_SWAP, PMB_UFFD_WP } from '../trackers/pagemap.js';
 import { BatchInsert } from './batch-insert.js';
+import { ROW_CHANGES_MAX } from './change-rows.js';
 import { packRows, UFFD_MSG_FIELDS } from './row-pack.js';
 import { encodePteRuns } from './pte-runs.js';
 import { inspectDbPath } from './db-file.js';
@@ -66,6 +67,25 @@ const PATH_OK = codeTable(Object.keys(PATH_LABELS));
 const WHY_OK = codeTable(Object.keys(WHY_LABELS));
 const LEVEL_OK = codeTable([0, 1]);
 
+/** A pte_change row being built: n changes (0: none), the first one's columns, the steps to the others (change-rows.ts). */
+interface OpenRow {
+  n: number;
+  seq: number;
+  pos: number;
+  time: number;
+  pid: number;
+  vpn: number;
+  /** The page of the row's last change. */
+  lastVpn: number;
+  count: number;
+  level: number;
+  old: number;
+  new: number;
+  path: number;
+  /** Per change after the first: its step, or [step, count] when its count is not the first one's. */
+  steps: (number | [number, number])[];
+}
+
 export interface LaneInput {
   /** lane_id; defaults to the number of lanes added so far. Must match the `lane` of the results. */
   id?: number;
@@ -83,6 +103,12 @@ export class RunStore {
    */
   private readonly lanes = new Map<number, { seq: number; pos: number }>();
   private readonly totals = new Map<number, Counters>();
+  /**
+   * Per lane, the pte_change row being built: the changes since its first one at the same position with
+   * the same transition (src/store/change-rows.ts). Inserted when a change does not fit it, and at every
+   * commit (a row never spans a commit: it has one position).
+   */
+  private readonly openRows = new Map<number, OpenRow>();
   /** One BatchInsert per table of the registry (tables.ts), flushed in its order (parents first). */
   private readonly ins: Record<TableName, BatchInsert>;
   private readonly setMeta: Database.Statement;
@@ -208,9 +234,9 @@ export class RunStore {
     this.checkLane(b.lane);
     this.write(() => {
       const ins = this.ins.pte_change;
-      const v = ins.params; // hot path: the row's values go straight into the statement's parameters
       const lane = b.lane;
       const last = this.lanes.get(lane)!;
+      const o = this.openRow(lane);
       for (let i = 0; i < b.n; i++) {
         const seq = b.seq[i]!;
         const pos = b.pos[i]!;
@@ -227,20 +253,69 @@ export class RunStore {
         last.pos = pos;
         if (pos <= this.skipUpTo) continue;
         const t = b.time[i]!;
-        const k = ins.slot();
-        v[k] = lane;
-        v[k + 1] = seq;
-        v[k + 2] = pos;
-        v[k + 3] = Number.isNaN(t) ? null : t;
-        v[k + 4] = b.pid[i];
-        v[k + 5] = b.vpn[i];
-        v[k + 6] = b.count[i];
-        v[k + 7] = b.level[i];
-        v[k + 8] = b.old[i];
-        v[k + 9] = b.new[i];
-        v[k + 10] = b.path[i];
+        const vpn = b.vpn[i]!;
+        if (
+          o.n > 0 &&
+          o.n < ROW_CHANGES_MAX &&
+          seq === o.seq + o.n &&
+          vpn > o.lastVpn &&
+          pos === o.pos &&
+          b.pid[i] === o.pid &&
+          b.level[i] === o.level &&
+          b.old[i] === o.old &&
+          b.new[i] === o.new &&
+          b.path[i] === o.path &&
+          (t === o.time || (Number.isNaN(t) && Number.isNaN(o.time)))
+        ) {
+          const count = b.count[i]!;
+          o.steps.push(count === o.count ? vpn - o.lastVpn : [vpn - o.lastVpn, count]);
+          o.lastVpn = vpn;
+          o.n++;
+          continue;
+        }
+        if (o.n > 0) this.closeRow(lane, o, ins);
+        o.n = 1;
+        o.seq = seq;
+        o.pos = pos;
+        o.time = t;
+        o.pid = b.pid[i]!;
+        o.vpn = o.lastVpn = vpn;
+        o.count = b.count[i]!;
+        o.level = b.level[i]!;
+        o.old = b.old[i]!;
+        o.new = b.new[i]!;
+        o.path = b.path[i]!;
       }
     });
+  }
+
+  private openRow(lane: number): OpenRow {
+    let o = this.openRows.get(lane);
+    if (!o) {
+      o = { n: 0, seq: 0, pos: 0, time: 0, pid: 0, vpn: 0, lastVpn: 0, count: 0, level: 0, old: 0, new: 0, path: 0, steps: [] };
+      this.openRows.set(lane, o);
+    }
+    return o;
+  }
+
+  /** Insert lane `lane`'s open change row (openRows) and empty it. */
+  private closeRow(lane: number, o: OpenRow, ins = this.ins.pte_change): void {
+    const v = ins.params; // hot path: the row's values go straight into the statement's parameters
+    const k = ins.slot();
+    v[k] = lane;
+    v[k + 1] = o.seq;
+    v[k + 2] = o.pos;
+    v[k + 3] = Number.isNaN(o.time) ? null : o.time;
+    v[k + 4] = o.pid;
+    v[k + 5] = o.vpn;
+    v[k + 6] = o.count;
+    v[k + 7] = o.level;
+    v[k + 8] = o.old;
+    v[k + 9] = o.new;
+    v[k + 10] = o.path;
+    v[k + 11] = o.n > 1 ? JSON.stringify(o.steps) : null;
+    o.steps.length = 0;
+    o.n = 0;
   }
 
   /** Write one op result. */
@@ -487,6 +562,7 @@ export class RunStore {
         });
       }
       this.totals.clear();
+      for (const [lane, o] of this.openRows) if (o.n > 0) this.closeRow(lane, o);
       for (const t of TABLES) this.ins[t.name].flush();
       if (pos !== undefined) this.setMeta.run(META_KEYS.committedPos, String(pos));
       extra?.();
@@ -510,6 +586,10 @@ export class RunStore {
   private rollback(): void {
     for (const t of TABLES) this.ins[t.name].clear();
     this.totals.clear();
+    for (const o of this.openRows.values()) {
+      o.n = 0;
+      o.steps.length = 0;
+    }
     // SQLite rolls back by itself after some errors (SQLITE_FULL, SQLITE_IOERR, ...).
     if (this.db.open && this.db.inTransaction) this.db.exec('ROLLBACK');
   }
