@@ -25,8 +25,11 @@ import { removeDb } from './stages.js';
 export const SEEK_TARGET_MS = 100;
 /** Pages of the window a seek rebuilds (the player's default range). */
 export const SEEK_WINDOW = 512;
-/** Change rows per workload access of the zipf run it builds (1 Mi pages, 20 collects): 15.8 M rows for 7.7 M accesses. */
-const ROWS_PER_ACCESS = 2;
+/**
+ * pte_change rows per workload access of the zipf run it builds (1 Mi pages, 20 collects, schema version 4,
+ * where a collect's re-arm is one row of many changes): 9.66 M rows (13.8 M changes) for 6 M accesses.
+ */
+const ROWS_PER_ACCESS = 1.6;
 
 export interface SeekBenchOptions {
   /** A run database to measure; without it one is built. */

@@ -34,6 +34,9 @@ import { PTRS_PER_PTE } from '../mm/uapi.js';
 import type { RunStatus } from './meta.js';
 import type { CollectResult, UffdMsgRow } from '../lanes/results.js';
 
+/** Rows firstSeqAt walks back before it falls back to a bisection. */
+const FIRST_AT_SCAN = 64;
+
 export interface PlaybackRun {
   path: string;
   status: RunStatus;
@@ -330,8 +333,8 @@ export class PlaybackReader {
 
   /** The changes of a lane made at trace position `pos` (the first `limit`, and how many there are). */
   changesAt(laneId: number, pos: number, limit: number): Limited<ChangeRow> {
-    const first = this.seqAtPos(laneId, pos - 1) + 1;
     const last = this.seqAtPos(laneId, pos);
+    const first = this.firstSeqAt(laneId, pos, last);
     const rows: ChangeRow[] = [];
     if (last >= first && limit > 0) {
       for (const c of changesBetween(this.db, laneId, first, last)) {
@@ -340,6 +343,23 @@ export class PlaybackReader {
       }
     }
     return { rows, total: Math.max(0, last - first + 1) };
+  }
+
+  /**
+   * The first change of a lane at position `pos`, given `last`, the last change at or before it
+   * (seqAtPos): a position holds few rows (a collect's re-arm is rows of up to ROW_CHANGES_MAX changes),
+   * so walking back from `last` answers in a few rows where a second bisection takes dozens of queries.
+   */
+  private firstSeqAt(laneId: number, pos: number, last: number): number {
+    const rows = this.db
+      .prepare('SELECT seq, pos FROM pte_change WHERE lane_id = ? AND seq <= ? ORDER BY seq DESC LIMIT ?')
+      .all(laneId, last, FIRST_AT_SCAN) as { seq: number; pos: number }[];
+    let first = last + 1;
+    for (const r of rows) {
+      if (r.pos < pos) return first;
+      first = r.seq;
+    }
+    return rows.length < FIRST_AT_SCAN ? first : this.seqAtPos(laneId, pos - 1) + 1;
   }
 
   /** Changes of a lane by seq, in the order given (seqs without a change are left out). */
