@@ -11,6 +11,7 @@ import Database from 'better-sqlite3';
 import { Command } from 'commander';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { COMMANDS } from '../cli/commands.js';
+import { SCHEMA_VERSION } from '../src/store/schema.js';
 import { pteplay, ROOT } from './helpers/cli.js';
 
 const CLI = join(ROOT, 'dist', 'cli', 'pteplay.js');
@@ -219,7 +220,7 @@ describe('conventions', () => {
       ['nope.db', 66, 'no such run database'],
       ['text.db', 65, 'not a pteplay run database (file is not a database)', 'cannot read: file is not a database'],
       ['trunc.db', 65, 'not a pteplay run database (database disk image is malformed)', 'cannot read: database disk image is malformed'],
-      ['newer.db', 65, 'run database schema version 99 is not supported (this pteplay reads 1..3)'],
+      ['newer.db', 65, `run database schema version 99 is not supported (this pteplay reads 1..${SCHEMA_VERSION})`],
       ['other.db', 65, 'not a pteplay run database (no meta table)'],
     ];
     for (const [f, code, message, sqlMessage] of cases) {
