@@ -86,3 +86,8 @@ export function adviceOf(n: number): { advice: MadviseAdvice } | { unmodelled: s
   if (name === 'dontneed_locked') return { advice: 'dontneed' };
   return (MADVISE_ADVICE as readonly string[]).includes(name) ? { advice: name as MadviseAdvice } : { unmodelled: name };
 }
+
+/** The MADV_* number of one of the trace's advices (the inverse of {@link adviceOf}). */
+export function adviceNumber(a: MadviseAdvice): number {
+  return Number(Object.keys(ADVICE_NAMES).find((n) => ADVICE_NAMES[Number(n)] === a));
+}
