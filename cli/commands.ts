@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { register as bench } from './bench.js';
+import { register as calibrate } from './calibrate.js';
 import { register as convert } from './convert.js';
 import { register as demo } from './demo.js';
 import { register as gen } from './gen.js';
@@ -15,4 +16,4 @@ import { register as verify } from './verify.js';
 export type RegisterCommand = (program: Command) => void;
 
 /** The subcommands, in the order `pteplay --help` lists them. */
-export const COMMANDS: RegisterCommand[] = [demo, gen, importTrace, replay, report, sql, state, play, convert, bench, verify];
+export const COMMANDS: RegisterCommand[] = [demo, gen, importTrace, replay, report, sql, state, play, convert, bench, verify, calibrate];
