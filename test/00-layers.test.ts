@@ -1,5 +1,5 @@
 /**
- * The code's layers point one way (docs/architecture.md): cli → run, bench, verify → store, report,
+ * The code's layers point one way (docs/architecture.md): cli → run, bench, verify, calibrate → store, report,
  * tui → pipeline, workers → lanes → trace (importers, readers) → trackers → mm → kernel profile,
  * with src/trace/types.ts (the record vocabulary) and the root utilities (errors, version,
  * node-flags) at the bottom. A file may import its own layer or any layer below it, never one above,
@@ -29,6 +29,7 @@ function layer(file: string): number {
     run: 7,
     bench: 7,
     verify: 7,
+    calibrate: 7,
   };
   const r = dir === undefined ? undefined : ranks[dir];
   if (r === undefined) throw new Error(`${file}: no layer (add its directory to test/00-layers.test.ts and docs/architecture.md)`);
