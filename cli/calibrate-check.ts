@@ -1,6 +1,6 @@
 /**
- * `pteplay calibrate --check <trace>`: the options and the action of the check (logic in
- * src/calibrate/check*.ts). cli/calibrate.ts adds these to the `calibrate` command.
+ * `pteplay calibrate --check <trace>`: the check's own options and its action (logic in
+ * src/calibrate/check*.ts). cli/calibrate.ts declares --check, --costs and --json and adds these.
  */
 import type { Command } from 'commander';
 import { UsageError } from '../src/errors.js';
@@ -14,18 +14,14 @@ export interface CheckCliOptions {
   json?: boolean;
 }
 
-/** Add the check's options to the `calibrate` command. */
+/** Add the check's own options to the `calibrate` command. */
 export function addCheckOptions(cmd: Command): Command {
   return cmd
-    .option('--check <trace>', 'run the trace for real under each tracker lane this host supports and compare with the estimates')
-    .option('--costs <file>', 'price the estimates with this calibration file (default: the documented table)')
     .option('--reps <n>', 'with --check: repetitions per lane, medians are compared (default 5)', parseCount('--reps'))
-    .option('--db <file>', 'with --check: keep the simulated run in this database (pteplay report shows its est. total)')
-    .option('--json', 'print the result as one JSON document');
+    .option('--db <file>', 'with --check: keep the simulated run in this database (pteplay report shows its est. total)');
 }
 
-export const CHECK_HELP = `
---check runs an anonymous-memory trace (pteplay gen zipf/uniform/churn with --ops mmap,munmap,
+export const CHECK_HELP = `--check runs an anonymous-memory trace (pteplay gen zipf/uniform/churn with --ops mmap,munmap,
 mprotect,dontneed,mremap,thp,kernel; scenarios with only those ops) for real, each lane in fresh
 processes (tools/calibrate/check.c, built with gcc on first use), with the collects and re-arms
 pteplay replay adds. Per lane it prints the tracker overhead measured (the lane minus the baseline
@@ -33,9 +29,9 @@ without a tracker: wall and CPU, medians), the simulator's est. total for the la
 A trace with a record the host cannot run (fork, shared or file mappings, pins, raw tracker calls)
 is refused with exit 65 naming the record.
 
-Examples:
+The estimates are priced with --costs FILE, else the documented default table.
   pteplay gen zipf --pages 16384 --accesses 1000000 -o z.trace
-  pteplay calibrate --check z.trace
+  pteplay calibrate --check z.trace --costs calib/this-host.json
   pteplay calibrate --check z.trace --reps 9 --db z-check.db --json`;
 
 /** The --check action: run the check and print it. */

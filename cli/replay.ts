@@ -68,6 +68,10 @@ export function register(program: Command): void {
       parseOnOff('--swap'),
     )
     .option('--monitor-latency-us <n>', 'sync uffd monitor round trip in µs (default 20)', parseCount('--monitor-latency-us'))
+    .option(
+      '--costs <file>',
+      'price the run with this calibration file (pteplay calibrate -o FILE) instead of the default literature table; the run records which',
+    )
     .option('--no-events', 'do not store individual PTE changes (collects, ops and costs only)')
     .option('--keyframe-every <n>', 'page-table keyframe every N change rows per lane, for time travel (0 = none)', parseCount('--keyframe-every'))
     .option(
@@ -103,7 +107,8 @@ Examples:
   pteplay replay traces/scenarios/vma-merge.jsonl --db runs/merge.db
   pteplay replay t.trace --lanes soft-dirty,uffd-async:read=generic --kernel 6.1
   pteplay replay traces/scenarios/swap-anon.jsonl --swap off --kernel-opt zero_page=off
-  pteplay replay t.trace --db runs/t.db --resume`,
+  pteplay replay t.trace --db runs/t.db --resume
+  pteplay replay t.trace --db runs/t.db --costs calib/this-host.json`,
     )
     .action(async (trace: string, o) => {
       if (o.thp !== undefined && !['always', 'madvise', 'never'].includes(o.thp)) {
@@ -112,6 +117,11 @@ Examples:
       if (o.threads !== undefined && o.threads < 1) throw new UsageError('option --threads: expected at least 1');
       if (o.resume && !o.db) throw new UsageError('--resume needs --db, the run database to continue');
       if (o.resume && o.force) throw new UsageError('--resume continues the run in --db and --force replaces it: give one of them');
+      if (o.resume && o.costs) {
+        throw new UsageError(
+          '--resume keeps the cost table the run was started with: give --costs without --resume (or price it with report --costs)',
+        );
+      }
       if (o.interval === 'auto' && o.intervalUs !== undefined) {
         throw new UsageError('--interval auto chooses the interval itself: give --interval-us without it (or --interval N with it)');
       }
@@ -132,6 +142,7 @@ Examples:
       try {
         // The replay pipeline (lanes, workers, SQLite) loads when a replay runs, not for --help or a usage error.
         const { replay } = await import('../src/run/replay.js');
+        const costTable = o.costs !== undefined ? (await import('../src/report/cost-table.js')).loadCostTable(o.costs) : undefined;
         summary = await replay({
           trace,
           db,
@@ -149,6 +160,7 @@ Examples:
           keyframeEvery: o.keyframeEvery,
           resume: o.resume === true,
           force: o.force === true,
+          costTable,
           threads: o.threads,
           onProgress: progress ? (p) => progress.update(p.phase, { bytes: p.bytes, totalBytes: p.totalBytes, count: p.accesses }) : undefined,
         });

@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../src/errors.js';
 import { loadReport } from '../src/report/accuracy.js';
+import { loadCostTable } from '../src/report/cost-table.js';
 import { formatCsv } from '../src/report/format-csv.js';
 import { formatJson } from '../src/report/format-json.js';
 import { formatText } from '../src/report/format-text.js';
@@ -16,14 +17,16 @@ interface ReportOptions {
   csv?: boolean;
   lane: string[];
   collect?: number;
+  costs?: string;
 }
 
 /** Build the report for `db`: the string the command prints, and warnings for stderr (CSV only: text and JSON carry them). */
 export function runReport(db: string, opts: ReportOptions): { text: string; stderrWarnings: string[] } {
   if (opts.json && opts.csv) throw new UsageError('options --json and --csv cannot be used together');
+  const costs = opts.costs !== undefined ? loadCostTable(opts.costs) : undefined;
   const reader = RunReader.open(db);
   try {
-    const data = loadReport(reader, { lanes: opts.lane, collect: opts.collect });
+    const data = loadReport(reader, { lanes: opts.lane, collect: opts.collect, costs });
     const text = opts.json ? formatJson(data) : opts.csv ? formatCsv(data) : formatText(data);
     return { text, stderrWarnings: opts.csv ? data.warnings : [] };
   } finally {
@@ -43,6 +46,7 @@ export function register(program: Command): void {
     .option('--csv', 'print one CSV row per lane per collect')
     .option('--lane <name>', 'only this lane (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--collect <n>', 'only collect number N (0-based)', parseCount('--collect'))
+    .option('--costs <file>', "re-price the stored counters with this calibration file (the database is not changed); default: the run's own table")
     .addHelpText(
       'after',
       `
@@ -50,6 +54,7 @@ Examples:
   pteplay report run.db
   pteplay report run.db --lane soft-dirty --lane uffd-async --collect 3
   pteplay report run.db --csv > run.csv
+  pteplay report run.db --costs calib/this-host.json
   sqlite3 run.db 'SELECT * FROM v_collect_accuracy'`,
     )
     .action((db: string, opts: ReportOptions) => {

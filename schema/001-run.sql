@@ -28,6 +28,13 @@
 --   committed_pos     trace position (0-based record number) up to which every lane's rows are stored;
 --                     rows for later positions are committed only with a later committed_pos, so after
 --                     a crash the file holds exactly the rows up to committed_pos
+--   cost_table_kind   which table priced the run (cost_model): default (the literature table of
+--                     src/report/cost-model.ts) | calibration (replay --costs FILE); absent in runs
+--                     written before it existed, which the default priced
+--   cost_table_path   the calibration file as given to --costs (calibration only)
+--   cost_table_kernel kernel release (uname -r) the calibration was measured on
+--   cost_table_cpu    CPU model name of the calibration
+--   cost_table_date   ISO-8601 time of the calibration
 CREATE TABLE meta (
   -- the key (see above)
   key   TEXT PRIMARY KEY NOT NULL,

@@ -1,5 +1,5 @@
 /**
- * The code's layers point one way (docs/architecture.md): cli → run, bench, verify → store, report,
+ * The code's layers point one way (docs/architecture.md): cli → run, bench, verify, calibrate → store, report,
  * tui → pipeline, workers → lanes → trace (importers, readers) → trackers → mm → kernel profile,
  * with src/trace/types.ts (the record vocabulary) and the root utilities (errors, version,
  * node-flags) at the bottom. A file may import its own layer or any layer below it, never one above,

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decodeCheckStream, encodeCheckStream } from '../src/calibrate/check-encode.js';
+import { DEFAULT_COST_MODEL } from '../src/report/cost-model.js';
 import { probeHost } from '../src/verify/probe.js';
 import { kreplayUsable } from '../src/verify/kreplay.js';
 import { pteplay } from './helpers/cli.js';
@@ -126,6 +127,43 @@ describe.skipIf(!usable.ok)(`calibrate --check on this kernel${usable.ok ? '' : 
     expect(rows.get('uffd-sync').measured.reps[0].msgs).toBeGreaterThan(0);
     if (probe.softDirty) expect(rows.get('soft-dirty').unavailable).toBeNull();
     else expect(rows.get('soft-dirty').unavailable).toBe('not available: CONFIG_MEM_SOFT_DIRTY off');
+  });
+
+  it('--costs FILE prices the estimates with the calibration (the same as report of the run it keeps)', () => {
+    const trace = join(tmp, 'z3.trace');
+    expect(pteplay(['gen', 'zipf', '--pages', '32', '--accesses', '500', '-o', trace]).status).toBe(0);
+    const items: Record<string, unknown> = {};
+    for (const it of DEFAULT_COST_MODEL)
+      items[it.item] = { ns: it.ns * 10 + 1, unit: 'x', p50: 1, p90: 1, samples: 1, method: 'test', status: 'measured' };
+    const cal = jsonl('cal.json', []);
+    writeFileSync(
+      cal,
+      JSON.stringify({
+        format: 'pteplay-calibration',
+        version: 1,
+        kernel: '9.9.9-test',
+        cpu: 'Test CPU',
+        cpus: 2,
+        date: '2026-12-07T00:00:00Z',
+        host: 'h',
+        pinned_cpu: 1,
+        items,
+      }),
+    );
+    const dbDefault = join(tmp, 'z3-default.db');
+    const dbCal = join(tmp, 'z3-cal.db');
+    const byDefault = JSON.parse(pteplay(['calibrate', '--check', trace, '--reps', '1', '--db', dbDefault, '--json']).stdout);
+    const r = pteplay(['calibrate', '--check', trace, '--reps', '1', '--db', dbCal, '--costs', cal, '--json']);
+    expect(r.status).toBe(0);
+    const c = JSON.parse(r.stdout);
+    expect(c.costs).toMatchObject({ kind: 'calibration', path: cal, kernel: '9.9.9-test' });
+    expect(c.replayCommand).toContain(`--costs ${cal}`);
+    const rep = JSON.parse(pteplay(['report', dbCal, '--json']).stdout);
+    for (const lane of ['uffd-sync', 'uffd-async']) {
+      const row = c.rows.find((x: any) => x.lane === lane);
+      expect(row.estimatedNs, lane).toBe(rep.lanes.find((l: any) => l.name === lane).estimate.totalNs);
+      expect(row.estimatedNs, lane).toBeGreaterThan(byDefault.rows.find((x: any) => x.lane === lane).estimatedNs * 5);
+    }
   });
 
   it('the text table has the baseline and each lane with its ratio', () => {

@@ -1,18 +1,19 @@
 /**
  * The estimated side of `pteplay calibrate --check`: replay the trace in the simulator (src/run,
  * in-process, one thread) configured as this host's kernel (the probe of `pteplay verify --probe`),
- * and price each lane's whole-run counters with the cost table — the report's "est. total".
+ * priced with the cost table (stored in the run, as `replay --costs` does), and take each lane's
+ * whole-run estimate: the report's "est. total".
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { estimate, type CostEstimate, type CostItem } from '../report/cost-model.js';
+import type { CostEstimate } from '../report/cost-model.js';
+import type { CostTable } from '../report/cost-table.js';
 import { loadReport } from '../report/accuracy.js';
 import { replay } from '../run/replay.js';
 import type { CollectPlan } from '../run/collect-plan.js';
 import { RunReader } from '../store/reader.js';
 import { probedKernelOpts, replayArgs, type HostProbe } from '../verify/probe.js';
-import { COUNTER_NAMES, newCounters } from '../mm/counters.js';
 
 export interface Estimated {
   /** Lane name -> estimate of its whole run. */
@@ -28,7 +29,8 @@ export async function estimateLanes(
   trace: string,
   lanes: readonly string[],
   probe: HostProbe,
-  items: readonly CostItem[],
+  table: CostTable,
+  costsPath?: string,
   db?: string,
 ): Promise<Estimated> {
   const tmp = db === undefined ? mkdtempSync(join(tmpdir(), 'pteplay-check-')) : null;
@@ -43,21 +45,26 @@ export async function estimateLanes(
       sysfs: { thp: probe.sysfs.thp, swap: probe.sysfs.swap },
       events: false,
       threads: 1,
+      costTable: table,
     });
     const reader = RunReader.open(path);
     const byLane = new Map<string, CostEstimate>();
     try {
-      for (const l of loadReport(reader).lanes) {
-        const counters = newCounters();
-        COUNTER_NAMES.forEach((n, i) => {
-          counters[i] = l.counters[n];
-        });
-        byLane.set(l.name, estimate(counters, items));
-      }
+      for (const l of loadReport(reader).lanes) byLane.set(l.name, l.estimate);
     } finally {
       reader.close();
     }
-    const command = ['pteplay replay', trace, '--db', db ?? 'run.db', '--lanes', lanes.join(','), '--no-events', ...replayArgs(probe)].join(' ');
+    const command = [
+      'pteplay replay',
+      trace,
+      '--db',
+      db ?? 'run.db',
+      '--lanes',
+      lanes.join(','),
+      '--no-events',
+      ...(costsPath ? ['--costs', costsPath] : []),
+      ...replayArgs(probe),
+    ].join(' ');
     return { byLane, plan: summary.plan, command };
   } finally {
     if (tmp !== null) rmSync(tmp, { recursive: true, force: true });

@@ -4,6 +4,12 @@ import type { CheckResult } from './check.js';
 
 const fmtX = (r: number | null): string => (r === null || !Number.isFinite(r) ? '-' : `${r.toFixed(2)}x`);
 
+function costsText(c: CheckResult): string {
+  const s = c.costs;
+  if (s.kind === 'default') return 'the default table (src/report/cost-model.ts)';
+  return `the calibration ${s.path ?? ''} (kernel ${s.kernel ?? '?'}, ${s.date ?? '?'})`;
+}
+
 export function formatCheckText(c: CheckResult): string {
   const rows = [
     ['none (baseline)', fmtNs(c.baseline.wallNs), fmtNs(c.baseline.cpuNs), '-', '-', '-', '-', '-'],
@@ -33,7 +39,7 @@ export function formatCheckText(c: CheckResult): string {
   return [
     `calibrate --check ${c.trace}: ${c.accesses} accesses, ${c.collects} collects (${c.plan})`,
     `  real runs: ${c.repetitions} repetitions per lane, medians; kernel ${c.kernel}, CPU ${c.cpu}`,
-    `  estimated: the simulator's est. total priced with ${c.costs}; the same run: ${c.replayCommand}`,
+    `  estimated: the simulator's est. total priced with ${costsText(c)}; the same run: ${c.replayCommand}`,
     '  overhead = the lane minus the baseline (no tracker); CPU = user + sys of every thread, the monitor included',
     '',
     ...table.map((l) => `  ${l}`),

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describePlan } from '../run/collect-plan.js';
 import { hostBackend } from '../verify/backend.js';
 import type { HostProbe } from '../verify/probe.js';
-import { checkCosts } from './check-costs.js';
+import { defaultCostTable, loadCostTable, type CostSource } from '../report/cost-table.js';
 import { checkWindow, encodeCheckStream } from './check-encode.js';
 import { estimateLanes } from './check-estimate.js';
 import { median, runReal, type RealLane, type RealRep } from './check-real.js';
@@ -55,7 +55,8 @@ export interface CheckResult {
   trace: string;
   kernel: string;
   cpu: string;
-  costs: string;
+  /** The table that priced the estimates. */
+  costs: CostSource;
   repetitions: number;
   accesses: number;
   collects: number;
@@ -91,13 +92,13 @@ function measured(reps: RealRep[]): Measured {
 
 export async function runCheck(o: CheckOptions): Promise<CheckResult> {
   const reps = o.reps ?? DEFAULT_CHECK_REPS;
-  const costs = checkCosts(o.costs);
+  const table = o.costs !== undefined ? loadCostTable(o.costs) : defaultCostTable();
   const window = await checkWindow(o.trace); // a trace the host cannot run is refused before anything runs
   const probe = hostBackend().probe;
   const lanes = laneAvailability(probe);
   const runnable = lanes.filter(([, why]) => why === null).map(([l]) => l);
   o.onProgress?.('simulating');
-  const est = await estimateLanes(o.trace, runnable, probe, costs.items, o.db);
+  const est = await estimateLanes(o.trace, runnable, probe, table, o.costs, o.db);
   const stream = await encodeCheckStream(o.trace, est.plan, window);
   const tmp = mkdtempSync(join(tmpdir(), 'pteplay-check-'));
   const results = new Map<RealLane, RealRep[]>();
@@ -140,7 +141,7 @@ export async function runCheck(o: CheckOptions): Promise<CheckResult> {
     trace: o.trace,
     kernel: osRelease(),
     cpu: cpuModel(),
-    costs: costs.source,
+    costs: table.source,
     repetitions: reps,
     accesses: stream.accesses,
     collects: stream.collects,

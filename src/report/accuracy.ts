@@ -6,7 +6,8 @@
 import { UsageError } from '../errors.js';
 import { COUNTER_NAMES, newCounters, type CounterName, type Counters } from '../mm/counters.js';
 import type { RunReader } from '../store/reader.js';
-import { estimate } from './cost-model.js';
+import { type CostItem, estimate } from './cost-model.js';
+import { type CostTable, describeSource, sourceFromMeta, tableFromRows } from './cost-table.js';
 import type { CollectReport, LaneReport, LaneSummary, ReportData } from './types.js';
 
 export interface ReportFilter {
@@ -14,6 +15,29 @@ export interface ReportFilter {
   lanes?: readonly string[];
   /** Collect index to include (all when absent). */
   collect?: number;
+  /** Price the counters with this table instead of the run's stored cost_model (report --costs). */
+  costs?: CostTable;
+}
+
+/** The table a run was priced with when it was stored: its cost_model rows and cost_table_* meta keys. */
+export function storedCostTable(reader: RunReader): CostTable {
+  const meta = new Map(
+    (reader.db.prepare("SELECT key, value FROM meta WHERE key LIKE 'cost_table_%'").all() as { key: string; value: string }[]).map((r) => [
+      r.key,
+      r.value,
+    ]),
+  );
+  const rows = reader.db.prepare('SELECT item, counter, ns_each, side, source FROM cost_model').all() as {
+    item: string;
+    counter: string;
+    ns_each: number;
+    side: string;
+    source: string;
+  }[];
+  return tableFromRows(
+    rows,
+    sourceFromMeta((k) => meta.get(k)),
+  );
 }
 
 interface CollectRow {
@@ -92,6 +116,9 @@ export function loadReport(reader: RunReader, filter: ReportFilter = {}): Report
     }
   }
 
+  const table = filter.costs ?? storedCostTable(reader);
+  const via = filter.costs ? 'option' : 'run';
+  const model: readonly CostItem[] = table.items;
   const qCollects = reader.db.prepare(COLLECTS_SQL);
   const qCauses = reader.db.prepare(CAUSES_SQL);
   const qCosts = reader.db.prepare(COSTS_SQL);
@@ -144,7 +171,7 @@ export function loadReport(reader: RunReader, filter: ReportFilter = {}): Report
           writtenMiBps: r.written_mib_s,
           faults: faultsOf(cost),
           errors: parseErrors(r.errors),
-          estimate: estimate(cost),
+          estimate: estimate(cost, model),
         };
       });
 
@@ -160,7 +187,7 @@ export function loadReport(reader: RunReader, filter: ReportFilter = {}): Report
       } else {
         for (const c of costs.values()) for (let i = 0; i < c.length; i++) counters[i]! += c[i]!;
       }
-      const est = estimate(counters);
+      const est = estimate(counters, model);
       return {
         laneId: l.laneId,
         name: l.name,
@@ -176,7 +203,12 @@ export function loadReport(reader: RunReader, filter: ReportFilter = {}): Report
     });
 
   const anyCollect = reader.db.prepare('SELECT 1 FROM collect LIMIT 1').get() !== undefined;
-  return { run: { path: reader.path, ...meta }, warnings: anyCollect ? [] : [NO_COLLECT_WARNING], lanes };
+  return {
+    run: { path: reader.path, ...meta },
+    costTable: { ...table.source, via, description: describeSource(table.source, via) },
+    warnings: anyCollect ? [] : [NO_COLLECT_WARNING],
+    lanes,
+  };
 }
 
 /** Non-zero fault counters, keyed by kind (counter name without "fault_"). */

@@ -31,7 +31,15 @@ export interface CostItem {
   readonly side: CostSide;
   /** Where `ns` comes from. */
   readonly source: string;
+  /**
+   * ns per unit of single counters that differ from `ns` (a calibration table measures, e.g., the
+   * first-touch and the CoW fault apart; src/report/cost-table.ts). Counters not listed cost `ns`.
+   */
+  readonly counterNs?: Readonly<Partial<Record<CounterName, number>>>;
 }
+
+/** ns per unit of one of the item's counters. */
+export const counterNsOf = (it: CostItem, c: CounterName): number => it.counterNs?.[c] ?? it.ns;
 
 /** cycles -> ns at the assumed 3 GHz. */
 const cyc = (cycles: number): number => Math.round(cycles / 3);
@@ -182,9 +190,8 @@ export function estimate(counters: Counters, model: readonly CostItem[] = DEFAUL
   let writeNs = 0;
   let collectNs = 0;
   for (const it of model) {
-    let units = 0;
-    for (const c of it.counters) units += counters[COUNTER_INDEX[c]]!;
-    const ns = units * it.ns;
+    let ns = 0;
+    for (const c of it.counters) ns += counters[COUNTER_INDEX[c]]! * counterNsOf(it, c);
     byItem[it.item] = ns;
     if (it.side === 'write') writeNs += ns;
     else collectNs += ns;

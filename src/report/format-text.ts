@@ -55,6 +55,7 @@ export function formatText(data: ReportData): string {
     `  status ${r.status}, committed through trace position ${r.committedPos < 0 ? DASH : r.committedPos}` +
       `, pteplay ${r.pteplayVersion || DASH}, started ${r.startedAt || DASH}, finished ${r.finishedAt || DASH}`,
   );
+  out.push(`  costs priced by ${data.costTable.description}`);
   if (r.status !== 'complete') out.push(`  note: the run is ${r.status}; figures cover what was stored`);
   for (const w of data.warnings) out.push(`  warning: ${w}`);
   for (const lane of data.lanes) out.push('', ...laneSection(lane));

@@ -6,6 +6,7 @@
 import type { CounterName } from '../mm/counters.js';
 import type { RunMeta } from '../store/meta.js';
 import type { CostEstimate } from './cost-model.js';
+import type { CostSource } from './cost-table.js';
 
 /** The run's meta, and the database it was read from. */
 export interface ReportRun extends RunMeta {
@@ -86,8 +87,16 @@ export interface LaneReport {
   summary: LaneSummary;
 }
 
+/** Which table priced the report: the run's stored one ('run') or report --costs ('option'). */
+export interface ReportCostTable extends CostSource {
+  via: 'run' | 'option';
+  /** One line for people, e.g. "calibration calib/host.json (kernel 6.18.44, CPU ..., 2026-12-07...), stored in the run". */
+  description: string;
+}
+
 export interface ReportData {
   run: ReportRun;
+  costTable: ReportCostTable;
   /** What the reader must know first (a run without any collect compares nothing). */
   warnings: string[];
   lanes: LaneReport[];

@@ -13,6 +13,7 @@ import { injectProtocol } from '../pipeline/inject-protocol.js';
 import { replayLanePool } from '../pipeline/replay-lane-pool.js';
 import { replayLanes } from '../pipeline/replay-lanes.js';
 import { NO_COLLECT_WARNING } from '../report/accuracy.js';
+import type { CostTable } from '../report/cost-table.js';
 import { storeSinks } from '../store/lane-sinks.js';
 import { RunReader } from '../store/reader.js';
 import { WorkerStore } from '../store/worker-store.js';
@@ -51,6 +52,8 @@ export interface ReplayOptions extends Omit<RunOptions, keyof CollectPlan> {
   resume?: boolean;
   /** Replace a run already stored in `db` (without it, an existing run is refused: run-target.ts). */
   force?: boolean;
+  /** The table that prices the run (cost_model); default: the literature table. A resumed run keeps its own. */
+  costTable?: CostTable;
   onProgress?: (p: RunProgress) => void;
   /** Called with each collect as it happens (for a live summary). */
   onCollect?: (laneName: string, c: CollectResult) => void;
@@ -155,6 +158,7 @@ export async function replay(o: ReplayOptions): Promise<ReplaySummary> {
         tracePath: o.trace,
         traceSha256: await sha256(o.trace),
         options: run,
+        costTable: o.costTable,
       },
       configs.map((config, id) => ({ id, name: config.name, tracker: config.tracker, config })),
     );

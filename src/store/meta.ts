@@ -1,4 +1,5 @@
 /** Run-level facts kept in the `meta` table (schema/001-run.sql documents every key). */
+import type { CostTable } from '../report/cost-table.js';
 
 export type RunStatus = 'running' | 'complete' | 'failed';
 
@@ -11,6 +12,8 @@ export interface RunMetaInput {
   traceSha256: string;
   /** The run's options (serialised as JSON). */
   options: unknown;
+  /** The table that prices the run (stored in cost_model, its source in the cost_table_* keys); default: the literature table. */
+  costTable?: CostTable;
 }
 
 /** The meta table read back. */

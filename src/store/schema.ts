@@ -12,7 +12,8 @@ import { Errno, PAGE_CATEGORY_NAMES } from '../mm/uapi.js';
 import { TRACKER_KIND_HELP } from '../lanes/config.js';
 import { JSONL_OPS } from '../trace/json-fields.js';
 import { COUNTER_NAMES } from '../mm/counters.js';
-import { DEFAULT_COST_MODEL } from '../report/cost-model.js';
+import { counterNsOf } from '../report/cost-model.js';
+import { type CostTable, defaultCostTable } from '../report/cost-table.js';
 import { counterGroup, counterUnit } from './counter-groups.js';
 
 /**
@@ -44,16 +45,16 @@ export function readSchemaFile(name: string): string {
   return readFileSync(join(findSchemaDir(), name), 'utf8');
 }
 
-/** Create every table and view, set user_version, and fill the lookup tables. */
-export function applySchema(db: Database.Database): void {
+/** Create every table and view, set user_version, and fill the lookup tables (cost_model from `costs`). */
+export function applySchema(db: Database.Database, costs: CostTable = defaultCostTable()): void {
   db.transaction(() => {
     for (const f of CREATE_FILES) db.exec(readSchemaFile(f));
-    fillLookups(db);
+    fillLookups(db, costs);
   })();
   db.pragma(`user_version = ${SCHEMA_VERSION}`);
 }
 
-function fillLookups(db: Database.Database): void {
+function fillLookups(db: Database.Database, costs: CostTable): void {
   const path = db.prepare('INSERT INTO path (code, label) VALUES (?, ?)');
   for (const [code, label] of Object.entries(PATH_LABELS)) path.run(Number(code), label);
   const why = db.prepare('INSERT INTO why (code, label) VALUES (?, ?)');
@@ -84,5 +85,5 @@ function fillLookups(db: Database.Database): void {
   const op = db.prepare('INSERT INTO op_kind (name) VALUES (?)');
   for (const n of JSONL_OPS) op.run(n);
   const cost = db.prepare('INSERT INTO cost_model (item, counter, ns_each, side, source) VALUES (?, ?, ?, ?, ?)');
-  for (const it of DEFAULT_COST_MODEL) for (const c of it.counters) cost.run(it.item, c, it.ns, it.side, it.source);
+  for (const it of costs.items) for (const c of it.counters) cost.run(it.item, c, counterNsOf(it, c), it.side, it.source);
 }

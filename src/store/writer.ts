@@ -34,6 +34,7 @@ import { packRows, UFFD_MSG_FIELDS } from './row-pack.js';
 import { encodePteRuns } from './pte-runs.js';
 import { inspectDbPath } from './db-file.js';
 import { META_KEYS, type RunMetaInput, type RunStatus } from './meta.js';
+import { sourceMetaRows } from '../report/cost-table.js';
 import { applySchema, INDEX_FILE, readSchemaFile, SCHEMA_VERSION } from './schema.js';
 import { resumeDeletes, TABLES, type TableName } from './tables.js';
 
@@ -190,7 +191,7 @@ export class RunStore {
     let store: RunStore;
     try {
       db.transaction(() => {
-        applySchema(db);
+        applySchema(db, meta.costTable);
         store = new RunStore(db, path);
         const m = store.setMeta;
         m.run(META_KEYS.pteplayVersion, meta.pteplayVersion);
@@ -203,6 +204,7 @@ export class RunStore {
         m.run(META_KEYS.finishedAt, '');
         m.run(META_KEYS.status, 'running');
         m.run(META_KEYS.committedPos, '-1');
+        for (const [k, v] of sourceMetaRows(meta.costTable?.source ?? { kind: 'default' })) m.run(k, v);
         for (const lane of lanes) store.insertLane(lane);
       })();
     } catch (err) {
