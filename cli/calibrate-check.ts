@@ -30,6 +30,8 @@ A trace with a record the host cannot run (fork, shared or file mappings, pins, 
 is refused with exit 65 naming the record.
 
 The estimates are priced with --costs FILE, else the documented default table.
+
+Examples (--check):
   pteplay gen zipf --pages 16384 --accesses 1000000 -o z.trace
   pteplay calibrate --check z.trace --costs calib/this-host.json
   pteplay calibrate --check z.trace --reps 9 --db z-check.db --json`;
