@@ -67,7 +67,7 @@ Examples:
       const { calibrate, checkOutput } = await import('../src/calibrate/run.js');
       checkOutput(o.output, o.force === true);
       const say = o.quiet ? () => {} : (s: string) => process.stderr.write(`${s}\n`);
-      say(`calibrate: timing kernel operations${o.quick ? ' (--quick)' : ' (about a minute)'} ...`);
+      say(`calibrate: timing kernel operations${o.quick ? ' (--quick)' : ' (under a minute)'} ...`);
       const started = Date.now();
       const cal = await calibrate({
         out: o.output,
