@@ -30,7 +30,7 @@ export function register(program: Command): void {
     )
     .option('-o, --output <file>', 'calibration file to write (JSON, schema/calibration.schema.json)')
     .option('--force', 'replace an existing --output file')
-    .option('--quick', 'few samples and ranges up to 2^12 pages (seconds instead of about a minute; for tests, noisier)')
+    .option('--quick', 'few samples and ranges up to 2^12 pages (seconds instead of under a minute; for tests, noisier)')
     .option('-q, --quiet', 'no progress or summary on stderr')
     .option('--json', 'print the calibration (or --show FILE) as JSON on stdout')
     .option('--show <file>', 'print a calibration file as a table: item, status, ns per unit, p50/p90, samples, method')
@@ -73,7 +73,7 @@ ${CHECK_HELP}`,
       const { calibrate, checkOutput } = await import('../src/calibrate/run.js');
       checkOutput(o.output, o.force === true);
       const say = o.quiet ? () => {} : (s: string) => process.stderr.write(`${s}\n`);
-      say(`calibrate: timing kernel operations${o.quick ? ' (--quick)' : ' (about a minute)'} ...`);
+      say(`calibrate: timing kernel operations${o.quick ? ' (--quick)' : ' (under a minute)'} ...`);
       const started = Date.now();
       const cal = await calibrate({
         out: o.output,

@@ -13,7 +13,7 @@ export const EXIT = {
   DATA: 65,
   /** An input file does not exist or cannot be opened. */
   NO_INPUT: 66,
-  /** pteplay verify: no kernel to check against (not x86-64 Linux, no gcc, userfaultfd not permitted, no VM backend). */
+  /** pteplay verify: no kernel to check against (not x86-64 Linux, no gcc, userfaultfd not permitted, no VM backend); calibrate: no helper (not Linux, no gcc). */
   UNAVAILABLE: 69,
   /** A bug in pteplay. */
   INTERNAL: 70,
@@ -33,7 +33,8 @@ export const EXIT_CODE_HELP = `Exit codes:
   65  malformed input (the message names the file and the line or byte offset)
   66  input file missing or unreadable
   69  pteplay verify: no kernel to check against (the message says what is missing: x86-64 Linux,
-      gcc, userfaultfd permission, the VM backend)
+      gcc, userfaultfd permission, the VM backend); pteplay calibrate: its timing helper cannot be
+      built or run (not Linux, no gcc)
   70  internal error (a bug: please report it with the command line)
   73  cannot create an output file (or it exists and is not pteplay's to replace)
   74  I/O error while reading or writing (also stdout: a full disk, > /dev/full)
