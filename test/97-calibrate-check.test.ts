@@ -92,9 +92,18 @@ describe('calibrate --check: traces the host cannot run (exit 65, naming the rec
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
-  it('a missing trace is exit 66, --reps 0 exit 64', () => {
+  it('a missing trace is exit 66; --reps 0, --reps without --check, --check with -o: exit 64', () => {
     expect(pteplay(['calibrate', '--check', join(tmp, 'nope.trace')]).status).toBe(66);
-    expect(pteplay(['calibrate', '--check', jsonl('ok.jsonl', TRACE), '--reps', '0']).status).toBe(64);
+    const ok = jsonl('ok.jsonl', TRACE);
+    for (const args of [
+      ['--check', ok, '--reps', '0'],
+      ['--reps', '3', '-o', join(tmp, 'c.json')],
+      ['--check', ok, '-o', join(tmp, 'c.json')],
+    ]) {
+      const r = pteplay(['calibrate', ...args]);
+      expect(r.status, args.join(' ')).toBe(64);
+      expect(r.stderr).toMatch(/^pteplay: .*(--reps|--check)/m);
+    }
   });
 });
 
