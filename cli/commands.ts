@@ -9,10 +9,11 @@ import { register as replay } from './replay.js';
 import { register as report } from './report.js';
 import { register as sql } from './sql.js';
 import { register as state } from './state.js';
+import { register as sweep } from './sweep.js';
 import { register as verify } from './verify.js';
 
 /** Each command file exports a function that adds its subcommand to the program. */
 export type RegisterCommand = (program: Command) => void;
 
 /** The subcommands, in the order `pteplay --help` lists them. */
-export const COMMANDS: RegisterCommand[] = [demo, gen, importTrace, replay, report, sql, state, play, convert, bench, verify];
+export const COMMANDS: RegisterCommand[] = [demo, gen, importTrace, replay, report, sql, state, play, sweep, convert, bench, verify];
