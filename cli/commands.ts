@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { register as bench } from './bench.js';
 import { register as convert } from './convert.js';
 import { register as demo } from './demo.js';
+import { register as exportRun } from './export.js';
 import { register as gen } from './gen.js';
 import { register as importTrace } from './import.js';
 import { register as play } from './play.js';
@@ -16,4 +17,4 @@ import { register as verify } from './verify.js';
 export type RegisterCommand = (program: Command) => void;
 
 /** The subcommands, in the order `pteplay --help` lists them. */
-export const COMMANDS: RegisterCommand[] = [demo, gen, importTrace, replay, report, sql, state, play, sweep, convert, bench, verify];
+export const COMMANDS: RegisterCommand[] = [demo, gen, importTrace, replay, report, sql, exportRun, state, play, sweep, convert, bench, verify];

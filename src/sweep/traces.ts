@@ -159,7 +159,8 @@ export const sha256Text = (s: string): string => createHash('sha256').update(s).
 
 /** Where a trace's replayable file lives under the sweep's traces directory. */
 export function tracePath(tracesDir: string, t: SweepTrace): string {
-  const ext = t.kind === 'pteplay' ? (t.gzip ? '.trace.gz' : '.trace') : '.ptrace';
+  // .trace whatever the format (readers tell by the bytes): the export's trace partition is the name without it.
+  const ext = t.kind === 'pteplay' && t.gzip ? '.trace.gz' : '.trace';
   return join(tracesDir, sha256Text(t.key).slice(0, 16), `${t.name}${ext}`);
 }
 
