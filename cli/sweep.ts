@@ -48,6 +48,8 @@ export function register(program: Command): void {
     .option('--force-failed', 'run again the cells whose last attempt failed (default: report them, do not retry)')
     .option('--json', 'print the summary as JSON on stdout')
     .option('-q, --quiet', 'no progress or summary on stderr (errors only)')
+    // Options after `status` (and the other subcommands) are the subcommand's: `sweep status DIR --json`.
+    .enablePositionalOptions()
     .addOption(new Option('--child', 'report events as JSON lines on stdout (a shard of a local sweep)').hideHelp())
     .addHelpText(
       'after',

@@ -7,7 +7,7 @@
  * without done.json, its Parquet files). A failure is recorded in cells/<id>.failed.json (one line).
  */
 import { readdirSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { isAbsolute, join, relative } from 'node:path';
 import { PteplayError } from '../errors.js';
 import { exportRunToParquet } from '../export/parquet.js';
 import { replay, type ReplayOptions } from '../run/replay.js';
@@ -27,7 +27,7 @@ export type CellOutcome = { status: 'done'; seconds: number; accesses: number } 
 
 export async function runCell(d: SweepDirs, cell: Cell, o: CellRunOptions = {}): Promise<CellOutcome> {
   const started = Date.now();
-  const info = cellInfo(cell, relative(d.root, tracePath(d.traces, cell.trace)));
+  const info = cellInfo(cell, tracePathFor(d, cell));
   const startedBefore = exists(cellFile(d, cell.id, ''));
   rmSync(cellFile(d, cell.id, 'failed'), { force: true });
   writeFileAtomic(
@@ -83,6 +83,13 @@ export async function runCell(d: SweepDirs, cell: Cell, o: CellRunOptions = {}):
     );
     return { status: 'failed', seconds, error: oneLine };
   }
+}
+
+/** The trace file of a cell as cells/<id>.json names it: relative to DIR when under it, else absolute. */
+export function tracePathFor(d: SweepDirs, cell: Cell): string {
+  const p = tracePath(d.traces, cell.trace);
+  const rel = relative(d.root, p);
+  return rel.startsWith('..') || isAbsolute(rel) ? p : rel;
 }
 
 /** A cell's options (snake_case, as the plan spells them) as replay's. */

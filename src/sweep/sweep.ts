@@ -7,14 +7,14 @@
  * parent process of a local parallel sweep as JSON lines.
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { relative, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { EXIT, ioReason, PteplayError } from '../errors.js';
 import { type Cell, cellInfo, planCells } from './cells.js';
 import { cellFile, pidAlive, type SweepDirs, sweepDirs, writeFileAtomic } from './layout.js';
 import { loadPlan, type SweepPlan } from './plan.js';
-import { runCell } from './run-cell.js';
+import { runCell, tracePathFor } from './run-cell.js';
 import { type Shard, shardCells } from './shard.js';
-import { cleanStaleTraces, resolveTraces, type SweepTrace, tracePath } from './traces.js';
+import { cleanStaleTraces, resolveTraces, type SweepTrace } from './traces.js';
 
 export interface PreparedSweep {
   plan: SweepPlan;
@@ -61,7 +61,7 @@ export async function prepareSweep(planFile: string, out: string): Promise<Prepa
   const record = {
     plan_file: resolve(planFile),
     plan: plan.raw,
-    cells: cells.map((c) => ({ ...cellInfo(c, relative(dirs.root, tracePath(dirs.traces, c.trace))), cost: c.cost })),
+    cells: cells.map((c) => ({ ...cellInfo(c, tracePathFor(dirs, c)), cost: c.cost })),
   };
   writeFileAtomic(dirs.plan, `${JSON.stringify(record, null, 2)}\n`);
   return { plan, dirs, traces, cells };

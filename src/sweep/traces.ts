@@ -2,26 +2,16 @@
  * The traces of a sweep: what each plan entry resolves to (files of a glob, or a generated trace),
  * its identity (the sha256 of the file's bytes, or the `pteplay gen` command line that makes it), its
  * estimated cost, and the file a cell replays: DIR/traces/<key>/<name>.<ext>, made once per sweep
- * directory and shared by every cell and shard (generated, imported from perf script / lackey text, or
- * a symlink to a pteplay trace), written under a temporary name and renamed, so shards that race make
- * the same file and a killed one leaves only its temporary file (cleaned by the next shard on its host).
+ * directory and shared by every cell and shard (generated, or imported from perf script / lackey text),
+ * written under a temporary name and renamed, so shards that race make the same file and a killed one
+ * leaves only its temporary file (cleaned by the next shard on its host). A pteplay trace (JSON Lines,
+ * msgpack) is replayed where it is, and its name is the export's trace partition of that path.
  */
 import { createHash } from 'node:crypto';
-import {
-  closeSync,
-  createReadStream,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  readSync,
-  renameSync,
-  statSync,
-  symlinkSync,
-  unlinkSync,
-} from 'node:fs';
+import { closeSync, createReadStream, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { EXIT, ioReason, PteplayError } from '../errors.js';
+import { traceName } from '../export/partition.js';
 import { GENERATORS } from '../trace/generators/index.js';
 import { resolveGen } from '../trace/generators/resolve.js';
 import { importLackey } from '../trace/importers/lackey.js';
@@ -90,7 +80,8 @@ export async function resolveTraces(plan: SweepPlan, cacheDir: string): Promise<
   const unique = [...new Map(out.map((t) => [t.key, t])).values()];
   const byName = new Map<string, number>();
   for (const t of unique) byName.set(t.name, (byName.get(t.name) ?? 0) + 1);
-  for (const t of unique) if (byName.get(t.name)! > 1) t.name = `${t.name}-${t.key.replace(/^\w+:/, '').slice(0, 8)}`;
+  // (A pteplay trace's name is its export partition, from its own path: cells tell such traces apart.)
+  for (const t of unique) if (byName.get(t.name)! > 1 && t.kind !== 'pteplay') t.name = `${t.name}-${t.key.replace(/^\w+:/, '').slice(0, 8)}`;
   return unique;
 }
 
@@ -115,9 +106,11 @@ async function fileTrace(file: string, where: string, cacheDir: string): Promise
   }
   const gzip = isGzip(file);
   const name =
-    basename(file)
-      .replace(/\..*$/, '')
-      .replace(/[^\w-]/g, '_') || 'trace';
+    kind === 'pteplay'
+      ? traceName(file)
+      : basename(file)
+          .replace(/\..*$/, '')
+          .replace(/[^\w-]/g, '_') || 'trace';
   const sum = await cachedSha256(file, cacheDir);
   return { key: `sha256:${sum}`, name, kind, source: file, cost: Math.ceil(size / BYTES_PER_RECORD[kind][gzip ? 1 : 0]), gzip };
 }
@@ -157,22 +150,20 @@ async function cachedSha256(file: string, cacheDir: string): Promise<string> {
 
 export const sha256Text = (s: string): string => createHash('sha256').update(s).digest('hex');
 
-/** Where a trace's replayable file lives under the sweep's traces directory. */
+/** The file a cell replays: a pteplay trace itself, else one under the sweep's traces directory. */
 export function tracePath(tracesDir: string, t: SweepTrace): string {
-  // .trace whatever the format (readers tell by the bytes): the export's trace partition is the name without it.
-  const ext = t.kind === 'pteplay' && t.gzip ? '.trace.gz' : '.trace';
-  return join(tracesDir, sha256Text(t.key).slice(0, 16), `${t.name}${ext}`);
+  if (t.kind === 'pteplay') return t.source;
+  // msgpack named .trace: the export's trace partition is the name without it.
+  return join(tracesDir, sha256Text(t.key).slice(0, 16), `${t.name}.trace`);
 }
 
 /** Make the trace's replayable file if no shard has made it yet; returns its path. */
 export async function materializeTrace(tracesDir: string, t: SweepTrace): Promise<string> {
   const path = tracePath(tracesDir, t);
-  if (exists(path)) return path;
+  if (t.kind === 'pteplay' || exists(path)) return path;
   mkdirSync(dirname(path), { recursive: true });
   const partial = join(dirname(path), `.${basename(path)}.${HOST}-${process.pid}.partial`);
-  if (t.kind === 'pteplay') {
-    symlinkSync(t.source, partial);
-  } else if (t.kind === 'gen') {
+  if (t.kind === 'gen') {
     const { options, source } = resolveGen(t.entry!.gen, t.entry!.params);
     const header: TraceHeader = { pteplay: 'trace', version: 1, source };
     await writeTrace(partial, header, GENERATORS[t.entry!.gen](options), 'msgpack');
