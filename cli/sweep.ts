@@ -6,7 +6,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { EXIT, PteplayError, UsageError } from '../src/errors.js';
 import type { ChildEnd } from '../src/sweep/local.js';
 import { type Shard, shardCells, shardFromEnv } from '../src/sweep/shard.js';
@@ -50,7 +50,7 @@ export function register(program: Command): void {
     .option('-q, --quiet', 'no progress or summary on stderr (errors only)')
     // Options after `status` (and the other subcommands) are the subcommand's: `sweep status DIR --json`.
     .enablePositionalOptions()
-    .addOption(new Option('--child', 'report events as JSON lines on stdout (a shard of a local sweep)').hideHelp())
+    .option('--child', 'with --shard: report events as JSON lines on stdout (what a local sweep runs its child shards with)')
     .addHelpText(
       'after',
       `
@@ -82,6 +82,7 @@ Examples:
     .action(async (plan: string, o: SweepCliOptions) => {
       if (o.out === undefined) throw new UsageError("sweep: missing --out <dir>, the sweep's output directory");
       if (o.shard !== undefined && o.jobs !== undefined) throw new UsageError('--jobs runs every shard here; --shard runs one: give one of them');
+      if (o.child && o.shard === undefined) throw new UsageError('--child reports the events of one shard: give --shard');
       if (o.jobs !== undefined && o.jobs < 1) throw new UsageError('option --jobs: expected at least 1');
       if (o.threads !== undefined && o.threads < 1) throw new UsageError('option --threads: expected at least 1');
       const shard = o.shard !== undefined ? shardFromEnv(o.shard, process.env) : null;
