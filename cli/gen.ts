@@ -4,21 +4,16 @@
  */
 import { Option, type Command } from 'commander';
 import { UsageError } from '../src/errors.js';
-import { CHURN_OP_HELP, CHURN_OPS, DEFAULT_WEIGHTS, formatChurnOps, parseChurnOps, type ChurnWeights } from '../src/trace/generators/churn/menu.js';
+import { CHURN_OP_HELP, CHURN_OPS, DEFAULT_WEIGHTS, parseChurnOps, type ChurnWeights } from '../src/trace/generators/churn/menu.js';
 import { DEFAULT_OP_EVERY } from '../src/trace/generators/churn.js';
-import { GEN_KIND_HELP, GEN_KINDS, GENERATORS, type AnyGenOptions, type GenKind } from '../src/trace/generators/index.js';
-import { resolveGenOptions } from '../src/trace/generators/options.js';
-import { DEFAULT_PHASES, defaultPhasePages } from '../src/trace/generators/phased.js';
-import { DEFAULT_THREADS_KIND_THREADS, threadsLayout } from '../src/trace/generators/threads.js';
+import { GEN_KIND_HELP, GEN_KINDS, GENERATORS, type GenKind } from '../src/trace/generators/index.js';
+import { DEFAULT_PHASES } from '../src/trace/generators/phased.js';
+import { DEFAULT_ACCESSES, DEFAULT_PAGES, DEFAULT_SEED, resolveGen } from '../src/trace/generators/resolve.js';
 import { DEFAULT_THETA } from '../src/trace/generators/zipfian.js';
 import type { TraceFormat } from '../src/trace/reader.js';
 import type { TraceChunk, TraceHeader } from '../src/trace/types.js';
 import { formatForPath, writeTrace } from '../src/trace/writer.js';
 import { parseAddress, parseCount } from './options.js';
-
-export const DEFAULT_PAGES = 65536;
-export const DEFAULT_ACCESSES = 1_000_000;
-export const DEFAULT_SEED = 1;
 
 interface GenCliOptions {
   output: string;
@@ -110,7 +105,7 @@ export function register(program: Command): void {
           throw new UsageError(`option ${flag}: applies to ${kinds.join(', ')} only, not ${kind}`);
         }
       }
-      const { options, source } = resolveCli(kind, opts);
+      const { options, source } = resolveGen(kind, opts);
       const chunks = GENERATORS[kind](options); // validates every option before the file is created
       const format = opts.format ?? formatForPath(opts.output);
       if (opts.output === '-' && format === 'msgpack' && process.stdout.isTTY) {
@@ -131,61 +126,6 @@ export function register(program: Command): void {
           `(${counts.accesses} accesses, ${counts.ops} ops), ${format}, ${formatBytes(bytes)}, ${secs.toFixed(1)} s\n`,
       );
     });
-}
-
-/** Fill in every default, and build the command line that reproduces the trace. */
-export function resolveCli(kind: GenKind, opts: Omit<GenCliOptions, 'output' | 'format'>): { options: AnyGenOptions; source: string } {
-  const options: AnyGenOptions = {
-    seed: opts.seed ?? DEFAULT_SEED,
-    pages: opts.pages ?? DEFAULT_PAGES,
-    accesses: opts.accesses ?? DEFAULT_ACCESSES,
-    writeRatio: opts.writeRatio,
-    threads: opts.threads ?? (kind === 'threads' ? DEFAULT_THREADS_KIND_THREADS : undefined),
-    base: opts.base,
-    accessSize: opts.accessSize,
-    nsPerAccess: opts.nsPerAccess,
-    interval: opts.interval,
-    warmup: opts.warmup,
-  };
-  const o = resolveGenOptions(options);
-  const args = [
-    `pteplay gen ${kind}`,
-    `--pages ${o.pages}`,
-    `--accesses ${o.accesses}`,
-    `--seed ${o.seed}`,
-    `--write-ratio ${o.writeRatio}`,
-    `--threads ${o.threads}`,
-    `--base 0x${o.base.toString(16)}`,
-    `--access-size ${o.accessSize}`,
-    `--ns-per-access ${o.nsPerAccess}`,
-  ];
-  if (o.interval !== undefined) args.push(`--interval ${o.interval}`);
-  if (!o.warmup) args.push('--no-warmup');
-  switch (kind) {
-    case 'zipf':
-      options.theta = opts.theta ?? DEFAULT_THETA;
-      args.push(`--theta ${options.theta}`);
-      break;
-    case 'phased':
-      options.phases = opts.phases ?? DEFAULT_PHASES;
-      options.phasePages = opts.phasePages ?? defaultPhasePages(o.pages);
-      args.push(`--phases ${options.phases}`, `--phase-pages ${options.phasePages}`);
-      break;
-    case 'threads':
-      options.sharedPages = threadsLayout(o.pages, o.threads, opts.sharedPages).sharedPages;
-      options.sharedRatio = opts.sharedRatio ?? 0.25;
-      options.burst = opts.burst ?? 16;
-      args.push(`--shared-pages ${options.sharedPages}`, `--shared-ratio ${options.sharedRatio}`, `--burst ${options.burst}`);
-      break;
-    case 'churn':
-      options.opEvery = opts.opEvery ?? DEFAULT_OP_EVERY;
-      options.ops = opts.ops ?? { ...DEFAULT_WEIGHTS };
-      args.push(`--op-every ${options.opEvery}`, `--ops ${formatChurnOps(options.ops)}`);
-      break;
-    default:
-      break;
-  }
-  return { options, source: args.join(' ') };
 }
 
 function* counting(chunks: Iterable<TraceChunk>, counts: { accesses: number; ops: number }): Generator<TraceChunk> {

@@ -25,8 +25,11 @@ export interface ProgressPrinter {
   done(): void;
 }
 
-/** `label`: "import perf", "replay"; `unit`/`rateUnit`: "records"/"rec", "accesses"/"acc". */
-export function progressPrinter(label: string, unit: string, rateUnit: string): ProgressPrinter {
+/**
+ * `label`: "import perf", "replay"; `unit`/`rateUnit`: "records"/"rec", "accesses"/"acc" ('' leaves the
+ * count out); `amount` formats `bytes` and its rate (MiB by default; export counts rows there).
+ */
+export function progressPrinter(label: string, unit: string, rateUnit: string, amount: (n: number) => string = mib): ProgressPrinter {
   /** The first update: rates are measured from it (the input read before it was no work of this phase's loop). */
   let first: { t: number; bytes: number; count: number } | null = null;
   let last = 0;
@@ -41,9 +44,11 @@ export function progressPrinter(label: string, unit: string, rateUnit: string): 
       const rate = (p.bytes - first.bytes) / secs;
       const pct = p.totalBytes > 0 ? ` ${Math.min(100, (100 * p.bytes) / p.totalBytes).toFixed(1)}%` : '';
       const eta = p.totalBytes > 0 && rate > 0 ? ` ETA ${fmtSecs(Math.max(0, (p.totalBytes - p.bytes) / rate))}` : '';
+      const count = unit ? `${p.count} ${unit}, ` : '';
+      const countRate = unit ? `, ${Math.round((p.count - first.count) / secs)} ${rateUnit}/s` : '';
       process.stderr.write(
-        `\r\x1b[K${label}: ${mib(p.bytes)}${p.totalBytes > 0 ? ` / ${mib(p.totalBytes)}` : ''}${pct}, ` +
-          `${p.count} ${unit}, ${mib(rate)}/s, ${Math.round((p.count - first.count) / secs)} ${rateUnit}/s${eta}`,
+        `\r\x1b[K${label}: ${amount(p.bytes)}${p.totalBytes > 0 ? ` / ${amount(p.totalBytes)}` : ''}${pct}, ` +
+          `${count}${amount(rate)}/s${countRate}${eta}`,
       );
       shown = true;
     },

@@ -16,6 +16,9 @@ const program = new Command('pteplay')
   .version(PTEPLAY_VERSION, '-V, --version', 'print the version and exit')
   .addHelpText('after', `\n${EXIT_CODE_HELP}`)
   .showHelpAfterError('(run with --help for usage)')
+  // Options after a command are that command's, so that `sweep status DIR --json` is status's --json,
+  // not sweep's (a command with subcommands enables them too: cli/sweep.ts).
+  .enablePositionalOptions()
   .exitOverride();
 
 program.configureOutput({

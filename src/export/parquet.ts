@@ -1,0 +1,275 @@
+/**
+ * `pteplay export --format parquet`: a run database's tables and views as hive-partitioned Parquet files
+ * (docs/parquet.md), written through an in-process DuckDB.
+ *
+ * Streaming, bounded memory: the rows of each SQLite table or view are iterated (better-sqlite3, raw,
+ * integers as bigint), routed to their lane's partition and appended to a DuckDB table in data chunks of
+ * up to 2048 rows; when a partition holds `partRows` rows it is copied to one Parquet part file and
+ * dropped. At most (lanes x partRows) rows are held at a time, whatever the run's size.
+ *
+ * Every part is written under a temporary name (a leading dot, no .parquet suffix, so no reader's glob
+ * picks it up) in its own directory and renamed into place. Before a table is written, the parts this
+ * export would write (`<stem>-<n>.parquet`, stem = the cell id or `run`) are removed from the table's
+ * directory, so a re-export replaces them and leaves every other file alone.
+ */
+import { mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type Database from 'better-sqlite3';
+import type { DuckDBAppender, DuckDBConnection, DuckDBType, DuckDBValue } from '@duckdb/node-api';
+import { EXIT, ioReason, PteplayError, UsageError } from '../errors.js';
+import { RunReader } from '../store/reader.js';
+import { openDuck, sqlIdent, sqlString } from './duckdb.js';
+import { ALL_LANES, partitionDir, traceName } from './partition.js';
+import { EXPORT_TABLE_NAMES, EXPORT_TABLES, type ExportTable, exportTable } from './tables.js';
+import type { ParquetType } from './types.js';
+
+export interface ExportOptions {
+  /** Run database path (any schema version pteplay reads). */
+  db: string;
+  /** Output root directory. */
+  out: string;
+  /** Default: every exported table/view (EXPORT_TABLES). Parquet names or SQLite names (v_...). */
+  tables?: readonly string[];
+  /** Sweep cell id: adds a constant VARCHAR column `cell` to every file and names files `<cell>-<part>.parquet`. */
+  cell?: string;
+  onProgress?: (rowsDone: number, rowsTotal: number) => void;
+  /** Rows per part file (default 1 M): bounds memory, about 100-200 bytes per row held. */
+  partRows?: number;
+}
+
+export interface ExportSummary {
+  tables: { name: string; rows: number; files: string[] }[];
+}
+
+export const DEFAULT_PART_ROWS = 1_000_000;
+
+/** Rows per DuckDB data chunk (DuckDB's vector size). */
+const CHUNK_ROWS = 2048;
+
+/** Resolve --tables names to EXPORT_TABLES entries (in the list's order); unknown: UsageError. */
+export function resolveTables(names: readonly string[] | undefined): ExportTable[] {
+  if (names === undefined || names.length === 0) return [...EXPORT_TABLES];
+  const picked = new Set<ExportTable>();
+  for (const n of names) {
+    const t = exportTable(n.trim());
+    if (!t) throw new UsageError(`unknown table "${n}": expected one of ${EXPORT_TABLE_NAMES.join(', ')}`);
+    picked.add(t);
+  }
+  return EXPORT_TABLES.filter((t) => picked.has(t));
+}
+
+export async function exportRunToParquet(o: ExportOptions): Promise<ExportSummary> {
+  const tables = resolveTables(o.tables);
+  if (o.cell !== undefined && !/^[A-Za-z0-9._-]+$/.test(o.cell)) {
+    throw new UsageError(`cell id "${o.cell}": expected letters, digits, '.', '_' or '-'`);
+  }
+  const partRows = o.partRows ?? DEFAULT_PART_ROWS;
+  const reader = RunReader.open(o.db);
+  const duck = await openDuck();
+  try {
+    const meta = reader.meta();
+    const ctx: Context = {
+      db: reader.db,
+      con: duck.connection,
+      out: o.out,
+      stem: o.cell ?? 'run',
+      cell: o.cell,
+      trace: traceName(meta.tracePath),
+      kernel: meta.kernelProfile || 'unknown',
+      laneNames: new Map(reader.lanes().map((l) => [BigInt(l.laneId), l.name])),
+      partRows,
+      done: 0,
+      total: 0,
+      onProgress: o.onProgress,
+    };
+    const estimates = tables.map((t) => estimateRows(reader.db, t));
+    ctx.total = estimates.reduce((a, b) => a + b, 0);
+    const summary: ExportSummary = { tables: [] };
+    for (const [i, t] of tables.entries()) {
+      const before = ctx.done;
+      const files = await writeTable(ctx, t);
+      // The estimate is replaced by the count once the table is written (the progress total stays honest).
+      ctx.total += ctx.done - before - estimates[i]!;
+      summary.tables.push({ name: t.name, rows: ctx.done - before, files });
+    }
+    return summary;
+  } finally {
+    duck.close();
+    reader.close();
+  }
+}
+
+interface Context {
+  db: Database.Database;
+  con: DuckDBConnection;
+  out: string;
+  stem: string;
+  cell: string | undefined;
+  trace: string;
+  kernel: string;
+  laneNames: Map<bigint, string>;
+  partRows: number;
+  done: number;
+  total: number;
+  onProgress: ((rowsDone: number, rowsTotal: number) => void) | undefined;
+}
+
+function estimateRows(db: Database.Database, t: ExportTable): number {
+  try {
+    return Number(db.prepare(t.estimate).pluck().get() ?? 0);
+  } catch {
+    return 0; // an older schema without the base table: the count comes when the table is written
+  }
+}
+
+/** One partition being filled: its DuckDB table, appender and the rows of the current chunk. */
+interface Partition {
+  dir: string;
+  table: string;
+  appender: DuckDBAppender | null;
+  columns: DuckDBValue[][];
+  inChunk: number;
+  inPart: number;
+  part: number;
+}
+
+async function writeTable(ctx: Context, t: ExportTable): Promise<string[]> {
+  removeOwnParts(join(ctx.out, t.name), ctx.stem);
+  const { BIGINT, DOUBLE, VARCHAR, BLOB, DuckDBDataChunk, blobValue } = await import('@duckdb/node-api');
+  const duckTypes: Record<ParquetType, DuckDBType> = { BIGINT, DOUBLE, VARCHAR, BLOB };
+  const types = t.columns.map(([, ty]) => ty);
+  const chunkTypes = types.map((ty) => duckTypes[ty]);
+  const convert = types.map((ty, i) => converter(ty, t, t.columns[i]![0], blobValue));
+  const have = new Set(
+    ctx.db
+      .prepare(`SELECT * FROM ${t.source} LIMIT 0`)
+      .columns()
+      .map((c) => c.name),
+  );
+  // Columns an older schema lacks are written as NULL, so every run gives the same Parquet schema.
+  const select = t.columns.map(([name]) => (have.has(name) ? `"${name}"` : `NULL AS "${name}"`)).join(', ');
+  const laneCol = t.perLane ? t.columns.findIndex(([name]) => name === 'lane_id') : -1;
+  const columnDefs = t.columns.map(([name, ty]) => `${sqlIdent(name)} ${ty}`).join(', ');
+
+  const parts = new Map<string, Partition>();
+  const files: string[] = [];
+  let serial = 0;
+
+  const open = async (p: Partition): Promise<void> => {
+    await ctx.con.run(`CREATE TABLE ${p.table} (${columnDefs})`);
+    p.appender = await ctx.con.createAppender(p.table);
+  };
+  const appendChunk = (p: Partition): void => {
+    if (p.inChunk === 0) return;
+    const chunk = DuckDBDataChunk.create(chunkTypes, p.inChunk);
+    p.columns.forEach((values, i) => {
+      values.length = p.inChunk;
+      chunk.setColumnValues(i, values);
+    });
+    p.appender!.appendDataChunk(chunk);
+    p.inPart += p.inChunk;
+    p.inChunk = 0;
+  };
+  const writePart = async (p: Partition): Promise<void> => {
+    appendChunk(p);
+    p.appender!.closeSync();
+    p.appender = null;
+    mkdirSync(p.dir, { recursive: true });
+    const name = `${ctx.stem}-${p.part}.parquet`;
+    const tmp = join(p.dir, `.${name}.${process.pid}.tmp`);
+    const cell = ctx.cell === undefined ? '' : `, ${sqlString(ctx.cell)} AS cell`;
+    try {
+      await ctx.con.run(`COPY (SELECT *${cell} FROM ${p.table}) TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd)`);
+      renameSync(tmp, join(p.dir, name));
+    } catch (err) {
+      rmSync(tmp, { force: true });
+      throw new PteplayError(`${join(p.dir, name)}: cannot write: ${ioReason(err)}`, EXIT.CANT_CREATE);
+    }
+    await ctx.con.run(`DROP TABLE ${p.table}`);
+    files.push(join(p.dir, name));
+    p.part++;
+    p.inPart = 0;
+  };
+  const partition = async (lane: string): Promise<Partition> => {
+    let p = parts.get(lane);
+    if (!p) {
+      p = {
+        dir: partitionDir(ctx.out, t.name, ctx.trace, ctx.kernel, lane),
+        table: `part_${serial++}`,
+        appender: null,
+        columns: t.columns.map(() => new Array<DuckDBValue>(CHUNK_ROWS)),
+        inChunk: 0,
+        inPart: 0,
+        part: 0,
+      };
+      parts.set(lane, p);
+    }
+    if (!p.appender) await open(p);
+    return p;
+  };
+
+  const stmt = ctx.db.prepare(`SELECT ${select} FROM ${t.source}`).raw(true).safeIntegers(true);
+  let current: Partition | null = null;
+  let currentLane: unknown;
+  for (const row of stmt.iterate() as IterableIterator<unknown[]>) {
+    const laneId = laneCol >= 0 ? row[laneCol] : null;
+    if (current === null || laneId !== currentLane) {
+      const name = laneId === null ? ALL_LANES : (ctx.laneNames.get(laneId as bigint) ?? String(laneId));
+      current = await partition(name);
+      currentLane = laneId;
+    }
+    const p: Partition = current;
+    for (let i = 0; i < row.length; i++) p.columns[i]![p.inChunk] = convert[i]!(row[i]);
+    if (++p.inChunk === CHUNK_ROWS) {
+      appendChunk(p);
+      ctx.done += CHUNK_ROWS;
+      ctx.onProgress?.(ctx.done, Math.max(ctx.total, ctx.done));
+      if (p.inPart >= ctx.partRows) {
+        await writePart(p);
+        current = null;
+      }
+    }
+  }
+  // An empty table still gets one (empty) file, so its schema is there for readers and globs match.
+  if (parts.size === 0) await partition(ALL_LANES);
+  for (const p of parts.values()) {
+    ctx.done += p.inChunk;
+    // An appender is open only for a partition with rows since its last part (or the empty table's one).
+    if (p.appender) await writePart(p);
+  }
+  ctx.onProgress?.(ctx.done, Math.max(ctx.total, ctx.done));
+  return files;
+}
+
+/** A value converter for one column: SQLite's value to the DuckDB value of the column's Parquet type. */
+function converter(ty: ParquetType, t: ExportTable, column: string, blob: (b: Uint8Array) => DuckDBValue): (v: unknown) => DuckDBValue {
+  const bad = (v: unknown): never => {
+    throw new PteplayError(`${t.source}.${column}: expected ${ty}, got ${typeof v} ${String(v).slice(0, 40)}`, EXIT.DATA);
+  };
+  switch (ty) {
+    case 'BIGINT':
+      return (v) => (v === null || typeof v === 'bigint' ? v : typeof v === 'number' && Number.isInteger(v) ? BigInt(v) : bad(v));
+    case 'DOUBLE':
+      return (v) => (v === null || typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : bad(v));
+    case 'VARCHAR':
+      return (v) => (v === null || typeof v === 'string' ? v : typeof v === 'bigint' || typeof v === 'number' ? String(v) : bad(v));
+    case 'BLOB':
+      return (v) => (v === null ? null : v instanceof Uint8Array ? blob(v) : typeof v === 'string' ? blob(Buffer.from(v)) : bad(v));
+  }
+}
+
+/** Remove `<stem>-<n>.parquet` files (and stale temporaries of them) anywhere under `dir`. */
+function removeOwnParts(dir: string, stem: string): void {
+  const own = new RegExp(`^\\.?${stem.replace(/[.]/g, '\\.')}-\\d+\\.parquet(?:\\.\\d+\\.tmp)?$`);
+  let entries: import('node:fs').Dirent[];
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw new PteplayError(`${dir}: cannot read: ${ioReason(err)}`, EXIT.CANT_CREATE);
+  }
+  for (const e of entries) {
+    if (e.isDirectory()) removeOwnParts(join(dir, e.name), stem);
+    else if (own.test(e.name)) rmSync(join(dir, e.name), { force: true });
+  }
+}
