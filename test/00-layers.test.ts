@@ -29,6 +29,8 @@ function layer(file: string): number {
     run: 7,
     bench: 7,
     verify: 7,
+    export: 7,
+    sweep: 8,
   };
   const r = dir === undefined ? undefined : ranks[dir];
   if (r === undefined) throw new Error(`${file}: no layer (add its directory to test/00-layers.test.ts and docs/architecture.md)`);
