@@ -21,7 +21,7 @@ const rows = (n: number): string => (n >= 1e6 ? `${(n / 1e6).toFixed(2)} M rows`
 export function register(program: Command): void {
   program
     .command('export')
-    .description('write a run database\'s tables and views as Parquet files, hive-partitioned by trace / kernel / lane')
+    .description("write a run database's tables and views as Parquet files, hive-partitioned by trace / kernel / lane")
     .argument('<db>', 'run database written by `pteplay replay`')
     .addOption(new Option('--format <format>', 'output format (only parquet)').default('parquet'))
     .requiredOption('--out <dir>', 'output directory (created; an existing non-empty one only with --force)')

@@ -22,7 +22,13 @@ export function sweepSqlMode(o: SweepSqlOptions, isTty: boolean): SqlMode {
 }
 
 /** Run the command, writing to `write` (exported for tests). */
-export async function runSweepSqlCommand(dir: string, sql: string | undefined, o: SweepSqlOptions, write: (s: string) => void, isTty = false): Promise<void> {
+export async function runSweepSqlCommand(
+  dir: string,
+  sql: string | undefined,
+  o: SweepSqlOptions,
+  write: (s: string) => void,
+  isTty = false,
+): Promise<void> {
   const mode = sweepSqlMode(o, isTty);
   const text = sqlText(sql, o.file);
   const { openSweepViews } = await import('../src/sweep/query.js');

@@ -53,10 +53,18 @@ describe('pteplay export --format parquet', () => {
       expect(Number(await one(`SELECT count(*) FROM ${glob(out, t.name)}`)), t.name).toBe(source);
       expect(summary.tables.find((s) => s.name === t.name)!.rows, t.name).toBe(source);
       // Column names and order in the files are the SQLite view's, with the documented Parquet types.
-      const desc = (await con.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet('${join(out, t.name)}/**/*.parquet', hive_partitioning = false)`)).getRows();
+      const desc = (
+        await con.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet('${join(out, t.name)}/**/*.parquet', hive_partitioning = false)`)
+      ).getRows();
       const sqliteCols = sqlite.prepare(`SELECT * FROM ${t.source}`).columns();
-      expect(desc.map((d) => d[0]), t.name).toEqual(sqliteCols.map((c) => c.name));
-      expect(desc.map((d) => d[1]), t.name).toEqual(t.columns.map(([, ty]) => ty));
+      expect(
+        desc.map((d) => d[0]),
+        t.name,
+      ).toEqual(sqliteCols.map((c) => c.name));
+      expect(
+        desc.map((d) => d[1]),
+        t.name,
+      ).toEqual(t.columns.map(([, ty]) => ty));
       for (const c of sqliteCols) {
         const spec = t.columns.find(([n]) => n === c.name)![1];
         const declared = parquetTypeOf(c.type);
@@ -71,9 +79,14 @@ describe('pteplay export --format parquet', () => {
     expect(summary.tables.find((t) => t.name === 'pte_change')!.rows).toBeGreaterThan(10_000);
     expect(summary.tables.find((t) => t.name === 'uffd_msg')!.rows).toBeGreaterThan(0);
 
-    const acc = sqlite.prepare('SELECT lane, collect_idx, tp, fp, fn, precision, recall FROM v_collect_accuracy ORDER BY lane_id, collect_idx').raw().all();
+    const acc = sqlite
+      .prepare('SELECT lane, collect_idx, tp, fp, fn, precision, recall FROM v_collect_accuracy ORDER BY lane_id, collect_idx')
+      .raw()
+      .all();
     const accP = (
-      await con.runAndReadAll(`SELECT lane, collect_idx, tp, fp, fn, precision, recall FROM ${glob(out, 'collect_accuracy')} ORDER BY lane_id, collect_idx`)
+      await con.runAndReadAll(
+        `SELECT lane, collect_idx, tp, fp, fn, precision, recall FROM ${glob(out, 'collect_accuracy')} ORDER BY lane_id, collect_idx`,
+      )
     ).getRowsJS();
     expect(accP.map((row) => row.map((v) => (typeof v === 'bigint' ? Number(v) : v)))).toEqual(acc);
     const sql = 'SELECT lane, seq, pos, vpn, pages, level, old_state, new_state, path FROM %s ORDER BY lane_id, seq, vpn LIMIT 2000 OFFSET 5000';
@@ -105,7 +118,9 @@ describe('pteplay export --format parquet', () => {
     const again = await exportRunToParquet({ db, out: cellOut, cell: 'c1', partRows: 1_000_000, tables: ['pte_change'] });
     expect(again.tables[0]!.files.length).toBe(LANES.length);
     const n = Number(sqlite.prepare('SELECT count(*) FROM v_pte_change').pluck().get());
-    const rows = (await con.runAndReadAll(`SELECT cell, count(*)::BIGINT FROM ${glob(cellOut, 'pte_change')} GROUP BY cell ORDER BY cell`)).getRowsJS();
+    const rows = (
+      await con.runAndReadAll(`SELECT cell, count(*)::BIGINT FROM ${glob(cellOut, 'pte_change')} GROUP BY cell ORDER BY cell`)
+    ).getRowsJS();
     expect(rows).toEqual([
       ['c1', BigInt(n)],
       ['c2', BigInt(n)],

@@ -19,8 +19,22 @@ const tmp = mkdtempSync(join(tmpdir(), 'pteplay-sweep-q-'));
 const dir = join(tmp, 'sweep');
 const scen = (n: string) => join(ROOT, 'traces', 'scenarios', `${n}.jsonl`);
 const CELLS = [
-  { cell: 'a1', trace: scen('unpopulated-sync'), kernel: '6.18', lanes: ['soft-dirty', 'uffd-sync'], options: { interval: 2, monitor_latency_us: 5 }, done: true },
-  { cell: 'b2', trace: scen('fork-child'), kernel: '6.1', lanes: ['soft-dirty', 'uffd-async'], options: { interval: 4, monitor_latency_us: 20 }, done: true },
+  {
+    cell: 'a1',
+    trace: scen('unpopulated-sync'),
+    kernel: '6.18',
+    lanes: ['soft-dirty', 'uffd-sync'],
+    options: { interval: 2, monitor_latency_us: 5 },
+    done: true,
+  },
+  {
+    cell: 'b2',
+    trace: scen('fork-child'),
+    kernel: '6.1',
+    lanes: ['soft-dirty', 'uffd-async'],
+    options: { interval: 4, monitor_latency_us: 20 },
+    done: true,
+  },
   { cell: 'z9', trace: scen('thp-collapse'), kernel: '6.18', lanes: ['uffd-sync'], options: { interval: 3, monitor_latency_us: 100 }, done: false },
 ];
 let dbs: Map<string, string>;
@@ -49,10 +63,13 @@ describe('sweep views', () => {
         ['a1', '6.18', 2n, 5n],
         ['b2', '6.1', 4n, 20n],
       ]);
-      const perCell = (await v.duck.connection.runAndReadAll('SELECT cell, count(*)::BIGINT FROM pte_change GROUP BY cell ORDER BY cell')).getRowsJS();
+      const perCell = (
+        await v.duck.connection.runAndReadAll('SELECT cell, count(*)::BIGINT FROM pte_change GROUP BY cell ORDER BY cell')
+      ).getRowsJS();
       // The not-done cell z9 exported files too: they must not show.
       expect(perCell.map((r) => r[0])).toEqual(['a1', 'b2']);
-      for (const [cell, n] of perCell) expect(n).toBe(BigInt((sqliteOne(dbs.get(cell as string)!, 'SELECT count(*) FROM v_pte_change') as bigint[][])[0]![0]!));
+      for (const [cell, n] of perCell)
+        expect(n).toBe(BigInt((sqliteOne(dbs.get(cell as string)!, 'SELECT count(*) FROM v_pte_change') as bigint[][])[0]![0]!));
     } finally {
       v.close();
     }
@@ -62,7 +79,17 @@ describe('sweep views', () => {
     const r = JSON.parse(await sweepReportText(dir, { json: true })) as {
       cells: number;
       optionColumns: string[];
-      rows: { cell: string; lane: string; trace: string; kernel: string; options: Record<string, unknown>; collects: number; tp: number; fp: number; fn: number }[];
+      rows: {
+        cell: string;
+        lane: string;
+        trace: string;
+        kernel: string;
+        options: Record<string, unknown>;
+        collects: number;
+        tp: number;
+        fp: number;
+        fn: number;
+      }[];
     };
     expect(r.cells).toBe(2);
     expect(r.rows.map((x) => `${x.cell}:${x.lane}`).sort()).toEqual(['a1:soft-dirty', 'a1:uffd-sync', 'b2:soft-dirty', 'b2:uffd-async']);
@@ -90,7 +117,9 @@ describe('sweep views', () => {
       process.stdout.write = write;
     }
     const csv = out[0]!.split('\r\n');
-    expect(csv[0]).toBe('trace,kernel,lane,tracker,interval,monitor_latency_us,collects,reported,true_w,tp,fp,fn,precision,recall,faults,est_write_ns,est_collect_ns,est_total_ns,cell');
+    expect(csv[0]).toBe(
+      'trace,kernel,lane,tracker,interval,monitor_latency_us,collects,reported,true_w,tp,fp,fn,precision,recall,faults,est_write_ns,est_collect_ns,est_total_ns,cell',
+    );
     expect(csv.filter((l) => l !== '').length).toBe(5);
     expect(out[1]).toMatch(/^Sweep .*: 2 done cells/);
     expect(out[1]).not.toMatch(/z9/);
@@ -98,7 +127,7 @@ describe('sweep views', () => {
 
   test('sweep sql prints like pteplay sql, and a sweep without done cells is an empty result', async () => {
     let text = '';
-    await runSweepSqlCommand(dir, "SELECT cell, count(*) AS n FROM lane GROUP BY cell ORDER BY cell", { json: true }, (s) => {
+    await runSweepSqlCommand(dir, 'SELECT cell, count(*) AS n FROM lane GROUP BY cell ORDER BY cell', { json: true }, (s) => {
       text += s;
     });
     expect(JSON.parse(text)).toEqual([
@@ -113,7 +142,7 @@ describe('sweep views', () => {
       text += s;
     });
     expect(text).toBe('n\r\n0\r\n');
-    expect(await sweepReportText(fresh, {})).toMatch(/0 done cells.*\n  no done cells yet/);
+    expect(await sweepReportText(fresh, {})).toMatch(/0 done cells.*\n {2}no done cells yet/);
   });
 
   test('errors: missing dir 66, bad SQL 65, a corrupt done.json 65 naming it', async () => {

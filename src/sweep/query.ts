@@ -86,7 +86,11 @@ const HIVE = "hive_partitioning = true, union_by_name = true, hive_types = {'tra
 /** An empty view with the table's documented columns, the partition columns and `cell`. */
 function emptyView(t: ExportTable): string {
   const names = new Set(t.columns.map(([n]) => n));
-  const cols = [...t.columns, ['cell', 'VARCHAR'] as const, ...(['trace', 'kernel', 'lane'] as const).filter((n) => !names.has(n)).map((n) => [n, 'VARCHAR'] as const)];
+  const cols = [
+    ...t.columns,
+    ['cell', 'VARCHAR'] as const,
+    ...(['trace', 'kernel', 'lane'] as const).filter((n) => !names.has(n)).map((n) => [n, 'VARCHAR'] as const),
+  ];
   return `SELECT ${cols.map(([n, ty]) => `NULL::${ty} AS ${sqlIdent(n)}`).join(', ')} WHERE false`;
 }
 

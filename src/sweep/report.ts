@@ -136,7 +136,7 @@ export function formatSweepText(r: SweepReport): string {
   ]);
   const title =
     `Sweep ${r.dir}: ${r.cells} done cell${r.cells === 1 ? '' : 's'} ` +
-    '(accuracy summed over each cell\'s collects; times are estimates from the cost model)';
+    "(accuracy summed over each cell's collects; times are estimates from the cost model)";
   if (r.cells === 0) return `${title}\n  no done cells yet: \`pteplay sweep status ${r.dir}\` shows what is running, failed or missing\n`;
   return `${[title, ...renderTable(head, rows, align).map((l) => `  ${l}`)].join('\n')}\n`;
 }
@@ -147,12 +147,27 @@ export function formatSweepJson(r: SweepReport): string {
 
 /** One CSV row per cell and lane; option columns by name, empty field = null. */
 export function formatSweepCsv(r: SweepReport): string {
-  const fixed = ['collects', 'reported', 'true_w', 'tp', 'fp', 'fn', 'precision', 'recall', 'faults', 'est_write_ns', 'est_collect_ns', 'est_total_ns'] as const;
+  const fixed = [
+    'collects',
+    'reported',
+    'true_w',
+    'tp',
+    'fp',
+    'fn',
+    'precision',
+    'recall',
+    'faults',
+    'est_write_ns',
+    'est_collect_ns',
+    'est_total_ns',
+  ] as const;
   const head = ['trace', 'kernel', 'lane', 'tracker', ...r.optionColumns, ...fixed, 'cell'];
   const cell = (v: unknown): string => csvField(v === null || v === undefined ? '' : String(v));
   const lines = [head.map(csvField).join(',')];
   for (const x of r.rows) {
-    lines.push([x.trace, x.kernel, x.lane, x.tracker, ...r.optionColumns.map((o) => x.options[o]), ...fixed.map((f) => x[f]), x.cell].map(cell).join(','));
+    lines.push(
+      [x.trace, x.kernel, x.lane, x.tracker, ...r.optionColumns.map((o) => x.options[o]), ...fixed.map((f) => x[f]), x.cell].map(cell).join(','),
+    );
   }
   return `${lines.join('\r\n')}\r\n`;
 }
