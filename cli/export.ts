@@ -36,7 +36,7 @@ Layout: <out>/<table>/trace=<trace>/kernel=<kernel>/lane=<lane>/run-<part>.parqu
 view's name without v_ (collect_accuracy, false_positive, pte_change = v_pte_change, one row per entry),
 <trace> the trace file's name without extensions, <kernel> the kernel profile and <lane> the lane name
 (lane=_all for lane and meta). Column names and order are the SQLite view's; INTEGER is BIGINT, REAL
-DOUBLE, TEXT VARCHAR (docs/parquet.md lists every column). A part holds at most 1 M rows.
+DOUBLE, TEXT VARCHAR (docs/parquet.md lists every column). A part holds at most 250 000 rows.
 
 Exit codes of this command:
   0   exported

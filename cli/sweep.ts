@@ -2,7 +2,8 @@
  * `pteplay sweep <plan> --out DIR`: run every cell of a sweep plan, in parallel child processes of this
  * CLI (one shard each) with one combined progress line, or, with `--shard I/N`, one shard in this
  * process (what a Kubernetes Indexed Job or a Slurm array task runs). The subcommands live in their own
- * files: `sweep status` (cli/sweep-status.ts). The logic is in src/sweep.
+ * files: `sweep status` (cli/sweep-status.ts), `sweep report` (cli/sweep-report.ts), `sweep sql`
+ * (cli/sweep-sql.ts). The logic is in src/sweep.
  */
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +13,8 @@ import type { ChildEnd } from '../src/sweep/local.js';
 import { type Shard, shardCells, shardFromEnv } from '../src/sweep/shard.js';
 import type { ShardSummary, SweepEvent } from '../src/sweep/sweep.js';
 import { parseCount } from './options.js';
+import { register as registerReport } from './sweep-report.js';
+import { register as registerSql } from './sweep-sql.js';
 import { register as status } from './sweep-status.js';
 
 interface SweepCliOptions {
@@ -77,7 +80,9 @@ Examples:
   pteplay sweep traces/sweeps/example.json --out runs/sweep1
   pteplay sweep plan.json --out /shared/sweep1 --shard 3/40
   pteplay sweep plan.json --out /shared/sweep1 --shard auto/40     # in a Kubernetes Indexed Job / Slurm array
-  pteplay sweep status runs/sweep1`,
+  pteplay sweep status runs/sweep1
+  pteplay sweep report runs/sweep1
+  pteplay sweep sql runs/sweep1 "select lane, kernel, avg(recall) from collect_accuracy group by all"`,
     )
     .action(async (plan: string, o: SweepCliOptions) => {
       if (o.out === undefined) throw new UsageError("sweep: missing --out <dir>, the sweep's output directory");
@@ -93,6 +98,8 @@ Examples:
       else await runAllShards(prepared, plan, o, started);
     });
   status(sweep);
+  registerReport(sweep);
+  registerSql(sweep);
 }
 
 type Prepared = Awaited<ReturnType<typeof import('../src/sweep/sweep.js').prepareSweep>>;

@@ -33,7 +33,7 @@ export interface ExportOptions {
   /** Sweep cell id: adds a constant VARCHAR column `cell` to every file and names files `<cell>-<part>.parquet`. */
   cell?: string;
   onProgress?: (rowsDone: number, rowsTotal: number) => void;
-  /** Rows per part file (default 1 M): bounds memory, about 100-200 bytes per row held. */
+  /** Rows per part file (default 250 000): bounds memory, which holds up to this many rows per lane. */
   partRows?: number;
 }
 
@@ -41,7 +41,7 @@ export interface ExportSummary {
   tables: { name: string; rows: number; files: string[] }[];
 }
 
-export const DEFAULT_PART_ROWS = 1_000_000;
+export const DEFAULT_PART_ROWS = 250_000;
 
 /** Rows per DuckDB data chunk (DuckDB's vector size). */
 const CHUNK_ROWS = 2048;
