@@ -18,4 +18,19 @@ import { register as verify } from './verify.js';
 export type RegisterCommand = (program: Command) => void;
 
 /** The subcommands, in the order `pteplay --help` lists them. */
-export const COMMANDS: RegisterCommand[] = [demo, gen, importTrace, replay, report, sql, exportRun, state, play, sweep, convert, bench, verify, calibrate];
+export const COMMANDS: RegisterCommand[] = [
+  demo,
+  gen,
+  importTrace,
+  replay,
+  report,
+  sql,
+  exportRun,
+  state,
+  play,
+  sweep,
+  convert,
+  bench,
+  verify,
+  calibrate,
+];
