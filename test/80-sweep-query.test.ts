@@ -118,7 +118,7 @@ describe('sweep views', () => {
     }
     const csv = out[0]!.split('\r\n');
     expect(csv[0]).toBe(
-      'trace,kernel,lane,tracker,interval,monitor_latency_us,collects,reported,true_w,tp,fp,fn,precision,recall,faults,est_write_ns,est_collect_ns,est_total_ns,cell',
+      'trace,kernel,lane,tracker,interval,monitor_latency_us,collects,reported,true_w,tp,fp,fn,precision,recall,faults,est_write_ns,est_collect_ns,est_total_ns,errors,cell',
     );
     expect(csv.filter((l) => l !== '').length).toBe(5);
     expect(out[1]).toMatch(/^Sweep .*: 2 done cells/);

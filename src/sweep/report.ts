@@ -1,8 +1,9 @@
 /**
  * `pteplay sweep report DIR`: one row per done cell and lane (so per trace x kernel x lane x option
  * values), with the accuracy summed over the cell's collects (v_collect_accuracy), its faults
- * (v_fault_cost) and the cost model's estimated time (v_cost_estimate), as `pteplay report`'s summary
- * computes them for one run. The query runs on the sweep's DuckDB views (query.ts).
+ * (v_fault_cost), the cost model's estimated time (v_cost_estimate), as `pteplay report`'s summary
+ * computes them for one run, and the tracker's errors (collect.errors: e.g. a lane whose tracker the
+ * kernel profile lacks, whose accuracy is then not the tracker's). The query runs on the sweep's DuckDB views (query.ts).
  */
 import { sqlIdent } from '../export/duckdb.js';
 import { type Align, DASH, fmtInt, fmtNs, fmtRatio, renderTable } from '../report/format-util.js';
@@ -30,6 +31,8 @@ export interface SweepReportRow {
   est_write_ns: number | null;
   est_collect_ns: number | null;
   est_total_ns: number | null;
+  /** The distinct errors the lane's tracker met at its collects (collect.errors), in order; empty if none. */
+  errors: string[];
   cell: string;
 }
 
@@ -50,20 +53,30 @@ flt AS (SELECT cell, lane, sum(faults)::BIGINT AS faults FROM fault_cost GROUP B
 cost AS (
   SELECT cell, lane, sum(est_ns) FILTER (WHERE side = 'write') AS est_write_ns,
          sum(est_ns) FILTER (WHERE side = 'collect') AS est_collect_ns
-  FROM cost_estimate GROUP BY cell, lane)
+  FROM cost_estimate GROUP BY cell, lane),
+errs AS (SELECT cell, lane, list(DISTINCT errors ORDER BY errors) AS errors FROM collect WHERE errors IS NOT NULL AND errors <> '[]' GROUP BY cell, lane)
 SELECT c.trace, c.kernel, l.name AS lane, l.tracker,${opts.map((o) => ` c.${sqlIdent(o)}::VARCHAR AS ${sqlIdent(`opt:${o}`)},`).join('')}
        coalesce(acc.collects, 0)::BIGINT AS collects, acc.reported, acc.true_w, acc.tp, acc.fp, acc.fn,
        CASE WHEN acc.tp + acc.fp > 0 THEN acc.tp / (acc.tp + acc.fp) END AS precision,
        CASE WHEN acc.tp + acc.fn > 0 THEN acc.tp / (acc.tp + acc.fn) END AS recall,
-       flt.faults, cost.est_write_ns, cost.est_collect_ns, cost.est_write_ns + cost.est_collect_ns AS est_total_ns, c.cell
+       flt.faults, cost.est_write_ns, cost.est_collect_ns, cost.est_write_ns + cost.est_collect_ns AS est_total_ns, errs.errors, c.cell
 FROM lane l
 JOIN cells c ON c.cell = l.cell
 LEFT JOIN acc ON acc.cell = l.cell AND acc.lane = l.name
 LEFT JOIN flt ON flt.cell = l.cell AND flt.lane = l.name
 LEFT JOIN cost ON cost.cell = l.cell AND cost.lane = l.name
+LEFT JOIN errs ON errs.cell = l.cell AND errs.lane = l.name
 ORDER BY c.trace, c.kernel, l.lane_id, l.name${opts.map((o) => `, c.${sqlIdent(o)}`).join('')}, c.cell`;
 
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+
+/** collect.errors holds a JSON array of strings per collect: the union of a lane's, first seen first. */
+function errorList(v: unknown): string[] {
+  const out = new Set<string>();
+  const lists = v === null || v === undefined ? [] : ((v as { items?: unknown[] }).items ?? (v as unknown[]));
+  for (const json of lists) for (const e of JSON.parse(String(json)) as unknown[]) out.add(String(e));
+  return [...out];
+}
 
 export async function loadSweepReport(views: SweepViews): Promise<SweepReport> {
   const opts = views.optionColumns;
@@ -92,6 +105,7 @@ export async function loadSweepReport(views: SweepViews): Promise<SweepReport> {
       est_write_ns: num(r.est_write_ns),
       est_collect_ns: num(r.est_collect_ns),
       est_total_ns: num(r.est_total_ns),
+      errors: errorList(r.errors),
       cell: String(r.cell),
     };
   });
@@ -138,7 +152,22 @@ export function formatSweepText(r: SweepReport): string {
     `Sweep ${r.dir}: ${r.cells} done cell${r.cells === 1 ? '' : 's'} ` +
     "(accuracy summed over each cell's collects; times are estimates from the cost model)";
   if (r.cells === 0) return `${title}\n  no done cells yet: \`pteplay sweep status ${r.dir}\` shows what is running, failed or missing\n`;
-  return `${[title, ...renderTable(head, rows, align).map((l) => `  ${l}`)].join('\n')}\n`;
+  return `${[title, ...renderTable(head, rows, align).map((l) => `  ${l}`), ...errorNotes(r)].join('\n')}\n`;
+}
+
+/** Below the table: each kernel × lane × error, with its cells (the rows whose accuracy is not the tracker's). */
+function errorNotes(r: SweepReport): string[] {
+  const groups = new Map<string, string[]>();
+  for (const x of r.rows) {
+    for (const e of x.errors) {
+      const key = `${x.kernel} ${x.lane}: ${e}`;
+      groups.set(key, [...(groups.get(key) ?? []), x.cell]);
+    }
+  }
+  if (groups.size === 0) return [];
+  const lines = ["  tracker errors (the lane's tracker failed or was limited at some collects: read its rows with the error in mind):"];
+  for (const [key, cells] of groups) lines.push(`    kernel ${key} (cell${cells.length === 1 ? '' : 's'} ${cells.join(', ')})`);
+  return lines;
 }
 
 export function formatSweepJson(r: SweepReport): string {
@@ -161,12 +190,14 @@ export function formatSweepCsv(r: SweepReport): string {
     'est_collect_ns',
     'est_total_ns',
   ] as const;
-  const head = ['trace', 'kernel', 'lane', 'tracker', ...r.optionColumns, ...fixed, 'cell'];
+  const head = ['trace', 'kernel', 'lane', 'tracker', ...r.optionColumns, ...fixed, 'errors', 'cell'];
   const cell = (v: unknown): string => csvField(v === null || v === undefined ? '' : String(v));
   const lines = [head.map(csvField).join(',')];
   for (const x of r.rows) {
     lines.push(
-      [x.trace, x.kernel, x.lane, x.tracker, ...r.optionColumns.map((o) => x.options[o]), ...fixed.map((f) => x[f]), x.cell].map(cell).join(','),
+      [x.trace, x.kernel, x.lane, x.tracker, ...r.optionColumns.map((o) => x.options[o]), ...fixed.map((f) => x[f]), x.errors.join('; '), x.cell]
+        .map(cell)
+        .join(','),
     );
   }
   return `${lines.join('\r\n')}\r\n`;
