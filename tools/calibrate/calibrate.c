@@ -274,9 +274,22 @@ static void m_uffd_async(void)
 }
 
 static volatile int mon_stop;
+/* A CPU other than the pinned one that this process may run on, or -1 (set in main). */
+static int other_cpu = -1;
+struct monitor_arg {
+	int fd;
+	int cpu; /* the CPU the monitor runs on (-1: the process's, i.e. the pinned one) */
+};
 static void *sync_monitor(void *arg)
 {
-	int fd = *(int *)arg;
+	struct monitor_arg *m = arg;
+	int fd = m->fd;
+	if (m->cpu >= 0) {
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		CPU_SET(m->cpu, &set);
+		pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+	}
 	struct pollfd pfd = {.fd = fd, .events = POLLIN};
 	while (!mon_stop) {
 		if (poll(&pfd, 1, 100) <= 0)
@@ -293,25 +306,32 @@ static void *sync_monitor(void *arg)
 	return NULL;
 }
 
-/* Sync uffd-wp: fault -> message -> monitor read() -> UFFDIO_WRITEPROTECT(un-protect, wakes). */
-static void m_uffd_sync(void)
+/* Sync uffd-wp: fault -> message -> monitor read() -> UFFDIO_WRITEPROTECT(un-protect, wakes); the monitor
+ * on the faulting thread's CPU (name "uffd_sync_round_trip") or on another one ("..._cross_cpu": the wake-up
+ * is an IPI each way, as for a VMM's or CRIU's monitor thread on its own CPU). */
+static void m_uffd_sync(const char *name, int cpu)
 {
 	long n = quick ? 256 : 4096;
+	if (cpu == -2) {
+		unavailable(name, "only one CPU is available to this process");
+		return;
+	}
 	int fd = uffd_open_api(0, 1);
 	if (fd < 0) {
-		unavailable_errno("uffd_sync_round_trip", "userfaultfd + UFFDIO_API", errno);
+		unavailable_errno(name, "userfaultfd + UFFDIO_API", errno);
 		return;
 	}
 	char *a = area(n, 0);
 	populate(a, n);
 	int e;
 	if (uffd_reg(fd, a, n * PS, UFFDIO_REGISTER_MODE_WP, &e) || uffd_wp(fd, a, n * PS, UFFDIO_WRITEPROTECT_MODE_WP, &e)) {
-		unavailable_errno("uffd_sync_round_trip", "UFFDIO_REGISTER/WRITEPROTECT", e);
+		unavailable_errno(name, "UFFDIO_REGISTER/WRITEPROTECT", e);
 		return;
 	}
 	pthread_t t;
 	mon_stop = 0;
-	pthread_create(&t, NULL, sync_monitor, &fd);
+	struct monitor_arg m = {.fd = fd, .cpu = cpu};
+	pthread_create(&t, NULL, sync_monitor, &m);
 	double *v = malloc(sizeof(double) * n);
 	int nv = 0;
 	long warm = n / 8;
@@ -326,7 +346,7 @@ static void m_uffd_sync(void)
 	pthread_join(t, NULL);
 	close(fd);
 	munmap(a, n * PS);
-	out_one("uffd_sync_round_trip", "fault", v, nv);
+	out_one(name, "fault", v, nv);
 	free(v);
 }
 
@@ -746,6 +766,11 @@ int main(int argc, char **argv)
 				pinned = c;
 				break;
 			}
+		for (int c = 0; c < pinned; c++)
+			if (CPU_ISSET(c, &set)) {
+				other_cpu = c;
+				break;
+			}
 		CPU_ZERO(&set);
 		CPU_SET(pinned, &set);
 		if (sched_setaffinity(0, sizeof set, &set))
@@ -793,7 +818,8 @@ int main(int argc, char **argv)
 	RUN("cow", m_fork_fault("cow_fault", 1));
 	RUN("wp_reuse", m_fork_fault("wp_reuse_fault", 0));
 	RUN("async", m_uffd_async());
-	RUN("sync", m_uffd_sync());
+	RUN("sync", m_uffd_sync("uffd_sync_round_trip", -1));
+	RUN("sync_cross_cpu", m_uffd_sync("uffd_sync_round_trip_cross_cpu", other_cpu >= 0 ? other_cpu : -2));
 	RUN("sweeps", m_uffd_sweeps());
 	RUN("clear_refs", m_clear_refs());
 	RUN("tlb", m_tlb());

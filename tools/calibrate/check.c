@@ -18,7 +18,8 @@
  * exits (teardown is not timed). What each lane does at reset / collect mirrors the simulator's
  * drivers (src/lanes/drivers/): registration of mapped ranges not registered yet, UFFDIO_WRITEPROTECT
  * per registered span, PAGEMAP_SCAN(PAGE_IS_WRITTEN, CHECK_WPASYNC [| WP_MATCHING]) with 512 regions
- * per call; the sync monitor thread blocks in poll(), reads the messages, logs the page and
+ * per call; the process runs pinned to one CPU and the sync monitor thread on another (when the process
+ * may use two: a monitor with a CPU of its own, as calibrate times the round trip); it blocks in poll(), reads the messages, logs the page and
  * un-protects it with UFFDIO_WRITEPROTECT(mode 0), which wakes the faulting thread. soft-dirty (CRIU):
  * reset writes "4" to /proc/self/clear_refs, a collect preads pagemap over each mapped range in range.
  *
@@ -125,9 +126,19 @@ static size_t msg_n, msg_cap, msgs_total;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static u64 scans;
 
+/* The faulting thread runs on pinned_cpu, the sync monitor on monitor_cpu (another CPU when there is one,
+ * as a VMM's or CRIU's monitor thread has; -1: not pinned). calibrate measures the round trip the same way. */
+static int pinned_cpu = -1, monitor_cpu = -1;
+
 static void *monitor(void *arg)
 {
 	(void)arg;
+	if (monitor_cpu >= 0) {
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		CPU_SET(monitor_cpu, &set);
+		pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+	}
 	struct uffd_msg m[64];
 	for (;;) {
 		struct pollfd p[2] = {{uffd, POLLIN, 0}, {stopfd[0], POLLIN, 0}};
@@ -523,6 +534,22 @@ int main(int argc, char **argv)
 		die("%s: truncated (expected %llu words)", argv[3], (unsigned long long)nwords);
 	fclose(f);
 	words = w;
+	cpu_set_t set;
+	if (!sched_getaffinity(0, sizeof set, &set)) {
+		for (int c = CPU_SETSIZE - 1; c >= 0; c--)
+			if (CPU_ISSET(c, &set)) {
+				if (pinned_cpu < 0)
+					pinned_cpu = c;
+				else if (monitor_cpu < 0)
+					monitor_cpu = c;
+			}
+		if (monitor_cpu < 0)
+			monitor_cpu = pinned_cpu;
+		CPU_ZERO(&set);
+		CPU_SET(pinned_cpu, &set);
+		if (sched_setaffinity(0, sizeof set, &set))
+			pinned_cpu = monitor_cpu = -1;
+	}
 	for (int rep = 0; rep < reps; rep++) {
 		fflush(stdout);
 		pid_t pid = fork();
