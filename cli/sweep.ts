@@ -23,6 +23,7 @@ interface SweepCliOptions {
   jobs?: number;
   threads?: number;
   forceFailed?: boolean;
+  dropRuns?: boolean;
   json?: boolean;
   quiet?: boolean;
   child?: boolean;
@@ -49,6 +50,11 @@ export function register(program: Command): void {
       parseCount('--threads'),
     )
     .option('--force-failed', 'run again the cells whose last attempt failed (default: report them, do not retry)')
+    .option(
+      '--drop-runs',
+      "delete each cell's run database once its Parquet files and done.json are written (sweep report / sql read only Parquet; " +
+        'keeps a large sweep to about a tenth of the disk: docs/scale.md)',
+    )
     .option('--json', 'print the summary as JSON on stdout')
     .option('-q, --quiet', 'no progress or summary on stderr (errors only)')
     // Options after `status` (and the other subcommands) are the subcommand's: `sweep status DIR --json`.
@@ -60,7 +66,8 @@ export function register(program: Command): void {
 A cell is one trace × one kernel × one combination of the plan's option grids; it replays all the
 plan's lanes into one run database (as pteplay replay --lanes does), DIR/runs/<cell>.db, exports it to
 DIR/parquet (hive-partitioned by table, trace, kernel, lane) and then writes DIR/cells/<cell>.done.json,
-last: a cell without done.json is not done, whatever stopped it. A cell's id is a hash of its content
+last: a cell without done.json is not done, whatever stopped it (--drop-runs then deletes the run
+database: pteplay report / play / state of that cell need a replay again). A cell's id is a hash of its content
 (the trace's bytes or gen spec, lanes, kernel, options), so running a plan again runs only the cells
 not done yet, and a changed plan runs only its new cells. A cell that fails is recorded with its error
 in cells/<cell>.failed.json and the shard goes on; failed cells are not retried unless --force-failed.
@@ -124,7 +131,7 @@ async function runOneShard(s: Prepared, shard: Shard, o: SweepCliOptions, starte
         `pteplay: sweep shard ${shard.index}/${shard.count} interrupted: the cell it was running is not done (run it again to complete it)\n`,
       );
   });
-  const sum = await runShard(s, { shard, forceFailed: o.forceFailed === true, threads: o.threads, onEvent });
+  const sum = await runShard(s, { shard, forceFailed: o.forceFailed === true, threads: o.threads, dropRuns: o.dropRuns === true, onEvent });
   bar?.done();
   if (o.child) process.stdout.write(`${JSON.stringify({ summary: sum })}\n`);
   else report(s, sum, o, started, `shard ${shard.index}/${shard.count}`);
@@ -156,6 +163,7 @@ async function runAllShards(s: Prepared, plan: string, o: SweepCliOptions, start
       '--threads',
       String(threads),
       ...(o.forceFailed ? ['--force-failed'] : []),
+      ...(o.dropRuns ? ['--drop-runs'] : []),
     ],
     jobs,
     onEvent: (_, e) => bar?.event(e),

@@ -119,6 +119,26 @@ describe('pteplay sweep (local, parallel)', () => {
     expect(text.stdout).toMatch(/tracker errors [^\n]*\n(?: {4}[^\n]*\n)* {4}kernel 6\.1 uffd-async: UFFDIO_API failed/);
   });
 
+  it('--drop-runs deletes each done cell\'s run database; sweep report reads the same rows from Parquet alone', () => {
+    const out = join(dir, 'dropped');
+    const r = pteplay(['sweep', plan('dropped.json', base), '--out', out, '--jobs', '2', '--drop-runs', '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ cells: 4, done: 4 });
+    expect(readdirSync(join(out, 'runs'))).toEqual([]);
+    for (const id of cellFiles(out, '.done.json')) {
+      const d = readJson(join(out, 'cells', `${id}.done.json`));
+      expect(d).toMatchObject({ status: 'done', db_dropped: true });
+      expect(d.db_bytes).toBeGreaterThan(0);
+    }
+    // The same plan kept its databases in 'local': the cross-run table is the same without them.
+    const rows = (o: string) => {
+      const x = pteplay(['sweep', 'report', o, '--json']);
+      expect(x.status, x.stderr).toBe(0);
+      return (JSON.parse(x.stdout).rows as { options: { interval: unknown } }[]).filter((row) => row.options.interval === 1000);
+    };
+    expect(rows(out)).toEqual(rows(join(dir, 'local')));
+  });
+
   it('pteplay sweep status names a directory that is not a sweep (exit 66)', () => {
     const r = pteplay(['sweep', 'status', join(dir, 'nothing')]);
     expect(r.status).toBe(EXIT.NO_INPUT);

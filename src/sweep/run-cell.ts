@@ -21,6 +21,8 @@ export interface CellRunOptions {
   threads?: number;
   /** Fraction of the cell done, 0..1. */
   onProgress?: (fraction: number) => void;
+  /** Delete the run database once the cell is done (its Parquet files and done.json are what sweeps read). */
+  dropRun?: boolean;
 }
 
 export type CellOutcome = { status: 'done'; seconds: number; accesses: number } | { status: 'failed'; seconds: number; error: string };
@@ -58,6 +60,7 @@ export async function runCell(d: SweepDirs, cell: Cell, o: CellRunOptions = {}):
       onProgress: o.onProgress && ((done, total) => o.onProgress!(0.9 + 0.1 * share(done, total))),
     });
     const parquetBytes = exported.tables.flatMap((t) => t.files).reduce((n, f) => n + statSync(f).size, 0);
+    const dbBytes = statSync(db).size;
     const seconds = (Date.now() - started) / 1000;
     writeFileAtomic(
       cellFile(d, cell.id, 'done'),
@@ -66,11 +69,14 @@ export async function runCell(d: SweepDirs, cell: Cell, o: CellRunOptions = {}):
         status: 'done',
         seconds,
         accesses: summary.accesses,
-        db_bytes: statSync(db).size,
+        db_bytes: dbBytes,
+        db_dropped: o.dropRun === true,
         parquet_bytes: parquetBytes,
         finished_at: new Date().toISOString(),
       })}\n`,
     );
+    // After done.json: a kill in between leaves a done cell that kept its database, never one without either.
+    if (o.dropRun) rmSync(db, { force: true });
     return { status: 'done', seconds, accesses: summary.accesses };
   } catch (e) {
     removeTempDb(d, cell.id, process.pid);

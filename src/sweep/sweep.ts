@@ -86,6 +86,8 @@ export interface ShardRunOptions {
   shard: Shard | null;
   forceFailed: boolean;
   threads?: number;
+  /** Delete each cell's run database once it is done (--drop-runs). */
+  dropRuns?: boolean;
   onEvent?: (e: SweepEvent) => void;
 }
 
@@ -106,7 +108,11 @@ export async function runShard(s: PreparedSweep, o: ShardRunOptions): Promise<Sh
       continue;
     }
     emit({ type: 'start', cell: cell.id, cost: cell.cost });
-    const r = await runCell(s.dirs, cell, { threads: o.threads, onProgress: (fraction) => emit({ type: 'progress', cell: cell.id, fraction }) });
+    const r = await runCell(s.dirs, cell, {
+      threads: o.threads,
+      dropRun: o.dropRuns === true,
+      onProgress: (fraction) => emit({ type: 'progress', cell: cell.id, fraction }),
+    });
     if (r.status === 'done') sum.done++;
     else {
       sum.failed++;
