@@ -119,7 +119,7 @@ describe('pteplay sweep (local, parallel)', () => {
     expect(text.stdout).toMatch(/tracker errors [^\n]*\n(?: {4}[^\n]*\n)* {4}kernel 6\.1 uffd-async: UFFDIO_API failed/);
   });
 
-  it('--drop-runs deletes each done cell\'s run database; sweep report reads the same rows from Parquet alone', () => {
+  it("--drop-runs deletes each done cell's run database; sweep report reads the same rows from Parquet alone", () => {
     const out = join(dir, 'dropped');
     const r = pteplay(['sweep', plan('dropped.json', base), '--out', out, '--jobs', '2', '--drop-runs', '--json']);
     expect(r.status, r.stderr).toBe(0);
