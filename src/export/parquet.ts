@@ -20,6 +20,7 @@ import { EXIT, ioReason, PteplayError, UsageError } from '../errors.js';
 import { RunReader } from '../store/reader.js';
 import { openDuck, sqlIdent, sqlString } from './duckdb.js';
 import { ALL_LANES, partitionDir, traceName } from './partition.js';
+import { tableSource } from './source.js';
 import { EXPORT_TABLE_NAMES, EXPORT_TABLES, type ExportTable, exportTable } from './tables.js';
 import type { ParquetType } from './types.js';
 
@@ -129,6 +130,9 @@ interface Partition {
   appender: DuckDBAppender | null;
   columns: DuckDBValue[][];
   inChunk: number;
+  /** Rows the current chunk's staged rows become in the file (the source's weight). */
+  chunkRows: number;
+  /** Rows the part's staged rows become in the file. */
   inPart: number;
   part: number;
 }
@@ -136,20 +140,13 @@ interface Partition {
 async function writeTable(ctx: Context, t: ExportTable): Promise<string[]> {
   removeOwnParts(join(ctx.out, t.name), ctx.stem);
   const { BIGINT, DOUBLE, VARCHAR, BLOB, DuckDBDataChunk, blobValue } = await import('@duckdb/node-api');
+  const src = tableSource(ctx.db, t);
+  await src.setup(ctx.con);
   const duckTypes: Record<ParquetType, DuckDBType> = { BIGINT, DOUBLE, VARCHAR, BLOB };
-  const types = t.columns.map(([, ty]) => ty);
-  const chunkTypes = types.map((ty) => duckTypes[ty]);
-  const convert = types.map((ty, i) => converter(ty, t, t.columns[i]![0], blobValue));
-  const have = new Set(
-    ctx.db
-      .prepare(`SELECT * FROM ${t.source} LIMIT 0`)
-      .columns()
-      .map((c) => c.name),
-  );
-  // Columns an older schema lacks are written as NULL, so every run gives the same Parquet schema.
-  const select = t.columns.map(([name]) => (have.has(name) ? `"${name}"` : `NULL AS "${name}"`)).join(', ');
-  const laneCol = t.perLane ? t.columns.findIndex(([name]) => name === 'lane_id') : -1;
-  const columnDefs = t.columns.map(([name, ty]) => `${sqlIdent(name)} ${ty}`).join(', ');
+  const chunkTypes = src.stage.map(([, ty]) => duckTypes[ty]);
+  const convert = src.stage.map(([name, ty]) => converter(ty, t, name, blobValue));
+  const columnDefs = src.stage.map(([name, ty]) => `${sqlIdent(name)} ${ty}`).join(', ');
+  const weight = src.weight;
 
   const parts = new Map<string, Partition>();
   const files: string[] = [];
@@ -167,8 +164,11 @@ async function writeTable(ctx: Context, t: ExportTable): Promise<string[]> {
       chunk.setColumnValues(i, values);
     });
     p.appender!.appendDataChunk(chunk);
-    p.inPart += p.inChunk;
+    p.inPart += p.chunkRows;
+    ctx.done += p.chunkRows;
+    ctx.onProgress?.(ctx.done, Math.max(ctx.total, ctx.done));
     p.inChunk = 0;
+    p.chunkRows = 0;
   };
   const writePart = async (p: Partition): Promise<void> => {
     appendChunk(p);
@@ -178,8 +178,12 @@ async function writeTable(ctx: Context, t: ExportTable): Promise<string[]> {
     const name = `${ctx.stem}-${p.part}.parquet`;
     const tmp = join(p.dir, `.${name}.${process.pid}.tmp`);
     const cell = ctx.cell === undefined ? '' : `, ${sqlString(ctx.cell)} AS cell`;
+    let written: number;
     try {
-      await ctx.con.run(`COPY (SELECT *${cell} FROM ${p.table}) TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd)`);
+      const copied = await ctx.con.runAndReadAll(
+        `COPY (SELECT *${cell} FROM (${src.output(p.table)})) TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd)`,
+      );
+      written = Number(copied.getRows()[0]![0]);
       renameSync(tmp, join(p.dir, name));
     } catch (err) {
       rmSync(tmp, { force: true });
@@ -187,6 +191,8 @@ async function writeTable(ctx: Context, t: ExportTable): Promise<string[]> {
     }
     await ctx.con.run(`DROP TABLE ${p.table}`);
     files.push(join(p.dir, name));
+    // The progress counted the rows the staged rows were to become; the file holds `written`.
+    ctx.done += written - p.inPart;
     p.part++;
     p.inPart = 0;
   };
@@ -197,8 +203,9 @@ async function writeTable(ctx: Context, t: ExportTable): Promise<string[]> {
         dir: partitionDir(ctx.out, t.name, ctx.trace, ctx.kernel, lane),
         table: `part_${serial++}`,
         appender: null,
-        columns: t.columns.map(() => new Array<DuckDBValue>(CHUNK_ROWS)),
+        columns: src.stage.map(() => new Array<DuckDBValue>(CHUNK_ROWS)),
         inChunk: 0,
+        chunkRows: 0,
         inPart: 0,
         part: 0,
       };
@@ -208,11 +215,11 @@ async function writeTable(ctx: Context, t: ExportTable): Promise<string[]> {
     return p;
   };
 
-  const stmt = ctx.db.prepare(`SELECT ${select} FROM ${t.source}`).raw(true).safeIntegers(true);
+  const stmt = ctx.db.prepare(src.select).raw(true).safeIntegers(true);
   let current: Partition | null = null;
   let currentLane: unknown;
   for (const row of stmt.iterate() as IterableIterator<unknown[]>) {
-    const laneId = laneCol >= 0 ? row[laneCol] : null;
+    const laneId = src.laneCol >= 0 ? row[src.laneCol] : null;
     if (current === null || laneId !== currentLane) {
       const name = laneId === null ? ALL_LANES : (ctx.laneNames.get(laneId as bigint) ?? String(laneId));
       current = await partition(name);
@@ -220,10 +227,9 @@ async function writeTable(ctx: Context, t: ExportTable): Promise<string[]> {
     }
     const p: Partition = current;
     for (let i = 0; i < row.length; i++) p.columns[i]![p.inChunk] = convert[i]!(row[i]);
+    p.chunkRows += weight === null ? 1 : weight(row);
     if (++p.inChunk === CHUNK_ROWS) {
       appendChunk(p);
-      ctx.done += CHUNK_ROWS;
-      ctx.onProgress?.(ctx.done, Math.max(ctx.total, ctx.done));
       if (p.inPart >= ctx.partRows) {
         await writePart(p);
         current = null;
@@ -233,7 +239,6 @@ async function writeTable(ctx: Context, t: ExportTable): Promise<string[]> {
   // An empty table still gets one (empty) file, so its schema is there for readers and globs match.
   if (parts.size === 0) await partition(ALL_LANES);
   for (const p of parts.values()) {
-    ctx.done += p.inChunk;
     // An appender is open only for a partition with rows since its last part (or the empty table's one).
     if (p.appender) await writePart(p);
   }
