@@ -37,7 +37,7 @@ const COUNT = 5;
 const STEPS = 10;
 
 /** Entries a change of `count` makes: the view emits at least one. */
-const entries = (count: number): number => (count >= 1 ? count : 1);
+const entries = (count: number): number => Math.max(count || 1, 1);
 
 /** Entries of a stored row: its changes' counts (a pair's n, else the row's count). */
 function rowEntries(row: unknown[]): number {
