@@ -91,12 +91,16 @@ export function pteChangeSource(db: Database.Database, columns: readonly (readon
     vpn + sum(CASE WHEN json_type(s) = 'ARRAY' THEN (s->>0)::BIGINT ELSE s::BIGINT END) OVER (PARTITION BY lane_id, seq ORDER BY k),
     CASE WHEN json_type(s) = 'ARRAY' THEN (s->>1)::BIGINT ELSE count END, level, old, new, path
   FROM step
+), state AS (
+  SELECT w, pte_state_label(w) AS label FROM (SELECT old AS w FROM ${stage} UNION SELECT new FROM ${stage})
 ), entry AS (
   SELECT *, CASE WHEN level = 1 THEN 512 ELSE 1 END AS pages, unnest(range(greatest(coalesce(count, 1), 1))) AS i FROM change
 )
 SELECT e.lane_id, l.label AS lane, e.seq, e.pos, e.pid, e.vpn + e.i * e.pages AS vpn, e.pages, lv.label AS level, e.old, e.new,
-  pte_state_label(e.old) AS old_state, pte_state_label(e.new) AS new_state, e.path AS path_code, pa.label AS path
+  so.label AS old_state, sn.label AS new_state, e.path AS path_code, pa.label AS path
 FROM entry e
+JOIN state so ON so.w = e.old
+JOIN state sn ON sn.w = e.new
 JOIN pte_x_lane l ON l.code = e.lane_id
 JOIN pte_x_level lv ON lv.code = e.level
 JOIN pte_x_path pa ON pa.code = e.path`;
