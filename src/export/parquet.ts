@@ -72,6 +72,7 @@ export async function exportRunToParquet(o: ExportOptions): Promise<ExportSummar
     const ctx: Context = {
       db: reader.db,
       con: duck.connection,
+      copier: await duck.connect(),
       out: o.out,
       stem: o.cell ?? 'run',
       cell: o.cell,
@@ -103,6 +104,8 @@ export async function exportRunToParquet(o: ExportOptions): Promise<ExportSummar
 interface Context {
   db: Database.Database;
   con: DuckDBConnection;
+  /** Runs the COPY of a part while `con` stages the next rows. */
+  copier: DuckDBConnection;
   out: string;
   stem: string;
   cell: string | undefined;
@@ -153,6 +156,7 @@ async function writeTable(ctx: Context, t: ExportTable): Promise<string[]> {
   let serial = 0;
 
   const open = async (p: Partition): Promise<void> => {
+    p.table = `part_${serial++}`;
     await ctx.con.run(`CREATE TABLE ${p.table} (${columnDefs})`);
     p.appender = await ctx.con.createAppender(p.table);
   };
@@ -170,29 +174,37 @@ async function writeTable(ctx: Context, t: ExportTable): Promise<string[]> {
     p.inChunk = 0;
     p.chunkRows = 0;
   };
+  const copyPart = async (table: string, dir: string, name: string, staged: number): Promise<void> => {
+    mkdirSync(dir, { recursive: true });
+    const tmp = join(dir, `.${name}.${process.pid}.tmp`);
+    const cell = ctx.cell === undefined ? '' : `, ${sqlString(ctx.cell)} AS cell`;
+    let written: number;
+    try {
+      const copied = await ctx.copier.runAndReadAll(
+        `COPY (SELECT *${cell} FROM (${src.output(table)})) TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd)`,
+      );
+      written = Number(copied.getRows()[0]![0]);
+      renameSync(tmp, join(dir, name));
+    } catch (err) {
+      rmSync(tmp, { force: true });
+      throw new PteplayError(`${join(dir, name)}: cannot write: ${ioReason(err)}`, EXIT.CANT_CREATE);
+    }
+    await ctx.copier.run(`DROP TABLE ${table}`);
+    files.push(join(dir, name));
+    // The progress counted the rows the staged rows were to become; the file holds `written`.
+    ctx.done += written - staged;
+  };
+  // The part being copied (on ctx.copier, while the next rows are staged): at most one at a time, so
+  // memory holds at most one part besides the partitions being filled.
+  let copying: Promise<void> = Promise.resolve();
   const writePart = async (p: Partition): Promise<void> => {
     appendChunk(p);
     p.appender!.closeSync();
     p.appender = null;
-    mkdirSync(p.dir, { recursive: true });
-    const name = `${ctx.stem}-${p.part}.parquet`;
-    const tmp = join(p.dir, `.${name}.${process.pid}.tmp`);
-    const cell = ctx.cell === undefined ? '' : `, ${sqlString(ctx.cell)} AS cell`;
-    let written: number;
-    try {
-      const copied = await ctx.con.runAndReadAll(
-        `COPY (SELECT *${cell} FROM (${src.output(p.table)})) TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd)`,
-      );
-      written = Number(copied.getRows()[0]![0]);
-      renameSync(tmp, join(p.dir, name));
-    } catch (err) {
-      rmSync(tmp, { force: true });
-      throw new PteplayError(`${join(p.dir, name)}: cannot write: ${ioReason(err)}`, EXIT.CANT_CREATE);
-    }
-    await ctx.con.run(`DROP TABLE ${p.table}`);
-    files.push(join(p.dir, name));
-    // The progress counted the rows the staged rows were to become; the file holds `written`.
-    ctx.done += written - p.inPart;
+    await copying;
+    copying = copyPart(p.table, p.dir, `${ctx.stem}-${p.part}.parquet`, p.inPart);
+    // A failed copy is reported by the next writePart or at the end; until then it must not be unhandled.
+    copying.catch(() => {});
     p.part++;
     p.inPart = 0;
   };
@@ -201,7 +213,7 @@ async function writeTable(ctx: Context, t: ExportTable): Promise<string[]> {
     if (!p) {
       p = {
         dir: partitionDir(ctx.out, t.name, ctx.trace, ctx.kernel, lane),
-        table: `part_${serial++}`,
+        table: '',
         appender: null,
         columns: src.stage.map(() => new Array<DuckDBValue>(CHUNK_ROWS)),
         inChunk: 0,
@@ -242,6 +254,7 @@ async function writeTable(ctx: Context, t: ExportTable): Promise<string[]> {
     // An appender is open only for a partition with rows since its last part (or the empty table's one).
     if (p.appender) await writePart(p);
   }
+  await copying;
   ctx.onProgress?.(ctx.done, Math.max(ctx.total, ctx.done));
   return files;
 }
