@@ -6,7 +6,7 @@
  * several 2 MiB slots (no trace here makes one: the branch of the 512-page steps), and on the real
  * schema-version-3 fixture (no vpn_steps column).
  */
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -97,6 +97,19 @@ describe('export pte_change: DuckDB expands the stored rows exactly as v_pte_cha
   test('PMD changes covering several 2 MiB slots (512-page steps)', async () => {
     expect(sqliteOne(pmd, 'SELECT count(*) FROM pte_change WHERE level = 1 AND count > 1')).toBeGreaterThan(50);
     await expectViewRows(pmd, 'pmd');
+  });
+
+  test('a row whose vpn_steps is not JSON: exit 65 naming the database and table, no part left behind', () => {
+    const bad = join(tmp, 'bad-steps.db');
+    copyFileSync(churn, bad);
+    const d = new Database(bad);
+    d.exec("UPDATE pte_change SET vpn_steps = '[1, 2' WHERE seq = (SELECT min(seq) FROM pte_change WHERE vpn_steps IS NOT NULL)");
+    d.close();
+    const out = join(tmp, 'out-bad');
+    const r = pteplay(['export', bad, '--format', 'parquet', '--tables', 'pte_change', '--out', out]);
+    expect(r.status).toBe(65);
+    expect(r.stderr).toMatch(new RegExp(`^pteplay: ${bad}: pte_change: .*JSON.*\\n$`));
+    expect(readdirSync(out, { recursive: true }).filter((f) => String(f).endsWith('.tmp'))).toEqual([]);
   });
 
   test('a schema-version-3 run (no vpn_steps column)', async () => {

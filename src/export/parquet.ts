@@ -2,10 +2,12 @@
  * `pteplay export --format parquet`: a run database's tables and views as hive-partitioned Parquet files
  * (docs/parquet.md), written through an in-process DuckDB.
  *
- * Streaming, bounded memory: the rows of each SQLite table or view are iterated (better-sqlite3, raw,
- * integers as bigint), routed to their lane's partition and appended to a DuckDB table in data chunks of
- * up to 2048 rows; when a partition holds `partRows` rows it is copied to one Parquet part file and
- * dropped. At most (lanes x partRows) rows are held at a time, whatever the run's size.
+ * Streaming, bounded memory: the rows of each table's source (source.ts: a SQLite table or view, or for
+ * pte_change the stored rows, which DuckDB expands: pte-change.ts) are iterated (better-sqlite3, raw,
+ * integers as bigint), routed to their lane's partition and appended to a DuckDB staging table in data
+ * chunks of up to 2048 rows; when a partition's staged rows make `partRows` file rows it is copied to one
+ * Parquet part file (on a second connection, while the next rows are staged; one copy at a time) and
+ * dropped. At most (lanes + 1) x partRows staged rows are held at a time, whatever the run's size.
  *
  * Every part is written under a temporary name (a leading dot, no .parquet suffix, so no reader's glob
  * picks it up) in its own directory and renamed into place. Before a table is written, the parts this
@@ -71,6 +73,7 @@ export async function exportRunToParquet(o: ExportOptions): Promise<ExportSummar
     const meta = reader.meta();
     const ctx: Context = {
       db: reader.db,
+      dbPath: o.db,
       con: duck.connection,
       copier: await duck.connect(),
       out: o.out,
@@ -103,6 +106,7 @@ export async function exportRunToParquet(o: ExportOptions): Promise<ExportSummar
 
 interface Context {
   db: Database.Database;
+  dbPath: string;
   con: DuckDBConnection;
   /** Runs the COPY of a part while `con` stages the next rows. */
   copier: DuckDBConnection;
@@ -187,6 +191,9 @@ async function writeTable(ctx: Context, t: ExportTable): Promise<string[]> {
       renameSync(tmp, join(dir, name));
     } catch (err) {
       rmSync(tmp, { force: true });
+      // DuckDB rejecting a value (pte_change.vpn_steps that is not JSON steps) is the database's fault.
+      const bad = /^(?:Invalid Input|Conversion) Error: (.*)/.exec((err as Error).message ?? '');
+      if (bad) throw new PteplayError(`${ctx.dbPath}: ${t.name}: ${bad[1]!.split('\n')[0]}`, EXIT.DATA);
       throw new PteplayError(`${join(dir, name)}: cannot write: ${ioReason(err)}`, EXIT.CANT_CREATE);
     }
     await ctx.copier.run(`DROP TABLE ${table}`);
