@@ -41,7 +41,7 @@ DOUBLE, TEXT VARCHAR (docs/parquet.md lists every column). A part holds at most 
 Exit codes of this command:
   0   exported
   64  unknown --format or table
-  65  the file is not a pteplay run database
+  65  the file is not a pteplay run database, or a pte_change row cannot be expanded (vpn_steps not JSON)
   66  the run database does not exist or cannot be read
   73  --out exists and is not empty (without --force), or cannot be created or written
 

@@ -7,6 +7,9 @@ import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 
 export interface Duck {
   readonly connection: DuckDBConnection;
+  /** Another connection to the same database (one statement at a time runs per connection). */
+  connect(): Promise<DuckDBConnection>;
+  /** Close every connection and the database. */
   close(): void;
 }
 
@@ -17,9 +20,16 @@ export async function openDuck(): Promise<Duck> {
     autoload_known_extensions: 'false',
   });
   const connection = await instance.connect();
+  const more: DuckDBConnection[] = [];
   return {
     connection,
+    async connect() {
+      const c = await instance.connect();
+      more.push(c);
+      return c;
+    },
     close() {
+      for (const c of more) c.closeSync();
       connection.closeSync();
       instance.closeSync();
     },

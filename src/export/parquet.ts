@@ -2,10 +2,12 @@
  * `pteplay export --format parquet`: a run database's tables and views as hive-partitioned Parquet files
  * (docs/parquet.md), written through an in-process DuckDB.
  *
- * Streaming, bounded memory: the rows of each SQLite table or view are iterated (better-sqlite3, raw,
- * integers as bigint), routed to their lane's partition and appended to a DuckDB table in data chunks of
- * up to 2048 rows; when a partition holds `partRows` rows it is copied to one Parquet part file and
- * dropped. At most (lanes x partRows) rows are held at a time, whatever the run's size.
+ * Streaming, bounded memory: the rows of each table's source (source.ts: a SQLite table or view, or for
+ * pte_change the stored rows, which DuckDB expands: pte-change.ts) are iterated (better-sqlite3, raw,
+ * integers as bigint), routed to their lane's partition and appended to a DuckDB staging table in data
+ * chunks of up to 2048 rows; when a partition's staged rows make `partRows` file rows it is copied to one
+ * Parquet part file (on a second connection, while the next rows are staged; one copy at a time) and
+ * dropped. At most (lanes + 1) x partRows staged rows are held at a time, whatever the run's size.
  *
  * Every part is written under a temporary name (a leading dot, no .parquet suffix, so no reader's glob
  * picks it up) in its own directory and renamed into place. Before a table is written, the parts this
@@ -20,6 +22,7 @@ import { EXIT, ioReason, PteplayError, UsageError } from '../errors.js';
 import { RunReader } from '../store/reader.js';
 import { openDuck, sqlIdent, sqlString } from './duckdb.js';
 import { ALL_LANES, partitionDir, traceName } from './partition.js';
+import { tableSource } from './source.js';
 import { EXPORT_TABLE_NAMES, EXPORT_TABLES, type ExportTable, exportTable } from './tables.js';
 import type { ParquetType } from './types.js';
 
@@ -70,7 +73,9 @@ export async function exportRunToParquet(o: ExportOptions): Promise<ExportSummar
     const meta = reader.meta();
     const ctx: Context = {
       db: reader.db,
+      dbPath: o.db,
       con: duck.connection,
+      copier: await duck.connect(),
       out: o.out,
       stem: o.cell ?? 'run',
       cell: o.cell,
@@ -101,7 +106,10 @@ export async function exportRunToParquet(o: ExportOptions): Promise<ExportSummar
 
 interface Context {
   db: Database.Database;
+  dbPath: string;
   con: DuckDBConnection;
+  /** Runs the COPY of a part while `con` stages the next rows. */
+  copier: DuckDBConnection;
   out: string;
   stem: string;
   cell: string | undefined;
@@ -129,6 +137,9 @@ interface Partition {
   appender: DuckDBAppender | null;
   columns: DuckDBValue[][];
   inChunk: number;
+  /** Rows the current chunk's staged rows become in the file (the source's weight). */
+  chunkRows: number;
+  /** Rows the part's staged rows become in the file. */
   inPart: number;
   part: number;
 }
@@ -136,26 +147,20 @@ interface Partition {
 async function writeTable(ctx: Context, t: ExportTable): Promise<string[]> {
   removeOwnParts(join(ctx.out, t.name), ctx.stem);
   const { BIGINT, DOUBLE, VARCHAR, BLOB, DuckDBDataChunk, blobValue } = await import('@duckdb/node-api');
+  const src = tableSource(ctx.db, t);
+  await src.setup(ctx.con);
   const duckTypes: Record<ParquetType, DuckDBType> = { BIGINT, DOUBLE, VARCHAR, BLOB };
-  const types = t.columns.map(([, ty]) => ty);
-  const chunkTypes = types.map((ty) => duckTypes[ty]);
-  const convert = types.map((ty, i) => converter(ty, t, t.columns[i]![0], blobValue));
-  const have = new Set(
-    ctx.db
-      .prepare(`SELECT * FROM ${t.source} LIMIT 0`)
-      .columns()
-      .map((c) => c.name),
-  );
-  // Columns an older schema lacks are written as NULL, so every run gives the same Parquet schema.
-  const select = t.columns.map(([name]) => (have.has(name) ? `"${name}"` : `NULL AS "${name}"`)).join(', ');
-  const laneCol = t.perLane ? t.columns.findIndex(([name]) => name === 'lane_id') : -1;
-  const columnDefs = t.columns.map(([name, ty]) => `${sqlIdent(name)} ${ty}`).join(', ');
+  const chunkTypes = src.stage.map(([, ty]) => duckTypes[ty]);
+  const convert = src.stage.map(([name, ty]) => converter(ty, t, name, blobValue));
+  const columnDefs = src.stage.map(([name, ty]) => `${sqlIdent(name)} ${ty}`).join(', ');
+  const weight = src.weight;
 
   const parts = new Map<string, Partition>();
   const files: string[] = [];
   let serial = 0;
 
   const open = async (p: Partition): Promise<void> => {
+    p.table = `part_${serial++}`;
     await ctx.con.run(`CREATE TABLE ${p.table} (${columnDefs})`);
     p.appender = await ctx.con.createAppender(p.table);
   };
@@ -167,26 +172,46 @@ async function writeTable(ctx: Context, t: ExportTable): Promise<string[]> {
       chunk.setColumnValues(i, values);
     });
     p.appender!.appendDataChunk(chunk);
-    p.inPart += p.inChunk;
+    p.inPart += p.chunkRows;
+    ctx.done += p.chunkRows;
+    ctx.onProgress?.(ctx.done, Math.max(ctx.total, ctx.done));
     p.inChunk = 0;
+    p.chunkRows = 0;
   };
+  const copyPart = async (table: string, dir: string, name: string, staged: number): Promise<void> => {
+    mkdirSync(dir, { recursive: true });
+    const tmp = join(dir, `.${name}.${process.pid}.tmp`);
+    const cell = ctx.cell === undefined ? '' : `, ${sqlString(ctx.cell)} AS cell`;
+    let written: number;
+    try {
+      const copied = await ctx.copier.runAndReadAll(
+        `COPY (SELECT *${cell} FROM (${src.output(table)})) TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd)`,
+      );
+      written = Number(copied.getRows()[0]![0]);
+      renameSync(tmp, join(dir, name));
+    } catch (err) {
+      rmSync(tmp, { force: true });
+      // DuckDB rejecting a value (pte_change.vpn_steps that is not JSON steps) is the database's fault.
+      const bad = /^(?:Invalid Input|Conversion) Error: (.*)/.exec((err as Error).message ?? '');
+      if (bad) throw new PteplayError(`${ctx.dbPath}: ${t.name}: ${bad[1]!.split('\n')[0]}`, EXIT.DATA);
+      throw new PteplayError(`${join(dir, name)}: cannot write: ${ioReason(err)}`, EXIT.CANT_CREATE);
+    }
+    await ctx.copier.run(`DROP TABLE ${table}`);
+    files.push(join(dir, name));
+    // The progress counted the rows the staged rows were to become; the file holds `written`.
+    ctx.done += written - staged;
+  };
+  // The part being copied (on ctx.copier, while the next rows are staged): at most one at a time, so
+  // memory holds at most one part besides the partitions being filled.
+  let copying: Promise<void> = Promise.resolve();
   const writePart = async (p: Partition): Promise<void> => {
     appendChunk(p);
     p.appender!.closeSync();
     p.appender = null;
-    mkdirSync(p.dir, { recursive: true });
-    const name = `${ctx.stem}-${p.part}.parquet`;
-    const tmp = join(p.dir, `.${name}.${process.pid}.tmp`);
-    const cell = ctx.cell === undefined ? '' : `, ${sqlString(ctx.cell)} AS cell`;
-    try {
-      await ctx.con.run(`COPY (SELECT *${cell} FROM ${p.table}) TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd)`);
-      renameSync(tmp, join(p.dir, name));
-    } catch (err) {
-      rmSync(tmp, { force: true });
-      throw new PteplayError(`${join(p.dir, name)}: cannot write: ${ioReason(err)}`, EXIT.CANT_CREATE);
-    }
-    await ctx.con.run(`DROP TABLE ${p.table}`);
-    files.push(join(p.dir, name));
+    await copying;
+    copying = copyPart(p.table, p.dir, `${ctx.stem}-${p.part}.parquet`, p.inPart);
+    // A failed copy is reported by the next writePart or at the end; until then it must not be unhandled.
+    copying.catch(() => {});
     p.part++;
     p.inPart = 0;
   };
@@ -195,10 +220,11 @@ async function writeTable(ctx: Context, t: ExportTable): Promise<string[]> {
     if (!p) {
       p = {
         dir: partitionDir(ctx.out, t.name, ctx.trace, ctx.kernel, lane),
-        table: `part_${serial++}`,
+        table: '',
         appender: null,
-        columns: t.columns.map(() => new Array<DuckDBValue>(CHUNK_ROWS)),
+        columns: src.stage.map(() => new Array<DuckDBValue>(CHUNK_ROWS)),
         inChunk: 0,
+        chunkRows: 0,
         inPart: 0,
         part: 0,
       };
@@ -208,11 +234,11 @@ async function writeTable(ctx: Context, t: ExportTable): Promise<string[]> {
     return p;
   };
 
-  const stmt = ctx.db.prepare(`SELECT ${select} FROM ${t.source}`).raw(true).safeIntegers(true);
+  const stmt = ctx.db.prepare(src.select).raw(true).safeIntegers(true);
   let current: Partition | null = null;
   let currentLane: unknown;
   for (const row of stmt.iterate() as IterableIterator<unknown[]>) {
-    const laneId = laneCol >= 0 ? row[laneCol] : null;
+    const laneId = src.laneCol >= 0 ? row[src.laneCol] : null;
     if (current === null || laneId !== currentLane) {
       const name = laneId === null ? ALL_LANES : (ctx.laneNames.get(laneId as bigint) ?? String(laneId));
       current = await partition(name);
@@ -220,10 +246,9 @@ async function writeTable(ctx: Context, t: ExportTable): Promise<string[]> {
     }
     const p: Partition = current;
     for (let i = 0; i < row.length; i++) p.columns[i]![p.inChunk] = convert[i]!(row[i]);
+    p.chunkRows += weight === null ? 1 : weight(row);
     if (++p.inChunk === CHUNK_ROWS) {
       appendChunk(p);
-      ctx.done += CHUNK_ROWS;
-      ctx.onProgress?.(ctx.done, Math.max(ctx.total, ctx.done));
       if (p.inPart >= ctx.partRows) {
         await writePart(p);
         current = null;
@@ -233,10 +258,10 @@ async function writeTable(ctx: Context, t: ExportTable): Promise<string[]> {
   // An empty table still gets one (empty) file, so its schema is there for readers and globs match.
   if (parts.size === 0) await partition(ALL_LANES);
   for (const p of parts.values()) {
-    ctx.done += p.inChunk;
     // An appender is open only for a partition with rows since its last part (or the empty table's one).
     if (p.appender) await writePart(p);
   }
+  await copying;
   ctx.onProgress?.(ctx.done, Math.max(ctx.total, ctx.done));
   return files;
 }
