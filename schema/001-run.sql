@@ -32,7 +32,7 @@
 --                     src/report/cost-model.ts) | calibration (replay --costs FILE); absent in runs
 --                     written before it existed, which the default priced
 --   cost_table_path   the calibration file as given to --costs (calibration only)
---   cost_table_kernel kernel release (uname -r) the calibration was measured on
+--   cost_table_kernel  kernel release (uname -r) the calibration was measured on
 --   cost_table_cpu    CPU model name of the calibration
 --   cost_table_date   ISO-8601 time of the calibration
 CREATE TABLE meta (
