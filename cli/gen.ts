@@ -4,36 +4,20 @@
  */
 import { Option, type Command } from 'commander';
 import { UsageError } from '../src/errors.js';
-import { CHURN_OP_HELP, CHURN_OPS, DEFAULT_WEIGHTS, parseChurnOps, type ChurnWeights } from '../src/trace/generators/churn/menu.js';
+import { CHURN_OP_HELP, CHURN_OPS, DEFAULT_WEIGHTS, parseChurnOps } from '../src/trace/generators/churn/menu.js';
 import { DEFAULT_OP_EVERY } from '../src/trace/generators/churn.js';
 import { GEN_KIND_HELP, GEN_KINDS, GENERATORS, type GenKind } from '../src/trace/generators/index.js';
 import { DEFAULT_PHASES } from '../src/trace/generators/phased.js';
-import { DEFAULT_ACCESSES, DEFAULT_PAGES, DEFAULT_SEED, resolveGen } from '../src/trace/generators/resolve.js';
+import { DEFAULT_ACCESSES, DEFAULT_PAGES, DEFAULT_SEED, type GenParams, resolveGen } from '../src/trace/generators/resolve.js';
 import { DEFAULT_THETA } from '../src/trace/generators/zipfian.js';
 import type { TraceFormat } from '../src/trace/reader.js';
 import type { TraceChunk, TraceHeader } from '../src/trace/types.js';
 import { formatForPath, writeTrace } from '../src/trace/writer.js';
 import { parseAddress, parseCount } from './options.js';
 
-interface GenCliOptions {
+/** gen's parameters (GenParams) plus what only the command line has. */
+interface GenCliOptions extends GenParams {
   output: string;
-  pages?: number;
-  accesses?: number;
-  seed?: number;
-  writeRatio?: number;
-  threads?: number;
-  theta?: number;
-  phases?: number;
-  phasePages?: number;
-  sharedPages?: number;
-  sharedRatio?: number;
-  burst?: number;
-  opEvery?: number;
-  ops?: ChurnWeights;
-  base?: number;
-  accessSize?: number;
-  nsPerAccess?: number;
-  interval?: number;
   warmup: boolean;
   format?: TraceFormat;
   json?: boolean;

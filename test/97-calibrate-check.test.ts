@@ -11,6 +11,7 @@ import { decodeCheckStream, encodeCheckStream } from '../src/calibrate/check-enc
 import { DEFAULT_COST_MODEL } from '../src/report/cost-model.js';
 import { probeHost } from '../src/verify/probe.js';
 import { kreplayUsable } from '../src/verify/kreplay.js';
+import { calibrationFile } from './helpers/calibration.js';
 import { pteplay } from './helpers/cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'pteplay-check-'));
@@ -145,20 +146,7 @@ describe.skipIf(!usable.ok)(`calibrate --check on this kernel${usable.ok ? '' : 
     for (const it of DEFAULT_COST_MODEL)
       items[it.item] = { ns: it.ns * 10 + 1, unit: 'x', p50: 1, p90: 1, samples: 1, method: 'test', status: 'measured' };
     const cal = jsonl('cal.json', []);
-    writeFileSync(
-      cal,
-      JSON.stringify({
-        format: 'pteplay-calibration',
-        version: 1,
-        kernel: '9.9.9-test',
-        cpu: 'Test CPU',
-        cpus: 2,
-        date: '2026-12-07T00:00:00Z',
-        host: 'h',
-        pinned_cpu: 1,
-        items,
-      }),
-    );
+    writeFileSync(cal, JSON.stringify(calibrationFile(items)));
     const dbDefault = join(tmp, 'z3-default.db');
     const dbCal = join(tmp, 'z3-cal.db');
     const byDefault = JSON.parse(pteplay(['calibrate', '--check', trace, '--reps', '1', '--db', dbDefault, '--json']).stdout);

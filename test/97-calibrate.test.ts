@@ -11,6 +11,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { fitLine } from '../src/calibrate/fit.js';
 import { COUNTER_NAMES, type CounterName } from '../src/mm/counters.js';
 import { DEFAULT_COST_MODEL } from '../src/report/cost-model.js';
+import { calibrationFile } from './helpers/calibration.js';
 import { pteplay, ROOT } from './helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pteplay-calib-'));
@@ -34,17 +35,7 @@ function synthetic(): Record<string, unknown> {
     why: 'test',
   };
   items['extra/mmap'] = { ns: 1, unit: 'call', p50: 1, p90: 1, samples: 1, method: 'synthetic', status: 'measured' };
-  return {
-    format: 'pteplay-calibration',
-    version: 1,
-    kernel: '9.9.9-test',
-    cpu: 'Test CPU',
-    cpus: 2,
-    date: '2026-12-07T00:00:00Z',
-    host: 'h',
-    pinned_cpu: 1,
-    items,
-  };
+  return calibrationFile(items);
 }
 
 /** ns per unit of every counter under the synthetic table, computed here (not by pteplay). */

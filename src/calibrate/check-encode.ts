@@ -16,7 +16,18 @@ import { lastValueFrom, from, tap } from 'rxjs';
 import { TraceFormatError } from '../errors.js';
 import { injectProtocol } from '../pipeline/inject-protocol.js';
 import type { CollectPlan } from '../run/collect-plan.js';
-import { adviceNumber, MREMAP_DONTUNMAP, MREMAP_FIXED, MREMAP_MAYMOVE } from '../trace/linux-abi.js';
+import {
+  adviceNumber,
+  MAP_ANONYMOUS,
+  MAP_FIXED,
+  MAP_FIXED_NOREPLACE,
+  MAP_NORESERVE,
+  MAP_POPULATE,
+  MAP_PRIVATE,
+  MREMAP_DONTUNMAP,
+  MREMAP_FIXED,
+  MREMAP_MAYMOVE,
+} from '../trace/linux-abi.js';
 import { openTrace } from '../trace/reader.js';
 import { ACC_KERNEL, REC_OP, REC_WRITE, type Prot, type TraceChunk, type TraceOp } from '../trace/types.js';
 
@@ -62,12 +73,6 @@ const ARGS: Record<CheckOpName, number> = {
   collect: 2,
 };
 
-const MAP_PRIVATE = 0x02;
-const MAP_FIXED = 0x10;
-const MAP_ANONYMOUS = 0x20;
-const MAP_NORESERVE = 0x4000;
-const MAP_POPULATE = 0x8000;
-const MAP_FIXED_NOREPLACE = 0x100000;
 const NO_ADDR = 2 ** 64 - 1;
 
 const protBits = (p: Prot): number => (p.read ? 1 : 0) | (p.write ? 2 : 0) | (p.exec ? 4 : 0);

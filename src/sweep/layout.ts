@@ -10,7 +10,7 @@
  *   DIR/cells/<cell>.done.json    written last, when the db and the Parquet files are complete
  *   DIR/cells/<cell>.failed.json  the one-line error of its last attempt
  */
-import { renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { readdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 
@@ -68,5 +68,14 @@ export function pidAlive(pid: number): boolean {
     return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The names in `dir`, or none when it cannot be read (not made yet, removed meanwhile). */
+export function listDir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
   }
 }

@@ -6,13 +6,13 @@
  * attempt first removes what an earlier attempt of the cell left (its temporary database, a database
  * without done.json, its Parquet files). A failure is recorded in cells/<id>.failed.json (one line).
  */
-import { readdirSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { existsSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
 import { PteplayError } from '../errors.js';
 import { exportRunToParquet } from '../export/parquet.js';
 import { replay, type ReplayOptions } from '../run/replay.js';
 import { type Cell, cellInfo } from './cells.js';
-import { cellFile, HOST, runDb, type SweepDirs, TEMP_RUN_DB, tempRunDb, writeFileAtomic } from './layout.js';
+import { cellFile, HOST, listDir, runDb, type SweepDirs, TEMP_RUN_DB, tempRunDb, writeFileAtomic } from './layout.js';
 import type { OptionValue } from './plan.js';
 import { materializeTrace, tracePath } from './traces.js';
 
@@ -30,7 +30,7 @@ export type CellOutcome = { status: 'done'; seconds: number; accesses: number } 
 export async function runCell(d: SweepDirs, cell: Cell, o: CellRunOptions = {}): Promise<CellOutcome> {
   const started = Date.now();
   const info = cellInfo(cell, tracePathFor(d, cell));
-  const startedBefore = exists(cellFile(d, cell.id, ''));
+  const startedBefore = existsSync(cellFile(d, cell.id, ''));
   rmSync(cellFile(d, cell.id, 'failed'), { force: true });
   writeFileAtomic(
     cellFile(d, cell.id, ''),
@@ -122,7 +122,7 @@ export function replayOptions(opts: Record<string, OptionValue>): Partial<Replay
  * and, when it had started before, its Parquet files.
  */
 function removeEarlierAttempt(d: SweepDirs, id: string, startedBefore: boolean): void {
-  for (const f of list(d.runs)) {
+  for (const f of listDir(d.runs)) {
     const m = TEMP_RUN_DB.exec(f);
     if (m && m[1] === id) unlinkSync(join(d.runs, f));
   }
@@ -136,7 +136,7 @@ function removeTempDb(d: SweepDirs, id: string, pid: number): void {
 
 /** Every file under `dir` whose name holds `<id>-` (the cell's Parquet files and their temporary names). */
 function removeCellFiles(dir: string, id: string): void {
-  for (const name of list(dir)) {
+  for (const name of listDir(dir)) {
     const p = join(dir, name);
     if (statSync(p).isDirectory()) removeCellFiles(p, id);
     else if (name.includes(`${id}-`)) unlinkSync(p);
@@ -144,20 +144,3 @@ function removeCellFiles(dir: string, id: string): void {
 }
 
 const share = (done: number, total: number): number => (total > 0 ? Math.min(1, done / total) : 0);
-
-function list(dir: string): string[] {
-  try {
-    return readdirSync(dir);
-  } catch {
-    return [];
-  }
-}
-
-function exists(p: string): boolean {
-  try {
-    statSync(p);
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -8,7 +8,7 @@
  * msgpack) is replayed where it is, and its name is the export's trace partition of that path.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { EXIT, ioReason, PteplayError } from '../errors.js';
 import { traceName } from '../export/partition.js';
@@ -20,7 +20,7 @@ import { sniffInput } from '../trace/importers/sniff.js';
 import type { TraceHeader } from '../trace/types.js';
 import { writeTrace } from '../trace/writer.js';
 import { globFiles, hasGlob } from './glob.js';
-import { HOST, writeFileAtomic } from './layout.js';
+import { HOST, listDir, writeFileAtomic } from './layout.js';
 import type { SweepPlan, TraceEntry } from './plan.js';
 
 /** How a trace becomes the file a replay reads. */
@@ -160,7 +160,7 @@ export function tracePath(tracesDir: string, t: SweepTrace): string {
 /** Make the trace's replayable file if no shard has made it yet; returns its path. */
 export async function materializeTrace(tracesDir: string, t: SweepTrace): Promise<string> {
   const path = tracePath(tracesDir, t);
-  if (t.kind === 'pteplay' || exists(path)) return path;
+  if (t.kind === 'pteplay' || existsSync(path)) return path;
   mkdirSync(dirname(path), { recursive: true });
   const partial = join(dirname(path), `.${basename(path)}.${HOST}-${process.pid}.partial`);
   if (t.kind === 'gen') {
@@ -177,8 +177,8 @@ export async function materializeTrace(tracesDir: string, t: SweepTrace): Promis
 
 /** Remove the partial trace files a dead process of this host left (another host's are left alone). */
 export function cleanStaleTraces(tracesDir: string, isAlive: (pid: number) => boolean): void {
-  for (const d of safeList(tracesDir)) {
-    for (const f of safeList(join(tracesDir, d))) {
+  for (const d of listDir(tracesDir)) {
+    for (const f of listDir(join(tracesDir, d))) {
       // Our partial names, and the sink's own temporary name inside them (.<partial>.<pid>.tmp).
       const m = /\.([^.]+)-(\d+)\.partial(?:\.(\d+)\.tmp)?$/.exec(f);
       if (m && m[1] === HOST && !isAlive(Number(m[3] ?? m[2]))) {
@@ -189,22 +189,5 @@ export function cleanStaleTraces(tracesDir: string, isAlive: (pid: number) => bo
         }
       }
     }
-  }
-}
-
-function safeList(dir: string): string[] {
-  try {
-    return readdirSync(dir);
-  } catch {
-    return [];
-  }
-}
-
-function exists(p: string): boolean {
-  try {
-    statSync(p);
-    return true;
-  } catch {
-    return false;
   }
 }

@@ -12,16 +12,21 @@ export function protOf(n: number): Prot {
   return { read: (n & 1) !== 0, write: (n & 2) !== 0, exec: (n & 4) !== 0 };
 }
 
+export const MAP_PRIVATE = 0x02;
+export const MAP_FIXED = 0x10;
 export const MAP_ANONYMOUS = 0x20;
+export const MAP_NORESERVE = 0x4000;
+export const MAP_POPULATE = 0x8000;
 export const MAP_HUGETLB = 0x40000;
+export const MAP_FIXED_NOREPLACE = 0x100000;
 /** The mmap flags the trace has names for (other bits are dropped). */
 const MAP_BITS: [number, MmapFlag][] = [
   [MAP_ANONYMOUS, 'anonymous'],
-  [0x10, 'fixed'],
-  [0x100000, 'fixed_noreplace'],
-  [0x8000, 'populate'],
+  [MAP_FIXED, 'fixed'],
+  [MAP_FIXED_NOREPLACE, 'fixed_noreplace'],
+  [MAP_POPULATE, 'populate'],
   [MAP_HUGETLB, 'hugetlb'],
-  [0x4000, 'noreserve'],
+  [MAP_NORESERVE, 'noreserve'],
   [0x100, 'growsdown'],
 ];
 
