@@ -43,8 +43,8 @@ function whyOf(kind: TrackerKind, vma: Vma, leaf: Leaf | undefined, i: number, r
   return Why.OTHER;
 }
 
-function contentWhy(vma: Vma, leaf: Leaf | undefined, i: number): number {
-  const w = leaf ? leaf.cWhy[i]! : 0;
+function contentWhy(vma: Vma, leaf: Leaf, i: number): number {
+  const w = leaf.cWhy[i]!;
   if (w > Why.WRITE) return w;
   return vma.newContent ? Why.REMAPPED : Why.OTHER;
 }
@@ -89,8 +89,8 @@ class Tally {
 
 /**
  * Walk the pages of every VMA of `mm` inside [start, end) in address order, in spans where the
- * reported state is constant. Slots without a leaf are handled as one block (no truth, no per-page
- * reasons), so a sparse terabyte VMA costs little; in a span that is not reported and holds no new
+ * reported state is constant. Slots without a leaf are handled in blocks (no GT_w, no per-page
+ * reasons; GT_c from the mm's spans), so a sparse terabyte VMA costs little; in a span that is not reported and holds no new
  * content only pages with some truth are looked at.
  */
 export function evaluate(mm: Mm, start: number, end: number, reportedSet: PageRanges, kind: TrackerKind): Evaluation & { pages: CollectPages } {
@@ -129,10 +129,7 @@ function evaluateSpan(
     const slotEnd = Math.min(until, (slot + 1) * PTRS_PER_PTE);
     const leaf = mm.leafAt(slot);
     if (leaf === undefined) {
-      // No leaf: no truth except a VMA-wide "new content".
-      const gtC = vma.newContent;
-      const why = reported ? whyOf(kind, vma, undefined, 0, true, own) : gtC ? contentWhy(vma, undefined, 0) : 0;
-      tally.add(p, slotEnd - p, reported, false, gtC, why);
+      evaluateLeaflessSlot(tally, mm, vma, p, slotEnd, reported, kind, own);
       p = slotEnd;
       continue;
     }
@@ -151,4 +148,35 @@ function evaluateSpan(
     }
     p = slotEnd;
   }
+}
+
+/**
+ * Pages [p, slotEnd) of a slot without a leaf: no GT_w and no per-page reasons; GT_c (cause REMAPPED)
+ * where the VMA is new as a whole or the mm keeps the pages as new without a leaf.
+ */
+function evaluateLeaflessSlot(
+  tally: Tally,
+  mm: Mm,
+  vma: Vma,
+  p: number,
+  slotEnd: number,
+  reported: boolean,
+  kind: TrackerKind,
+  own: UffdCtx | undefined,
+): void {
+  const trackerWhy = reported ? whyOf(kind, vma, undefined, 0, true, own) : 0;
+  const block = (from: number, to: number, gtC: boolean) => {
+    if (to > from) tally.add(from, to - from, reported, false, gtC, reported ? trackerWhy : gtC ? Why.REMAPPED : 0);
+  };
+  if (vma.newContent || mm.newWithoutLeaf.empty) {
+    block(p, slotEnd, vma.newContent);
+    return;
+  }
+  const spans = mm.newWithoutLeaf.within(p, slotEnd);
+  for (let k = 0; k < spans.length; k += 2) {
+    block(p, spans[k]!, false);
+    block(spans[k]!, spans[k + 1]!, true);
+    p = spans[k + 1]!;
+  }
+  block(p, slotEnd, false);
 }

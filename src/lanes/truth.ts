@@ -16,5 +16,6 @@ export function resetTruth(mm: Mm, start: number, end: number): void {
       gt[i] = 0;
     }
   }
+  mm.newWithoutLeaf.remove(start, end);
   for (const v of mm.vmas.intersecting(start, end)) v.newContent = false;
 }

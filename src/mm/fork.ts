@@ -331,7 +331,8 @@ export function doExit(mm: Mm): number {
     zapRange(mm, v, v.start, v.end, ZAP_UNMAP);
     mm.vmas.remove(v);
   }
-  for (const leaf of [...mm.leaves.values()]) {
+  // free_pgtables walks the address space upwards: tables are freed in address order.
+  for (const leaf of [...mm.leaves.values()].sort((a, b) => a.index - b.index)) {
     if (leaf.pmd !== 0) {
       if (leaf.pmd === PMD_TABLE) sys.count(CTR.pte_tables_freed);
       sys.sink.change(mm.pid, leaf.base, 1, leaf.pmd, 0, Path.ZAP_UNMAP);

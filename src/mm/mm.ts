@@ -1,4 +1,6 @@
-import { Leaf } from './leaf.js';
+import { GT_C, Leaf } from './leaf.js';
+import { Why } from './cause.js';
+import { PageSpanSet } from './page-span-set.js';
 import { Tlb } from './tlb.js';
 import { VmaList } from './vma.js';
 import type { System } from './system.js';
@@ -20,6 +22,12 @@ export class Mm {
   /** The MMU's cache of pages an access passes unchanged (a speed-up only; see tlb.ts). */
   readonly tlb = new Tlb();
   private lastLeaf: Leaf | null = null;
+  /**
+   * Ground truth of slots without a leaf: pages whose contents are new since the last reset (GT_c,
+   * cause REMAPPED) where no leaf holds per-page bits yet. A leaf created for such a slot takes them
+   * over (ensureLeaf), so marking a large merged VMA costs its leaves, not a leaf per 2 MiB.
+   */
+  readonly newWithoutLeaf = new PageSpanSet();
   /** Heap: start_brk and brk (page numbers; brk is page-rounded). */
   brkStart = DEFAULT_BRK_VPN;
   brk = DEFAULT_BRK_VPN;
@@ -65,8 +73,23 @@ export class Mm {
       l = new Leaf(index);
       this.leaves.set(index, l);
       this.lastLeaf = l;
+      if (!this.newWithoutLeaf.empty) this.takeNewContent(l);
     }
     return l;
+  }
+
+  /** Move the slot's pages of newWithoutLeaf into the new leaf's bits. */
+  private takeNewContent(l: Leaf): void {
+    const end = l.base + PTRS_PER_PTE;
+    const spans = this.newWithoutLeaf.within(l.base, end);
+    if (spans.length === 0) return;
+    for (let k = 0; k < spans.length; k += 2) {
+      for (let i = spans[k]! - l.base, hi = spans[k + 1]! - l.base; i < hi; i++) {
+        l.gt[i]! |= GT_C;
+        l.cWhy[i] = Why.REMAPPED;
+      }
+    }
+    this.newWithoutLeaf.remove(l.base, end);
   }
 
   /** Forget a leaf that holds nothing any more (no table, no huge entry, no bookkeeping). */

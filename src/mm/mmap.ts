@@ -51,19 +51,27 @@ export function protText(p: Prot): string {
 export function materializeNewContent(mm: Mm, vma: Vma): void {
   if (!vma.newContent) return;
   vma.newContent = false;
-  markNewPages(mm, vma.start, vma.end, Why.REMAPPED);
+  markNewPages(mm, vma.start, vma.end);
 }
 
-/** GT_c on [start, end): the contents there are not what they were at the last reset. */
-export function markNewPages(mm: Mm, start: number, end: number, why: number): void {
-  for (let slot = Math.floor(start / PTRS_PER_PTE); slot * PTRS_PER_PTE < end; slot++) {
-    const leaf = mm.ensureLeaf(slot);
+/**
+ * GT_c (cause REMAPPED) on [start, end): the contents there are not what they were at the last
+ * reset. With `restart` the truth there starts over: GT_w is cleared too. Slots without a leaf keep
+ * the mark in mm.newWithoutLeaf: the cost is the leaves in the range, not its size.
+ */
+export function markNewPages(mm: Mm, start: number, end: number, restart = false): void {
+  let p = start;
+  for (const leaf of mm.leavesIn(start, end)) {
+    if (p < leaf.base) mm.newWithoutLeaf.add(p, leaf.base);
     const lo = Math.max(start, leaf.base) - leaf.base;
     const hi = Math.min(end, leaf.base + PTRS_PER_PTE) - leaf.base;
     const gt = leaf.gt;
-    for (let i = lo; i < hi; i++) gt[i]! |= GT_C;
-    leaf.cWhy.fill(why, lo, hi);
+    if (restart) gt.fill(GT_C, lo, hi);
+    else for (let i = lo; i < hi; i++) gt[i]! |= GT_C;
+    leaf.cWhy.fill(Why.REMAPPED, lo, hi);
+    p = leaf.base + hi;
   }
+  if (p < end) mm.newWithoutLeaf.add(p, end);
 }
 
 /**
@@ -84,7 +92,7 @@ export function insertMerging(mm: Mm, cand: Vma, why: number): Vma {
     return cand;
   }
   // The new pages are new content; the neighbours' are not.
-  markNewPages(mm, cand.start, cand.end, Why.REMAPPED);
+  markNewPages(mm, cand.start, cand.end);
   let v: Vma;
   if (mergePrev) {
     materializeNewContent(mm, prev!);
@@ -183,6 +191,7 @@ export function unmapRange(mm: Mm, start: number, end: number): void {
     noteLostRegistration(mm, v);
     mm.vmas.remove(v);
   }
+  mm.newWithoutLeaf.remove(start, end);
   for (const leaf of mm.leavesIn(start, end)) {
     const lo = Math.max(start, leaf.base) - leaf.base;
     const hi = Math.min(end, leaf.base + PTRS_PER_PTE) - leaf.base;

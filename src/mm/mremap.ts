@@ -4,7 +4,6 @@
  */
 import type { TraceOp } from '../trace/types.js';
 import { Path, Why } from './cause.js';
-import { GT_C } from './leaf.js';
 import type { Leaf } from './leaf.js';
 import type { Mm } from './mm.js';
 import { MMAP_BASE_VPN } from './mm.js';
@@ -215,7 +214,7 @@ function vmaExpandable(mm: Mm, vma: Vma, newEnd: number): boolean {
  */
 function expandInPlace(mm: Mm, vma: Vma, newEnd: number): void {
   const oldEnd = vma.end;
-  if (!vma.newContent) markNewPages(mm, oldEnd, newEnd, Why.REMAPPED);
+  if (!vma.newContent) markNewPages(mm, oldEnd, newEnd);
   // vma_expand adds empty address space: no reset armed it (no uffd-wp marker; 6.18's PAGEMAP_SCAN
   // reads its none entries in an async VMA as written).
   for (let slot = Math.floor(oldEnd / PTRS_PER_PTE); slot * PTRS_PER_PTE < newEnd; slot++) {
@@ -334,11 +333,7 @@ function moveVma(mm: Mm, src: Vma, start: number, oldPages: number, dest: number
   }
   movePageTables(mm, from, to, oldPages + (start - from), clearUw, !clearUw, hugetlb);
   // The destination shows contents that were not there at the last reset.
-  for (let vpn = dest; vpn < dest + newPages; vpn++) {
-    const leaf = mm.ensureLeaf(Math.floor(vpn / PTRS_PER_PTE));
-    leaf.gt[vpn - leaf.base] = GT_C;
-    leaf.cWhy[vpn - leaf.base] = Why.REMAPPED;
-  }
+  markNewPages(mm, dest, dest + newPages, true);
   // mremap_userfaultfd_prep: without EVENT_REMAP the new VMA is unregistered (userfaultfd_reset_ctx).
   if (newVma.uffd !== null && (newVma.uffd.features & UFFD_FEATURE_EVENT_REMAP) === 0) {
     newVma.uffd = null;
@@ -356,7 +351,7 @@ function moveVma(mm: Mm, src: Vma, start: number, oldPages: number, dest: number
         v.anonVmaChained = false;
       }
     }
-    if (!srcShared) markNewPages(mm, start, start + oldPages, Why.REMAPPED);
+    if (!srcShared) markNewPages(mm, start, start + oldPages);
     return;
   }
   unmapRange(mm, start, start + oldPages);
