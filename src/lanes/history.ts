@@ -8,15 +8,6 @@ import { VM_FLAG_NAMES } from '../mm/vma.js';
 import type { VmaChangeLog, VmaState } from '../mm/vma-log.js';
 import type { Keyframe, KeyframeLeaf, VmaChangeRow } from './results.js';
 
-interface VmaDesc {
-  pid: number;
-  start: number;
-  end: number;
-  flags: string;
-  backing: string;
-  uffdCtx: number | null;
-}
-
 /** vm_flags as the row's short names, by flags value (a lane sees few distinct values). */
 const flagNames = new Map<number, string>();
 
@@ -31,19 +22,22 @@ function flagsText(flags: number): string {
   return t;
 }
 
-function describe(s: VmaState): VmaDesc {
-  return {
-    pid: s.pid,
-    start: s.start,
-    end: s.end,
-    flags: flagsText(s.flags),
-    backing: s.obj ? `${s.obj.kind}:${s.obj.name}` : s.isBrk ? '[heap]' : 'anon',
-    uffdCtx: s.uffdCtx,
-  };
+/** The vm_flags bits a row shows (the others may change without a row). */
+const VISIBLE_FLAGS = VM_FLAG_NAMES.reduce((m, [bit]) => m | bit, 0);
+
+function backingText(s: VmaState): string {
+  return s.obj ? `${s.obj.kind}:${s.obj.name}` : s.isBrk ? '[heap]' : 'anon';
 }
 
-/** Every visible attribute of a VMA: a VMA whose key is the same before and after an op did not change. */
-const keyOf = (d: VmaDesc): string => `${d.pid}/${d.start}/${d.end}/${d.flags}/${d.backing}/${d.uffdCtx}`;
+/** Every visible attribute of the two states is the same (what a row would say of each). */
+function sameRow(a: VmaState, b: VmaState): boolean {
+  if (a.pid !== b.pid || a.start !== b.start || a.end !== b.end || a.uffdCtx !== b.uffdCtx) return false;
+  if ((a.flags & VISIBLE_FLAGS) !== (b.flags & VISIBLE_FLAGS)) return false;
+  if (a.obj === null || b.obj === null) return a.obj === b.obj && a.isBrk === b.isBrk;
+  return a.obj === b.obj || (a.obj.kind === b.obj.kind && a.obj.name === b.obj.name);
+}
+
+const byAddress = (x: VmaState, y: VmaState): number => x.pid - y.pid || x.start - y.start;
 
 /** What an op that touched no VMA changed (shared: nothing may add to it). */
 const NO_VMA_CHANGES: { rows: VmaChangeRow[]; visited: number } = Object.freeze({ rows: Object.freeze([]) as unknown as VmaChangeRow[], visited: 0 });
@@ -53,42 +47,52 @@ const NO_VMA_CHANGES: { rows: VmaChangeRow[]; visited: number } = Object.freeze(
  * address), from the VMAs it touched (`log`): their state before the op against their state now. A
  * VMA whose visible attributes came back to what they were (split and merged again, flags set and
  * cleared) is no change; an untouched VMA cannot have changed. Returns the rows and how many VMA
- * states it compared (the cost: what the op changed, not how many VMAs the processes have).
+ * states it compared (the cost: what the op changed, not how many VMAs the processes have). The
+ * states are compared field by field, in address order; only rows are turned into text.
  */
 export function vmaChanges(lane: number, pos: number, log: VmaChangeLog): { rows: VmaChangeRow[]; visited: number } {
   if (log.touched.size === 0) return NO_VMA_CHANGES;
-  const before = new Map<string, VmaDesc>();
-  const after = new Map<string, VmaDesc>();
-  let visited = 0;
+  const before: VmaState[] = [];
+  const after: VmaState[] = [];
   for (const [v, was] of log.touched) {
-    if (was !== null) {
-      const d = describe(was);
-      before.set(keyOf(d), d);
-      visited++;
-    }
+    if (was !== null) before.push(was);
     const now = v.state();
-    if (now !== null) {
-      const d = describe(now);
-      after.set(keyOf(d), d);
-      visited++;
-    }
+    if (now !== null) after.push(now);
   }
+  if (before.length > 1) before.sort(byAddress);
+  if (after.length > 1) after.sort(byAddress);
+  // In one list no two states share pid and start (they are VMAs of one moment): walk both in order.
+  const removed: VmaState[] = [];
+  const added: VmaState[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < before.length || j < after.length) {
+    const c = i === before.length ? 1 : j === after.length ? -1 : byAddress(before[i]!, after[j]!);
+    if (c === 0 && sameRow(before[i]!, after[j]!)) {
+      i++;
+      j++;
+    } else if (c <= 0) removed.push(before[i++]!);
+    else added.push(after[j++]!);
+  }
+  if (removed.length === 0 && added.length === 0) return { rows: [], visited: before.length + after.length };
   const rows: VmaChangeRow[] = [];
-  for (const d of onlyIn(before, after)) rows.push(row(lane, pos, 'remove', d));
-  for (const d of onlyIn(after, before)) rows.push(row(lane, pos, 'add', d));
-  return { rows, visited };
+  for (const d of removed) rows.push(row(lane, pos, 'remove', d));
+  for (const d of added) rows.push(row(lane, pos, 'add', d));
+  return { rows, visited: before.length + after.length };
 }
 
-/** The VMAs of `a` whose key `b` does not have, by pid and address (in `a`'s order where equal). */
-function onlyIn(a: Map<string, VmaDesc>, b: Map<string, VmaDesc>): VmaDesc[] {
-  const out: VmaDesc[] = [];
-  for (const [k, d] of a) if (!b.has(k)) out.push(d);
-  if (out.length > 1) out.sort((x, y) => x.pid - y.pid || x.start - y.start);
-  return out;
-}
-
-function row(lane: number, pos: number, change: 'add' | 'remove', d: VmaDesc): VmaChangeRow {
-  return { lane, pos, pid: d.pid, change, startVpn: d.start, endVpn: d.end, flags: d.flags, backing: d.backing, uffdCtx: d.uffdCtx };
+function row(lane: number, pos: number, change: 'add' | 'remove', s: VmaState): VmaChangeRow {
+  return {
+    lane,
+    pos,
+    pid: s.pid,
+    change,
+    startVpn: s.start,
+    endVpn: s.end,
+    flags: flagsText(s.flags),
+    backing: backingText(s),
+    uffdCtx: s.uffdCtx,
+  };
 }
 
 /** The lane's page tables now: every slot with a PMD entry or a PTE table, processes by pid. */
