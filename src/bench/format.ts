@@ -1,6 +1,7 @@
 /** The text table of `pteplay bench`. */
 import { RSS_FLAT_TOLERANCE, type RssFlatness } from './rss.js';
 import { STAGE_IDS, type BenchResult, type WorkloadResult } from './types.js';
+import { OP_PATH_WARM_FROM } from './workloads.js';
 
 const mib = (bytes: number): string => `${(bytes / 1048576).toFixed(0)} MiB`;
 const rate = (r: number): string => (r >= 1e6 ? `${(r / 1e6).toFixed(2)} M/s` : `${(r / 1e3).toFixed(1)} k/s`);
@@ -77,14 +78,20 @@ export function formatBench(r: BenchResult): string {
           `E of a one-access trace (fixed cost, taken off the upper bound): ${op.baselineSeconds.toFixed(2)} s`,
         op,
       ),
+      `cold: ${num(op.cold.usPerOpPerLane)} µs/op/lane in E, the first replay in a fresh process (the JIT compiles the simulator meanwhile, on the same cores)`,
       `upper bound ${num(op.upperBoundUsPerOpPerLane)} µs/op/lane: E's wall time less that of a one-access trace, per address-space op per lane (accesses and storage included)`,
-      `op records timed in the lanes of E (${op.lanes} lanes × ${op.reps} repetition(s); the average is over the address-space ops only):`,
-      '| op          |  count | mean µs |   max µs |',
-      '|-------------|-------:|--------:|---------:|',
-      ...op.kinds.map(
-        (k) =>
-          `| ${(k.addressSpace ? k.kind : `(${k.kind})`).padEnd(11)} | ${String(k.count).padStart(6)} | ${k.meanUs.toFixed(1).padStart(7)} | ${k.maxUs.toFixed(0).padStart(8)} |`,
-      ),
+      `op records timed in the lanes (${op.lanes} lanes; steady state: ${op.reps} run(s) after the first ${OP_PATH_WARM_FROM} in one process, ` +
+        `${op.warmRunSeconds.map((x) => x.toFixed(2)).join(', ')} s; cold: E; the averages are over the address-space ops only):`,
+      '| op          |  count | mean µs |   max µs | cold mean µs | cold max µs |',
+      '|-------------|-------:|--------:|---------:|-------------:|------------:|',
+      ...op.kinds.map((k) => {
+        const c = op.cold.kinds.find((x) => x.kind === k.kind);
+        const name = (k.addressSpace ? k.kind : `(${k.kind})`).padEnd(11);
+        return (
+          `| ${name} | ${String(k.count).padStart(6)} | ${k.meanUs.toFixed(1).padStart(7)} | ${k.maxUs.toFixed(0).padStart(8)} | ` +
+          `${(c ? c.meanUs.toFixed(1) : '-').padStart(12)} | ${(c ? c.maxUs.toFixed(0) : '-').padStart(11)} |`
+        );
+      }),
     );
   }
   lines.push('', `bench process peak RSS ${mib(r.maxRssProcess)}; total ${r.totalSeconds.toFixed(1)} s`);

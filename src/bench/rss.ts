@@ -20,13 +20,19 @@ export interface ChildReplay {
   maxRss: number;
   /** Each lane's time on the trace's op records (ReplaySummary.opTimes). */
   opTimes: OpTimes[];
+  /** Every run of the child (`runs` > 1: the same replay again in the same process), the first included. */
+  runs: { seconds: number; opTimes: OpTimes[] }[];
 }
 
-/** Replay `trace` into a new `db` in a child process; the database is removed afterwards unless `keep`. */
-export async function replayInChild(trace: string, db: string, o: { keep?: boolean; threads?: number } = {}): Promise<ChildReplay> {
+/**
+ * Replay `trace` into a new `db` in a child process (`runs` times in that process); the database is removed
+ * afterwards unless `keep`.
+ */
+export async function replayInChild(trace: string, db: string, o: { keep?: boolean; threads?: number; runs?: number } = {}): Promise<ChildReplay> {
   removeDb(db);
   const script = fileURLToPath(compiledModule(import.meta.url, './replay-child'));
-  const { stdout } = await promisify(execFile)(process.execPath, [...NODE_FLAGS, script, trace, db, ...(o.threads ? [String(o.threads)] : [])], {
+  const args = [script, trace, db, String(o.threads ?? 0), String(o.runs ?? 1)];
+  const { stdout } = await promisify(execFile)(process.execPath, [...NODE_FLAGS, ...args], {
     maxBuffer: 1 << 20,
   });
   if (!o.keep) removeDb(db);

@@ -119,10 +119,15 @@ export interface OpPathResult extends WorkloadResult, OpTimeFigures {
   /** Lanes of E (the default lanes). */
   lanes: number;
   /**
-   * usPerOpPerLane (the target's figure) and kinds: the lanes' own op timers (op-path.ts) over every
-   * repetition of E, so timedOps = ops × lanes × repetitions.
+   * usPerOpPerLane (the target's figure) and kinds: the lanes' own op timers (op-path.ts) in the steady
+   * state, i.e. over the `reps` runs of the stored replay after the first OP_PATH_WARM_FROM in one process,
+   * so timedOps = ops × lanes × reps.
    */
   reps: number;
+  /** Wall time of each of those runs, in seconds. */
+  warmRunSeconds: number[];
+  /** The same figures for E (the first replay in a fresh process: the JIT compiles while it runs). */
+  cold: OpTimeFigures;
   /** E's wall time of a one-access trace (the fixed cost of a stored replay), in seconds. */
   baselineSeconds: number;
   /** (E's wall time - baselineSeconds) per op per lane, in µs: everything the stored replay did, charged to the ops (an upper bound). */

@@ -13,6 +13,13 @@ export const COLLECTS_PER_TRACE = 20;
 export const HIT_PATH_FIXTURE = 'lackey-mmap-demo.txt.gz';
 /** Op path: a perf trace of a runtime that churns its mappings (node, traces/real/README.md). */
 export const OP_PATH_FIXTURE = 'node-churn.perf.txt.gz';
+/**
+ * Op path, steady state: the stored replay runs this many times in one child process; runs from
+ * OP_PATH_WARM_FROM on (0-based) give the target's figure, the JIT having compiled the simulator in the
+ * earlier ones (the first run is the cold figure).
+ */
+export const OP_PATH_RUNS = 6;
+export const OP_PATH_WARM_FROM = 2;
 
 /** traces/real/ of the repository this module belongs to (from src/bench or dist/src/bench). */
 export function realTracesDir(): string {
