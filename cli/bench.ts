@@ -62,6 +62,7 @@ Workloads, reported separately (docs/performance.md):
   change path  a zipf trace of --accesses over --pages: A0..F; targets A/A0 >= 0.5, E/F >= 0.85,
                <= 1000 ns of CPU per PTE change per lane (D), database <= 1.5 GB
   op path      a recorded perf trace of a runtime churning its mappings, stored: <= 10 us per op per lane
+               in the steady state (runs 3-6 of the replay in one process), E's first replay shown as cold
                (the lanes' own timer around each op; per op kind: count, mean, max; E's wall time as an upper bound)
 
 Stages (rates are trace accesses per second, warm-up included):
