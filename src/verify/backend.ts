@@ -96,7 +96,7 @@ export async function vmBackend(version: string): Promise<VerifyBackend> {
     release: probe.release,
     profile: probe.profile,
     sysfs: probe.sysfs,
-    userfaultfd: probe.uffd === 'ok',
+    userfaultfd: probe.uffdSyscall,
     batch: 1000,
     prepare: vmCommands,
     kernelOpts: (profile) => {

@@ -246,6 +246,11 @@ export interface VmRun {
   raw: Record<string, string>;
   /** "ok", or why userfaultfd / WP_ASYNC / PAGEMAP_SCAN do not work in the guest. */
   uffd: string;
+  /**
+   * The userfaultfd syscall works in the guest (it runs as root). WP_ASYNC and PAGEMAP_SCAN may still be
+   * missing (6.1): the simulator's profile refuses them the same way, so sequences that use them compare.
+   */
+  uffdSyscall: boolean;
   /** CONFIG_MEM_SOFT_DIRTY from the package's config (null: no config beside the vmlinuz). */
   configSoftDirty: boolean | null;
   /** `--kernel-opt`s that describe the guest kernel beyond its profile (from the probes). */
@@ -342,6 +347,7 @@ export async function runInVm(opts: { kernel: string | KernelPackage; traces: st
       sysfs,
       raw,
       uffd,
+      uffdSyscall: u[0] === 'ok 3',
       configSoftDirty: sdConfig ?? null,
       kernelOpts: kernelOptsFromProbes(probes, thp !== 'never', sdConfig),
       profile: nearestProfile(raw.release ?? ''),
