@@ -94,6 +94,28 @@ export interface KernelProfile {
    * (checked in qemu: 6.1.176 and 6.12.118 keep them apart, 6.18.44 merges).
    */
   mergeFaultedIntoUnfaulted: boolean;
+  /**
+   * UFFDIO_REGISTER and UFFDIO_UNREGISTER give vma_merge the page offset of the range's start
+   * ("mm/uffd: allow vma to merge as much as possible", v6.4). Before, the VMA's own vm_pgoff: a piece
+   * that starts inside a VMA merges with neither neighbour and is split off (checked in qemu on
+   * 6.1.176: fuzz seed 1123); a piece that starts at a VMA's start merges as usual.
+   */
+  uffdRegisterMergesCutPiece: boolean;
+  /**
+   * mprotect of an anonymous VMA that never had an anon_vma to read-only drops its VM_ACCOUNT charge
+   * ("mm/mprotect: allow unfaulted VMAs to be unaccounted on mprotect()", v6.7). Before, the flag
+   * stays, so a piece made writable once and PROT_NONE again keeps apart from its unaccounted
+   * neighbours (checked in qemu on 6.1.176: fuzz seed 1325 of verify --vm 6.1 --seed 1000 --ops 60).
+   */
+  mprotectUnaccountsUnfaulted: boolean;
+  /**
+   * After MREMAP_DONTUNMAP, copy_vma's new VMA may merge into the VMA it was copied from (an unfaulted
+   * anon source gets pgoff = its new address, so the two can line up). Checked in qemu: 6.1.176 and
+   * the host's 6.18.44 merge, 6.12.118 never merges the copy into its source (a different compatible
+   * neighbour still merges, and without DONTUNMAP the source merges too): fuzz seed 1000 and
+   * hand-made cases. The change behind the 6.12 behaviour is not identified; off in the 6.12 profile.
+   */
+  mremapDontunmapMergesSource: boolean;
   /** UFFDIO_UNREGISTER refuses (EINVAL) a range with VMAs of another userfaultfd ("userfaultfd:
    *  prevent unregistering VMAs through a different userfaultfd", v6.16-ish; kreplay-checked: on in
    *  6.18.44, absent in 6.12.118 and 6.1.176, which unregister the other context's VMAs). */
@@ -136,6 +158,9 @@ const V6_18: KernelProfile = {
   collapseNeedsWritable: false,
   populateStopsAtHole: true,
   mergeFaultedIntoUnfaulted: true,
+  uffdRegisterMergesCutPiece: true,
+  mprotectUnaccountsUnfaulted: true,
+  mremapDontunmapMergesSource: true,
   uffdUnregisterChecksCtx: true,
   migrationEntryDirty: true,
 };
@@ -169,6 +194,8 @@ export const PROFILES: Record<string, KernelProfile> = {
     thpSplitCarriesDirty: false,
     populateStopsAtHole: false,
     mergeFaultedIntoUnfaulted: false,
+    uffdRegisterMergesCutPiece: false,
+    mprotectUnaccountsUnfaulted: false,
   },
   /**
    * 6.12 LTS (Debian 13, RHEL 10): 6.18 without the switches that came later (guard markers v6.15,
@@ -189,6 +216,7 @@ export const PROFILES: Record<string, KernelProfile> = {
     uffdUnregisterChecksCtx: false,
     remapEventLenMoved: false,
     mergeFaultedIntoUnfaulted: false,
+    mremapDontunmapMergesSource: false,
   },
   /** 6.18 as released: before the 2026 PAGEMAP_SCAN none/hole fixes. */
   '6.18.0': { ...V6_18, name: '6.18.0', pagemapScanNoneIsWritten: false, pagemapScanHoleIsWritten: false },

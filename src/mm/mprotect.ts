@@ -241,10 +241,10 @@ export function doMprotect(mm: Mm, addr: number, len: number, prot: Prot): numbe
     let cur = v;
     if (newFlags !== v.flags) {
       // mprotect_fixup accounting: a private mapping made writable is charged (VM_ACCOUNT); the
-      // charge is only dropped again for anonymous memory that never had an anon_vma.
+      // charge is only dropped again for anonymous memory that never had an anon_vma (v6.7).
       if (newFlags & VM_WRITE) {
         if (!(v.flags & (VM_ACCOUNT | VM_WRITE | VM_HUGETLB | VM_SHARED | VM_NORESERVE))) newFlags |= VM_ACCOUNT;
-      } else if (v.flags & VM_ACCOUNT && v.isAnon && v.anonVma === 0) newFlags &= ~VM_ACCOUNT;
+      } else if (v.flags & VM_ACCOUNT && v.isAnon && v.anonVma === 0 && sys.profile.mprotectUnaccountsUnfaulted) newFlags &= ~VM_ACCOUNT;
       if (mm.vmas.splitRefused(nstart, tmp)) {
         error = 'EINVAL';
         break;

@@ -255,9 +255,10 @@ function pickDest(mm: Mm, pages: number, hint: number | undefined): number | nul
 /**
  * mm/vma.c:copy_vma: the destination VMA, merged into a compatible neighbour when possible
  * (vma_merge_new_range). The merged VMA keeps the neighbour's flags, VM_SOFTDIRTY included (before
- * v6.19; sticky since). An anon VMA without anon_vma gets pgoff = the new address.
+ * v6.19; sticky since). An anon VMA without anon_vma gets pgoff = the new address. With
+ * MREMAP_DONTUNMAP the 6.12 profile does not merge it into `src` itself (mremapDontunmapMergesSource).
  */
-function copyVma(mm: Mm, src: Vma, oldStart: number, dest: number, pages: number): Vma {
+function copyVma(mm: Mm, src: Vma, oldStart: number, dest: number, pages: number, dontunmap: boolean): Vma {
   let pgoff = src.pgoffOf(oldStart);
   if (src.isAnon && src.anonVma === 0) pgoff = dest;
   const cand = new Vma(mm.pid, dest, dest + pages, src.flags, src.obj, pgoff);
@@ -269,7 +270,8 @@ function copyVma(mm: Mm, src: Vma, oldStart: number, dest: number, pages: number
   const prev = mm.vmas.endingAt(dest);
   const next = mm.vmas.startingAt(dest + pages);
   // copy_vma → vma_merge_new_range with vmg->anon_vma = the moved VMA's.
-  const into = (tgt: Vma) => anonMergeableInto(mm.sys.profile.mergeFaultedIntoUnfaulted, cand.anonVma, tgt);
+  const notSrc = !dontunmap || mm.sys.profile.mremapDontunmapMergesSource;
+  const into = (tgt: Vma) => anonMergeableInto(mm.sys.profile.mergeFaultedIntoUnfaulted, cand.anonVma, tgt) && (notSrc || tgt !== src);
   const mergePrev = prev !== null && canMerge(prev, cand) && into(prev);
   const mergeNext = next !== null && canMerge(cand, next) && into(next) && (!mergePrev || anonVmasCompatible(prev!, next!));
   if (!mergePrev && !mergeNext) {
@@ -309,7 +311,7 @@ function moveVma(mm: Mm, src: Vma, start: number, oldPages: number, dest: number
   const clearUw = withoutRemap && sys.profile.mremapClearsUffdWp;
   const hugetlb = src.isHugetlb;
   const srcShared = (src.flags & VM_SHARED) !== 0;
-  const newVma = copyVma(mm, src, start, dest, newPages);
+  const newVma = copyVma(mm, src, start, dest, newPages, dontunmap);
   // try_realign_addr (v6.7, "optimize the start addresses in move_page_tables"): when both ranges
   // start their VMAs at the same offset inside a PMD, reach the next PMD boundary, and nothing is
   // mapped below them inside that PMD, the walk starts at the PMD boundary below so that the first

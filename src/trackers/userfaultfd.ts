@@ -121,7 +121,8 @@ export function uffdioRegister(mm: Mm, fd: number, start: number, len: number, m
     if (v.isHugetlb && Math.min(e, v.end) % HPAGE_PMD_NR !== 0) return fail('EINVAL');
   }
   // userfaultfd_register_range: VMA by VMA; one already registered to this context with these modes
-  // is left alone (no split); the walk resumes after the (possibly merged) VMA.
+  // is left alone (no split); the walk resumes after the (possibly merged) VMA. Before v6.4 a piece
+  // cut from inside a VMA is not merged (vma_merge got the VMA's own pgoff: uffdRegisterMergesCutPiece).
   for (let cursor = s; cursor < e; ) {
     const v = mm.vmas.intersecting(cursor, e)[0];
     if (v === undefined) break;
@@ -130,12 +131,13 @@ export function uffdioRegister(mm: Mm, fd: number, start: number, len: number, m
       continue;
     }
     const lo = Math.max(cursor, v.start);
+    const merges = lo === v.start || mm.sys.profile.uffdRegisterMergesCutPiece;
     let piece = mm.vmas.isolate(lo, Math.min(e, v.end)).find((x) => x.start === lo)!;
     const flags = (piece.flags & ~VM_UFFD_ALL) | vmFlags;
     piece.flags = flags;
     piece.uffd = ctx;
     piece.uffdWhy = Why.ARMED;
-    piece = mergeAfterFlagChange(mm, piece, flags);
+    if (merges) piece = mergeAfterFlagChange(mm, piece, flags);
     cursor = piece.end;
   }
   return mm.sys.result(mm.pid, 'UFFDIO_REGISTER', args, 0, null);
@@ -204,15 +206,16 @@ function writeprotect(mm: Mm, fd: number, start: number, len: number, mode: numb
 
 /**
  * fs/userfaultfd.c:userfaultfd_clear_vma: un-protect WP VMAs (markers and UW reset) — on close only
- * from v6.8/6.9 — then drop the registration and merge.
+ * from v6.8/6.9 — then drop the registration and merge (unless `merges` is false: a piece cut from
+ * inside a VMA before v6.4, see uffdRegisterMergesCutPiece).
  */
-function clearVma(mm: Mm, v: Vma, start: number, end: number, resetPtes: boolean): Vma {
+function clearVma(mm: Mm, v: Vma, start: number, end: number, resetPtes: boolean, merges = true): Vma {
   if (resetPtes && v.flags & VM_UFFD_WP) uffdWpRange(mm, v, start, end, false, Path.UFFD_CLEAR_VMA, Why.UFFD_CLOSED);
   const flags = v.flags & ~VM_UFFD_ALL;
   v.flags = flags;
   v.uffd = null;
   v.uffdWhy = Why.UFFD_CLOSED;
-  return mergeAfterFlagChange(mm, v, flags);
+  return merges ? mergeAfterFlagChange(mm, v, flags) : v;
 }
 
 /**
@@ -251,8 +254,9 @@ export function uffdioUnregister(mm: Mm, fd: number, start: number, len: number)
       continue;
     }
     const lo = Math.max(cursor, v.start);
+    const merges = lo === v.start || mm.sys.profile.uffdRegisterMergesCutPiece;
     const piece = mm.vmas.isolate(lo, Math.min(e, v.end)).find((x) => x.start === lo)!;
-    cursor = clearVma(mm, piece, piece.start, piece.end, true).end;
+    cursor = clearVma(mm, piece, piece.start, piece.end, true, merges).end;
   }
   return mm.sys.result(mm.pid, 'UFFDIO_UNREGISTER', args, 0, null);
 }

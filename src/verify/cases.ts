@@ -317,6 +317,52 @@ export const REGRESSIONS: Record<string, string[]> = {
     `mremap ${P}p 4p 4p maymove|fixed ${P + 900}p`,
     'maps',
   ],
+  // 6.1 fuzz seed 1123: before v6.4 userfaultfd_(un)register gave vma_merge the VMA's own pgoff for a
+  // range starting inside it, so the cut piece merges with neither neighbour (uffdRegisterMergesCutPiece).
+  'UFFDIO_(UN)REGISTER: a piece cut from inside a VMA stays apart before v6.4; a piece at a VMA start merges': [
+    'userfaultfd 3 0',
+    'uffdio_api 3 0xaa 0',
+    'uffdio_register 3 4110p 4p 2',
+    'uffdio_register 3 4109p 6p 2',
+    'maps',
+    'uffdio_register 3 5000p 16p 2',
+    'uffdio_unregister 3 5004p 12p',
+    'uffdio_unregister 3 5000p 2p',
+    'maps',
+    'uffdio_register 3 6000p 16p 2',
+    'uffdio_register 3 5990p 30p 2',
+    'maps',
+  ],
+  // 6.1 fuzz seed 1325 (--seed 1000 --ops 60): before v6.7 mprotect keeps VM_ACCOUNT of an unfaulted anon
+  // piece that was made writable once, so it stays apart from its neighbours (mprotectUnaccountsUnfaulted).
+  'mprotect: a never-faulted piece made rw then PROT_NONE keeps VM_ACCOUNT before v6.7': [
+    anon(3010, 8, 'r'),
+    'mprotect 3012p 1p rw',
+    'mprotect 3003p 18p -',
+    'maps',
+    anon(3100, 8, 'r'),
+    'mprotect 3102p 1p rw',
+    'write 3102p',
+    'mprotect 3100p 8p r',
+    'maps',
+  ],
+  // 6.12 fuzz seed 1000: after MREMAP_DONTUNMAP, 6.12 never merges the copy into the VMA it came from
+  // (6.1 and 6.18 do; another neighbour merges on all three): mremapDontunmapMergesSource.
+  'mremap DONTUNMAP: the copy next to its own source VMA, next to another compatible VMA, and without DONTUNMAP': [
+    anon(9000, 100),
+    'mremap 9000p 16p 16p maymove|fixed|dontunmap 9100p',
+    'maps',
+    'mremap 9050p 16p 16p maymove|fixed|dontunmap 8984p',
+    'maps',
+    'mremap 6144p 16p 16p maymove|fixed|dontunmap 8000p',
+    'maps',
+    anon(12000, 100),
+    anon(11000, 98),
+    'mremap 12000p 16p 16p maymove|fixed|dontunmap 11098p',
+    'maps',
+    'mremap 14000p 16p 16p maymove|fixed 13000p',
+    'maps',
+  ],
   'UFFDIO_UNREGISTER: no split of unregistered VMAs; EINVAL for no VMA, another context, an unregistered file VMA': [
     anon(P, 8),
     'write 1024p',
