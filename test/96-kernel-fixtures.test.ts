@@ -69,6 +69,9 @@ describe('recorded real-kernel answers (npm run verify:vm)', () => {
     ['6.1', 'uffd_register_merges_cut_piece=on', 'UFFDIO_(UN)REGISTER: a piece cut from inside a VMA stays apart before v6.4'],
     ['6.1', 'mprotect_unaccounts_unfaulted=on', 'mprotect: a never-faulted piece made rw then PROT_NONE keeps VM_ACCOUNT'],
     ['6.12', 'mremap_dontunmap_merges_source=on', 'mremap DONTUNMAP: the copy next to its own source VMA'],
+    ['6.1', 'migration_entry_dirty=off', 'folio split of a PTE-mapped THP: a dirty PTE comes back soft-dirty'],
+    ['6.1', 'mmap_merges_next_first=off', 'mmap between two mergeable VMAs'],
+    ['6.12', 'mmap_merges_next_first=on', 'mmap between two mergeable VMAs'],
   ])('the %s recordings need the profile setting that %s would undo', (series, flip, casePrefix) => {
     const f = readFixture(join(DIR, files.find((x) => x.includes(`kernel-${series}.`) && x.endsWith('cases.json.gz'))!));
     const name = f.sequences.map((s) => s.name).find((n) => n.startsWith(casePrefix))!;

@@ -109,6 +109,14 @@ export interface KernelProfile {
    */
   mprotectUnaccountsUnfaulted: boolean;
   /**
+   * mmap_region merges a new mapping by checking next first and then prev against the anon_vma of
+   * the VMA chosen so far (v6.1-v6.11: "Check next" / "Check prev" before vma_expand; v6.12 moved to
+   * vma_merge_new_range, which checks prev and next each against the new range). With a faulted next
+   * and an unfaulted prev the new range joins next only (checked in qemu on 6.1.176: fuzz seed 5519 of
+   * verify --vm 6.1 --seed 5000 --ops 60; 6.12.118 and 6.18.44 join both).
+   */
+  mmapMergesNextFirst: boolean;
+  /**
    * After MREMAP_DONTUNMAP, copy_vma's new VMA may merge into the VMA it was copied from (an unfaulted
    * anon source gets pgoff = its new address, so the two can line up). Checked in qemu: 6.1.176 and
    * the host's 6.18.44 merge, 6.12.118 never merges the copy into its source (a different compatible
@@ -160,6 +168,7 @@ const V6_18: KernelProfile = {
   mergeFaultedIntoUnfaulted: true,
   uffdRegisterMergesCutPiece: true,
   mprotectUnaccountsUnfaulted: true,
+  mmapMergesNextFirst: false,
   mremapDontunmapMergesSource: true,
   uffdUnregisterChecksCtx: true,
   migrationEntryDirty: true,
@@ -196,6 +205,7 @@ export const PROFILES: Record<string, KernelProfile> = {
     mergeFaultedIntoUnfaulted: false,
     uffdRegisterMergesCutPiece: false,
     mprotectUnaccountsUnfaulted: false,
+    mmapMergesNextFirst: true,
   },
   /**
    * 6.12 LTS (Debian 13, RHEL 10): 6.18 without the switches that came later (guard markers v6.15,

@@ -82,8 +82,19 @@ export function markNewPages(mm: Mm, start: number, end: number, restart = false
 export function insertMerging(mm: Mm, cand: Vma, why: number): Vma {
   const prev = mm.vmas.endingAt(cand.start);
   const next = mm.vmas.startingAt(cand.end);
-  const mergePrev = prev !== null && canMerge(prev, cand);
-  const mergeNext = next !== null && canMerge(cand, next) && (!mergePrev || anonVmasCompatible(prev!, next!));
+  let mergePrev: boolean;
+  let mergeNext: boolean;
+  if (mm.sys.profile.mmapMergesNextFirst && why !== Why.BRK) {
+    // mmap_region before v6.12: next is checked first, then prev against the anon_vma of the VMA
+    // chosen so far (next's): an unfaulted prev does not join a faulted next (is_mergeable_anon_vma
+    // with prev's empty anon_vma_chain).
+    mergeNext = next !== null && canMerge(cand, next);
+    mergePrev =
+      prev !== null && canMerge(prev, cand) && (!mergeNext || (anonMergeableInto(false, next!.anonVma, prev) && anonVmasCompatible(prev, next!)));
+  } else {
+    mergePrev = prev !== null && canMerge(prev, cand);
+    mergeNext = next !== null && canMerge(cand, next) && (!mergePrev || anonVmasCompatible(prev!, next!));
+  }
   if (!mergePrev && !mergeNext) {
     mm.vmas.insert(cand);
     cand.obj?.mappings.add(cand);

@@ -50,7 +50,8 @@ export function splitHugePmd(mm: Mm, leaf: Leaf, path: number = Path.SPLIT_HUGE_
  * split_folio() of an anon PMD-sized folio to order 0 (mm/huge_memory.c:__folio_split): a PMD
  * mapping is split first (unmap_folio with TTU_SPLIT_HUGE_PMD: freeze, through migration entries,
  * see profile.migrationEntryDirty), the subpages become small folios and
- * their migration entries are restored with the same bits — except that anon folios are remapped
+ * their migration entries are restored with the same bits (a dirty PTE also gets SD where the entry
+ * carries the dirty bit: profile.migrationEntryDirty) — except that anon folios are remapped
  * with RMP_USE_SHARED_ZEROPAGE (v6.12): a subpage that holds no data is mapped to the shared zero
  * page instead and freed (mm/migrate.c:try_to_map_unused_to_zeropage, which keeps SD and UW of the
  * entry and takes the rest from vma->vm_page_prot; not in VM_LOCKED VMAs, nor where
@@ -68,6 +69,12 @@ export function splitAnonFolio(mm: Mm, page: number): boolean {
       const e = leaf.pte[i]!;
       const pfn = leaf.pfn[i]!;
       if (!isPresent(e) || (e & PAGE_MASK) !== PG_ANON || pfn < head || pfn >= head + HPAGE_PMD_NR) continue;
+      if (e & D && !(e & SD) && mm.sys.profile.migrationEntryDirty) {
+        // remove_migration_pte: a dirty PTE comes back from its migration entry pte_mkdirty, which
+        // sets SD on x86 (where the entry has room for the dirty bit).
+        setPte(mm, leaf, i, e | SD, Path.SPLIT_HUGE_PMD, NO_WHY);
+        leaf.sdWhy[i] = Why.THP_SPLIT_DIRTY;
+      }
       if (frames.flags[pfn]! & PF_DATA || !mm.sys.profile.splitUnusedToZeroPage) continue;
       const vma = mm.vmas.find(leaf.base + i);
       if (vma === null || vma.flags & VM_LOCKED) continue;

@@ -346,6 +346,27 @@ export const REGRESSIONS: Record<string, string[]> = {
     'mprotect 3100p 8p r',
     'maps',
   ],
+  // 6.1 fuzz seed 5519 (--seed 5000 --ops 60): mmap_region before v6.12 checks next first, then prev against
+  // next's anon_vma, so an unfaulted prev does not join a faulted next; with both faulted the new range
+  // joins next on 6.1 and prev from v6.12 (mmapMergesNextFirst).
+  'mmap between two mergeable VMAs: unfaulted or faulted on either side': [
+    anon(600, 4),
+    anon(610, 4),
+    'write 610p',
+    anon(604, 6),
+    'maps',
+    anon(700, 4),
+    'write 700p',
+    anon(710, 4),
+    anon(704, 6),
+    'maps',
+    anon(800, 4),
+    'write 800p',
+    anon(810, 4),
+    'write 810p',
+    anon(804, 6),
+    'maps',
+  ],
   // 6.12 fuzz seed 1000: after MREMAP_DONTUNMAP, 6.12 never merges the copy into the VMA it came from
   // (6.1 and 6.18 do; another neighbour merges on all three): mremapDontunmapMergesSource.
   'mremap DONTUNMAP: the copy next to its own source VMA, next to another compatible VMA, and without DONTUNMAP': [
@@ -824,6 +845,20 @@ export const SOFT_DIRTY_CASES: Record<string, string[]> = {
 
 /** Soft-dirty with THP (needs THP enabled or madvise). */
 export const SOFT_DIRTY_THP_CASES: Record<string, string[]> = {
+  // 6.1 fuzz seed 5086 (--seed 5000 --ops 60): MADV_COLD over part of a PTE-mapped THP splits the folio
+  // through migration entries; a dirty PTE (here one moved away by mremap) comes back pte_mkdirty, i.e.
+  // soft-dirty again after clear_refs 4, where the entry carries the dirty bit (migrationEntryDirty).
+  'folio split of a PTE-mapped THP: a dirty PTE comes back soft-dirty after clear_refs 4 where migration entries carry D': [
+    anon(2048, 512),
+    'madvise 2048p 512p hugepage',
+    'write 2051p',
+    'mremap 2498p 30p 30p maymove|fixed 6144p',
+    'write 6166p',
+    'clear_refs 4',
+    'madvise 2267p 3p cold',
+    ...lookSd(6144, 30),
+    ...lookSd(2048, 512),
+  ],
   'THP: soft-dirty is per PMD; clear_refs 4 write-protects the PMD; a split carries the PMD bits to every PTE': [
     anon(2048, 512),
     'madvise 2048p 512p hugepage',
