@@ -18,7 +18,7 @@ const files = readdirSync(DIR)
 
 /** release → sequence name → the rule believed to be behind it (docs/verified-kernels.md). */
 const OPEN: Record<string, Record<string, string>> = {
-  // None open: 6.1 seed 52 (uffdRegisterMergesCutPiece) and 6.12 seed 126 (mremapDontunmapMergesSource)
+  // None open: 6.1 seed 52 (uffdRegisterMergesCutPiece) and 6.12 seed 126 (mremapCopyMergesFreely)
   // were the last ones, both now modelled (docs/verified-kernels.md).
   '6.1.0-50-amd64': {},
   '6.12.118+deb12-amd64': {},
@@ -68,10 +68,12 @@ describe('recorded real-kernel answers (npm run verify:vm)', () => {
   it.each([
     ['6.1', 'uffd_register_merges_cut_piece=on', 'UFFDIO_(UN)REGISTER: a piece cut from inside a VMA stays apart before v6.4'],
     ['6.1', 'mprotect_unaccounts_unfaulted=on', 'mprotect: a never-faulted piece made rw then PROT_NONE keeps VM_ACCOUNT'],
-    ['6.12', 'mremap_dontunmap_merges_source=on', 'mremap DONTUNMAP: the copy next to its own source VMA'],
+    ['6.12', 'mremap_copy_merges_freely=on', 'mremap DONTUNMAP: the copy next to its own source VMA'],
     ['6.1', 'migration_entry_dirty=off', 'folio split of a PTE-mapped THP: a dirty PTE comes back soft-dirty'],
     ['6.1', 'mmap_merges_next_first=off', 'mmap between two mergeable VMAs'],
     ['6.12', 'mmap_merges_next_first=on', 'mmap between two mergeable VMAs'],
+    ['6.12', 'uffd_register_merge_keeps_target_soft_dirty=off', 'UFFDIO_REGISTER merging a piece into a registered neighbour'],
+    ['6.1', 'uffd_register_merge_keeps_target_soft_dirty=on', 'UFFDIO_REGISTER merging a piece into a registered neighbour'],
   ])('the %s recordings need the profile setting that %s would undo', (series, flip, casePrefix) => {
     const f = readFixture(join(DIR, files.find((x) => x.includes(`kernel-${series}.`) && x.endsWith('cases.json.gz'))!));
     const name = f.sequences.map((s) => s.name).find((n) => n.startsWith(casePrefix))!;

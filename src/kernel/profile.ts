@@ -109,6 +109,16 @@ export interface KernelProfile {
    */
   mprotectUnaccountsUnfaulted: boolean;
   /**
+   * A piece that UFFDIO_REGISTER merges into a neighbour leaves the neighbour's VM_SOFTDIRTY as it was
+   * (the piece's is dropped). Observed in qemu on 6.12.118 only (fuzz seed 9075 of verify --vm 6.12
+   * --seed 9000 --ops 100 and hand-made cases: a soft-dirty piece merging into a clean registered VMA
+   * reads clean, a clean piece merging into a soft-dirty one reads dirty); 6.1.176 gives the merged
+   * VMA the piece's flags, as mprotect does everywhere and as the later source does
+   * (userfaultfd_set_vm_flags with the piece's flags). UFFDIO_UNREGISTER merges keep the piece's on
+   * 6.12 too. The 6.12 source line behind it is not located.
+   */
+  uffdRegisterMergeKeepsTargetSoftDirty: boolean;
+  /**
    * mmap_region merges a new mapping by checking next first and then prev against the anon_vma of
    * the VMA chosen so far (v6.1-v6.11: "Check next" / "Check prev" before vma_expand; v6.12 moved to
    * vma_merge_new_range, which checks prev and next each against the new range). With a faulted next
@@ -117,13 +127,14 @@ export interface KernelProfile {
    */
   mmapMergesNextFirst: boolean;
   /**
-   * After MREMAP_DONTUNMAP, copy_vma's new VMA may merge into the VMA it was copied from (an unfaulted
-   * anon source gets pgoff = its new address, so the two can line up). Checked in qemu: 6.1.176 and
-   * the host's 6.18.44 merge, 6.12.118 never merges the copy into its source (a different compatible
-   * neighbour still merges, and without DONTUNMAP the source merges too): fuzz seed 1000 and
-   * hand-made cases. The change behind the 6.12 behaviour is not identified; off in the 6.12 profile.
+   * copy_vma's new VMA merges with its neighbours by the usual rules, its own source VMA included (an
+   * unfaulted anon source gives the copy pgoff = its new address, so the two can line up): 6.1.176 and
+   * the host's 6.18.44 in qemu/kreplay. Off (6.12.118): after MREMAP_DONTUNMAP the copy does not merge
+   * into its source (other neighbours still merge), and the copy of a VMA registered to a userfaultfd
+   * without EVENT_REMAP merges with nothing (fuzz seeds 126, 1000, 9240 and hand-made cases; a plain
+   * move or EVENT_REMAP merge as usual). The 6.12 source lines behind it are not located.
    */
-  mremapDontunmapMergesSource: boolean;
+  mremapCopyMergesFreely: boolean;
   /** UFFDIO_UNREGISTER refuses (EINVAL) a range with VMAs of another userfaultfd ("userfaultfd:
    *  prevent unregistering VMAs through a different userfaultfd", v6.16-ish; kreplay-checked: on in
    *  6.18.44, absent in 6.12.118 and 6.1.176, which unregister the other context's VMAs). */
@@ -169,7 +180,8 @@ const V6_18: KernelProfile = {
   uffdRegisterMergesCutPiece: true,
   mprotectUnaccountsUnfaulted: true,
   mmapMergesNextFirst: false,
-  mremapDontunmapMergesSource: true,
+  uffdRegisterMergeKeepsTargetSoftDirty: false,
+  mremapCopyMergesFreely: true,
   uffdUnregisterChecksCtx: true,
   migrationEntryDirty: true,
 };
@@ -226,7 +238,8 @@ export const PROFILES: Record<string, KernelProfile> = {
     uffdUnregisterChecksCtx: false,
     remapEventLenMoved: false,
     mergeFaultedIntoUnfaulted: false,
-    mremapDontunmapMergesSource: false,
+    mremapCopyMergesFreely: false,
+    uffdRegisterMergeKeepsTargetSoftDirty: true,
   },
   /** 6.18 as released: before the 2026 PAGEMAP_SCAN none/hole fixes. */
   '6.18.0': { ...V6_18, name: '6.18.0', pagemapScanNoneIsWritten: false, pagemapScanHoleIsWritten: false },

@@ -255,8 +255,9 @@ function pickDest(mm: Mm, pages: number, hint: number | undefined): number | nul
 /**
  * mm/vma.c:copy_vma: the destination VMA, merged into a compatible neighbour when possible
  * (vma_merge_new_range). The merged VMA keeps the neighbour's flags, VM_SOFTDIRTY included (before
- * v6.19; sticky since). An anon VMA without anon_vma gets pgoff = the new address. With
- * MREMAP_DONTUNMAP the 6.12 profile does not merge it into `src` itself (mremapDontunmapMergesSource).
+ * v6.19; sticky since). An anon VMA without anon_vma gets pgoff = the new address. The 6.12
+ * profile limits it (mremapCopyMergesFreely off): after MREMAP_DONTUNMAP it does not merge into `src`
+ * itself, and the copy of a VMA registered without EVENT_REMAP merges with nothing.
  */
 function copyVma(mm: Mm, src: Vma, oldStart: number, dest: number, pages: number, dontunmap: boolean): Vma {
   let pgoff = src.pgoffOf(oldStart);
@@ -270,8 +271,12 @@ function copyVma(mm: Mm, src: Vma, oldStart: number, dest: number, pages: number
   const prev = mm.vmas.endingAt(dest);
   const next = mm.vmas.startingAt(dest + pages);
   // copy_vma → vma_merge_new_range with vmg->anon_vma = the moved VMA's.
-  const notSrc = !dontunmap || mm.sys.profile.mremapDontunmapMergesSource;
-  const into = (tgt: Vma) => anonMergeableInto(mm.sys.profile.mergeFaultedIntoUnfaulted, cand.anonVma, tgt) && (notSrc || tgt !== src);
+  // 6.12 (mremapCopyMergesFreely off): after DONTUNMAP no merge into the source; the copy of a VMA
+  // registered without EVENT_REMAP merges with nothing.
+  const limited = !mm.sys.profile.mremapCopyMergesFreely;
+  const unmergeable = limited && src.uffd !== null && (src.uffd.features & UFFD_FEATURE_EVENT_REMAP) === 0;
+  const into = (tgt: Vma) =>
+    !unmergeable && anonMergeableInto(mm.sys.profile.mergeFaultedIntoUnfaulted, cand.anonVma, tgt) && !(limited && dontunmap && tgt === src);
   const mergePrev = prev !== null && canMerge(prev, cand) && into(prev);
   const mergeNext = next !== null && canMerge(cand, next) && into(next) && (!mergePrev || anonVmasCompatible(prev!, next!));
   if (!mergePrev && !mergeNext) {

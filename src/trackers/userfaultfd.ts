@@ -22,7 +22,7 @@ import {
   UFFDIO_WRITEPROTECT_MODE_DONTWAKE,
   UFFDIO_WRITEPROTECT_MODE_WP,
 } from '../mm/uapi.js';
-import { VM_MAYWRITE, VM_UFFD_ALL, VM_UFFD_MINOR, VM_UFFD_MISSING, VM_UFFD_WP, type Vma } from '../mm/vma.js';
+import { VM_MAYWRITE, VM_SOFTDIRTY, VM_UFFD_ALL, VM_UFFD_MINOR, VM_UFFD_MISSING, VM_UFFD_WP, type Vma } from '../mm/vma.js';
 import type { UffdFlag } from '../trace/types.js';
 import { UffdCtx } from '../mm/uffd-ctx.js';
 import { CTR } from '../mm/counters.js';
@@ -137,10 +137,29 @@ export function uffdioRegister(mm: Mm, fd: number, start: number, len: number, m
     piece.flags = flags;
     piece.uffd = ctx;
     piece.uffdWhy = Why.ARMED;
-    if (merges) piece = mergeAfterFlagChange(mm, piece, flags);
+    if (merges) piece = mergeRegistered(mm, piece, flags);
     cursor = piece.end;
   }
   return mm.sys.result(mm.pid, 'UFFDIO_REGISTER', args, 0, null);
+}
+
+/**
+ * The registered piece merges with its neighbours (mergeAfterFlagChange). The 6.12 profile keeps the
+ * surviving neighbour's VM_SOFTDIRTY instead of the piece's (uffdRegisterMergeKeepsTargetSoftDirty).
+ */
+function mergeRegistered(mm: Mm, piece: Vma, flags: number): Vma {
+  if (!mm.sys.profile.uffdRegisterMergeKeepsTargetSoftDirty) return mergeAfterFlagChange(mm, piece, flags);
+  const [lo, hi] = [piece.start, piece.end];
+  const side = (v: Vma | null) => (v === null ? null : { sd: v.flags & VM_SOFTDIRTY, why: v.sdWhy });
+  const prev = side(mm.vmas.endingAt(lo));
+  const next = side(mm.vmas.startingAt(hi));
+  const merged = mergeAfterFlagChange(mm, piece, flags);
+  const target = merged.start < lo ? prev : merged.end > hi ? next : null;
+  if (target !== null) {
+    merged.flags = (merged.flags & ~VM_SOFTDIRTY) | target.sd;
+    merged.sdWhy = target.why;
+  }
+  return merged;
 }
 
 /**

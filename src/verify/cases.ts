@@ -367,8 +367,9 @@ export const REGRESSIONS: Record<string, string[]> = {
     anon(804, 6),
     'maps',
   ],
-  // 6.12 fuzz seed 1000: after MREMAP_DONTUNMAP, 6.12 never merges the copy into the VMA it came from
-  // (6.1 and 6.18 do; another neighbour merges on all three): mremapDontunmapMergesSource.
+  // 6.12 fuzz seeds 1000 and 9240: after MREMAP_DONTUNMAP, or from a source registered without
+  // EVENT_REMAP, 6.12 never merges the copy into the VMA it came from (6.1 and 6.18 do; another
+  // neighbour merges on all three): mremapCopyMergesFreely.
   'mremap DONTUNMAP: the copy next to its own source VMA, next to another compatible VMA, and without DONTUNMAP': [
     anon(9000, 100),
     'mremap 9000p 16p 16p maymove|fixed|dontunmap 9100p',
@@ -383,6 +384,24 @@ export const REGRESSIONS: Record<string, string[]> = {
     'maps',
     'mremap 14000p 16p 16p maymove|fixed 13000p',
     'maps',
+    // 6.12 fuzz seed 9240: a source registered without EVENT_REMAP (the copy is unregistered afterwards).
+    'userfaultfd 3 0',
+    'uffdio_api 3 0xaa 0',
+    'userfaultfd 4 0',
+    `uffdio_api 4 0xaa ${REMAP}`,
+    anon(15000, 14),
+    'uffdio_register 3 15000p 14p 2',
+    'mremap 15010p 3p 3p maymove|fixed 14997p',
+    'maps',
+    anon(15500, 14),
+    'uffdio_register 4 15500p 14p 2',
+    'mremap 15510p 3p 3p maymove|fixed 15497p',
+    'maps',
+    anon(15800, 14),
+    'uffdio_register 3 15800p 14p 2',
+    'mremap 15810p 3p 3p maymove|fixed 15801p',
+    'maps',
+    'messages',
   ],
   'UFFDIO_UNREGISTER: no split of unregistered VMAs; EINVAL for no VMA, another context, an unregistered file VMA': [
     anon(P, 8),
@@ -677,6 +696,39 @@ export const lookSd = (off: number, n: number): string[] => [`pagemap ${off}p ${
  * (pte_is_pinned needs a FOLL_PIN from userspace: io_uring fixed buffers, which kreplay does not do).
  */
 export const SOFT_DIRTY_CASES: Record<string, string[]> = {
+  // 6.12 fuzz seed 9075 (verify --vm 6.12 --seed 9000 --ops 100): a piece UFFDIO_REGISTER merges into a
+  // registered neighbour takes the neighbour's VM_SOFTDIRTY on 6.12.118, the piece's on 6.1.176
+  // (uffdRegisterMergeKeepsTargetSoftDirty); UFFDIO_UNREGISTER merges keep the piece's on both.
+  'UFFDIO_REGISTER merging a piece into a registered neighbour: whose VM_SOFTDIRTY the merged VMA keeps': [
+    'userfaultfd 3 0',
+    'uffdio_api 3 0xaa 0',
+    anon(503, 4, 'rw', '|populate'),
+    'uffdio_register 3 503p 4p 2',
+    'clear_refs 4',
+    anon(505, 7),
+    'uffdio_register 3 504p 3p 2',
+    ...lookSd(500, 24),
+    anon(520, 4, 'rw', '|populate'),
+    'uffdio_register 3 520p 4p 2',
+    'clear_refs 4',
+    anon(513, 7),
+    'uffdio_register 3 518p 2p 2',
+    ...lookSd(510, 16),
+    anon(704, 4),
+    'mprotect 704p 4p r',
+    'clear_refs 4',
+    anon(700, 4),
+    'uffdio_register 3 700p 4p 2',
+    'mprotect 704p 4p rw',
+    'uffdio_register 3 704p 4p 2',
+    ...lookSd(698, 12),
+    anon(800, 4, 'rw', '|populate'),
+    'clear_refs 4',
+    anon(804, 4),
+    'uffdio_register 3 804p 4p 2',
+    'uffdio_unregister 3 804p 2p',
+    ...lookSd(800, 10),
+  ],
   'VM_SOFTDIRTY on a new VMA, cleared by clear_refs 4; a store sets the PTE bit; a read maps the zero page clean': [
     anon(P, 4),
     ...lookSd(P, 4),
