@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 /**
  * Errors that reach the user, each with a documented exit code (printed by `pteplay --help`).
  * Anything else that escapes is an internal error (exit 70).
@@ -93,5 +94,23 @@ export class UsageError extends PteplayError {
   constructor(message: string) {
     super(message, EXIT.USAGE);
     this.name = 'UsageError';
+  }
+}
+
+/**
+ * A user's JSON file, parsed: exit 66 with `cannotRead(reason)` when it cannot be read, 65 with
+ * `notJson(parser message)` when it is not JSON. What the value must look like is the caller's check.
+ */
+export function readJsonFile(path: string, cannotRead: (reason: string) => string, notJson: (message: string) => string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new PteplayError(cannotRead(ioReason(e)), EXIT.NO_INPUT);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (e) {
+    throw new PteplayError(notJson((e as Error).message), EXIT.DATA);
   }
 }

@@ -164,19 +164,21 @@ function evaluateLeaflessSlot(
   kind: TrackerKind,
   own: UffdCtx | undefined,
 ): void {
-  const trackerWhy = reported ? whyOf(kind, vma, undefined, 0, true, own) : 0;
-  const block = (from: number, to: number, gtC: boolean) => {
-    if (to > from) tally.add(from, to - from, reported, false, gtC, reported ? trackerWhy : gtC ? Why.REMAPPED : 0);
-  };
+  const why = reported ? whyOf(kind, vma, undefined, 0, true, own) : 0;
   if (vma.newContent || mm.newWithoutLeaf.empty) {
-    block(p, slotEnd, vma.newContent);
+    addLeafless(tally, p, slotEnd, reported, vma.newContent, why);
     return;
   }
   const spans = mm.newWithoutLeaf.within(p, slotEnd);
   for (let k = 0; k < spans.length; k += 2) {
-    block(p, spans[k]!, false);
-    block(spans[k]!, spans[k + 1]!, true);
+    addLeafless(tally, p, spans[k]!, reported, false, why);
+    addLeafless(tally, spans[k]!, spans[k + 1]!, reported, true, why);
     p = spans[k + 1]!;
   }
-  block(p, slotEnd, false);
+  addLeafless(tally, p, slotEnd, reported, false, why);
+}
+
+/** Pages [from, to) without a leaf: no GT_w; a reported block gets the tracker's reason, new content REMAPPED. */
+function addLeafless(tally: Tally, from: number, to: number, reported: boolean, gtC: boolean, trackerWhy: number): void {
+  if (to > from) tally.add(from, to - from, reported, false, gtC, reported ? trackerWhy : gtC ? Why.REMAPPED : 0);
 }

@@ -10,8 +10,7 @@
  * Items with status "unavailable" or "default" keep the model's ns; model items the file lacks keep
  * the default and say so in their source.
  */
-import { readFileSync } from 'node:fs';
-import { EXIT, ioReason, PteplayError } from '../errors.js';
+import { EXIT, PteplayError, readJsonFile } from '../errors.js';
 import type { CounterName } from '../mm/counters.js';
 import { type CostItem, DEFAULT_COST_MODEL } from './cost-model.js';
 
@@ -71,18 +70,11 @@ export function loadCostTable(path: string): CostTable {
 
 /** Read and validate a calibration file, as loadCostTable does, without turning it into a table. */
 export function readCalibration(path: string): CalibrationFile {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new PteplayError(`cannot open calibration file ${path}: ${ioReason(e)}`, EXIT.NO_INPUT);
-  }
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (e) {
-    throw new PteplayError(`${path}: not a JSON calibration file: ${(e as Error).message}`, EXIT.DATA);
-  }
+  const doc = readJsonFile(
+    path,
+    (reason) => `cannot open calibration file ${path}: ${reason}`,
+    (message) => `${path}: not a JSON calibration file: ${message}`,
+  );
   return validateCalibration(doc, path);
 }
 

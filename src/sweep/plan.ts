@@ -3,8 +3,7 @@
  * plan file and the JSON path of what is wrong (exit 65; a missing plan file is exit 66). Nothing here
  * reads a trace: see traces.ts for what the trace entries resolve to, cells.ts for the cross product.
  */
-import { readFileSync } from 'node:fs';
-import { EXIT, ioReason, PteplayError } from '../errors.js';
+import { EXIT, PteplayError, readJsonFile } from '../errors.js';
 import { DEFAULT_PROFILE, PROFILES, resolveProfile } from '../kernel/profile.js';
 import { checkLaneNames, DEFAULT_LANES, parseLaneSpec } from '../lanes/config.js';
 import { parseChurnOps } from '../trace/generators/churn/menu.js';
@@ -95,18 +94,11 @@ export const PLAN_KEYS = ['$schema', 'description', 'traces', 'lanes', 'kernels'
 
 /** Read and check a plan file. */
 export function loadPlan(file: string): SweepPlan {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new PteplayError(`cannot read sweep plan ${file}: ${ioReason(e)}`, EXIT.NO_INPUT);
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (e) {
-    throw new PteplayError(`${file}: not valid JSON: ${(e as Error).message}`, EXIT.DATA);
-  }
+  const raw = readJsonFile(
+    file,
+    (reason) => `cannot read sweep plan ${file}: ${reason}`,
+    (message) => `${file}: not valid JSON: ${message}`,
+  );
   return parsePlan(file, raw);
 }
 
