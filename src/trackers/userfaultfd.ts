@@ -121,8 +121,7 @@ export function uffdioRegister(mm: Mm, fd: number, start: number, len: number, m
     if (v.isHugetlb && Math.min(e, v.end) % HPAGE_PMD_NR !== 0) return fail('EINVAL');
   }
   // userfaultfd_register_range: VMA by VMA; one already registered to this context with these modes
-  // is left alone (no split); the walk resumes after the (possibly merged) VMA. Before v6.4 a piece
-  // cut from inside a VMA is not merged (vma_merge got the VMA's own pgoff: uffdRegisterMergesCutPiece).
+  // is left alone (no split); the walk resumes after the (possibly merged) VMA.
   for (let cursor = s; cursor < e; ) {
     const v = mm.vmas.intersecting(cursor, e)[0];
     if (v === undefined) break;
@@ -131,7 +130,7 @@ export function uffdioRegister(mm: Mm, fd: number, start: number, len: number, m
       continue;
     }
     const lo = Math.max(cursor, v.start);
-    const merges = lo === v.start || mm.sys.profile.uffdRegisterMergesCutPiece;
+    const merges = pieceMerges(mm, v, lo);
     let piece = mm.vmas.isolate(lo, Math.min(e, v.end)).find((x) => x.start === lo)!;
     const flags = (piece.flags & ~VM_UFFD_ALL) | vmFlags;
     piece.flags = flags;
@@ -141,6 +140,15 @@ export function uffdioRegister(mm: Mm, fd: number, start: number, len: number, m
     cursor = piece.end;
   }
   return mm.sys.result(mm.pid, 'UFFDIO_REGISTER', args, 0, null);
+}
+
+/**
+ * userfaultfd_(un)register: does the piece of `v` from page `lo` on merge with its neighbours? Before
+ * v6.4 vma_merge got v's own pgoff, which fits only a piece that starts at v's start
+ * (uffdRegisterMergesCutPiece).
+ */
+function pieceMerges(mm: Mm, v: Vma, lo: number): boolean {
+  return lo === v.start || mm.sys.profile.uffdRegisterMergesCutPiece;
 }
 
 /**
@@ -273,7 +281,7 @@ export function uffdioUnregister(mm: Mm, fd: number, start: number, len: number)
       continue;
     }
     const lo = Math.max(cursor, v.start);
-    const merges = lo === v.start || mm.sys.profile.uffdRegisterMergesCutPiece;
+    const merges = pieceMerges(mm, v, lo);
     const piece = mm.vmas.isolate(lo, Math.min(e, v.end)).find((x) => x.start === lo)!;
     cursor = clearVma(mm, piece, piece.start, piece.end, true, merges).end;
   }
